@@ -1,0 +1,334 @@
+//! The commands: turn parsed arguments into options, run, render, and pick the exit code.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use comfy_table::{presets, ContentArrangement, Table};
+
+use crate::catalogue::{self, Catalogue};
+use crate::cli::{CheckArgs, Cli, Command, ListArgs, ListFormat, PlanArgs, TargetArgs};
+use crate::engine::{self, EngineConfig, Net};
+use crate::error::{InputError, InternalError};
+use crate::exit;
+use crate::options::{self, Host, Options};
+use crate::plan;
+use crate::regions::{RegionTable, BUILTIN_ORIGIN};
+use crate::report::{self, Style};
+use crate::result::{Report, Summary, TargetInfo, ToolInfo, SCHEMA_VERSION};
+use crate::sys;
+
+/// Why a command stopped without a report.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl AppError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Input(_) => exit::USAGE,
+            AppError::Internal(_) => exit::INTERNAL,
+        }
+    }
+}
+
+fn cat() -> Result<&'static Catalogue, AppError> {
+    catalogue::builtin().map_err(|e| InternalError::BuiltinData(e).into())
+}
+
+fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> {
+    match file {
+        Some(p) => Ok(RegionTable::from_file(p)?),
+        None => RegionTable::builtin().map_err(|e| InternalError::BuiltinData(e.0).into()),
+    }
+}
+
+/// Validate every option; the first bad one is reported.
+pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
+    let table = regions(t.regions_file.as_deref())?;
+    let origin = match &t.regions_file {
+        Some(p) => format!("--region, regions from {}", p.display()),
+        None => format!("--region, {BUILTIN_ORIGIN}"),
+    };
+    let region = table.find(t.region.trim(), &origin)?.clone();
+    let mut o = Options::for_region(region);
+    o.cni = t.cni;
+    o.k8s_version = options::parse_k8s_version(&t.k8s_version)?;
+    o.apiserver = t.apiserver.as_deref().map(|s| options::parse_host_port(s, 6443, "--apiserver")).transpose()?;
+    if !t.ntp_server.is_empty() {
+        for s in &t.ntp_server {
+            options::parse_host_port(s, 123, "--ntp-server")?;
+            if s.contains(':') && s.parse::<std::net::IpAddr>().is_err() {
+                return Err(InputError::flag("--ntp-server", s, "give a name or address without a port (NTP uses UDP 123)").into());
+            }
+        }
+        o.ntp_servers = t.ntp_server.iter().map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase()).collect();
+        o.ntp_servers.dedup();
+    }
+    o.self_hosted_ntp = t.self_hosted_ntp;
+    o.dns_server = t.dns_server.as_deref().map(|s| options::parse_ip(s, "--dns-server")).transpose()?;
+    o.vpc_cidr = t.vpc_cidr.as_deref().map(|s| options::parse_cidr(s, "--vpc-cidr")).transpose()?;
+    o.pod_cidr = t.pod_cidr.as_deref().map(|s| options::parse_cidr(s, "--pod-cidr")).transpose()?;
+    o.endpoints = t.endpoint.iter().map(|s| options::parse_endpoint(s)).collect::<Result<_, _>>()?;
+    o.timeout = options::parse_duration(&t.timeout, "--timeout")?;
+    o.ntp_warn_offset = options::parse_seconds(&t.ntp_warn_offset, "--ntp-warn-offset")?;
+    o.ntp_fail_offset = options::parse_seconds(&t.ntp_fail_offset, "--ntp-fail-offset")?;
+    if o.ntp_fail_offset <= o.ntp_warn_offset {
+        return Err(InputError::flag(
+            "--ntp-fail-offset",
+            &t.ntp_fail_offset,
+            format!("must be larger than --ntp-warn-offset ({})", t.ntp_warn_offset),
+        )
+        .into());
+    }
+    for (flag, list) in [("--only", &t.only), ("--skip", &t.skip)] {
+        for sel in list {
+            if !cat.knows(sel) {
+                return Err(InputError::flag(flag, sel, "not a requirement id or category (see `ack-edge-preflight requirements`)").into());
+            }
+        }
+    }
+    o.only = t.only.clone();
+    o.skip = t.skip.clone();
+    if let Some(root) = &t.sysroot {
+        if !root.is_dir() {
+            return Err(InputError::flag("--sysroot", &root.display().to_string(), "not a directory").into());
+        }
+        o.sysroot = root.clone();
+    }
+    Ok(o)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| InternalError::Runtime(e.to_string()).into())
+}
+
+/// RFC 3339 UTC timestamp of a system time (seconds precision).
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil-from-days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn check(a: &CheckArgs) -> Result<i32, AppError> {
+    let cat = cat()?;
+    let opts = options(&a.target, cat)?;
+    let probes = plan::plan(&opts, cat);
+    let started = std::time::SystemTime::now();
+    let t0 = Instant::now();
+    let cfg = EngineConfig {
+        region: opts.region.id.clone(),
+        timeout: opts.timeout,
+        ntp_warn_offset: opts.ntp_warn_offset,
+        ntp_fail_offset: opts.ntp_fail_offset,
+    };
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "checking {} requirements for {} (deadline {:.1} s)…",
+            probes.len(),
+            opts.region.id,
+            cfg.deadline().as_secs_f64()
+        );
+    }
+    let rt = runtime()?;
+    let (results, addresses) = rt.block_on(async {
+        let resolver = sys::dns::HickoryResolver::new(opts.dns_server, opts.timeout);
+        let routes = sys::netlink::NetlinkRoutes::new();
+        let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
+        let net = Net { resolver: &resolver, connector: &sys::tcp::TokioConnector, ntp: &sys::ntp::RsntpClient, routes: &routes, host: &host };
+        let results = engine::run(&probes, &net, &cfg, cat).await;
+        use crate::net::Routes;
+        let addresses: Vec<String> = routes
+            .addresses()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.interface != "lo" && !a.net.addr().is_loopback())
+            .map(|a| a.net.to_string())
+            .collect();
+        (results, addresses)
+    });
+    let host = sys::host::SystemHost::new(&opts.sysroot, None);
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo { name: "ack-edge-preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
+        started_at: rfc3339(started),
+        duration_ms: t0.elapsed().as_millis() as u64,
+        host: sys::host::host_info(&host, addresses, opts.dns_server),
+        target: TargetInfo {
+            region: opts.region.id.clone(),
+            cni: opts.cni.as_str().into(),
+            apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
+        },
+        summary: Summary::of(&results, a.strict),
+        results,
+    };
+    drop(rt);
+    let to_tty = a.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_tty && !a.no_color && std::env::var_os("NO_COLOR").is_none();
+    let text = report::render(&report, a.format, Style { color, strict: a.strict });
+    match &a.output {
+        Some(path) => {
+            report::write_atomic(path, &text).map_err(|e| InternalError::Output {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let s = &report.summary;
+            eprintln!(
+                "{}: {} pass, {} warn, {} fail, {} skip; report written to {}",
+                s.verdict.to_uppercase(),
+                s.pass,
+                s.warn,
+                s.fail,
+                s.skip,
+                path.display()
+            );
+        }
+        None => print_out(&text),
+    }
+    Ok(if report.summary.failed() { exit::FAILED } else { exit::OK })
+}
+
+fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    if t.width().is_none() {
+        t.set_width(160);
+    }
+    t
+}
+
+fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
+    let cat = cat()?;
+    let opts = options(&a.target, cat)?;
+    let probes = plan::plan(&opts, cat);
+    let via = match opts.dns_server {
+        Some(ip) => ip.to_string(),
+        None => "the resolvers of /etc/resolv.conf".into(),
+    };
+    match a.format {
+        ListFormat::Json => {
+            let v = serde_json::json!({"region": opts.region.id, "timeout_ms": opts.timeout.as_millis() as u64, "dns": via, "probes": probes});
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+        }
+        ListFormat::Table | ListFormat::Markdown => {
+            let mut t = table();
+            if a.format == ListFormat::Markdown {
+                t.load_style(presets::ASCII_MARKDOWN);
+            }
+            t.set_header(vec!["Requirement", "Target", "Probe"]);
+            for p in &probes {
+                t.add_row(vec![p.id.clone(), p.target.clone(), p.action(&via)]);
+            }
+            let api = match &opts.apiserver {
+                Some(h) => match &h.host {
+                    Host::Name(_) | Host::Ip(_) => h.to_string(),
+                },
+                None => "(not given)".into(),
+            };
+            print_out(&format!(
+                "Plan for region {} (cni {}, Kubernetes {}.{}, API server {api}); per-probe timeout {} ms. Nothing is sent by `plan`.\n{t}\n{} probes.\n",
+                opts.region.id,
+                opts.cni.as_str(),
+                opts.k8s_version.0,
+                opts.k8s_version.1,
+                opts.timeout.as_millis(),
+                probes.len()
+            ));
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn requirements(a: &ListArgs) -> Result<i32, AppError> {
+    let cat = cat()?;
+    match a.format {
+        ListFormat::Json => {
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()));
+        }
+        ListFormat::Table | ListFormat::Markdown => {
+            let mut t = table();
+            if a.format == ListFormat::Markdown {
+                t.load_style(presets::ASCII_MARKDOWN);
+            }
+            t.set_header(vec!["Id", "Title", "Applies", "Source"]);
+            for r in &cat.requirements {
+                t.add_row(vec![&r.id, &r.title, &r.applies, &r.source]);
+            }
+            print_out(&format!("{t}\n"));
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
+    let table_data = regions(a.regions_file.as_deref())?;
+    match a.format {
+        ListFormat::Json => {
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()));
+        }
+        ListFormat::Table | ListFormat::Markdown => {
+            let mut t = table();
+            if a.format == ListFormat::Markdown {
+                t.load_style(presets::ASCII_MARKDOWN);
+            }
+            t.set_header(vec!["Region", "Name", "Registry VPC endpoint", "Registry routes", "OSS internal VIPs"]);
+            for r in &table_data.regions {
+                let join = |v: &[ipnet::Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+                let vips = if r.oss_vips.is_empty() { "(none documented: 100.0.0.0/8)".to_string() } else { join(&r.oss_vips) };
+                t.add_row(vec![r.id.clone(), r.name.clone(), r.registry.clone(), join(&r.registry_routes), vips]);
+            }
+            print_out(&format!("{t}\n"));
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Run a parsed command line; the exit code is the contract of SPEC section 4.
+pub fn run(cli: &Cli) -> Result<i32, AppError> {
+    match &cli.command {
+        Command::Check(a) => check(a),
+        Command::Plan(a) => plan_cmd(a),
+        Command::Requirements(a) => requirements(a),
+        Command::Regions(a) => regions_cmd(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_255_200);
+        assert_eq!(rfc3339(t), "2026-11-21T10:00:00Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+}

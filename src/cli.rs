@@ -1,0 +1,133 @@
+//! Command-line interface (clap derive). Values are parsed into [`Options`](crate::options::Options)
+//! by `app`, so that every bad value gets one line naming the flag and the value.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::options::Cni;
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ack-edge-preflight",
+    version,
+    about = "Checks, before `edgeadm join`, that this server can join an Alibaba Cloud ACK Edge cluster over a dedicated line",
+    long_about = None,
+    after_help = "Exit codes: 0 no FAIL (WARN allowed unless --strict), 1 at least one FAIL, 2 usage or input error, 3 internal error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every check concurrently and report PASS / WARN / FAIL / SKIP with evidence and fixes
+    Check(CheckArgs),
+    /// Print every probe `check` would send, and to where; sends nothing
+    Plan(PlanArgs),
+    /// Print the requirement catalogue with its sources
+    Requirements(ListArgs),
+    /// Print the region data (endpoints, registry routes, OSS VIP ranges)
+    Regions(ListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Region id of the cluster, e.g. cn-hangzhou (see `regions`)
+    #[arg(long, value_name = "REGION")]
+    pub region: String,
+    /// Container network plugin of the cluster
+    #[arg(long, value_enum, default_value_t = Cni::Flannel)]
+    pub cni: Cni,
+    /// Kubernetes version of the cluster (1.26+ uses port 443 for the control plane and OSS)
+    #[arg(long, value_name = "VERSION", default_value = "1.26")]
+    pub k8s_version: String,
+    /// API server internal endpoint, HOST[:PORT] (port defaults to 6443)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub apiserver: Option<String>,
+    /// NTP server to query (repeatable; replaces ntp1.aliyun.com and cn.ntp.org.cn)
+    #[arg(long = "ntp-server", value_name = "NAME")]
+    pub ntp_server: Vec<String>,
+    /// The node keeps its own time (join parameter selfHostNtpServer=true): skip NTP checks
+    #[arg(long)]
+    pub self_hosted_ntp: bool,
+    /// Resolve through this DNS server instead of /etc/resolv.conf (e.g. VPC DNS 100.100.2.136)
+    #[arg(long, value_name = "IP")]
+    pub dns_server: Option<String>,
+    /// VPC CIDR block, checked for overlap with local networks
+    #[arg(long, value_name = "CIDR")]
+    pub vpc_cidr: Option<String>,
+    /// Container (pod) CIDR block, checked for overlap (required knowledge for Terway Edge)
+    #[arg(long, value_name = "CIDR")]
+    pub pod_cidr: Option<String>,
+    /// Extra endpoint to check, tcp://HOST:PORT (repeatable; e.g. a Global Accelerator address)
+    #[arg(long = "endpoint", value_name = "tcp://HOST:PORT")]
+    pub endpoint: Vec<String>,
+    /// Per-probe timeout: 3, 2.5s, 500ms
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub timeout: String,
+    /// Clock offset that warns
+    #[arg(long, value_name = "DURATION", default_value = "0.5s")]
+    pub ntp_warn_offset: String,
+    /// Clock offset that fails
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub ntp_fail_offset: String,
+    /// Run only these requirement ids or categories (comma-separated or repeated), e.g. tcp,dns.registry
+    #[arg(long, value_name = "ID|CATEGORY", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Do not run these requirement ids or categories
+    #[arg(long, value_name = "ID|CATEGORY", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Region table to use instead of the built-in one (same TOML format as regions/regions.toml)
+    #[arg(long, value_name = "FILE")]
+    pub regions_file: Option<PathBuf>,
+    /// Read host files (/etc/..., tool directories) under this root instead of / (for tests and images)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub sysroot: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Report format (table is for people; json for automation; markdown for tickets; junit for CI)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Count WARN as FAIL for the exit code
+    #[arg(long)]
+    pub strict: bool,
+    /// No colour in the table (also: NO_COLOR, or output that is not a terminal)
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Region table to use instead of the built-in one
+    #[arg(long, value_name = "FILE")]
+    pub regions_file: Option<PathBuf>,
+}

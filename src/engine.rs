@@ -1,0 +1,344 @@
+//! The probe engine: runs a plan concurrently under one deadline and returns results as values.
+//! Probes that need a name wait on that name's (shared) DNS answer; everything else starts at once.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::future::{join_all, BoxFuture, FutureExt, Shared};
+
+use crate::catalogue::Catalogue;
+use crate::net::{Connector, HostFacts, LocalAddr, NtpClient, Resolver, RouteEntry, Routes};
+use crate::plan::{names, Addr, Probe, ProbeKind};
+use crate::probe::dns::DnsFailure;
+use crate::probe::ntp::NtpSample;
+use crate::probe::{cidr, dns, ntp, pkg, port, route, tcp, tools};
+use crate::result::{CheckResult, Finding, Status};
+
+/// Everything the engine talks to.
+pub struct Net<'a> {
+    pub resolver: &'a dyn Resolver,
+    pub connector: &'a dyn Connector,
+    pub ntp: &'a dyn NtpClient,
+    pub routes: &'a dyn Routes,
+    pub host: &'a dyn HostFacts,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub region: String,
+    /// Per-probe timeout (TCP connect, NTP reply, DNS answer).
+    pub timeout: Duration,
+    pub ntp_warn_offset: f64,
+    pub ntp_fail_offset: f64,
+}
+
+impl EngineConfig {
+    /// The whole run's deadline: one DNS answer plus one probe, plus a little slack.
+    pub fn deadline(&self) -> Duration {
+        self.timeout * 2 + Duration::from_millis(500)
+    }
+}
+
+/// Most addresses per resolved name that are probed (a hostile DNS answer cannot fan out further).
+pub const MAX_ADDRESSES_PER_NAME: usize = 8;
+/// Most package-source hosts probed.
+pub const MAX_SOURCE_HOSTS: usize = 16;
+
+type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+struct Ctx<'a, 'n> {
+    net: &'a Net<'n>,
+    cfg: &'a EngineConfig,
+    cat: &'a Catalogue,
+    dns: HashMap<String, Shared<BoxFuture<'a, DnsOutcome>>>,
+    samples: Mutex<Vec<NtpSample>>,
+    any_tool_missing: bool,
+    locals: Option<(Result<Vec<LocalAddr>, String>, Result<Vec<RouteEntry>, String>)>,
+}
+
+impl Ctx<'_, '_> {
+    fn result(&self, p: &Probe, address: Option<String>, f: Finding, took: Duration) -> CheckResult {
+        let req = self.cat.get(&p.id);
+        let fill = |s: &str| s.replace("{region}", &self.cfg.region);
+        CheckResult {
+            id: p.id.clone(),
+            category: p.id.split('.').next().unwrap_or("").to_string(),
+            title: req.map(|r| r.title.clone()).unwrap_or_else(|| p.id.clone()),
+            target: p.target.clone(),
+            address,
+            status: f.status,
+            message: f.message,
+            remediation: req.map(|r| fill(&r.remediation)).unwrap_or_default(),
+            source: req.map(|r| r.source.clone()).unwrap_or_default(),
+            duration_ms: ms(took),
+            details: f.details,
+        }
+    }
+
+    async fn lookup(&self, name: &str) -> DnsOutcome {
+        match self.dns.get(name) {
+            Some(f) => f.clone().await,
+            None => (Err(DnsFailure::Other(format!("{name} was not planned for resolution"))), 0),
+        }
+    }
+
+    /// The addresses a probe targets, or a SKIP finding when its name did not resolve.
+    async fn addresses(&self, addr: &Addr) -> Result<Vec<IpAddr>, Finding> {
+        match addr {
+            Addr::Fixed(ip) => Ok(vec![*ip]),
+            Addr::Resolved { name, except } => match self.lookup(name).await.0 {
+                Ok(v) => Ok(v
+                    .into_iter()
+                    .map(IpAddr::V4)
+                    .filter(|a| !except.contains(a))
+                    .take(MAX_ADDRESSES_PER_NAME)
+                    .collect()),
+                Err(e) => Err(Finding::skip(format!("not probed: {name} did not resolve ({e})")).with("phase", "dns")),
+            },
+        }
+    }
+
+    async fn run_probe(&self, p: &Probe) -> Vec<CheckResult> {
+        let start = Instant::now();
+        let t = self.cfg.timeout;
+        match &p.kind {
+            ProbeKind::Dns { name, expect } => {
+                let (out, took) = self.lookup(name).await;
+                let server = self.net.resolver.servers().join(", ");
+                let f = dns::evaluate(&out, expect, if server.is_empty() { "the system resolver" } else { &server });
+                let mut r = self.result(p, None, f, Duration::from_millis(took));
+                r.duration_ms = took;
+                vec![r]
+            }
+            ProbeKind::Route { addr } => match self.addresses(addr).await {
+                Err(f) => vec![self.result(p, None, f, start.elapsed())],
+                Ok(ips) => {
+                    join_all(ips.into_iter().map(|ip| async move {
+                        let s = Instant::now();
+                        let out = self.net.routes.route_to(ip).await;
+                        self.result(p, Some(ip.to_string()), route::evaluate(ip, &out), s.elapsed())
+                    }))
+                    .await
+                }
+            },
+            ProbeKind::Tcp { addr, port } => match self.addresses(addr).await {
+                Err(f) => vec![self.result(p, None, f, start.elapsed())],
+                Ok(ips) => {
+                    join_all(ips.into_iter().map(|ip| async move {
+                        let sa = SocketAddr::new(ip, *port);
+                        let s = Instant::now();
+                        let out = match tokio::time::timeout(t, self.net.connector.connect(sa, t)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(tcp::TcpFailure::TimedOut(ms(t))),
+                        };
+                        let out = out.map_err(|e| match e {
+                            tcp::TcpFailure::TimedOut(0) => tcp::TcpFailure::TimedOut(ms(t)),
+                            e => e,
+                        });
+                        let took = s.elapsed();
+                        self.result(p, Some(sa.to_string()), tcp::evaluate(sa, &out, ms(took)), took)
+                    }))
+                    .await
+                }
+            },
+            ProbeKind::Ntp { addr } => match self.addresses(addr).await {
+                Err(f) => vec![self.result(p, None, f, start.elapsed())],
+                Ok(ips) => {
+                    join_all(ips.into_iter().map(|ip| async move {
+                        let sa = SocketAddr::new(ip, 123);
+                        let s = Instant::now();
+                        let out = match tokio::time::timeout(t + Duration::from_millis(100), self.net.ntp.query(sa, t)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(ntp::NtpFailure::Timeout(ms(t))),
+                        };
+                        if let Ok(sample) = &out {
+                            if let Ok(mut v) = self.samples.lock() {
+                                v.push(sample.clone());
+                            }
+                        }
+                        self.result(p, Some(sa.to_string()), ntp::evaluate_server(sa, &out), s.elapsed())
+                    }))
+                    .await
+                }
+            },
+            // computed after every ntp.server probe has finished
+            ProbeKind::NtpOffset => vec![],
+            ProbeKind::PortLocal { proto, port: number } => {
+                let f = match self.net.host.sockets(*proto) {
+                    Err(e) => Finding::skip(format!("cannot read the socket table: {e}")),
+                    Ok(entries) => {
+                        let held: Vec<(port::SocketEntry, Option<port::ProcInfo>)> = port::holders(&entries, *proto, *number)
+                            .into_iter()
+                            .map(|s| (s.clone(), if s.inode == 0 { None } else { self.net.host.socket_owner(s.inode) }))
+                            .collect();
+                        port::evaluate(*proto, *number, &held, is_root())
+                    }
+                };
+                vec![self.result(p, None, f, start.elapsed())]
+            }
+            ProbeKind::Tool => {
+                let f = match self.cat.get(&p.id) {
+                    Some(req) => tools::evaluate(req, self.net.host),
+                    None => Finding::skip("not in the catalogue"),
+                };
+                vec![self.result(p, None, f, start.elapsed())]
+            }
+            ProbeKind::PkgSources => self.pkg_sources(p).await,
+            ProbeKind::Cidr { range, label, rule, also } => {
+                let f = match &self.locals {
+                    Some((Ok(a), Ok(r))) => cidr::evaluate(label, range, *rule, a, r, also),
+                    Some((Err(e), _)) | Some((_, Err(e))) => Finding::skip(format!("cannot read local addresses/routes: {e}")),
+                    None => Finding::skip("local addresses were not read"),
+                };
+                vec![self.result(p, None, f, start.elapsed())]
+            }
+            ProbeKind::Skip { reason } => vec![self.result(p, None, Finding::skip(reason.clone()), Duration::ZERO)],
+        }
+    }
+
+    async fn pkg_sources(&self, p: &Probe) -> Vec<CheckResult> {
+        let start = Instant::now();
+        let host = self.net.host;
+        let mut sources = vec![];
+        for f in host.list_dir("/etc/yum.repos.d") {
+            if f.ends_with(".repo") {
+                if let Some(t) = host.read_file(&f) {
+                    sources.extend(pkg::parse_yum_repo(&f, &t));
+                }
+            }
+        }
+        if let Some(t) = host.read_file("/etc/apt/sources.list") {
+            sources.extend(pkg::parse_apt_list("/etc/apt/sources.list", &t));
+        }
+        for f in host.list_dir("/etc/apt/sources.list.d") {
+            if let Some(t) = host.read_file(&f) {
+                if f.ends_with(".list") {
+                    sources.extend(pkg::parse_apt_list(&f, &t));
+                } else if f.ends_with(".sources") {
+                    sources.extend(pkg::parse_deb822(&f, &t));
+                }
+            }
+        }
+        let hosts = pkg::unique_hosts(&sources);
+        if hosts.is_empty() {
+            let msg = "no yum or apt package source found (/etc/yum.repos.d, /etc/apt/sources.list{,.d})";
+            let f = if self.any_tool_missing {
+                Finding::fail(format!("{msg}, and a required tool is missing: edgeadm cannot install it"))
+            } else {
+                Finding::warn(format!("{msg}; edgeadm cannot install tools online"))
+            };
+            return vec![self.result(p, None, f, start.elapsed())];
+        }
+        let t = self.cfg.timeout;
+        let checked = join_all(hosts.into_iter().take(MAX_SOURCE_HOSTS).map(|(name, port, files)| async move {
+            let s = Instant::now();
+            let ips: Result<Vec<IpAddr>, String> = match name.parse::<IpAddr>() {
+                Ok(ip) => Ok(vec![ip]),
+                Err(_) => match tokio::time::timeout(t, self.net.resolver.resolve_a(&name)).await {
+                    Ok(Ok(v)) if !v.is_empty() => Ok(v.into_iter().map(IpAddr::V4).collect()),
+                    Ok(Ok(_)) => Err(format!("dns: {}", DnsFailure::NoRecords)),
+                    Ok(Err(e)) => Err(format!("dns: {e}")),
+                    Err(_) => Err(format!("dns: {}", DnsFailure::Timeout(ms(t)))),
+                },
+            };
+            let remaining = t.saturating_sub(s.elapsed()).max(Duration::from_millis(200));
+            let outcome = match ips {
+                Err(e) => Err(e),
+                Ok(ips) => {
+                    let sa = SocketAddr::new(ips[0], port);
+                    match tokio::time::timeout(remaining, self.net.connector.connect(sa, remaining)).await {
+                        Ok(Ok(_)) => Ok(sa),
+                        Ok(Err(e)) => Err(format!("tcp {sa}: {e}")),
+                        Err(_) => Err(format!("tcp {sa}: {}", tcp::TcpFailure::TimedOut(ms(remaining)))),
+                    }
+                }
+            };
+            (name, port, files, outcome, s.elapsed())
+        }))
+        .await;
+        let none_reachable = checked.iter().all(|c| c.3.is_err());
+        checked
+            .into_iter()
+            .map(|(name, port, files, outcome, took)| {
+                let f = match outcome {
+                    Ok(sa) => Finding::pass(format!("{name}:{port} resolves and accepts TCP ({sa}); from {}", files.join(", "))),
+                    Err(e) => {
+                        let text = format!("{name}:{port} unreachable: {e}; from {}", files.join(", "));
+                        if none_reachable && self.any_tool_missing {
+                            Finding::fail(format!("{text}; no source is reachable and a required tool is missing"))
+                        } else {
+                            Finding::warn(text)
+                        }
+                    }
+                };
+                let mut r = self.result(p, Some(format!("{name}:{port}")), f, took);
+                r.target = name;
+                r
+            })
+            .collect()
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Run every probe concurrently under one deadline. Results come back in plan order.
+pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue) -> Vec<CheckResult> {
+    let deadline = cfg.deadline();
+    let mut dns_futs: HashMap<String, Shared<BoxFuture<'_, DnsOutcome>>> = HashMap::new();
+    for name in names(probes) {
+        let resolver = net.resolver;
+        let t = cfg.timeout;
+        let n = name.clone();
+        let fut: BoxFuture<'_, DnsOutcome> = async move {
+            let s = Instant::now();
+            let out = match tokio::time::timeout(t, resolver.resolve_a(&n)).await {
+                Ok(r) => r,
+                Err(_) => Err(DnsFailure::Timeout(ms(t))),
+            };
+            (out, ms(s.elapsed()))
+        }
+        .boxed();
+        dns_futs.insert(name, fut.shared());
+    }
+    let any_tool_missing = probes
+        .iter()
+        .filter(|p| matches!(p.kind, ProbeKind::Tool))
+        .filter_map(|p| cat.get(&p.id))
+        .any(|req| tools::evaluate(req, net.host).status != Status::Pass);
+    let locals = if probes.iter().any(|p| matches!(p.kind, ProbeKind::Cidr { .. })) {
+        Some((net.routes.addresses().await, net.routes.routes().await))
+    } else {
+        None
+    };
+    let ctx = Ctx { net, cfg, cat, dns: dns_futs, samples: Mutex::new(vec![]), any_tool_missing, locals };
+    let ctx = &ctx;
+    let mut rows: Vec<Vec<CheckResult>> = join_all(probes.iter().map(|p| async move {
+        match tokio::time::timeout(deadline, ctx.run_probe(p)).await {
+            Ok(r) => r,
+            Err(_) => vec![ctx.result(
+                p,
+                None,
+                Finding::skip(format!("did not finish before the run deadline ({} ms)", ms(deadline))),
+                deadline,
+            )],
+        }
+    }))
+    .await;
+    let samples = ctx.samples.lock().map(|v| v.clone()).unwrap_or_default();
+    for (i, p) in probes.iter().enumerate() {
+        if matches!(p.kind, ProbeKind::NtpOffset) {
+            let f = ntp::evaluate_offset(&samples, cfg.ntp_warn_offset, cfg.ntp_fail_offset);
+            rows[i] = vec![ctx.result(p, None, f, Duration::ZERO)];
+        }
+    }
+    rows.into_iter().flatten().collect()
+}

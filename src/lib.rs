@@ -1,0 +1,18 @@
+//! ack-edge-preflight: pre-join network and host checks for ACK Edge nodes over a dedicated line.
+//!
+//! Pipeline: CLI → [`options::Options`] → [`plan::plan`] → [`engine::run`] → [`report`].
+
+pub mod app;
+pub mod catalogue;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod exit;
+pub mod net;
+pub mod options;
+pub mod plan;
+pub mod probe;
+pub mod regions;
+pub mod report;
+pub mod result;
+pub mod sys;

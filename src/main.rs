@@ -1,0 +1,41 @@
+//! Thin entry point: parse, run, map to the exit code. Never a panic or a stack trace for the user.
+
+use clap::Parser;
+use preflight::{app, cli::Cli, exit};
+
+fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("ack-edge-preflight: internal error: {msg}{at} (please report this)");
+    }));
+    let code = std::panic::catch_unwind(|| {
+        let cli = match Cli::try_parse() {
+            Ok(c) => c,
+            Err(e) => {
+                use clap::error::ErrorKind;
+                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                    let _ = e.print();
+                    return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { exit::USAGE } else { exit::OK };
+                }
+                let text = e.render().to_string();
+                let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+                eprintln!("ack-edge-preflight: {} (see --help)", line.trim());
+                return exit::USAGE;
+            }
+        };
+        match app::run(&cli) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("ack-edge-preflight: error: {e}");
+                e.exit_code()
+            }
+        }
+    });
+    std::process::exit(code.unwrap_or(exit::INTERNAL));
+}

@@ -1,0 +1,83 @@
+//! The small traits the engine depends on (resolver, connector, NTP client, routes, host facts),
+//! so that pure logic is unit-tested with fakes. System implementations live in `sys/`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+
+use crate::probe::dns::DnsFailure;
+use crate::probe::ntp::{NtpFailure, NtpSample};
+use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
+use crate::probe::route::{RouteFailure, RouteInfo};
+use crate::probe::tcp::TcpFailure;
+
+#[async_trait]
+pub trait Resolver: Send + Sync {
+    /// A records of `name` (no search domains).
+    async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure>;
+    /// Which server(s) answer, as evidence.
+    fn servers(&self) -> Vec<String>;
+}
+
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// TCP connect; on success the local address used.
+    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<SocketAddr, TcpFailure>;
+}
+
+#[async_trait]
+pub trait NtpClient: Send + Sync {
+    async fn query(&self, addr: SocketAddr, timeout: Duration) -> Result<NtpSample, NtpFailure>;
+}
+
+/// An interface address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAddr {
+    pub interface: String,
+    pub net: IpNet,
+}
+
+/// A route of the main (or any non-local) table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub dst: IpNet,
+    pub interface: Option<String>,
+    pub gateway: Option<IpAddr>,
+    /// unicast, blackhole, unreachable, prohibit, ...
+    pub kind: String,
+    pub table: u32,
+}
+
+#[async_trait]
+pub trait Routes: Send + Sync {
+    /// The kernel's answer for a destination (like `ip route get`).
+    async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure>;
+    async fn addresses(&self) -> Result<Vec<LocalAddr>, String>;
+    async fn routes(&self) -> Result<Vec<RouteEntry>, String>;
+}
+
+/// Where a tool was looked for and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolLookup {
+    Found(PathBuf),
+    NotExecutable(PathBuf),
+    Missing,
+}
+
+pub trait HostFacts: Send + Sync {
+    /// An executable (bare name) or a file (absolute path) under the sysroot.
+    fn find_tool(&self, name: &str) -> ToolLookup;
+    /// The directories searched for tools, for evidence.
+    fn tool_dirs(&self) -> Vec<PathBuf>;
+    /// A text file under the sysroot (e.g. /etc/apt/sources.list); None when absent or unreadable.
+    fn read_file(&self, path: &str) -> Option<String>;
+    /// Regular files in a directory under the sysroot, sorted.
+    fn list_dir(&self, path: &str) -> Vec<String>;
+    /// Sockets of this network namespace (/proc/net/tcp, ...).
+    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String>;
+    /// The process owning a socket inode, when visible.
+    fn socket_owner(&self, inode: u64) -> Option<ProcInfo>;
+}

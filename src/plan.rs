@@ -1,0 +1,417 @@
+//! The planner: which probes a region and options call for. Pure; `plan` prints its output.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::catalogue::Catalogue;
+use crate::options::{Cni, Host, Options};
+use crate::probe::cidr::OverlapRule;
+use crate::probe::dns::DnsExpect;
+use crate::probe::port::SocketProto;
+use crate::regions::cloud_range;
+
+/// Where a probe's address comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Addr {
+    /// A documented or given address: probed whatever DNS says.
+    Fixed(IpAddr),
+    /// Every A record of `name`, except addresses already probed as `Fixed`.
+    Resolved { name: String, except: Vec<IpAddr> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProbeKind {
+    Dns {
+        name: String,
+        #[serde(skip)]
+        expect: DnsExpect,
+    },
+    Route { addr: Addr },
+    Tcp { addr: Addr, port: u16 },
+    Ntp { addr: Addr },
+    NtpOffset,
+    PortLocal { proto: SocketProto, port: u16 },
+    Tool,
+    PkgSources,
+    Cidr {
+        range: IpNet,
+        label: String,
+        #[serde(skip)]
+        rule: OverlapRule,
+        #[serde(skip)]
+        also: Vec<(String, IpNet)>,
+    },
+    /// Planned but not runnable with these options; reported as SKIP with the reason.
+    Skip { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    pub id: String,
+    pub target: String,
+    #[serde(flatten)]
+    pub kind: ProbeKind,
+}
+
+impl Probe {
+    fn new(id: &str, target: impl Into<String>, kind: ProbeKind) -> Probe {
+        Probe { id: id.to_string(), target: target.into(), kind }
+    }
+
+    /// One line saying what would be sent (for `plan`).
+    pub fn action(&self, dns_via: &str) -> String {
+        let addr = |a: &Addr| match a {
+            Addr::Fixed(ip) => ip.to_string(),
+            Addr::Resolved { name, except } if except.is_empty() => format!("each A record of {name}"),
+            Addr::Resolved { name, .. } => format!("each other A record of {name}"),
+        };
+        match &self.kind {
+            ProbeKind::Dns { name, .. } => format!("DNS A query for {name}. via {dns_via}"),
+            ProbeKind::Route { addr: a } => format!("netlink RTM_GETROUTE for {} (local, sends nothing)", addr(a)),
+            ProbeKind::Tcp { addr: a, port } => format!("TCP connect (SYN) to {}:{port}", addr(a)),
+            ProbeKind::Ntp { addr: a } => format!("SNTP client request (UDP 123, 48 bytes) to {}", addr(a)),
+            ProbeKind::NtpOffset => "computed from the ntp.server replies (sends nothing)".into(),
+            ProbeKind::PortLocal { proto, port } => {
+                format!("read /proc/net/{}* for port {port} (local, sends nothing)", proto.as_str())
+            }
+            ProbeKind::Tool => "look for executables in PATH, /usr/sbin and /sbin (local)".into(),
+            ProbeKind::PkgSources => {
+                "read yum/apt source files, then DNS + TCP connect to each source host".into()
+            }
+            ProbeKind::Cidr { range, .. } => format!("compare local addresses and routes with {range} (local)"),
+            ProbeKind::Skip { reason } => format!("skipped: {reason}"),
+        }
+    }
+}
+
+fn host_addr(host: &Host) -> Addr {
+    match host {
+        Host::Ip(ip) => Addr::Fixed(*ip),
+        Host::Name(n) => Addr::Resolved { name: n.clone(), except: vec![] },
+    }
+}
+
+/// A representative host address of a range, for route lookups (the first usable address).
+fn representative(net: &ipnet::Ipv4Net) -> Ipv4Addr {
+    if net.prefix_len() >= 31 {
+        net.network()
+    } else {
+        Ipv4Addr::from(u32::from(net.network()) + 1)
+    }
+}
+
+/// Plan every probe for these options, filtered by `--only` / `--skip`.
+pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
+    let r = &opts.region;
+    let mut p: Vec<Probe> = vec![];
+    let resolved = |name: &str| Addr::Resolved { name: name.to_string(), except: vec![] };
+
+    // Control plane
+    let cp = &r.control_plane;
+    p.push(Probe::new("dns.control-plane", cp, ProbeKind::Dns {
+        name: cp.clone(),
+        expect: DnsExpect::InRanges { ranges: vec![cloud_range()], fallback: false },
+    }));
+    p.push(Probe::new("route.control-plane", cp, ProbeKind::Route { addr: resolved(cp) }));
+    let cp_port = if opts.is_modern() { 443 } else { 80 };
+    p.push(Probe::new("tcp.control-plane", cp, ProbeKind::Tcp { addr: resolved(cp), port: cp_port }));
+
+    // OSS
+    let (ranges, fallback) = r.oss_ranges();
+    p.push(Probe::new("dns.oss", &r.oss, ProbeKind::Dns {
+        name: r.oss.clone(),
+        expect: DnsExpect::InRanges { ranges: ranges.clone(), fallback },
+    }));
+    if !fallback {
+        for net in &ranges {
+            p.push(Probe::new("route.oss", format!("OSS VIP {net}"), ProbeKind::Route {
+                addr: Addr::Fixed(IpAddr::V4(representative(net))),
+            }));
+        }
+    }
+    p.push(Probe::new("route.oss", &r.oss, ProbeKind::Route { addr: resolved(&r.oss) }));
+    let oss_ports: &[u16] = if opts.is_modern() { &[443] } else { &[80, 443] };
+    for port in oss_ports {
+        p.push(Probe::new("tcp.oss", &r.oss, ProbeKind::Tcp { addr: resolved(&r.oss), port: *port }));
+    }
+
+    // Registry: documented /32s are probed even when DNS fails.
+    let documented: Vec<Ipv4Addr> = r.registry_routes.iter().map(|n| n.addr()).collect();
+    let except: Vec<IpAddr> = documented.iter().map(|a| IpAddr::V4(*a)).collect();
+    p.push(Probe::new("dns.registry", &r.registry, ProbeKind::Dns {
+        name: r.registry.clone(),
+        expect: DnsExpect::OneOf(documented.clone()),
+    }));
+    for a in &documented {
+        p.push(Probe::new("route.registry", &r.registry, ProbeKind::Route { addr: Addr::Fixed(IpAddr::V4(*a)) }));
+    }
+    p.push(Probe::new("route.registry", &r.registry, ProbeKind::Route {
+        addr: Addr::Resolved { name: r.registry.clone(), except: except.clone() },
+    }));
+    for a in &documented {
+        p.push(Probe::new("tcp.registry", &r.registry, ProbeKind::Tcp { addr: Addr::Fixed(IpAddr::V4(*a)), port: 443 }));
+    }
+    p.push(Probe::new("tcp.registry", &r.registry, ProbeKind::Tcp {
+        addr: Addr::Resolved { name: r.registry.clone(), except },
+        port: 443,
+    }));
+
+    // API server
+    match &opts.apiserver {
+        Some(api) => {
+            let target = api.host.to_string();
+            if let Host::Name(n) = &api.host {
+                p.push(Probe::new("dns.apiserver", n, ProbeKind::Dns { name: n.clone(), expect: DnsExpect::Any }));
+            }
+            p.push(Probe::new("route.apiserver", &target, ProbeKind::Route { addr: host_addr(&api.host) }));
+            p.push(Probe::new("tcp.apiserver", &target, ProbeKind::Tcp { addr: host_addr(&api.host), port: api.port }));
+        }
+        None => p.push(Probe::new("tcp.apiserver", "(not given)", ProbeKind::Skip {
+            reason: "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10".into(),
+        })),
+    }
+
+    // NTP
+    if opts.self_hosted_ntp {
+        for id in ["ntp.server", "ntp.offset"] {
+            p.push(Probe::new(id, "(self-hosted)", ProbeKind::Skip {
+                reason: "--self-hosted-ntp: the node keeps its own time (join with selfHostNtpServer=true)".into(),
+            }));
+        }
+    } else {
+        for s in &opts.ntp_servers {
+            let host = match s.parse::<IpAddr>() {
+                Ok(ip) => Host::Ip(ip),
+                Err(_) => Host::Name(s.clone()),
+            };
+            if let Host::Name(n) = &host {
+                p.push(Probe::new("dns.ntp", n, ProbeKind::Dns { name: n.clone(), expect: DnsExpect::Any }));
+            }
+            p.push(Probe::new("ntp.server", s, ProbeKind::Ntp { addr: host_addr(&host) }));
+        }
+        p.push(Probe::new("ntp.offset", "local clock", ProbeKind::NtpOffset));
+    }
+
+    // Extra endpoints (--endpoint tcp://HOST:PORT)
+    for e in &opts.endpoints {
+        let target = e.to_string();
+        if let Host::Name(n) = &e.host {
+            p.push(Probe::new("dns.endpoint", n, ProbeKind::Dns { name: n.clone(), expect: DnsExpect::Any }));
+        }
+        p.push(Probe::new("route.endpoint", &target, ProbeKind::Route { addr: host_addr(&e.host) }));
+        p.push(Probe::new("tcp.endpoint", &target, ProbeKind::Tcp { addr: host_addr(&e.host), port: e.port }));
+    }
+
+    // Local inbound ports
+    for port in [10250u16, 10255, 9100, 9445] {
+        p.push(Probe::new("port.local", format!("tcp/{port}"), ProbeKind::PortLocal { proto: SocketProto::Tcp, port }));
+    }
+    if opts.cni == Cni::Flannel {
+        p.push(Probe::new("port.local", "udp/8472", ProbeKind::PortLocal { proto: SocketProto::Udp, port: 8472 }));
+    }
+
+    // Tools and package sources
+    for t in cat.tools() {
+        p.push(Probe::new(&t.id, t.id.trim_start_matches("tools."), ProbeKind::Tool));
+    }
+    p.push(Probe::new("pkg.sources", "yum/apt sources", ProbeKind::PkgSources));
+
+    // CIDR overlap
+    let cloud = IpNet::V4(cloud_range());
+    p.push(Probe::new("cidr.overlap", format!("cloud services {cloud}"), ProbeKind::Cidr {
+        range: cloud,
+        label: "cloud-service range".into(),
+        rule: OverlapRule::Remote,
+        also: vec![],
+    }));
+    if let Some(vpc) = opts.vpc_cidr {
+        p.push(Probe::new("cidr.overlap", format!("VPC {vpc}"), ProbeKind::Cidr {
+            range: vpc,
+            label: "VPC CIDR".into(),
+            rule: OverlapRule::Remote,
+            also: vec![("cloud-service range".into(), cloud)],
+        }));
+    }
+    if let Some(pod) = opts.pod_cidr {
+        let mut also = vec![("cloud-service range".to_string(), cloud)];
+        if let Some(vpc) = opts.vpc_cidr {
+            also.push(("VPC CIDR".into(), vpc));
+        }
+        p.push(Probe::new("cidr.overlap", format!("containers {pod}"), ProbeKind::Cidr {
+            range: pod,
+            label: "container CIDR".into(),
+            rule: OverlapRule::Container,
+            also,
+        }));
+    }
+
+    p.retain(|probe| opts.selected(&probe.id));
+    p
+}
+
+/// Every name the probes need resolved, in plan order, without duplicates.
+pub fn names(probes: &[Probe]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for p in probes {
+        let n = match &p.kind {
+            ProbeKind::Dns { name, .. } => Some(name),
+            ProbeKind::Route { addr: Addr::Resolved { name, .. } }
+            | ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. }
+            | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } } => Some(name),
+            _ => None,
+        };
+        if let Some(n) = n {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{parse_cidr, parse_host_port};
+    use crate::regions::RegionTable;
+
+    fn opts(region: &str) -> Options {
+        let t = RegionTable::builtin().unwrap();
+        Options::for_region(t.find(region, "t").unwrap().clone())
+    }
+    fn cat() -> &'static Catalogue {
+        crate::catalogue::builtin().unwrap()
+    }
+    fn ids(p: &[Probe]) -> Vec<&str> {
+        p.iter().map(|p| p.id.as_str()).collect()
+    }
+    fn tcp_ports(p: &[Probe], id: &str) -> Vec<u16> {
+        p.iter()
+            .filter(|p| p.id == id)
+            .filter_map(|p| match p.kind {
+                ProbeKind::Tcp { port, .. } => Some(port),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_planned_id_is_in_the_catalogue() {
+        let mut o = opts("cn-hangzhou");
+        o.apiserver = Some(parse_host_port("api.example:6443", 6443, "--apiserver").unwrap());
+        o.endpoints = vec![crate::options::parse_endpoint("tcp://ga.example:443").unwrap()];
+        o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
+        o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
+        for p in plan(&o, cat()) {
+            assert!(cat().get(&p.id).is_some(), "{} is not in checks/requirements.toml", p.id);
+        }
+    }
+
+    #[test]
+    fn documented_registry_addresses_are_probed_without_dns() {
+        let p = plan(&opts("cn-hangzhou"), cat());
+        let fixed: Vec<String> = p
+            .iter()
+            .filter(|p| p.id == "tcp.registry")
+            .filter_map(|p| match &p.kind {
+                ProbeKind::Tcp { addr: Addr::Fixed(ip), port: 443 } => Some(ip.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fixed, ["100.103.9.188", "100.103.7.181"]);
+        // the resolved-address probe excludes them so rows are not doubled
+        assert!(p.iter().any(|p| matches!(&p.kind, ProbeKind::Tcp { addr: Addr::Resolved { except, .. }, .. } if except.len() == 2)));
+    }
+
+    #[test]
+    fn ports_follow_the_kubernetes_version() {
+        let mut o = opts("cn-hangzhou");
+        let p = plan(&o, cat());
+        assert_eq!(tcp_ports(&p, "tcp.control-plane"), [443]);
+        assert_eq!(tcp_ports(&p, "tcp.oss"), [443]);
+        o.k8s_version = (1, 24);
+        let p = plan(&o, cat());
+        assert_eq!(tcp_ports(&p, "tcp.control-plane"), [80]);
+        assert_eq!(tcp_ports(&p, "tcp.oss"), [80, 443]);
+    }
+
+    #[test]
+    fn apiserver_skip_hint_and_name_resolution() {
+        let mut o = opts("cn-hangzhou");
+        let p = plan(&o, cat());
+        assert!(p.iter().any(|p| p.id == "tcp.apiserver" && matches!(&p.kind, ProbeKind::Skip { reason } if reason.contains("--apiserver"))));
+        assert!(!ids(&p).contains(&"dns.apiserver"));
+        o.apiserver = Some(parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap());
+        let p = plan(&o, cat());
+        assert!(!ids(&p).contains(&"dns.apiserver"));
+        assert_eq!(tcp_ports(&p, "tcp.apiserver"), [6443]);
+        o.apiserver = Some(parse_host_port("api.example:7443", 6443, "--apiserver").unwrap());
+        let p = plan(&o, cat());
+        assert!(ids(&p).contains(&"dns.apiserver"));
+        assert_eq!(tcp_ports(&p, "tcp.apiserver"), [7443]);
+    }
+
+    #[test]
+    fn ntp_options() {
+        let mut o = opts("cn-hangzhou");
+        let p = plan(&o, cat());
+        assert_eq!(p.iter().filter(|p| p.id == "ntp.server").count(), 2);
+        assert_eq!(p.iter().filter(|p| p.id == "dns.ntp").count(), 2);
+        o.ntp_servers = vec!["198.18.0.123".into()];
+        let p = plan(&o, cat());
+        assert_eq!(p.iter().filter(|p| p.id == "dns.ntp").count(), 0);
+        assert_eq!(p.iter().filter(|p| p.id == "ntp.server").count(), 1);
+        o.self_hosted_ntp = true;
+        let p = plan(&o, cat());
+        assert!(p.iter().filter(|p| p.id.starts_with("ntp.")).all(|p| matches!(p.kind, ProbeKind::Skip { .. })));
+    }
+
+    #[test]
+    fn vxlan_port_only_with_flannel() {
+        let mut o = opts("cn-hangzhou");
+        let udp = |p: &[Probe]| p.iter().any(|p| p.target == "udp/8472");
+        assert!(udp(&plan(&o, cat())));
+        o.cni = Cni::TerwayEdge;
+        assert!(!udp(&plan(&o, cat())));
+    }
+
+    #[test]
+    fn oss_fallback_region_has_no_vip_routes() {
+        let p = plan(&opts("cn-zhengzhou-jva"), cat());
+        assert!(!p.iter().any(|p| p.target.starts_with("OSS VIP")));
+        let p = plan(&opts("cn-hangzhou"), cat());
+        let vip: Vec<&str> = p.iter().filter(|p| p.target.starts_with("OSS VIP")).map(|p| p.target.as_str()).collect();
+        assert_eq!(vip.len(), 4);
+        assert!(p.iter().any(|p| p.kind == ProbeKind::Route { addr: Addr::Fixed("100.118.28.1".parse().unwrap()) }));
+    }
+
+    #[test]
+    fn only_and_skip() {
+        let mut o = opts("cn-hangzhou");
+        o.only = vec!["tcp".into(), "dns.registry".into()];
+        let p = plan(&o, cat());
+        assert!(p.iter().all(|p| p.id.starts_with("tcp.") || p.id == "dns.registry"));
+        o.only.clear();
+        o.skip = vec!["tools".into()];
+        assert!(!plan(&o, cat()).iter().any(|p| p.id.starts_with("tools.")));
+    }
+
+    #[test]
+    fn cidr_rows_follow_options() {
+        let mut o = opts("cn-hangzhou");
+        assert_eq!(plan(&o, cat()).iter().filter(|p| p.id == "cidr.overlap").count(), 1);
+        o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
+        o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
+        assert_eq!(plan(&o, cat()).iter().filter(|p| p.id == "cidr.overlap").count(), 3);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let n = names(&plan(&opts("cn-hangzhou"), cat()));
+        assert_eq!(n.len(), 5, "{n:?}");
+    }
+}

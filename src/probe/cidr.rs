@@ -1,0 +1,112 @@
+//! CIDR overlap: local interface addresses and routes against the cloud range, the VPC and the pod CIDR.
+
+use ipnet::IpNet;
+
+use crate::net::{LocalAddr, RouteEntry};
+use crate::result::Finding;
+
+/// Which local routes count as an overlap for a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverlapRule {
+    /// 100.0.0.0/8 and the VPC: reached through a gateway over the line; only addresses and
+    /// directly connected routes (no gateway) overlap.
+    Remote,
+    /// The container CIDR: nothing on this network may use it yet; any non-default route overlaps.
+    Container,
+}
+
+pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// Judge one range. `also` are the other ranges of the plan it must not overlap either (pod vs VPC).
+pub fn evaluate(
+    label: &str,
+    range: &IpNet,
+    rule: OverlapRule,
+    addrs: &[LocalAddr],
+    routes: &[RouteEntry],
+    also: &[(String, IpNet)],
+) -> Finding {
+    let mut hits: Vec<String> = vec![];
+    for a in addrs {
+        if a.interface == "lo" || a.net.addr().is_loopback() {
+            continue;
+        }
+        if overlaps(&a.net.trunc(), range) || range.contains(&a.net.addr()) {
+            hits.push(format!("address {} on {}", a.net, a.interface));
+        }
+    }
+    for r in routes {
+        if r.dst.prefix_len() == 0 || r.kind != "unicast" || r.interface.as_deref() == Some("lo") {
+            continue;
+        }
+        let counts = match rule {
+            OverlapRule::Remote => r.gateway.is_none(),
+            OverlapRule::Container => true,
+        };
+        if counts && overlaps(&r.dst, range) {
+            let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+            let dev = r.interface.as_ref().map(|d| format!(" dev {d}")).unwrap_or_default();
+            let text = format!("route {}{via}{dev}", r.dst);
+            // an interface's own connected route repeats its address; keep evidence short
+            if !hits.iter().any(|h| h.contains(&format!("on {}", r.interface.clone().unwrap_or_default())) && r.gateway.is_none()) {
+                hits.push(text);
+            }
+        }
+    }
+    for (other_label, other) in also {
+        if overlaps(other, range) {
+            hits.push(format!("{other_label} {other}"));
+        }
+    }
+    if hits.is_empty() {
+        Finding::pass(format!("nothing on this host overlaps {label} {range}"))
+    } else {
+        Finding::fail(format!("{label} {range} overlaps {}", hits.join("; "))).with("overlaps", hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Status;
+
+    fn a(i: &str, n: &str) -> LocalAddr {
+        LocalAddr { interface: i.into(), net: n.parse().unwrap() }
+    }
+    fn r(dst: &str, gw: Option<&str>, dev: &str) -> RouteEntry {
+        RouteEntry { dst: dst.parse().unwrap(), interface: Some(dev.into()), gateway: gw.map(|g| g.parse().unwrap()), kind: "unicast".into(), table: 254 }
+    }
+
+    #[test]
+    fn cloud_range() {
+        let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
+        let addrs = [a("lo", "127.0.0.1/8"), a("eth0", "10.0.0.10/24")];
+        let routes = [r("0.0.0.0/0", Some("10.0.0.1"), "eth0"), r("100.0.0.0/8", Some("10.0.0.1"), "eth0"), r("10.0.0.0/24", None, "eth0")];
+        assert_eq!(evaluate("cloud services", &cloud, OverlapRule::Remote, &addrs, &routes, &[]).status, Status::Pass);
+        let addrs = [a("eth1", "100.64.0.5/10")];
+        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &addrs, &[], &[]);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("address 100.64.0.5/10 on eth1"), "{}", f.message);
+        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &[], &[r("100.100.0.0/16", None, "docker0")], &[]);
+        assert_eq!(f.status, Status::Fail);
+    }
+
+    #[test]
+    fn pod_cidr() {
+        let pod: IpNet = "172.16.0.0/12".parse().unwrap();
+        let addrs = [a("docker0", "172.17.0.1/16")];
+        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &addrs, &[], &[]);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("docker0"));
+        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &[], &[r("172.20.0.0/16", Some("10.0.0.1"), "eth0")], &[]);
+        assert_eq!(f.status, Status::Fail);
+        let vpc: IpNet = "172.16.0.0/16".parse().unwrap();
+        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &[], &[], &[("VPC CIDR".into(), vpc)]);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("VPC CIDR 172.16.0.0/16"));
+        let f = evaluate("container CIDR", &"10.244.0.0/16".parse().unwrap(), OverlapRule::Container, &[a("eth0", "10.0.0.10/24")], &[], &[]);
+        assert_eq!(f.status, Status::Pass);
+    }
+}

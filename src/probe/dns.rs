@@ -1,0 +1,146 @@
+//! DNS: classify answers (in / out of the expected ranges) and failures.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::Ipv4Net;
+
+use crate::result::Finding;
+
+/// Why a name did not resolve. Phase: dns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsFailure {
+    #[error("NXDOMAIN (the name does not exist for this resolver)")]
+    NxDomain,
+    #[error("SERVFAIL from the DNS server")]
+    ServFail,
+    #[error("REFUSED by the DNS server")]
+    Refused,
+    #[error("no A record (the name exists but has no IPv4 address)")]
+    NoRecords,
+    #[error("timed out after {0} ms (no answer from the DNS server)")]
+    Timeout(u64),
+    #[error("no DNS server configured ({0})")]
+    NoServer(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What the answer should look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsExpect {
+    /// Every address inside one of these ranges; `fallback` says the ranges are the 100.0.0.0/8 default.
+    InRanges { ranges: Vec<Ipv4Net>, fallback: bool },
+    /// Every address one of these (registry /32s).
+    OneOf(Vec<Ipv4Addr>),
+    /// Any answer passes.
+    Any,
+}
+
+fn list(addrs: &[Ipv4Addr]) -> String {
+    addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Judge a DNS outcome.
+pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str) -> Finding {
+    let addrs = match outcome {
+        Err(e) => return Finding::fail(format!("does not resolve via {server}: {e}")).with("phase", "dns"),
+        Ok(a) if a.is_empty() => {
+            return Finding::fail(format!("does not resolve via {server}: {}", DnsFailure::NoRecords)).with("phase", "dns")
+        }
+        Ok(a) => a,
+    };
+    let shown = serde_json::Value::from(addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    let f = match expect {
+        DnsExpect::Any => Finding::pass(format!("resolves to {}", list(addrs))),
+        DnsExpect::InRanges { ranges, fallback } => {
+            let outside: Vec<Ipv4Addr> = addrs.iter().copied().filter(|a| !ranges.iter().any(|r| r.contains(a))).collect();
+            let what = if *fallback {
+                "100.0.0.0/8 (no OSS VIP ranges documented for this region)".to_string()
+            } else {
+                ranges.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+            };
+            if outside.is_empty() {
+                Finding::pass(format!("resolves to {}, inside {what}", list(addrs)))
+            } else {
+                Finding::warn(format!(
+                    "resolves to {} outside {what}: traffic will not use the dedicated line",
+                    list(&outside)
+                ))
+            }
+        }
+        DnsExpect::OneOf(documented) => {
+            let other: Vec<Ipv4Addr> = addrs.iter().copied().filter(|a| !documented.contains(a)).collect();
+            if other.is_empty() {
+                Finding::pass(format!("resolves to {}, all documented route addresses", list(addrs)))
+            } else {
+                Finding::warn(format!(
+                    "resolves to {} which is not a documented route address ({}): routes and firewall rules for the documented /32s will not match",
+                    list(&other),
+                    list(documented)
+                ))
+            }
+        }
+    };
+    f.with("addresses", shown).with("server", server)
+}
+
+/// True when an address is where the dedicated line can carry it.
+pub fn in_cloud(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if crate::regions::cloud_range().contains(&v4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Status;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn in_range_passes_out_of_range_warns() {
+        let e = DnsExpect::InRanges { ranges: vec![net("100.118.28.0/24")], fallback: false };
+        assert_eq!(evaluate(&Ok(vec![ip("100.118.28.7")]), &e, "s").status, Status::Pass);
+        let f = evaluate(&Ok(vec![ip("100.118.28.7"), ip("47.96.1.1")]), &e, "s");
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("47.96.1.1") && !f.message.contains("100.118.28.7 outside"), "{}", f.message);
+    }
+
+    #[test]
+    fn fallback_is_said() {
+        let e = DnsExpect::InRanges { ranges: vec![crate::regions::cloud_range()], fallback: true };
+        let f = evaluate(&Ok(vec![ip("100.1.2.3")]), &e, "s");
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("no OSS VIP ranges documented"));
+    }
+
+    #[test]
+    fn registry_must_be_documented() {
+        let e = DnsExpect::OneOf(vec![ip("100.103.9.188"), ip("100.103.7.181")]);
+        assert_eq!(evaluate(&Ok(vec![ip("100.103.9.188")]), &e, "s").status, Status::Pass);
+        let f = evaluate(&Ok(vec![ip("198.18.1.1")]), &e, "s");
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("198.18.1.1"));
+    }
+
+    #[test]
+    fn every_failure_fails_with_its_cause() {
+        for (fail, text) in [
+            (DnsFailure::NxDomain, "NXDOMAIN"),
+            (DnsFailure::ServFail, "SERVFAIL"),
+            (DnsFailure::Refused, "REFUSED"),
+            (DnsFailure::Timeout(3000), "timed out after 3000 ms"),
+            (DnsFailure::NoRecords, "no A record"),
+        ] {
+            let f = evaluate(&Err(fail), &DnsExpect::Any, "10.0.0.2");
+            assert_eq!(f.status, Status::Fail);
+            assert!(f.message.contains(text) && f.message.contains("10.0.0.2"), "{}", f.message);
+            assert_eq!(f.details["phase"], "dns");
+        }
+        assert_eq!(evaluate(&Ok(vec![]), &DnsExpect::Any, "s").status, Status::Fail);
+    }
+}

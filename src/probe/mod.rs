@@ -1,0 +1,10 @@
+//! One module per probe kind. Each turns an OS outcome into a classified [`Finding`](crate::result::Finding).
+
+pub mod cidr;
+pub mod dns;
+pub mod ntp;
+pub mod pkg;
+pub mod port;
+pub mod route;
+pub mod tcp;
+pub mod tools;

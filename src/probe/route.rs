@@ -1,0 +1,119 @@
+//! Kernel route lookup (RTM_GETROUTE): interface, gateway, source; or why there is none. Phase: route.
+
+use std::net::IpAddr;
+
+use crate::result::Finding;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub interface: Option<String>,
+    pub gateway: Option<IpAddr>,
+    pub source: Option<IpAddr>,
+    pub table: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteFailure {
+    #[error("no route (network unreachable)")]
+    NoRoute,
+    #[error("an 'unreachable' route matches")]
+    Unreachable,
+    #[error("a 'prohibit' route matches")]
+    Prohibit,
+    #[error("a 'blackhole' route matches (packets are discarded)")]
+    Blackhole,
+    #[error("route lookup could not run: {0}")]
+    Unavailable(String),
+    #[error("route lookup failed: {0}")]
+    Other(String),
+}
+
+impl RouteFailure {
+    /// Map the errno of a failed RTM_GETROUTE.
+    pub fn from_errno(errno: i32) -> RouteFailure {
+        match errno {
+            libc::ENETUNREACH => RouteFailure::NoRoute,
+            libc::EHOSTUNREACH => RouteFailure::Unreachable,
+            libc::EACCES => RouteFailure::Prohibit,
+            libc::EINVAL => RouteFailure::Blackhole,
+            e => RouteFailure::Other(std::io::Error::from_raw_os_error(e).to_string()),
+        }
+    }
+}
+
+pub fn describe(dst: IpAddr, r: &RouteInfo) -> String {
+    let mut s = format!("{dst}");
+    if let Some(g) = r.gateway {
+        s.push_str(&format!(" via {g}"));
+    }
+    if let Some(i) = &r.interface {
+        s.push_str(&format!(" dev {i}"));
+    }
+    if let Some(src) = r.source {
+        s.push_str(&format!(" src {src}"));
+    }
+    s
+}
+
+pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Finding {
+    match outcome {
+        Ok(r) => {
+            let mut f = Finding::pass(format!("route: {}", describe(dst, r)));
+            if let Some(i) = &r.interface {
+                f = f.with("interface", i.clone());
+            }
+            if let Some(g) = r.gateway {
+                f = f.with("gateway", g.to_string());
+            }
+            if let Some(s) = r.source {
+                f = f.with("source", s.to_string());
+            }
+            if r.interface.as_deref() == Some("lo") {
+                return Finding::fail(format!(
+                    "route: {}: the address is local to this host, so traffic never leaves it",
+                    describe(dst, r)
+                ))
+                .with("phase", "route");
+            }
+            f
+        }
+        Err(RouteFailure::Unavailable(why)) => {
+            Finding::skip(format!("route lookup could not run: {why}")).with("phase", "route")
+        }
+        Err(e) => Finding::fail(format!("{dst}: {e}")).with("phase", "route"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Status;
+
+    #[test]
+    fn errnos() {
+        assert_eq!(RouteFailure::from_errno(libc::ENETUNREACH), RouteFailure::NoRoute);
+        assert_eq!(RouteFailure::from_errno(libc::EHOSTUNREACH), RouteFailure::Unreachable);
+        assert_eq!(RouteFailure::from_errno(libc::EACCES), RouteFailure::Prohibit);
+        assert_eq!(RouteFailure::from_errno(libc::EINVAL), RouteFailure::Blackhole);
+    }
+
+    #[test]
+    fn findings() {
+        let dst: IpAddr = "100.103.9.188".parse().unwrap();
+        let ok = RouteInfo {
+            interface: Some("eth0".into()),
+            gateway: Some("10.0.0.1".parse().unwrap()),
+            source: Some("10.0.0.10".parse().unwrap()),
+            table: Some(254),
+        };
+        let f = evaluate(dst, &Ok(ok));
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(f.message, "route: 100.103.9.188 via 10.0.0.1 dev eth0 src 10.0.0.10");
+        for e in [RouteFailure::NoRoute, RouteFailure::Blackhole, RouteFailure::Prohibit, RouteFailure::Unreachable] {
+            assert_eq!(evaluate(dst, &Err(e)).status, Status::Fail);
+        }
+        assert_eq!(evaluate(dst, &Err(RouteFailure::Unavailable("no netlink".into()))).status, Status::Skip);
+        let lo = RouteInfo { interface: Some("lo".into()), gateway: None, source: None, table: None };
+        assert_eq!(evaluate(dst, &Ok(lo)).status, Status::Fail);
+    }
+}

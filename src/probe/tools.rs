@@ -1,0 +1,123 @@
+//! Required system tools: present and executable, or missing (WARN naming the yum and apt packages).
+
+use crate::catalogue::Requirement;
+use crate::net::{HostFacts, ToolLookup};
+use crate::result::Finding;
+
+/// Look up a tool group and judge it.
+pub fn evaluate(req: &Requirement, host: &dyn HostFacts) -> Finding {
+    let mut best: Option<(usize, Vec<(String, ToolLookup)>)> = None;
+    for alt in &req.any_of {
+        let looked: Vec<(String, ToolLookup)> = alt.iter().map(|n| (n.clone(), host.find_tool(n))).collect();
+        let found = looked.iter().filter(|(_, l)| matches!(l, ToolLookup::Found(_))).count();
+        if found == alt.len() {
+            let paths: Vec<String> = looked
+                .iter()
+                .filter_map(|(_, l)| match l {
+                    ToolLookup::Found(p) => Some(p.display().to_string()),
+                    _ => None,
+                })
+                .collect();
+            return Finding::pass(format!("found {}", paths.join(", "))).with("paths", paths);
+        }
+        if best.as_ref().is_none_or(|(n, _)| found > *n) {
+            best = Some((found, looked));
+        }
+    }
+    let package = req.id.trim_start_matches("tools.");
+    let (yum, apt) = (req.yum.as_deref().unwrap_or(package), req.apt.as_deref().unwrap_or(package));
+    let mut missing = vec![];
+    let mut not_exec = vec![];
+    for (name, l) in best.map(|b| b.1).unwrap_or_default() {
+        match l {
+            ToolLookup::Missing => missing.push(name),
+            ToolLookup::NotExecutable(p) => not_exec.push(p.display().to_string()),
+            ToolLookup::Found(_) => {}
+        }
+    }
+    let mut parts = vec![];
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    if !not_exec.is_empty() {
+        parts.push(format!("present but not executable: {}", not_exec.join(", ")));
+    }
+    let dirs: Vec<String> = host.tool_dirs().iter().map(|d| d.display().to_string()).collect();
+    Finding::warn(format!(
+        "{} (searched {}); edgeadm will try to install it online: yum install {yum} / apt-get install {apt}",
+        parts.join("; "),
+        dirs.join(":")
+    ))
+    .with("missing", missing)
+    .with("not_executable", not_exec)
+    .with("yum", yum)
+    .with("apt", apt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
+    use crate::result::Status;
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    struct Fake(HashMap<&'static str, ToolLookup>);
+    impl HostFacts for Fake {
+        fn find_tool(&self, name: &str) -> ToolLookup {
+            self.0.get(name).cloned().unwrap_or(ToolLookup::Missing)
+        }
+        fn tool_dirs(&self) -> Vec<PathBuf> {
+            vec!["/usr/bin".into(), "/usr/sbin".into()]
+        }
+        fn read_file(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn list_dir(&self, _: &str) -> Vec<String> {
+            vec![]
+        }
+        fn sockets(&self, _: SocketProto) -> Result<Vec<SocketEntry>, String> {
+            Ok(vec![])
+        }
+        fn socket_owner(&self, _: u64) -> Option<ProcInfo> {
+            None
+        }
+    }
+
+    fn req(id: &str) -> Requirement {
+        crate::catalogue::builtin().unwrap().get(id).unwrap().clone()
+    }
+
+    #[test]
+    fn present_missing_not_executable() {
+        let found = |p: &str| ToolLookup::Found(PathBuf::from(p));
+        let host = Fake(HashMap::from([("socat", found("/usr/bin/socat"))]));
+        assert_eq!(evaluate(&req("tools.socat"), &host).status, Status::Pass);
+
+        let f = evaluate(&req("tools.conntrack-tools"), &host);
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("missing conntrack") && f.message.contains("yum install conntrack-tools") && f.message.contains("apt-get install conntrack"), "{}", f.message);
+
+        let host = Fake(HashMap::from([("ebtables", ToolLookup::NotExecutable("/usr/sbin/ebtables".into()))]));
+        let f = evaluate(&req("tools.ebtables"), &host);
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("not executable: /usr/sbin/ebtables"), "{}", f.message);
+    }
+
+    #[test]
+    fn alternatives() {
+        let found = |p: &str| ToolLookup::Found(PathBuf::from(p));
+        let host = Fake(HashMap::from([("ntpdate", found("/usr/sbin/ntpdate"))]));
+        assert_eq!(evaluate(&req("tools.time-sync"), &host).status, Status::Pass);
+        let host = Fake(HashMap::from([("chronyd", found("/usr/sbin/chronyd"))]));
+        let f = evaluate(&req("tools.time-sync"), &host);
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("missing chronyc"), "{}", f.message);
+        let host = Fake(HashMap::from([
+            ("/etc/crontab", found("/etc/crontab")),
+            ("cron", found("/usr/sbin/cron")),
+            ("crontab", found("/usr/bin/crontab")),
+        ]));
+        assert_eq!(evaluate(&req("tools.crontabs"), &host).status, Status::Pass);
+    }
+}

@@ -1,0 +1,78 @@
+//! Report renderers, one module per format; and the atomic `--output` writer.
+
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod table;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::catalogue::CATEGORIES;
+use crate::result::{CheckResult, Report, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+    Junit,
+}
+
+/// Render options that are not part of the report itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub strict: bool,
+}
+
+pub fn render(report: &Report, format: Format, style: Style) -> String {
+    match format {
+        Format::Table => table::render(report, style),
+        Format::Json => json::render(report),
+        Format::Markdown => markdown::render(report),
+        Format::Junit => junit::render(report, style.strict),
+    }
+}
+
+/// Results grouped by category in catalogue order (stable within a category).
+pub fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
+    let mut out: Vec<(&str, Vec<&CheckResult>)> = vec![];
+    let rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(CATEGORIES.len());
+    let mut cats: Vec<&str> = results.iter().map(|r| r.category.as_str()).collect();
+    cats.sort_by_key(|c| rank(c));
+    cats.dedup();
+    for c in cats {
+        out.push((c, results.iter().filter(|r| r.category == c).collect()));
+    }
+    out
+}
+
+/// One remediation per requirement id that failed (or warned), in report order.
+pub fn fixes(results: &[CheckResult], include_warn: bool) -> Vec<(&str, Status, &str)> {
+    let mut out: Vec<(&str, Status, &str)> = vec![];
+    for r in results {
+        let wanted = r.status == Status::Fail || (include_warn && r.status == Status::Warn);
+        if wanted && !out.iter().any(|(id, _, _)| *id == r.id) {
+            out.push((&r.id, r.status, &r.remediation));
+        }
+    }
+    out
+}
+
+/// Write `text` to `path` atomically: a temporary file in the same directory, then rename.
+pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}

@@ -1,0 +1,101 @@
+//! DNS through hickory-resolver: the system configuration, or `--dns-server IP`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::TokioResolver;
+
+use crate::net::Resolver;
+use crate::probe::dns::DnsFailure;
+
+pub struct HickoryResolver {
+    inner: Option<TokioResolver>,
+    servers: Vec<String>,
+    config_error: Option<String>,
+    timeout: Duration,
+}
+
+impl HickoryResolver {
+    /// `server`: ask this server; None: /etc/resolv.conf under `sysroot`'s view (the real one).
+    pub fn new(server: Option<IpAddr>, timeout: Duration) -> HickoryResolver {
+        let built = match server {
+            Some(ip) => {
+                let cfg = ResolverConfig::from_parts(None, vec![], vec![NameServerConfig::udp_and_tcp(ip)]);
+                Ok((cfg, ResolverOpts::default()))
+            }
+            None => hickory_resolver::system_conf::read_system_conf().map_err(|e| e.to_string()),
+        };
+        match built {
+            Ok((cfg, mut opts)) => {
+                let servers: Vec<String> = {
+                    let mut s: Vec<String> = cfg.name_servers().iter().map(|n| n.ip.to_string()).collect();
+                    s.dedup();
+                    s
+                };
+                // One answer per probe timeout: half of it per attempt, one retry.
+                opts.timeout = (timeout / 2).max(Duration::from_millis(200));
+                opts.attempts = 1;
+                opts.cache_size = 64;
+                opts.ndots = 0;
+                let mut b = TokioResolver::builder_with_config(cfg, TokioRuntimeProvider::default());
+                *b.options_mut() = opts;
+                match b.build() {
+                    Ok(r) => HickoryResolver { inner: Some(r), servers, config_error: None, timeout },
+                    Err(e) => HickoryResolver { inner: None, servers, config_error: Some(e.to_string()), timeout },
+                }
+            }
+            Err(e) => HickoryResolver { inner: None, servers: vec![], config_error: Some(e), timeout },
+        }
+    }
+}
+
+/// Map hickory's error to the cause classes users act on.
+pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
+    match e {
+        NetError::Timeout => DnsFailure::Timeout(timeout.as_millis() as u64),
+        NetError::Dns(DnsError::NoRecordsFound(nr)) => match nr.response_code {
+            ResponseCode::NXDomain => DnsFailure::NxDomain,
+            ResponseCode::ServFail => DnsFailure::ServFail,
+            ResponseCode::Refused => DnsFailure::Refused,
+            _ => DnsFailure::NoRecords,
+        },
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::ServFail,
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => DnsFailure::Refused,
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::NxDomain,
+        NetError::NoConnections => DnsFailure::NoServer("no usable name server".into()),
+        other => {
+            let text = other.to_string();
+            if text.contains("timed out") || text.contains("timeout") {
+                DnsFailure::Timeout(timeout.as_millis() as u64)
+            } else {
+                DnsFailure::Other(text.chars().take(200).collect())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Resolver for HickoryResolver {
+    async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+        let Some(r) = &self.inner else {
+            return Err(DnsFailure::NoServer(self.config_error.clone().unwrap_or_default()));
+        };
+        let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
+        match r.ipv4_lookup(fqdn.as_str()).await {
+            Ok(l) => Ok(l.answers().iter().filter_map(|rec| match &rec.data {
+                hickory_resolver::proto::rr::RData::A(a) => Some(a.0),
+                _ => None,
+            }).collect()),
+            Err(e) => Err(classify(&e, self.timeout)),
+        }
+    }
+
+    fn servers(&self) -> Vec<String> {
+        self.servers.clone()
+    }
+}

@@ -1,0 +1,187 @@
+//! Host facts: tools on disk, config files, the socket table and its owners, host identity.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::net::{HostFacts, ToolLookup};
+use crate::probe::port::{parse_proc_net, ProcInfo, SocketEntry, SocketProto};
+use crate::result::HostInfo;
+
+/// Files bigger than this are not read (a hostile or broken config cannot eat memory).
+const MAX_FILE: u64 = 1 << 20;
+
+pub struct SystemHost {
+    sysroot: PathBuf,
+    dirs: Vec<PathBuf>,
+}
+
+impl SystemHost {
+    /// `path_env`: the PATH value; /usr/sbin and /sbin are always searched too.
+    pub fn new(sysroot: &Path, path_env: Option<&str>) -> SystemHost {
+        let mut dirs: Vec<PathBuf> = vec![];
+        for d in path_env.unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(':') {
+            if d.starts_with('/') && !dirs.iter().any(|x| x == Path::new(d)) {
+                dirs.push(PathBuf::from(d));
+            }
+        }
+        for d in ["/usr/sbin", "/sbin"] {
+            if !dirs.iter().any(|x| x == Path::new(d)) {
+                dirs.push(PathBuf::from(d));
+            }
+        }
+        SystemHost { sysroot: sysroot.to_path_buf(), dirs }
+    }
+
+    fn under(&self, p: &Path) -> PathBuf {
+        self.sysroot.join(p.strip_prefix("/").unwrap_or(p))
+    }
+}
+
+impl HostFacts for SystemHost {
+    fn find_tool(&self, name: &str) -> ToolLookup {
+        if name.starts_with('/') {
+            let p = self.under(Path::new(name));
+            return if p.is_file() { ToolLookup::Found(PathBuf::from(name)) } else { ToolLookup::Missing };
+        }
+        let mut not_exec = None;
+        for d in &self.dirs {
+            let p = self.under(&d.join(name));
+            if let Ok(md) = std::fs::metadata(&p) {
+                if md.is_file() {
+                    if md.permissions().mode() & 0o111 != 0 {
+                        return ToolLookup::Found(d.join(name));
+                    }
+                    not_exec.get_or_insert(d.join(name));
+                }
+            }
+        }
+        not_exec.map(ToolLookup::NotExecutable).unwrap_or(ToolLookup::Missing)
+    }
+
+    fn tool_dirs(&self) -> Vec<PathBuf> {
+        self.dirs.clone()
+    }
+
+    fn read_file(&self, path: &str) -> Option<String> {
+        let p = self.under(Path::new(path));
+        let md = std::fs::metadata(&p).ok()?;
+        if !md.is_file() || md.len() > MAX_FILE {
+            return None;
+        }
+        let bytes = std::fs::read(&p).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn list_dir(&self, path: &str) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(self.under(Path::new(path))) else { return vec![] };
+        let mut out: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_file() || t.is_symlink()).unwrap_or(false))
+            .map(|e| format!("{}/{}", path.trim_end_matches('/'), e.file_name().to_string_lossy()))
+            .take(256)
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String> {
+        let files: &[&str] = match proto {
+            SocketProto::Tcp => &["/proc/net/tcp", "/proc/net/tcp6"],
+            SocketProto::Udp => &["/proc/net/udp", "/proc/net/udp6"],
+        };
+        let mut out = vec![];
+        let mut read_any = false;
+        for f in files {
+            if let Ok(t) = std::fs::read_to_string(f) {
+                read_any = true;
+                out.extend(parse_proc_net(&t));
+            }
+        }
+        if read_any {
+            Ok(out)
+        } else {
+            Err(format!("cannot read {}", files.join(" or ")))
+        }
+    }
+
+    fn socket_owner(&self, inode: u64) -> Option<ProcInfo> {
+        let want = format!("socket:[{inode}]");
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+            for fd in fds.flatten() {
+                if std::fs::read_link(fd.path()).map(|l| l.as_os_str() == want.as_str()).unwrap_or(false) {
+                    let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default().trim().to_string();
+                    return Some(ProcInfo { pid, name });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Nameservers in a resolv.conf text.
+pub fn parse_nameservers(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some("nameserver")).then(|| w.next().map(String::from)).flatten()
+        })
+        .collect()
+}
+
+/// PRETTY_NAME of an os-release text.
+pub fn parse_os_release(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim().trim_matches('"').to_string())
+}
+
+/// Identity of this host for the report header.
+pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, dns_server: Option<std::net::IpAddr>) -> HostInfo {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let os = host
+        .read_file("/etc/os-release")
+        .and_then(|t| parse_os_release(&t))
+        .unwrap_or_else(|| "unknown".to_string());
+    let nameservers = match dns_server {
+        Some(ip) => vec![ip.to_string()],
+        // the resolver reads the real /etc/resolv.conf, so report that one
+        None => std::fs::read_to_string("/etc/resolv.conf").map(|t| parse_nameservers(&t)).unwrap_or_default(),
+    };
+    HostInfo { hostname, os, kernel, addresses, nameservers }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_and_os_release() {
+        assert_eq!(parse_nameservers("# x\nnameserver 10.0.0.2\nsearch a\nnameserver  100.100.2.136\n"), ["10.0.0.2", "100.100.2.136"]);
+        assert_eq!(parse_os_release("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").unwrap(), "Debian GNU/Linux 12 (bookworm)");
+    }
+
+    #[test]
+    fn tools_under_a_sysroot() {
+        let d = tempfile::tempdir().unwrap();
+        let bin = d.path().join("usr/sbin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("socat"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(bin.join("socat"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(bin.join("ebtables"), "x").unwrap();
+        std::fs::set_permissions(bin.join("ebtables"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::create_dir_all(bin.join("iptables")).unwrap();
+        let h = SystemHost::new(d.path(), Some("/usr/bin"));
+        assert_eq!(h.find_tool("socat"), ToolLookup::Found("/usr/sbin/socat".into()));
+        assert_eq!(h.find_tool("ebtables"), ToolLookup::NotExecutable("/usr/sbin/ebtables".into()));
+        // a directory is not a tool
+        assert_eq!(h.find_tool("iptables"), ToolLookup::Missing);
+        assert_eq!(h.find_tool("lspci"), ToolLookup::Missing);
+        assert_eq!(h.find_tool("/etc/crontab"), ToolLookup::Missing);
+        std::fs::create_dir_all(d.path().join("etc")).unwrap();
+        std::fs::write(d.path().join("etc/crontab"), "").unwrap();
+        assert_eq!(h.find_tool("/etc/crontab"), ToolLookup::Found("/etc/crontab".into()));
+    }
+}

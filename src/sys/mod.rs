@@ -1,0 +1,7 @@
+//! The real implementations of the engine's traits.
+
+pub mod dns;
+pub mod host;
+pub mod netlink;
+pub mod ntp;
+pub mod tcp;

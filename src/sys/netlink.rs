@@ -1,0 +1,159 @@
+//! Routes and addresses through the kernel's rtnetlink (RTM_GETROUTE / RTM_GETADDR), not /proc parsing.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use ipnet::IpNet;
+use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
+use rtnetlink::{Handle, RouteMessageBuilder};
+
+use crate::net::{LocalAddr, RouteEntry, Routes};
+use crate::probe::route::{RouteFailure, RouteInfo};
+
+pub struct NetlinkRoutes {
+    handle: Result<Handle, String>,
+}
+
+impl NetlinkRoutes {
+    /// Open a netlink socket (must run inside the tokio runtime).
+    pub fn new() -> NetlinkRoutes {
+        let handle = match rtnetlink::new_connection() {
+            Ok((conn, handle, _)) => {
+                tokio::spawn(conn);
+                Ok(handle)
+            }
+            Err(e) => Err(format!("cannot open a netlink socket: {e}")),
+        };
+        NetlinkRoutes { handle }
+    }
+}
+
+pub fn ifname(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires; on success it holds a NUL-terminated name.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: if_indextoname succeeded, so buf is NUL-terminated.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+fn addr(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+fn kind_name(k: RouteType) -> String {
+    match k {
+        RouteType::Unicast => "unicast".into(),
+        RouteType::Local => "local".into(),
+        RouteType::Broadcast => "broadcast".into(),
+        RouteType::BlackHole => "blackhole".into(),
+        RouteType::Unreachable => "unreachable".into(),
+        RouteType::Prohibit => "prohibit".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn table_of(m: &RouteMessage) -> u32 {
+    m.attributes
+        .iter()
+        .find_map(|a| if let RouteAttribute::Table(t) = a { Some(*t) } else { None })
+        .unwrap_or(m.header.table as u32)
+}
+
+#[async_trait]
+impl Routes for NetlinkRoutes {
+    async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure> {
+        let handle = self.handle.as_ref().map_err(|e| RouteFailure::Unavailable(e.clone()))?;
+        let msg = match dst {
+            IpAddr::V4(v4) => RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(v4, 32).build(),
+            IpAddr::V6(v6) => RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(v6, 128).build(),
+        };
+        let mut stream = handle.route().get(msg).execute();
+        match stream.try_next().await {
+            Ok(Some(m)) => {
+                let mut info = RouteInfo { interface: None, gateway: None, source: None, table: Some(table_of(&m)) };
+                for a in &m.attributes {
+                    match a {
+                        RouteAttribute::Oif(i) => info.interface = ifname(*i).or(Some(format!("if{i}"))),
+                        RouteAttribute::Gateway(g) => info.gateway = addr(g),
+                        RouteAttribute::PrefSource(s) => info.source = addr(s),
+                        _ => {}
+                    }
+                }
+                match m.header.kind {
+                    RouteType::BlackHole => Err(RouteFailure::Blackhole),
+                    RouteType::Unreachable => Err(RouteFailure::Unreachable),
+                    RouteType::Prohibit => Err(RouteFailure::Prohibit),
+                    _ => Ok(info),
+                }
+            }
+            Ok(None) => Err(RouteFailure::NoRoute),
+            Err(rtnetlink::Error::NetlinkError(em)) => Err(RouteFailure::from_errno(-em.raw_code())),
+            Err(e) => Err(RouteFailure::Other(e.to_string())),
+        }
+    }
+
+    async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
+        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let msgs: Vec<_> = handle.address().get().execute().try_collect().await.map_err(|e| e.to_string())?;
+        let mut out = vec![];
+        for m in msgs {
+            let ip = m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Local(ip) => Some(*ip),
+                _ => None,
+            });
+            let ip = ip.or_else(|| m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Address(ip) => Some(*ip),
+                _ => None,
+            }));
+            let Some(ip) = ip else { continue };
+            let Ok(net) = IpNet::new(ip, m.header.prefix_len) else { continue };
+            let interface = ifname(m.header.index).unwrap_or_else(|| format!("if{}", m.header.index));
+            out.push(LocalAddr { interface, net });
+        }
+        Ok(out)
+    }
+
+    async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
+        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let mut out = vec![];
+        for msg in [RouteMessageBuilder::<Ipv4Addr>::new().build(), RouteMessageBuilder::<Ipv6Addr>::new().build()] {
+            let msgs: Vec<RouteMessage> =
+                handle.route().get(msg).execute().try_collect().await.map_err(|e| e.to_string())?;
+            for m in msgs {
+                let table = table_of(&m);
+                if table == 255 {
+                    continue; // the local table: the host's own addresses
+                }
+                let dst_ip = m.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Destination(d) => addr(d),
+                    _ => None,
+                });
+                let dst_ip = dst_ip.unwrap_or(match m.header.address_family {
+                    rtnetlink::packet_route::AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                    _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                });
+                let Ok(dst) = IpNet::new(dst_ip, m.header.destination_prefix_length) else { continue };
+                let mut e = RouteEntry { dst, interface: None, gateway: None, kind: kind_name(m.header.kind), table };
+                for a in &m.attributes {
+                    match a {
+                        RouteAttribute::Oif(i) => e.interface = ifname(*i),
+                        RouteAttribute::Gateway(g) => e.gateway = addr(g),
+                        _ => {}
+                    }
+                }
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+}
