@@ -1,0 +1,280 @@
+//! The engine with fakes of every trait: classification, chaining, and the one-deadline rule
+//! (on tokio's paused clock, so no wall-clock assertions).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use preflight::catalogue;
+use preflight::engine::{run, EngineConfig, Net};
+use preflight::net::*;
+use preflight::options::{parse_host_port, Options};
+use preflight::plan::plan;
+use preflight::probe::dns::DnsFailure;
+use preflight::probe::ntp::{NtpFailure, NtpSample};
+use preflight::probe::port::{ProcInfo, SocketEntry, SocketProto};
+use preflight::probe::route::{RouteFailure, RouteInfo};
+use preflight::probe::tcp::TcpFailure;
+use preflight::regions::RegionTable;
+use preflight::result::{CheckResult, Status};
+
+#[derive(Default)]
+struct World {
+    dns: HashMap<String, Result<Vec<Ipv4Addr>, DnsFailure>>,
+    tcp: HashMap<SocketAddr, Result<(), TcpFailure>>,
+    ntp: HashMap<SocketAddr, Result<f64, NtpFailure>>,
+    /// every network call hangs forever (a blackholed network)
+    hang: bool,
+    no_route: Vec<IpAddr>,
+    tools_missing: Vec<&'static str>,
+    files: HashMap<&'static str, &'static str>,
+    addrs: Vec<LocalAddr>,
+}
+
+async fn hang_if(h: bool) {
+    if h {
+        futures::future::pending::<()>().await;
+    }
+}
+
+#[async_trait]
+impl Resolver for World {
+    async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+        hang_if(self.hang).await;
+        self.dns.get(name).cloned().unwrap_or(Err(DnsFailure::NxDomain))
+    }
+    fn servers(&self) -> Vec<String> {
+        vec!["100.100.2.136".into()]
+    }
+}
+
+#[async_trait]
+impl Connector for World {
+    async fn connect(&self, addr: SocketAddr, _t: Duration) -> Result<SocketAddr, TcpFailure> {
+        hang_if(self.hang).await;
+        match self.tcp.get(&addr).cloned().unwrap_or(Err(TcpFailure::Refused)) {
+            Ok(()) => Ok("10.0.0.10:40000".parse().unwrap()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl NtpClient for World {
+    async fn query(&self, addr: SocketAddr, t: Duration) -> Result<NtpSample, NtpFailure> {
+        hang_if(self.hang).await;
+        match self.ntp.get(&addr).cloned().unwrap_or(Err(NtpFailure::Timeout(t.as_millis() as u64))) {
+            Ok(off) => Ok(NtpSample { server: addr, offset_s: off, rtt_s: 0.002, stratum: 2, reference: "lab".into() }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl Routes for World {
+    async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure> {
+        if self.no_route.contains(&dst) {
+            return Err(RouteFailure::NoRoute);
+        }
+        Ok(RouteInfo { interface: Some("eth0".into()), gateway: Some("10.0.0.1".parse().unwrap()), source: Some("10.0.0.10".parse().unwrap()), table: Some(254) })
+    }
+    async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
+        Ok(self.addrs.clone())
+    }
+    async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
+        Ok(vec![])
+    }
+}
+
+impl HostFacts for World {
+    fn find_tool(&self, name: &str) -> ToolLookup {
+        if self.tools_missing.contains(&name) {
+            ToolLookup::Missing
+        } else {
+            ToolLookup::Found(PathBuf::from("/usr/bin").join(name.trim_start_matches('/')))
+        }
+    }
+    fn tool_dirs(&self) -> Vec<PathBuf> {
+        vec!["/usr/bin".into()]
+    }
+    fn read_file(&self, path: &str) -> Option<String> {
+        self.files.get(path).map(|s| s.to_string())
+    }
+    fn list_dir(&self, _: &str) -> Vec<String> {
+        vec![]
+    }
+    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String> {
+        Ok(match proto {
+            SocketProto::Tcp => vec![SocketEntry { local_ip: "0.0.0.0".into(), local_port: 9100, state: 0x0A, inode: 77 }],
+            SocketProto::Udp => vec![],
+        })
+    }
+    fn socket_owner(&self, inode: u64) -> Option<ProcInfo> {
+        (inode == 77).then(|| ProcInfo { pid: 1234, name: "node_exporter".into() })
+    }
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn healthy() -> World {
+    let mut w = World::default();
+    w.dns.insert("cs-anony-vpc.cn-hangzhou.aliyuncs.com".into(), Ok(vec![ip("100.103.42.233")]));
+    w.dns.insert("aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com".into(), Ok(vec![ip("100.118.28.10")]));
+    w.dns.insert("registry-cn-hangzhou-vpc.ack.aliyuncs.com".into(), Ok(vec![ip("100.103.9.188"), ip("100.103.7.181")]));
+    w.dns.insert("ntp1.aliyun.com".into(), Ok(vec![ip("198.18.0.123")]));
+    w.dns.insert("cn.ntp.org.cn".into(), Ok(vec![ip("198.18.0.124")]));
+    w.dns.insert("mirror.lab.test".into(), Ok(vec![ip("198.18.0.80")]));
+    for a in ["100.103.42.233:443", "100.118.28.10:443", "100.103.9.188:443", "100.103.7.181:443", "192.168.0.10:6443", "198.18.0.80:80"] {
+        w.tcp.insert(sa(a), Ok(()));
+    }
+    w.ntp.insert(sa("198.18.0.123:123"), Ok(0.01));
+    w.ntp.insert(sa("198.18.0.124:123"), Ok(0.02));
+    w.files.insert("/etc/apt/sources.list", "deb http://mirror.lab.test/debian bookworm main\n");
+    w.addrs = vec![LocalAddr { interface: "eth0".into(), net: "10.0.0.10/24".parse().unwrap() }];
+    w
+}
+
+fn opts() -> Options {
+    let t = RegionTable::builtin().unwrap();
+    let mut o = Options::for_region(t.find("cn-hangzhou", "t").unwrap().clone());
+    o.apiserver = Some(parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap());
+    o
+}
+
+fn cfg() -> EngineConfig {
+    EngineConfig { region: "cn-hangzhou".into(), timeout: Duration::from_secs(3), ntp_warn_offset: 0.5, ntp_fail_offset: 5.0 }
+}
+
+async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
+    let cat = catalogue::builtin().unwrap();
+    let probes = plan(o, cat);
+    let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w };
+    run(&probes, &net, &cfg(), cat).await
+}
+
+fn rows<'a>(r: &'a [CheckResult], id: &str) -> Vec<&'a CheckResult> {
+    r.iter().filter(|x| x.id == id).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn healthy_world_has_no_fail_except_the_busy_port() {
+    let w = healthy();
+    let r = check(&w, &opts()).await;
+    let fails: Vec<String> = r.iter().filter(|x| x.status == Status::Fail).map(|x| format!("{} {}", x.id, x.message)).collect();
+    assert_eq!(fails.len(), 1, "{fails:#?}");
+    assert!(fails[0].contains("tcp/9100 is in use") && fails[0].contains("node_exporter (pid 1234)"), "{fails:?}");
+    assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Pass);
+    // registry resolves to the documented addresses: no duplicate rows for them
+    assert_eq!(rows(&r, "tcp.registry").len(), 2);
+    assert!(r.iter().all(|x| !x.title.is_empty() && !x.source.is_empty()));
+    assert!(rows(&r, "tcp.registry")[0].remediation.contains("/32"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dns_down_still_probes_documented_registry_addresses() {
+    let mut w = healthy();
+    w.dns.clear();
+    let r = check(&w, &opts()).await;
+    assert!(rows(&r, "dns.registry").iter().all(|x| x.status == Status::Fail && x.message.contains("NXDOMAIN")));
+    let tcp = rows(&r, "tcp.registry");
+    let documented: Vec<_> = tcp.iter().filter(|x| x.address.is_some()).collect();
+    assert_eq!(documented.len(), 2);
+    assert!(documented.iter().all(|x| x.status == Status::Pass), "DNS broken must read differently from route broken");
+    let cp = rows(&r, "tcp.control-plane");
+    assert_eq!(cp[0].status, Status::Skip);
+    assert!(cp[0].message.contains("did not resolve"));
+    // the apiserver is an address, so it is unaffected
+    assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn public_answer_warns_and_the_other_address_is_probed_too() {
+    let mut w = healthy();
+    w.dns.insert("registry-cn-hangzhou-vpc.ack.aliyuncs.com".into(), Ok(vec![ip("198.18.1.1")]));
+    let r = check(&w, &opts()).await;
+    assert_eq!(rows(&r, "dns.registry")[0].status, Status::Warn);
+    let tcp = rows(&r, "tcp.registry");
+    assert_eq!(tcp.len(), 3);
+    assert!(tcp.iter().any(|x| x.address.as_deref() == Some("198.18.1.1:443") && x.status == Status::Fail));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tcp_failure_classes_are_kept_apart() {
+    let mut w = healthy();
+    w.tcp.insert(sa("192.168.0.10:6443"), Err(TcpFailure::TimedOut(0)));
+    w.tcp.insert(sa("100.103.9.188:443"), Err(TcpFailure::Refused));
+    w.tcp.insert(sa("100.103.7.181:443"), Err(TcpFailure::Unreachable("no route to host".into())));
+    let r = check(&w, &opts()).await;
+    let api = rows(&r, "tcp.apiserver")[0];
+    assert_eq!(api.details["error"], "timeout");
+    assert!(api.message.contains("timed out after 3000 ms"), "{}", api.message);
+    let reg = rows(&r, "tcp.registry");
+    assert_eq!(reg[0].details["error"], "refused");
+    assert_eq!(reg[1].details["error"], "unreachable");
+}
+
+#[tokio::test(start_paused = true)]
+async fn blackholed_network_ends_within_one_deadline() {
+    let mut w = healthy();
+    w.hang = true;
+    let start = tokio::time::Instant::now();
+    let r = check(&w, &opts()).await;
+    let took = start.elapsed();
+    assert!(took <= cfg().deadline(), "took {took:?}, deadline {:?}", cfg().deadline());
+    // not the sum of timeouts: one DNS timeout plus one probe timeout at most
+    assert!(took <= Duration::from_secs(7), "{took:?}");
+    assert!(rows(&r, "dns.registry")[0].message.contains("timed out"));
+    let documented: Vec<_> = rows(&r, "tcp.registry").into_iter().filter(|x| x.address.is_some()).collect();
+    assert_eq!(documented.len(), 2);
+    assert!(documented.iter().all(|x| x.status == Status::Fail && x.details["error"] == "timeout"));
+    assert!(rows(&r, "ntp.server").iter().all(|x| x.status != Status::Pass));
+    assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Skip);
+}
+
+#[tokio::test(start_paused = true)]
+async fn clock_skew_fails_and_kiss_of_death_is_named() {
+    let mut w = healthy();
+    w.ntp.insert(sa("198.18.0.123:123"), Ok(7.5));
+    w.ntp.insert(sa("198.18.0.124:123"), Err(NtpFailure::KissOfDeath("RATE".into())));
+    let r = check(&w, &opts()).await;
+    let off = rows(&r, "ntp.offset")[0];
+    assert_eq!(off.status, Status::Fail);
+    assert!(off.message.contains("+7.500"));
+    assert!(rows(&r, "ntp.server").iter().any(|x| x.message.contains("kiss-o'-death")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_tool_with_no_reachable_source_fails() {
+    let mut w = healthy();
+    w.tools_missing = vec!["socat"];
+    let r = check(&w, &opts()).await;
+    assert_eq!(rows(&r, "tools.socat")[0].status, Status::Warn);
+    assert_eq!(rows(&r, "pkg.sources")[0].status, Status::Pass);
+    w.tcp.remove(&sa("198.18.0.80:80"));
+    let r = check(&w, &opts()).await;
+    let p = rows(&r, "pkg.sources")[0];
+    assert_eq!(p.status, Status::Fail, "{}", p.message);
+    assert!(p.message.contains("mirror.lab.test:80"));
+    w.tools_missing.clear();
+    let r = check(&w, &opts()).await;
+    assert_eq!(rows(&r, "pkg.sources")[0].status, Status::Warn);
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_route_and_overlap() {
+    let mut w = healthy();
+    w.no_route = vec!["100.103.9.188".parse().unwrap()];
+    w.addrs.push(LocalAddr { interface: "eth1".into(), net: "100.64.0.5/10".parse().unwrap() });
+    let r = check(&w, &opts()).await;
+    let rr = rows(&r, "route.registry");
+    assert_eq!(rr[0].status, Status::Fail);
+    assert!(rr[0].message.contains("no route"));
+    assert_eq!(rows(&r, "cidr.overlap")[0].status, Status::Fail);
+}
