@@ -24,8 +24,11 @@ fn main() {
                     return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { exit::USAGE } else { exit::OK };
                 }
                 let text = e.render().to_string();
-                let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-                eprintln!("ack-edge-preflight: {} (see --help)", line.trim());
+                // clap's first paragraph, folded onto one line
+                let para: Vec<&str> =
+                    text.lines().skip_while(|l| l.trim().is_empty()).take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+                let line = if para.is_empty() { "invalid arguments".to_string() } else { para.join(" ") };
+                eprintln!("ack-edge-preflight: {line} (see --help)");
                 return exit::USAGE;
             }
         };

@@ -1,0 +1,112 @@
+//! The binary's contract: help, catalogue, plan (sends nothing), bad input → exit 2 with one line.
+//! Nothing here sends a packet: every `check` below fails validation before any probe runs.
+
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).env("NO_COLOR", "1").env("COLUMNS", "200").output().expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn usage_error(args: &[&str], must_contain: &str) {
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(err.contains(must_contain), "{args:?}: {err:?} lacks {must_contain:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty(), "{args:?} printed a report");
+}
+
+#[test]
+fn help_snapshot() {
+    let o = run(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!("help", stdout(&o));
+    let o = run(&["check", "--help"]);
+    insta::assert_snapshot!("check_help", stdout(&o));
+}
+
+#[test]
+fn requirements_snapshot() {
+    let o = run(&["requirements", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    insta::assert_json_snapshot!("requirements", v);
+    let o = run(&["requirements"]);
+    assert!(stdout(&o).contains("tcp.registry"));
+}
+
+#[test]
+fn regions_lists_all_26() {
+    let o = run(&["regions", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 26);
+    let o = run(&["regions"]);
+    assert!(stdout(&o).contains("(none documented: 100.0.0.0/8)"));
+}
+
+#[test]
+fn plan_lists_probes_and_sends_nothing() {
+    let o = run(&["plan", "--region", "cn-hangzhou", "--apiserver", "192.168.0.10", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let probes = v["probes"].as_array().unwrap();
+    let tcp_registry: Vec<&serde_json::Value> = probes.iter().filter(|p| p["id"] == "tcp.registry").collect();
+    assert_eq!(tcp_registry[0]["addr"]["fixed"], "100.103.9.188");
+    assert!(probes.iter().any(|p| p["id"] == "tcp.apiserver" && p["port"] == 6443));
+    let o = run(&["plan", "--region", "cn-hangzhou"]);
+    insta::assert_snapshot!("plan_table", stdout(&o));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    usage_error(&["check", "--region", "cn-hangzou"], "unknown region 'cn-hangzou'");
+    usage_error(&["check", "--region", "cn-hangzou"], "nearest: cn-hangzhou");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--timeout", "3x"], "invalid --timeout '3x'");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--timeout", "0"], "invalid --timeout '0'");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--apiserver", "192.168.0.10:70000"], "port 70000 is out of range");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--pod-cidr", "172.16.0.0/33"], "invalid --pod-cidr '172.16.0.0/33'");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--vpc-cidr", "192.168.1.0/16"], "did you mean 192.168.0.0/16");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--dns-server", "dns.example"], "invalid --dns-server 'dns.example'");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--endpoint", "198.18.0.1:443"], "invalid --endpoint");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--only", "tcp.nothing"], "invalid --only 'tcp.nothing'");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--k8s-version", "banana"], "invalid --k8s-version 'banana'");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--ntp-fail-offset", "0.1s"], "must be larger than --ntp-warn-offset");
+    usage_error(&["plan", "--region", "cn-hangzhou", "--cni", "calico"], "calico");
+    usage_error(&["check"], "--region");
+    usage_error(&["frobnicate"], "frobnicate");
+}
+
+#[test]
+fn regions_file_errors_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("nope.toml");
+    let m = missing.to_string_lossy().to_string();
+    usage_error(&["plan", "--region", "x", "--regions-file", &m], &format!("--regions-file {m}"));
+    let bad = d.path().join("bad.toml");
+    std::fs::write(&bad, "[[region]]\nid = \"lab-1\"\n").unwrap();
+    let b = bad.to_string_lossy().to_string();
+    usage_error(&["regions", "--regions-file", &b], "missing field");
+    let out = d.path().join("out.toml");
+    std::fs::write(&out, "[[region]]\nid = \"lab-1\"\nname = \"L\"\ncontrol_plane = \"a.b\"\nregistry = \"c.d\"\noss = \"e.f\"\nregistry_routes = [\"10.1.1.1/32\"]\noss_vips = []\n").unwrap();
+    let o = out.to_string_lossy().to_string();
+    usage_error(&["plan", "--region", "lab-1", "--regions-file", &o], "outside 100.0.0.0/8");
+    // a valid override replaces the table
+    std::fs::write(&out, "[[region]]\nid = \"lab-1\"\nname = \"L\"\ncontrol_plane = \"a.b\"\nregistry = \"c.d\"\noss = \"e.f\"\nregistry_routes = [\"100.1.1.1/32\"]\noss_vips = []\n").unwrap();
+    let r = run(&["plan", "--region", "lab-1", "--regions-file", &o]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(stdout(&r).contains("100.1.1.1"));
+    usage_error(&["plan", "--region", "cn-hangzhou", "--regions-file", &o], "unknown region 'cn-hangzhou'");
+}
