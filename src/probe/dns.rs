@@ -19,7 +19,7 @@ pub enum DnsFailure {
     NoRecords,
     #[error("timed out after {0} ms (no answer from the DNS server)")]
     Timeout(u64),
-    #[error("no DNS server configured ({0})")]
+    #[error("cannot reach a DNS server: {0}")]
     NoServer(String),
     #[error("{0}")]
     Other(String),

@@ -67,7 +67,7 @@ pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
         NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::ServFail,
         NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => DnsFailure::Refused,
         NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::NxDomain,
-        NetError::NoConnections => DnsFailure::NoServer("no usable name server".into()),
+        NetError::NoConnections => DnsFailure::NoServer("no name server answered or could be contacted (is there a route to it?)".into()),
         other => {
             let text = other.to_string();
             if text.contains("timed out") || text.contains("timeout") {
@@ -83,7 +83,7 @@ pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
 impl Resolver for HickoryResolver {
     async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
         let Some(r) = &self.inner else {
-            return Err(DnsFailure::NoServer(self.config_error.clone().unwrap_or_default()));
+            return Err(DnsFailure::Other(format!("unusable resolver configuration: {}", self.config_error.clone().unwrap_or_default())));
         };
         let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
         match r.ipv4_lookup(fqdn.as_str()).await {

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# A simulated datacenter in network namespaces: node ── router (core switch/firewall/VBR/line) ── cloud.
+# The cloud namespace serves SPEC's cn-hangzhou example with real servers: dnsmasq (VPC DNS),
+# chronyd (NTP), nginx with TLS (registry, OSS, control plane, API server, a package mirror).
+# Nothing here routes to the host namespace or the outside: the node's only routes lead into the lab.
+#
+#   lab.sh up | down | clear | fault NAME... | node CMD... | cloud CMD... | status
+#
+# LAB_ID picks the namespace names (default: aep); LAB_DIR holds configs, pids and logs.
+set -euo pipefail
+
+ID=${LAB_ID:-aep}
+NODE=$ID-node ROUTER=$ID-router CLOUD=$ID-cloud
+DIR=${LAB_DIR:-/tmp/$ID-lab}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The example of seeds/dedicated-line-network-and-endpoints.ja.txt (cn-hangzhou).
+CP=100.103.42.233 REG1=100.103.9.188 REG2=100.103.7.181 OSS=100.118.28.10 VPCDNS=100.100.2.136
+API=192.168.0.10 NTP1=198.18.0.123 NTP2=198.18.0.124 MIRROR=198.18.0.80 PUBLIC=198.18.1.1
+CLOUD_ADDRS="$CP $REG1 $REG2 $OSS $VPCDNS $API $NTP1 $NTP2 $MIRROR $PUBLIC"
+
+in_node() { ip netns exec "$NODE" "$@"; }
+in_router() { ip netns exec "$ROUTER" "$@"; }
+in_cloud() { ip netns exec "$CLOUD" "$@"; }
+log() { echo "lab: $*" >&2; }
+
+hosts_file() {
+  cat <<H
+$CP cs-anony-vpc.cn-hangzhou.aliyuncs.com
+$OSS aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com
+$REG1 registry-cn-hangzhou-vpc.ack.aliyuncs.com
+$REG2 registry-cn-hangzhou-vpc.ack.aliyuncs.com
+$NTP1 ntp1.aliyun.com
+$NTP2 cn.ntp.org.cn
+$MIRROR mirror.lab.test
+$API apiserver.lab.test
+H
+}
+
+make_pki() {
+  local p=$DIR/pki
+  mkdir -p "$p"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=ACK Edge Lab CA" \
+    -keyout "$p/ca.key" -out "$p/ca.pem" 2>/dev/null
+  # a second, untrusted CA: a TLS-intercepting middlebox
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Interception Proxy CA" \
+    -keyout "$p/evil-ca.key" -out "$p/evil-ca.pem" 2>/dev/null
+  local san="DNS:registry-cn-hangzhou-vpc.ack.aliyuncs.com,DNS:aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com"
+  san="$san,DNS:cs-anony-vpc.cn-hangzhou.aliyuncs.com,DNS:apiserver.lab.test,IP:$API,IP:$REG1,IP:$REG2,IP:$OSS,IP:$CP"
+  for ca in ca evil-ca; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=lab services" -keyout "$p/$ca-server.key" -out "$p/$ca-server.csr" 2>/dev/null
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$p/ext.cnf"
+    openssl x509 -req -in "$p/$ca-server.csr" -CA "$p/$ca.pem" -CAkey "$p/$ca.key" -CAcreateserial \
+      -days 30 -extfile "$p/ext.cnf" -out "$p/$ca-server.pem" 2>/dev/null
+  done
+  cp "$p/ca-server.pem" "$p/server.pem"
+  cp "$p/ca-server.key" "$p/server.key"
+}
+
+nginx_conf() {
+  cat <<N
+worker_processes 1;
+pid $DIR/nginx.pid;
+error_log $DIR/nginx-error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $DIR/nginx-tmp;
+  proxy_temp_path $DIR/nginx-tmp;
+  fastcgi_temp_path $DIR/nginx-tmp;
+  uwsgi_temp_path $DIR/nginx-tmp;
+  scgi_temp_path $DIR/nginx-tmp;
+  ssl_certificate $DIR/pki/server.pem;
+  ssl_certificate_key $DIR/pki/server.key;
+  default_type text/plain;
+  server {  # container registry: GET /v2/ answers 401 with Docker-Distribution-Api-Version
+    listen $REG1:443 ssl; listen $REG2:443 ssl; listen $PUBLIC:443 ssl;
+    location /v2/ { add_header Docker-Distribution-Api-Version registry/2.0 always; return 401 '{"errors":[{"code":"UNAUTHORIZED"}]}'; }
+    location / { return 404; }
+  }
+  server {  # OSS internal endpoint: 403 with x-oss-request-id
+    listen $OSS:443 ssl; listen $OSS:80;
+    location / { add_header x-oss-request-id 6540B1E2C0FFEE0001 always; return 403 '<Error><Code>AccessDenied</Code></Error>'; }
+  }
+  server { listen $CP:443 ssl; listen $CP:80; location / { return 404; } }
+  server { listen $API:6443 ssl; location / { return 403 '{"kind":"Status","code":403}'; } }
+  server { listen $MIRROR:80; location / { return 200 'lab package mirror'; } }
+}
+N
+}
+
+chrony_conf() {
+  cat <<C
+local stratum 8
+allow all
+cmdport 0
+bindcmdaddress /
+pidfile $DIR/chronyd.pid
+driftfile $DIR/chrony.drift
+C
+}
+
+make_sysroot() {
+  # The node's host files as the agent reads them (--sysroot): package sources, cron, tool stubs.
+  local r=$DIR/root
+  rm -rf "$r"
+  mkdir -p "$r/etc/apt/sources.list.d" "$r/etc/yum.repos.d" "$r/usr/sbin" "$r/usr/bin"
+  echo "deb http://mirror.lab.test/debian bookworm main" >"$r/etc/apt/sources.list"
+  printf '[lab]\nname=lab\nbaseurl=http://mirror.lab.test/centos/$releasever/\nenabled=1\n' >"$r/etc/yum.repos.d/lab.repo"
+  echo "# /etc/crontab" >"$r/etc/crontab"
+  cp /etc/os-release "$r/etc/os-release" 2>/dev/null || true
+  for t in netstat ifconfig route ip chronyd chronyc crond crontab lspci socat ebtables iptables conntrack; do
+    printf '#!/bin/sh\nexit 0\n' >"$r/usr/sbin/$t"
+    chmod 755 "$r/usr/sbin/$t"
+  done
+}
+
+up() {
+  [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 77; }
+  down >/dev/null 2>&1 || true
+  mkdir -p "$DIR/nginx-tmp" "/etc/netns/$NODE"
+  echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
+  ip netns add "$NODE"; ip netns add "$ROUTER"; ip netns add "$CLOUD"
+  ip link add n0 netns "$NODE" type veth peer name rn netns "$ROUTER"
+  ip link add rc netns "$ROUTER" type veth peer name c0 netns "$CLOUD"
+  in_node ip link set lo up; in_router ip link set lo up; in_cloud ip link set lo up
+  in_node ip addr add 10.0.0.10/24 dev n0; in_node ip link set n0 up
+  in_router ip addr add 10.0.0.1/24 dev rn; in_router ip link set rn up
+  in_router ip addr add 10.255.0.1/30 dev rc; in_router ip link set rc up
+  in_cloud ip addr add 10.255.0.2/30 dev c0; in_cloud ip link set c0 up
+  # the core switch routes cloud services, the VPC and the lab's "public" range over the line
+  for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do
+    in_node ip route add $net via 10.0.0.1
+    in_router ip route add $net via 10.255.0.2
+  done
+  in_cloud ip route add 10.0.0.0/8 via 10.255.0.1
+  in_router sysctl -qw net.ipv4.ip_forward=1
+  for a in $CLOUD_ADDRS; do in_cloud ip addr add "$a/32" dev lo; done
+
+  make_pki
+  make_sysroot
+  hosts_file >"$DIR/hosts"
+  in_cloud dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$DIR/hosts" \
+    --listen-address=$VPCDNS --bind-interfaces --pid-file="$DIR/dnsmasq.pid" --user=root \
+    --local=/aliyuncs.com/ --local=/aliyun.com/ --local=/ntp.org.cn/ --local=/lab.test/ \
+    --log-facility="$DIR/dnsmasq.log"
+  chrony_conf >"$DIR/chrony.conf"
+  in_cloud chronyd -f "$DIR/chrony.conf" -x -u root
+  nginx_conf >"$DIR/nginx.conf"
+  in_cloud nginx -c "$DIR/nginx.conf" -p "$DIR"
+  # wait for the servers
+  for _ in $(seq 50); do
+    [ -s "$DIR/nginx.pid" ] && [ -s "$DIR/dnsmasq.pid" ] && [ -s "$DIR/chronyd.pid" ] && break
+    sleep 0.1
+  done
+  log "up: $NODE (10.0.0.10) -> $ROUTER -> $CLOUD ($CLOUD_ADDRS)"
+}
+
+kill_pidfile() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
+
+down() {
+  for ns in "$NODE" "$ROUTER" "$CLOUD"; do
+    if ip netns list | grep -qw "$ns"; then
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    fi
+  done
+  sleep 0.2
+  for ns in "$NODE" "$ROUTER" "$CLOUD"; do
+    if ip netns list | grep -qw "$ns"; then
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+      ip netns del "$ns"
+    fi
+  done
+  rm -rf "/etc/netns/$NODE" "$DIR"
+  log "down"
+}
+
+clear_faults() {
+  in_router iptables -F FORWARD
+  in_router iptables -P FORWARD ACCEPT
+  in_node ip route flush table main 2>/dev/null || true
+  in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
+  for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do in_node ip route replace $net via 10.0.0.1; done
+  in_node ip addr del 100.64.0.5/10 dev n0 2>/dev/null || true
+  in_router ip link set rc mtu 1500; in_cloud ip link set c0 mtu 1500
+  echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
+  hosts_file >"$DIR/hosts"; kill -HUP "$(cat "$DIR/dnsmasq.pid")"
+  kill_pidfile "$DIR/listener.pid"
+  # nothing runs in the node namespace between scenarios (a busy-port listener, say)
+  for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  make_sysroot
+  if ! cmp -s "$DIR/pki/server.pem" "$DIR/pki/ca-server.pem"; then
+    cp "$DIR/pki/ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/ca-server.key" "$DIR/pki/server.key"
+    kill -HUP "$(cat "$DIR/nginx.pid")"
+  fi
+}
+
+fault() {
+  [ "${LAB_SKIP_FAULTS:-0}" = 1 ] && { log "LAB_SKIP_FAULTS=1: not injecting $*"; return 0; }
+  for f in "$@"; do
+    case $f in
+      dns-down) in_router iptables -I FORWARD -p udp --dport 53 -j DROP
+                in_router iptables -I FORWARD -p tcp --dport 53 -j DROP ;;
+      dns-public) sed -i "s/^$REG1 registry/$PUBLIC registry/; /^$REG2 registry/d" "$DIR/hosts"
+                  kill -HUP "$(cat "$DIR/dnsmasq.pid")" ;;
+      dns-nxdomain) sed -i '/cs-anony-vpc/d' "$DIR/hosts"; kill -HUP "$(cat "$DIR/dnsmasq.pid")" ;;
+      resolver-wrong) echo "nameserver 100.100.2.138" >"/etc/netns/$NODE/resolv.conf" ;;
+      api-filtered) in_router iptables -I FORWARD -p tcp -d $API --dport 6443 -j DROP ;;
+      api-refused) in_router iptables -I FORWARD -p tcp -d $API --dport 6443 -j REJECT --reject-with tcp-reset ;;
+      ntp-blocked) in_router iptables -I FORWARD -p udp --dport 123 -j DROP ;;
+      oss-blocked) in_router iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
+      vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
+      blackhole-all) in_router iptables -P FORWARD DROP ;;
+      route-missing) in_node ip route del 100.0.0.0/8 ;;
+      route-blackhole) in_node ip route add blackhole $REG1/32 ;;
+      port-busy) in_node python3 -c 'import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0",10250)); s.listen(); time.sleep(600)' </dev/null >/dev/null 2>&1 &
+                 echo $! >"$DIR/listener.pid"
+                 for _ in $(seq 50); do in_node grep -qi ':280A 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done ;;
+      tool-missing) rm -f "$DIR/root/usr/sbin/socat" ;;
+      sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
+      overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
+      mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
+      tls-intercept) cp "$DIR/pki/evil-ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/evil-ca-server.key" "$DIR/pki/server.key"
+                     kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
+      *) echo "lab: unknown fault $f" >&2; exit 2 ;;
+    esac
+  done
+}
+
+status() {
+  ip netns list | grep "^$ID-" || true
+  for ns in "$NODE" "$ROUTER" "$CLOUD"; do echo "$ns: pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"; done
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+  up) up ;;
+  down) down ;;
+  clear) clear_faults ;;
+  fault) fault "$@" ;;
+  node) in_node "$@" ;;
+  cloud) in_cloud "$@" ;;
+  router) in_router "$@" ;;
+  status) status ;;
+  dir) echo "$DIR" ;;
+  *) echo "usage: lab.sh up|down|clear|fault NAME...|node CMD...|cloud CMD...|status|dir" >&2; exit 2 ;;
+esac
