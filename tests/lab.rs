@@ -200,7 +200,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["port-busy"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("port.local", "tcp/10250", "fail", "python3 (pid")?;
+            r.expect("port.local", "tcp/10250", "fail", "nc (pid")?;
             r.expect("port.local", "tcp/10255", "pass", "free")
         }),
         ("tool_missing_warns_and_strict_fails", || {

@@ -213,8 +213,7 @@ fault() {
       blackhole-all) in_router iptables -P FORWARD DROP ;;
       route-missing) in_node ip route del 100.0.0.0/8 ;;
       route-blackhole) in_node ip route add blackhole $REG1/32 ;;
-      port-busy) in_node python3 -c 'import socket,time
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0",10250)); s.listen(); time.sleep(600)' </dev/null >/dev/null 2>&1 &
+      port-busy) ip netns exec "$NODE" nc -lk 0.0.0.0 10250 </dev/null >/dev/null 2>&1 &
                  echo $! >"$DIR/listener.pid"
                  for _ in $(seq 50); do in_node grep -qi ':280A 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done ;;
       tool-missing) rm -f "$DIR/root/usr/sbin/socat" ;;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Benchmark: the agent's full `check` against the sequential baseline (baseline.sh), in the lab,
+# healthy and with everything blackholed. Prints median wall time and peak RSS of each and the ratio.
+# Needs root. Usage: tests/lab/bench.sh [RUNS_HEALTHY] [RUNS_BLACKHOLED]
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+RUNS=${1:-7}
+RUNS_BH=${2:-3}
+LAB="$HERE/lab.sh"
+BIN=${BIN:-$TOP/target/release/ack-edge-preflight}
+[ -x "$BIN" ] || (cd "$TOP" && cargo build --release --quiet)
+command -v /usr/bin/time >/dev/null || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+export LAB_ID=${LAB_ID:-aepbench}
+trap 'bash "$LAB" down >/dev/null 2>&1 || true' EXIT
+bash "$LAB" up
+DIR=$(bash "$LAB" dir)
+TIMEF=$(mktemp)
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+measure() { # name runs cmd... -> "median_s median_rss_kib"
+  local runs=$1; shift
+  local t=() m=()
+  for _ in $(seq "$runs"); do
+    local out
+    bash "$LAB" node /usr/bin/time -o "$TIMEF" -f "%e %M" "$@" >/dev/null 2>&1 || true
+    out=$(tail -1 "$TIMEF")
+    t+=("${out% *}"); m+=("${out#* }")
+  done
+  echo "$(printf '%s\n' "${t[@]}" | median) $(printf '%s\n' "${m[@]}" | median)"
+}
+
+AGENT=("$BIN" check --region cn-hangzhou --apiserver 192.168.0.10 --sysroot "$DIR/root" --format json)
+BASE=(bash "$HERE/baseline.sh" cn-hangzhou 192.168.0.10)
+
+printf '%-11s %-10s %12s %14s\n' scenario tool "median s" "peak RSS KiB"
+for scenario in healthy blackholed; do
+  bash "$LAB" clear
+  runs=$RUNS
+  if [ $scenario = blackholed ]; then bash "$LAB" fault blackhole-all; runs=$RUNS_BH; fi
+  read -r at am < <(measure "$runs" "${AGENT[@]}")
+  read -r bt bm < <(measure "$runs" "${BASE[@]}")
+  printf '%-11s %-10s %12s %14s\n' $scenario agent "$at" "$am"
+  printf '%-11s %-10s %12s %14s\n' $scenario baseline "$bt" "$bm"
+  awk -v a="$at" -v b="$bt" -v s=$scenario 'BEGIN { if (a > 0) printf "%-11s baseline/agent wall-time ratio: %.1fx\n", s, b / a; else printf "%-11s agent finished in under 10 ms\n", s }'
+done
