@@ -6,7 +6,7 @@ use std::time::Instant;
 use comfy_table::{presets, ContentArrangement, Table};
 
 use crate::catalogue::{self, Catalogue};
-use crate::cli::{CheckArgs, Cli, Command, ListArgs, ListFormat, PlanArgs, TargetArgs};
+use crate::cli::{CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs, ResponderArgs, TargetArgs};
 use crate::engine::{self, EngineConfig, Net};
 use crate::error::{InputError, InternalError};
 use crate::exit;
@@ -93,6 +93,14 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
     }
     o.only = t.only.clone();
     o.skip = t.skip.clone();
+    o.peers = t.peer.iter().map(|s| options::parse_ip(s, "--peer")).collect::<Result<_, _>>()?;
+    o.peers.dedup();
+    for f in &t.ca_file {
+        o.extra_roots.extend(sys::tls::read_pem_certs(f).map_err(|e| InputError::flag("--ca-file", &f.display().to_string(), e))?);
+    }
+    if let Some(f) = &t.cluster_ca {
+        o.cluster_roots = sys::tls::read_pem_certs(f).map_err(|e| InputError::flag("--cluster-ca", &f.display().to_string(), e))?;
+    }
     if let Some(root) = &t.sysroot {
         if !root.is_dir() {
             return Err(InputError::flag("--sysroot", &root.display().to_string(), "not a directory").into());
@@ -131,29 +139,81 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let opts = options(&a.target, cat)?;
     let probes = plan::plan(&opts, cat);
-    let started = std::time::SystemTime::now();
-    let t0 = Instant::now();
     let cfg = EngineConfig {
         region: opts.region.id.clone(),
         timeout: opts.timeout,
         ntp_warn_offset: opts.ntp_warn_offset,
         ntp_fail_offset: opts.ntp_fail_offset,
     };
+    let target = TargetInfo {
+        region: opts.region.id.clone(),
+        cni: opts.cni.as_str().into(),
+        apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
+    };
+    execute(&probes, &cfg, &opts, target, &a.report, cat)
+}
+
+fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
+    let cat = cat()?;
+    let node = options::parse_ip(&a.node, "--node")?;
+    let timeout = options::parse_duration(&a.timeout, "--timeout")?;
+    let regions = regions(None)?;
+    let mut opts = Options::for_region(regions.regions[0].clone());
+    opts.timeout = timeout;
+    opts.cni = a.cni;
+    let probes = plan::plan_inbound(node, a.cni);
+    let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: 0.5, ntp_fail_offset: 5.0 };
+    let target = TargetInfo { region: format!("inbound to {node}"), cni: a.cni.as_str().into(), apiserver: None };
+    execute(&probes, &cfg, &opts, target, &a.report, cat)
+}
+
+fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
+    let bind = options::parse_ip(&a.bind, "--bind")?;
+    let duration = a.duration.as_deref().map(|d| options::parse_duration_max(d, "--duration", 7.0 * 86400.0)).transpose()?;
+    let cfg = sys::responder::ResponderConfig {
+        bind,
+        udp_port: sys::responder::UDP_PORT,
+        tcp_ports: if a.udp_only { vec![] } else { sys::responder::TCP_PORTS.to_vec() },
+        duration,
+    };
+    let rt = runtime()?;
+    let stats = rt
+        .block_on(sys::responder::run(cfg, |listening| eprintln!("responder: listening on {}", listening.join(", "))))
+        .map_err(|e| InputError(format!("responder: {e}")))?;
+    eprintln!("responder: stopped; answered {} probes, ignored {} datagrams, accepted {} TCP connections", stats.answered, stats.ignored, stats.tcp_accepted);
+    Ok(exit::OK)
+}
+
+/// Run probes, build the report, render it, pick the exit code.
+fn execute(
+    probes: &[plan::Probe],
+    cfg: &EngineConfig,
+    opts: &Options,
+    target: TargetInfo,
+    out: &ReportArgs,
+    cat: &Catalogue,
+) -> Result<i32, AppError> {
+    let started = std::time::SystemTime::now();
+    let t0 = Instant::now();
     if std::io::stderr().is_terminal() {
-        eprintln!(
-            "checking {} requirements for {} (deadline {:.1} s)…",
-            probes.len(),
-            opts.region.id,
-            cfg.deadline().as_secs_f64()
-        );
+        eprintln!("checking {} probes for {} (deadline {:.1} s)…", probes.len(), target.region, cfg.deadline().as_secs_f64());
     }
     let rt = runtime()?;
     let (results, addresses) = rt.block_on(async {
         let resolver = sys::dns::HickoryResolver::new(opts.dns_server, opts.timeout);
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
-        let net = Net { resolver: &resolver, connector: &sys::tcp::TokioConnector, ntp: &sys::ntp::RsntpClient, routes: &routes, host: &host };
-        let results = engine::run(&probes, &net, &cfg, cat).await;
+        let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
+        let net = Net {
+            resolver: &resolver,
+            connector: &sys::tcp::TokioConnector,
+            ntp: &sys::ntp::RsntpClient,
+            routes: &routes,
+            host: &host,
+            tls: &tls,
+            udp: &sys::udp::TokioUdp,
+        };
+        let results = engine::run(probes, &net, cfg, cat).await;
         use crate::net::Routes;
         let addresses: Vec<String> = routes
             .addresses()
@@ -172,19 +232,15 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         started_at: rfc3339(started),
         duration_ms: t0.elapsed().as_millis() as u64,
         host: sys::host::host_info(&host, addresses, opts.dns_server),
-        target: TargetInfo {
-            region: opts.region.id.clone(),
-            cni: opts.cni.as_str().into(),
-            apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
-        },
-        summary: Summary::of(&results, a.strict),
+        target,
+        summary: Summary::of(&results, out.strict),
         results,
     };
     drop(rt);
-    let to_tty = a.output.is_none() && std::io::stdout().is_terminal();
-    let color = to_tty && !a.no_color && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(&report, a.format, Style { color, strict: a.strict });
-    match &a.output {
+    let to_tty = out.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_tty && !out.no_color && std::env::var_os("NO_COLOR").is_none();
+    let text = report::render(&report, out.format, Style { color, strict: out.strict });
+    match &out.output {
         Some(path) => {
             report::write_atomic(path, &text).map_err(|e| InternalError::Output {
                 path: path.display().to_string(),
@@ -316,6 +372,8 @@ pub fn run(cli: &Cli) -> Result<i32, AppError> {
         Command::Plan(a) => plan_cmd(a),
         Command::Requirements(a) => requirements(a),
         Command::Regions(a) => regions_cmd(a),
+        Command::Responder(a) => responder(a),
+        Command::Inbound(a) => inbound(a),
     }
 }
 

@@ -90,7 +90,7 @@ mod tests {
     #[test]
     fn builtin_catalogue_is_valid() {
         let c = builtin().unwrap();
-        assert!(c.requirements.len() >= 20);
+        assert!(c.requirements.len() >= 40);
         assert_eq!(c.tools().count(), 9);
         for r in &c.requirements {
             assert!(r.source.contains("seeds/") || r.source.contains("SPEC.md"), "{} cites no source", r.id);

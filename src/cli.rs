@@ -31,6 +31,38 @@ pub enum Command {
     Requirements(ListArgs),
     /// Print the region data (endpoints, registry routes, OSS VIP ranges)
     Regions(ListArgs),
+    /// Answer the agent's UDP 8472 echo and TCP inbound probes (on the node, or on a VPC host used as --peer)
+    Responder(ResponderArgs),
+    /// From a VPC host: check that a node's inbound ports are reachable (the node runs `responder`)
+    Inbound(InboundArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResponderArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+    pub bind: String,
+    /// Stop after this long (default: until SIGINT or SIGTERM)
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Answer UDP 8472 only (a VPC host used as --peer); by default TCP 10250, 10255, 9100, 9445 too
+    #[arg(long)]
+    pub udp_only: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InboundArgs {
+    /// The node's address (it must be running `ack-edge-preflight responder`)
+    #[arg(long, value_name = "IP")]
+    pub node: String,
+    /// Container network plugin (UDP 8472 is checked only for flannel)
+    #[arg(long, value_enum, default_value_t = Cni::Flannel)]
+    pub cni: Cni,
+    /// Per-probe timeout: 3, 2.5s, 500ms
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub timeout: String,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -80,6 +112,15 @@ pub struct TargetArgs {
     /// Do not run these requirement ids or categories
     #[arg(long, value_name = "ID|CATEGORY", value_delimiter = ',')]
     pub skip: Vec<String>,
+    /// Peer running `responder` (a cloud node or VPC host) for the UDP 8472 and path-MTU checks (repeatable)
+    #[arg(long = "peer", value_name = "IP")]
+    pub peer: Vec<String>,
+    /// Extra trusted CA certificates (PEM), e.g. a corporate CA (repeatable)
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+    /// The cluster CA certificate (PEM), to verify the API server's certificate
+    #[arg(long, value_name = "PEM")]
+    pub cluster_ca: Option<PathBuf>,
     /// Region table to use instead of the built-in one (same TOML format as regions/regions.toml)
     #[arg(long, value_name = "FILE")]
     pub regions_file: Option<PathBuf>,
@@ -92,6 +133,12 @@ pub struct TargetArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
     /// Report format (table is for people; json for automation; markdown for tickets; junit for CI)
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 
 use crate::catalogue::Catalogue;
-use crate::net::{Connector, HostFacts, LocalAddr, NtpClient, Resolver, RouteEntry, Routes};
+use crate::net::{Connector, HostFacts, LocalAddr, NtpClient, Resolver, RouteEntry, Routes, TlsProber, UdpProber};
 use crate::plan::{names, Addr, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::ntp::NtpSample;
-use crate::probe::{cidr, dns, ntp, pkg, port, route, tcp, tools};
+use crate::probe::{cidr, dns, echo, ntp, pkg, port, route, tcp, tls, tools, udp};
 use crate::result::{CheckResult, Finding, Status};
 
 /// Everything the engine talks to.
@@ -23,6 +23,8 @@ pub struct Net<'a> {
     pub ntp: &'a dyn NtpClient,
     pub routes: &'a dyn Routes,
     pub host: &'a dyn HostFacts,
+    pub tls: &'a dyn TlsProber,
+    pub udp: &'a dyn UdpProber,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,17 @@ impl Ctx<'_, '_> {
             source: req.map(|r| r.source.clone()).unwrap_or_default(),
             duration_ms: ms(took),
             details: f.details,
+        }
+    }
+
+    /// Give a row of a probe the catalogue texts of another id (the `http.*` row of a TLS probe).
+    fn retitle(&self, r: &mut CheckResult, id: &str) {
+        r.id = id.to_string();
+        r.category = id.split('.').next().unwrap_or("").to_string();
+        if let Some(req) = self.cat.get(id) {
+            r.title = req.title.clone();
+            r.source = req.source.clone();
+            r.remediation = req.remediation.replace("{region}", &self.cfg.region);
         }
     }
 
@@ -197,6 +210,78 @@ impl Ctx<'_, '_> {
                     None => Finding::skip("local addresses were not read"),
                 };
                 vec![self.result(p, None, f, start.elapsed())]
+            }
+            ProbeKind::Tls { addr, port, name, trust, http, emit_tls } => match self.addresses(addr).await {
+                Err(f) => {
+                    let mut out = vec![];
+                    if *emit_tls {
+                        out.push(self.result(p, None, f.clone(), start.elapsed()));
+                    }
+                    if let Some((hid, _)) = http {
+                        let mut r = self.result(p, None, f, start.elapsed());
+                        self.retitle(&mut r, hid);
+                        out.push(r);
+                    }
+                    out
+                }
+                Ok(ips) => join_all(ips.into_iter().map(|ip| async move {
+                    let sa = SocketAddr::new(ip, *port);
+                    let s = Instant::now();
+                    let expect = http.as_ref().map(|(_, e)| *e);
+                    let out = match tokio::time::timeout(t + Duration::from_millis(200), self.net.tls.probe(sa, name.as_deref(), *trust, expect, t)).await {
+                        Ok(o) => o,
+                        Err(_) => tls::TlsOutcome { session: Err(tls::TlsFailure::Timeout(ms(t))), http: None },
+                    };
+                    let took = s.elapsed();
+                    let shown = name.clone().unwrap_or_else(|| ip.to_string());
+                    let mut rows = vec![];
+                    if *emit_tls {
+                        rows.push(self.result(p, Some(sa.to_string()), tls::evaluate_tls(&shown, *trust, &out.session), took));
+                    }
+                    if let Some((hid, e)) = http {
+                        let mut r = self.result(p, Some(sa.to_string()), tls::evaluate_http(*e, &out.session, &out.http), took);
+                        self.retitle(&mut r, hid);
+                        rows.push(r);
+                    }
+                    rows
+                }))
+                .await
+                .into_iter()
+                .flatten()
+                .collect(),
+            },
+            ProbeKind::UdpEcho { peer, port } => {
+                let sa = SocketAddr::new(*peer, *port);
+                let out = match tokio::time::timeout(t + Duration::from_millis(200), self.net.udp.echo(sa, 3, t)).await {
+                    Ok(o) => o,
+                    Err(_) => udp::EchoOutcome { sent: 3, received: 0, rtts_ms: vec![], error: Some("timed out".into()) },
+                };
+                vec![self.result(p, Some(sa.to_string()), udp::evaluate_echo(sa, &out), start.elapsed())]
+            }
+            ProbeKind::Mtu { peer, port } => {
+                let sa = SocketAddr::new(*peer, *port);
+                let iface = self.net.routes.route_to(*peer).await.ok().and_then(|r| r.interface);
+                let iface_mtu = iface.as_deref().and_then(|i| self.net.routes.iface_mtu(i));
+                let out = match tokio::time::timeout(t + Duration::from_millis(200), self.net.udp.path_mtu(sa, iface_mtu, t)).await {
+                    Ok(o) => o,
+                    Err(_) => Err(format!("did not finish within {} ms", ms(t))),
+                };
+                let out = out.map(|mut m| {
+                    m.iface = iface.clone();
+                    m
+                });
+                vec![self.result(p, Some(sa.to_string()), udp::evaluate_mtu(sa, &out), start.elapsed())]
+            }
+            ProbeKind::InboundTcp { node, port } => {
+                let sa = SocketAddr::new(*node, *port);
+                let f = match tokio::time::timeout(t + Duration::from_millis(200), self.net.connector.read_banner(sa, t)).await {
+                    Err(_) => Finding::fail(format!("TCP {sa}: {}", tcp::TcpFailure::TimedOut(ms(t)))).with("phase", "tcp").with("error", "timeout"),
+                    Ok(Err(e)) => Finding::fail(format!("TCP {sa}: {e}")).with("phase", "tcp").with("error", e.class()),
+                    Ok(Ok(b)) if b.starts_with(echo::TCP_BANNER) => Finding::pass(format!("{sa} reachable from here; the node's responder answered")),
+                    Ok(Ok(b)) if b.is_empty() => Finding::warn(format!("{sa} accepts TCP but sent no responder banner: another service (or a middlebox) answers")),
+                    Ok(Ok(b)) => Finding::warn(format!("{sa} accepts TCP but another service answers: {:?}", b.chars().take(60).collect::<String>())),
+                };
+                vec![self.result(p, Some(sa.to_string()), f, start.elapsed())]
             }
             ProbeKind::Skip { reason } => vec![self.result(p, None, Finding::skip(reason.clone()), Duration::ZERO)],
         }

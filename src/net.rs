@@ -26,6 +26,8 @@ pub trait Resolver: Send + Sync {
 pub trait Connector: Send + Sync {
     /// TCP connect; on success the local address used.
     async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<SocketAddr, TcpFailure>;
+    /// TCP connect and read the first line the server sends (at most 128 bytes).
+    async fn read_banner(&self, addr: SocketAddr, timeout: Duration) -> Result<String, TcpFailure>;
 }
 
 #[async_trait]
@@ -57,6 +59,8 @@ pub trait Routes: Send + Sync {
     async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure>;
     async fn addresses(&self) -> Result<Vec<LocalAddr>, String>;
     async fn routes(&self) -> Result<Vec<RouteEntry>, String>;
+    /// The MTU of an interface of this network namespace.
+    fn iface_mtu(&self, name: &str) -> Option<u32>;
 }
 
 /// Where a tool was looked for and what was found.
@@ -80,4 +84,30 @@ pub trait HostFacts: Send + Sync {
     fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String>;
     /// The process owning a socket inode, when visible.
     fn socket_owner(&self, inode: u64) -> Option<ProcInfo>;
+}
+
+#[async_trait]
+pub trait TlsProber: Send + Sync {
+    /// TCP connect, TLS handshake with SNI `name` (or the address), then optionally one HTTP GET.
+    async fn probe(
+        &self,
+        addr: SocketAddr,
+        name: Option<&str>,
+        trust: crate::probe::tls::Trust,
+        http: Option<crate::probe::tls::HttpExpect>,
+        timeout: Duration,
+    ) -> crate::probe::tls::TlsOutcome;
+}
+
+#[async_trait]
+pub trait UdpProber: Send + Sync {
+    /// Send `tries` echo requests to a responder and count authenticated replies within `timeout`.
+    async fn echo(&self, peer: SocketAddr, tries: u32, timeout: Duration) -> crate::probe::udp::EchoOutcome;
+    /// Largest IP packet that reaches the responder with Don't Fragment set, within `timeout`.
+    async fn path_mtu(
+        &self,
+        peer: SocketAddr,
+        iface_mtu: Option<u32>,
+        timeout: Duration,
+    ) -> Result<crate::probe::udp::MtuOutcome, String>;
 }

@@ -115,7 +115,25 @@ pub fn parse_endpoint(s: &str) -> Result<HostPort, InputError> {
 
 /// `3`, `2.5`, `3s`, `500ms`: a positive duration up to 10 minutes.
 pub fn parse_duration(s: &str, flag: &str) -> Result<Duration, InputError> {
+    parse_duration_max(s, flag, 600.0)
+}
+
+/// Like [`parse_duration`], with `m` (minutes) and `h` (hours) suffixes and a given maximum.
+pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
     let t = s.trim();
+    let (t, mult) = if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let d = parse_duration_inner(t, s, flag, max_secs / mult)?;
+    Ok(d.mul_f64(mult))
+}
+
+fn parse_duration_inner(t: &str, s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
+    let t = t.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 0.001)
     } else if let Some(n) = t.strip_suffix('s') {
@@ -131,8 +149,8 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration, InputError> {
     if !secs.is_finite() || secs <= 0.0 {
         return Err(InputError::flag(flag, s, "must be greater than zero"));
     }
-    if secs > 600.0 {
-        return Err(InputError::flag(flag, s, "must be at most 600s"));
+    if secs > max_secs {
+        return Err(InputError::flag(flag, s, format!("must be at most {max_secs}s")));
     }
     if secs < 0.01 {
         return Err(InputError::flag(flag, s, "must be at least 10ms"));
@@ -195,6 +213,10 @@ pub struct Options {
     pub skip: Vec<String>,
     /// Root under which host files (/etc, tool directories) are read; "/" normally.
     pub sysroot: PathBuf,
+    /// Extra trusted roots (`--ca-file`).
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The cluster CA (`--cluster-ca`), for the API server.
+    pub cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 pub const DEFAULT_NTP_SERVERS: &[&str] = &["ntp1.aliyun.com", "cn.ntp.org.cn"];
@@ -231,6 +253,8 @@ impl Options {
             only: vec![],
             skip: vec![],
             sysroot: PathBuf::from("/"),
+            extra_roots: vec![],
+            cluster_roots: vec![],
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::options::{Cni, Host, Options};
 use crate::probe::cidr::OverlapRule;
 use crate::probe::dns::DnsExpect;
 use crate::probe::port::SocketProto;
+use crate::probe::tls::{HttpExpect, Trust};
 use crate::regions::cloud_range;
 
 /// Where a probe's address comes from.
@@ -45,6 +46,21 @@ pub enum ProbeKind {
         #[serde(skip)]
         also: Vec<(String, IpNet)>,
     },
+    /// TCP + TLS handshake (+ one HTTP GET): the `tls.*` row, and the `http.*` row when `http` is set.
+    Tls {
+        addr: Addr,
+        port: u16,
+        name: Option<String>,
+        trust: Trust,
+        http: Option<(String, HttpExpect)>,
+        emit_tls: bool,
+    },
+    /// Echo requests to a responder's UDP port (udp.vxlan, inbound.udp).
+    UdpEcho { peer: IpAddr, port: u16 },
+    /// Path MTU toward a responder with DF probes.
+    Mtu { peer: IpAddr, port: u16 },
+    /// TCP connect to a node's inbound port and read the responder's banner (inbound.tcp).
+    InboundTcp { node: IpAddr, port: u16 },
     /// Planned but not runnable with these options; reported as SKIP with the reason.
     Skip { reason: String },
 }
@@ -83,6 +99,16 @@ impl Probe {
                 "read yum/apt source files, then DNS + TCP connect to each source host".into()
             }
             ProbeKind::Cidr { range, .. } => format!("compare local addresses and routes with {range} (local)"),
+            ProbeKind::Tls { addr: a, port, name, http, .. } => {
+                let sni = name.clone().map(|n| format!(" (SNI {n})")).unwrap_or_default();
+                match http {
+                    Some((_, e)) => format!("TLS handshake with {}:{port}{sni}, then HTTP GET {}", addr(a), e.path()),
+                    None => format!("TLS handshake with {}:{port}{sni}", addr(a)),
+                }
+            }
+            ProbeKind::UdpEcho { peer, port } => format!("3 UDP echo requests (64 bytes) to the responder at {peer}:{port}"),
+            ProbeKind::Mtu { peer, port } => format!("UDP probes with Don't Fragment, up to the interface MTU, to {peer}:{port}"),
+            ProbeKind::InboundTcp { node, port } => format!("TCP connect to {node}:{port} and read the responder's banner"),
             ProbeKind::Skip { reason } => format!("skipped: {reason}"),
         }
     }
@@ -160,6 +186,35 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         port: 443,
     }));
 
+    // TLS and HTTP identity: the right service, with a certificate we trust
+    let tls = |id: &str, http: Option<(&str, HttpExpect)>, addr: Addr, port: u16, name: &str, trust: Trust| Probe {
+        id: id.to_string(),
+        target: name.to_string(),
+        kind: ProbeKind::Tls {
+            addr,
+            port,
+            name: Some(name.to_string()),
+            trust,
+            http: http.map(|(i, e)| (i.to_string(), e)),
+            emit_tls: true,
+        },
+    };
+    for a in &documented {
+        p.push(tls("tls.registry", Some(("http.registry", HttpExpect::Registry)), Addr::Fixed(IpAddr::V4(*a)), 443, &r.registry, Trust::System));
+    }
+    p.push(tls(
+        "tls.registry",
+        Some(("http.registry", HttpExpect::Registry)),
+        Addr::Resolved { name: r.registry.clone(), except: documented.iter().map(|a| IpAddr::V4(*a)).collect() },
+        443,
+        &r.registry,
+        Trust::System,
+    ));
+    p.push(tls("tls.oss", Some(("http.oss", HttpExpect::Oss)), resolved(&r.oss), 443, &r.oss, Trust::System));
+    if opts.is_modern() {
+        p.push(tls("tls.control-plane", None, resolved(cp), 443, cp, Trust::System));
+    }
+
     // API server
     match &opts.apiserver {
         Some(api) => {
@@ -169,6 +224,19 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
             }
             p.push(Probe::new("route.apiserver", &target, ProbeKind::Route { addr: host_addr(&api.host) }));
             p.push(Probe::new("tcp.apiserver", &target, ProbeKind::Tcp { addr: host_addr(&api.host), port: api.port }));
+            let trust = if opts.cluster_roots.is_empty() { Trust::EvidenceOnly } else { Trust::ClusterCa };
+            let name = match &api.host {
+                Host::Name(n) => Some(n.clone()),
+                Host::Ip(_) => None,
+            };
+            p.push(Probe::new("tls.apiserver", &target, ProbeKind::Tls {
+                addr: host_addr(&api.host),
+                port: api.port,
+                name,
+                trust,
+                http: None,
+                emit_tls: true,
+            }));
         }
         None => p.push(Probe::new("tcp.apiserver", "(not given)", ProbeKind::Skip {
             reason: "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10".into(),
@@ -204,6 +272,24 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         }
         p.push(Probe::new("route.endpoint", &target, ProbeKind::Route { addr: host_addr(&e.host) }));
         p.push(Probe::new("tcp.endpoint", &target, ProbeKind::Tcp { addr: host_addr(&e.host), port: e.port }));
+    }
+
+    // Flannel VXLAN and path MTU toward peers running `responder`
+    if opts.cni != Cni::Flannel {
+        for id in ["udp.vxlan", "mtu.path"] {
+            p.push(Probe::new(id, "(terway-edge)", ProbeKind::Skip { reason: "the CNI is not Flannel: no VXLAN on UDP 8472".into() }));
+        }
+    } else if opts.peers.is_empty() {
+        for id in ["udp.vxlan", "mtu.path"] {
+            p.push(Probe::new(id, "(no --peer)", ProbeKind::Skip {
+                reason: "no --peer given: run `ack-edge-preflight responder` on a cloud node or VPC host and pass --peer IP".into(),
+            }));
+        }
+    } else {
+        for peer in &opts.peers {
+            p.push(Probe::new("udp.vxlan", peer.to_string(), ProbeKind::UdpEcho { peer: *peer, port: 8472 }));
+            p.push(Probe::new("mtu.path", peer.to_string(), ProbeKind::Mtu { peer: *peer, port: 8472 }));
+        }
     }
 
     // Local inbound ports
@@ -249,7 +335,30 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         }));
     }
 
-    p.retain(|probe| opts.selected(&probe.id));
+    for probe in p.iter_mut() {
+        if let ProbeKind::Tls { http, emit_tls, .. } = &mut probe.kind {
+            *emit_tls = opts.selected(&probe.id);
+            if http.as_ref().is_some_and(|(id, _)| !opts.selected(id)) {
+                *http = None;
+            }
+        }
+    }
+    p.retain(|probe| match &probe.kind {
+        ProbeKind::Tls { http, emit_tls, .. } => *emit_tls || http.is_some(),
+        _ => opts.selected(&probe.id),
+    });
+    p
+}
+
+/// The probes of `inbound --node IP`: the node's inbound ports, answered by its `responder`.
+pub fn plan_inbound(node: IpAddr, cni: Cni) -> Vec<Probe> {
+    let mut p: Vec<Probe> = [10250u16, 10255, 9100, 9445]
+        .iter()
+        .map(|port| Probe::new("inbound.tcp", format!("{node} tcp/{port}"), ProbeKind::InboundTcp { node, port: *port }))
+        .collect();
+    if cni == Cni::Flannel {
+        p.push(Probe::new("inbound.udp", format!("{node} udp/8472"), ProbeKind::UdpEcho { peer: node, port: 8472 }));
+    }
     p
 }
 
@@ -261,7 +370,8 @@ pub fn names(probes: &[Probe]) -> Vec<String> {
             ProbeKind::Dns { name, .. } => Some(name),
             ProbeKind::Route { addr: Addr::Resolved { name, .. } }
             | ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. }
-            | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } } => Some(name),
+            | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } }
+            | ProbeKind::Tls { addr: Addr::Resolved { name, .. }, .. } => Some(name),
             _ => None,
         };
         if let Some(n) = n {
@@ -306,8 +416,14 @@ mod tests {
         o.endpoints = vec![crate::options::parse_endpoint("tcp://ga.example:443").unwrap()];
         o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
         o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
-        for p in plan(&o, cat()) {
+        o.peers = vec!["192.168.0.20".parse().unwrap()];
+        let mut all = plan(&o, cat());
+        all.extend(plan_inbound("10.0.0.10".parse().unwrap(), Cni::Flannel));
+        for p in all {
             assert!(cat().get(&p.id).is_some(), "{} is not in checks/requirements.toml", p.id);
+            if let ProbeKind::Tls { http: Some((h, _)), .. } = &p.kind {
+                assert!(cat().get(h).is_some(), "{h}");
+            }
         }
     }
 
@@ -407,6 +523,36 @@ mod tests {
         o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
         o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
         assert_eq!(plan(&o, cat()).iter().filter(|p| p.id == "cidr.overlap").count(), 3);
+    }
+
+    #[test]
+    fn tls_and_http_follow_selection() {
+        let mut o = opts("cn-hangzhou");
+        let p = plan(&o, cat());
+        let tls: Vec<&Probe> = p.iter().filter(|p| p.id == "tls.registry").collect();
+        assert_eq!(tls.len(), 3);
+        assert!(matches!(&tls[0].kind, ProbeKind::Tls { port: 443, http: Some(_), emit_tls: true, name: Some(n), .. } if n.starts_with("registry-")));
+        o.only = vec!["http.registry".into()];
+        let p = plan(&o, cat());
+        assert!(p.iter().all(|p| matches!(&p.kind, ProbeKind::Tls { emit_tls: false, http: Some(_), .. })), "{p:?}");
+        o.only.clear();
+        o.apiserver = Some(parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap());
+        let p = plan(&o, cat());
+        assert!(p.iter().any(|p| matches!(&p.kind, ProbeKind::Tls { trust: Trust::EvidenceOnly, name: None, port: 6443, .. })));
+    }
+
+    #[test]
+    fn vxlan_needs_peers_and_flannel() {
+        let mut o = opts("cn-hangzhou");
+        let skipped = |p: &[Probe]| p.iter().filter(|p| p.id == "udp.vxlan").all(|p| matches!(p.kind, ProbeKind::Skip { .. }));
+        assert!(skipped(&plan(&o, cat())));
+        o.peers = vec!["192.168.0.20".parse().unwrap(), "192.168.0.21".parse().unwrap()];
+        let p = plan(&o, cat());
+        assert_eq!(p.iter().filter(|p| matches!(p.kind, ProbeKind::UdpEcho { port: 8472, .. })).count(), 2);
+        assert_eq!(p.iter().filter(|p| matches!(p.kind, ProbeKind::Mtu { .. })).count(), 2);
+        o.cni = Cni::TerwayEdge;
+        assert!(skipped(&plan(&o, cat())));
+        assert_eq!(plan_inbound("10.0.0.10".parse().unwrap(), Cni::TerwayEdge).len(), 4);
     }
 
     #[test]

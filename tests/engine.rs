@@ -17,6 +17,8 @@ use preflight::probe::ntp::{NtpFailure, NtpSample};
 use preflight::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use preflight::probe::route::{RouteFailure, RouteInfo};
 use preflight::probe::tcp::TcpFailure;
+use preflight::probe::tls::{HttpAnswer, HttpExpect, TlsFailure, TlsOutcome, TlsSession, Trust, TrustFailure};
+use preflight::probe::udp::{EchoOutcome, MtuOutcome};
 use preflight::regions::RegionTable;
 use preflight::result::{CheckResult, Status};
 
@@ -31,6 +33,9 @@ struct World {
     tools_missing: Vec<&'static str>,
     files: HashMap<&'static str, &'static str>,
     addrs: Vec<LocalAddr>,
+    intercepted: bool,
+    vxlan_blocked: bool,
+    path_mtu: u32,
 }
 
 async fn hang_if(h: bool) {
@@ -59,6 +64,40 @@ impl Connector for World {
             Err(e) => Err(e),
         }
     }
+    async fn read_banner(&self, addr: SocketAddr, t: Duration) -> Result<String, TcpFailure> {
+        self.connect(addr, t).await.map(|_| "AEPF-TCP 10250".to_string())
+    }
+}
+
+#[async_trait]
+impl TlsProber for World {
+    async fn probe(&self, addr: SocketAddr, _name: Option<&str>, _trust: Trust, http: Option<HttpExpect>, t: Duration) -> TlsOutcome {
+        if let Err(e) = self.connect(addr, t).await {
+            return TlsOutcome { session: Err(TlsFailure::Connect(e.to_string())), http: None };
+        }
+        let trust_failure = self.intercepted.then_some(TrustFailure::UnknownIssuer);
+        let session = TlsSession { version: "TLSv1.3".into(), cert: None, trust_failure };
+        let http = http.map(|e| {
+            Ok(match e {
+                HttpExpect::Registry => HttpAnswer { status: 401, headers: vec![("docker-distribution-api-version".into(), "registry/2.0".into())] },
+                HttpExpect::Oss => HttpAnswer { status: 403, headers: vec![("x-oss-request-id".into(), "x".into())] },
+            })
+        });
+        TlsOutcome { session: Ok(session), http }
+    }
+}
+
+#[async_trait]
+impl UdpProber for World {
+    async fn echo(&self, _peer: SocketAddr, tries: u32, _t: Duration) -> EchoOutcome {
+        hang_if(self.hang).await;
+        let received = if self.vxlan_blocked { 0 } else { tries };
+        EchoOutcome { sent: tries, received, rtts_ms: vec![0.4; received as usize], error: None }
+    }
+    async fn path_mtu(&self, _peer: SocketAddr, iface_mtu: Option<u32>, _t: Duration) -> Result<MtuOutcome, String> {
+        hang_if(self.hang).await;
+        Ok(MtuOutcome { path_mtu: self.path_mtu, iface_mtu, iface: None, method: "fake".into() })
+    }
 }
 
 #[async_trait]
@@ -85,6 +124,9 @@ impl Routes for World {
     }
     async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
         Ok(vec![])
+    }
+    fn iface_mtu(&self, _: &str) -> Option<u32> {
+        Some(1500)
     }
 }
 
@@ -138,6 +180,7 @@ fn healthy() -> World {
     w.ntp.insert(sa("198.18.0.124:123"), Ok(0.02));
     w.files.insert("/etc/apt/sources.list", "deb http://mirror.lab.test/debian bookworm main\n");
     w.addrs = vec![LocalAddr { interface: "eth0".into(), net: "10.0.0.10/24".parse().unwrap() }];
+    w.path_mtu = 1500;
     w
 }
 
@@ -145,6 +188,7 @@ fn opts() -> Options {
     let t = RegionTable::builtin().unwrap();
     let mut o = Options::for_region(t.find("cn-hangzhou", "t").unwrap().clone());
     o.apiserver = Some(parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap());
+    o.peers = vec!["192.168.0.20".parse().unwrap()];
     o
 }
 
@@ -155,7 +199,7 @@ fn cfg() -> EngineConfig {
 async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
     let cat = catalogue::builtin().unwrap();
     let probes = plan(o, cat);
-    let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w };
+    let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w, tls: w, udp: w };
     run(&probes, &net, &cfg(), cat).await
 }
 
@@ -277,4 +321,33 @@ async fn missing_route_and_overlap() {
     assert_eq!(rr[0].status, Status::Fail);
     assert!(rr[0].message.contains("no route"));
     assert_eq!(rows(&r, "cidr.overlap")[0].status, Status::Fail);
+}
+
+#[tokio::test(start_paused = true)]
+async fn interception_fails_tls_while_tcp_passes() {
+    let mut w = healthy();
+    w.intercepted = true;
+    let r = check(&w, &opts()).await;
+    assert!(rows(&r, "tcp.registry").iter().all(|x| x.status == Status::Pass));
+    let tls = rows(&r, "tls.registry");
+    assert_eq!(tls.len(), 2);
+    assert!(tls.iter().all(|x| x.status == Status::Fail && x.message.contains("unknown CA")));
+    // the API server is evidence-only without --cluster-ca
+    assert_eq!(rows(&r, "tls.apiserver")[0].status, Status::Pass);
+    assert_eq!(rows(&r, "http.registry").len(), 2);
+    assert_eq!(rows(&r, "http.registry")[0].title, "The registry answers GET /v2/ like a registry");
+}
+
+#[tokio::test(start_paused = true)]
+async fn vxlan_and_mtu() {
+    let mut w = healthy();
+    assert_eq!(rows(&check(&w, &opts()).await, "udp.vxlan")[0].status, Status::Pass);
+    w.vxlan_blocked = true;
+    w.path_mtu = 1400;
+    let r = check(&w, &opts()).await;
+    assert_eq!(rows(&r, "udp.vxlan")[0].status, Status::Fail);
+    let m = rows(&r, "mtu.path")[0];
+    assert_eq!(m.status, Status::Warn);
+    assert!(m.message.contains("1400") && m.message.contains("1350"));
+    assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
 }

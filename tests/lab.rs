@@ -82,7 +82,12 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
     if let Some(u) = user {
         args.extend(["setpriv", "--reuid", u, "--regid", "nogroup", "--clear-groups", "--"].map(String::from));
     }
+    let ca = format!("{dir}/pki/ca.pem");
     args.extend([bin, "check", "--region", "cn-hangzhou", "--apiserver", "192.168.0.10", "--timeout", "1s", "--format", "json", "--sysroot", &root].map(String::from));
+    if !extra.contains(&"--ca-file") {
+        args.extend(["--ca-file", &ca, "--cluster-ca", &ca].map(String::from));
+    }
+    args.extend(["--peer", "192.168.0.20"].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
     let o = Command::new("timeout").args(["60", "bash"]).arg(lab_sh()).args(&args).output().map_err(|e| format!("run: {e}"))?;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -238,6 +243,73 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect_all("dns.registry", "fail")?;
             r.expect_all("ntp.offset", "skip")
         }),
+        ("tls_interception_fails_tls_while_tcp_passes", || {
+            with_faults(&["tls-intercept"])?;
+            let r = check(&[])?;
+            r.exit(1)?;
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
+            r.expect("tls.registry", "100.103.9.188:443", "fail", "unknown CA")?;
+            r.expect("tls.registry", "100.103.9.188:443", "fail", "Interception Proxy CA")?;
+            r.expect("tls.apiserver", "192.168.0.10:6443", "fail", "unknown CA")
+        }),
+        ("tls_and_http_identity_pass_with_the_lab_ca", || {
+            with_faults(&[])?;
+            let r = check(&[])?;
+            r.expect("tls.registry", "100.103.7.181:443", "pass", "verified")?;
+            r.expect("http.registry", "100.103.7.181:443", "pass", "Docker-Distribution-Api-Version: registry/2.0")?;
+            r.expect("http.oss", "100.118.28.10:443", "pass", "x-oss-request-id")?;
+            r.expect("tls.apiserver", "192.168.0.10:6443", "pass", "cluster CA")?;
+            // without the lab CA the same chain is untrusted
+            let dir = lab_dir();
+            let r = check_as(None, &["--only", "tls.registry", "--ca-file", &format!("{dir}/pki/evil-ca.pem")])?;
+            r.expect("tls.registry", "100.103.9.188:443", "fail", "unknown CA")
+        }),
+        ("plain_web_server_on_the_registry_address", || {
+            with_faults(&["registry-plain"])?;
+            let r = check(&[])?;
+            r.expect("tls.registry", "100.103.9.188:443", "pass", "verified")?;
+            r.expect("http.registry", "100.103.9.188:443", "fail", "another service answers")
+        }),
+        ("vxlan_dropped_while_apiserver_passes", || {
+            with_faults(&["vxlan-blocked"])?;
+            let r = check(&[])?;
+            r.exit(1)?;
+            r.expect("udp.vxlan", "192.168.0.20:8472", "fail", "0/3")?;
+            r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
+        }),
+        ("vxlan_echo_and_full_path_mtu", || {
+            with_faults(&[])?;
+            let r = check(&[])?;
+            r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "3/3 probes echoed")?;
+            r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")
+        }),
+        ("link_of_mtu_1400_on_the_line", || {
+            with_faults(&["mtu-1400"])?;
+            let r = check(&[])?;
+            r.expect("mtu.path", "192.168.0.20:8472", "warn", "1400")?;
+            r.expect("mtu.path", "192.168.0.20:8472", "warn", "1350")
+        }),
+        ("inbound_ports_from_the_vpc_side", || {
+            with_faults(&[])?;
+            let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+            lab(&["responder", "node", "10.0.0.10", bin])?;
+            let inbound = |extra: &[&str]| -> Result<Run, Failed> {
+                let mut a = vec!["cloud", bin, "inbound", "--node", "10.0.0.10", "--timeout", "1s", "--format", "json"];
+                a.extend_from_slice(extra);
+                let o = Command::new("timeout").args(["60", "bash"]).arg(lab_sh()).args(&a).output().map_err(|e| e.to_string())?;
+                let report = serde_json::from_slice(&o.stdout).map_err(|e| format!("inbound report: {e}: {}", String::from_utf8_lossy(&o.stderr)))?;
+                Ok(Run { code: o.status.code().unwrap_or(-1), report, stderr: String::from_utf8_lossy(&o.stderr).into_owned() })
+            };
+            let r = inbound(&[])?;
+            r.exit(0)?;
+            r.expect_all("inbound.tcp", "pass")?;
+            r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")?;
+            lab(&["fault", "inbound-blocked"])?;
+            let r = inbound(&[])?;
+            r.exit(1)?;
+            r.expect("inbound.tcp", "10.0.0.10:10250", "fail", "timed out")?;
+            r.expect("inbound.tcp", "10.0.0.10:9100", "pass", "responder answered")
+        }),
         ("unprivileged_run_completes", || {
             with_faults(&["port-busy"])?;
             let r = check_as(Some("nobody"), &[])?;
@@ -279,6 +351,10 @@ fn main() {
     let mut ready = Ok(());
     if !list_only {
         ready = lab(&["up"]).map(|_| ());
+        if ready.is_ok() {
+            // a VPC-side peer for udp.vxlan and mtu.path
+            ready = lab(&["responder", "cloud", "192.168.0.20", env!("CARGO_BIN_EXE_ack-edge-preflight"), "--udp-only"]).map(|_| ());
+        }
     }
     let _teardown = Teardown;
     let trials: Vec<Trial> = scenarios()

@@ -1,10 +1,13 @@
 //! One module per probe kind. Each turns an OS outcome into a classified [`Finding`](crate::result::Finding).
 
 pub mod cidr;
+pub mod echo;
 pub mod dns;
 pub mod ntp;
 pub mod pkg;
 pub mod port;
 pub mod route;
 pub mod tcp;
+pub mod tls;
 pub mod tools;
+pub mod udp;

@@ -4,4 +4,7 @@ pub mod dns;
 pub mod host;
 pub mod netlink;
 pub mod ntp;
+pub mod responder;
+pub mod tls;
+pub mod udp;
 pub mod tcp;

@@ -123,6 +123,13 @@ impl Routes for NetlinkRoutes {
         Ok(out)
     }
 
+    fn iface_mtu(&self, name: &str) -> Option<u32> {
+        if name.contains('/') || name.contains("..") {
+            return None;
+        }
+        std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).ok()?.trim().parse().ok()
+    }
+
     async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
         let handle = self.handle.as_ref().map_err(|e| e.clone())?;
         let mut out = vec![];

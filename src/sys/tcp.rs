@@ -21,4 +21,33 @@ impl Connector for TokioConnector {
             Ok(Ok(stream)) => stream.local_addr().map_err(|e| TcpFailure::Other(e.to_string())),
         }
     }
+
+    async fn read_banner(&self, addr: SocketAddr, timeout: Duration) -> Result<String, TcpFailure> {
+        use tokio::io::AsyncReadExt;
+        let start = std::time::Instant::now();
+        let mut stream = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+            Err(_) => return Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
+            Ok(Err(e)) => return Err(TcpFailure::from_io(&e)),
+            Ok(Ok(s)) => s,
+        };
+        let mut buf = [0u8; 128];
+        let mut got = 0;
+        let left = timeout.saturating_sub(start.elapsed());
+        let _ = tokio::time::timeout(left, async {
+            while got < buf.len() {
+                match stream.read(&mut buf[got..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        got += n;
+                        if buf[..got].contains(&b'\n') {
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+        .await;
+        let text = String::from_utf8_lossy(&buf[..got]);
+        Ok(text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).collect())
+    }
 }

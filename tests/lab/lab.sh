@@ -16,8 +16,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # The example of seeds/dedicated-line-network-and-endpoints.ja.txt (cn-hangzhou).
 CP=100.103.42.233 REG1=100.103.9.188 REG2=100.103.7.181 OSS=100.118.28.10 VPCDNS=100.100.2.136
-API=192.168.0.10 NTP1=198.18.0.123 NTP2=198.18.0.124 MIRROR=198.18.0.80 PUBLIC=198.18.1.1
-CLOUD_ADDRS="$CP $REG1 $REG2 $OSS $VPCDNS $API $NTP1 $NTP2 $MIRROR $PUBLIC"
+API=192.168.0.10 PEER=192.168.0.20 NTP1=198.18.0.123 NTP2=198.18.0.124 MIRROR=198.18.0.80 PUBLIC=198.18.1.1
+CLOUD_ADDRS="$CP $REG1 $REG2 $OSS $VPCDNS $API $PEER $NTP1 $NTP2 $MIRROR $PUBLIC"
 
 in_node() { ip netns exec "$NODE" "$@"; }
 in_router() { ip netns exec "$ROUTER" "$@"; }
@@ -73,11 +73,24 @@ http {
   ssl_certificate $DIR/pki/server.pem;
   ssl_certificate_key $DIR/pki/server.key;
   default_type text/plain;
+N
+  if [ -e "$DIR/registry-plain" ]; then
+    cat <<N
+  server {  # a plain web server where the registry should be
+    listen $REG1:443 ssl; listen $REG2:443 ssl; listen $PUBLIC:443 ssl;
+    location / { return 200 '<html>Welcome to nginx!</html>'; }
+  }
+N
+  else
+    cat <<N
   server {  # container registry: GET /v2/ answers 401 with Docker-Distribution-Api-Version
     listen $REG1:443 ssl; listen $REG2:443 ssl; listen $PUBLIC:443 ssl;
     location /v2/ { add_header Docker-Distribution-Api-Version registry/2.0 always; return 401 '{"errors":[{"code":"UNAUTHORIZED"}]}'; }
     location / { return 404; }
   }
+N
+  fi
+  cat <<N
   server {  # OSS internal endpoint: 403 with x-oss-request-id
     listen $OSS:443 ssl; listen $OSS:80;
     location / { add_header x-oss-request-id 6540B1E2C0FFEE0001 always; return 403 '<Error><Code>AccessDenied</Code></Error>'; }
@@ -133,9 +146,9 @@ up() {
     in_node ip route add $net via 10.0.0.1
     in_router ip route add $net via 10.255.0.2
   done
-  in_cloud ip route add 10.0.0.0/8 via 10.255.0.1
   in_router sysctl -qw net.ipv4.ip_forward=1
   for a in $CLOUD_ADDRS; do in_cloud ip addr add "$a/32" dev lo; done
+  in_cloud ip route add 10.0.0.0/8 via 10.255.0.1 src $PEER  # VPC hosts reach the datacenter from the VPC CIDR
 
   make_pki
   make_sysroot
@@ -189,9 +202,11 @@ clear_faults() {
   # nothing runs in the node namespace between scenarios (a busy-port listener, say)
   for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   make_sysroot
-  if ! cmp -s "$DIR/pki/server.pem" "$DIR/pki/ca-server.pem"; then
+  in_node ip route flush cache 2>/dev/null || true
+  if ! cmp -s "$DIR/pki/server.pem" "$DIR/pki/ca-server.pem" || [ -e "$DIR/registry-plain" ]; then
     cp "$DIR/pki/ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/ca-server.key" "$DIR/pki/server.key"
-    kill -HUP "$(cat "$DIR/nginx.pid")"
+    rm -f "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"
+    kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3
   fi
 }
 
@@ -220,11 +235,22 @@ fault() {
       sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
       overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
       mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
+      registry-plain) touch "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"; kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
+      inbound-blocked) in_router iptables -I FORWARD -p tcp -d 10.0.0.10 --dport 10250 -j DROP ;;
       tls-intercept) cp "$DIR/pki/evil-ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/evil-ca-server.key" "$DIR/pki/server.key"
                      kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
       *) echo "lab: unknown fault $f" >&2; exit 2 ;;
     esac
   done
+}
+
+# responder NS ADDR BIN [ARGS...]: start the agent's responder in a namespace, in the background
+start_responder() {
+  local which=$1 ns=$ID-$1 addr=$2 bin=$3; shift 3
+  local logf=$DIR/responder-$which.log
+  ip netns exec "$ns" "$bin" responder --bind "$addr" --duration 900s "$@" </dev/null >"$logf" 2>&1 &
+  for _ in $(seq 50); do grep -q "listening" "$logf" 2>/dev/null && return 0; sleep 0.1; done
+  echo "lab: responder in $ns did not start: $(cat "$logf")" >&2; return 1
 }
 
 status() {
@@ -242,6 +268,7 @@ case $cmd in
   cloud) in_cloud "$@" ;;
   router) in_router "$@" ;;
   status) status ;;
+  responder) start_responder "$@" ;;
   dir) echo "$DIR" ;;
   *) echo "usage: lab.sh up|down|clear|fault NAME...|node CMD...|cloud CMD...|status|dir" >&2; exit 2 ;;
 esac

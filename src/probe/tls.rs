@@ -1,0 +1,227 @@
+//! TLS and HTTP identity: is the right service answering, with a certificate we trust?
+//! Phases: tls, http. Pure judgement; the handshake itself is in `sys::tls`.
+
+use crate::result::Finding;
+
+/// Which roots the certificate must chain to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// System roots plus `--ca-file`.
+    System,
+    /// The cluster CA given with `--cluster-ca`.
+    ClusterCa,
+    /// Nothing to verify against: report issuer and validity as evidence, do not fail on trust.
+    EvidenceOnly,
+}
+
+/// What the HTTP answer must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpExpect {
+    /// `GET /v2/` → 401 or 200 with `Docker-Distribution-Api-Version`.
+    Registry,
+    /// Any answer carrying `x-oss-request-id`.
+    Oss,
+}
+
+impl HttpExpect {
+    pub fn path(self) -> &'static str {
+        match self {
+            HttpExpect::Registry => "/v2/",
+            HttpExpect::Oss => "/",
+        }
+    }
+}
+
+/// The certificate the server presented, as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustFailure {
+    #[error("certificate issued by an unknown CA (TLS interception, or a CA missing from --ca-file)")]
+    UnknownIssuer,
+    #[error("certificate is not valid for {0}")]
+    WrongName(String),
+    #[error("certificate has expired or is not yet valid")]
+    Expired,
+    #[error("certificate rejected: {0}")]
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSession {
+    pub version: String,
+    pub cert: Option<CertInfo>,
+    /// None: verified; Some: why not.
+    pub trust_failure: Option<TrustFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsFailure {
+    #[error("TCP connect failed: {0}")]
+    Connect(String),
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    #[error("TLS handshake did not finish within {0} ms (server silent or too slow)")]
+    Timeout(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// Lower-case names, at most a few dozen.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpFailure {
+    #[error("no HTTP answer within {0} ms (slow or silent server)")]
+    Timeout(u64),
+    #[error("malformed or oversized HTTP answer: {0}")]
+    Malformed(String),
+    #[error("HTTP request failed: {0}")]
+    Other(String),
+}
+
+/// The whole outcome of one TLS (+ HTTP) probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOutcome {
+    pub session: Result<TlsSession, TlsFailure>,
+    /// Only when an HTTP check was asked for and the handshake succeeded.
+    pub http: Option<Result<HttpAnswer, HttpFailure>>,
+}
+
+fn cert_text(c: &CertInfo) -> String {
+    format!("subject {}, issuer {}, valid {} to {}", c.subject, c.issuer, c.not_before, c.not_after)
+}
+
+fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
+    if let Some(c) = c {
+        f = f
+            .with("subject", c.subject.clone())
+            .with("issuer", c.issuer.clone())
+            .with("not_before", c.not_before.clone())
+            .with("not_after", c.not_after.clone())
+            .with("names", c.names.clone());
+    }
+    f
+}
+
+pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFailure>) -> Finding {
+    match outcome {
+        Err(TlsFailure::Connect(e)) => Finding::skip(format!("not probed: TCP connect failed ({e}); see the tcp row")).with("phase", "tcp"),
+        Err(e) => Finding::fail(e.to_string()).with("phase", "tls"),
+        Ok(s) => {
+            let cert = s.cert.as_ref().map(cert_text).unwrap_or_else(|| "no certificate".into());
+            let f = match (&s.trust_failure, trust) {
+                (None, Trust::ClusterCa) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA ({cert})", s.version)),
+                (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),
+                (Some(_), Trust::EvidenceOnly) => Finding::pass(format!(
+                    "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
+                    s.version
+                )),
+                (Some(t), _) => Finding::fail(format!("{}: {t}: {cert}", s.version)).with("phase", "tls"),
+            };
+            with_cert(f, &s.cert).with("tls_version", s.version.clone())
+        }
+    }
+}
+
+pub fn evaluate_http(expect: HttpExpect, tls: &Result<TlsSession, TlsFailure>, http: &Option<Result<HttpAnswer, HttpFailure>>) -> Finding {
+    let answer = match (tls, http) {
+        (Err(e), _) => return Finding::skip(format!("not probed: {e}")).with("phase", "tls"),
+        (Ok(_), None) => return Finding::skip("no HTTP request was made"),
+        (Ok(_), Some(Err(e))) => return Finding::fail(e.to_string()).with("phase", "http"),
+        (Ok(_), Some(Ok(a))) => a,
+    };
+    let server = answer.header("server").map(|s| format!(", Server: {s}")).unwrap_or_default();
+    let f = match expect {
+        HttpExpect::Registry => {
+            let api = answer.header("docker-distribution-api-version");
+            match (answer.status, api) {
+                (200 | 401, Some(v)) => Finding::pass(format!("GET /v2/ → {} with Docker-Distribution-Api-Version: {v}", answer.status)),
+                (s, _) => Finding::fail(format!(
+                    "another service answers on this address: GET /v2/ → {s}{server}, {} (expected 401 or 200 with Docker-Distribution-Api-Version)",
+                    if api.is_some() { "with the registry header" } else { "no Docker-Distribution-Api-Version header" }
+                ))
+                .with("phase", "http"),
+            }
+        }
+        HttpExpect::Oss => match answer.header("x-oss-request-id") {
+            Some(id) => Finding::pass(format!("GET / → {} with x-oss-request-id: {id}", answer.status)),
+            None => Finding::fail(format!(
+                "another service answers on this address: GET / → {}{server}, no x-oss-request-id header",
+                answer.status
+            ))
+            .with("phase", "http"),
+        },
+    };
+    f.with("status", answer.status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Status;
+
+    fn session(t: Option<TrustFailure>) -> Result<TlsSession, TlsFailure> {
+        Ok(TlsSession {
+            version: "TLSv1.3".into(),
+            cert: Some(CertInfo { subject: "CN=lab".into(), issuer: "CN=Interception Proxy CA".into(), ..Default::default() }),
+            trust_failure: t,
+        })
+    }
+    fn answer(status: u16, h: &[(&str, &str)]) -> Option<Result<HttpAnswer, HttpFailure>> {
+        Some(Ok(HttpAnswer { status, headers: h.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }))
+    }
+
+    #[test]
+    fn trust_outcomes() {
+        assert_eq!(evaluate_tls("r", Trust::System, &session(None)).status, Status::Pass);
+        let f = evaluate_tls("r", Trust::System, &session(Some(TrustFailure::UnknownIssuer)));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("unknown CA") && f.message.contains("Interception Proxy CA"), "{}", f.message);
+        assert_eq!(f.details["phase"], "tls");
+        assert_eq!(evaluate_tls("r", Trust::System, &session(Some(TrustFailure::WrongName("r".into())))).status, Status::Fail);
+        // without a cluster CA the API server's certificate is evidence only
+        let f = evaluate_tls("api", Trust::EvidenceOnly, &session(Some(TrustFailure::UnknownIssuer)));
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("--cluster-ca"));
+        assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Timeout(3000))).status, Status::Fail);
+        assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Connect("refused".into()))).status, Status::Skip);
+    }
+
+    #[test]
+    fn registry_identity() {
+        let ok = answer(401, &[("docker-distribution-api-version", "registry/2.0")]);
+        assert_eq!(evaluate_http(HttpExpect::Registry, &session(None), &ok).status, Status::Pass);
+        let plain = answer(404, &[("server", "nginx")]);
+        let f = evaluate_http(HttpExpect::Registry, &session(None), &plain);
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains("another service") && f.message.contains("nginx"), "{}", f.message);
+        let wrong_status = answer(500, &[("docker-distribution-api-version", "registry/2.0")]);
+        assert_eq!(evaluate_http(HttpExpect::Registry, &session(None), &wrong_status).status, Status::Fail);
+        assert_eq!(evaluate_http(HttpExpect::Registry, &session(None), &Some(Err(HttpFailure::Timeout(3000)))).status, Status::Fail);
+        assert_eq!(evaluate_http(HttpExpect::Registry, &Err(TlsFailure::Timeout(1)), &None).status, Status::Skip);
+    }
+
+    #[test]
+    fn oss_identity() {
+        assert_eq!(evaluate_http(HttpExpect::Oss, &session(None), &answer(403, &[("x-oss-request-id", "abc")])).status, Status::Pass);
+        assert_eq!(evaluate_http(HttpExpect::Oss, &session(None), &answer(200, &[])).status, Status::Fail);
+    }
+}

@@ -1,0 +1,244 @@
+//! TLS handshakes with rustls and one bounded HTTP/1.1 request with hyper.
+//! The verifier records the verdict instead of aborting, so a failed chain still yields the
+//! certificate as evidence (issuer and subject seen), and the HTTP answer can still be read.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::net::TlsProber;
+use crate::probe::tls::{CertInfo, HttpAnswer, HttpExpect, HttpFailure, TlsFailure, TlsOutcome, TlsSession, Trust, TrustFailure};
+
+/// Most bytes of HTTP response head accepted.
+const MAX_HTTP_HEAD: usize = 16 * 1024;
+/// Most response headers kept as evidence.
+const MAX_HEADERS: usize = 32;
+
+#[derive(Debug)]
+struct Recorder {
+    inner: Arc<WebPkiServerVerifier>,
+    verdict: Mutex<Option<Result<(), rustls::Error>>>,
+    cert: Mutex<Option<CertificateDer<'static>>>,
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let v = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now).map(|_| ());
+        if let Ok(mut g) = self.verdict.lock() {
+            *g = Some(v);
+        }
+        if let Ok(mut g) = self.cert.lock() {
+            *g = Some(end_entity.clone().into_owned());
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Read every certificate of a PEM file; errors name the file.
+pub fn read_pem_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("not a PEM certificate file ({e:?})"))?;
+    if certs.is_empty() {
+        return Err("no certificate in the file".into());
+    }
+    Ok(certs)
+}
+
+pub struct RustlsProber {
+    system: Arc<RootCertStore>,
+    cluster: Option<Arc<RootCertStore>>,
+    roots_note: Option<String>,
+}
+
+impl RustlsProber {
+    /// System roots plus `extra` (from --ca-file); `cluster` (from --cluster-ca) for the API server.
+    pub fn new(extra: &[CertificateDer<'static>], cluster: &[CertificateDer<'static>]) -> RustlsProber {
+        let mut system = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        let (added, _) = system.add_parsable_certificates(native.certs);
+        let (extra_added, _) = system.add_parsable_certificates(extra.iter().cloned());
+        let roots_note = (added + extra_added == 0).then(|| "no trusted root certificates found on this host".to_string());
+        let cluster = (!cluster.is_empty()).then(|| {
+            let mut s = RootCertStore::empty();
+            s.add_parsable_certificates(cluster.iter().cloned());
+            Arc::new(s)
+        });
+        RustlsProber { system: Arc::new(system), cluster, roots_note }
+    }
+}
+
+fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
+    let (_, c) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    let mut names = vec![];
+    if let Ok(Some(san)) = c.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => names.push(d.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(b) => match b.len() {
+                    4 => names.push(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
+                    16 => {
+                        let mut a = [0u8; 16];
+                        a.copy_from_slice(b);
+                        names.push(std::net::Ipv6Addr::from(a).to_string())
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    names.truncate(16);
+    Some(CertInfo {
+        subject: c.subject().to_string(),
+        issuer: c.issuer().to_string(),
+        not_before: c.validity().not_before.to_string(),
+        not_after: c.validity().not_after.to_string(),
+        names,
+    })
+}
+
+fn trust_failure(e: &rustls::Error, name: &str) -> TrustFailure {
+    match e {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => TrustFailure::UnknownIssuer,
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
+        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => TrustFailure::WrongName(name.to_string()),
+        rustls::Error::InvalidCertificate(CertificateError::Expired)
+        | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. })
+        | rustls::Error::InvalidCertificate(CertificateError::NotValidYet)
+        | rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => TrustFailure::Expired,
+        other => TrustFailure::Other(other.to_string()),
+    }
+}
+
+async fn http_get(
+    stream: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    host: &str,
+    path: &str,
+) -> Result<HttpAnswer, HttpFailure> {
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_HTTP_HEAD.max(8192))
+        .handshake::<_, String>(io)
+        .await
+        .map_err(|e| HttpFailure::Other(e.to_string()))?;
+    // the connection driver runs beside the request; only the response head is read
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = hyper::Request::builder()
+        .method("GET")
+        .uri(path)
+        .header("host", host)
+        .header("user-agent", concat!("ack-edge-preflight/", env!("CARGO_PKG_VERSION")))
+        .header("connection", "close")
+        .body(String::new())
+        .map_err(|e| HttpFailure::Other(e.to_string()))?;
+    let res = sender.send_request(request).await;
+    driver.abort();
+    let resp = res.map_err(|e| {
+        let t = e.to_string();
+        if e.is_parse() { HttpFailure::Malformed(t) } else { HttpFailure::Other(t) }
+    })?;
+    let headers = resp
+        .headers()
+        .iter()
+        .take(MAX_HEADERS)
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).chars().take(200).collect()))
+        .collect();
+    Ok(HttpAnswer { status: resp.status().as_u16(), headers })
+}
+
+#[async_trait]
+impl TlsProber for RustlsProber {
+    async fn probe(&self, addr: SocketAddr, name: Option<&str>, trust: Trust, http: Option<HttpExpect>, timeout: Duration) -> TlsOutcome {
+        let start = Instant::now();
+        let ms = |d: Duration| d.as_millis() as u64;
+        let roots = match (trust, &self.cluster) {
+            (Trust::ClusterCa, Some(c)) => c.clone(),
+            _ => self.system.clone(),
+        };
+        let inner = match WebPkiServerVerifier::builder_with_provider(roots, Arc::new(rustls::crypto::ring::default_provider())).build() {
+            Ok(v) => v,
+            Err(e) => {
+                // an empty root store: still handshake, every chain is then "unknown issuer"
+                let note = self.roots_note.clone().unwrap_or_else(|| e.to_string());
+                return TlsOutcome { session: Err(TlsFailure::Handshake(format!("cannot build a verifier: {note}"))), http: None };
+            }
+        };
+        let recorder = Arc::new(Recorder { inner, verdict: Mutex::new(None), cert: Mutex::new(None) });
+        let config = match rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+        {
+            Ok(b) => b.dangerous().with_custom_certificate_verifier(recorder.clone()).with_no_client_auth(),
+            Err(e) => return TlsOutcome { session: Err(TlsFailure::Handshake(e.to_string())), http: None },
+        };
+        let server_name: ServerName<'static> = match name.map(|n| ServerName::try_from(n.to_string())) {
+            Some(Ok(n)) => n,
+            _ => ServerName::IpAddress(addr.ip().into()),
+        };
+        let shown = name.map(String::from).unwrap_or_else(|| addr.ip().to_string());
+        let tcp = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+            Err(_) => return TlsOutcome { session: Err(TlsFailure::Connect(format!("timed out after {} ms", ms(timeout)))), http: None },
+            Ok(Err(e)) => return TlsOutcome { session: Err(TlsFailure::Connect(e.to_string())), http: None },
+            Ok(Ok(s)) => s,
+        };
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let left = timeout.saturating_sub(start.elapsed());
+        let stream = match tokio::time::timeout(left, connector.connect(server_name, tcp)).await {
+            Err(_) => return TlsOutcome { session: Err(TlsFailure::Timeout(ms(timeout))), http: None },
+            Ok(Err(e)) => return TlsOutcome { session: Err(TlsFailure::Handshake(e.to_string())), http: None },
+            Ok(Ok(s)) => s,
+        };
+        let version = stream
+            .get_ref()
+            .1
+            .protocol_version()
+            .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
+            .unwrap_or_else(|| "TLS".into());
+        let cert = recorder.cert.lock().ok().and_then(|g| g.as_ref().and_then(cert_info));
+        let verdict = recorder.verdict.lock().ok().and_then(|g| g.clone());
+        let trust_failure = match verdict {
+            Some(Ok(())) => None,
+            Some(Err(e)) => Some(trust_failure(&e, &shown)),
+            None => Some(TrustFailure::Other("the server presented no certificate".into())),
+        };
+        let session = TlsSession { version, cert, trust_failure };
+        let http = match http {
+            None => None,
+            Some(expect) => {
+                let left = timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(100));
+                let host = name.map(String::from).unwrap_or_else(|| addr.ip().to_string());
+                Some(match tokio::time::timeout(left, http_get(stream, &host, expect.path())).await {
+                    Err(_) => Err(HttpFailure::Timeout(ms(timeout))),
+                    Ok(r) => r,
+                })
+            }
+        };
+        TlsOutcome { session: Ok(session), http }
+    }
+}
