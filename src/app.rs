@@ -204,6 +204,7 @@ fn execute(
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
         let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
+        let pinger = sys::icmp::SurgePinger::new();
         let net = Net {
             resolver: &resolver,
             connector: &sys::tcp::TokioConnector,
@@ -212,6 +213,7 @@ fn execute(
             host: &host,
             tls: &tls,
             udp: &sys::udp::TokioUdp,
+            icmp: Some(&pinger),
         };
         let results = engine::run(probes, &net, cfg, cat).await;
         use crate::net::Routes;

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 
 use crate::catalogue::Catalogue;
-use crate::net::{Connector, HostFacts, LocalAddr, NtpClient, Resolver, RouteEntry, Routes, TlsProber, UdpProber};
+use crate::net::{Connector, HostFacts, LocalAddr, NtpClient, Pinger, Resolver, RouteEntry, Routes, TlsProber, UdpProber};
 use crate::plan::{names, Addr, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::ntp::NtpSample;
-use crate::probe::{cidr, dns, echo, ntp, pkg, port, route, tcp, tls, tools, udp};
+use crate::probe::{cidr, dns, echo, icmp, ntp, pkg, port, route, tcp, tls, tools, udp};
 use crate::result::{CheckResult, Finding, Status};
 
 /// Everything the engine talks to.
@@ -25,6 +25,8 @@ pub struct Net<'a> {
     pub host: &'a dyn HostFacts,
     pub tls: &'a dyn TlsProber,
     pub udp: &'a dyn UdpProber,
+    /// ICMP echo for evidence on TCP rows; None disables it.
+    pub icmp: Option<&'a dyn Pinger>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,16 +148,33 @@ impl Ctx<'_, '_> {
                     join_all(ips.into_iter().map(|ip| async move {
                         let sa = SocketAddr::new(ip, *port);
                         let s = Instant::now();
-                        let out = match tokio::time::timeout(t, self.net.connector.connect(sa, t)).await {
-                            Ok(r) => r,
-                            Err(_) => Err(tcp::TcpFailure::TimedOut(ms(t))),
+                        let connect = async {
+                            let r = match tokio::time::timeout(t, self.net.connector.connect(sa, t)).await {
+                                Ok(r) => r,
+                                Err(_) => Err(tcp::TcpFailure::TimedOut(ms(t))),
+                            };
+                            (r, s.elapsed())
                         };
+                        let ping = async {
+                            match self.net.icmp {
+                                Some(p) => Some(
+                                    tokio::time::timeout(t, p.ping(ip, t))
+                                        .await
+                                        .unwrap_or(icmp::IcmpOutcome::NoReply),
+                                ),
+                                None => None,
+                            }
+                        };
+                        let ((out, took), pinged) = futures::join!(connect, ping);
                         let out = out.map_err(|e| match e {
                             tcp::TcpFailure::TimedOut(0) => tcp::TcpFailure::TimedOut(ms(t)),
                             e => e,
                         });
-                        let took = s.elapsed();
-                        self.result(p, Some(sa.to_string()), tcp::evaluate(sa, &out, ms(took)), took)
+                        let mut f = tcp::evaluate(sa, &out, ms(took));
+                        if let Some(o) = &pinged {
+                            f = icmp::annotate(f, o);
+                        }
+                        self.result(p, Some(sa.to_string()), f, took)
                     }))
                     .await
                 }

@@ -111,3 +111,9 @@ pub trait UdpProber: Send + Sync {
         timeout: Duration,
     ) -> Result<crate::probe::udp::MtuOutcome, String>;
 }
+
+#[async_trait]
+pub trait Pinger: Send + Sync {
+    /// One ICMP echo; evidence only.
+    async fn ping(&self, ip: IpAddr, timeout: Duration) -> crate::probe::icmp::IcmpOutcome;
+}

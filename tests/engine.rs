@@ -199,7 +199,7 @@ fn cfg() -> EngineConfig {
 async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
     let cat = catalogue::builtin().unwrap();
     let probes = plan(o, cat);
-    let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w, tls: w, udp: w };
+    let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w, tls: w, udp: w, icmp: None };
     run(&probes, &net, &cfg(), cat).await
 }
 

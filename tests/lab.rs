@@ -125,7 +125,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("ntp.server", "198.18.0.123:123", "pass", "stratum 8")?;
             r.expect("dns.oss", "aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com", "pass", "100.118.28.10")?;
             r.expect("route.apiserver", "192.168.0.10", "pass", "via 10.0.0.1 dev n0 src 10.0.0.10")?;
-            r.expect("pkg.sources", "mirror.lab.test:80", "pass", "accepts TCP")
+            r.expect("pkg.sources", "mirror.lab.test:80", "pass", "accepts TCP")?;
+            // ICMP round trip is evidence on TCP rows (root can open ICMP sockets)
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "ICMP echo")
         }),
         ("dns_server_unreachable_is_told_from_route_broken", || {
             with_faults(&["dns-down"])?;
@@ -314,6 +316,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["port-busy"])?;
             let r = check_as(Some("nobody"), &[])?;
             r.expect("port.local", "tcp/10250", "fail", "run as root to name it")?;
+            let icmp = r.row("tcp.registry", "100.103.9.188:443")?["details"]["icmp"].as_str().unwrap_or("").to_string();
+            if !icmp.starts_with("skipped: ICMP not permitted") {
+                return Err(format!("unprivileged ICMP should be skipped with the reason, got {icmp:?}").into());
+            }
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
     ]

@@ -2,6 +2,7 @@
 
 pub mod cidr;
 pub mod echo;
+pub mod icmp;
 pub mod dns;
 pub mod ntp;
 pub mod pkg;

@@ -2,6 +2,7 @@
 
 pub mod dns;
 pub mod host;
+pub mod icmp;
 pub mod netlink;
 pub mod ntp;
 pub mod responder;

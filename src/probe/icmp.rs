@@ -1,0 +1,45 @@
+//! ICMP echo round trip: evidence attached to TCP rows, never a reason to fail (cloud VIPs often
+//! drop ICMP).
+
+use std::time::Duration;
+
+use crate::result::Finding;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IcmpOutcome {
+    Reply(Duration),
+    NoReply,
+    NotPermitted(String),
+    Error(String),
+}
+
+/// Add the ICMP evidence to a finding without changing its status.
+pub fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
+    match o {
+        IcmpOutcome::Reply(rtt) => {
+            let ms = (rtt.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+            f.message.push_str(&format!("; ICMP echo {ms} ms"));
+            f.with("icmp_rtt_ms", ms)
+        }
+        IcmpOutcome::NoReply => f.with("icmp", "no echo reply (ICMP may be filtered; not a failure)"),
+        IcmpOutcome::NotPermitted(why) => f.with("icmp", format!("skipped: {why}")),
+        IcmpOutcome::Error(e) => f.with("icmp", format!("error: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Status;
+
+    #[test]
+    fn never_changes_the_status() {
+        for o in [IcmpOutcome::NoReply, IcmpOutcome::NotPermitted("x".into()), IcmpOutcome::Reply(Duration::from_micros(420))] {
+            assert_eq!(annotate(Finding::pass("ok"), &o).status, Status::Pass);
+            assert_eq!(annotate(Finding::fail("bad"), &o).status, Status::Fail);
+        }
+        let f = annotate(Finding::pass("connected"), &IcmpOutcome::Reply(Duration::from_micros(420)));
+        assert_eq!(f.message, "connected; ICMP echo 0.42 ms");
+        assert!(annotate(Finding::pass("x"), &IcmpOutcome::NotPermitted("no".into())).details["icmp"].as_str().unwrap().starts_with("skipped"));
+    }
+}
