@@ -150,21 +150,32 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         cni: opts.cni.as_str().into(),
         apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
     };
-    execute(&probes, &cfg, &opts, target, &a.report, cat)
+    let env = RunEnv {
+        dns_server: opts.dns_server,
+        sysroot: opts.sysroot.clone(),
+        extra_roots: opts.extra_roots.clone(),
+        cluster_roots: opts.cluster_roots.clone(),
+    };
+    execute(&probes, &cfg, &env, target, &a.report, cat)
+}
+
+/// What the system implementations need besides the engine configuration.
+struct RunEnv {
+    dns_server: Option<std::net::IpAddr>,
+    sysroot: std::path::PathBuf,
+    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let node = options::parse_ip(&a.node, "--node")?;
     let timeout = options::parse_duration(&a.timeout, "--timeout")?;
-    let regions = regions(None)?;
-    let mut opts = Options::for_region(regions.regions[0].clone());
-    opts.timeout = timeout;
-    opts.cni = a.cni;
     let probes = plan::plan_inbound(node, a.cni);
     let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: 0.5, ntp_fail_offset: 5.0 };
     let target = TargetInfo { region: format!("inbound to {node}"), cni: a.cni.as_str().into(), apiserver: None };
-    execute(&probes, &cfg, &opts, target, &a.report, cat)
+    let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![] };
+    execute(&probes, &cfg, &env, target, &a.report, cat)
 }
 
 fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
@@ -188,7 +199,7 @@ fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
 fn execute(
     probes: &[plan::Probe],
     cfg: &EngineConfig,
-    opts: &Options,
+    opts: &RunEnv,
     target: TargetInfo,
     out: &ReportArgs,
     cat: &Catalogue,
@@ -200,7 +211,7 @@ fn execute(
     }
     let rt = runtime()?;
     let (results, addresses) = rt.block_on(async {
-        let resolver = sys::dns::HickoryResolver::new(opts.dns_server, opts.timeout);
+        let resolver = sys::dns::HickoryResolver::new(opts.dns_server, cfg.timeout);
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
         let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
@@ -271,9 +282,10 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
-fn table() -> Table {
+/// A listing table: markdown style for `--format markdown`, box drawing otherwise.
+fn table_for(format: ListFormat) -> Table {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.load_style(if format == ListFormat::Markdown { presets::ASCII_MARKDOWN } else { presets::UTF8_FULL_CONDENSED });
     t.set_content_arrangement(ContentArrangement::Dynamic);
     if t.width().is_none() {
         t.set_width(160);
@@ -295,10 +307,7 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
             print_out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
         }
         ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table();
-            if a.format == ListFormat::Markdown {
-                t.load_style(presets::ASCII_MARKDOWN);
-            }
+            let mut t = table_for(a.format);
             t.set_header(vec!["Requirement", "Target", "Probe"]);
             for p in &probes {
                 t.add_row(vec![p.id.clone(), p.target.clone(), p.action(&via)]);
@@ -330,10 +339,7 @@ fn requirements(a: &ListArgs) -> Result<i32, AppError> {
             print_out(&format!("{}\n", serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()));
         }
         ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table();
-            if a.format == ListFormat::Markdown {
-                t.load_style(presets::ASCII_MARKDOWN);
-            }
+            let mut t = table_for(a.format);
             t.set_header(vec!["Id", "Title", "Applies", "Source"]);
             for r in &cat.requirements {
                 t.add_row(vec![&r.id, &r.title, &r.applies, &r.source]);
@@ -351,10 +357,7 @@ fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
             print_out(&format!("{}\n", serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()));
         }
         ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table();
-            if a.format == ListFormat::Markdown {
-                t.load_style(presets::ASCII_MARKDOWN);
-            }
+            let mut t = table_for(a.format);
             t.set_header(vec!["Region", "Name", "Registry VPC endpoint", "Registry routes", "OSS internal VIPs"]);
             for r in &table_data.regions {
                 let join = |v: &[ipnet::Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
