@@ -6,7 +6,7 @@ use std::time::Instant;
 use comfy_table::{presets, ContentArrangement, Table};
 
 use crate::catalogue::{self, Catalogue};
-use crate::cli::{CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs, ResponderArgs, TargetArgs};
+use crate::cli::{CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs, ResponderArgs, SummarizeArgs, TargetArgs};
 use crate::engine::{self, EngineConfig, Net};
 use crate::error::{InputError, InternalError};
 use crate::exit;
@@ -370,6 +370,42 @@ fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
     Ok(exit::OK)
 }
 
+fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
+    let mut reports = vec![];
+    for p in &a.reports {
+        let origin = p.display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|e| InputError::data(&origin, e))?;
+        reports.push((origin.clone(), crate::summary::parse_report(&text, &origin)?));
+    }
+    let s = crate::summary::summarize(&reports);
+    match a.format {
+        ListFormat::Json => print_out(&format!("{}\n", serde_json::to_string_pretty(&s).unwrap_or_default())),
+        ListFormat::Table | ListFormat::Markdown => {
+            let mut t = table_for(a.format);
+            t.set_header(vec!["Requirement", "Failing hosts", "Warning hosts", "pass/warn/fail/skip rows", "Example"]);
+            for r in &s.requirements {
+                let hosts = |v: &[String]| {
+                    let mut h = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+                    if v.len() > 5 {
+                        h.push_str(&format!(" … (+{})", v.len() - 5));
+                    }
+                    format!("{} {h}", v.len()).trim().to_string()
+                };
+                t.add_row(vec![
+                    r.id.clone(),
+                    hosts(&r.failing_hosts),
+                    hosts(&r.warning_hosts),
+                    format!("{}/{}/{}/{}", r.pass, r.warn, r.fail, r.skip),
+                    r.sample.clone().unwrap_or_default(),
+                ]);
+            }
+            let verdicts: Vec<String> = s.verdicts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            print_out(&format!("{} hosts: {}\n{t}\n", s.hosts, verdicts.join(", ")));
+        }
+    }
+    Ok(if s.failing_hosts.is_empty() { exit::OK } else { exit::FAILED })
+}
+
 /// Run a parsed command line; the exit code is the contract of SPEC section 4.
 pub fn run(cli: &Cli) -> Result<i32, AppError> {
     match &cli.command {
@@ -379,6 +415,7 @@ pub fn run(cli: &Cli) -> Result<i32, AppError> {
         Command::Regions(a) => regions_cmd(a),
         Command::Responder(a) => responder(a),
         Command::Inbound(a) => inbound(a),
+        Command::Summarize(a) => summarize_cmd(a),
     }
 }
 

@@ -35,6 +35,18 @@ pub enum Command {
     Responder(ResponderArgs),
     /// From a VPC host: check that a node's inbound ports are reachable (the node runs `responder`)
     Inbound(InboundArgs),
+    /// Aggregate many hosts' JSON reports: verdicts per host, failing hosts per requirement
+    Summarize(SummarizeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SummarizeArgs {
+    /// JSON reports written by `check --format json`
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Clone, Args)]

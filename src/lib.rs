@@ -15,4 +15,5 @@ pub mod probe;
 pub mod regions;
 pub mod report;
 pub mod result;
+pub mod summary;
 pub mod sys;

@@ -110,3 +110,38 @@ fn regions_file_errors_exit_2() {
     assert!(stdout(&r).contains("100.1.1.1"));
     usage_error(&["plan", "--region", "cn-hangzhou", "--regions-file", &o], "unknown region 'cn-hangzhou'");
 }
+
+#[test]
+fn summarize_reports() {
+    let d = tempfile::tempdir().unwrap();
+    let report = |host: &str, status: &str| {
+        serde_json::json!({
+            "schema_version": 1,
+            "tool": {"name": "ack-edge-preflight", "version": "0.1.0"},
+            "started_at": "2026-11-21T10:00:00Z", "duration_ms": 800,
+            "host": {"hostname": host, "os": "x", "kernel": "y", "addresses": [], "nameservers": []},
+            "target": {"region": "cn-hangzhou", "cni": "flannel", "apiserver": null},
+            "summary": {"pass": 0, "warn": 0, "fail": if status == "fail" {1} else {0}, "skip": 0, "verdict": if status == "fail" {"fail"} else {"pass"}},
+            "results": [{"id": "tcp.registry", "category": "tcp", "title": "t", "target": "r", "address": "100.103.9.188:443",
+                         "status": status, "message": "m", "remediation": "", "source": "", "duration_ms": 1, "details": {}}]
+        })
+        .to_string()
+    };
+    let a = d.path().join("a.json");
+    let b = d.path().join("b.json");
+    std::fs::write(&a, report("dc-node-01", "fail")).unwrap();
+    std::fs::write(&b, report("dc-node-02", "pass")).unwrap();
+    let (a, b) = (a.to_string_lossy().to_string(), b.to_string_lossy().to_string());
+    let o = run(&["summarize", "--format", "json", &a, &b]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hosts"], 2);
+    assert_eq!(v["requirements"][0]["failing_hosts"][0], "dc-node-01");
+    let o = run(&["summarize", &b]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("1 pass"));
+    let bad = d.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema_version\": 9}").unwrap();
+    usage_error(&["summarize", &bad.to_string_lossy()], "schema_version 9 is not supported");
+    usage_error(&["summarize", "/nonexistent/r.json"], "/nonexistent/r.json");
+}
