@@ -9,12 +9,13 @@ RUNS=${1:-7}
 RUNS_BH=${2:-3}
 LAB="$HERE/lab.sh"
 BIN=${BIN:-$TOP/target/release/ack-edge-preflight}
-[ -x "$BIN" ] || (cd "$TOP" && cargo build --release --quiet)
+(cd "$TOP" && cargo build --release --quiet)
 command -v /usr/bin/time >/dev/null || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 export LAB_ID=${LAB_ID:-aepbench}
 trap 'bash "$LAB" down >/dev/null 2>&1 || true' EXIT
 bash "$LAB" up
 DIR=$(bash "$LAB" dir)
+bash "$LAB" responder cloud 192.168.0.20 "$BIN" --udp-only
 TIMEF=$(mktemp)
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -31,7 +32,8 @@ measure() { # name runs cmd... -> "median_s median_rss_kib"
   echo "$(printf '%s\n' "${t[@]}" | median) $(printf '%s\n' "${m[@]}" | median)"
 }
 
-AGENT=("$BIN" check --region cn-hangzhou --apiserver 192.168.0.10 --sysroot "$DIR/root" --format json)
+AGENT=("$BIN" check --region cn-hangzhou --apiserver 192.168.0.10 --sysroot "$DIR/root" --format json
+       --ca-file "$DIR/pki/ca.pem" --cluster-ca "$DIR/pki/ca.pem" --peer 192.168.0.20)
 BASE=(bash "$HERE/baseline.sh" cn-hangzhou 192.168.0.10)
 
 printf '%-11s %-10s %12s %14s\n' scenario tool "median s" "peak RSS KiB"
