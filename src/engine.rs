@@ -291,6 +291,32 @@ impl Ctx<'_, '_> {
                 });
                 vec![self.result(p, Some(sa.to_string()), udp::evaluate_mtu(sa, &out), start.elapsed())]
             }
+            ProbeKind::IcmpMtu { addr } => match self.addresses(addr).await {
+                Err(f) => vec![self.result(p, None, f, start.elapsed())],
+                Ok(ips) => {
+                    join_all(ips.into_iter().map(|ip| async move {
+                        let s = Instant::now();
+                        let iface = self.net.routes.route_to(ip).await.ok().and_then(|r| r.interface);
+                        let iface_mtu = iface.as_deref().and_then(|i| self.net.routes.iface_mtu(i));
+                        let out = match self.net.icmp {
+                            None => Err("ICMP probes are disabled".to_string()),
+                            Some(pinger) => match tokio::time::timeout(t + Duration::from_millis(200), pinger.path_mtu(ip, iface_mtu, t)).await {
+                                Ok(o) => o,
+                                Err(_) => Err(format!("did not finish within {} ms", ms(t))),
+                            },
+                        };
+                        let out = out.map(|mut m| {
+                            m.iface = iface.clone();
+                            m
+                        });
+                        let sa = SocketAddr::new(ip, 0);
+                        let mut f = udp::evaluate_mtu(sa, &out);
+                        f.message = f.message.replace(&format!("{sa}"), &ip.to_string());
+                        self.result(p, Some(ip.to_string()), f, s.elapsed())
+                    }))
+                    .await
+                }
+            },
             ProbeKind::InboundTcp { node, port } => {
                 let sa = SocketAddr::new(*node, *port);
                 let f = match tokio::time::timeout(t + Duration::from_millis(200), self.net.connector.read_banner(sa, t)).await {

@@ -116,4 +116,6 @@ pub trait UdpProber: Send + Sync {
 pub trait Pinger: Send + Sync {
     /// One ICMP echo; evidence only.
     async fn ping(&self, ip: IpAddr, timeout: Duration) -> crate::probe::icmp::IcmpOutcome;
+    /// Largest IP packet that gets an ICMP echo reply with Don't Fragment set, within `timeout`.
+    async fn path_mtu(&self, ip: IpAddr, iface_mtu: Option<u32>, timeout: Duration) -> Result<crate::probe::udp::MtuOutcome, String>;
 }

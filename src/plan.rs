@@ -59,6 +59,8 @@ pub enum ProbeKind {
     UdpEcho { peer: IpAddr, port: u16 },
     /// Path MTU toward a responder with DF probes.
     Mtu { peer: IpAddr, port: u16 },
+    /// Path MTU with ICMP echo and DF (the API server, where ICMP is allowed).
+    IcmpMtu { addr: Addr },
     /// TCP connect to a node's inbound port and read the responder's banner (inbound.tcp).
     InboundTcp { node: IpAddr, port: u16 },
     /// Planned but not runnable with these options; reported as SKIP with the reason.
@@ -108,6 +110,7 @@ impl Probe {
             }
             ProbeKind::UdpEcho { peer, port } => format!("3 UDP echo requests (64 bytes) to the responder at {peer}:{port}"),
             ProbeKind::Mtu { peer, port } => format!("UDP probes with Don't Fragment, up to the interface MTU, to {peer}:{port}"),
+            ProbeKind::IcmpMtu { addr: a } => format!("ICMP echo with Don't Fragment, up to the interface MTU, to {}", addr(a)),
             ProbeKind::InboundTcp { node, port } => format!("TCP connect to {node}:{port} and read the responder's banner"),
             ProbeKind::Skip { reason } => format!("skipped: {reason}"),
         }
@@ -229,6 +232,9 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
                 Host::Name(n) => Some(n.clone()),
                 Host::Ip(_) => None,
             };
+            if opts.cni == Cni::Flannel {
+                p.push(Probe::new("mtu.path", &target, ProbeKind::IcmpMtu { addr: host_addr(&api.host) }));
+            }
             p.push(Probe::new("tls.apiserver", &target, ProbeKind::Tls {
                 addr: host_addr(&api.host),
                 port: api.port,
@@ -371,7 +377,8 @@ pub fn names(probes: &[Probe]) -> Vec<String> {
             ProbeKind::Route { addr: Addr::Resolved { name, .. } }
             | ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. }
             | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } }
-            | ProbeKind::Tls { addr: Addr::Resolved { name, .. }, .. } => Some(name),
+            | ProbeKind::Tls { addr: Addr::Resolved { name, .. }, .. }
+            | ProbeKind::IcmpMtu { addr: Addr::Resolved { name, .. } } => Some(name),
             _ => None,
         };
         if let Some(n) = n {

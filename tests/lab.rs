@@ -283,13 +283,16 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&[])?;
             let r = check(&[])?;
             r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "3/3 probes echoed")?;
-            r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")
+            r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")?;
+            r.expect("mtu.path", "192.168.0.10", "pass", "1500-byte packets pass with DF toward 192.168.0.10")
         }),
         ("link_of_mtu_1400_on_the_line", || {
             with_faults(&["mtu-1400"])?;
             let r = check(&[])?;
             r.expect("mtu.path", "192.168.0.20:8472", "warn", "1400")?;
-            r.expect("mtu.path", "192.168.0.20:8472", "warn", "1350")
+            r.expect("mtu.path", "192.168.0.20:8472", "warn", "1350")?;
+            // toward the API server with ICMP echo and DF
+            r.expect("mtu.path", "192.168.0.10", "warn", "path MTU toward 192.168.0.10 is 1400")
         }),
         ("inbound_ports_from_the_vpc_side", || {
             with_faults(&[])?;
@@ -320,6 +323,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             if !icmp.starts_with("skipped: ICMP not permitted") {
                 return Err(format!("unprivileged ICMP should be skipped with the reason, got {icmp:?}").into());
             }
+            r.expect("mtu.path", "192.168.0.10", "skip", "ICMP not permitted")?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
     ]
