@@ -236,6 +236,10 @@ async fn dns_down_still_probes_documented_registry_addresses() {
     assert!(cp[0].message.contains("did not resolve"));
     // the apiserver is an address, so it is unaffected
     assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
+    // without an ICMP pinger the API server's path MTU is SKIP with the reason, never PASS
+    let api = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.10")).unwrap();
+    assert_eq!(api.status, Status::Skip);
+    assert!(api.message.contains("ICMP probes are disabled"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -346,8 +350,12 @@ async fn vxlan_and_mtu() {
     w.path_mtu = 1400;
     let r = check(&w, &opts()).await;
     assert_eq!(rows(&r, "udp.vxlan")[0].status, Status::Fail);
-    let m = rows(&r, "mtu.path")[0];
+    let m = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.20:8472")).unwrap();
     assert_eq!(m.status, Status::Warn);
     assert!(m.message.contains("1400") && m.message.contains("1350"));
     assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
+    // without an ICMP pinger the API server's path MTU is SKIP with the reason, never PASS
+    let api = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.10")).unwrap();
+    assert_eq!(api.status, Status::Skip);
+    assert!(api.message.contains("ICMP probes are disabled"));
 }
