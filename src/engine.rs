@@ -62,6 +62,10 @@ struct Ctx<'a, 'n> {
     cat: &'a Catalogue,
     dns: HashMap<String, Shared<BoxFuture<'a, DnsOutcome>>>,
     samples: Mutex<Vec<NtpSample>>,
+    /// Socket tables, read once per protocol (reading /proc/net/udp walks the whole hash table).
+    sockets: HashMap<port::SocketProto, Result<Vec<port::SocketEntry>, String>>,
+    /// Tool findings, looked up once (pkg.sources needs to know whether any tool is missing).
+    tool_findings: HashMap<String, Finding>,
     any_tool_missing: bool,
     locals: Option<(Result<Vec<LocalAddr>, String>, Result<Vec<RouteEntry>, String>)>,
 }
@@ -202,10 +206,11 @@ impl Ctx<'_, '_> {
             // computed after every ntp.server probe has finished
             ProbeKind::NtpOffset => vec![],
             ProbeKind::PortLocal { proto, port: number } => {
-                let f = match self.net.host.sockets(*proto) {
-                    Err(e) => Finding::skip(format!("cannot read the socket table: {e}")),
-                    Ok(entries) => {
-                        let held: Vec<(port::SocketEntry, Option<port::ProcInfo>)> = port::holders(&entries, *proto, *number)
+                let f = match self.sockets.get(proto) {
+                    None => Finding::skip("the socket table was not read"),
+                    Some(Err(e)) => Finding::skip(format!("cannot read the socket table: {e}")),
+                    Some(Ok(entries)) => {
+                        let held: Vec<(port::SocketEntry, Option<port::ProcInfo>)> = port::holders(entries, *proto, *number)
                             .into_iter()
                             .map(|s| (s.clone(), if s.inode == 0 { None } else { self.net.host.socket_owner(s.inode) }))
                             .collect();
@@ -215,10 +220,7 @@ impl Ctx<'_, '_> {
                 vec![self.result(p, None, f, start.elapsed())]
             }
             ProbeKind::Tool => {
-                let f = match self.cat.get(&p.id) {
-                    Some(req) => tools::evaluate(req, self.net.host),
-                    None => Finding::skip("not in the catalogue"),
-                };
+                let f = self.tool_findings.get(&p.id).cloned().unwrap_or_else(|| Finding::skip("not in the catalogue"));
                 vec![self.result(p, None, f, start.elapsed())]
             }
             ProbeKind::PkgSources => self.pkg_sources(p).await,
@@ -439,17 +441,25 @@ pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Cata
         .boxed();
         dns_futs.insert(name, fut.shared());
     }
-    let any_tool_missing = probes
+    let tool_findings: HashMap<String, Finding> = probes
         .iter()
         .filter(|p| matches!(p.kind, ProbeKind::Tool))
         .filter_map(|p| cat.get(&p.id))
-        .any(|req| tools::evaluate(req, net.host).status != Status::Pass);
+        .map(|req| (req.id.clone(), tools::evaluate(req, net.host)))
+        .collect();
+    let any_tool_missing = tool_findings.values().any(|f| f.status != Status::Pass);
     let locals = if probes.iter().any(|p| matches!(p.kind, ProbeKind::Cidr { .. })) {
         Some((net.routes.addresses().await, net.routes.routes().await))
     } else {
         None
     };
-    let ctx = Ctx { net, cfg, cat, dns: dns_futs, samples: Mutex::new(vec![]), any_tool_missing, locals };
+    let mut sockets = HashMap::new();
+    for p in probes {
+        if let ProbeKind::PortLocal { proto, .. } = p.kind {
+            sockets.entry(proto).or_insert_with(|| net.host.sockets(proto));
+        }
+    }
+    let ctx = Ctx { net, cfg, cat, dns: dns_futs, samples: Mutex::new(vec![]), sockets, tool_findings, any_tool_missing, locals };
     let ctx = &ctx;
     let mut rows: Vec<Vec<CheckResult>> = join_all(probes.iter().map(|p| async move {
         match tokio::time::timeout(deadline, ctx.run_probe(p)).await {

@@ -76,7 +76,7 @@ impl UdpProber for TokioUdp {
         let start = Instant::now();
         let mut sent: Vec<([u8; 16], Instant)> = vec![];
         // a few ms apart: enough to see loss of single packets, without slowing the run
-        let spacing = (timeout / (tries.max(1) * 4)).min(Duration::from_millis(20));
+        let spacing = (timeout / (tries.max(1) * 4)).min(Duration::from_millis(5));
         let mut next_send = Instant::now();
         let mut buf = [0u8; 512];
         while start.elapsed() < timeout && (out.received as usize) < tries as usize {
