@@ -69,7 +69,7 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
         o.ntp_servers.dedup();
     }
     o.self_hosted_ntp = t.self_hosted_ntp;
-    o.dns_server = t.dns_server.as_deref().map(|s| options::parse_ip(s, "--dns-server")).transpose()?;
+    o.dns_server = t.dns_server.as_deref().map(options::parse_dns_server).transpose()?;
     o.vpc_cidr = t.vpc_cidr.as_deref().map(|s| options::parse_cidr(s, "--vpc-cidr")).transpose()?;
     o.pod_cidr = t.pod_cidr.as_deref().map(|s| options::parse_cidr(s, "--pod-cidr")).transpose()?;
     o.endpoints = t.endpoint.iter().map(|s| options::parse_endpoint(s)).collect::<Result<_, _>>()?;
@@ -161,7 +161,7 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
 
 /// What the system implementations need besides the engine configuration.
 struct RunEnv {
-    dns_server: Option<std::net::IpAddr>,
+    dns_server: Option<std::net::SocketAddr>,
     sysroot: std::path::PathBuf,
     extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
@@ -298,7 +298,8 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
     let opts = options(&a.target, cat)?;
     let probes = plan::plan(&opts, cat);
     let via = match opts.dns_server {
-        Some(ip) => ip.to_string(),
+        Some(sa) if sa.port() == 53 => sa.ip().to_string(),
+        Some(sa) => sa.to_string(),
         None => "the resolvers of /etc/resolv.conf".into(),
     };
     match a.format {

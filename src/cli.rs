@@ -97,8 +97,8 @@ pub struct TargetArgs {
     /// The node keeps its own time (join parameter selfHostNtpServer=true): skip NTP checks
     #[arg(long)]
     pub self_hosted_ntp: bool,
-    /// Resolve through this DNS server instead of /etc/resolv.conf (e.g. VPC DNS 100.100.2.136)
-    #[arg(long, value_name = "IP")]
+    /// Resolve through this DNS server instead of /etc/resolv.conf (e.g. VPC DNS 100.100.2.136; IP[:PORT])
+    #[arg(long, value_name = "IP[:PORT]")]
     pub dns_server: Option<String>,
     /// VPC CIDR block, checked for overlap with local networks
     #[arg(long, value_name = "CIDR")]

@@ -176,6 +176,15 @@ pub fn parse_cidr(s: &str, flag: &str) -> Result<IpNet, InputError> {
     Ok(net)
 }
 
+/// `--dns-server IP[:PORT]` (port 53 by default; `[v6]:port` for IPv6 with a port).
+pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, InputError> {
+    let hp = parse_host_port(s, 53, "--dns-server")?;
+    match hp.host {
+        Host::Ip(ip) => Ok(std::net::SocketAddr::new(ip, hp.port)),
+        Host::Name(_) => Err(InputError::flag("--dns-server", s, "expected an IP address (a resolver cannot be found by name)")),
+    }
+}
+
 pub fn parse_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
     s.trim().parse().map_err(|_| InputError::flag(flag, s, "expected an IP address"))
 }
@@ -202,7 +211,7 @@ pub struct Options {
     pub peers: Vec<IpAddr>,
     pub ntp_servers: Vec<String>,
     pub self_hosted_ntp: bool,
-    pub dns_server: Option<IpAddr>,
+    pub dns_server: Option<std::net::SocketAddr>,
     pub vpc_cidr: Option<IpNet>,
     pub pod_cidr: Option<IpNet>,
     pub endpoints: Vec<HostPort>,
@@ -286,6 +295,15 @@ mod tests {
         assert!(parse_endpoint("http://x:1").is_err());
         assert!(parse_endpoint("tcp://x").unwrap_err().to_string().contains("port is required"));
         assert_eq!(parse_endpoint("tcp://198.18.5.5:443").unwrap().port, 443);
+    }
+
+    #[test]
+    fn dns_servers() {
+        assert_eq!(parse_dns_server("100.100.2.136").unwrap().to_string(), "100.100.2.136:53");
+        assert_eq!(parse_dns_server("127.0.0.1:5353").unwrap().port(), 5353);
+        assert_eq!(parse_dns_server("[fd00::53]:5353").unwrap().to_string(), "[fd00::53]:5353");
+        assert!(parse_dns_server("dns.example").unwrap_err().to_string().contains("expected an IP address"));
+        assert!(parse_dns_server("10.0.0.1:0").is_err());
     }
 
     #[test]

@@ -359,3 +359,13 @@ async fn vxlan_and_mtu() {
     assert_eq!(api.status, Status::Skip);
     assert!(api.message.contains("ICMP probes are disabled"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hostile_dns_answer_cannot_fan_out_past_the_cap() {
+    let mut w = healthy();
+    let many: Vec<Ipv4Addr> = (0..200u32).map(|i| Ipv4Addr::from(0x6467_0000 + i)).collect();
+    w.dns.insert("cs-anony-vpc.cn-hangzhou.aliyuncs.com".into(), Ok(many));
+    let r = check(&w, &opts()).await;
+    assert_eq!(rows(&r, "tcp.control-plane").len(), preflight::engine::MAX_ADDRESSES_PER_NAME);
+    assert_eq!(rows(&r, "dns.control-plane")[0].status, Status::Pass);
+}

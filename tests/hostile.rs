@@ -127,3 +127,81 @@ async fn garbage_ntp_reply_is_malformed_not_a_panic() {
     let r = preflight::sys::ntp::RsntpClient.query(addr, Duration::from_millis(500)).await;
     assert!(matches!(r, Err(NtpFailure::Malformed(_))), "{r:?}");
 }
+
+/// A loopback DNS server that answers every query with `respond(query) -> datagrams`.
+async fn dns_server(respond: fn(&[u8]) -> Vec<Vec<u8>>) -> SocketAddr {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            for d in respond(&buf[..n]) {
+                let _ = sock.send_to(&d, from).await;
+            }
+        }
+    });
+    addr
+}
+
+/// A well-formed answer with `count` A records (name compression pointer to the question).
+fn answer_with(query: &[u8], count: u16) -> Vec<u8> {
+    let mut q_end = 12;
+    while q_end < query.len() && query[q_end] != 0 {
+        q_end += 1 + query[q_end] as usize;
+    }
+    q_end += 5; // zero label + qtype + qclass
+    let mut r = query[..2].to_vec();
+    r.extend_from_slice(&[0x81, 0x80, 0, 1]);
+    r.extend_from_slice(&count.to_be_bytes());
+    r.extend_from_slice(&[0, 0, 0, 0]);
+    r.extend_from_slice(&query[12..q_end.min(query.len())]);
+    for i in 0..count {
+        r.extend_from_slice(&[0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 100, 103, (i >> 8) as u8, i as u8]);
+    }
+    r
+}
+
+fn resolver(server: SocketAddr, ms: u64) -> preflight::sys::dns::HickoryResolver {
+    preflight::sys::dns::HickoryResolver::new(Some(server), Duration::from_millis(ms))
+}
+
+#[tokio::test]
+async fn silent_dns_server_times_out() {
+    use preflight::net::Resolver;
+    let server = dns_server(|_| vec![]).await;
+    let start = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 400).resolve_a("registry.example")).await;
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    let r = r.expect("the resolver returns by itself");
+    assert!(matches!(r, Err(preflight::probe::dns::DnsFailure::Timeout(_)) | Err(preflight::probe::dns::DnsFailure::NoServer(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn garbage_and_spoofed_dns_answers_do_not_count() {
+    use preflight::net::Resolver;
+    // garbage, then an answer with the wrong id: both must be ignored
+    let server = dns_server(|q| {
+        let mut wrong = answer_with(q, 1);
+        wrong[0] ^= 0xff;
+        vec![vec![0xde, 0xad, 0xbe, 0xef], vec![0u8; 900], wrong]
+    })
+    .await;
+    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 400).resolve_a("registry.example")).await.expect("bounded");
+    assert!(r.is_err(), "{r:?}");
+}
+
+#[tokio::test]
+async fn large_dns_answers_are_parsed_and_oversized_ones_rejected() {
+    use preflight::net::Resolver;
+    let server = dns_server(|q| vec![answer_with(q, 60)]).await;
+    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 1000).resolve_a("registry.example")).await.expect("bounded");
+    let addrs = r.expect("60 A records resolve");
+    assert_eq!(addrs.len(), 60);
+    assert!(addrs.iter().all(|a| a.octets()[..2] == [100, 103]));
+    // 200 records (3.2 KB) in one UDP datagram without the TC bit: cut at the EDNS size, rejected
+    let server = dns_server(|q| vec![answer_with(q, 200)]).await;
+    let start = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 1000).resolve_a("registry.example")).await.expect("bounded");
+    assert!(r.is_err(), "{r:?}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+}

@@ -1,6 +1,6 @@
 //! DNS through hickory-resolver: the system configuration, or `--dns-server IP`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,11 +21,15 @@ pub struct HickoryResolver {
 }
 
 impl HickoryResolver {
-    /// `server`: ask this server; None: /etc/resolv.conf under `sysroot`'s view (the real one).
-    pub fn new(server: Option<IpAddr>, timeout: Duration) -> HickoryResolver {
+    /// `server`: ask this server (UDP, then TCP for truncated answers); None: /etc/resolv.conf.
+    pub fn new(server: Option<SocketAddr>, timeout: Duration) -> HickoryResolver {
         let built = match server {
-            Some(ip) => {
-                let cfg = ResolverConfig::from_parts(None, vec![], vec![NameServerConfig::udp_and_tcp(ip)]);
+            Some(sa) => {
+                let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
+                for c in ns.connections.iter_mut() {
+                    c.port = sa.port();
+                }
+                let cfg = ResolverConfig::from_parts(None, vec![], vec![ns]);
                 Ok((cfg, ResolverOpts::default()))
             }
             None => hickory_resolver::system_conf::read_system_conf().map_err(|e| e.to_string()),
@@ -33,7 +37,14 @@ impl HickoryResolver {
         match built {
             Ok((cfg, mut opts)) => {
                 let servers: Vec<String> = {
-                    let mut s: Vec<String> = cfg.name_servers().iter().map(|n| n.ip.to_string()).collect();
+                    let mut s: Vec<String> = cfg
+                        .name_servers()
+                        .iter()
+                        .map(|n| match n.connections.first().map(|c| c.port) {
+                            Some(53) | None => n.ip.to_string(),
+                            Some(p) => SocketAddr::new(n.ip, p).to_string(),
+                        })
+                        .collect();
                     s.dedup();
                     s
                 };

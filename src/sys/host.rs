@@ -138,7 +138,7 @@ pub fn parse_os_release(text: &str) -> Option<String> {
 }
 
 /// Identity of this host for the report header.
-pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, dns_server: Option<std::net::IpAddr>) -> HostInfo {
+pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, dns_server: Option<std::net::SocketAddr>) -> HostInfo {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
     let os = host
@@ -146,7 +146,8 @@ pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, dns_server: Optio
         .and_then(|t| parse_os_release(&t))
         .unwrap_or_else(|| "unknown".to_string());
     let nameservers = match dns_server {
-        Some(ip) => vec![ip.to_string()],
+        Some(sa) if sa.port() == 53 => vec![sa.ip().to_string()],
+        Some(sa) => vec![sa.to_string()],
         // the resolver reads the real /etc/resolv.conf, so report that one
         None => std::fs::read_to_string("/etc/resolv.conf").map(|t| parse_nameservers(&t)).unwrap_or_default(),
     };
