@@ -205,3 +205,67 @@ async fn large_dns_answers_are_parsed_and_oversized_ones_rejected() {
     assert!(r.is_err(), "{r:?}");
     assert!(start.elapsed() < Duration::from_secs(2));
 }
+
+/// A loopback HTTP "server" that reads the request and then writes `reply` (maybe slowly).
+async fn http_server(reply: Vec<u8>, delay_per_chunk: Duration) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                for chunk in reply.chunks(64) {
+                    if s.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(delay_per_chunk).await;
+                }
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    addr
+}
+
+async fn get(addr: SocketAddr) -> Result<preflight::probe::tls::HttpAnswer, preflight::probe::tls::HttpFailure> {
+    let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    preflight::sys::tls::http_get(s, "registry.example", "/v2/").await
+}
+
+#[tokio::test]
+async fn http_answers_good_huge_and_malformed() {
+    let ok = b"HTTP/1.1 401 Unauthorized\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\n\r\n".to_vec();
+    let a = get(http_server(ok, Duration::ZERO).await).await.unwrap();
+    assert_eq!(a.status, 401);
+    assert_eq!(a.header("docker-distribution-api-version"), Some("registry/2.0"));
+
+    // an endless header block: rejected once it passes the head limit, without reading it all
+    let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..20_000 {
+        huge.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(40)).as_bytes());
+    }
+    let r = tokio::time::timeout(Duration::from_secs(5), get(http_server(huge, Duration::ZERO).await)).await.expect("bounded");
+    assert!(r.is_err(), "{r:?}");
+
+    let r = tokio::time::timeout(Duration::from_secs(5), get(http_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec(), Duration::ZERO).await))
+        .await
+        .expect("bounded");
+    assert!(matches!(r, Err(preflight::probe::tls::HttpFailure::Malformed(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn slow_loris_http_is_cut_by_the_probe_deadline() {
+    // one 64-byte chunk every 200 ms: the head would take minutes
+    let mut slow = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..200 {
+        slow.extend_from_slice(format!("X-Slow-{i}: {}\r\n", "b".repeat(50)).as_bytes());
+    }
+    let addr = http_server(slow, Duration::from_millis(200)).await;
+    let start = Instant::now();
+    let r = tokio::time::timeout(Duration::from_millis(800), get(addr)).await;
+    assert!(r.is_err(), "the probe deadline ends it");
+    assert!(start.elapsed() < Duration::from_secs(2));
+}

@@ -135,11 +135,12 @@ fn trust_failure(e: &rustls::Error, name: &str) -> TrustFailure {
     }
 }
 
-async fn http_get(
-    stream: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-    host: &str,
-    path: &str,
-) -> Result<HttpAnswer, HttpFailure> {
+/// One `GET path` over an established stream; only the response head is read (at most 16 KiB).
+/// The caller bounds it in time.
+pub async fn http_get<S>(stream: S, host: &str, path: &str) -> Result<HttpAnswer, HttpFailure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let io = hyper_util::rt::TokioIo::new(stream);
     let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
         .max_buf_size(MAX_HTTP_HEAD.max(8192))
