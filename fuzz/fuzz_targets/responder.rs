@@ -1,0 +1,13 @@
+//! The responder's datagram handling: any bytes in, at most a 28-byte protocol reply out.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use preflight::probe::echo;
+
+fuzz_target!(|data: &[u8]| {
+    if let Some(reply) = echo::answer(data) {
+        assert_eq!(reply.len(), echo::HEADER);
+        let p = echo::decode(&reply).expect("our own reply decodes");
+        assert_eq!(p.kind, echo::KIND_REPLY);
+    }
+    let _ = echo::decode(data);
+});
