@@ -118,7 +118,7 @@ impl Ctx<'_, '_> {
                     .filter(|a| !except.contains(a))
                     .take(MAX_ADDRESSES_PER_NAME)
                     .collect()),
-                Err(e) => Err(Finding::skip(format!("not probed: {name} did not resolve ({e})")).with("phase", "dns")),
+                Err(e) => Err(Finding::skip(format!("not probed: {name} did not resolve: {e}")).with("phase", "dns")),
             },
         }
     }
