@@ -10,7 +10,7 @@ use crate::cli::{CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, Pla
 use crate::engine::{self, EngineConfig, Net};
 use crate::error::{InputError, InternalError};
 use crate::exit;
-use crate::options::{self, Host, Options};
+use crate::options::{self, Options};
 use crate::plan;
 use crate::regions::{RegionTable, BUILTIN_ORIGIN};
 use crate::report::{self, Style};
@@ -313,12 +313,7 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
             for p in &probes {
                 t.add_row(vec![p.id.clone(), p.target.clone(), p.action(&via)]);
             }
-            let api = match &opts.apiserver {
-                Some(h) => match &h.host {
-                    Host::Name(_) | Host::Ip(_) => h.to_string(),
-                },
-                None => "(not given)".into(),
-            };
+            let api = opts.apiserver.as_ref().map(|h| h.to_string()).unwrap_or_else(|| "(not given)".into());
             print_out(&format!(
                 "Plan for region {} (cni {}, Kubernetes {}.{}, API server {api}); per-probe timeout {} ms. Nothing is sent by `plan`.\n{t}\n{} probes.\n",
                 opts.region.id,

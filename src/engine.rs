@@ -51,6 +51,8 @@ pub const MAX_ADDRESSES_PER_NAME: usize = 8;
 pub const MAX_SOURCE_HOSTS: usize = 16;
 
 type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
+/// Local addresses and routes, read once for the CIDR checks.
+type Locals = (Result<Vec<LocalAddr>, String>, Result<Vec<RouteEntry>, String>);
 
 fn ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
@@ -67,7 +69,7 @@ struct Ctx<'a, 'n> {
     /// Tool findings, looked up once (pkg.sources needs to know whether any tool is missing).
     tool_findings: HashMap<String, Finding>,
     any_tool_missing: bool,
-    locals: Option<(Result<Vec<LocalAddr>, String>, Result<Vec<RouteEntry>, String>)>,
+    locals: Option<Locals>,
 }
 
 impl Ctx<'_, '_> {

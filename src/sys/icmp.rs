@@ -25,6 +25,7 @@ pub struct SurgePinger {
     seq: std::sync::atomic::AtomicU16,
 }
 
+#[allow(clippy::new_without_default)] // needs a running tokio runtime, so no Default
 impl SurgePinger {
     /// Open the ICMP socket (must run inside the tokio runtime).
     pub fn new() -> SurgePinger {

@@ -16,6 +16,7 @@ pub struct NetlinkRoutes {
     handle: Result<Handle, String>,
 }
 
+#[allow(clippy::new_without_default)] // needs a running tokio runtime, so no Default
 impl NetlinkRoutes {
     /// Open a netlink socket (must run inside the tokio runtime).
     pub fn new() -> NetlinkRoutes {

@@ -37,23 +37,31 @@ async fn udp_loop(sock: UdpSocket, stats: &std::sync::Mutex<Stats>) {
     loop {
         let Ok((len, from)) = sock.recv_from(&mut buf).await else { continue };
         let reply = echo::answer(&buf[..len]);
-        let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
-        match reply {
-            None => st.ignored += 1,
-            Some(r) => {
-                if window.elapsed() >= Duration::from_secs(1) {
-                    window = Instant::now();
-                    in_window = 0;
-                }
-                if in_window < MAX_REPLIES_PER_SEC {
-                    in_window += 1;
-                    st.answered += 1;
-                    drop(st);
-                    let _ = sock.send_to(&r, from).await;
-                } else {
+        let send = {
+            let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
+            match reply {
+                None => {
                     st.ignored += 1;
+                    None
+                }
+                Some(r) => {
+                    if window.elapsed() >= Duration::from_secs(1) {
+                        window = Instant::now();
+                        in_window = 0;
+                    }
+                    if in_window < MAX_REPLIES_PER_SEC {
+                        in_window += 1;
+                        st.answered += 1;
+                        Some(r)
+                    } else {
+                        st.ignored += 1;
+                        None
+                    }
                 }
             }
+        };
+        if let Some(r) = send {
+            let _ = sock.send_to(&r, from).await;
         }
     }
 }

@@ -141,11 +141,8 @@ impl UdpProber for TokioUdp {
         // 2. Full size: passes, or teaches the kernel the path MTU (ICMP fragmentation needed).
         let mut lo = 576u32;
         let mut hi = top;
-        match probe_size(&s, top, step.min(left())).await {
-            Ok(true) => {
-                return Ok(MtuOutcome { path_mtu: top, iface_mtu, iface: None, method: format!("{top}-byte DF probe echoed") });
-            }
-            Ok(false) | Err(_) => {}
+        if let Ok(true) = probe_size(&s, top, step.min(left())).await {
+            return Ok(MtuOutcome { path_mtu: top, iface_mtu, iface: None, method: format!("{top}-byte DF probe echoed") });
         }
         if let Some(learned) = getsockopt_int(fd, libc::IPPROTO_IP, libc::IP_MTU).map(|v| v as u32) {
             if learned < top && learned >= lo && probe_size(&s, learned, step.min(left())).await.unwrap_or(false) {
