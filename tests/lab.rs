@@ -14,8 +14,13 @@ fn lab_sh() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
 }
 
+/// Namespace prefix of this run: unique per process, so two runs on one machine never collide.
+fn lab_id() -> String {
+    std::env::var("LAB_ID").unwrap_or_else(|_| format!("aep{}", std::process::id()))
+}
+
 fn lab(args: &[&str]) -> Result<String, Failed> {
-    let o = Command::new("timeout").args(["120", "bash"]).arg(lab_sh()).args(args).output().map_err(|e| format!("lab.sh: {e}"))?;
+    let o = Command::new("timeout").args(["120", "bash"]).arg(lab_sh()).args(args).env("LAB_ID", lab_id()).output().map_err(|e| format!("lab.sh: {e}"))?;
     if !o.status.success() {
         return Err(format!("lab.sh {args:?} failed: {}", String::from_utf8_lossy(&o.stderr)).into());
     }
@@ -89,7 +94,7 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
     }
     args.extend(["--peer", "192.168.0.20"].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    let o = Command::new("timeout").args(["60", "bash"]).arg(lab_sh()).args(&args).output().map_err(|e| format!("run: {e}"))?;
+    let o = Command::new("timeout").args(["60", "bash"]).arg(lab_sh()).args(&args).env("LAB_ID", lab_id()).output().map_err(|e| format!("run: {e}"))?;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     let report: Value = serde_json::from_slice(&o.stdout)
         .map_err(|e| format!("report is not JSON ({e}); exit {:?}; stderr: {stderr}", o.status.code()))?;
@@ -301,7 +306,13 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let inbound = |extra: &[&str]| -> Result<Run, Failed> {
                 let mut a = vec!["cloud", bin, "inbound", "--node", "10.0.0.10", "--timeout", "1s", "--format", "json"];
                 a.extend_from_slice(extra);
-                let o = Command::new("timeout").args(["60", "bash"]).arg(lab_sh()).args(&a).output().map_err(|e| e.to_string())?;
+                let o = Command::new("timeout")
+                    .args(["60", "bash"])
+                    .arg(lab_sh())
+                    .args(&a)
+                    .env("LAB_ID", lab_id())
+                    .output()
+                    .map_err(|e| e.to_string())?;
                 let report = serde_json::from_slice(&o.stdout).map_err(|e| format!("inbound report: {e}: {}", String::from_utf8_lossy(&o.stderr)))?;
                 Ok(Run { code: o.status.code().unwrap_or(-1), report, stderr: String::from_utf8_lossy(&o.stderr).into_owned() })
             };
