@@ -70,25 +70,32 @@ pub fn read_pem_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'stat
 }
 
 pub struct RustlsProber {
-    system: Arc<RootCertStore>,
+    extra: Vec<CertificateDer<'static>>,
+    /// The host's roots plus `--ca-file`, loaded on the first TLS probe (not at start-up).
+    system: std::sync::OnceLock<(Arc<RootCertStore>, Option<String>)>,
     cluster: Option<Arc<RootCertStore>>,
-    roots_note: Option<String>,
 }
 
 impl RustlsProber {
     /// System roots plus `extra` (from --ca-file); `cluster` (from --cluster-ca) for the API server.
     pub fn new(extra: &[CertificateDer<'static>], cluster: &[CertificateDer<'static>]) -> RustlsProber {
-        let mut system = RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        let (added, _) = system.add_parsable_certificates(native.certs);
-        let (extra_added, _) = system.add_parsable_certificates(extra.iter().cloned());
-        let roots_note = (added + extra_added == 0).then(|| "no trusted root certificates found on this host".to_string());
         let cluster = (!cluster.is_empty()).then(|| {
             let mut s = RootCertStore::empty();
             s.add_parsable_certificates(cluster.iter().cloned());
             Arc::new(s)
         });
-        RustlsProber { system: Arc::new(system), cluster, roots_note }
+        RustlsProber { extra: extra.to_vec(), system: std::sync::OnceLock::new(), cluster }
+    }
+
+    fn system_roots(&self) -> &(Arc<RootCertStore>, Option<String>) {
+        self.system.get_or_init(|| {
+            let mut system = RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            let (added, _) = system.add_parsable_certificates(native.certs);
+            let (extra_added, _) = system.add_parsable_certificates(self.extra.iter().cloned());
+            let note = (added + extra_added == 0).then(|| "no trusted root certificates found on this host".to_string());
+            (Arc::new(system), note)
+        })
     }
 }
 
@@ -181,13 +188,13 @@ impl TlsProber for RustlsProber {
         let ms = |d: Duration| d.as_millis() as u64;
         let roots = match (trust, &self.cluster) {
             (Trust::ClusterCa, Some(c)) => c.clone(),
-            _ => self.system.clone(),
+            _ => self.system_roots().0.clone(),
         };
         let inner = match WebPkiServerVerifier::builder_with_provider(roots, Arc::new(rustls::crypto::ring::default_provider())).build() {
             Ok(v) => v,
             Err(e) => {
                 // an empty root store: still handshake, every chain is then "unknown issuer"
-                let note = self.roots_note.clone().unwrap_or_else(|| e.to_string());
+                let note = self.system_roots().1.clone().unwrap_or_else(|| e.to_string());
                 return TlsOutcome { session: Err(TlsFailure::Handshake(format!("cannot build a verifier: {note}"))), http: None };
             }
         };
