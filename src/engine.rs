@@ -74,31 +74,34 @@ struct Ctx<'a, 'n> {
 
 impl Ctx<'_, '_> {
     fn result(&self, p: &Probe, address: Option<String>, f: Finding, took: Duration) -> CheckResult {
-        let req = self.cat.get(&p.id);
-        let fill = |s: &str| s.replace("{region}", &self.cfg.region);
-        CheckResult {
-            id: p.id.clone(),
-            category: p.id.split('.').next().unwrap_or("").to_string(),
-            title: req.map(|r| r.title.clone()).unwrap_or_else(|| p.id.clone()),
+        let mut r = CheckResult {
+            id: String::new(),
+            category: String::new(),
+            title: String::new(),
             target: p.target.clone(),
             address,
             status: f.status,
             message: f.message,
-            remediation: req.map(|r| fill(&r.remediation)).unwrap_or_default(),
-            source: req.map(|r| r.source.clone()).unwrap_or_default(),
+            remediation: String::new(),
+            source: String::new(),
             duration_ms: ms(took),
             details: f.details,
-        }
+        };
+        self.retitle(&mut r, &p.id);
+        r
     }
 
-    /// Give a row of a probe the catalogue texts of another id (the `http.*` row of a TLS probe).
+    /// Give a row the id and catalogue texts of `id` (also the `http.*` row of a TLS probe).
     fn retitle(&self, r: &mut CheckResult, id: &str) {
         r.id = id.to_string();
         r.category = id.split('.').next().unwrap_or("").to_string();
-        if let Some(req) = self.cat.get(id) {
-            r.title = req.title.clone();
-            r.source = req.source.clone();
-            r.remediation = req.remediation.replace("{region}", &self.cfg.region);
+        match self.cat.get(id) {
+            Some(req) => {
+                r.title = req.title.clone();
+                r.source = req.source.clone();
+                r.remediation = req.remediation.replace("{region}", &self.cfg.region);
+            }
+            None => r.title = id.to_string(),
         }
     }
 

@@ -118,29 +118,15 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration, InputError> {
     parse_duration_max(s, flag, 600.0)
 }
 
-/// Like [`parse_duration`], with `m` (minutes) and `h` (hours) suffixes and a given maximum.
+/// A positive duration with an optional unit (`ms`, `s`, `m`, `h`; seconds without one), at least
+/// 10 ms and at most `max_secs`.
 pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
     let t = s.trim();
-    let (t, mult) = if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let d = parse_duration_inner(t, s, flag, max_secs / mult)?;
-    Ok(d.mul_f64(mult))
-}
-
-fn parse_duration_inner(t: &str, s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
-    let t = t.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (t, 1.0)
-    };
+    // "ms" before "m" and "s"
+    let (num, scale) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+        .iter()
+        .find_map(|(unit, scale)| t.strip_suffix(unit).map(|n| (n, *scale)))
+        .unwrap_or((t, 1.0));
     let v: f64 = num
         .trim()
         .parse()
