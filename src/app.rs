@@ -172,7 +172,7 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let node = options::parse_ip(&a.node, "--node")?;
     let timeout = options::parse_duration(&a.timeout, "--timeout")?;
     let probes = plan::plan_inbound(node, a.cni);
-    let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: 0.5, ntp_fail_offset: 5.0 };
+    let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S, ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S };
     let target = TargetInfo { region: format!("inbound to {node}"), cni: a.cni.as_str().into(), apiserver: None };
     let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![] };
     execute(&probes, &cfg, &env, target, &a.report, cat)

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::constants::{DEFAULT_TIMEOUT_ARG, NTP_FAIL_OFFSET_ARG, NTP_WARN_OFFSET_ARG};
 use crate::options::Cni;
 use crate::report::Format;
 
@@ -71,7 +72,7 @@ pub struct InboundArgs {
     #[arg(long, value_enum, default_value_t = Cni::Flannel)]
     pub cni: Cni,
     /// Per-probe timeout: 3, 2.5s, 500ms
-    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT_ARG)]
     pub timeout: String,
     #[command(flatten)]
     pub report: ReportArgs,
@@ -110,13 +111,13 @@ pub struct TargetArgs {
     #[arg(long = "endpoint", value_name = "tcp://HOST:PORT")]
     pub endpoint: Vec<String>,
     /// Per-probe timeout: 3, 2.5s, 500ms
-    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT_ARG)]
     pub timeout: String,
     /// Clock offset that warns
-    #[arg(long, value_name = "DURATION", default_value = "0.5s")]
+    #[arg(long, value_name = "DURATION", default_value = NTP_WARN_OFFSET_ARG)]
     pub ntp_warn_offset: String,
     /// Clock offset that fails
-    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    #[arg(long, value_name = "DURATION", default_value = NTP_FAIL_OFFSET_ARG)]
     pub ntp_fail_offset: String,
     /// Run only these requirement ids or categories (comma-separated or repeated), e.g. tcp,dns.registry
     #[arg(long, value_name = "ID|CATEGORY", value_delimiter = ',')]

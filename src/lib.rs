@@ -2,8 +2,12 @@
 //!
 //! Pipeline: CLI → [`options::Options`] → [`plan::plan`] → [`engine::run`] → [`report`].
 
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod catalogue;
+pub mod cause;
+pub mod constants;
 pub mod cli;
 pub mod engine;
 pub mod error;
@@ -15,5 +19,6 @@ pub mod probe;
 pub mod regions;
 pub mod report;
 pub mod result;
+pub mod run;
 pub mod summary;
 pub mod sys;

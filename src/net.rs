@@ -82,8 +82,10 @@ pub trait HostFacts: Send + Sync {
     fn list_dir(&self, path: &str) -> Vec<String>;
     /// Sockets of this network namespace (/proc/net/tcp, ...).
     fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String>;
-    /// The process owning a socket inode, when visible.
-    fn socket_owner(&self, inode: u64) -> Option<ProcInfo>;
+    /// The processes owning socket inodes, from one walk of /proc/*/fd (what is visible to this user).
+    fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo>;
+    /// Whether the run has root's view (every process's sockets, raw ICMP).
+    fn privileged(&self) -> bool;
 }
 
 #[async_trait]
@@ -101,21 +103,14 @@ pub trait TlsProber: Send + Sync {
 
 #[async_trait]
 pub trait UdpProber: Send + Sync {
-    /// Send `tries` echo requests to a responder and count authenticated replies within `timeout`.
-    async fn echo(&self, peer: SocketAddr, tries: u32, timeout: Duration) -> crate::probe::udp::EchoOutcome;
-    /// Largest IP packet that reaches the responder with Don't Fragment set, within `timeout`.
-    async fn path_mtu(
-        &self,
-        peer: SocketAddr,
-        iface_mtu: Option<u32>,
-        timeout: Duration,
-    ) -> Result<crate::probe::udp::MtuOutcome, String>;
+    /// A UDP socket connected to `peer`, for echo requests and DF probes (one datagram at a time).
+    async fn open(&self, peer: SocketAddr) -> Result<Box<dyn crate::probe::udp::DfSocket>, String>;
 }
 
 #[async_trait]
 pub trait Pinger: Send + Sync {
     /// One ICMP echo; evidence only.
     async fn ping(&self, ip: IpAddr, timeout: Duration) -> crate::probe::icmp::IcmpOutcome;
-    /// Largest IP packet that gets an ICMP echo reply with Don't Fragment set, within `timeout`.
-    async fn path_mtu(&self, ip: IpAddr, iface_mtu: Option<u32>, timeout: Duration) -> Result<crate::probe::udp::MtuOutcome, String>;
+    /// ICMP echoes of a chosen size with Don't Fragment toward `ip`, for the path-MTU search.
+    fn df_path(&self, ip: IpAddr) -> Result<Box<dyn crate::probe::mtu::DfPath>, crate::probe::mtu::MtuError>;
 }

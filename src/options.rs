@@ -60,12 +60,7 @@ fn parse_host(s: &str, flag: &str, whole: &str) -> Result<Host, InputError> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(Host::Ip(ip));
     }
-    let ok = !s.is_empty()
-        && s.len() <= 253
-        && s.trim_end_matches('.').split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-    if !ok {
+    if !crate::constants::valid_hostname(s) {
         return Err(InputError::flag(flag, whole, "not an IP address or host name"));
     }
     Ok(Host::Name(s.trim_end_matches('.').to_ascii_lowercase()))
@@ -214,7 +209,7 @@ pub struct Options {
     pub cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
-pub const DEFAULT_NTP_SERVERS: &[&str] = &["ntp1.aliyun.com", "cn.ntp.org.cn"];
+pub use crate::constants::DEFAULT_NTP_SERVERS;
 
 impl Options {
     /// Kubernetes >= 1.26 uses 443 for the control plane and OSS; earlier versions use 80 (and 443 for OSS).
@@ -242,9 +237,9 @@ impl Options {
             vpc_cidr: None,
             pod_cidr: None,
             endpoints: vec![],
-            timeout: Duration::from_secs(3),
-            ntp_warn_offset: 0.5,
-            ntp_fail_offset: 5.0,
+            timeout: Duration::from_millis(crate::constants::DEFAULT_TIMEOUT_MS),
+            ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S,
+            ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S,
             only: vec![],
             skip: vec![],
             sysroot: PathBuf::from("/"),

@@ -6,6 +6,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::catalogue::Catalogue;
+use crate::constants::{NODE_TCP_PORTS, VXLAN_PORT};
 use crate::options::{Cni, Host, Options};
 use crate::probe::cidr::OverlapRule;
 use crate::probe::dns::DnsExpect;
@@ -283,7 +284,7 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
     // Flannel VXLAN and path MTU toward peers running `responder`
     if opts.cni != Cni::Flannel {
         for id in ["udp.vxlan", "mtu.path"] {
-            p.push(Probe::new(id, "(terway-edge)", ProbeKind::Skip { reason: "the CNI is not Flannel: no VXLAN on UDP 8472".into() }));
+            p.push(Probe::new(id, "(terway-edge)", ProbeKind::Skip { reason: format!("the CNI is not Flannel: no VXLAN on UDP {VXLAN_PORT}") }));
         }
     } else if opts.peers.is_empty() {
         for id in ["udp.vxlan", "mtu.path"] {
@@ -293,17 +294,17 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         }
     } else {
         for peer in &opts.peers {
-            p.push(Probe::new("udp.vxlan", peer.to_string(), ProbeKind::UdpEcho { peer: *peer, port: 8472 }));
-            p.push(Probe::new("mtu.path", peer.to_string(), ProbeKind::Mtu { peer: *peer, port: 8472 }));
+            p.push(Probe::new("udp.vxlan", peer.to_string(), ProbeKind::UdpEcho { peer: *peer, port: VXLAN_PORT }));
+            p.push(Probe::new("mtu.path", peer.to_string(), ProbeKind::Mtu { peer: *peer, port: VXLAN_PORT }));
         }
     }
 
     // Local inbound ports
-    for port in [10250u16, 10255, 9100, 9445] {
+    for port in NODE_TCP_PORTS {
         p.push(Probe::new("port.local", format!("tcp/{port}"), ProbeKind::PortLocal { proto: SocketProto::Tcp, port }));
     }
     if opts.cni == Cni::Flannel {
-        p.push(Probe::new("port.local", "udp/8472", ProbeKind::PortLocal { proto: SocketProto::Udp, port: 8472 }));
+        p.push(Probe::new("port.local", format!("udp/{VXLAN_PORT}"), ProbeKind::PortLocal { proto: SocketProto::Udp, port: VXLAN_PORT }));
     }
 
     // Tools and package sources
@@ -358,12 +359,12 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
 
 /// The probes of `inbound --node IP`: the node's inbound ports, answered by its `responder`.
 pub fn plan_inbound(node: IpAddr, cni: Cni) -> Vec<Probe> {
-    let mut p: Vec<Probe> = [10250u16, 10255, 9100, 9445]
+    let mut p: Vec<Probe> = NODE_TCP_PORTS
         .iter()
         .map(|port| Probe::new("inbound.tcp", format!("{node} tcp/{port}"), ProbeKind::InboundTcp { node, port: *port }))
         .collect();
     if cni == Cni::Flannel {
-        p.push(Probe::new("inbound.udp", format!("{node} udp/8472"), ProbeKind::UdpEcho { peer: node, port: 8472 }));
+        p.push(Probe::new("inbound.udp", format!("{node} udp/{VXLAN_PORT}"), ProbeKind::UdpEcho { peer: node, port: VXLAN_PORT }));
     }
     p
 }

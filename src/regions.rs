@@ -47,17 +47,7 @@ pub struct RegionTable {
     pub regions: Vec<Region>,
 }
 
-fn valid_hostname(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-}
+use crate::constants::valid_hostname;
 
 impl RegionTable {
     /// Parse and validate a region table; `origin` names the file for messages.

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cause::{Cause, ErrorClass, Phase};
+
 /// The verdict of one (requirement, target) row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +60,30 @@ impl Finding {
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         self.details.insert(key.to_string(), value.into());
         self
+    }
+    /// Record why: `details.phase` and `details.error` from one cause, always together.
+    pub fn because(self, c: &dyn Cause) -> Self {
+        self.with("phase", c.phase().as_str()).with("error", c.class().as_str())
+    }
+    /// A FAIL caused by `c`.
+    pub fn fail_by(c: &dyn Cause, m: impl Into<String>) -> Self {
+        Self::fail(m).because(c)
+    }
+    /// A WARN caused by `c`.
+    pub fn warn_by(c: &dyn Cause, m: impl Into<String>) -> Self {
+        Self::warn(m).because(c)
+    }
+    /// A SKIP caused by `c`.
+    pub fn skip_by(c: &dyn Cause, m: impl Into<String>) -> Self {
+        Self::skip(m).because(c)
+    }
+    /// The phase recorded, if any.
+    pub fn phase(&self) -> Option<Phase> {
+        self.details.get("phase").and_then(|v| v.as_str()).and_then(Phase::parse)
+    }
+    /// The error class recorded, if any.
+    pub fn class(&self) -> Option<ErrorClass> {
+        self.details.get("error").and_then(|v| v.as_str()).and_then(ErrorClass::parse)
     }
 }
 

@@ -18,7 +18,8 @@ use preflight::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use preflight::probe::route::{RouteFailure, RouteInfo};
 use preflight::probe::tcp::TcpFailure;
 use preflight::probe::tls::{HttpAnswer, HttpExpect, TlsFailure, TlsOutcome, TlsSession, Trust, TrustFailure};
-use preflight::probe::udp::{EchoOutcome, MtuOutcome};
+use preflight::probe::echo::{self, Datagrams, DgramError};
+use preflight::probe::udp::DfSocket;
 use preflight::regions::RegionTable;
 use preflight::result::{CheckResult, Status};
 
@@ -36,6 +37,63 @@ struct World {
     intercepted: bool,
     vxlan_blocked: bool,
     path_mtu: u32,
+    /// ICMP fragmentation-needed reaches the node (false: a PMTU black hole)
+    pmtu_icmp: bool,
+}
+
+/// A responder behind a path with an MTU: answers echo requests that fit, after 1 ms.
+struct FakeSock {
+    blocked: bool,
+    hang: bool,
+    mtu: u32,
+    icmp: bool,
+    learned: Option<u32>,
+    df: bool,
+    queue: std::collections::VecDeque<Vec<u8>>,
+}
+
+#[async_trait]
+impl Datagrams for FakeSock {
+    async fn send_probe(&mut self, d: &[u8]) -> Result<(), DgramError> {
+        let size = d.len() as u32 + 28;
+        if self.learned.is_some_and(|l| size > l) {
+            return Err(DgramError::TooBig);
+        }
+        if size > self.mtu {
+            if self.icmp && self.df {
+                self.learned = Some(self.mtu);
+            }
+            return Ok(());
+        }
+        if !self.blocked {
+            if let Some(r) = echo::answer(d) {
+                self.queue.push_back(r);
+            }
+        }
+        Ok(())
+    }
+    async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
+        hang_if(self.hang).await;
+        match self.queue.front().cloned() {
+            Some(d) => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                self.queue.pop_front(); // cancel-safe like a real socket
+                buf[..d.len()].copy_from_slice(&d);
+                Ok(d.len())
+            }
+            None => futures::future::pending().await,
+        }
+    }
+}
+
+impl DfSocket for FakeSock {
+    fn set_df(&mut self) -> Result<(), String> {
+        self.df = true;
+        Ok(())
+    }
+    fn learned_mtu(&self) -> Option<u32> {
+        self.learned
+    }
 }
 
 async fn hang_if(h: bool) {
@@ -73,7 +131,7 @@ impl Connector for World {
 impl TlsProber for World {
     async fn probe(&self, addr: SocketAddr, _name: Option<&str>, _trust: Trust, http: Option<HttpExpect>, t: Duration) -> TlsOutcome {
         if let Err(e) = self.connect(addr, t).await {
-            return TlsOutcome { session: Err(TlsFailure::Connect(e.to_string())), http: None };
+            return TlsOutcome { session: Err(TlsFailure::Connect(e)), http: None };
         }
         let trust_failure = self.intercepted.then_some(TrustFailure::UnknownIssuer);
         let session = TlsSession { version: "TLSv1.3".into(), cert: None, trust_failure };
@@ -89,14 +147,17 @@ impl TlsProber for World {
 
 #[async_trait]
 impl UdpProber for World {
-    async fn echo(&self, _peer: SocketAddr, tries: u32, _t: Duration) -> EchoOutcome {
+    async fn open(&self, _peer: SocketAddr) -> Result<Box<dyn DfSocket>, String> {
         hang_if(self.hang).await;
-        let received = if self.vxlan_blocked { 0 } else { tries };
-        EchoOutcome { sent: tries, received, rtts_ms: vec![0.4; received as usize], error: None }
-    }
-    async fn path_mtu(&self, _peer: SocketAddr, iface_mtu: Option<u32>, _t: Duration) -> Result<MtuOutcome, String> {
-        hang_if(self.hang).await;
-        Ok(MtuOutcome { path_mtu: self.path_mtu, iface_mtu, iface: None, method: "fake".into() })
+        Ok(Box::new(FakeSock {
+            blocked: self.vxlan_blocked,
+            hang: self.hang,
+            mtu: self.path_mtu,
+            icmp: self.pmtu_icmp,
+            learned: None,
+            df: false,
+            queue: Default::default(),
+        }))
     }
 }
 
@@ -153,8 +214,11 @@ impl HostFacts for World {
             SocketProto::Udp => vec![],
         })
     }
-    fn socket_owner(&self, inode: u64) -> Option<ProcInfo> {
-        (inode == 77).then(|| ProcInfo { pid: 1234, name: "node_exporter".into() })
+    fn socket_owners(&self) -> HashMap<u64, ProcInfo> {
+        HashMap::from([(77, ProcInfo { pid: 1234, name: "node_exporter".into() })])
+    }
+    fn privileged(&self) -> bool {
+        true
     }
 }
 
@@ -181,6 +245,7 @@ fn healthy() -> World {
     w.files.insert("/etc/apt/sources.list", "deb http://mirror.lab.test/debian bookworm main\n");
     w.addrs = vec![LocalAddr { interface: "eth0".into(), net: "10.0.0.10/24".parse().unwrap() }];
     w.path_mtu = 1500;
+    w.pmtu_icmp = true;
     w
 }
 
@@ -346,13 +411,22 @@ async fn interception_fails_tls_while_tcp_passes() {
 async fn vxlan_and_mtu() {
     let mut w = healthy();
     assert_eq!(rows(&check(&w, &opts()).await, "udp.vxlan")[0].status, Status::Pass);
-    w.vxlan_blocked = true;
+    let peer_mtu = |r: &[CheckResult]| rows(r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.20:8472")).unwrap().clone();
     w.path_mtu = 1400;
     let r = check(&w, &opts()).await;
-    assert_eq!(rows(&r, "udp.vxlan")[0].status, Status::Fail);
-    let m = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.20:8472")).unwrap();
+    let m = peer_mtu(&r);
     assert_eq!(m.status, Status::Warn);
-    assert!(m.message.contains("1400") && m.message.contains("1350"));
+    assert!(m.message.contains("1400") && m.message.contains("1350"), "{}", m.message);
+    // the same path without ICMP fragmentation-needed is a black hole: FAIL with the MSS advice
+    w.pmtu_icmp = false;
+    let m = peer_mtu(&check(&w, &opts()).await);
+    assert_eq!(m.status, Status::Fail, "{}", m.message);
+    assert!(m.message.contains("black hole") && m.message.contains("1400") && m.message.contains("MSS"), "{}", m.message);
+    assert_eq!(m.details["error"], "pmtu-black-hole");
+    w.vxlan_blocked = true;
+    let r = check(&w, &opts()).await;
+    assert_eq!(rows(&r, "udp.vxlan")[0].status, Status::Fail);
+    assert_eq!(peer_mtu(&r).status, Status::Skip);
     assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
     // without an ICMP pinger the API server's path MTU is SKIP with the reason, never PASS
     let api = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.10")).unwrap();

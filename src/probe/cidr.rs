@@ -3,6 +3,7 @@
 use ipnet::IpNet;
 
 use crate::net::{LocalAddr, RouteEntry};
+use crate::cause::{ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 /// Which local routes count as an overlap for a range.
@@ -63,7 +64,7 @@ pub fn evaluate(
     if hits.is_empty() {
         Finding::pass(format!("nothing on this host overlaps {label} {range}"))
     } else {
-        Finding::fail(format!("{label} {range} overlaps {}", hits.join("; "))).with("overlaps", hits)
+        Finding::fail_by(&Plain(Phase::Cidr, ErrorClass::Overlap), format!("{label} {range} overlaps {}", hits.join("; "))).with("overlaps", hits)
     }
 }
 

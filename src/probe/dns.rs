@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 /// Why a name did not resolve. Phase: dns.
@@ -25,6 +26,23 @@ pub enum DnsFailure {
     Other(String),
 }
 
+impl Cause for DnsFailure {
+    fn phase(&self) -> Phase {
+        Phase::Dns
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            DnsFailure::NxDomain => ErrorClass::Nxdomain,
+            DnsFailure::ServFail => ErrorClass::Servfail,
+            DnsFailure::Refused => ErrorClass::Refused,
+            DnsFailure::NoRecords => ErrorClass::NoRecords,
+            DnsFailure::Timeout(_) => ErrorClass::Timeout,
+            DnsFailure::NoServer(_) => ErrorClass::NoServer,
+            DnsFailure::Other(_) => ErrorClass::Error,
+        }
+    }
+}
+
 /// What the answer should look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DnsExpect {
@@ -43,9 +61,9 @@ fn list(addrs: &[Ipv4Addr]) -> String {
 /// Judge a DNS outcome.
 pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str) -> Finding {
     let addrs = match outcome {
-        Err(e) => return Finding::fail(format!("does not resolve via {server}: {e}")).with("phase", "dns"),
+        Err(e) => return Finding::fail_by(e, format!("does not resolve via {server}: {e}")),
         Ok(a) if a.is_empty() => {
-            return Finding::fail(format!("does not resolve via {server}: {}", DnsFailure::NoRecords)).with("phase", "dns")
+            return Finding::fail_by(&DnsFailure::NoRecords, format!("does not resolve via {server}: {}", DnsFailure::NoRecords))
         }
         Ok(a) => a,
     };
@@ -62,7 +80,7 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
             if outside.is_empty() {
                 Finding::pass(format!("resolves to {}, inside {what}", list(addrs)))
             } else {
-                Finding::warn(format!(
+                Finding::warn_by(&Plain(Phase::Dns, ErrorClass::OutsideRange), format!(
                     "resolves to {} outside {what}: traffic will not use the dedicated line",
                     list(&outside)
                 ))
@@ -73,7 +91,7 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
             if other.is_empty() {
                 Finding::pass(format!("resolves to {}, all documented route addresses", list(addrs)))
             } else {
-                Finding::warn(format!(
+                Finding::warn_by(&Plain(Phase::Dns, ErrorClass::Undocumented), format!(
                     "resolves to {} which is not a documented route address ({}): routes and firewall rules for the documented /32s will not match",
                     list(&other),
                     list(documented)

@@ -4,6 +4,10 @@
 //!
 //! Datagram: "AEPF" | version 1 | kind (1 request, 2 reply) | 2 bytes zero | nonce (16) | size u32 BE | padding
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 pub const MAGIC: &[u8; 4] = b"AEPF";
 pub const VERSION: u8 = 1;
 pub const HEADER: usize = 28;
@@ -75,6 +79,107 @@ pub fn nonce() -> [u8; 16] {
     out
 }
 
+/// Why a datagram could not be sent or received (mapped from the OS in `sys/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DgramError {
+    /// ICMP port unreachable came back: nothing listens there.
+    Refused,
+    /// Larger than the path MTU the kernel knows (EMSGSIZE with Don't Fragment).
+    TooBig,
+    Other(String),
+}
+
+/// One UDP socket toward one peer, at the level of one datagram (the seam fakes replace).
+#[async_trait::async_trait]
+pub trait Datagrams: Send {
+    async fn send_probe(&mut self, datagram: &[u8]) -> Result<(), DgramError>;
+    async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError>;
+}
+
+/// The echo requests of one run: a reply counts only when it carries a nonce this run sent and that
+/// has not been answered yet, so forged, replayed and all-zero nonces never count.
+#[derive(Debug, Default)]
+pub struct Tally {
+    outstanding: Vec<([u8; 16], Instant)>,
+    pub sent: u32,
+    pub received: u32,
+    pub rtts_ms: Vec<f64>,
+    /// Datagrams that were not a reply to an outstanding request.
+    pub ignored: u32,
+}
+
+impl Tally {
+    pub fn on_send(&mut self, nonce: [u8; 16], at: Instant) {
+        self.sent += 1;
+        self.outstanding.push((nonce, at));
+    }
+    /// Count a received datagram; true when it answered one of our requests.
+    pub fn on_datagram(&mut self, datagram: &[u8], at: Instant) -> bool {
+        let matched = decode(datagram)
+            .filter(|p| p.kind == KIND_REPLY)
+            .and_then(|p| self.outstanding.iter().position(|(n, _)| *n == p.nonce));
+        match matched {
+            Some(i) => {
+                let (_, sent_at) = self.outstanding.swap_remove(i);
+                self.received += 1;
+                self.rtts_ms.push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
+                true
+            }
+            None => {
+                self.ignored += 1;
+                false
+            }
+        }
+    }
+    pub fn all_answered(&self) -> bool {
+        self.outstanding.is_empty()
+    }
+}
+
+/// Send `tries` echo requests a few ms apart and count authenticated replies within `timeout`.
+pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duration) -> crate::probe::udp::EchoOutcome {
+    let start = Instant::now();
+    let end = start + timeout;
+    let mut tally = Tally::default();
+    let mut error = None;
+    // a few ms apart: enough to see loss of single packets, without slowing the run
+    let spacing = (timeout / (tries.max(1) * 4)).min(Duration::from_millis(5));
+    let mut next_send = start;
+    let mut buf = [0u8; 512];
+    while Instant::now() < end {
+        let sending = tally.sent < tries;
+        if sending && Instant::now() >= next_send {
+            let n = nonce();
+            match d.send_probe(&encode(&Packet { kind: KIND_REQUEST, nonce: n, size: 64 }, 64)).await {
+                Ok(()) => tally.on_send(n, Instant::now()),
+                Err(e) => {
+                    error = Some(e);
+                    tally.sent += 1; // attempted: counts as lost
+                }
+            }
+            next_send = Instant::now() + spacing;
+            continue;
+        }
+        if !sending && tally.all_answered() {
+            break;
+        }
+        let until = if sending { next_send.min(end) } else { end };
+        match tokio::time::timeout_at(until, d.recv_probe(&mut buf)).await {
+            Err(_) => {}
+            Ok(Ok(len)) => {
+                tally.on_datagram(&buf[..len], Instant::now());
+            }
+            Ok(Err(e)) => {
+                error = Some(e);
+                if !sending {
+                    break;
+                }
+            }
+        }
+    }
+    crate::probe::udp::EchoOutcome { sent: tally.sent, received: tally.received, rtts_ms: tally.rtts_ms, error }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +219,86 @@ mod tests {
     #[test]
     fn nonces_differ() {
         assert_ne!(nonce(), nonce());
+    }
+
+    /// A fake peer: echoes each request after `rtt`, optionally injecting forged replies.
+    struct FakePeer {
+        rtt: Duration,
+        answer: bool,
+        forged: Vec<Vec<u8>>,
+        queue: std::collections::VecDeque<(Instant, Vec<u8>)>,
+    }
+
+    #[async_trait::async_trait]
+    impl Datagrams for FakePeer {
+        async fn send_probe(&mut self, d: &[u8]) -> Result<(), DgramError> {
+            if self.answer {
+                if let Some(r) = answer(d) {
+                    self.queue.push_back((Instant::now() + self.rtt, r));
+                }
+            }
+            for f in self.forged.drain(..) {
+                self.queue.push_back((Instant::now(), f));
+            }
+            Ok(())
+        }
+        async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
+            // cancel-safe like a real socket: a datagram leaves the queue only when delivered
+            match self.queue.front().cloned() {
+                Some((at, d)) => {
+                    tokio::time::sleep_until(at).await;
+                    self.queue.pop_front();
+                    buf[..d.len()].copy_from_slice(&d);
+                    Ok(d.len())
+                }
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    fn peer(answer: bool) -> FakePeer {
+        FakePeer { rtt: Duration::from_millis(30), answer, forged: vec![], queue: Default::default() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn all_echoed_ends_early_with_round_trips() {
+        let start = Instant::now();
+        let o = echo(&mut peer(true), 3, Duration::from_secs(3)).await;
+        assert_eq!((o.sent, o.received), (3, 3));
+        assert!(o.rtts_ms.iter().all(|r| (29.0..=31.0).contains(r)), "{o:?}");
+        assert!(start.elapsed() < Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_waits_the_whole_timeout_and_no_more() {
+        let start = Instant::now();
+        let o = echo(&mut peer(false), 3, Duration::from_secs(2)).await;
+        assert_eq!((o.sent, o.received), (3, 0));
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forged_and_zero_nonces_never_count() {
+        let mut p = peer(false);
+        let zero = encode(&Packet { kind: KIND_REPLY, nonce: [0; 16], size: 64 }, HEADER);
+        let other = encode(&Packet { kind: KIND_REPLY, nonce: [9; 16], size: 64 }, HEADER);
+        p.forged = vec![zero.clone(), zero, other];
+        let o = echo(&mut p, 3, Duration::from_secs(1)).await;
+        assert_eq!(o.received, 0, "{o:?}");
+    }
+
+    #[test]
+    fn a_reply_counts_once() {
+        let mut t = Tally::default();
+        let now = Instant::now();
+        t.on_send([1; 16], now);
+        t.on_send([2; 16], now);
+        let r = encode(&Packet { kind: KIND_REPLY, nonce: [1; 16], size: 64 }, HEADER);
+        assert!(t.on_datagram(&r, now));
+        assert!(!t.on_datagram(&r, now), "a replayed reply counted twice");
+        assert!(!t.on_datagram(&encode(&Packet { kind: KIND_REPLY, nonce: [0; 16], size: 64 }, HEADER), now));
+        // a request carrying our nonce is not a reply
+        assert!(!t.on_datagram(&encode(&Packet { kind: KIND_REQUEST, nonce: [2; 16], size: 64 }, HEADER), now));
+        assert_eq!((t.sent, t.received, t.ignored), (2, 1, 3));
     }
 }

@@ -3,6 +3,8 @@
 pub mod cidr;
 pub mod echo;
 pub mod icmp;
+pub mod inbound;
+pub mod mtu;
 pub mod dns;
 pub mod ntp;
 pub mod pkg;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,15 +31,18 @@ pub enum NtpFailure {
     Other(String),
 }
 
-impl NtpFailure {
-    pub fn class(&self) -> &'static str {
+impl Cause for NtpFailure {
+    fn phase(&self) -> Phase {
+        Phase::Ntp
+    }
+    fn class(&self) -> ErrorClass {
         match self {
-            NtpFailure::Timeout(_) => "timeout",
-            NtpFailure::KissOfDeath(_) => "kiss-of-death",
-            NtpFailure::Unsynchronised => "unsynchronised",
-            NtpFailure::Malformed(_) => "malformed",
-            NtpFailure::Refused => "refused",
-            NtpFailure::Other(_) => "error",
+            NtpFailure::Timeout(_) => ErrorClass::Timeout,
+            NtpFailure::KissOfDeath(_) => ErrorClass::KissOfDeath,
+            NtpFailure::Unsynchronised => ErrorClass::Unsynchronised,
+            NtpFailure::Malformed(_) => ErrorClass::Malformed,
+            NtpFailure::Refused => ErrorClass::Refused,
+            NtpFailure::Other(_) => ErrorClass::Error,
         }
     }
 }
@@ -55,21 +59,24 @@ pub fn evaluate_server(addr: SocketAddr, outcome: &Result<NtpSample, NtpFailure>
         .with("stratum", s.stratum)
         .with("offset_s", s.offset_s)
         .with("rtt_ms", (s.rtt_s * 1000.0 * 10.0).round() / 10.0),
-        Err(e) => Finding::fail(format!("NTP {addr}: {e}")).with("phase", "ntp").with("error", e.class()),
+        Err(e) => Finding::fail_by(e, format!("NTP {addr}: {e}")),
     }
 }
+
+const SKEW: Plain = Plain(Phase::Ntp, ErrorClass::ClockSkew);
 
 /// Judge the clock offset against the best (lowest round trip) reply.
 pub fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Finding {
     let Some(best) = samples.iter().min_by(|a, b| a.rtt_s.total_cmp(&b.rtt_s)) else {
-        return Finding::skip("no NTP server replied, so the offset cannot be measured (see ntp.server)");
+        return Finding::skip_by(&Plain(Phase::Ntp, ErrorClass::NoSample), "no NTP server replied, so the offset cannot be measured (see ntp.server)")
+            .with("caused_by", serde_json::json!({"id": "ntp.server"}));
     };
     let off = best.offset_s.abs();
     let text = format!("local clock is off by {:+.3} s against {} (best of {} replies)", best.offset_s, best.server, samples.len());
     let f = if off >= fail_s {
-        Finding::fail(format!("{text}; limit {fail_s} s: TLS certificates and tokens will be rejected"))
+        Finding::fail_by(&SKEW, format!("{text}; limit {fail_s} s: TLS certificates and tokens will be rejected"))
     } else if off >= warn_s {
-        Finding::warn(format!("{text}; above {warn_s} s"))
+        Finding::warn_by(&SKEW, format!("{text}; above {warn_s} s"))
     } else {
         Finding::pass(text)
     };
@@ -107,7 +114,7 @@ mod tests {
         ] {
             let f = evaluate_server(a, &Err(e.clone()));
             assert_eq!(f.status, Status::Fail);
-            assert_eq!(f.details["error"], e.class());
+            assert_eq!(f.details["error"], e.class().as_str());
         }
     }
 }

@@ -1,4 +1,81 @@
-//! Package sources: parse yum and apt source files (pure) into the hosts edgeadm would contact.
+//! Package sources: parse yum and apt source files (pure) into the hosts edgeadm would contact, and
+//! judge whether they are reachable. Phases: dns, tcp (of the source host), pkg.
+
+use std::net::SocketAddr;
+
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
+use crate::probe::dns::DnsFailure;
+use crate::probe::tcp::TcpFailure;
+use crate::result::Finding;
+
+/// Where yum and apt keep their sources: (directory or file, is a directory).
+pub const SOURCE_PATHS: &[(&str, bool)] =
+    &[("/etc/yum.repos.d", true), ("/etc/apt/sources.list", false), ("/etc/apt/sources.list.d", true)];
+
+/// Parse one source file by its name: `.repo` (yum), `.list` or `sources.list` (apt one-line),
+/// `.sources` (deb822); anything else has no sources.
+pub fn parse_file(path: &str, text: &str) -> Vec<Source> {
+    if path.ends_with(".repo") && path.starts_with("/etc/yum.repos.d/") {
+        parse_yum_repo(path, text)
+    } else if path.ends_with(".list") || path == "/etc/apt/sources.list" {
+        parse_apt_list(path, text)
+    } else if path.ends_with(".sources") {
+        parse_deb822(path, text)
+    } else {
+        vec![]
+    }
+}
+
+/// Why a source host could not be reached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceFailure {
+    #[error("dns: {0}")]
+    Dns(DnsFailure),
+    #[error("tcp {0}: {1}")]
+    Tcp(SocketAddr, TcpFailure),
+}
+
+impl Cause for SourceFailure {
+    fn phase(&self) -> Phase {
+        match self {
+            SourceFailure::Dns(e) => e.phase(),
+            SourceFailure::Tcp(_, e) => e.phase(),
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            SourceFailure::Dns(e) => e.class(),
+            SourceFailure::Tcp(_, e) => e.class(),
+        }
+    }
+}
+
+/// No source file names a host.
+pub fn evaluate_none(any_tool_missing: bool) -> Finding {
+    let msg = "no yum or apt package source found (/etc/yum.repos.d, /etc/apt/sources.list{,.d})";
+    let c = Plain(Phase::Pkg, ErrorClass::NoSources);
+    if any_tool_missing {
+        Finding::fail_by(&c, format!("{msg}, and a required tool is missing: edgeadm cannot install it"))
+    } else {
+        Finding::warn_by(&c, format!("{msg}; edgeadm cannot install tools online"))
+    }
+}
+
+/// One source host: reachable is PASS; unreachable is WARN, or FAIL when no source is reachable
+/// and a required tool is missing (edgeadm could not install it).
+pub fn evaluate(host: &str, port: u16, files: &[String], out: &Result<SocketAddr, SourceFailure>, none_reachable: bool, any_tool_missing: bool) -> Finding {
+    match out {
+        Ok(sa) => Finding::pass(format!("{host}:{port} resolves and accepts TCP ({sa}); from {}", files.join(", "))),
+        Err(e) => {
+            let text = format!("{host}:{port} unreachable: {e}; from {}", files.join(", "));
+            if none_reachable && any_tool_missing {
+                Finding::fail_by(e, format!("{text}; no source is reachable and a required tool is missing"))
+            } else {
+                Finding::warn_by(e, text)
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {

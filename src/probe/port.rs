@@ -1,5 +1,6 @@
 //! Local inbound ports: parse /proc/net/{tcp,tcp6,udp,udp6} (pure) and judge whether a port is free.
 
+use crate::cause::{ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -95,7 +96,7 @@ pub fn evaluate(proto: SocketProto, port: u16, held: &[(SocketEntry, Option<Proc
             format!("{}:{} by {owner}", s.local_ip, s.local_port)
         })
         .collect();
-    let mut f = Finding::fail(format!("{}/{port} is in use: {}", proto.as_str(), who.join("; ")));
+    let mut f = Finding::fail_by(&Plain(Phase::Port, ErrorClass::InUse), format!("{}/{port} is in use: {}", proto.as_str(), who.join("; ")));
     if let Some((_, Some(p))) = held.first() {
         f = f.with("pid", p.pid).with("process", p.name.clone());
     }

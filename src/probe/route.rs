@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,15 +29,18 @@ pub enum RouteFailure {
     Other(String),
 }
 
-impl RouteFailure {
-    /// Map the errno of a failed RTM_GETROUTE.
-    pub fn from_errno(errno: i32) -> RouteFailure {
-        match errno {
-            libc::ENETUNREACH => RouteFailure::NoRoute,
-            libc::EHOSTUNREACH => RouteFailure::Unreachable,
-            libc::EACCES => RouteFailure::Prohibit,
-            libc::EINVAL => RouteFailure::Blackhole,
-            e => RouteFailure::Other(std::io::Error::from_raw_os_error(e).to_string()),
+impl Cause for RouteFailure {
+    fn phase(&self) -> Phase {
+        Phase::Route
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            RouteFailure::NoRoute => ErrorClass::NoRoute,
+            RouteFailure::Unreachable => ErrorClass::Unreachable,
+            RouteFailure::Prohibit => ErrorClass::Prohibit,
+            RouteFailure::Blackhole => ErrorClass::Blackhole,
+            RouteFailure::Unavailable(_) => ErrorClass::Unavailable,
+            RouteFailure::Other(_) => ErrorClass::Error,
         }
     }
 }
@@ -69,18 +73,15 @@ pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Findi
                 f = f.with("source", s.to_string());
             }
             if r.interface.as_deref() == Some("lo") {
-                return Finding::fail(format!(
-                    "route: {}: the address is local to this host, so traffic never leaves it",
-                    describe(dst, r)
-                ))
-                .with("phase", "route");
+                return Finding::fail_by(
+                    &Plain(Phase::Route, ErrorClass::LocalAddress),
+                    format!("route: {}: the address is local to this host, so traffic never leaves it", describe(dst, r)),
+                );
             }
             f
         }
-        Err(RouteFailure::Unavailable(why)) => {
-            Finding::skip(format!("route lookup could not run: {why}")).with("phase", "route")
-        }
-        Err(e) => Finding::fail(format!("{dst}: {e}")).with("phase", "route"),
+        Err(e @ RouteFailure::Unavailable(why)) => Finding::skip_by(e, format!("route lookup could not run: {why}")),
+        Err(e) => Finding::fail_by(e, format!("{dst}: {e}")),
     }
 }
 
@@ -88,14 +89,6 @@ pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Findi
 mod tests {
     use super::*;
     use crate::result::Status;
-
-    #[test]
-    fn errnos() {
-        assert_eq!(RouteFailure::from_errno(libc::ENETUNREACH), RouteFailure::NoRoute);
-        assert_eq!(RouteFailure::from_errno(libc::EHOSTUNREACH), RouteFailure::Unreachable);
-        assert_eq!(RouteFailure::from_errno(libc::EACCES), RouteFailure::Prohibit);
-        assert_eq!(RouteFailure::from_errno(libc::EINVAL), RouteFailure::Blackhole);
-    }
 
     #[test]
     fn findings() {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::cause::{Cause, ErrorClass, Phase};
 use crate::result::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,33 +19,17 @@ pub enum TcpFailure {
     Other(String),
 }
 
-impl TcpFailure {
-    /// The short class name, for details and filtering.
-    pub fn class(&self) -> &'static str {
-        match self {
-            TcpFailure::Refused => "refused",
-            TcpFailure::TimedOut(_) => "timeout",
-            TcpFailure::Unreachable(_) => "unreachable",
-            TcpFailure::LocalBlocked(_) => "local-firewall",
-            TcpFailure::Other(_) => "error",
-        }
+impl Cause for TcpFailure {
+    fn phase(&self) -> Phase {
+        Phase::Tcp
     }
-
-    /// Classify an OS error from `connect()`.
-    pub fn from_io(e: &std::io::Error) -> TcpFailure {
-        match e.raw_os_error() {
-            Some(libc::ECONNREFUSED) => TcpFailure::Refused,
-            Some(libc::ETIMEDOUT) => TcpFailure::TimedOut(0),
-            Some(libc::ENETUNREACH) => TcpFailure::Unreachable("network unreachable (no route)".into()),
-            Some(libc::EHOSTUNREACH) => {
-                TcpFailure::Unreachable("no route to host (ICMP host unreachable or an unreachable route)".into())
-            }
-            Some(libc::EINVAL) => TcpFailure::Unreachable("invalid route (blackhole route?)".into()),
-            Some(libc::EACCES) | Some(libc::EPERM) => {
-                TcpFailure::LocalBlocked("operation not permitted (local firewall or prohibit route)".into())
-            }
-            Some(libc::ENETDOWN) => TcpFailure::Unreachable("network is down".into()),
-            _ => TcpFailure::Other(e.to_string()),
+    fn class(&self) -> ErrorClass {
+        match self {
+            TcpFailure::Refused => ErrorClass::Refused,
+            TcpFailure::TimedOut(_) => ErrorClass::Timeout,
+            TcpFailure::Unreachable(_) => ErrorClass::Unreachable,
+            TcpFailure::LocalBlocked(_) => ErrorClass::LocalFirewall,
+            TcpFailure::Other(_) => ErrorClass::Error,
         }
     }
 }
@@ -54,7 +39,7 @@ pub fn evaluate(addr: SocketAddr, outcome: &Result<SocketAddr, TcpFailure>, elap
         Ok(local) => Finding::pass(format!("connected to {addr} in {elapsed_ms} ms (from {local})"))
             .with("local", local.to_string())
             .with("rtt_ms", elapsed_ms),
-        Err(e) => Finding::fail(format!("TCP {addr}: {e}")).with("phase", "tcp").with("error", e.class()),
+        Err(e) => Finding::fail_by(e, format!("TCP {addr}: {e}")),
     }
 }
 
@@ -62,19 +47,6 @@ pub fn evaluate(addr: SocketAddr, outcome: &Result<SocketAddr, TcpFailure>, elap
 mod tests {
     use super::*;
     use crate::result::Status;
-    use std::io;
-
-    #[test]
-    fn each_os_error_has_its_class() {
-        let c = |code| TcpFailure::from_io(&io::Error::from_raw_os_error(code)).class();
-        assert_eq!(c(libc::ECONNREFUSED), "refused");
-        assert_eq!(c(libc::ETIMEDOUT), "timeout");
-        assert_eq!(c(libc::ENETUNREACH), "unreachable");
-        assert_eq!(c(libc::EHOSTUNREACH), "unreachable");
-        assert_eq!(c(libc::EINVAL), "unreachable");
-        assert_eq!(c(libc::EPERM), "local-firewall");
-        assert_eq!(c(libc::EIO), "error");
-    }
 
     #[test]
     fn findings() {

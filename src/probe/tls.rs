@@ -1,6 +1,7 @@
 //! TLS and HTTP identity: is the right service answering, with a certificate we trust?
 //! Phases: tls, http. Pure judgement; the handshake itself is in `sys::tls`.
 
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 /// Which roots the certificate must chain to.
@@ -67,11 +68,41 @@ pub struct TlsSession {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlsFailure {
     #[error("TCP connect failed: {0}")]
-    Connect(String),
+    Connect(crate::probe::tcp::TcpFailure),
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
     #[error("TLS handshake did not finish within {0} ms (server silent or too slow)")]
     Timeout(u64),
+}
+
+impl Cause for TlsFailure {
+    fn phase(&self) -> Phase {
+        match self {
+            TlsFailure::Connect(e) => e.phase(),
+            _ => Phase::Tls,
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            TlsFailure::Connect(e) => e.class(),
+            TlsFailure::Handshake(_) => ErrorClass::Handshake,
+            TlsFailure::Timeout(_) => ErrorClass::Timeout,
+        }
+    }
+}
+
+impl Cause for TrustFailure {
+    fn phase(&self) -> Phase {
+        Phase::Tls
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            TrustFailure::UnknownIssuer => ErrorClass::UnknownIssuer,
+            TrustFailure::WrongName(_) => ErrorClass::WrongName,
+            TrustFailure::Expired => ErrorClass::Expired,
+            TrustFailure::Other(_) => ErrorClass::Untrusted,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +127,21 @@ pub enum HttpFailure {
     #[error("HTTP request failed: {0}")]
     Other(String),
 }
+
+impl Cause for HttpFailure {
+    fn phase(&self) -> Phase {
+        Phase::Http
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            HttpFailure::Timeout(_) => ErrorClass::Timeout,
+            HttpFailure::Malformed(_) => ErrorClass::Malformed,
+            HttpFailure::Other(_) => ErrorClass::Error,
+        }
+    }
+}
+
+const WRONG_SERVICE: Plain = Plain(Phase::Http, ErrorClass::WrongService);
 
 /// The whole outcome of one TLS (+ HTTP) probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,8 +169,8 @@ fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
 
 pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFailure>) -> Finding {
     match outcome {
-        Err(TlsFailure::Connect(e)) => Finding::skip(format!("not probed: TCP connect failed ({e}); see the tcp row")).with("phase", "tcp"),
-        Err(e) => Finding::fail(e.to_string()).with("phase", "tls"),
+        Err(c @ TlsFailure::Connect(e)) => Finding::skip_by(c, format!("not probed: TCP connect failed ({e}); see the tcp row")),
+        Err(e) => Finding::fail_by(e, e.to_string()),
         Ok(s) => {
             let cert = s.cert.as_ref().map(cert_text).unwrap_or_else(|| "no certificate".into());
             let f = match (&s.trust_failure, trust) {
@@ -134,7 +180,7 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
                     "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
                     s.version
                 )),
-                (Some(t), _) => Finding::fail(format!("{}: {t}: {cert}", s.version)).with("phase", "tls"),
+                (Some(t), _) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
             };
             with_cert(f, &s.cert).with("tls_version", s.version.clone())
         }
@@ -143,9 +189,9 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
 
 pub fn evaluate_http(expect: HttpExpect, tls: &Result<TlsSession, TlsFailure>, http: &Option<Result<HttpAnswer, HttpFailure>>) -> Finding {
     let answer = match (tls, http) {
-        (Err(e), _) => return Finding::skip(format!("not probed: {e}")).with("phase", "tls"),
+        (Err(e), _) => return Finding::skip_by(e, format!("not probed: {e}")),
         (Ok(_), None) => return Finding::skip("no HTTP request was made"),
-        (Ok(_), Some(Err(e))) => return Finding::fail(e.to_string()).with("phase", "http"),
+        (Ok(_), Some(Err(e))) => return Finding::fail_by(e, e.to_string()),
         (Ok(_), Some(Ok(a))) => a,
     };
     let server = answer.header("server").map(|s| format!(", Server: {s}")).unwrap_or_default();
@@ -154,20 +200,18 @@ pub fn evaluate_http(expect: HttpExpect, tls: &Result<TlsSession, TlsFailure>, h
             let api = answer.header("docker-distribution-api-version");
             match (answer.status, api) {
                 (200 | 401, Some(v)) => Finding::pass(format!("GET /v2/ → {} with Docker-Distribution-Api-Version: {v}", answer.status)),
-                (s, _) => Finding::fail(format!(
+                (s, _) => Finding::fail_by(&WRONG_SERVICE, format!(
                     "another service answers on this address: GET /v2/ → {s}{server}, {} (expected 401 or 200 with Docker-Distribution-Api-Version)",
                     if api.is_some() { "with the registry header" } else { "no Docker-Distribution-Api-Version header" }
-                ))
-                .with("phase", "http"),
+                )),
             }
         }
         HttpExpect::Oss => match answer.header("x-oss-request-id") {
             Some(id) => Finding::pass(format!("GET / → {} with x-oss-request-id: {id}", answer.status)),
-            None => Finding::fail(format!(
-                "another service answers on this address: GET / → {}{server}, no x-oss-request-id header",
-                answer.status
-            ))
-            .with("phase", "http"),
+            None => Finding::fail_by(
+                &WRONG_SERVICE,
+                format!("another service answers on this address: GET / → {}{server}, no x-oss-request-id header", answer.status),
+            ),
         },
     };
     f.with("status", answer.status)
@@ -202,7 +246,7 @@ mod tests {
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("--cluster-ca"));
         assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Timeout(3000))).status, Status::Fail);
-        assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Connect("refused".into()))).status, Status::Skip);
+        assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::Refused))).status, Status::Skip);
     }
 
     #[test]

@@ -1,14 +1,23 @@
 //! Required system tools: present and executable, or missing (WARN naming the yum and apt packages).
 
+use std::path::PathBuf;
+
 use crate::catalogue::Requirement;
-use crate::net::{HostFacts, ToolLookup};
+use crate::cause::{ErrorClass, Phase, Plain};
+use crate::net::ToolLookup;
 use crate::result::Finding;
 
-/// Look up a tool group and judge it.
-pub fn evaluate(req: &Requirement, host: &dyn HostFacts) -> Finding {
+/// Every name (binary or absolute file) a tool group may be looked up by.
+pub fn names(req: &Requirement) -> impl Iterator<Item = &String> {
+    req.any_of.iter().flatten()
+}
+
+/// Judge a tool group from lookup results (`lookup` answers for every name of [`names`]; `dirs` are
+/// the directories that were searched, for the evidence).
+pub fn evaluate(req: &Requirement, lookup: &dyn Fn(&str) -> ToolLookup, dirs: &[PathBuf]) -> Finding {
     let mut best: Option<(usize, Vec<(String, ToolLookup)>)> = None;
     for alt in &req.any_of {
-        let looked: Vec<(String, ToolLookup)> = alt.iter().map(|n| (n.clone(), host.find_tool(n))).collect();
+        let looked: Vec<(String, ToolLookup)> = alt.iter().map(|n| (n.clone(), lookup(n))).collect();
         let found = looked.iter().filter(|(_, l)| matches!(l, ToolLookup::Found(_))).count();
         if found == alt.len() {
             let paths: Vec<String> = looked
@@ -42,8 +51,9 @@ pub fn evaluate(req: &Requirement, host: &dyn HostFacts) -> Finding {
     if !not_exec.is_empty() {
         parts.push(format!("present but not executable: {}", not_exec.join(", ")));
     }
-    let dirs: Vec<String> = host.tool_dirs().iter().map(|d| d.display().to_string()).collect();
-    Finding::warn(format!(
+    let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let class = if missing.is_empty() { ErrorClass::NotExecutable } else { ErrorClass::Missing };
+    Finding::warn_by(&Plain(Phase::Tools, class), format!(
         "{} (searched {}); edgeadm will try to install it online: yum install {yum} / apt-get install {apt}",
         parts.join("; "),
         dirs.join(":")
@@ -57,31 +67,12 @@ pub fn evaluate(req: &Requirement, host: &dyn HostFacts) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
     use crate::result::Status;
     use std::collections::HashMap;
-    use std::path::PathBuf;
 
     struct Fake(HashMap<&'static str, ToolLookup>);
-    impl HostFacts for Fake {
-        fn find_tool(&self, name: &str) -> ToolLookup {
-            self.0.get(name).cloned().unwrap_or(ToolLookup::Missing)
-        }
-        fn tool_dirs(&self) -> Vec<PathBuf> {
-            vec!["/usr/bin".into(), "/usr/sbin".into()]
-        }
-        fn read_file(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn list_dir(&self, _: &str) -> Vec<String> {
-            vec![]
-        }
-        fn sockets(&self, _: SocketProto) -> Result<Vec<SocketEntry>, String> {
-            Ok(vec![])
-        }
-        fn socket_owner(&self, _: u64) -> Option<ProcInfo> {
-            None
-        }
+    fn evaluate(req: &Requirement, host: &Fake) -> Finding {
+        super::evaluate(req, &|n| host.0.get(n).cloned().unwrap_or(ToolLookup::Missing), &["/usr/bin".into(), "/usr/sbin".into()])
     }
 
     fn req(id: &str) -> Requirement {

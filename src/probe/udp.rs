@@ -1,7 +1,15 @@
-//! Flannel VXLAN (UDP 8472) echo through a peer's responder, and path MTU. Phases: udp, mtu.
+//! Flannel VXLAN (UDP 8472) echo through a peer's responder, and the UDP side of the path-MTU
+//! search. Phases: udp, mtu.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::cause::{ErrorClass, Phase, Plain};
+use crate::probe::echo::{self, Datagrams, DgramError, Packet};
+use crate::probe::mtu::{DfPath, DfReply, MtuError};
 use crate::result::Finding;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -10,7 +18,15 @@ pub struct EchoOutcome {
     pub received: u32,
     pub rtts_ms: Vec<f64>,
     /// An error seen while sending or receiving (e.g. ICMP port unreachable), if any.
-    pub error: Option<String>,
+    pub error: Option<DgramError>,
+}
+
+fn error_words(e: &DgramError, port: u16) -> String {
+    match e {
+        DgramError::Refused => format!("ICMP port unreachable: nothing listens on UDP {port} there"),
+        DgramError::TooBig => "the datagram is larger than the known path MTU".into(),
+        DgramError::Other(s) => s.clone(),
+    }
 }
 
 pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
@@ -24,55 +40,66 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
     };
     let base = format!("{}/{} probes echoed by the responder at {peer}{rtt}", o.received, o.sent);
     let f = if o.received == 0 {
-        let why = o.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (UDP 8472 dropped on the way, or no responder running)".into());
-        Finding::fail(format!(
-            "no echo from {peer}: 0/{} probes echoed{why}; Flannel VXLAN between the node and this peer will not work",
-            o.sent
-        ))
-        .with("phase", "udp")
+        let (why, class) = match &o.error {
+            Some(e @ DgramError::Refused) => (format!(" ({})", error_words(e, peer.port())), ErrorClass::Refused),
+            Some(e) => (format!(" ({})", error_words(e, peer.port())), ErrorClass::NoEcho),
+            None => (format!(" (UDP {} dropped on the way, or no responder running)", peer.port()), ErrorClass::NoEcho),
+        };
+        Finding::fail_by(
+            &Plain(Phase::Udp, class),
+            format!("no echo from {peer}: 0/{} probes echoed{why}; Flannel VXLAN between the node and this peer will not work", o.sent),
+        )
     } else if loss > 0 {
-        Finding::warn(format!("{base}; {loss} lost"))
+        Finding::warn_by(&Plain(Phase::Udp, ErrorClass::Loss), format!("{base}; {loss} lost"))
     } else {
         Finding::pass(base)
     };
     f.with("sent", o.sent).with("received", o.received)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct MtuOutcome {
-    /// Largest IP packet that passed with Don't Fragment set.
-    pub path_mtu: u32,
-    pub iface_mtu: Option<u32>,
-    pub iface: Option<String>,
-    /// How it was found (for evidence).
-    pub method: String,
+/// A UDP socket toward a responder that can carry Don't-Fragment probes.
+pub trait DfSocket: Datagrams {
+    /// Set Don't Fragment (IP_PMTUDISC_DO) on the socket.
+    fn set_df(&mut self) -> Result<(), String>;
+    /// The path MTU the kernel learned for the connected peer (IP_MTU), if known.
+    fn learned_mtu(&self) -> Option<u32>;
+    /// The route's MTU toward the peer before any probe (IP_MTU), if known.
+    fn route_mtu(&self) -> Option<u32> {
+        self.learned_mtu()
+    }
 }
 
-/// VXLAN encapsulation overhead (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).
-pub const VXLAN_OVERHEAD: u32 = 50;
+/// UDP path-MTU probes: one echo request of the probed size, matched by its nonce.
+pub struct UdpDf<'a>(pub &'a mut dyn DfSocket);
 
-pub fn evaluate_mtu(peer: SocketAddr, o: &Result<MtuOutcome, String>) -> Finding {
-    match o {
-        Err(e) => Finding::skip(format!("path MTU toward {peer} not measured: {e}")),
-        Ok(m) => {
-            let vx = m.path_mtu.saturating_sub(VXLAN_OVERHEAD);
-            let iface = m.iface.clone().unwrap_or_else(|| "?".into());
-            let f = match m.iface_mtu {
-                Some(i) if m.path_mtu < i => Finding::warn(format!(
-                    "path MTU toward {peer} is {} < interface MTU {i} ({iface}): set Flannel's MTU to {vx} (path MTU − {VXLAN_OVERHEAD}) or large pod packets will be dropped ({})",
-                    m.path_mtu, m.method
-                )),
-                _ => Finding::pass(format!(
-                    "{}-byte packets pass with DF toward {peer} ({iface}); Flannel VXLAN MTU will be {vx} ({})",
-                    m.path_mtu, m.method
-                )),
-            };
-            let mut f = f.with("path_mtu", m.path_mtu).with("vxlan_mtu", vx);
-            if let Some(i) = m.iface_mtu {
-                f = f.with("interface_mtu", i);
-            }
-            f
+#[async_trait]
+impl DfPath for UdpDf<'_> {
+    async fn probe(&mut self, size: u32, wait: Duration) -> Result<DfReply, MtuError> {
+        let n = echo::nonce();
+        let payload = size.saturating_sub(28) as usize; // IPv4 20 + UDP 8
+        match self.0.send_probe(&echo::encode(&Packet { kind: echo::KIND_REQUEST, nonce: n, size }, payload)).await {
+            Ok(()) => {}
+            Err(DgramError::TooBig) => return Ok(DfReply::TooBig),
+            Err(DgramError::Refused) => return Ok(DfReply::Silent),
+            Err(DgramError::Other(e)) => return Err(MtuError::Io(e)),
         }
+        let end = Instant::now() + wait;
+        let mut buf = [0u8; 512];
+        loop {
+            match tokio::time::timeout_at(end, self.0.recv_probe(&mut buf)).await {
+                Err(_) => return Ok(DfReply::Silent),
+                Ok(Err(DgramError::TooBig)) => return Ok(DfReply::TooBig),
+                Ok(Err(_)) => return Ok(DfReply::Silent),
+                Ok(Ok(len)) => {
+                    if echo::decode(&buf[..len]).is_some_and(|p| p.kind == echo::KIND_REPLY && p.nonce == n) {
+                        return Ok(DfReply::Echoed);
+                    }
+                }
+            }
+        }
+    }
+    fn learned_mtu(&self) -> Option<u32> {
+        self.0.learned_mtu()
     }
 }
 
@@ -90,16 +117,10 @@ mod tests {
         let f = evaluate_echo(p, &o(0));
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.details["phase"], "udp");
-    }
-
-    #[test]
-    fn mtu() {
-        let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
-        let m = |pm| Ok(MtuOutcome { path_mtu: pm, iface_mtu: Some(1500), iface: Some("eth0".into()), method: "x".into() });
-        let f = evaluate_mtu(p, &m(1400));
-        assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("1400") && f.message.contains("1350"), "{}", f.message);
-        assert_eq!(evaluate_mtu(p, &m(1500)).status, Status::Pass);
-        assert_eq!(evaluate_mtu(p, &Err("no responder".into())).status, Status::Skip);
+        assert_eq!(f.details["error"], "no-echo");
+        let refused = EchoOutcome { error: Some(DgramError::Refused), ..o(0) };
+        let f = evaluate_echo(p, &refused);
+        assert_eq!(f.details["error"], "refused");
+        assert!(f.message.contains("nothing listens on UDP 8472"), "{}", f.message);
     }
 }

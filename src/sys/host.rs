@@ -104,19 +104,27 @@ impl HostFacts for SystemHost {
         }
     }
 
-    fn socket_owner(&self, inode: u64) -> Option<ProcInfo> {
-        let want = format!("socket:[{inode}]");
-        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+    fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo> {
+        let mut out = std::collections::HashMap::new();
+        let Ok(procs) = std::fs::read_dir("/proc") else { return out };
+        for entry in procs.flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
             let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+            let mut name: Option<String> = None;
             for fd in fds.flatten() {
-                if std::fs::read_link(fd.path()).map(|l| l.as_os_str() == want.as_str()).unwrap_or(false) {
-                    let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default().trim().to_string();
-                    return Some(ProcInfo { pid, name });
-                }
+                let Ok(link) = std::fs::read_link(fd.path()) else { continue };
+                let Some(inode) = link.to_str().and_then(|l| l.strip_prefix("socket:[")).and_then(|l| l.strip_suffix(']')).and_then(|i| i.parse::<u64>().ok()) else {
+                    continue;
+                };
+                let n = name.get_or_insert_with(|| std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default().trim().to_string());
+                out.entry(inode).or_insert_with(|| ProcInfo { pid, name: n.clone() });
             }
         }
-        None
+        out
+    }
+
+    fn privileged(&self) -> bool {
+        super::sockopt::is_root()
     }
 }
 

@@ -1,11 +1,13 @@
 //! The real implementations of the engine's traits.
 
 pub mod dns;
+pub mod errno;
 pub mod host;
 pub mod icmp;
 pub mod netlink;
 pub mod ntp;
 pub mod responder;
+pub mod sockopt;
 pub mod tls;
 pub mod udp;
 pub mod tcp;

@@ -31,17 +31,7 @@ impl NetlinkRoutes {
     }
 }
 
-pub fn ifname(index: u32) -> Option<String> {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires; on success it holds a NUL-terminated name.
-    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: if_indextoname succeeded, so buf is NUL-terminated.
-    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
-}
+pub use super::sockopt::if_name as ifname;
 
 fn addr(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -98,7 +88,7 @@ impl Routes for NetlinkRoutes {
                 }
             }
             Ok(None) => Err(RouteFailure::NoRoute),
-            Err(rtnetlink::Error::NetlinkError(em)) => Err(RouteFailure::from_errno(-em.raw_code())),
+            Err(rtnetlink::Error::NetlinkError(em)) => Err(super::errno::route_failure(-em.raw_code())),
             Err(e) => Err(RouteFailure::Other(e.to_string())),
         }
     }

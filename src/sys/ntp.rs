@@ -16,7 +16,7 @@ pub fn classify(e: &SynchronizationError, timeout: Duration) -> NtpFailure {
         SynchronizationError::IOError(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             NtpFailure::Timeout(timeout.as_millis() as u64)
         }
-        SynchronizationError::IOError(io) if io.raw_os_error() == Some(libc::ECONNREFUSED) => NtpFailure::Refused,
+        SynchronizationError::IOError(io) if super::errno::is_refused(io) => NtpFailure::Refused,
         SynchronizationError::IOError(io) => NtpFailure::Other(io.to_string()),
         SynchronizationError::ProtocolError(ProtocolError::KissODeath(code)) => NtpFailure::KissOfDeath(code.to_string()),
         SynchronizationError::ProtocolError(ProtocolError::ServerNotSynchronized) => NtpFailure::Unsynchronised,

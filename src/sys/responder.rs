@@ -10,8 +10,7 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use crate::probe::echo;
 
-pub const UDP_PORT: u16 = 8472;
-pub const TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
+pub use crate::constants::{NODE_TCP_PORTS as TCP_PORTS, VXLAN_PORT as UDP_PORT};
 /// Replies per second, at most (a flood cannot turn the responder into an amplifier).
 const MAX_REPLIES_PER_SEC: u32 = 2000;
 

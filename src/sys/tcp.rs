@@ -17,7 +17,7 @@ impl Connector for TokioConnector {
             .map_err(|e| TcpFailure::Other(format!("socket: {e}")))?;
         match tokio::time::timeout(timeout, sock.connect(addr)).await {
             Err(_) => Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
-            Ok(Err(e)) => Err(TcpFailure::from_io(&e)),
+            Ok(Err(e)) => Err(super::errno::tcp_failure(&e)),
             Ok(Ok(stream)) => stream.local_addr().map_err(|e| TcpFailure::Other(e.to_string())),
         }
     }
@@ -27,7 +27,7 @@ impl Connector for TokioConnector {
         let start = std::time::Instant::now();
         let mut stream = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
             Err(_) => return Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
-            Ok(Err(e)) => return Err(TcpFailure::from_io(&e)),
+            Ok(Err(e)) => return Err(super::errno::tcp_failure(&e)),
             Ok(Ok(s)) => s,
         };
         let mut buf = [0u8; 128];

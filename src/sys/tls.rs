@@ -211,8 +211,8 @@ impl TlsProber for RustlsProber {
         };
         let shown = name.map(String::from).unwrap_or_else(|| addr.ip().to_string());
         let tcp = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-            Err(_) => return TlsOutcome { session: Err(TlsFailure::Connect(format!("timed out after {} ms", ms(timeout)))), http: None },
-            Ok(Err(e)) => return TlsOutcome { session: Err(TlsFailure::Connect(e.to_string())), http: None },
+            Err(_) => return TlsOutcome { session: Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::TimedOut(ms(timeout)))), http: None },
+            Ok(Err(e)) => return TlsOutcome { session: Err(TlsFailure::Connect(super::errno::tcp_failure(&e))), http: None },
             Ok(Ok(s)) => s,
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));

@@ -1,0 +1,63 @@
+//! One definition of every number and name that more than one place needs: the node's inbound
+//! ports, the VXLAN port, NTP defaults and thresholds, timeouts, fan-out caps and the host-name rule.
+//! The planner, the responder, clap's defaults and help, and the checks all read them from here.
+
+/// TCP ports the edge node serves (kubelet 10250 / 10255, node-exporter 9100, 9445), in the order of
+/// the documents' inbound table.
+pub const NODE_TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
+/// Flannel VXLAN's UDP port (Linux's IANA-pre-standard default that Flannel uses).
+pub const VXLAN_PORT: u16 = 8472;
+/// SNTP's port.
+pub const NTP_PORT: u16 = 123;
+/// The API server's default port.
+pub const APISERVER_PORT: u16 = 6443;
+/// NTP servers the documents name; `--ntp-server` replaces them.
+pub const DEFAULT_NTP_SERVERS: &[&str] = &["ntp1.aliyun.com", "cn.ntp.org.cn"];
+/// Clock offset that warns / fails (seconds), and their clap defaults.
+pub const NTP_WARN_OFFSET_S: f64 = 0.5;
+pub const NTP_FAIL_OFFSET_S: f64 = 5.0;
+pub const NTP_WARN_OFFSET_ARG: &str = "0.5s";
+pub const NTP_FAIL_OFFSET_ARG: &str = "5s";
+/// Default per-probe timeout (clap default and `Options::for_region`).
+pub const DEFAULT_TIMEOUT_ARG: &str = "3s";
+pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
+/// Most addresses per resolved name that are probed (a hostile DNS answer cannot fan out further).
+pub const MAX_ADDRESSES_PER_NAME: usize = 8;
+/// Most package-source hosts probed.
+pub const MAX_SOURCE_HOSTS: usize = 16;
+/// VXLAN encapsulation overhead (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).
+pub const VXLAN_OVERHEAD: u32 = 50;
+/// Smallest IPv4 MTU every host must accept (RFC 791); path-MTU searches start here.
+pub const MIN_IPV4_MTU: u32 = 576;
+/// UDP echo probes sent per peer.
+pub const ECHO_TRIES: u32 = 3;
+
+/// A DNS host name: labels of letters, digits, '-' (and '_', seen in real service names), 1–63
+/// characters, not starting or ending with '-', at most 253 characters; one trailing dot allowed.
+pub fn valid_hostname(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        for ok in ["ntp1.aliyun.com", "ntp1.aliyun.com.", "a", "_svc.example", "x-y.z"] {
+            assert!(valid_hostname(ok), "{ok}");
+        }
+        for bad in ["", ".", "a..b", "-a.b", "a-.b", "a b", "a/b", &"x".repeat(64), &format!("{}.com", "a.".repeat(130))] {
+            assert!(!valid_hostname(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Path MTU: one search for UDP (toward a responder) and ICMP (toward the API server), generic over
+//! one Don't-Fragment probe ([`DfPath`]), the way trippy cuts its seam at `send_probe`/`recv_probe`.
+//! The search and the verdict are pure and run on tokio's clock, so tests drive them with fake paths
+//! (silent above N, ICMP-learned, lossy, out of time) on a paused clock. Phase: mtu.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
+use crate::constants::{MIN_IPV4_MTU, VXLAN_OVERHEAD};
+use crate::result::Finding;
+
+/// What happened to one DF probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DfReply {
+    /// The far end answered this probe.
+    Echoed,
+    /// Nothing came back within the wait.
+    Silent,
+    /// The kernel refused to send it (EMSGSIZE): it already knows a smaller path MTU from ICMP.
+    TooBig,
+}
+
+/// One Don't-Fragment probe toward one destination.
+#[async_trait]
+pub trait DfPath: Send {
+    /// Send one probe of `size` IP bytes with DF set and wait at most `wait` for its answer.
+    async fn probe(&mut self, size: u32, wait: Duration) -> Result<DfReply, MtuError>;
+    /// The path MTU the kernel learned from ICMP "fragmentation needed", when it can say.
+    fn learned_mtu(&self) -> Option<u32>;
+}
+
+/// Why the path MTU was not measured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MtuError {
+    #[error("no answer to a {MIN_IPV4_MTU}-byte probe ({0})")]
+    NoAnswer(String),
+    #[error("Don't Fragment cannot be set on the socket: {0}")]
+    DfUnavailable(String),
+    #[error("{0}")]
+    NotPermitted(String),
+    #[error("IPv6 path MTU is not measured")]
+    Ipv6,
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Cause for MtuError {
+    fn phase(&self) -> Phase {
+        Phase::Mtu
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            MtuError::NoAnswer(_) => ErrorClass::NoEcho,
+            MtuError::DfUnavailable(_) | MtuError::NotPermitted(_) => ErrorClass::NotPermitted,
+            MtuError::Ipv6 => ErrorClass::Unavailable,
+            MtuError::Io(_) => ErrorClass::Error,
+        }
+    }
+}
+
+/// What the search found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// Full-size packets pass.
+    Full,
+    /// A smaller path MTU, and ICMP "fragmentation needed" reaches this host (PMTU discovery works).
+    IcmpReported,
+    /// Larger packets vanish and no ICMP "fragmentation needed" arrives: a PMTU black hole.
+    BlackHole,
+    /// The deadline ended the search: the path MTU is between `path_mtu` and `upper`.
+    CutShort { upper: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MtuSearch {
+    /// Largest IP packet that passed with DF.
+    pub path_mtu: u32,
+    /// The size the search started from (interface MTU, or 1500).
+    pub top: u32,
+    pub kind: PathKind,
+    /// Probes sent.
+    pub probes: u32,
+}
+
+/// Find the largest DF packet that passes, within `timeout`. `first_wait` bounds the wait for the
+/// first (small) probe; later probes wait four round trips of the first, between 50 ms and `step`.
+pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, timeout: Duration) -> Result<MtuSearch, MtuError> {
+    let start = Instant::now();
+    let left = || timeout.saturating_sub(start.elapsed());
+    let step = (timeout / 6).clamp(Duration::from_millis(100), Duration::from_millis(500));
+    let top = top.max(MIN_IPV4_MTU);
+    let mut probes = 1;
+    let t0 = Instant::now();
+    match path.probe(MIN_IPV4_MTU, step.max(Duration::from_millis(300)).min(left())).await? {
+        DfReply::Echoed => {}
+        _ => return Err(MtuError::NoAnswer("nothing answers, or the probes are filtered".into())),
+    }
+    let wait = (t0.elapsed() * 4).clamp(Duration::from_millis(50), step);
+    let done = |path_mtu, kind, probes| Ok(MtuSearch { path_mtu, top, kind, probes });
+    if top == MIN_IPV4_MTU {
+        return done(top, PathKind::Full, probes);
+    }
+    let mut icmp_seen = false;
+    probes += 1;
+    match path.probe(top, wait.min(left())).await? {
+        DfReply::Echoed => return done(top, PathKind::Full, probes),
+        DfReply::TooBig => icmp_seen = true,
+        DfReply::Silent => {}
+    }
+    let (mut lo, mut hi) = (MIN_IPV4_MTU, top - 1);
+    if let Some(learned) = path.learned_mtu().filter(|l| (MIN_IPV4_MTU..top).contains(l)) {
+        icmp_seen = true;
+        if probe_twice(path, learned, wait, start + timeout, &mut probes).await? == DfReply::Echoed {
+            return done(learned, PathKind::IcmpReported, probes);
+        }
+        hi = learned.saturating_sub(1).max(lo);
+    }
+    // a probe only counts when it had a full wait: a shorter one would read a slow echo as silence
+    while lo < hi && left() >= wait {
+        let mid = (lo + hi).div_ceil(2);
+        match probe_twice(path, mid, wait, start + timeout, &mut probes).await? {
+            DfReply::Echoed => lo = mid,
+            DfReply::TooBig => {
+                icmp_seen = true;
+                hi = mid - 1;
+            }
+            DfReply::Silent => hi = mid - 1,
+        }
+        if let Some(learned) = path.learned_mtu().filter(|l| *l >= lo && *l < top) {
+            icmp_seen = true;
+            hi = hi.min(learned);
+        }
+    }
+    if lo < hi {
+        return done(lo, PathKind::CutShort { upper: hi }, probes);
+    }
+    if !icmp_seen && lo < top && left() > Duration::ZERO {
+        // the ICMP for an earlier probe may have arrived since: the kernel now refuses lo + 1
+        probes += 1;
+        if path.probe(lo + 1, wait.min(left())).await? == DfReply::TooBig || path.learned_mtu().is_some() {
+            icmp_seen = true;
+        }
+    }
+    done(lo, if icmp_seen { PathKind::IcmpReported } else { PathKind::BlackHole }, probes)
+}
+
+/// One probe, and a second one when the first was silent and time allows, so a single lost packet
+/// does not halve the answer.
+async fn probe_twice<P: DfPath + ?Sized>(path: &mut P, size: u32, wait: Duration, deadline: Instant, probes: &mut u32) -> Result<DfReply, MtuError> {
+    let left = || deadline.saturating_duration_since(Instant::now());
+    *probes += 1;
+    let reply = path.probe(size, wait.min(left())).await?;
+    if reply != DfReply::Silent || left() <= wait * 2 {
+        return Ok(reply);
+    }
+    *probes += 1;
+    path.probe(size, wait.min(left())).await
+}
+
+/// The interface a measurement went out of, for the evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Egress {
+    pub iface: Option<String>,
+    pub iface_mtu: Option<u32>,
+}
+
+/// Judge a path-MTU measurement toward `toward` (an address, or address:port).
+pub fn evaluate(toward: &str, how: &str, egress: &Egress, out: &Result<MtuSearch, MtuError>) -> Finding {
+    let m = match out {
+        Err(e) => return Finding::skip_by(e, format!("path MTU toward {toward} not measured: {e}")),
+        Ok(m) => m,
+    };
+    let iface = egress.iface.clone().unwrap_or_else(|| "?".into());
+    let vx = m.path_mtu.saturating_sub(VXLAN_OVERHEAD);
+    let mss = m.path_mtu.saturating_sub(40);
+    let f = match m.kind {
+        PathKind::Full => Finding::pass(format!(
+            "{}-byte packets pass with DF toward {toward} ({iface}); Flannel VXLAN MTU will be {vx} ({how}, {} probes)",
+            m.path_mtu, m.probes
+        )),
+        PathKind::IcmpReported => Finding::warn_by(
+            &Plain(Phase::Mtu, ErrorClass::SmallerPathMtu),
+            format!(
+                "path MTU toward {toward} is {} < {} ({iface}); ICMP fragmentation-needed arrives, so TCP adapts, but set Flannel's MTU to {vx} (path MTU − {VXLAN_OVERHEAD}) or large pod packets will be dropped ({how})",
+                m.path_mtu, m.top
+            ),
+        ),
+        PathKind::BlackHole => Finding::fail_by(
+            &Plain(Phase::Mtu, ErrorClass::PmtuBlackHole),
+            format!(
+                "path MTU black hole toward {toward}: packets larger than {} bytes vanish and no ICMP fragmentation-needed comes back, so TCP transfers with segments above {mss} bytes (image pulls, OSS downloads) stall; clamp TCP MSS to {mss} on the line's router or firewall (or allow ICMP type 3 code 4 back to this host) and set Flannel's MTU to {vx} ({how})",
+                m.path_mtu
+            ),
+        ),
+        PathKind::CutShort { upper } => Finding::warn_by(
+            &Plain(Phase::Mtu, ErrorClass::Incomplete),
+            format!(
+                "path MTU toward {toward} is between {} and {upper} bytes: the search was cut short by the deadline after {} probes (a longer --timeout finishes it); {}-byte packets did not pass ({iface})",
+                m.path_mtu, m.probes, m.top
+            ),
+        )
+        .with("path_mtu_upper", upper),
+    };
+    let mut f = f.with("path_mtu", m.path_mtu).with("probes", m.probes);
+    if !matches!(m.kind, PathKind::CutShort { .. }) {
+        f = f.with("vxlan_mtu", vx);
+    }
+    if let Some(i) = egress.iface_mtu {
+        f = f.with("interface_mtu", i);
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Status;
+
+    /// A fake path: answers probes up to `mtu`, the rest per `above`.
+    struct FakePath {
+        mtu: u32,
+        rtt: Duration,
+        /// ICMP fragmentation-needed reaches us (the kernel learns `mtu` after the first oversized probe).
+        icmp: bool,
+        learned: Option<u32>,
+        /// Drop every n-th probe (0: none).
+        lose_every: u32,
+        sent: u32,
+        answers_small: bool,
+    }
+
+    impl FakePath {
+        fn new(mtu: u32, icmp: bool) -> FakePath {
+            FakePath { mtu, rtt: Duration::from_millis(20), icmp, learned: None, lose_every: 0, sent: 0, answers_small: true }
+        }
+    }
+
+    #[async_trait]
+    impl DfPath for FakePath {
+        async fn probe(&mut self, size: u32, wait: Duration) -> Result<DfReply, MtuError> {
+            self.sent += 1;
+            if let Some(l) = self.learned {
+                if size > l {
+                    return Ok(DfReply::TooBig);
+                }
+            }
+            let lost = self.lose_every > 0 && self.sent % self.lose_every == 0;
+            let passes = size <= self.mtu && (self.answers_small || size > MIN_IPV4_MTU) && !lost;
+            if passes && self.rtt <= wait {
+                tokio::time::sleep(self.rtt).await;
+                return Ok(DfReply::Echoed);
+            }
+            if size > self.mtu && self.icmp {
+                self.learned = Some(self.mtu);
+            }
+            tokio::time::sleep(wait).await;
+            Ok(DfReply::Silent)
+        }
+        fn learned_mtu(&self) -> Option<u32> {
+            self.learned
+        }
+    }
+
+    const T: Duration = Duration::from_secs(3);
+
+    #[tokio::test(start_paused = true)]
+    async fn full_size_passes() {
+        let m = search(&mut FakePath::new(1500, true), 1500, T).await.unwrap();
+        assert_eq!((m.path_mtu, m.kind), (1500, PathKind::Full));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn icmp_learned_is_confirmed() {
+        let mut p = FakePath::new(1400, true);
+        let m = search(&mut p, 1500, T).await.unwrap();
+        assert_eq!((m.path_mtu, m.kind), (1400, PathKind::IcmpReported));
+        assert!(m.probes <= 4, "{m:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_above_n_is_a_black_hole_with_the_exact_size() {
+        let start = Instant::now();
+        let m = search(&mut FakePath::new(1400, false), 1500, T).await.unwrap();
+        assert_eq!((m.path_mtu, m.kind), (1400, PathKind::BlackHole));
+        assert!(start.elapsed() <= T);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_lost_packet_does_not_halve_the_answer() {
+        let mut p = FakePath::new(1450, true);
+        p.lose_every = 3;
+        let m = search(&mut p, 1500, T).await.unwrap();
+        assert_eq!(m.path_mtu, 1450, "{m:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn out_of_time_gives_bounds_not_a_number() {
+        let mut p = FakePath::new(1400, false);
+        p.rtt = Duration::from_millis(120); // each silent probe waits 480 ms
+        let m = search(&mut p, 1500, Duration::from_millis(1500)).await.unwrap();
+        match m.kind {
+            PathKind::CutShort { upper } => assert!(m.path_mtu <= 1400 && upper >= 1400, "{m:?}"),
+            k => panic!("expected a cut-short search, got {k:?}"),
+        }
+        let f = evaluate("192.0.2.1:8472", "UDP", &Egress::default(), &Ok(m));
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("between") && !f.details.contains_key("vxlan_mtu"), "{}", f.message);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_answer_at_all() {
+        let mut p = FakePath::new(1500, true);
+        p.answers_small = false;
+        p.mtu = 0;
+        let e = search(&mut p, 1500, T).await.unwrap_err();
+        assert!(matches!(e, MtuError::NoAnswer(_)));
+        assert_eq!(evaluate("x", "UDP", &Egress::default(), &Err(e)).status, Status::Skip);
+    }
+
+    #[test]
+    fn verdicts() {
+        let eg = Egress { iface: Some("eth0".into()), iface_mtu: Some(1500) };
+        let m = |path_mtu, kind| Ok(MtuSearch { path_mtu, top: 1500, kind, probes: 3 });
+        assert_eq!(evaluate("p", "UDP", &eg, &m(1500, PathKind::Full)).status, Status::Pass);
+        let w = evaluate("p", "UDP", &eg, &m(1400, PathKind::IcmpReported));
+        assert_eq!(w.status, Status::Warn);
+        assert!(w.message.contains("1350"), "{}", w.message);
+        let b = evaluate("p", "UDP", &eg, &m(1400, PathKind::BlackHole));
+        assert_eq!(b.status, Status::Fail);
+        assert!(b.message.contains("black hole") && b.message.contains("1360") && b.message.contains("MSS"), "{}", b.message);
+        assert_eq!(b.details["error"], "pmtu-black-hole");
+        let s = evaluate("p", "ICMP", &eg, &Err(MtuError::DfUnavailable("EPERM".into())));
+        assert_eq!((s.status, s.details["error"].as_str()), (Status::Skip, Some("not-permitted")));
+    }
+}

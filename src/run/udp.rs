@@ -1,0 +1,72 @@
+//! UDP echo (udp.vxlan, inbound.udp) and path-MTU runners (UDP toward a responder, ICMP toward the
+//! API server). The algorithms are `probe::echo::echo` and `probe::mtu::search`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{bounded, Ctx};
+use crate::constants::ECHO_TRIES;
+use crate::plan::{Addr, Probe};
+use crate::probe::echo::{self, DgramError};
+use crate::probe::mtu::{self, Egress, MtuError};
+use crate::probe::udp::{self, EchoOutcome, UdpDf};
+use crate::result::CheckResult;
+
+pub async fn echo(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> CheckResult {
+    let t = ctx.cfg.timeout;
+    let sa = SocketAddr::new(peer, port);
+    let s = Instant::now();
+    let lost = |e: DgramError| EchoOutcome { sent: ECHO_TRIES, received: 0, rtts_ms: vec![], error: Some(e) };
+    let out = match ctx.net.udp.open(sa).await {
+        Err(e) => lost(DgramError::Other(e)),
+        Ok(mut sock) => bounded(t + Duration::from_millis(200), echo::echo(sock.as_mut(), ECHO_TRIES, t), || lost(DgramError::Other("timed out".into()))).await,
+    };
+    ctx.result(p, Some(sa.to_string()), udp::evaluate_echo(sa, &out), s.elapsed())
+}
+
+/// The interface and its MTU toward `ip`, from the kernel's route.
+async fn egress(ctx: &Ctx<'_, '_>, ip: IpAddr) -> Egress {
+    let iface = ctx.net.routes.route_to(ip).await.ok().and_then(|r| r.interface);
+    let iface_mtu = iface.as_deref().and_then(|i| ctx.net.routes.iface_mtu(i));
+    Egress { iface, iface_mtu }
+}
+
+pub async fn mtu(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> CheckResult {
+    let t = ctx.cfg.timeout;
+    let sa = SocketAddr::new(peer, port);
+    let s = Instant::now();
+    let eg = egress(ctx, peer).await;
+    let out = async {
+        if !peer.is_ipv4() {
+            return Err(MtuError::Ipv6);
+        }
+        let mut sock = ctx.net.udp.open(sa).await.map_err(MtuError::Io)?;
+        sock.set_df().map_err(MtuError::DfUnavailable)?;
+        let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
+        mtu::search(&mut UdpDf(sock.as_mut()), top, t).await
+    };
+    let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
+    ctx.result(p, Some(sa.to_string()), mtu::evaluate(&sa.to_string(), "UDP DF probes to the responder", &eg, &out), s.elapsed())
+}
+
+pub async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult> {
+    let t = ctx.cfg.timeout;
+    ctx.fan_out(p, addr, |ip| async move {
+        let s = Instant::now();
+        let eg = egress(ctx, ip).await;
+        let out = async {
+            let pinger = ctx.net.icmp.ok_or_else(|| MtuError::NotPermitted("ICMP probes are disabled".into()))?;
+            let mut path = pinger.df_path(ip)?;
+            mtu::search(path.as_mut(), eg.iface_mtu.unwrap_or(1500), t).await
+        };
+        let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
+        let out = out.map_err(|e| match e {
+            MtuError::NoAnswer(_) => MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?")),
+            e => e,
+        });
+        vec![ctx.result(p, Some(ip.to_string()), mtu::evaluate(&ip.to_string(), "ICMP echo with DF", &eg, &out), s.elapsed())]
+    })
+    .await
+}

@@ -1,0 +1,59 @@
+//! The one audited place with `unsafe`: `IP_MTU_DISCOVER` has no safe API in socket2 0.6 or nix
+//! 0.31. Everything else (IP_MTU, geteuid, if_indextoname) goes through nix's safe wrappers.
+
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsFd, AsRawFd};
+
+/// Set Don't Fragment on every datagram of an IPv4 socket (`IP_PMTUDISC_DO`); the result is checked.
+/// Takes `AsRawFd` because surge-ping exposes only the raw descriptor of its socket.
+pub fn set_pmtudisc_do<S: AsRawFd>(sock: &S) -> std::io::Result<()> {
+    let fd = sock.as_raw_fd();
+    let v: libc::c_int = libc::IP_PMTUDISC_DO;
+    // SAFETY: `fd` is a live socket owned by the caller for the duration of the call (an invalid fd
+    // only makes setsockopt fail with EBADF, which is returned); the pointer and length describe `v`, a
+    // c_int that outlives the call; setsockopt does not keep the pointer.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            &v as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The kernel's current path MTU estimate for a connected IPv4 socket (`IP_MTU`).
+pub fn path_mtu<S: AsFd>(sock: &S) -> Option<u32> {
+    nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::IpMtu).ok().and_then(|v| u32::try_from(v).ok())
+}
+
+/// Whether this process runs with effective uid 0.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// The name of an interface index, in this network namespace.
+pub fn if_name(index: u32) -> Option<String> {
+    nix::net::if_::if_indextoname(index).ok().and_then(|c| c.into_string().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn df_on_a_udp_socket_and_its_mtu() {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        set_pmtudisc_do(&s).unwrap();
+        s.connect("127.0.0.1:9").unwrap();
+        assert!(path_mtu(&s).is_some_and(|m| m >= 576));
+        assert_eq!(if_name(1).as_deref(), Some("lo"));
+    }
+}
