@@ -1,9 +1,7 @@
 //! The commands: turn parsed arguments into options, run, render, and pick the exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Instant;
-
-use comfy_table::{presets, ContentArrangement, Table};
 
 use crate::catalogue::{self, Catalogue};
 use crate::cli::{CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs, ResponderArgs, SummarizeArgs, TargetArgs};
@@ -13,8 +11,8 @@ use crate::exit;
 use crate::options::{self, Options};
 use crate::plan;
 use crate::regions::{RegionTable, BUILTIN_ORIGIN};
-use crate::report::{self, Style};
-use crate::result::{Report, Summary, TargetInfo, ToolInfo, SCHEMA_VERSION};
+use crate::report::{self, listing, output, Style};
+use crate::result::{Report, RunOptions, Status, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION};
 use crate::sys;
 
 /// Why a command stopped without a report.
@@ -93,8 +91,14 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
     }
     o.only = t.only.clone();
     o.skip = t.skip.clone();
-    o.peers = t.peer.iter().map(|s| options::parse_ip(s, "--peer")).collect::<Result<_, _>>()?;
-    o.peers.dedup();
+    o.peers = vec![];
+    for s in &t.peer {
+        let ip = options::parse_ip(s, "--peer")?;
+        if !o.peers.contains(&ip) {
+            o.peers.push(ip);
+        }
+    }
+    o.accept = t.accept.iter().map(|a| crate::waiver::parse(a, cat)).collect::<Result<_, _>>()?;
     for f in &t.ca_file {
         o.extra_roots.extend(sys::tls::read_pem_certs(f).map_err(|e| InputError::flag("--ca-file", &f.display().to_string(), e))?);
     }
@@ -139,6 +143,14 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let opts = options(&a.target, cat)?;
     let probes = plan::plan(&opts, cat);
+    if probes.is_empty() {
+        return Err(InputError(format!(
+            "nothing to check: --only {} --skip {} leaves no requirement (see `ack-edge-preflight requirements`)",
+            if opts.only.is_empty() { "(all)".to_string() } else { opts.only.join(",") },
+            if opts.skip.is_empty() { "(none)".to_string() } else { opts.skip.join(",") }
+        ))
+        .into());
+    }
     let cfg = EngineConfig {
         region: opts.region.id.clone(),
         timeout: opts.timeout,
@@ -156,7 +168,31 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         extra_roots: opts.extra_roots.clone(),
         cluster_roots: opts.cluster_roots.clone(),
     };
-    execute(&probes, &cfg, &env, target, &a.report, cat)
+    let run = RunMeta {
+        options: RunOptions {
+            region: opts.region.id.clone(),
+            cni: opts.cni.as_str().into(),
+            k8s_version: format!("{}.{}", opts.k8s_version.0, opts.k8s_version.1),
+            apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
+            peers: opts.peers.iter().map(|p| p.to_string()).collect(),
+            dns_server: opts.dns_server.map(|d| d.to_string()),
+            only: opts.only.clone(),
+            skip: opts.skip.clone(),
+            accept: a.target.accept.clone(),
+            timeout_ms: opts.timeout.as_millis() as u64,
+            strict: a.report.strict,
+        },
+        untested: plan::untested(&opts, cat, &probes),
+        waivers: opts.accept.clone(),
+    };
+    execute(&probes, &cfg, &env, target, run, &a.report, cat)
+}
+
+/// What the report says about how it was made, besides the results.
+struct RunMeta {
+    options: RunOptions,
+    untested: Vec<Untested>,
+    waivers: Vec<crate::waiver::Waiver>,
 }
 
 /// What the system implementations need besides the engine configuration.
@@ -175,7 +211,19 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S, ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S };
     let target = TargetInfo { region: format!("inbound to {node}"), cni: a.cni.as_str().into(), apiserver: None };
     let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![] };
-    execute(&probes, &cfg, &env, target, &a.report, cat)
+    let run = RunMeta {
+        options: RunOptions {
+            region: "-".into(),
+            cni: a.cni.as_str().into(),
+            peers: vec![node.to_string()],
+            timeout_ms: timeout.as_millis() as u64,
+            strict: a.report.strict,
+            ..Default::default()
+        },
+        untested: vec![],
+        waivers: vec![],
+    };
+    execute(&probes, &cfg, &env, target, run, &a.report, cat)
 }
 
 fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
@@ -201,20 +249,31 @@ fn execute(
     cfg: &EngineConfig,
     opts: &RunEnv,
     target: TargetInfo,
+    run: RunMeta,
     out: &ReportArgs,
     cat: &Catalogue,
 ) -> Result<i32, AppError> {
+    // where the report goes and in which format, decided before anything is sent
+    let format = match (out.format, &out.output) {
+        (Some(f), _) => f,
+        (None, Some(p)) => output::format_for(p)?,
+        (None, None) => report::Format::Table,
+    };
+    let dest = output::prepare(out.output.as_deref())?;
     let started = std::time::SystemTime::now();
     let t0 = Instant::now();
     if std::io::stderr().is_terminal() {
         eprintln!("checking {} probes for {} (deadline {:.1} s)…", probes.len(), target.region, cfg.deadline().as_secs_f64());
     }
     let rt = runtime()?;
-    let (results, addresses) = rt.block_on(async {
+    let (mut results, addresses) = rt.block_on(async {
         let resolver = sys::dns::HickoryResolver::new(opts.dns_server, cfg.timeout);
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
         let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
+        if probes.iter().any(|p| matches!(p.kind, plan::ProbeKind::Tls { .. })) {
+            tls.preload(); // the host's roots, read before any probe starts
+        }
         let pinger = sys::icmp::SurgePinger::new();
         let net = Net {
             resolver: &resolver,
@@ -238,6 +297,13 @@ fn execute(
             .collect();
         (results, addresses)
     });
+    let waivers = crate::waiver::apply(&mut results, &run.waivers);
+    let mut untested = run.untested;
+    for r in results.iter().filter(|r| r.status == Status::Skip) {
+        if !untested.iter().any(|u| u.id == r.id) {
+            untested.push(Untested { id: r.id.clone(), reason: format!("not run: {}", crate::text::clean(&r.message, 100)) });
+        }
+    }
     let host = sys::host::SystemHost::new(&opts.sysroot, None);
     let report = Report {
         schema_version: SCHEMA_VERSION,
@@ -246,51 +312,34 @@ fn execute(
         duration_ms: t0.elapsed().as_millis() as u64,
         host: sys::host::host_info(&host, addresses, opts.dns_server),
         target,
-        summary: Summary::of(&results, out.strict),
+        options: run.options,
+        summary: Summary::of(&results, out.strict).with_untested(untested),
+        waivers,
         results,
     };
     drop(rt);
     let to_tty = out.output.is_none() && std::io::stdout().is_terminal();
     let color = to_tty && !out.no_color && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(&report, out.format, Style { color, strict: out.strict });
-    match &out.output {
-        Some(path) => {
-            report::write_atomic(path, &text).map_err(|e| InternalError::Output {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            let s = &report.summary;
-            eprintln!(
-                "{}: {} pass, {} warn, {} fail, {} skip; report written to {}",
-                s.verdict.to_uppercase(),
-                s.pass,
-                s.warn,
-                s.fail,
-                s.skip,
-                path.display()
-            );
-        }
-        None => print_out(&text),
+    let text = report::render(&report, format, Style { color, strict: out.strict });
+    output::write(&dest, &text)?;
+    if let Some(path) = &out.output {
+        let s = &report.summary;
+        eprintln!(
+            "{}: {} pass, {} warn, {} fail, {} skip; report written to {}",
+            s.verdict_line(),
+            s.pass,
+            s.warn,
+            s.fail,
+            s.skip,
+            path.display()
+        );
     }
     Ok(if report.summary.failed() { exit::FAILED } else { exit::OK })
 }
 
-fn print_out(text: &str) {
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (e.g. `| head`) is not an error worth a panic.
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-}
-
-/// A listing table: markdown style for `--format markdown`, box drawing otherwise.
-fn table_for(format: ListFormat) -> Table {
-    let mut t = Table::new();
-    t.load_style(if format == ListFormat::Markdown { presets::ASCII_MARKDOWN } else { presets::UTF8_FULL_CONDENSED });
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    if t.width().is_none() {
-        t.set_width(160);
-    }
-    t
+/// Listings go to standard output; a closed pipe ends quietly, any other write error is exit 3.
+fn print_out(text: &str) -> Result<(), AppError> {
+    Ok(output::write(&output::Destination::Stdout, text)?)
 }
 
 fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
@@ -302,67 +351,48 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
         Some(sa) => sa.to_string(),
         None => "the resolvers of /etc/resolv.conf".into(),
     };
-    match a.format {
+    let text = match a.format {
         ListFormat::Json => {
-            let v = serde_json::json!({"region": opts.region.id, "timeout_ms": opts.timeout.as_millis() as u64, "dns": via, "probes": probes});
-            print_out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+            let untested = plan::untested(&opts, cat, &probes);
+            let packets: Vec<serde_json::Value> =
+                probes.iter().map(|p| serde_json::json!({"id": p.id, "target": p.target, "packets": p.actions(&via)})).collect();
+            let v = serde_json::json!({"region": opts.region.id, "timeout_ms": opts.timeout.as_millis() as u64, "dns": via, "probes": probes, "packets": packets, "untested": untested});
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table_for(a.format);
-            t.set_header(vec!["Requirement", "Target", "Probe"]);
-            for p in &probes {
-                t.add_row(vec![p.id.clone(), p.target.clone(), p.action(&via)]);
-            }
             let api = opts.apiserver.as_ref().map(|h| h.to_string()).unwrap_or_else(|| "(not given)".into());
-            print_out(&format!(
-                "Plan for region {} (cni {}, Kubernetes {}.{}, API server {api}); per-probe timeout {} ms. Nothing is sent by `plan`.\n{t}\n{} probes.\n",
+            let heading = format!(
+                "Plan for region {} (cni {}, Kubernetes {}.{}, API server {api}); per-probe timeout {} ms. Nothing is sent by `plan`.\n",
                 opts.region.id,
                 opts.cni.as_str(),
                 opts.k8s_version.0,
                 opts.k8s_version.1,
                 opts.timeout.as_millis(),
-                probes.len()
-            ));
+            );
+            listing::plan(a.format, &probes, &via, &heading)
         }
-    }
+    };
+    print_out(&text)?;
     Ok(exit::OK)
 }
 
 fn requirements(a: &ListArgs) -> Result<i32, AppError> {
     let cat = cat()?;
-    match a.format {
-        ListFormat::Json => {
-            print_out(&format!("{}\n", serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()));
-        }
-        ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table_for(a.format);
-            t.set_header(vec!["Id", "Title", "Applies", "Source"]);
-            for r in &cat.requirements {
-                t.add_row(vec![&r.id, &r.title, &r.applies, &r.source]);
-            }
-            print_out(&format!("{t}\n"));
-        }
-    }
+    let text = match a.format {
+        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()),
+        f => listing::requirements(f, cat),
+    };
+    print_out(&text)?;
     Ok(exit::OK)
 }
 
 fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
     let table_data = regions(a.regions_file.as_deref())?;
-    match a.format {
-        ListFormat::Json => {
-            print_out(&format!("{}\n", serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()));
-        }
-        ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table_for(a.format);
-            t.set_header(vec!["Region", "Name", "Registry VPC endpoint", "Registry routes", "OSS internal VIPs"]);
-            for r in &table_data.regions {
-                let join = |v: &[ipnet::Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
-                let vips = if r.oss_vips.is_empty() { "(none documented: 100.0.0.0/8)".to_string() } else { join(&r.oss_vips) };
-                t.add_row(vec![r.id.clone(), r.name.clone(), r.registry.clone(), join(&r.registry_routes), vips]);
-            }
-            print_out(&format!("{t}\n"));
-        }
-    }
+    let text = match a.format {
+        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()),
+        f => listing::regions(f, &table_data.regions),
+    };
+    print_out(&text)?;
     Ok(exit::OK)
 }
 
@@ -374,31 +404,11 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         reports.push((origin.clone(), crate::summary::parse_report(&text, &origin)?));
     }
     let s = crate::summary::summarize(&reports);
-    match a.format {
-        ListFormat::Json => print_out(&format!("{}\n", serde_json::to_string_pretty(&s).unwrap_or_default())),
-        ListFormat::Table | ListFormat::Markdown => {
-            let mut t = table_for(a.format);
-            t.set_header(vec!["Requirement", "Failing hosts", "Warning hosts", "pass/warn/fail/skip rows", "Example"]);
-            for r in &s.requirements {
-                let hosts = |v: &[String]| {
-                    let mut h = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-                    if v.len() > 5 {
-                        h.push_str(&format!(" … (+{})", v.len() - 5));
-                    }
-                    format!("{} {h}", v.len()).trim().to_string()
-                };
-                t.add_row(vec![
-                    r.id.clone(),
-                    hosts(&r.failing_hosts),
-                    hosts(&r.warning_hosts),
-                    format!("{}/{}/{}/{}", r.pass, r.warn, r.fail, r.skip),
-                    r.sample.clone().unwrap_or_default(),
-                ]);
-            }
-            let verdicts: Vec<String> = s.verdicts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            print_out(&format!("{} hosts: {}\n{t}\n", s.hosts, verdicts.join(", ")));
-        }
-    }
+    let text = match a.format {
+        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&s).unwrap_or_default()),
+        f => listing::summarize(f, &s),
+    };
+    print_out(&text)?;
     Ok(if s.failing_hosts.is_empty() { exit::OK } else { exit::FAILED })
 }
 

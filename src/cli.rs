@@ -125,6 +125,10 @@ pub struct TargetArgs {
     /// Do not run these requirement ids or categories
     #[arg(long, value_name = "ID|CATEGORY", value_delimiter = ',')]
     pub skip: Vec<String>,
+    /// Waive a requirement: keep its row and evidence, leave it out of the verdict and exit code
+    /// (repeatable): ID, ID@TARGET or ID@ADDRESS, optionally =REASON
+    #[arg(long, value_name = "ID[@TARGET][=REASON]")]
+    pub accept: Vec<String>,
     /// Peer running `responder` (a cloud node or VPC host) for the UDP 8472 and path-MTU checks (repeatable)
     #[arg(long = "peer", value_name = "IP")]
     pub peer: Vec<String>,
@@ -152,9 +156,10 @@ pub struct CheckArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Report format (table is for people; json for automation; markdown for tickets; junit for CI)
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Report format (table is for people; json for automation; markdown for tickets; junit for CI);
+    /// default: table, or from the --output extension (.json, .md, .xml)
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -22,3 +22,5 @@ pub mod result;
 pub mod run;
 pub mod summary;
 pub mod sys;
+pub mod text;
+pub mod waiver;

@@ -207,6 +207,8 @@ pub struct Options {
     pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// The cluster CA (`--cluster-ca`), for the API server.
     pub cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// `--accept` waivers.
+    pub accept: Vec<crate::waiver::Waiver>,
 }
 
 pub use crate::constants::DEFAULT_NTP_SERVERS;
@@ -245,6 +247,7 @@ impl Options {
             sysroot: PathBuf::from("/"),
             extra_roots: vec![],
             cluster_roots: vec![],
+            accept: vec![],
         }
     }
 }

@@ -64,8 +64,9 @@ pub enum ProbeKind {
     IcmpMtu { addr: Addr },
     /// TCP connect to a node's inbound port and read the responder's banner (inbound.tcp).
     InboundTcp { node: IpAddr, port: u16 },
-    /// Planned but not runnable with these options; reported as SKIP with the reason.
-    Skip { reason: String },
+    /// Planned but not runnable with these options; reported as SKIP with the reason, and listed as
+    /// untested with `needs` ("needs --apiserver").
+    Skip { reason: String, needs: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +80,31 @@ pub struct Probe {
 impl Probe {
     fn new(id: &str, target: impl Into<String>, kind: ProbeKind) -> Probe {
         Probe { id: id.to_string(), target: target.into(), kind }
+    }
+
+    /// Every packet (or local read) this probe makes, one line each (for `plan`).
+    pub fn actions(&self, dns_via: &str) -> Vec<String> {
+        let mut v = vec![self.action(dns_via)];
+        match &self.kind {
+            ProbeKind::Tcp { addr: Addr::Fixed(ip), .. } => v.push(format!("ICMP echo to {ip} (evidence only, at most 300 ms; root or ping_group_range)")),
+            ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. } => {
+                v.push(format!("ICMP echo to each A record of {name} (evidence only, at most 300 ms; root or ping_group_range)"))
+            }
+            ProbeKind::Mtu { peer, port } => {
+                v.insert(0, format!("route lookup for {peer} (local: the interface MTU bounds the search)"));
+                v.insert(1, format!("one 576-byte UDP echo request with DF to {peer}:{port} (is the responder there?)"));
+            }
+            ProbeKind::IcmpMtu { .. } => v.insert(0, "route lookup (local: the interface MTU bounds the search)".into()),
+            ProbeKind::PkgSources => {
+                v = vec![
+                    "read /etc/yum.repos.d/*.repo, /etc/apt/sources.list, /etc/apt/sources.list.d/*.{list,sources} (local)".into(),
+                    format!("DNS A query for each source host via {dns_via}"),
+                    "TCP connect (SYN) to each source host's port (at most 16 hosts)".into(),
+                ]
+            }
+            _ => {}
+        }
+        v
     }
 
     /// One line saying what would be sent (for `plan`).
@@ -113,7 +139,7 @@ impl Probe {
             ProbeKind::Mtu { peer, port } => format!("UDP probes with Don't Fragment, up to the interface MTU, to {peer}:{port}"),
             ProbeKind::IcmpMtu { addr: a } => format!("ICMP echo with Don't Fragment, up to the interface MTU, to {}", addr(a)),
             ProbeKind::InboundTcp { node, port } => format!("TCP connect to {node}:{port} and read the responder's banner"),
-            ProbeKind::Skip { reason } => format!("skipped: {reason}"),
+            ProbeKind::Skip { reason, .. } => format!("skipped: {reason}"),
         }
     }
 }
@@ -245,9 +271,14 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
                 emit_tls: true,
             }));
         }
-        None => p.push(Probe::new("tcp.apiserver", "(not given)", ProbeKind::Skip {
-            reason: "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10".into(),
-        })),
+        None => {
+            for id in ["tcp.apiserver", "tls.apiserver"] {
+                p.push(Probe::new(id, "(not given)", ProbeKind::Skip {
+                    reason: "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10".into(),
+                    needs: "needs --apiserver".into(),
+                }));
+            }
+        }
     }
 
     // NTP
@@ -255,6 +286,7 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         for id in ["ntp.server", "ntp.offset"] {
             p.push(Probe::new(id, "(self-hosted)", ProbeKind::Skip {
                 reason: "--self-hosted-ntp: the node keeps its own time (join with selfHostNtpServer=true)".into(),
+                needs: "not applicable with --self-hosted-ntp".into(),
             }));
         }
     } else {
@@ -284,12 +316,16 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
     // Flannel VXLAN and path MTU toward peers running `responder`
     if opts.cni != Cni::Flannel {
         for id in ["udp.vxlan", "mtu.path"] {
-            p.push(Probe::new(id, "(terway-edge)", ProbeKind::Skip { reason: format!("the CNI is not Flannel: no VXLAN on UDP {VXLAN_PORT}") }));
+            p.push(Probe::new(id, "(terway-edge)", ProbeKind::Skip {
+                reason: format!("the CNI is not Flannel: no VXLAN on UDP {VXLAN_PORT}"),
+                needs: "not applicable to terway-edge".into(),
+            }));
         }
     } else if opts.peers.is_empty() {
         for id in ["udp.vxlan", "mtu.path"] {
             p.push(Probe::new(id, "(no --peer)", ProbeKind::Skip {
                 reason: "no --peer given: run `ack-edge-preflight responder` on a cloud node or VPC host and pass --peer IP".into(),
+                needs: "needs --peer".into(),
             }));
         }
     } else {
@@ -355,6 +391,56 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         _ => opts.selected(&probe.id),
     });
     p
+}
+
+/// Every requirement id a probe list emits rows for (a TLS probe may emit its `http.*` row too).
+pub fn emitted_ids(probes: &[Probe]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for p in probes {
+        let mut push = |id: &str| {
+            if !out.iter().any(|x| x == id) {
+                out.push(id.to_string());
+            }
+        };
+        match &p.kind {
+            ProbeKind::Tls { http, emit_tls, .. } => {
+                if *emit_tls {
+                    push(&p.id);
+                }
+                if let Some((h, _)) = http {
+                    push(h);
+                }
+            }
+            _ => push(&p.id),
+        }
+    }
+    out
+}
+
+/// What these options leave untested, and why: planned SKIPs ("needs --apiserver") and requirements
+/// deselected by `--only` / `--skip`.
+pub fn untested(opts: &Options, cat: &Catalogue, planned: &[Probe]) -> Vec<crate::result::Untested> {
+    let mut out: Vec<crate::result::Untested> = vec![];
+    for p in planned {
+        if let ProbeKind::Skip { needs, .. } = &p.kind {
+            if !out.iter().any(|u| u.id == p.id) {
+                out.push(crate::result::Untested { id: p.id.clone(), reason: needs.clone() });
+            }
+        }
+    }
+    let mut all = opts.clone();
+    all.only.clear();
+    all.skip.clear();
+    let emitted = emitted_ids(planned);
+    for id in emitted_ids(&plan(&all, cat)) {
+        if emitted.contains(&id) || out.iter().any(|u| u.id == id) {
+            continue;
+        }
+        let by_skip = opts.skip.iter().any(|s| *s == id || id.split('.').next() == Some(s.as_str()));
+        let reason = if by_skip { "deselected by --skip" } else { "not selected by --only" };
+        out.push(crate::result::Untested { id, reason: reason.into() });
+    }
+    out
 }
 
 /// The probes of `inbound --node IP`: the node's inbound ports, answered by its `responder`.
@@ -467,7 +553,7 @@ mod tests {
     fn apiserver_skip_hint_and_name_resolution() {
         let mut o = opts("cn-hangzhou");
         let p = plan(&o, cat());
-        assert!(p.iter().any(|p| p.id == "tcp.apiserver" && matches!(&p.kind, ProbeKind::Skip { reason } if reason.contains("--apiserver"))));
+        assert!(p.iter().any(|p| p.id == "tcp.apiserver" && matches!(&p.kind, ProbeKind::Skip { reason, .. } if reason.contains("--apiserver"))));
         assert!(!ids(&p).contains(&"dns.apiserver"));
         o.apiserver = Some(parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap());
         let p = plan(&o, cat());

@@ -87,7 +87,7 @@ impl Finding {
     }
 }
 
-/// One row of the report (SPEC section 4, `results[]`).
+/// One row of the report (`results[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub id: String,
@@ -101,21 +101,79 @@ pub struct CheckResult {
     pub source: String,
     pub duration_ms: u64,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// Set when an `--accept` waiver covers this row: it keeps its status and evidence but does not
+    /// count for the verdict or the exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Waived>,
 }
 
-/// Counts and the overall verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waived {
+    /// The `--accept` value that matched (`ID`, `ID@TARGET`).
+    pub by: String,
+    pub reason: String,
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    #[default]
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        }
+    }
+}
+
+/// A requirement that was not tested, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Untested {
+    pub id: String,
+    pub reason: String,
+}
+
+/// Counts and the overall verdict. Waived rows are counted under `waived` and in their status, but
+/// not in the verdict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,
     pub warn: usize,
     pub fail: usize,
     pub skip: usize,
-    pub verdict: String,
+    #[serde(default)]
+    pub waived: usize,
+    pub verdict: Verdict,
+    /// False when any requirement was not tested (see `untested`).
+    #[serde(default = "yes")]
+    pub complete: bool,
+    #[serde(default)]
+    pub untested: Vec<Untested>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Summary {
     pub fn of(results: &[CheckResult], strict: bool) -> Summary {
-        let mut s = Summary::default();
+        let mut s = Summary { complete: true, ..Default::default() };
+        let (mut fail, mut warn) = (false, false);
         for r in results {
             match r.status {
                 Status::Pass => s.pass += 1,
@@ -123,20 +181,73 @@ impl Summary {
                 Status::Fail => s.fail += 1,
                 Status::Skip => s.skip += 1,
             }
+            if r.waived.is_some() {
+                s.waived += 1;
+                continue;
+            }
+            fail |= r.status == Status::Fail || (strict && r.status == Status::Warn);
+            warn |= r.status == Status::Warn;
         }
-        s.verdict = if s.fail > 0 || (strict && s.warn > 0) {
-            "fail"
-        } else if s.warn > 0 {
-            "warn"
+        s.verdict = if fail {
+            Verdict::Fail
+        } else if warn {
+            Verdict::Warn
         } else {
-            "pass"
-        }
-        .to_string();
+            Verdict::Pass
+        };
         s
     }
-    pub fn failed(&self) -> bool {
-        self.verdict == "fail"
+    /// Record what was not tested.
+    pub fn with_untested(mut self, untested: Vec<Untested>) -> Summary {
+        self.complete = untested.is_empty();
+        self.untested = untested;
+        self
     }
+    pub fn failed(&self) -> bool {
+        self.verdict == Verdict::Fail
+    }
+    /// "PASS", or "PASS, incomplete: tcp.apiserver needs --apiserver; …".
+    pub fn verdict_line(&self) -> String {
+        if self.complete {
+            return self.verdict.label().to_string();
+        }
+        let mut seen = vec![];
+        let parts: Vec<String> = self
+            .untested
+            .iter()
+            .filter(|u| {
+                let new = !seen.contains(&u.id);
+                seen.push(u.id.clone());
+                new
+            })
+            .map(|u| format!("{} {}", u.id, u.reason))
+            .collect();
+        format!("{}, incomplete: {}", self.verdict.label(), parts.join("; "))
+    }
+}
+
+/// The options that shaped the plan, as given (so a report says what it did and did not test).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    pub region: String,
+    pub cni: String,
+    pub k8s_version: String,
+    pub apiserver: Option<String>,
+    pub peers: Vec<String>,
+    pub dns_server: Option<String>,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub accept: Vec<String>,
+    pub timeout_ms: u64,
+    pub strict: bool,
+}
+
+/// An `--accept` waiver and whether it matched any row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverUse {
+    pub accept: String,
+    pub reason: String,
+    pub matched: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,7 +272,7 @@ pub struct TargetInfo {
     pub apiserver: Option<String>,
 }
 
-/// The whole report (schema_version 1).
+/// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
@@ -170,8 +281,14 @@ pub struct Report {
     pub duration_ms: u64,
     pub host: HostInfo,
     pub target: TargetInfo,
+    #[serde(default)]
+    pub options: RunOptions,
     pub summary: Summary,
+    #[serde(default)]
+    pub waivers: Vec<WaiverUse>,
     pub results: Vec<CheckResult>,
 }
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `options`, `waivers`, `summary.complete` / `untested` / `waived`, `results[].waived`,
+/// closed `details.phase` / `details.error`, `details.caused_by` (see docs/report.md).
+pub const SCHEMA_VERSION: u32 = 2;

@@ -34,8 +34,8 @@ pub struct FleetSummary {
 pub fn parse_report(text: &str, origin: &str) -> Result<Report, InputError> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| InputError::data(origin, format!("not JSON: {e}")))?;
     match v.get("schema_version").and_then(|x| x.as_u64()) {
-        Some(n) if n == SCHEMA_VERSION as u64 => {}
-        Some(n) => return Err(InputError::data(origin, format!("schema_version {n} is not supported (expected {SCHEMA_VERSION})"))),
+        Some(n) if (1..=SCHEMA_VERSION as u64).contains(&n) => {}
+        Some(n) => return Err(InputError::data(origin, format!("schema_version {n} is not supported (expected 1 to {SCHEMA_VERSION})"))),
         None => return Err(InputError::data(origin, "not an ack-edge-preflight report (no schema_version)")),
     }
     serde_json::from_value(v).map_err(|e| InputError::data(origin, format!("invalid report: {e}")))
@@ -46,8 +46,8 @@ pub fn summarize(reports: &[(String, Report)]) -> FleetSummary {
     let mut by_id: BTreeMap<String, RequirementSummary> = BTreeMap::new();
     for (origin, r) in reports {
         let host = if r.host.hostname.is_empty() { origin.clone() } else { r.host.hostname.clone() };
-        *s.verdicts.entry(r.summary.verdict.clone()).or_default() += 1;
-        if r.summary.verdict == "fail" {
+        *s.verdicts.entry(r.summary.verdict.as_str().to_string()).or_default() += 1;
+        if r.summary.failed() {
             s.failing_hosts.push(host.clone());
         }
         for row in &r.results {
@@ -102,9 +102,12 @@ mod tests {
                 source: String::new(),
                 duration_ms: 1,
                 details: Default::default(),
+                waived: None,
             })
             .collect();
         Report {
+            options: Default::default(),
+            waivers: vec![],
             schema_version: 1,
             tool: ToolInfo { name: "ack-edge-preflight".into(), version: "0.1.0".into() },
             started_at: "2026-11-21T10:00:00Z".into(),
@@ -138,7 +141,7 @@ mod tests {
     #[test]
     fn bad_reports_name_the_file() {
         assert!(parse_report("{", "x.json").unwrap_err().to_string().starts_with("x.json: not JSON"));
-        assert!(parse_report("{\"schema_version\": 2}", "y.json").unwrap_err().to_string().contains("schema_version 2"));
+        assert!(parse_report("{\"schema_version\": 3}", "y.json").unwrap_err().to_string().contains("schema_version 3"));
         assert!(parse_report("{}", "z.json").unwrap_err().to_string().contains("no schema_version"));
         let good = serde_json::to_string(&report("n1", &[])).unwrap();
         assert!(parse_report(&good, "g.json").is_ok());

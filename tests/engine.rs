@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+mod common;
 use preflight::catalogue;
 use preflight::engine::{run, EngineConfig, Net};
 use preflight::net::*;
@@ -265,7 +267,12 @@ async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
     let cat = catalogue::builtin().unwrap();
     let probes = plan(o, cat);
     let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w, tls: w, udp: w, icmp: None };
-    run(&probes, &net, &cfg(), cat).await
+    let results = run(&probes, &net, &cfg(), cat).await;
+    // every engine-test report must satisfy the published schema (closed phase/error enums,
+    // phase and error on every FAIL and WARN row)
+    let errs = common::schema_errors(&common::report_of(results.clone()));
+    assert!(errs.is_empty(), "engine report breaks docs/report.schema.json: {errs:#?}");
+    results
 }
 
 fn rows<'a>(r: &'a [CheckResult], id: &str) -> Vec<&'a CheckResult> {

@@ -10,6 +10,18 @@ use std::process::Command;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
+mod common;
+
+/// Every JSON report the real binary writes in the lab must satisfy the published schema.
+fn valid(report: Value) -> Result<Value, Failed> {
+    let errs = common::schema_errors(&report);
+    if errs.is_empty() {
+        Ok(report)
+    } else {
+        Err(format!("report breaks docs/report.schema.json: {errs:#?}").into())
+    }
+}
+
 fn lab_sh() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
 }
@@ -98,7 +110,7 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     let report: Value = serde_json::from_slice(&o.stdout)
         .map_err(|e| format!("report is not JSON ({e}); exit {:?}; stderr: {stderr}", o.status.code()))?;
-    Ok(Run { code: o.status.code().unwrap_or(-1), report, stderr })
+    Ok(Run { code: o.status.code().unwrap_or(-1), report: valid(report)?, stderr })
 }
 
 fn check(extra: &[&str]) -> Result<Run, Failed> {
@@ -314,7 +326,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     .output()
                     .map_err(|e| e.to_string())?;
                 let report = serde_json::from_slice(&o.stdout).map_err(|e| format!("inbound report: {e}: {}", String::from_utf8_lossy(&o.stderr)))?;
-                Ok(Run { code: o.status.code().unwrap_or(-1), report, stderr: String::from_utf8_lossy(&o.stderr).into_owned() })
+                Ok(Run { code: o.status.code().unwrap_or(-1), report: valid(report)?, stderr: String::from_utf8_lossy(&o.stderr).into_owned() })
             };
             let r = inbound(&[])?;
             r.exit(0)?;

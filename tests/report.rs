@@ -18,6 +18,7 @@ fn row(id: &str, target: &str, addr: Option<&str>, status: Status, msg: &str) ->
         source: req.source.clone(),
         duration_ms: 3,
         details: serde_json::Map::new(),
+        waived: None,
     }
 }
 
@@ -30,7 +31,12 @@ pub fn sample() -> Report {
         row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", None, Status::Pass, "resolves to 100.103.9.188, all documented route addresses"),
         fail,
         row("tcp.apiserver", "(not given)", None, Status::Skip, "--apiserver not given"),
-        row("tools.socat", "socat", None, Status::Warn, "missing socat (searched /usr/bin); edgeadm will try to install it online: yum install socat / apt-get install socat"),
+        {
+            let mut w = row("tools.socat", "socat", None, Status::Warn, "missing socat (searched /usr/bin); edgeadm will try to install it online: yum install socat / apt-get install socat");
+            w.details.insert("phase".into(), "tools".into());
+            w.details.insert("error".into(), "missing".into());
+            w
+        },
         row("port.local", "tcp/10250", None, Status::Pass, "tcp/10250 is free"),
     ];
     Report {
@@ -40,7 +46,9 @@ pub fn sample() -> Report {
         duration_ms: 3012,
         host: HostInfo { hostname: "dc-node-01".into(), os: "Debian GNU/Linux 12 (bookworm)".into(), kernel: "6.1.0".into(), addresses: vec!["10.0.0.10/24".into()], nameservers: vec!["100.100.2.136".into()] },
         target: TargetInfo { region: "cn-hangzhou".into(), cni: "flannel".into(), apiserver: None },
-        summary: Summary::of(&results, false),
+        options: RunOptions { region: "cn-hangzhou".into(), cni: "flannel".into(), k8s_version: "1.26".into(), timeout_ms: 3000, ..Default::default() },
+        summary: Summary::of(&results, false).with_untested(vec![Untested { id: "tcp.apiserver".into(), reason: "needs --apiserver".into() }]),
+        waivers: vec![],
         results,
     }
 }
@@ -66,7 +74,7 @@ fn json_schema_accepts_real_output_and_rejects_a_broken_one() {
     broken["results"][0]["status"] = "ok".into();
     assert!(!validator.is_valid(&broken));
     let mut broken = v;
-    broken["schema_version"] = 2.into();
+    broken["schema_version"] = 99.into();
     assert!(!validator.is_valid(&broken));
 }
 
@@ -83,17 +91,36 @@ fn table_markdown_junit() {
 fn strict_turns_warn_into_fail() {
     let mut r = sample();
     r.results.retain(|x| x.status != Status::Fail);
-    assert_eq!(Summary::of(&r.results, false).verdict, "warn");
+    assert_eq!(Summary::of(&r.results, false).verdict, Verdict::Warn);
     assert!(Summary::of(&r.results, true).failed());
 }
 
+
 #[test]
-fn atomic_output() {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("r.json");
-    preflight::report::write_atomic(&p, "one").unwrap();
-    preflight::report::write_atomic(&p, "two").unwrap();
-    assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
-    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left behind");
-    assert!(preflight::report::write_atomic(&d.path().join("no/such/dir/r.json"), "x").is_err());
+fn schema_enums_are_the_rust_enums() {
+    use preflight::cause::{ErrorClass, Phase};
+    let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let details = &schema["properties"]["results"]["items"]["properties"]["details"]["properties"];
+    let list = |v: &serde_json::Value| v["enum"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(list(&details["phase"]), Phase::ALL.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>());
+    assert_eq!(list(&details["error"]), ErrorClass::ALL.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>());
+    let cats = list(&schema["properties"]["results"]["items"]["properties"]["category"]);
+    assert_eq!(cats, preflight::catalogue::CATEGORIES.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+}
+
+#[test]
+fn schema_demands_a_cause_on_fail_and_warn_rows() {
+    let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
+    assert!(validator.is_valid(&v));
+    let mut no_cause = v.clone();
+    no_cause["results"][1]["details"] = serde_json::json!({});
+    assert!(!validator.is_valid(&no_cause), "a FAIL row without phase/error must be invalid");
+    let mut open_phase = v.clone();
+    open_phase["results"][1]["details"]["phase"] = "udp-ish".into();
+    assert!(!validator.is_valid(&open_phase));
+    let mut lone = v;
+    lone["results"][0]["details"] = serde_json::json!({"error": "timeout"});
+    assert!(!validator.is_valid(&lone), "error without phase");
 }

@@ -247,7 +247,7 @@ mod tests {
                     return Ok(DfReply::TooBig);
                 }
             }
-            let lost = self.lose_every > 0 && self.sent % self.lose_every == 0;
+            let lost = self.lose_every > 0 && self.sent.is_multiple_of(self.lose_every);
             let passes = size <= self.mtu && (self.answers_small || size > MIN_IPV4_MTU) && !lost;
             if passes && self.rtt <= wait {
                 tokio::time::sleep(self.rtt).await;

@@ -14,7 +14,7 @@ pub fn render(report: &Report) -> String {
         "# ACK Edge preflight: {} ({})\n\n**Verdict: {}** — {} pass, {} warn, {} fail, {} skip\n\n",
         esc(&h.hostname),
         esc(&report.target.region),
-        s.verdict.to_uppercase(),
+        s.verdict_line(),
         s.pass,
         s.warn,
         s.fail,

@@ -3,10 +3,9 @@
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod listing;
+pub mod output;
 pub mod table;
-
-use std::io::Write;
-use std::path::Path;
 
 use crate::catalogue::CATEGORIES;
 use crate::result::{CheckResult, Report, Status};
@@ -60,19 +59,3 @@ pub fn fixes(results: &[CheckResult], include_warn: bool) -> Vec<(&str, Status, 
     out
 }
 
-/// Write `text` to `path` atomically: a temporary file in the same directory, then rename.
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}

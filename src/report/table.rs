@@ -48,7 +48,7 @@ pub fn render(report: &Report, style: Style) -> String {
     );
     out.push_str(&format!(
         "Verdict: {} — {} pass, {} warn, {} fail, {} skip in {} ms\n",
-        s.verdict.to_uppercase(),
+        s.verdict_line(),
         s.pass,
         s.warn,
         s.fail,

@@ -32,6 +32,9 @@ use crate::result::{CheckResult, Finding};
 pub type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
 pub type DnsFuture<'a> = Shared<BoxFuture<'a, DnsOutcome>>;
 
+/// Local addresses and routes, each read or the reason why not.
+pub type Locals = (Result<Vec<LocalAddr>, String>, Result<Vec<RouteEntry>, String>);
+
 /// Host state read once per run, before the probes start (off the runtime thread).
 #[derive(Default)]
 pub struct HostSnapshot {
@@ -46,7 +49,7 @@ pub struct HostSnapshot {
     /// Source files of yum/apt: (path, text).
     pub source_files: Vec<(String, String)>,
     /// Local addresses and routes, for the CIDR checks.
-    pub locals: Option<(Result<Vec<LocalAddr>, String>, Result<Vec<RouteEntry>, String>)>,
+    pub locals: Option<Locals>,
 }
 
 /// What every runner can see.
@@ -91,6 +94,7 @@ impl Ctx<'_, '_> {
             source: req.map(|r| r.source.clone()).unwrap_or_default(),
             duration_ms: ms(took),
             details: f.details,
+            waived: None,
         }
     }
 
@@ -158,7 +162,7 @@ impl Ctx<'_, '_> {
             ProbeKind::UdpEcho { peer, port } => vec![udp::echo(self, p, *peer, *port).await],
             ProbeKind::Mtu { peer, port } => vec![udp::mtu(self, p, *peer, *port).await],
             ProbeKind::IcmpMtu { addr } => udp::icmp_mtu(self, p, addr).await,
-            ProbeKind::Skip { reason } => vec![self.result(p, None, Finding::skip(reason.clone()), Duration::ZERO)],
+            ProbeKind::Skip { reason, .. } => vec![self.result(p, None, Finding::skip(reason.clone()), Duration::ZERO)],
         }
     }
 }

@@ -87,6 +87,11 @@ impl RustlsProber {
         RustlsProber { extra: extra.to_vec(), system: std::sync::OnceLock::new(), cluster }
     }
 
+    /// Load the host's roots now (before probes start), so no TLS probe pays for reading them.
+    pub fn preload(&self) {
+        let _ = self.system_roots();
+    }
+
     fn system_roots(&self) -> &(Arc<RootCertStore>, Option<String>) {
         self.system.get_or_init(|| {
             let mut system = RootCertStore::empty();
@@ -105,7 +110,7 @@ fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
     if let Ok(Some(san)) = c.subject_alternative_name() {
         for n in &san.value.general_names {
             match n {
-                x509_parser::extensions::GeneralName::DNSName(d) => names.push(d.to_string()),
+                x509_parser::extensions::GeneralName::DNSName(d) => names.push(crate::text::clean(d, 253)),
                 x509_parser::extensions::GeneralName::IPAddress(b) => match b.len() {
                     4 => names.push(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
                     16 => {
@@ -121,8 +126,9 @@ fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
     }
     names.truncate(16);
     Some(CertInfo {
-        subject: c.subject().to_string(),
-        issuer: c.issuer().to_string(),
+        // certificate text is attacker-chosen (an intercepting proxy): cleaned before any printer sees it
+        subject: crate::text::clean(&c.subject().to_string(), 300),
+        issuer: crate::text::clean(&c.issuer().to_string(), 300),
         not_before: c.validity().not_before.to_string(),
         not_after: c.validity().not_after.to_string(),
         names,
@@ -176,7 +182,7 @@ where
         .headers()
         .iter()
         .take(MAX_HEADERS)
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).chars().take(200).collect()))
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), 200)))
         .collect();
     Ok(HttpAnswer { status: resp.status().as_u16(), headers })
 }

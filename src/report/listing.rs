@@ -1,0 +1,138 @@
+//! Listings (`plan`, `requirements`, `regions`, `summarize`): one table builder for every format.
+//! Markdown tables are written by hand, one row per line, every cell escaped, so a GFM renderer
+//! keeps each row's columns; terminal tables use comfy-table.
+
+use comfy_table::{presets, ContentArrangement, Table};
+
+use crate::catalogue::Catalogue;
+use crate::cli::ListFormat;
+use crate::plan::Probe;
+use crate::regions::Region;
+use crate::summary::FleetSummary;
+
+/// A Markdown cell: `|`, `<`, `>`, `&`, backticks and newlines cannot break the row or turn into HTML.
+pub fn md_cell(s: &str) -> String {
+    s.lines().map(md_line).collect::<Vec<_>>().join("<br>")
+}
+
+fn md_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::text::clean(s, 4000).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("&#96;"),
+            '\\' => out.push_str("\\\\"),
+            '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A GFM pipe table.
+pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!("| {} |\n|{}\n", header.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | "), "---|".repeat(header.len()));
+    for r in rows {
+        out.push_str(&format!("| {} |\n", r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")));
+    }
+    out
+}
+
+/// A terminal table that adapts to the width (160 columns when not a terminal).
+pub fn terminal_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    if t.width().is_none() {
+        t.set_width(160);
+    }
+    t.set_header(header.to_vec());
+    t
+}
+
+/// A listing in the chosen format (JSON is rendered by the caller from the data itself).
+pub fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> String {
+    match format {
+        ListFormat::Markdown => markdown_table(header, &rows),
+        _ => {
+            let mut t = terminal_table(header);
+            for r in rows {
+                t.add_row(r.into_iter().map(|c| crate::text::clean(&c, 4000)).collect::<Vec<_>>());
+            }
+            format!("{t}\n")
+        }
+    }
+}
+
+pub fn plan(format: ListFormat, probes: &[Probe], via: &str, heading: &str) -> String {
+    let mut rows = vec![];
+    for p in probes {
+        for action in p.actions(via) {
+            rows.push(vec![p.id.clone(), p.target.clone(), action]);
+        }
+    }
+    let n = rows.len();
+    format!("{heading}\n{}{n} packets or reads from {} probes.\n", table(format, &["Requirement", "Target", "Probe"], rows), probes.len())
+}
+
+pub fn requirements(format: ListFormat, cat: &Catalogue) -> String {
+    let rows = cat.requirements.iter().map(|r| vec![r.id.clone(), r.title.clone(), r.applies.clone(), r.source.clone()]).collect();
+    table(format, &["Id", "Title", "Applies", "Source"], rows)
+}
+
+pub fn regions(format: ListFormat, regions: &[Region]) -> String {
+    let join = |v: &[ipnet::Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+    let rows = regions
+        .iter()
+        .map(|r| {
+            let vips = if r.oss_vips.is_empty() { "(none documented: 100.0.0.0/8)".to_string() } else { join(&r.oss_vips) };
+            vec![r.id.clone(), r.name.clone(), r.registry.clone(), join(&r.registry_routes), vips]
+        })
+        .collect();
+    table(format, &["Region", "Name", "Registry VPC endpoint", "Registry routes", "OSS internal VIPs"], rows)
+}
+
+pub fn summarize(format: ListFormat, s: &FleetSummary) -> String {
+    let hosts = |v: &[String]| {
+        let mut h = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if v.len() > 5 {
+            h.push_str(&format!(" … (+{})", v.len() - 5));
+        }
+        format!("{} {h}", v.len()).trim().to_string()
+    };
+    let rows = s
+        .requirements
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                hosts(&r.failing_hosts),
+                hosts(&r.warning_hosts),
+                format!("{}/{}/{}/{}", r.pass, r.warn, r.fail, r.skip),
+                r.sample.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let verdicts: Vec<String> = s.verdicts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let t = table(format, &["Requirement", "Failing hosts", "Warning hosts", "pass/warn/fail/skip rows", "Example"], rows);
+    format!("{} hosts: {}\n\n{t}", s.hosts, verdicts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_cells_cannot_break_a_row() {
+        let t = markdown_table(&["a", "b"], &[vec!["x | y\nz".into(), "<script>&`c`".into()]]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert_eq!(lines[2], "| x \\| y<br>z | &lt;script&gt;&amp;&#96;c&#96; |");
+    }
+}

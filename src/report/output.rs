@@ -1,0 +1,136 @@
+//! Where a report goes, decided and checked before any probe is sent: standard output, a regular
+//! file replaced atomically (a temp file created with O_EXCL in the same directory, fsync, rename,
+//! directory fsync), or a character device / FIFO written directly (`/dev/null`, `/dev/stdout`).
+//! Anything else that exists at the path (a directory, a socket, a block device) is refused, so
+//! `--output` as root cannot replace a device node or follow a planted temp-file symlink.
+
+use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use super::Format;
+use crate::error::{InputError, InternalError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    /// A regular file (or a new one), replaced atomically; symlinks are resolved to their target.
+    Replace(PathBuf),
+    /// A character device or FIFO, written in place.
+    Direct(PathBuf),
+}
+
+/// The format an `--output` file asks for by its extension.
+pub fn format_for(path: &Path) -> Result<Format, InputError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "json" => Ok(Format::Json),
+        "md" | "markdown" => Ok(Format::Markdown),
+        "xml" => Ok(Format::Junit),
+        "txt" => Ok(Format::Table),
+        _ => Err(InputError::flag(
+            "--output",
+            &path.display().to_string(),
+            "cannot tell the format from the extension: use .json, .md, .xml or .txt, or give --format",
+        )),
+    }
+}
+
+/// Check the destination before anything is sent.
+pub fn prepare(path: Option<&Path>) -> Result<Destination, InputError> {
+    let Some(path) = path else { return Ok(Destination::Stdout) };
+    let shown = path.display().to_string();
+    let bad = |why: &str| InputError::flag("--output", &shown, why);
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_char_device() || m.file_type().is_fifo() => return Ok(Destination::Direct(path.to_path_buf())),
+        Ok(m) if m.is_file() => {}
+        Ok(m) if m.is_dir() => return Err(bad("is a directory")),
+        Ok(_) => return Err(bad("exists and is not a regular file, character device or FIFO; refusing to replace it")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(bad(&crate::sys::errno::words(&e))),
+    }
+    // a symlink to a regular file: replace the target, not the link
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(bad(&format!("{} is not a directory", dir.display()))),
+        Err(_) => return Err(bad(&format!("directory {} does not exist", dir.display()))),
+    }
+    // can we create a file there? (a temp file, removed at once)
+    tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir).map_err(|e| bad(&format!("cannot write in {}: {}", dir.display(), crate::sys::errno::words(&e))))?;
+    Ok(Destination::Replace(target))
+}
+
+/// Whether a write error is a closed pipe (`| head`), which ends quietly.
+pub fn is_closed_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Write the text; a closed standard output is not an error (the reader went away).
+pub fn write(dest: &Destination, text: &str) -> Result<(), InternalError> {
+    let res = match dest {
+        Destination::Stdout => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if is_closed_pipe(&e) => Ok(()),
+                r => r,
+            }
+        }
+        Destination::Direct(p) => std::fs::OpenOptions::new().write(true).open(p).and_then(|mut f| f.write_all(text.as_bytes())),
+        Destination::Replace(p) => replace(p, text),
+    };
+    res.map_err(|e| {
+        let path = match dest {
+            Destination::Stdout => "standard output".to_string(),
+            Destination::Direct(p) | Destination::Replace(p) => p.display().to_string(),
+        };
+        InternalError::Output { path, reason: crate::sys::errno::words(&e) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_extension() {
+        assert_eq!(format_for(Path::new("r.json")).unwrap(), Format::Json);
+        assert_eq!(format_for(Path::new("r.MD")).unwrap(), Format::Markdown);
+        assert_eq!(format_for(Path::new("r.xml")).unwrap(), Format::Junit);
+        let e = format_for(Path::new("r.pdf")).unwrap_err().to_string();
+        assert!(e.contains("r.pdf") && e.contains(".json"), "{e}");
+    }
+
+    #[test]
+    fn destinations() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(prepare(Some(Path::new("/dev/null"))).unwrap(), Destination::Direct("/dev/null".into()));
+        assert!(prepare(Some(d.path())).unwrap_err().to_string().contains("directory"));
+        assert!(prepare(Some(&d.path().join("missing/r.json"))).unwrap_err().to_string().contains("does not exist"));
+        let f = d.path().join("r.json");
+        let dest = prepare(Some(&f)).unwrap();
+        write(&dest, "one").unwrap();
+        write(&dest, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "two");
+        // a symlink to a regular file: the target is replaced, the link stays a link
+        let link = d.path().join("link.json");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        write(&prepare(Some(&link)).unwrap(), "three").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "three");
+        // no temp files left behind
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2);
+        write(&prepare(Some(Path::new("/dev/null"))).unwrap(), "x").unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    }
+}

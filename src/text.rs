@@ -1,0 +1,33 @@
+//! Text that came from the network or the host (certificate fields, HTTP headers, banners, DNS
+//! names, file contents) is cleaned before it reaches a terminal, Markdown or a table: control
+//! characters (ESC, CR, BEL, C1, bidi overrides) are shown escaped, and the length is capped.
+
+/// Escape control and bidi-override characters as `\u{..}` and cap at `max` characters ("…" marks a cut).
+pub fn clean(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_caps() {
+        assert_eq!(clean("CN=evil\x1b[2J\r\n", 100), "CN=evil\\u{1b}[2J\\u{d}\\u{a}");
+        assert_eq!(clean("abcdef", 3), "abc…");
+        assert_eq!(clean("a\u{202e}b", 10), "a\\u{202e}b");
+        assert_eq!(clean("日本語", 10), "日本語");
+    }
+}
