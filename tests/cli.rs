@@ -145,3 +145,26 @@ fn summarize_reports() {
     usage_error(&["summarize", &bad.to_string_lossy()], "schema_version 9 is not supported");
     usage_error(&["summarize", "/nonexistent/r.json"], "/nonexistent/r.json");
 }
+
+#[test]
+fn contract_errors_are_one_line_and_exit_2() {
+    // nothing here reaches a probe: each fails validation (or has an empty plan) first
+    usage_error(&["check", "--region", "cn-hangzhou", "--accept", "tcp.regsitry"], "nearest: tcp.registry");
+    usage_error(&["check", "--region", "cn-hangzhou", "--only", "tcp", "--skip", "tcp"], "nothing to check");
+    usage_error(&["check", "--region", "cn-hangzhou", "--accept", "tcp.registry@"], "--accept");
+}
+
+#[test]
+fn a_failed_write_is_exit_3_and_a_closed_pipe_is_quiet() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let o = bin().args(["plan", "--region", "cn-hangzhou"]).stdout(full).output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("standard output"), "{}", stderr(&o));
+    // a reader that goes away (| head -1): no error message, no failure
+    let mut child = bin().args(["requirements"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}

@@ -78,7 +78,7 @@ pub fn plan(format: ListFormat, probes: &[Probe], via: &str, heading: &str) -> S
         }
     }
     let n = rows.len();
-    format!("{heading}\n{}{n} packets or reads from {} probes.\n", table(format, &["Requirement", "Target", "Probe"], rows), probes.len())
+    format!("{heading}\n{}\n{n} packets or reads from {} probes.\n", table(format, &["Requirement", "Target", "Probe"], rows), probes.len())
 }
 
 pub fn requirements(format: ListFormat, cat: &Catalogue) -> String {

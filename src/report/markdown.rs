@@ -1,11 +1,8 @@
 //! `--format markdown`: for pasting into a support ticket.
 
+use super::listing::{markdown_table, md_cell as esc};
 use super::{fixes, grouped};
 use crate::result::Report;
-
-fn esc(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 pub fn render(report: &Report) -> String {
     let s = &report.summary;
@@ -20,7 +17,7 @@ pub fn render(report: &Report) -> String {
         s.fail,
         s.skip
     );
-    out.push_str("| | |\n|---|---|\n");
+    let mut facts = vec![];
     for (k, v) in [
         ("Tool", format!("{} {}", report.tool.name, report.tool.version)),
         ("Started", report.started_at.clone()),
@@ -31,20 +28,27 @@ pub fn render(report: &Report) -> String {
         ("CNI", report.target.cni.clone()),
         ("API server", report.target.apiserver.clone().unwrap_or_else(|| "(not given)".into())),
     ] {
-        out.push_str(&format!("| {k} | {} |\n", esc(&v)));
+        facts.push(vec![k.to_string(), v]);
+    }
+    out.push_str(&markdown_table(&["", ""], &facts));
+    if !report.summary.untested.is_empty() {
+        out.push_str("\n## Not tested\n\n");
+        let rows: Vec<Vec<String>> = report.summary.untested.iter().map(|u| vec![u.id.clone(), u.reason.clone()]).collect();
+        out.push_str(&markdown_table(&["Requirement", "Why"], &rows));
     }
     for (cat, rows) in grouped(&report.results) {
-        out.push_str(&format!("\n## {cat}\n\n| Status | Requirement | Target | Address | Evidence |\n|---|---|---|---|---|\n"));
-        for r in rows {
-            out.push_str(&format!(
-                "| {} | `{}` | {} | {} | {} |\n",
-                r.status.label(),
-                r.id,
-                esc(&r.target),
-                esc(r.address.as_deref().unwrap_or("")),
-                esc(&r.message)
-            ));
-        }
+        out.push_str(&format!("\n## {cat}\n\n"));
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let status = match &r.waived {
+                    Some(w) => format!("{} (waived: {})", r.status.label(), w.reason),
+                    None => r.status.label().to_string(),
+                };
+                vec![status, r.id.clone(), r.target.clone(), r.address.clone().unwrap_or_default(), r.message.clone()]
+            })
+            .collect();
+        out.push_str(&markdown_table(&["Status", "Requirement", "Target", "Address", "Evidence"], &rows));
     }
     let fx = fixes(&report.results, true);
     if !fx.is_empty() {

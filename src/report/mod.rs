@@ -51,7 +51,7 @@ pub fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
 pub fn fixes(results: &[CheckResult], include_warn: bool) -> Vec<(&str, Status, &str)> {
     let mut out: Vec<(&str, Status, &str)> = vec![];
     for r in results {
-        let wanted = r.status == Status::Fail || (include_warn && r.status == Status::Warn);
+        let wanted = r.waived.is_none() && (r.status == Status::Fail || (include_warn && r.status == Status::Warn));
         if wanted && !out.iter().any(|(id, _, _)| *id == r.id) {
             out.push((&r.id, r.status, &r.remediation));
         }

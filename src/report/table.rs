@@ -29,7 +29,10 @@ pub fn render(report: &Report, style: Style) -> String {
     t.set_header(vec!["", "Status", "Requirement", "Target", "Address", "Evidence"]);
     for (cat, rows) in grouped(&report.results) {
         for (i, r) in rows.iter().enumerate() {
-            let status = Cell::new(r.status.label());
+            let status = Cell::new(match r.waived {
+                Some(_) => format!("{} (waived)", r.status.label()),
+                None => r.status.label().to_string(),
+            });
             let status = if style.color { status.fg(color(r.status)).add_attribute(Attribute::Bold) } else { status };
             t.add_row(vec![
                 Cell::new(if i == 0 { cat } else { "" }),
@@ -37,7 +40,7 @@ pub fn render(report: &Report, style: Style) -> String {
                 Cell::new(&r.id),
                 Cell::new(&r.target),
                 Cell::new(r.address.as_deref().unwrap_or("")),
-                Cell::new(&r.message),
+                Cell::new(crate::text::clean(&r.message, 2000)),
             ]);
         }
     }
@@ -55,6 +58,12 @@ pub fn render(report: &Report, style: Style) -> String {
         s.skip,
         report.duration_ms
     ));
+    for w in &report.waivers {
+        match w.matched {
+            0 => out.push_str(&format!("Waiver {} matched no row (unused)\n", w.accept)),
+            n => out.push_str(&format!("Waived by {}: {n} row(s), {}\n", w.accept, w.reason)),
+        }
+    }
     let fx = fixes(&report.results, true);
     if !fx.is_empty() {
         out.push_str("\nHow to fix:\n");
