@@ -93,7 +93,7 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
     o.skip = t.skip.clone();
     o.peers = vec![];
     for s in &t.peer {
-        let ip = options::parse_ip(s, "--peer")?;
+        let ip = options::parse_host_ip(s, "--peer")?;
         if !o.peers.contains(&ip) {
             o.peers.push(ip);
         }
@@ -205,7 +205,7 @@ struct RunEnv {
 
 fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let cat = cat()?;
-    let node = options::parse_ip(&a.node, "--node")?;
+    let node = options::parse_host_ip(&a.node, "--node")?;
     let timeout = options::parse_duration(&a.timeout, "--timeout")?;
     let probes = plan::plan_inbound(node, a.cni);
     let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S, ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S };

@@ -95,6 +95,7 @@ closed_enum! {
         WrongService = "wrong-service",
         OutsideRange = "outside-range",
         Undocumented = "undocumented",
+        Slow = "slow",
         NoEcho = "no-echo",
         Loss = "loss",
         SmallerPathMtu = "smaller-path-mtu",

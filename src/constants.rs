@@ -21,6 +21,9 @@ pub const NTP_FAIL_OFFSET_ARG: &str = "5s";
 /// Default per-probe timeout (clap default and `Options::for_region`).
 pub const DEFAULT_TIMEOUT_ARG: &str = "3s";
 pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
+/// A DNS answer slower than this is WARN "slow resolver" (edgeadm's resolver still waits 5 s per
+/// attempt, but every pull and API call pays it again).
+pub const DNS_SLOW_MS: u64 = 1000;
 /// Most addresses per resolved name that are probed (a hostile DNS answer cannot fan out further).
 pub const MAX_ADDRESSES_PER_NAME: usize = 8;
 /// Most package-source hosts probed.

@@ -77,6 +77,8 @@ fn parse_port(s: &str, flag: &str, whole: &str) -> Result<u16, InputError> {
 /// `HOST[:PORT]`, `IPv6`, `[IPv6]:PORT`.
 pub fn parse_host_port(s: &str, default_port: u16, flag: &str) -> Result<HostPort, InputError> {
     let s = s.trim();
+    // the console shows the API server as https://HOST:PORT; accept that form (and a trailing '/')
+    let s = if flag == "--apiserver" { s.strip_prefix("https://").unwrap_or(s).trim_end_matches('/') } else { s };
     if let Some(rest) = s.strip_prefix('[') {
         let (h, tail) = rest.split_once(']').ok_or_else(|| InputError::flag(flag, s, "missing ']'"))?;
         let ip: IpAddr = h.parse().map_err(|_| InputError::flag(flag, s, "not an IPv6 address"))?;
@@ -102,6 +104,9 @@ pub fn parse_endpoint(s: &str) -> Result<HostPort, InputError> {
         .strip_prefix("tcp://")
         .ok_or_else(|| InputError::flag("--endpoint", s, "expected tcp://HOST:PORT"))?;
     let hp = parse_host_port(rest, 0, "--endpoint").map_err(|_| InputError::flag("--endpoint", s, "expected tcp://HOST:PORT"))?;
+    if let Host::Ip(ip) = hp.host {
+        unicast(ip, "--endpoint", s)?;
+    }
     if hp.port == 0 {
         return Err(InputError::flag("--endpoint", s, "a port is required (tcp://HOST:PORT)"));
     }
@@ -161,13 +166,32 @@ pub fn parse_cidr(s: &str, flag: &str) -> Result<IpNet, InputError> {
 pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, InputError> {
     let hp = parse_host_port(s, 53, "--dns-server")?;
     match hp.host {
-        Host::Ip(ip) => Ok(std::net::SocketAddr::new(ip, hp.port)),
+        Host::Ip(ip) => Ok(std::net::SocketAddr::new(unicast(ip, "--dns-server", s)?, hp.port)),
         Host::Name(_) => Err(InputError::flag("--dns-server", s, "expected an IP address (a resolver cannot be found by name)")),
     }
 }
 
 pub fn parse_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
     s.trim().parse().map_err(|_| InputError::flag(flag, s, "expected an IP address"))
+}
+
+/// A single host's address: not unspecified (0.0.0.0, ::), broadcast or multicast.
+pub fn unicast(ip: IpAddr, flag: &str, whole: &str) -> Result<IpAddr, InputError> {
+    let why = match ip {
+        _ if ip.is_unspecified() => Some("the unspecified address is not a host"),
+        _ if ip.is_multicast() => Some("a multicast address is not a host"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address is not a host"),
+        _ => None,
+    };
+    match why {
+        Some(w) => Err(InputError::flag(flag, whole, w)),
+        None => Ok(ip),
+    }
+}
+
+/// A peer or node address (`--peer`, `--node`).
+pub fn parse_host_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
+    unicast(parse_ip(s, flag)?, flag, s)
 }
 
 /// Kubernetes version `1.26`, `v1.28.3`.

@@ -152,6 +152,15 @@ fn contract_errors_are_one_line_and_exit_2() {
     usage_error(&["check", "--region", "cn-hangzhou", "--accept", "tcp.regsitry"], "nearest: tcp.registry");
     usage_error(&["check", "--region", "cn-hangzhou", "--only", "tcp", "--skip", "tcp"], "nothing to check");
     usage_error(&["check", "--region", "cn-hangzhou", "--accept", "tcp.registry@"], "--accept");
+    for bad in ["255.255.255.255", "224.0.0.1", "0.0.0.0"] {
+        usage_error(&["check", "--region", "cn-hangzhou", "--peer", bad], &format!("invalid --peer '{bad}'"));
+    }
+    usage_error(&["check", "--region", "cn-hangzhou", "--endpoint", "tcp://0.0.0.0:443"], "unspecified");
+    usage_error(&["check", "--region", "cn-hangzhou", "--dns-server", "224.0.0.251"], "multicast");
+    // the console's form of the API server endpoint is accepted (plan sends nothing)
+    let o = run(&["plan", "--region", "cn-hangzhou", "--apiserver", "https://192.168.0.10:6443", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("192.168.0.10"));
 }
 
 #[test]

@@ -269,3 +269,38 @@ async fn slow_loris_http_is_cut_by_the_probe_deadline() {
     assert!(r.is_err(), "the probe deadline ends it");
     assert!(start.elapsed() < Duration::from_secs(2));
 }
+
+/// A loopback DNS server that answers only the first query it gets, after `delay` (a slow resolver
+/// whose answer arrives after the retransmission was sent).
+async fn slow_dns_server(delay: Duration) -> SocketAddr {
+    let sock = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        let mut first = true;
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            if !first {
+                continue;
+            }
+            first = false;
+            let reply = answer_with(&buf[..n], 1);
+            let s = sock.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = s.send_to(&reply, from).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_slow_resolver_answer_to_the_first_query_still_counts() {
+    use preflight::net::Resolver;
+    // timeout 1 s: the retry goes out at 0.5 s, the first query's answer comes at 0.7 s
+    let server = slow_dns_server(Duration::from_millis(700)).await;
+    let start = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 1000).resolve_a("registry.example")).await.expect("bounded");
+    assert_eq!(r.expect("a late answer inside the timeout resolves").len(), 1);
+    assert!(start.elapsed() < Duration::from_millis(1000), "{:?}", start.elapsed());
+}

@@ -58,8 +58,23 @@ fn list(addrs: &[Ipv4Addr]) -> String {
     addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// Judge a DNS outcome.
-pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str) -> Finding {
+/// Judge a DNS outcome that took `took_ms`; every message names the resolver asked.
+pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str, took_ms: u64) -> Finding {
+    let f = judge(outcome, expect, server);
+    if f.status == crate::result::Status::Pass && took_ms > crate::constants::DNS_SLOW_MS {
+        let mut w = Finding::warn_by(
+            &Plain(Phase::Dns, ErrorClass::Slow),
+            format!("slow resolver: {server} answered in {:.1} s; {}", took_ms as f64 / 1000.0, f.message),
+        );
+        w.details.extend(f.details);
+        w.details.insert("phase".into(), "dns".into());
+        w.details.insert("error".into(), "slow".into());
+        return w.with("answer_ms", took_ms);
+    }
+    f.with("answer_ms", took_ms)
+}
+
+fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str) -> Finding {
     let addrs = match outcome {
         Err(e) => return Finding::fail_by(e, format!("does not resolve via {server}: {e}")),
         Ok(a) if a.is_empty() => {
@@ -69,7 +84,7 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
     };
     let shown = serde_json::Value::from(addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>());
     let f = match expect {
-        DnsExpect::Any => Finding::pass(format!("resolves to {}", list(addrs))),
+        DnsExpect::Any => Finding::pass(format!("resolves to {} via {server}", list(addrs))),
         DnsExpect::InRanges { ranges, fallback } => {
             let outside: Vec<Ipv4Addr> = addrs.iter().copied().filter(|a| !ranges.iter().any(|r| r.contains(a))).collect();
             let what = if *fallback {
@@ -78,10 +93,10 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
                 ranges.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
             };
             if outside.is_empty() {
-                Finding::pass(format!("resolves to {}, inside {what}", list(addrs)))
+                Finding::pass(format!("resolves to {} via {server}, inside {what}", list(addrs)))
             } else {
                 Finding::warn_by(&Plain(Phase::Dns, ErrorClass::OutsideRange), format!(
-                    "resolves to {} outside {what}: traffic will not use the dedicated line",
+                    "resolves via {server} to {} outside {what}: traffic will not use the dedicated line",
                     list(&outside)
                 ))
             }
@@ -89,10 +104,10 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
         DnsExpect::OneOf(documented) => {
             let other: Vec<Ipv4Addr> = addrs.iter().copied().filter(|a| !documented.contains(a)).collect();
             if other.is_empty() {
-                Finding::pass(format!("resolves to {}, all documented route addresses", list(addrs)))
+                Finding::pass(format!("resolves to {} via {server}, all documented route addresses", list(addrs)))
             } else {
                 Finding::warn_by(&Plain(Phase::Dns, ErrorClass::Undocumented), format!(
-                    "resolves to {} which is not a documented route address ({}): routes and firewall rules for the documented /32s will not match",
+                    "resolves via {server} to {} which is not a documented route address ({}): routes and firewall rules for the documented /32s will not match",
                     list(&other),
                     list(documented)
                 ))
@@ -120,10 +135,21 @@ mod tests {
     }
 
     #[test]
+    fn slow_answers_warn_and_name_the_resolver() {
+        let f = evaluate(&Ok(vec![ip("100.103.9.188")]), &DnsExpect::Any, "100.100.2.136", 1300);
+        assert_eq!(f.status, Status::Warn);
+        assert!(f.message.contains("slow resolver: 100.100.2.136 answered in 1.3 s"), "{}", f.message);
+        assert_eq!(f.details["error"], "slow");
+        let f = evaluate(&Ok(vec![ip("100.103.9.188")]), &DnsExpect::Any, "100.100.2.136", 40);
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("via 100.100.2.136"), "{}", f.message);
+    }
+
+    #[test]
     fn in_range_passes_out_of_range_warns() {
         let e = DnsExpect::InRanges { ranges: vec![net("100.118.28.0/24")], fallback: false };
-        assert_eq!(evaluate(&Ok(vec![ip("100.118.28.7")]), &e, "s").status, Status::Pass);
-        let f = evaluate(&Ok(vec![ip("100.118.28.7"), ip("47.96.1.1")]), &e, "s");
+        assert_eq!(evaluate(&Ok(vec![ip("100.118.28.7")]), &e, "s", 5).status, Status::Pass);
+        let f = evaluate(&Ok(vec![ip("100.118.28.7"), ip("47.96.1.1")]), &e, "s", 5);
         assert_eq!(f.status, Status::Warn);
         assert!(f.message.contains("47.96.1.1") && !f.message.contains("100.118.28.7 outside"), "{}", f.message);
     }
@@ -131,7 +157,7 @@ mod tests {
     #[test]
     fn fallback_is_said() {
         let e = DnsExpect::InRanges { ranges: vec![crate::regions::cloud_range()], fallback: true };
-        let f = evaluate(&Ok(vec![ip("100.1.2.3")]), &e, "s");
+        let f = evaluate(&Ok(vec![ip("100.1.2.3")]), &e, "s", 5);
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("no OSS VIP ranges documented"));
     }
@@ -139,8 +165,8 @@ mod tests {
     #[test]
     fn registry_must_be_documented() {
         let e = DnsExpect::OneOf(vec![ip("100.103.9.188"), ip("100.103.7.181")]);
-        assert_eq!(evaluate(&Ok(vec![ip("100.103.9.188")]), &e, "s").status, Status::Pass);
-        let f = evaluate(&Ok(vec![ip("198.18.1.1")]), &e, "s");
+        assert_eq!(evaluate(&Ok(vec![ip("100.103.9.188")]), &e, "s", 5).status, Status::Pass);
+        let f = evaluate(&Ok(vec![ip("198.18.1.1")]), &e, "s", 5);
         assert_eq!(f.status, Status::Warn);
         assert!(f.message.contains("198.18.1.1"));
     }
@@ -154,11 +180,11 @@ mod tests {
             (DnsFailure::Timeout(3000), "timed out after 3000 ms"),
             (DnsFailure::NoRecords, "no A record"),
         ] {
-            let f = evaluate(&Err(fail), &DnsExpect::Any, "10.0.0.2");
+            let f = evaluate(&Err(fail), &DnsExpect::Any, "10.0.0.2", 5);
             assert_eq!(f.status, Status::Fail);
             assert!(f.message.contains(text) && f.message.contains("10.0.0.2"), "{}", f.message);
             assert_eq!(f.details["phase"], "dns");
         }
-        assert_eq!(evaluate(&Ok(vec![]), &DnsExpect::Any, "s").status, Status::Fail);
+        assert_eq!(evaluate(&Ok(vec![]), &DnsExpect::Any, "s", 5).status, Status::Fail);
     }
 }

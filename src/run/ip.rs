@@ -15,7 +15,7 @@ use crate::result::CheckResult;
 pub async fn dns(ctx: &Ctx<'_, '_>, p: &Probe, name: &str, expect: &DnsExpect) -> Vec<CheckResult> {
     let (out, took) = ctx.lookup(name).await;
     let server = ctx.net.resolver.servers().join(", ");
-    let f = dns::evaluate(&out, expect, if server.is_empty() { "the system resolver" } else { &server });
+    let f = dns::evaluate(&out, expect, if server.is_empty() { "the system resolver" } else { &server }, took);
     vec![ctx.result(p, None, f, Duration::from_millis(took))]
 }
 

@@ -15,6 +15,9 @@ use crate::probe::dns::DnsFailure;
 
 pub struct HickoryResolver {
     inner: Option<TokioResolver>,
+    /// A second resolver for the retransmission at half the timeout (its own queries, so the
+    /// first query's late answer and the retry's answer are both accepted).
+    retry: Option<TokioResolver>,
     servers: Vec<String>,
     config_error: Option<String>,
     timeout: Duration,
@@ -48,19 +51,23 @@ impl HickoryResolver {
                     s.dedup();
                     s
                 };
-                // One answer per probe timeout: half of it per attempt, one retry.
-                opts.timeout = (timeout / 2).max(Duration::from_millis(200));
+                // Each query waits the whole probe timeout; a second one is sent at the half, and
+                // whichever answers first counts (a slow but working resolver is not a failure).
+                opts.timeout = timeout.max(Duration::from_millis(200));
                 opts.attempts = 1;
-                opts.cache_size = 64;
+                opts.cache_size = 0;
                 opts.ndots = 0;
-                let mut b = TokioResolver::builder_with_config(cfg, TokioRuntimeProvider::default());
-                *b.options_mut() = opts;
-                match b.build() {
-                    Ok(r) => HickoryResolver { inner: Some(r), servers, config_error: None, timeout },
-                    Err(e) => HickoryResolver { inner: None, servers, config_error: Some(e.to_string()), timeout },
+                let build = || {
+                    let mut b = TokioResolver::builder_with_config(cfg.clone(), TokioRuntimeProvider::default());
+                    *b.options_mut() = opts.clone();
+                    b.build()
+                };
+                match (build(), build()) {
+                    (Ok(r), Ok(r2)) => HickoryResolver { inner: Some(r), retry: Some(r2), servers, config_error: None, timeout },
+                    (Err(e), _) | (_, Err(e)) => HickoryResolver { inner: None, retry: None, servers, config_error: Some(e.to_string()), timeout },
                 }
             }
-            Err(e) => HickoryResolver { inner: None, servers: vec![], config_error: Some(e), timeout },
+            Err(e) => HickoryResolver { inner: None, retry: None, servers: vec![], config_error: Some(e), timeout },
         }
     }
 }
@@ -90,6 +97,21 @@ pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
     }
 }
 
+/// One A query (its own transaction), classified.
+async fn lookup_a(r: TokioResolver, fqdn: String, t: Duration) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+    match r.ipv4_lookup(fqdn.as_str()).await {
+        Ok(l) => Ok(l
+            .answers()
+            .iter()
+            .filter_map(|rec| match &rec.data {
+                hickory_resolver::proto::rr::RData::A(a) => Some(a.0),
+                _ => None,
+            })
+            .collect()),
+        Err(e) => Err(classify(&e, t)),
+    }
+}
+
 #[async_trait]
 impl Resolver for HickoryResolver {
     async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
@@ -97,12 +119,21 @@ impl Resolver for HickoryResolver {
             return Err(DnsFailure::Other(format!("unusable resolver configuration: {}", self.config_error.clone().unwrap_or_default())));
         };
         let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
-        match r.ipv4_lookup(fqdn.as_str()).await {
-            Ok(l) => Ok(l.answers().iter().filter_map(|rec| match &rec.data {
-                hickory_resolver::proto::rr::RData::A(a) => Some(a.0),
-                _ => None,
-            }).collect()),
-            Err(e) => Err(classify(&e, self.timeout)),
+        let first = Box::pin(lookup_a(r.clone(), fqdn.clone(), self.timeout));
+        let Some(r2) = self.retry.clone() else { return first.await };
+        let (half, t) = (self.timeout / 2, self.timeout);
+        let second = Box::pin(async move {
+            tokio::time::sleep(half).await;
+            lookup_a(r2, fqdn, t).await
+        });
+        // a definite answer (records, NXDOMAIN, SERVFAIL, REFUSED) ends it; a timeout or an
+        // unreachable server waits for the other query
+        let transient = |e: &DnsFailure| matches!(e, DnsFailure::Timeout(_) | DnsFailure::NoServer(_));
+        let keep = |e: DnsFailure, e2: DnsFailure| if transient(&e2) { e } else { e2 };
+        match futures::future::select(first, second).await {
+            futures::future::Either::Left((Err(e), other)) if transient(&e) => other.await.map_err(|e2| keep(e, e2)),
+            futures::future::Either::Right((Err(e), other)) if transient(&e) => other.await.map_err(|e2| keep(e, e2)),
+            futures::future::Either::Left((out, _)) | futures::future::Either::Right((out, _)) => out,
         }
     }
 
