@@ -100,7 +100,10 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
         args.extend(["setpriv", "--reuid", u, "--regid", "nogroup", "--clear-groups", "--"].map(String::from));
     }
     let ca = format!("{dir}/pki/ca.pem");
-    args.extend([bin, "check", "--region", "cn-hangzhou", "--apiserver", "192.168.0.10", "--timeout", "1s", "--format", "json", "--sysroot", &root].map(String::from));
+    args.extend([bin, "check", "--region", "cn-hangzhou", "--apiserver", "192.168.0.10", "--format", "json", "--sysroot", &root].map(String::from));
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "1s"].map(String::from));
+    }
     if !extra.contains(&"--ca-file") {
         args.extend(["--ca-file", &ca, "--cluster-ca", &ca].map(String::from));
     }
@@ -302,6 +305,26 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "3/3 probes echoed")?;
             r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")?;
             r.expect("mtu.path", "192.168.0.10", "pass", "1500-byte packets pass with DF toward 192.168.0.10")
+        }),
+        ("icmp_filtered_toward_the_cloud_is_healthy", || {
+            with_faults(&["icmp-filtered"])?;
+            let r = check(&[])?;
+            r.exit(0)?;
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
+            let row = r.row("tcp.registry", "100.103.9.188:443")?;
+            if !row["details"]["icmp"].as_str().unwrap_or("").contains("no echo reply") {
+                return Err(format!("the ICMP evidence should say no echo reply\n{}", r.brief()).into());
+            }
+            // the path MTU toward the API server cannot be measured without ICMP: SKIP, never PASS
+            r.expect("mtu.path", "192.168.0.10", "skip", "ICMP filtered")
+        }),
+        ("pmtu_black_hole_fails_with_the_mss_advice", || {
+            with_faults(&["mtu-1400", "pmtu-blackhole"])?;
+            let r = check(&["--timeout", "3s"])?;
+            r.expect("mtu.path", "192.168.0.20:8472", "fail", "path MTU black hole")?;
+            r.expect("mtu.path", "192.168.0.20:8472", "fail", "MSS")?;
+            r.expect("mtu.path", "192.168.0.20:8472", "fail", "1400")?;
+            r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
         }),
         ("link_of_mtu_1400_on_the_line", || {
             with_faults(&["mtu-1400"])?;

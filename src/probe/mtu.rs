@@ -28,7 +28,9 @@ pub enum DfReply {
 pub trait DfPath: Send {
     /// Send one probe of `size` IP bytes with DF set and wait at most `wait` for its answer.
     async fn probe(&mut self, size: u32, wait: Duration) -> Result<DfReply, MtuError>;
-    /// The path MTU the kernel learned from ICMP "fragmentation needed", when it can say.
+    /// The kernel's path MTU estimate toward the destination, when it can say (IP_MTU: the route's
+    /// MTU until ICMP "fragmentation needed" teaches it a smaller one; only a value below the
+    /// starting size counts as learned).
     fn learned_mtu(&self) -> Option<u32>;
 }
 
@@ -140,7 +142,7 @@ pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, timeout: Duratio
     if !icmp_seen && lo < top && left() > Duration::ZERO {
         // the ICMP for an earlier probe may have arrived since: the kernel now refuses lo + 1
         probes += 1;
-        if path.probe(lo + 1, wait.min(left())).await? == DfReply::TooBig || path.learned_mtu().is_some() {
+        if path.probe(lo + 1, wait.min(left())).await? == DfReply::TooBig || path.learned_mtu().is_some_and(|l| l < top) {
             icmp_seen = true;
         }
     }
@@ -260,7 +262,8 @@ mod tests {
             Ok(DfReply::Silent)
         }
         fn learned_mtu(&self) -> Option<u32> {
-            self.learned
+            // like IP_MTU: the route's MTU until ICMP teaches a smaller one
+            Some(self.learned.unwrap_or(1500))
         }
     }
 

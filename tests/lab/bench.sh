@@ -36,10 +36,11 @@ AGENT=("$BIN" check --region cn-hangzhou --apiserver 192.168.0.10 --sysroot "$DI
        --ca-file "$DIR/pki/ca.pem" --cluster-ca "$DIR/pki/ca.pem" --peer 192.168.0.20)
 BASE=(bash "$HERE/baseline.sh" cn-hangzhou 192.168.0.10)
 
-printf '%-11s %-10s %12s %14s\n' scenario tool "median s" "peak RSS KiB"
-for scenario in healthy blackholed; do
+printf '%-13s %-10s %12s %14s\n' scenario tool "median s" "peak RSS KiB"
+for scenario in healthy icmp-filtered blackholed; do
   bash "$LAB" clear
   runs=$RUNS
+  if [ $scenario = icmp-filtered ]; then bash "$LAB" fault icmp-filtered; fi
   if [ $scenario = blackholed ]; then bash "$LAB" fault blackhole-all; runs=$RUNS_BH; fi
   read -r at am < <(measure "$runs" "${AGENT[@]}")
   read -r bt bm < <(measure "$runs" "${BASE[@]}")

@@ -190,6 +190,7 @@ down() {
 
 clear_faults() {
   in_router iptables -F FORWARD
+  in_router iptables -F OUTPUT
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
@@ -235,6 +236,10 @@ fault() {
       sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
       overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
       mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
+      # a PMTU black hole: the smaller link stays, the router's ICMP "fragmentation needed" is dropped
+      pmtu-blackhole) in_router iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP ;;
+      # cloud VIPs that drop ICMP echo (common): TCP works, ping does not
+      icmp-filtered) in_router iptables -I FORWARD -p icmp --icmp-type echo-request -j DROP ;;
       registry-plain) touch "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"; kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
       inbound-blocked) in_router iptables -I FORWARD -p tcp -d 10.0.0.10 --dport 10250 -j DROP ;;
       tls-intercept) cp "$DIR/pki/evil-ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/evil-ca-server.key" "$DIR/pki/server.key"
