@@ -88,15 +88,16 @@ pub struct MtuSearch {
 }
 
 /// Find the largest DF packet that passes, within `timeout`. `first_wait` bounds the wait for the
-/// first (small) probe; later probes wait four round trips of the first, between 50 ms and `step`.
-pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, timeout: Duration) -> Result<MtuSearch, MtuError> {
+/// first (small) probe — the answer to "does anything answer at all?"; later probes wait four round
+/// trips of the first, between 50 ms and a sixth of the timeout.
+pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, first_wait: Duration, timeout: Duration) -> Result<MtuSearch, MtuError> {
     let start = Instant::now();
     let left = || timeout.saturating_sub(start.elapsed());
     let step = (timeout / 6).clamp(Duration::from_millis(100), Duration::from_millis(500));
     let top = top.max(MIN_IPV4_MTU);
     let mut probes = 1;
     let t0 = Instant::now();
-    match path.probe(MIN_IPV4_MTU, step.max(Duration::from_millis(300)).min(left())).await? {
+    match path.probe(MIN_IPV4_MTU, first_wait.min(left())).await? {
         DfReply::Echoed => {}
         _ => return Err(MtuError::NoAnswer("nothing answers, or the probes are filtered".into())),
     }
@@ -268,17 +269,18 @@ mod tests {
     }
 
     const T: Duration = Duration::from_secs(3);
+    const W: Duration = Duration::from_millis(500);
 
     #[tokio::test(start_paused = true)]
     async fn full_size_passes() {
-        let m = search(&mut FakePath::new(1500, true), 1500, T).await.unwrap();
+        let m = search(&mut FakePath::new(1500, true), 1500, W, T).await.unwrap();
         assert_eq!((m.path_mtu, m.kind), (1500, PathKind::Full));
     }
 
     #[tokio::test(start_paused = true)]
     async fn icmp_learned_is_confirmed() {
         let mut p = FakePath::new(1400, true);
-        let m = search(&mut p, 1500, T).await.unwrap();
+        let m = search(&mut p, 1500, W, T).await.unwrap();
         assert_eq!((m.path_mtu, m.kind), (1400, PathKind::IcmpReported));
         assert!(m.probes <= 4, "{m:?}");
     }
@@ -286,7 +288,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn silent_above_n_is_a_black_hole_with_the_exact_size() {
         let start = Instant::now();
-        let m = search(&mut FakePath::new(1400, false), 1500, T).await.unwrap();
+        let m = search(&mut FakePath::new(1400, false), 1500, W, T).await.unwrap();
         assert_eq!((m.path_mtu, m.kind), (1400, PathKind::BlackHole));
         assert!(start.elapsed() <= T);
     }
@@ -295,7 +297,7 @@ mod tests {
     async fn one_lost_packet_does_not_halve_the_answer() {
         let mut p = FakePath::new(1450, true);
         p.lose_every = 3;
-        let m = search(&mut p, 1500, T).await.unwrap();
+        let m = search(&mut p, 1500, W, T).await.unwrap();
         assert_eq!(m.path_mtu, 1450, "{m:?}");
     }
 
@@ -303,7 +305,7 @@ mod tests {
     async fn out_of_time_gives_bounds_not_a_number() {
         let mut p = FakePath::new(1400, false);
         p.rtt = Duration::from_millis(120); // each silent probe waits 480 ms
-        let m = search(&mut p, 1500, Duration::from_millis(1500)).await.unwrap();
+        let m = search(&mut p, 1500, W, Duration::from_millis(1500)).await.unwrap();
         match m.kind {
             PathKind::CutShort { upper } => assert!(m.path_mtu <= 1400 && upper >= 1400, "{m:?}"),
             k => panic!("expected a cut-short search, got {k:?}"),
@@ -318,7 +320,7 @@ mod tests {
         let mut p = FakePath::new(1500, true);
         p.answers_small = false;
         p.mtu = 0;
-        let e = search(&mut p, 1500, T).await.unwrap_err();
+        let e = search(&mut p, 1500, W, T).await.unwrap_err();
         assert!(matches!(e, MtuError::NoAnswer(_)));
         assert_eq!(evaluate("x", "UDP", &Egress::default(), &Err(e)).status, Status::Skip);
     }

@@ -30,7 +30,7 @@ pub async fn route(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult
 
 /// The ICMP echo is evidence: it gets a short budget of its own and never delays the TCP verdict
 /// beyond it (cloud VIPs often drop ICMP).
-fn icmp_budget(t: Duration) -> Duration {
+pub fn icmp_budget(t: Duration) -> Duration {
     (t / 10).clamp(Duration::from_millis(50), Duration::from_millis(300))
 }
 

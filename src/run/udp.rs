@@ -45,7 +45,7 @@ pub async fn mtu(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> Check
         let mut sock = ctx.net.udp.open(sa).await.map_err(MtuError::Io)?;
         sock.set_df().map_err(MtuError::DfUnavailable)?;
         let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
-        mtu::search(&mut UdpDf(sock.as_mut()), top, t).await
+        mtu::search(&mut UdpDf(sock.as_mut()), top, (t / 6).clamp(Duration::from_millis(300), Duration::from_millis(500)), t).await
     };
     let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
     ctx.result(p, Some(sa.to_string()), mtu::evaluate(&sa.to_string(), "UDP DF probes to the responder", &eg, &out), s.elapsed())
@@ -59,7 +59,9 @@ pub async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckRes
         let out = async {
             let pinger = ctx.net.icmp.ok_or_else(|| MtuError::NotPermitted("ICMP probes are disabled".into()))?;
             let mut path = pinger.df_path(ip)?;
-            mtu::search(path.as_mut(), eg.iface_mtu.unwrap_or(1500), t).await
+            // ICMP toward cloud VIPs is often filtered: "does it answer at all" gets the same short
+            // budget as the evidence echo on tcp rows, so a filtered path does not hold the run
+            mtu::search(path.as_mut(), eg.iface_mtu.unwrap_or(1500), super::ip::icmp_budget(t), t).await
         };
         let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
         let out = out.map_err(|e| match e {

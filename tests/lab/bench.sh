@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: the agent's full `check` against the sequential baseline (baseline.sh), in the lab,
 # healthy and with everything blackholed. Prints median wall time and peak RSS of each and the ratio.
-# Needs root. Usage: tests/lab/bench.sh [RUNS_HEALTHY] [RUNS_BLACKHOLED]
+# Needs root. Usage: [SCENARIOS="healthy icmp-filtered blackholed"] tests/lab/bench.sh [RUNS_HEALTHY] [RUNS_BLACKHOLED]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -37,7 +37,7 @@ AGENT=("$BIN" check --region cn-hangzhou --apiserver 192.168.0.10 --sysroot "$DI
 BASE=(bash "$HERE/baseline.sh" cn-hangzhou 192.168.0.10)
 
 printf '%-13s %-10s %12s %14s\n' scenario tool "median s" "peak RSS KiB"
-for scenario in healthy icmp-filtered blackholed; do
+for scenario in ${SCENARIOS:-healthy icmp-filtered blackholed}; do
   bash "$LAB" clear
   runs=$RUNS
   if [ $scenario = icmp-filtered ]; then bash "$LAB" fault icmp-filtered; fi
