@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::net::{Connector, HostFacts, NtpClient, Pinger, Resolver, Routes, TlsProber, UdpProber};
+use crate::net::{Connector, HostFacts, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup, UdpProber};
 use crate::plan::{names, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::{ntp, pkg, tools};
@@ -62,12 +62,15 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
     }
     let wants = |f: fn(&ProbeKind) -> bool| probes.iter().any(|p| f(&p.kind));
     if wants(|k| matches!(k, ProbeKind::Tool | ProbeKind::PkgSources)) {
+        let mut looked: HashMap<&str, ToolLookup> = HashMap::new();
         for req in cat.tools() {
             for n in tools::names(req) {
-                s.tools.entry(n.clone()).or_insert_with(|| net.host.find_tool(n));
+                looked.entry(n.as_str()).or_insert_with(|| net.host.find_tool(n));
             }
         }
-        s.tool_dirs = net.host.tool_dirs();
+        let dirs = net.host.tool_dirs();
+        let lookup = |n: &str| looked.get(n).cloned().unwrap_or(ToolLookup::Missing);
+        s.tools = cat.tools().map(|req| (req.id.clone(), tools::evaluate(req, &lookup, &dirs))).collect();
     }
     if wants(|k| matches!(k, ProbeKind::PkgSources)) {
         for (path, is_dir) in pkg::SOURCE_PATHS {

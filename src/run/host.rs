@@ -10,14 +10,12 @@ use tokio::time::Instant;
 use super::{bounded, ms, Ctx};
 use crate::cause::{ErrorClass, Phase, Plain};
 use crate::constants::MAX_SOURCE_HOSTS;
-use crate::net::ToolLookup;
 use crate::plan::Probe;
 use crate::probe::cidr::{self, OverlapRule};
 use crate::probe::dns::DnsFailure;
 use crate::probe::pkg::{self, SourceFailure};
 use crate::probe::port::{self, SocketProto};
 use crate::probe::tcp::TcpFailure;
-use crate::probe::tools;
 use crate::result::{CheckResult, Finding};
 
 pub fn port_local(ctx: &Ctx<'_, '_>, p: &Probe, proto: SocketProto, number: u16) -> CheckResult {
@@ -37,10 +35,7 @@ pub fn port_local(ctx: &Ctx<'_, '_>, p: &Probe, proto: SocketProto, number: u16)
 }
 
 pub fn tool(ctx: &Ctx<'_, '_>, p: &Probe) -> CheckResult {
-    let f = match ctx.cat.get(&p.id) {
-        Some(req) => tools::evaluate(req, &|n| ctx.host.tools.get(n).cloned().unwrap_or(ToolLookup::Missing), &ctx.host.tool_dirs),
-        None => Finding::skip("not in the catalogue"),
-    };
+    let f = ctx.host.tools.get(&p.id).cloned().unwrap_or_else(|| Finding::skip("not in the catalogue"));
     ctx.result(p, None, f, Duration::ZERO)
 }
 
@@ -54,13 +49,6 @@ pub fn cidr(ctx: &Ctx<'_, '_>, p: &Probe, range: &IpNet, label: &str, rule: Over
     ctx.result(p, None, f, Duration::ZERO)
 }
 
-/// Whether any tool row of this run is not PASS (pkg.sources fails only then).
-fn any_tool_missing(ctx: &Ctx<'_, '_>) -> bool {
-    ctx.cat.tools().any(|req| {
-        tools::evaluate(req, &|n| ctx.host.tools.get(n).cloned().unwrap_or(ToolLookup::Missing), &ctx.host.tool_dirs).status
-            != crate::result::Status::Pass
-    })
-}
 
 /// Resolve (unless an address) and connect to one source host within `t`.
 async fn reach(ctx: &Ctx<'_, '_>, name: &str, port: u16, t: Duration) -> Result<SocketAddr, SourceFailure> {
@@ -84,7 +72,8 @@ async fn reach(ctx: &Ctx<'_, '_>, name: &str, port: u16, t: Duration) -> Result<
 pub async fn pkg_sources(ctx: &Ctx<'_, '_>, p: &Probe) -> Vec<CheckResult> {
     let sources: Vec<pkg::Source> = ctx.host.source_files.iter().flat_map(|(path, text)| pkg::parse_file(path, text)).collect();
     let hosts = pkg::unique_hosts(&sources);
-    let missing = any_tool_missing(ctx);
+    // pkg.sources fails only when a tool is missing too
+    let missing = ctx.host.tools.values().any(|f| f.status != crate::result::Status::Pass);
     if hosts.is_empty() {
         return vec![ctx.result(p, None, pkg::evaluate_none(missing), Duration::ZERO)];
     }

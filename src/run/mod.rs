@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::catalogue::Catalogue;
 use crate::constants::MAX_ADDRESSES_PER_NAME;
 use crate::engine::{EngineConfig, Net};
-use crate::net::{LocalAddr, RouteEntry, ToolLookup};
+use crate::net::{LocalAddr, RouteEntry};
 use crate::plan::{Addr, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::ntp::NtpSample;
@@ -43,9 +43,8 @@ pub struct HostSnapshot {
     /// Socket inode → owning process, from one walk of /proc/*/fd.
     pub owners: HashMap<u64, ProcInfo>,
     pub privileged: bool,
-    /// Every tool name the catalogue asks about, looked up once.
-    pub tools: HashMap<String, ToolLookup>,
-    pub tool_dirs: Vec<std::path::PathBuf>,
+    /// Every tool group's verdict, from one lookup of each name (tools.* rows and pkg.sources read it).
+    pub tools: HashMap<String, Finding>,
     /// Source files of yum/apt: (path, text).
     pub source_files: Vec<(String, String)>,
     /// Local addresses and routes, for the CIDR checks.
