@@ -180,7 +180,7 @@ impl Routes for World {
         if self.no_route.contains(&dst) {
             return Err(RouteFailure::NoRoute);
         }
-        Ok(RouteInfo { interface: Some("eth0".into()), gateway: Some("10.0.0.1".parse().unwrap()), source: Some("10.0.0.10".parse().unwrap()), table: Some(254) })
+        Ok(RouteInfo { interface: Some("eth0".into()), gateway: Some("10.0.0.1".parse().unwrap()), source: Some("10.0.0.10".parse().unwrap()), table: Some(254), ..Default::default() })
     }
     async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
         Ok(self.addrs.clone())

@@ -306,6 +306,14 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")?;
             r.expect("mtu.path", "192.168.0.10", "pass", "1500-byte packets pass with DF toward 192.168.0.10")
         }),
+        ("ecmp_over_two_lines_is_healthy", || {
+            with_faults(&["ecmp"])?;
+            let r = check(&[])?;
+            r.exit(0)?;
+            r.expect("route.registry", "100.103.9.188", "pass", "multipath, 2 next hops: via 10.0.0.1 dev n0, via 10.0.1.1 dev n1")?;
+            r.expect_all("cidr.overlap", "pass")?;
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
+        }),
         ("icmp_filtered_toward_the_cloud_is_healthy", || {
             with_faults(&["icmp-filtered"])?;
             let r = check(&[])?;

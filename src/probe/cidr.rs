@@ -30,12 +30,15 @@ pub fn evaluate(
     also: &[(String, IpNet)],
 ) -> Finding {
     let mut hits: Vec<String> = vec![];
+    // interfaces whose own address already overlaps: their connected route only repeats it
+    let mut addr_ifaces: Vec<&str> = vec![];
     for a in addrs {
         if a.interface == "lo" || a.net.addr().is_loopback() {
             continue;
         }
         if overlaps(&a.net.trunc(), range) || range.contains(&a.net.addr()) {
             hits.push(format!("address {} on {}", a.net, a.interface));
+            addr_ifaces.push(&a.interface);
         }
     }
     for r in routes {
@@ -43,17 +46,16 @@ pub fn evaluate(
             continue;
         }
         let counts = match rule {
-            OverlapRule::Remote => r.gateway.is_none(),
+            OverlapRule::Remote => r.is_connected(),
             OverlapRule::Container => true,
         };
-        if counts && overlaps(&r.dst, range) {
-            let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
-            let dev = r.interface.as_ref().map(|d| format!(" dev {d}")).unwrap_or_default();
-            let text = format!("route {}{via}{dev}", r.dst);
-            // an interface's own connected route repeats its address; keep evidence short
-            if !hits.iter().any(|h| h.contains(&format!("on {}", r.interface.clone().unwrap_or_default())) && r.gateway.is_none()) {
-                hits.push(text);
-            }
+        if !counts || !overlaps(&r.dst, range) {
+            continue;
+        }
+        // keep evidence short: an interface's connected route repeats the address already named
+        let repeats = r.is_connected() && r.interface.as_deref().is_some_and(|i| addr_ifaces.contains(&i));
+        if !repeats {
+            hits.push(format!("route {}", r.describe()));
         }
     }
     for (other_label, other) in also {
@@ -77,7 +79,49 @@ mod tests {
         LocalAddr { interface: i.into(), net: n.parse().unwrap() }
     }
     fn r(dst: &str, gw: Option<&str>, dev: &str) -> RouteEntry {
-        RouteEntry { dst: dst.parse().unwrap(), interface: Some(dev.into()), gateway: gw.map(|g| g.parse().unwrap()), kind: "unicast".into(), table: 254 }
+        RouteEntry {
+            dst: dst.parse().unwrap(),
+            interface: Some(dev.into()),
+            gateway: gw.map(|g| g.parse().unwrap()),
+            kind: "unicast".into(),
+            table: 254,
+            nexthops: vec![],
+            nexthop_id: None,
+        }
+    }
+
+    #[test]
+    fn ecmp_over_two_lines_is_not_connected() {
+        use crate::probe::route::NextHop;
+        let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
+        let hop = |g: &str, d: &str| NextHop { gateway: Some(g.parse().unwrap()), interface: Some(d.into()) };
+        let ecmp = RouteEntry {
+            interface: None,
+            gateway: None,
+            nexthops: vec![hop("10.0.0.1", "eth0"), hop("10.0.1.1", "eth1")],
+            ..r("100.0.0.0/8", None, "x")
+        };
+        assert!(!ecmp.is_connected());
+        assert_eq!(ecmp.describe(), "100.0.0.0/8 nexthop via 10.0.0.1 dev eth0 nexthop via 10.0.1.1 dev eth1");
+        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &[], &[ecmp.clone()], &[]);
+        assert_eq!(f.status, Status::Pass, "{}", f.message);
+        let nh = RouteEntry { nexthop_id: Some(7), interface: None, ..r("100.0.0.0/8", None, "x") };
+        assert_eq!(evaluate("cloud services", &cloud, OverlapRule::Remote, &[], &[nh], &[]).status, Status::Pass);
+        // the container CIDR: any route overlaps, and the evidence names every next hop
+        let pod: IpNet = "100.64.0.0/10".parse().unwrap();
+        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &[], &[ecmp], &[]);
+        assert!(f.message.contains("nexthop via 10.0.1.1 dev eth1"), "{}", f.message);
+    }
+
+    #[test]
+    fn dedup_compares_interface_names_exactly() {
+        let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
+        // eth1's address overlaps; eth10's connected route is a different interface and must show
+        let addrs = [a("eth1", "100.64.0.5/24")];
+        let routes = [r("100.64.0.0/24", None, "eth1"), r("100.65.0.0/24", None, "eth10")];
+        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &addrs, &routes, &[]);
+        assert_eq!(f.details["overlaps"].as_array().unwrap().len(), 2, "{}", f.message);
+        assert!(f.message.contains("route 100.65.0.0/24 dev eth10"), "{}", f.message);
     }
 
     #[test]

@@ -5,12 +5,38 @@ use std::net::IpAddr;
 use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One next hop of a route: where a multipath (ECMP) route or a nexthop object sends traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NextHop {
+    pub gateway: Option<IpAddr>,
+    pub interface: Option<String>,
+}
+
+impl std::fmt::Display for NextHop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = vec![];
+        if let Some(g) = self.gateway {
+            parts.push(format!("via {g}"));
+        }
+        if let Some(i) = &self.interface {
+            parts.push(format!("dev {i}"));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// The kernel's answer for one destination: the path it chose (interface, gateway, source) and,
+/// when the matching route has several next hops (ECMP over two lines), every one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RouteInfo {
     pub interface: Option<String>,
     pub gateway: Option<IpAddr>,
     pub source: Option<IpAddr>,
     pub table: Option<u32>,
+    /// All next hops of the matching route when it is multipath; empty for a single-path route.
+    pub nexthops: Vec<NextHop>,
+    /// The nexthop object (`ip nexthop`) the matching route uses, if any.
+    pub nexthop_id: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +82,13 @@ pub fn describe(dst: IpAddr, r: &RouteInfo) -> String {
     if let Some(src) = r.source {
         s.push_str(&format!(" src {src}"));
     }
+    if r.nexthops.len() > 1 {
+        let hops: Vec<String> = r.nexthops.iter().map(|h| h.to_string()).collect();
+        s.push_str(&format!(" (multipath, {} next hops: {})", r.nexthops.len(), hops.join(", ")));
+    }
+    if let Some(id) = r.nexthop_id {
+        s.push_str(&format!(" (nexthop object {id})"));
+    }
     s
 }
 
@@ -71,6 +104,9 @@ pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Findi
             }
             if let Some(s) = r.source {
                 f = f.with("source", s.to_string());
+            }
+            if r.nexthops.len() > 1 {
+                f = f.with("nexthops", r.nexthops.iter().map(|h| h.to_string()).collect::<Vec<_>>());
             }
             if r.interface.as_deref() == Some("lo") {
                 return Finding::fail_by(
@@ -98,6 +134,7 @@ mod tests {
             gateway: Some("10.0.0.1".parse().unwrap()),
             source: Some("10.0.0.10".parse().unwrap()),
             table: Some(254),
+            ..Default::default()
         };
         let f = evaluate(dst, &Ok(ok));
         assert_eq!(f.status, Status::Pass);
@@ -106,7 +143,25 @@ mod tests {
             assert_eq!(evaluate(dst, &Err(e)).status, Status::Fail);
         }
         assert_eq!(evaluate(dst, &Err(RouteFailure::Unavailable("no netlink".into()))).status, Status::Skip);
-        let lo = RouteInfo { interface: Some("lo".into()), gateway: None, source: None, table: None };
+        let lo = RouteInfo { interface: Some("lo".into()), ..Default::default() };
         assert_eq!(evaluate(dst, &Ok(lo)).status, Status::Fail);
+    }
+
+    #[test]
+    fn multipath_evidence_names_every_next_hop() {
+        let dst: IpAddr = "100.103.9.188".parse().unwrap();
+        let hop = |g: &str, d: &str| NextHop { gateway: Some(g.parse().unwrap()), interface: Some(d.into()) };
+        let ecmp = RouteInfo {
+            interface: Some("eth1".into()),
+            gateway: Some("10.0.1.1".parse().unwrap()),
+            source: None,
+            table: Some(254),
+            nexthops: vec![hop("10.0.0.1", "eth0"), hop("10.0.1.1", "eth1")],
+            nexthop_id: None,
+        };
+        let f = evaluate(dst, &Ok(ecmp));
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("multipath, 2 next hops: via 10.0.0.1 dev eth0, via 10.0.1.1 dev eth1"), "{}", f.message);
+        assert_eq!(f.details["nexthops"], serde_json::json!(["via 10.0.0.1 dev eth0", "via 10.0.1.1 dev eth1"]));
     }
 }

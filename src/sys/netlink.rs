@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteType};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::net::{LocalAddr, RouteEntry, Routes};
-use crate::probe::route::{RouteFailure, RouteInfo};
+use crate::probe::route::{NextHop, RouteFailure, RouteInfo};
 
 pub struct NetlinkRoutes {
     handle: Result<Handle, String>,
@@ -53,6 +53,42 @@ fn kind_name(k: RouteType) -> String {
     }
 }
 
+fn iface(index: u32) -> Option<String> {
+    (index != 0).then(|| ifname(index).unwrap_or_else(|| format!("if{index}")))
+}
+
+/// The next hops of a multipath route (RTA_MULTIPATH), each with its gateway and interface.
+fn nexthops_of(m: &RouteMessage) -> Vec<NextHop> {
+    let hops: &[RouteNextHop] = m
+        .attributes
+        .iter()
+        .find_map(|a| if let RouteAttribute::MultiPath(h) = a { Some(h.as_slice()) } else { None })
+        .unwrap_or(&[]);
+    hops.iter()
+        .map(|h| NextHop {
+            gateway: h.attributes.iter().find_map(|a| match a {
+                RouteAttribute::Gateway(g) => addr(g),
+                RouteAttribute::Via(v) => via_addr(v),
+                _ => None,
+            }),
+            interface: iface(h.interface_index),
+        })
+        .collect()
+}
+
+fn via_addr(v: &rtnetlink::packet_route::route::RouteVia) -> Option<IpAddr> {
+    use rtnetlink::packet_route::route::RouteVia;
+    match v {
+        RouteVia::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteVia::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    }
+}
+
+fn nexthop_id_of(m: &RouteMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| if let RouteAttribute::NhId(id) = a { Some(*id) } else { None })
+}
+
 fn table_of(m: &RouteMessage) -> u32 {
     m.attributes
         .iter()
@@ -64,21 +100,33 @@ fn table_of(m: &RouteMessage) -> u32 {
 impl Routes for NetlinkRoutes {
     async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure> {
         let handle = self.handle.as_ref().map_err(|e| RouteFailure::Unavailable(e.clone()))?;
-        let msg = match dst {
-            IpAddr::V4(v4) => RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(v4, 32).build(),
-            IpAddr::V6(v6) => RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(v6, 128).build(),
+        let lookup = |fib_match: bool| {
+            let mut msg = match dst {
+                IpAddr::V4(v4) => RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(v4, 32).build(),
+                IpAddr::V6(v6) => RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(v6, 128).build(),
+            };
+            if fib_match {
+                // the matching FIB entry itself, with every next hop of a multipath route
+                msg.header.flags.insert(RouteFlags::FibMatch);
+            }
+            handle.route().get(msg).execute()
         };
-        let mut stream = handle.route().get(msg).execute();
+        let mut stream = lookup(false);
         match stream.try_next().await {
             Ok(Some(m)) => {
-                let mut info = RouteInfo { interface: None, gateway: None, source: None, table: Some(table_of(&m)) };
+                let mut info = RouteInfo { table: Some(table_of(&m)), ..Default::default() };
                 for a in &m.attributes {
                     match a {
-                        RouteAttribute::Oif(i) => info.interface = ifname(*i).or(Some(format!("if{i}"))),
+                        RouteAttribute::Oif(i) => info.interface = iface(*i),
                         RouteAttribute::Gateway(g) => info.gateway = addr(g),
+                        RouteAttribute::Via(v) => info.gateway = via_addr(v),
                         RouteAttribute::PrefSource(s) => info.source = addr(s),
                         _ => {}
                     }
+                }
+                if let Ok(Some(fib)) = lookup(true).try_next().await {
+                    info.nexthops = nexthops_of(&fib);
+                    info.nexthop_id = nexthop_id_of(&fib);
                 }
                 match m.header.kind {
                     RouteType::BlackHole => Err(RouteFailure::Blackhole),
@@ -141,11 +189,20 @@ impl Routes for NetlinkRoutes {
                     _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 });
                 let Ok(dst) = IpNet::new(dst_ip, m.header.destination_prefix_length) else { continue };
-                let mut e = RouteEntry { dst, interface: None, gateway: None, kind: kind_name(m.header.kind), table };
+                let mut e = RouteEntry {
+                    dst,
+                    interface: None,
+                    gateway: None,
+                    kind: kind_name(m.header.kind),
+                    table,
+                    nexthops: nexthops_of(&m),
+                    nexthop_id: nexthop_id_of(&m),
+                };
                 for a in &m.attributes {
                     match a {
                         RouteAttribute::Oif(i) => e.interface = ifname(*i),
                         RouteAttribute::Gateway(g) => e.gateway = addr(g),
+                        RouteAttribute::Via(v) => e.gateway = via_addr(v),
                         _ => {}
                     }
                 }

@@ -136,9 +136,13 @@ up() {
   ip netns add "$NODE"; ip netns add "$ROUTER"; ip netns add "$CLOUD"
   ip link add n0 netns "$NODE" type veth peer name rn netns "$ROUTER"
   ip link add rc netns "$ROUTER" type veth peer name c0 netns "$CLOUD"
+  # a second line (Express Connect is built in pairs): used as an ECMP next hop by the 'ecmp' fault
+  ip link add n1 netns "$NODE" type veth peer name rn1 netns "$ROUTER"
   in_node ip link set lo up; in_router ip link set lo up; in_cloud ip link set lo up
   in_node ip addr add 10.0.0.10/24 dev n0; in_node ip link set n0 up
   in_router ip addr add 10.0.0.1/24 dev rn; in_router ip link set rn up
+  in_node ip addr add 10.0.1.10/24 dev n1; in_node ip link set n1 up
+  in_router ip addr add 10.0.1.1/24 dev rn1; in_router ip link set rn1 up
   in_router ip addr add 10.255.0.1/30 dev rc; in_router ip link set rc up
   in_cloud ip addr add 10.255.0.2/30 dev c0; in_cloud ip link set c0 up
   # the core switch routes cloud services, the VPC and the lab's "public" range over the line
@@ -194,6 +198,7 @@ clear_faults() {
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
+  in_node ip route add 10.0.1.0/24 dev n1 proto kernel scope link src 10.0.1.10 2>/dev/null || true
   for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do in_node ip route replace $net via 10.0.0.1; done
   in_node ip addr del 100.64.0.5/10 dev n0 2>/dev/null || true
   in_router ip link set rc mtu 1500; in_cloud ip link set c0 mtu 1500
@@ -228,6 +233,8 @@ fault() {
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
       blackhole-all) in_router iptables -P FORWARD DROP ;;
       route-missing) in_node ip route del 100.0.0.0/8 ;;
+      # two lines with equal-cost multipath: the cloud range has no top-level gateway
+      ecmp) in_node ip route replace 100.0.0.0/8 nexthop via 10.0.0.1 dev n0 nexthop via 10.0.1.1 dev n1 ;;
       route-blackhole) in_node ip route add blackhole $REG1/32 ;;
       port-busy) ip netns exec "$NODE" nc -lk 0.0.0.0 10250 </dev/null >/dev/null 2>&1 &
                  echo $! >"$DIR/listener.pid"
