@@ -7,6 +7,8 @@
 pub const NODE_TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
 /// Flannel VXLAN's UDP port (Linux's IANA-pre-standard default that Flannel uses).
 pub const VXLAN_PORT: u16 = 8472;
+/// The VXLAN network identifier of the probes: Flannel's default VNI.
+pub const VXLAN_VNI: u32 = 1;
 /// SNTP's port.
 pub const NTP_PORT: u16 = 123;
 /// The API server's default port.

@@ -303,6 +303,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&[])?;
             let r = check(&[])?;
             r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "3/3 probes echoed")?;
+            r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "full-size 1500-byte VXLAN frame with DF came back")?;
             r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")?;
             r.expect("mtu.path", "192.168.0.10", "pass", "1500-byte packets pass with DF toward 192.168.0.10")
         }),
@@ -313,6 +314,13 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("route.registry", "100.103.9.188", "pass", "multipath, 2 next hops: via 10.0.0.1 dev n0, via 10.0.1.1 dev n1")?;
             r.expect_all("cidr.overlap", "pass")?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
+        }),
+        ("vxlan_aware_filter_fails_udp_vxlan", || {
+            with_faults(&["vxlan-aware"])?;
+            let r = check(&[])?;
+            r.exit(1)?;
+            // the filter passes other UDP 8472 datagrams, so only real VXLAN framing sees it
+            r.expect("udp.vxlan", "192.168.0.20:8472", "fail", "0/3 probes echoed")
         }),
         ("icmp_filtered_toward_the_cloud_is_healthy", || {
             with_faults(&["icmp-filtered"])?;

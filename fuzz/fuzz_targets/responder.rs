@@ -1,4 +1,4 @@
-//! The responder's datagram handling: any bytes in, at most a 28-byte protocol reply out.
+//! The responder's datagram handling: any bytes in, at most a 78-byte protocol reply (VXLAN-framed) out.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use preflight::probe::echo;

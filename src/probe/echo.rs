@@ -2,19 +2,47 @@
 //! `responder`. Pure encode/decode, fuzzable: a reply is believed only when it carries our magic and
 //! the nonce we sent, so a middlebox cannot fake it.
 //!
-//! Datagram: "AEPF" | version 1 | kind (1 request, 2 reply) | 2 bytes zero | nonce (16) | size u32 BE | padding
+//! A UDP probe is a real VXLAN frame (RFC 7348), so whatever drops or inspects VXLAN (a
+//! VXLAN-aware firewall, a hypervisor filter, NSX) treats it as it would treat Flannel's traffic:
+//!
+//! ```text
+//! VXLAN  flags 0x08 | 3 reserved | VNI (24 bits, Flannel's default 1) | 1 reserved      8 bytes
+//! inner Ethernet  dst MAC | src MAC | EtherType 0x0800                                14 bytes
+//! inner IPv4  (IHL 5, DF, TTL 64, UDP, header checksum) 169.254.84.72 -> .73          20 bytes
+//! inner UDP   port 48472 -> 8472, length, checksum 0                                  8 bytes
+//! AEPF        "AEPF" | version 1 | kind (1 request, 2 reply) | 2 zero | nonce 16 | size u32 BE
+//! padding     0x5a up to the probed size
+//! ```
+//!
+//! The outer headers (IPv4 20 + UDP 8) plus the 8 + 14 above are `VXLAN_OVERHEAD`: a probe of
+//! N bytes on the wire carries an inner packet of N − 50 bytes, exactly as Flannel's would.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::constants::{VXLAN_PORT, VXLAN_VNI};
+
 pub const MAGIC: &[u8; 4] = b"AEPF";
 pub const VERSION: u8 = 1;
-pub const HEADER: usize = 28;
+/// VXLAN header (8) + inner Ethernet (14) + inner IPv4 (20) + inner UDP (8).
+pub const FRAMING: usize = 50;
+const AEPF_LEN: usize = 28;
+/// The smallest datagram of the protocol, and the size of every reply.
+pub const HEADER: usize = FRAMING + AEPF_LEN;
 pub const KIND_REQUEST: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
 /// The TCP banner prefix the responder writes on every accepted connection.
 pub const TCP_BANNER: &str = "AEPF-TCP";
+
+/// VXLAN flags: the I bit (a valid VNI follows).
+const VXLAN_FLAG_I: u8 = 0x08;
+/// Locally administered inner MACs and link-local inner addresses: never a real host's.
+const MAC_PROBER: [u8; 6] = [0x02, 0xae, 0x70, 0x00, 0x00, 0x01];
+const MAC_RESPONDER: [u8; 6] = [0x02, 0xae, 0x70, 0x00, 0x00, 0x02];
+const IP_PROBER: [u8; 4] = [169, 254, 84, 72];
+const IP_RESPONDER: [u8; 4] = [169, 254, 84, 73];
+const INNER_SPORT: u16 = 48472;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet {
@@ -24,31 +52,88 @@ pub struct Packet {
     pub size: u32,
 }
 
-/// Encode a packet padded to `total` bytes (at least the header).
+/// The RFC 1071 checksum of an IPv4 header.
+fn ipv4_checksum(h: &[u8]) -> u16 {
+    let mut sum: u32 = h.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Encode a packet as a VXLAN frame padded to `total` bytes (at least `HEADER`).
 pub fn encode(p: &Packet, total: usize) -> Vec<u8> {
-    let mut b = Vec::with_capacity(total.max(HEADER));
+    let total = total.max(HEADER);
+    let reply = p.kind == KIND_REPLY;
+    let (smac, dmac, sip, dip, sport, dport) = if reply {
+        (MAC_RESPONDER, MAC_PROBER, IP_RESPONDER, IP_PROBER, VXLAN_PORT, INNER_SPORT)
+    } else {
+        (MAC_PROBER, MAC_RESPONDER, IP_PROBER, IP_RESPONDER, INNER_SPORT, VXLAN_PORT)
+    };
+    let mut b = Vec::with_capacity(total);
+    // VXLAN
+    b.extend_from_slice(&[VXLAN_FLAG_I, 0, 0, 0]);
+    b.extend_from_slice(&VXLAN_VNI.to_be_bytes()[1..]);
+    b.push(0);
+    // inner Ethernet
+    b.extend_from_slice(&dmac);
+    b.extend_from_slice(&smac);
+    b.extend_from_slice(&0x0800u16.to_be_bytes());
+    // inner IPv4
+    let ip_len = (total - 22).min(u16::MAX as usize) as u16;
+    let ip_start = b.len();
+    b.extend_from_slice(&[0x45, 0]);
+    b.extend_from_slice(&ip_len.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]); // id 0, DF, TTL 64, UDP, checksum later
+    b.extend_from_slice(&sip);
+    b.extend_from_slice(&dip);
+    let sum = ipv4_checksum(&b[ip_start..ip_start + 20]);
+    b[ip_start + 10..ip_start + 12].copy_from_slice(&sum.to_be_bytes());
+    // inner UDP
+    b.extend_from_slice(&sport.to_be_bytes());
+    b.extend_from_slice(&dport.to_be_bytes());
+    b.extend_from_slice(&ip_len.saturating_sub(20).to_be_bytes());
+    b.extend_from_slice(&[0, 0]);
+    // AEPF
     b.extend_from_slice(MAGIC);
     b.push(VERSION);
     b.push(p.kind);
     b.extend_from_slice(&[0, 0]);
     b.extend_from_slice(&p.nonce);
     b.extend_from_slice(&p.size.to_be_bytes());
-    b.resize(total.max(HEADER), 0x5a);
+    b.resize(total, 0x5a);
     b
 }
 
-/// Decode; None for anything that is not exactly our protocol.
+/// Decode; None for anything that is not exactly our protocol inside a well-formed VXLAN frame.
 pub fn decode(b: &[u8]) -> Option<Packet> {
-    if b.len() < HEADER || &b[..4] != MAGIC || b[4] != VERSION || b[6] != 0 || b[7] != 0 {
+    if b.len() < HEADER || b[0] & VXLAN_FLAG_I == 0 || b[4..7] != VXLAN_VNI.to_be_bytes()[1..] {
         return None;
     }
-    let kind = b[5];
+    let eth = &b[8..22];
+    if eth[12..14] != [0x08, 0x00] {
+        return None;
+    }
+    let ip = &b[22..42];
+    let ip_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if ip[0] != 0x45 || ip[9] != 17 || ipv4_checksum(ip) != 0 || ip_len < 28 + AEPF_LEN || 22 + ip_len > b.len() {
+        return None;
+    }
+    let udp = &b[42..50];
+    if usize::from(u16::from_be_bytes([udp[4], udp[5]])) != ip_len - 20 {
+        return None;
+    }
+    let a = &b[FRAMING..HEADER];
+    if &a[..4] != MAGIC || a[4] != VERSION || a[6] != 0 || a[7] != 0 {
+        return None;
+    }
+    let kind = a[5];
     if kind != KIND_REQUEST && kind != KIND_REPLY {
         return None;
     }
     let mut nonce = [0u8; 16];
-    nonce.copy_from_slice(&b[8..24]);
-    let size = u32::from_be_bytes([b[24], b[25], b[26], b[27]]);
+    nonce.copy_from_slice(&a[8..24]);
+    let size = u32::from_be_bytes([a[24], a[25], a[26], a[27]]);
     Some(Packet { kind, nonce, size })
 }
 
@@ -60,6 +145,9 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
     }
     Some(encode(&Packet { kind: KIND_REPLY, nonce: p.nonce, size: datagram.len().min(u32::MAX as usize) as u32 }, HEADER))
 }
+
+/// The bytes of a small echo request: a short inner packet, as Flannel's ARP and TCP ACKs are.
+const ECHO_SIZE: u32 = 128;
 
 /// A fresh random-enough nonce (time, pid and a counter through a hash; not a secret, only unguessable
 /// for a middlebox that does not see the request).
@@ -150,7 +238,7 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
         let sending = tally.sent < tries;
         if sending && Instant::now() >= next_send {
             let n = nonce();
-            match d.send_probe(&encode(&Packet { kind: KIND_REQUEST, nonce: n, size: 64 }, 64)).await {
+            match d.send_probe(&encode(&Packet { kind: KIND_REQUEST, nonce: n, size: ECHO_SIZE }, ECHO_SIZE as usize)).await {
                 Ok(()) => tally.on_send(n, Instant::now()),
                 Err(e) => {
                     error = Some(e);
@@ -177,7 +265,7 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
             }
         }
     }
-    crate::probe::udp::EchoOutcome { sent: tally.sent, received: tally.received, rtts_ms: tally.rtts_ms, error }
+    crate::probe::udp::EchoOutcome { sent: tally.sent, received: tally.received, rtts_ms: tally.rtts_ms, error, full: None }
 }
 
 #[cfg(test)]
@@ -201,12 +289,17 @@ mod tests {
     fn garbage_is_ignored() {
         assert_eq!(answer(b""), None);
         assert_eq!(answer(&[0u8; 65507]), None);
-        let mut b = encode(&Packet { kind: KIND_REQUEST, nonce: [1; 16], size: 0 }, 64);
-        b[4] = 9;
-        assert_eq!(answer(&b), None);
-        let mut b = encode(&Packet { kind: KIND_REQUEST, nonce: [1; 16], size: 0 }, 64);
-        b[5] = 3;
-        assert_eq!(answer(&b), None);
+        let good = encode(&Packet { kind: KIND_REQUEST, nonce: [1; 16], size: 0 }, 128);
+        assert!(answer(&good).is_some());
+        // any one header field wrong: the VXLAN I flag, the VNI, the EtherType, the inner IPv4
+        // version, protocol and checksum, the inner UDP length, the magic, version and kind
+        for (at, v) in [(0, 0x00), (6, 9), (20, 0x86), (22, 0x46), (31, 6), (33, 0), (47, 1), (50, b'X'), (54, 9), (55, 3)] {
+            let mut b = good.clone();
+            b[at] = v;
+            assert_eq!(answer(&b), None, "byte {at} set to {v:#x} still answered");
+        }
+        // the AEPF packet alone, without VXLAN framing, is not the protocol
+        assert_eq!(answer(&good[FRAMING..]), None);
         assert_eq!(answer(&b"AEPF"[..]), None);
         // pseudo-random bytes never panic
         let mut x: u64 = 0x9e3779b97f4a7c15;
@@ -214,6 +307,24 @@ mod tests {
             let v: Vec<u8> = (0..len).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
             let _ = answer(&v);
         }
+    }
+
+    #[test]
+    fn probes_are_real_vxlan_frames() {
+        let b = encode(&Packet { kind: KIND_REQUEST, nonce: [3; 16], size: 1500 }, 1472);
+        assert_eq!(b.len(), 1472);
+        assert_eq!(b[0], 0x08, "VXLAN I flag");
+        assert_eq!(&b[4..7], &[0, 0, 1], "Flannel's default VNI 1");
+        assert_eq!(&b[20..22], &[0x08, 0x00], "inner EtherType IPv4");
+        assert_eq!(u16::from_be_bytes([b[24], b[25]]) as usize, 1472 - 22, "inner IPv4 total length");
+        assert_eq!(ipv4_checksum(&b[22..42]), 0, "inner IPv4 header checksum");
+        assert_eq!(u16::from_be_bytes([b[44], b[45]]), VXLAN_PORT, "inner UDP destination");
+        assert_eq!(&b[FRAMING..FRAMING + 4], MAGIC);
+        // the reply swaps the inner endpoints and stays small
+        let r = answer(&b).unwrap();
+        assert_eq!(r.len(), HEADER);
+        assert_eq!(&r[8..14], &MAC_PROBER);
+        assert_eq!(&r[34..38], &IP_RESPONDER);
     }
 
     #[test]

@@ -63,6 +63,12 @@ impl Cause for MtuError {
     }
 }
 
+/// How long a UDP DF probe waits for its echo before it counts as silent: long enough for a
+/// slow line, short enough that a black hole does not eat the run.
+pub fn first_wait(timeout: Duration) -> Duration {
+    (timeout / 6).clamp(Duration::from_millis(300), Duration::from_millis(500))
+}
+
 /// What the search found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathKind {

@@ -19,6 +19,16 @@ pub struct EchoOutcome {
     pub rtts_ms: Vec<f64>,
     /// An error seen while sending or receiving (e.g. ICMP port unreachable), if any.
     pub error: Option<DgramError>,
+    /// The full-size Don't-Fragment frame sent after the small echoes answered, if one was.
+    pub full: Option<FullSize>,
+}
+
+/// One VXLAN frame of the interface MTU with DF: what Flannel sends for a full-size pod packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullSize {
+    pub size: u32,
+    /// What happened to it, or why it could not be sent (DF unavailable, ...).
+    pub reply: Result<DfReply, String>,
 }
 
 fn error_words(e: &DgramError, port: u16) -> String {
@@ -52,9 +62,35 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
     } else if loss > 0 {
         Finding::warn_by(&Plain(Phase::Udp, ErrorClass::Loss), format!("{base}; {loss} lost"))
     } else {
-        Finding::pass(base)
+        Finding::pass(base.clone())
     };
-    f.with("sent", o.sent).with("received", o.received)
+    let mut f = f.with("sent", o.sent).with("received", o.received);
+    if let (Some(full), true) = (&o.full, o.received > 0) {
+        let size = full.size;
+        let words = match &full.reply {
+            Ok(DfReply::Echoed) => format!("a full-size {size}-byte VXLAN frame with DF came back too"),
+            Ok(DfReply::TooBig) => format!("a full-size {size}-byte VXLAN frame cannot leave with DF: the kernel knows a smaller path MTU"),
+            Ok(DfReply::Silent) => format!("a full-size {size}-byte VXLAN frame with DF got no echo"),
+            Err(e) => format!("no full-size frame was sent: {e}"),
+        };
+        f = f.with("full_size", words.clone());
+        match full.reply {
+            Ok(DfReply::TooBig) | Ok(DfReply::Silent) if f.status == crate::result::Status::Pass => {
+                let class = if full.reply == Ok(DfReply::Silent) { ErrorClass::PmtuBlackHole } else { ErrorClass::SmallerPathMtu };
+                let msg = format!(
+                    "{base}, but {words}: Flannel sends frames of the interface MTU and those would be lost; set Flannel's MTU from the path MTU (see mtu.path toward {})",
+                    peer.ip()
+                );
+                let details = std::mem::take(&mut f.details);
+                f = Finding::warn_by(&Plain(Phase::Mtu, class), msg);
+                for (k, v) in details {
+                    f.details.entry(k).or_insert(v);
+                }
+            }
+            _ => f.message = format!("{}; {words}", f.message),
+        }
+    }
+    f
 }
 
 /// A UDP socket toward a responder that can carry Don't-Fragment probes.
@@ -111,7 +147,7 @@ mod tests {
     #[test]
     fn echo() {
         let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
-        let o = |r: u32| EchoOutcome { sent: 3, received: r, rtts_ms: vec![0.5; r as usize], error: None };
+        let o = |r: u32| EchoOutcome { sent: 3, received: r, rtts_ms: vec![0.5; r as usize], error: None, full: None };
         assert_eq!(evaluate_echo(p, &o(3)).status, Status::Pass);
         assert_eq!(evaluate_echo(p, &o(1)).status, Status::Warn);
         let f = evaluate_echo(p, &o(0));
@@ -122,5 +158,23 @@ mod tests {
         let f = evaluate_echo(p, &refused);
         assert_eq!(f.details["error"], "refused");
         assert!(f.message.contains("nothing listens on UDP 8472"), "{}", f.message);
+    }
+
+    #[test]
+    fn full_size_frame() {
+        let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
+        let o = |reply| EchoOutcome { sent: 3, received: 3, rtts_ms: vec![0.5; 3], error: None, full: Some(FullSize { size: 1500, reply }) };
+        let f = evaluate_echo(p, &o(Ok(DfReply::Echoed)));
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("full-size 1500-byte VXLAN frame with DF came back"), "{}", f.message);
+        let f = evaluate_echo(p, &o(Ok(DfReply::Silent)));
+        assert_eq!(f.status, Status::Warn);
+        assert_eq!(f.details["error"], "pmtu-black-hole");
+        assert_eq!(f.details["received"], 3);
+        assert!(f.message.contains("see mtu.path toward 192.168.0.20"), "{}", f.message);
+        assert_eq!(evaluate_echo(p, &o(Ok(DfReply::TooBig))).details["error"], "smaller-path-mtu");
+        let f = evaluate_echo(p, &o(Err("Don't Fragment cannot be set".into())));
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("no full-size frame was sent"), "{}", f.message);
     }
 }

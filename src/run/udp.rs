@@ -10,20 +10,47 @@ use super::{bounded, Ctx};
 use crate::constants::ECHO_TRIES;
 use crate::plan::{Addr, Probe};
 use crate::probe::echo::{self, DgramError};
-use crate::probe::mtu::{self, Egress, MtuError};
-use crate::probe::udp::{self, EchoOutcome, UdpDf};
+use crate::probe::mtu::{self, DfPath, DfReply, Egress, MtuError};
+use crate::probe::udp::{self, DfSocket, EchoOutcome, FullSize, UdpDf};
 use crate::result::CheckResult;
 
 pub async fn echo(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> CheckResult {
     let t = ctx.cfg.timeout;
     let sa = SocketAddr::new(peer, port);
     let s = Instant::now();
-    let lost = |e: DgramError| EchoOutcome { sent: ECHO_TRIES, received: 0, rtts_ms: vec![], error: Some(e) };
+    let lost = |e: DgramError| EchoOutcome { sent: ECHO_TRIES, received: 0, rtts_ms: vec![], error: Some(e), full: None };
     let out = match ctx.net.udp.open(sa).await {
         Err(e) => lost(DgramError::Other(e)),
-        Ok(mut sock) => bounded(t + Duration::from_millis(200), echo::echo(sock.as_mut(), ECHO_TRIES, t), || lost(DgramError::Other("timed out".into()))).await,
+        Ok(mut sock) => {
+            let mut out = bounded(t + Duration::from_millis(200), echo::echo(sock.as_mut(), ECHO_TRIES, t), || lost(DgramError::Other("timed out".into()))).await;
+            if out.received > 0 && peer.is_ipv4() {
+                out.full = Some(full_size(ctx, sock.as_mut(), peer).await);
+            }
+            out
+        }
     };
     ctx.result(p, Some(sa.to_string()), udp::evaluate_echo(sa, &out), s.elapsed())
+}
+
+/// One VXLAN frame of the interface MTU with Don't Fragment (two tries: one loss is not a verdict),
+/// after the small echoes answered: Flannel's full-size frames are what a smaller path or a
+/// VXLAN-aware filter with a size limit loses.
+async fn full_size(ctx: &Ctx<'_, '_>, sock: &mut dyn DfSocket, peer: IpAddr) -> FullSize {
+    let eg = egress(ctx, peer).await;
+    let size = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
+    if let Err(e) = sock.set_df() {
+        return FullSize { size, reply: Err(format!("Don't Fragment cannot be set: {e}")) };
+    }
+    let wait = mtu::first_wait(ctx.cfg.timeout);
+    let mut path = UdpDf(sock);
+    let mut reply = Ok(DfReply::Silent);
+    for _ in 0..2 {
+        reply = path.probe(size, wait).await.map_err(|e| e.to_string());
+        if reply != Ok(DfReply::Silent) {
+            break;
+        }
+    }
+    FullSize { size, reply }
 }
 
 /// The interface and its MTU toward `ip`, from the kernel's route.
@@ -45,7 +72,7 @@ pub async fn mtu(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> Check
         let mut sock = ctx.net.udp.open(sa).await.map_err(MtuError::Io)?;
         sock.set_df().map_err(MtuError::DfUnavailable)?;
         let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
-        mtu::search(&mut UdpDf(sock.as_mut()), top, (t / 6).clamp(Duration::from_millis(300), Duration::from_millis(500)), t).await
+        mtu::search(&mut UdpDf(sock.as_mut()), top, mtu::first_wait(t), t).await
     };
     let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
     ctx.result(p, Some(sa.to_string()), mtu::evaluate(&sa.to_string(), "UDP DF probes to the responder", &eg, &out), s.elapsed())

@@ -231,6 +231,9 @@ fault() {
       ntp-blocked) in_router iptables -I FORWARD -p udp --dport 123 -j DROP ;;
       oss-blocked) in_router iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
+      # a VXLAN-aware filter (NSX, a hypervisor's): drops UDP 8472 whose payload starts with the
+      # VXLAN I flag (0x08), passes every other UDP 8472 datagram
+      vxlan-aware) in_router iptables -I FORWARD -p udp --dport 8472 -m u32 --u32 "0>>22&0x3C@8>>24=0x08" -j DROP ;;
       blackhole-all) in_router iptables -P FORWARD DROP ;;
       route-missing) in_node ip route del 100.0.0.0/8 ;;
       # two lines with equal-cost multipath: the cloud range has no top-level gateway
