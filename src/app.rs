@@ -229,18 +229,34 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
 fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
     let bind = options::parse_ip(&a.bind, "--bind")?;
     let duration = a.duration.as_deref().map(|d| options::parse_duration_max(d, "--duration", 7.0 * 86400.0)).transpose()?;
-    let cfg = sys::responder::ResponderConfig {
-        bind,
-        udp_port: sys::responder::UDP_PORT,
-        tcp_ports: if a.udp_only { vec![] } else { sys::responder::TCP_PORTS.to_vec() },
-        duration,
+    use sys::responder::Port;
+    let ports = match (&a.ports, a.udp_only) {
+        (Some(list), _) => sys::responder::parse_ports(list).map_err(|e| InputError(format!("--ports: {e}")))?,
+        (None, true) => vec![Port::Udp(sys::responder::UDP_PORT)],
+        (None, false) => sys::responder::default_ports(),
     };
+    let cfg = sys::responder::ResponderConfig { bind, ports, duration };
     let rt = runtime()?;
+    let mut partial = false;
     let stats = rt
-        .block_on(sys::responder::run(cfg, |listening| eprintln!("responder: listening on {}", listening.join(", "))))
-        .map_err(|e| InputError(format!("responder: {e}")))?;
-    eprintln!("responder: stopped; answered {} probes, ignored {} datagrams, accepted {} TCP connections", stats.answered, stats.ignored, stats.tcp_accepted);
-    Ok(exit::OK)
+        .block_on(sys::responder::run(cfg, |b| {
+            for f in &b.failed {
+                eprintln!("responder: cannot listen on {f}; that port cannot be tested");
+            }
+            partial = !b.failed.is_empty();
+            eprintln!("responder: listening on {}", b.listening.join(", "));
+        }))
+        .map_err(InternalError::Listen)?;
+    eprintln!(
+        "responder: stopped; answered {} probes, ignored {} datagrams, accepted {} TCP connections ({} turned away at the {}-connection cap), {} socket errors",
+        stats.answered,
+        stats.ignored,
+        stats.tcp_accepted,
+        stats.tcp_refused_busy,
+        sys::responder::MAX_CONNECTIONS,
+        stats.errors
+    );
+    Ok(if partial { exit::FAILED } else { exit::OK })
 }
 
 /// Run probes, build the report, render it, pick the exit code.

@@ -59,8 +59,11 @@ pub struct ResponderArgs {
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
     /// Answer UDP 8472 only (a VPC host used as --peer); by default TCP 10250, 10255, 9100, 9445 too
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ports")]
     pub udp_only: bool,
+    /// Ports to answer, comma-separated: N or N/tcp, N/udp (default: 10250,10255,9100,9445,8472/udp)
+    #[arg(long, value_name = "LIST")]
+    pub ports: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -27,6 +27,8 @@ pub enum InternalError {
     Runtime(String),
     #[error("cannot write report to {path}: {reason}")]
     Output { path: String, reason: String },
+    #[error("responder: {0}")]
+    Listen(String),
 }
 
 /// Turn a TOML parse error into one line with the line number.

@@ -304,3 +304,52 @@ async fn a_slow_resolver_answer_to_the_first_query_still_counts() {
     assert_eq!(r.expect("a late answer inside the timeout resolves").len(), 1);
     assert!(start.elapsed() < Duration::from_millis(1000), "{:?}", start.elapsed());
 }
+
+#[test]
+fn responder_serves_the_ports_it_can_and_survives_a_connection_flood() {
+    use std::io::Read;
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = busy.local_addr().unwrap().port();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight"))
+        .args(["responder", "--bind", "127.0.0.1", "--duration", "60s", "--ports", &format!("{taken},{free}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("responder starts");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains(&format!("cannot listen on tcp 127.0.0.1:{taken}: address in use")), "{first}");
+    let mut second = String::new();
+    err.read_line(&mut second).unwrap();
+    assert!(second.contains(&format!("listening on tcp 127.0.0.1:{free}")), "{second}");
+    // a flood of connections that never read: each is answered or turned away, none hangs it
+    let held: Vec<_> = (0..400).filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", free)).ok()).collect();
+    assert!(held.len() > 300);
+    // a well-behaved prober still gets its banner
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", free)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut banner = String::new();
+    s.read_to_string(&mut banner).unwrap();
+    assert_eq!(banner, format!("{} {free}\n", echo::TCP_BANNER));
+    drop(held);
+    // SAFETY: kill with a valid pid and signal number.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    // one port could not be served: the run says so in its exit code
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    assert!(rest.contains("accepted 401 TCP connections") || rest.contains("turned away"), "{rest}");
+    // the per-probe log is rate-limited: far fewer lines than connections
+    assert!(rest.lines().filter(|l| l.contains("answered")).count() < 20, "{rest}");
+}
+
+#[test]
+fn responder_rejects_a_bad_port_list_in_one_line() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight")).args(["responder", "--ports", "10250,8472/sctp"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("--ports") && e.contains("8472/sctp"), "{e}");
+}

@@ -375,7 +375,18 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = inbound(&[])?;
             r.exit(1)?;
             r.expect("inbound.tcp", "10.0.0.10:10250", "fail", "timed out")?;
-            r.expect("inbound.tcp", "10.0.0.10:9100", "pass", "responder answered")
+            r.expect("inbound.tcp", "10.0.0.10:9100", "pass", "responder answered")?;
+            // a port already taken on the node: the responder serves the others and says which
+            with_faults(&["port-busy"])?;
+            lab(&["responder", "node", "10.0.0.10", bin])?;
+            let log = std::fs::read_to_string(format!("{}/responder-node.log", lab_dir())).map_err(|e| e.to_string())?;
+            if !log.contains("cannot listen on tcp 10.0.0.10:10250: address in use") {
+                return Err(format!("the responder should name the busy port: {log}").into());
+            }
+            let r = inbound(&[])?;
+            r.expect("inbound.tcp", "10.0.0.10:10250", "warn", "another service")?;
+            r.expect("inbound.tcp", "10.0.0.10:10255", "pass", "responder answered")?;
+            r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")
         }),
         ("unprivileged_run_completes", || {
             with_faults(&["port-busy"])?;

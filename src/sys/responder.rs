@@ -1,24 +1,85 @@
 //! `responder`: answers the agent's UDP 8472 echo and TCP inbound probes on a node or a VPC host.
 //! Ignores anything it cannot parse, answers with small replies (no amplification), rate-limits,
 //! and stops after `--duration` or on SIGINT / SIGTERM.
+//!
+//! Field-hardened: it binds every port it can and names each it could not (a busy 10250 does not
+//! stop the other ports from being tested), backs off on `accept`/`recv_from` errors (EMFILE does
+//! not spin a core), caps concurrent TCP connections, and logs the probes it answers at most once a
+//! second per port.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::Semaphore;
 
 use crate::probe::echo;
 
 pub use crate::constants::{NODE_TCP_PORTS as TCP_PORTS, VXLAN_PORT as UDP_PORT};
 /// Replies per second, at most (a flood cannot turn the responder into an amplifier).
 const MAX_REPLIES_PER_SEC: u32 = 2000;
+/// Concurrent TCP connections, at most; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long a connection may take to receive its banner.
+const BANNER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Back-off after a failing `accept`/`recv_from`: doubles from the first to the last value.
+const BACKOFF_FIRST: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// One port the responder serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    Tcp(u16),
+    Udp(u16),
+}
+
+impl std::fmt::Display for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Port::Tcp(p) => write!(f, "tcp/{p}"),
+            Port::Udp(p) => write!(f, "udp/{p}"),
+        }
+    }
+}
+
+/// The default ports: TCP 10250, 10255, 9100, 9445 and UDP 8472.
+pub fn default_ports() -> Vec<Port> {
+    let mut v: Vec<Port> = TCP_PORTS.iter().map(|p| Port::Tcp(*p)).collect();
+    v.push(Port::Udp(UDP_PORT));
+    v
+}
+
+/// Parse `--ports`: comma-separated `N` or `N/tcp` (TCP) and `N/udp`; duplicates dropped.
+pub fn parse_ports(s: &str) -> Result<Vec<Port>, String> {
+    let mut out = vec![];
+    for item in s.split(',').map(str::trim) {
+        let (num, proto) = match item.split_once('/') {
+            Some((n, p)) => (n, p.to_ascii_lowercase()),
+            None => (item, "tcp".to_string()),
+        };
+        let n: u16 = num
+            .parse()
+            .ok()
+            .filter(|n| *n != 0)
+            .ok_or_else(|| format!("invalid port {item:?} (expected 1-65535, optionally /tcp or /udp)"))?;
+        let port = match proto.as_str() {
+            "tcp" => Port::Tcp(n),
+            "udp" => Port::Udp(n),
+            _ => return Err(format!("invalid protocol in {item:?} (expected /tcp or /udp)")),
+        };
+        if !out.contains(&port) {
+            out.push(port);
+        }
+    }
+    Ok(out)
+}
 
 #[derive(Debug, Clone)]
 pub struct ResponderConfig {
     pub bind: IpAddr,
-    pub udp_port: u16,
-    pub tcp_ports: Vec<u16>,
+    pub ports: Vec<Port>,
     pub duration: Option<Duration>,
 }
 
@@ -27,17 +88,87 @@ pub struct Stats {
     pub answered: u64,
     pub ignored: u64,
     pub tcp_accepted: u64,
+    /// Connections closed at once because `MAX_CONNECTIONS` were open.
+    pub tcp_refused_busy: u64,
+    /// `accept`/`recv_from` errors (each followed by a back-off).
+    pub errors: u64,
 }
 
-async fn udp_loop(sock: UdpSocket, stats: &std::sync::Mutex<Stats>) {
+/// What `run` bound, and what it could not (with the reason in words).
+#[derive(Debug, Clone, Default)]
+pub struct Bound {
+    pub listening: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+/// A log line at most once per second per port: "answered N probes on udp/8472 (last from ...)".
+struct LogLimit {
+    port: Port,
+    last: Option<Instant>,
+    pending: u64,
+}
+
+impl LogLimit {
+    fn new(port: Port) -> LogLimit {
+        LogLimit { port, last: None, pending: 0 }
+    }
+    fn answered(&mut self, from: SocketAddr) {
+        self.pending += 1;
+        if self.last.is_none_or(|l| l.elapsed() >= Duration::from_secs(1)) {
+            let n = self.pending;
+            let what = if n == 1 { "1 probe".to_string() } else { format!("{n} probes") };
+            eprintln!("responder: answered {what} on {} (last from {from})", self.port);
+            self.last = Some(Instant::now());
+            self.pending = 0;
+        }
+    }
+}
+
+/// Exponential back-off on consecutive errors, reset by a success.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(BACKOFF_FIRST)
+    }
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(BACKOFF_MAX);
+    }
+    fn reset(&mut self) {
+        self.0 = BACKOFF_FIRST;
+    }
+}
+
+fn lock(stats: &std::sync::Mutex<Stats>) -> std::sync::MutexGuard<'_, Stats> {
+    stats.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) {
     let mut buf = vec![0u8; 65536];
     let mut window = Instant::now();
     let mut in_window = 0u32;
+    let mut log = LogLimit::new(port);
+    let mut backoff = Backoff::new();
     loop {
-        let Ok((len, from)) = sock.recv_from(&mut buf).await else { continue };
+        let (len, from) = match sock.recv_from(&mut buf).await {
+            Ok(x) => {
+                backoff.reset();
+                x
+            }
+            Err(e) => {
+                // ICMP errors from earlier replies surface here on Linux; real trouble (ENOMEM,
+                // EMFILE for the reply path) must not spin a core
+                if e.raw_os_error() != Some(libc::ECONNREFUSED) {
+                    lock(stats).errors += 1;
+                    backoff.wait().await;
+                }
+                continue;
+            }
+        };
         let reply = echo::answer(&buf[..len]);
         let send = {
-            let mut st = stats.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = lock(stats);
             match reply {
                 None => {
                     st.ignored += 1;
@@ -61,41 +192,89 @@ async fn udp_loop(sock: UdpSocket, stats: &std::sync::Mutex<Stats>) {
         };
         if let Some(r) = send {
             let _ = sock.send_to(&r, from).await;
+            log.answered(from);
         }
     }
 }
 
-async fn tcp_loop(l: TcpListener, port: u16, stats: &std::sync::Mutex<Stats>) {
+async fn tcp_loop(l: TcpListener, port: u16, stats: &std::sync::Mutex<Stats>, slots: Arc<Semaphore>) {
+    let mut log = LogLimit::new(Port::Tcp(port));
+    let mut backoff = Backoff::new();
     loop {
-        let Ok((mut s, _)) = l.accept().await else { continue };
-        stats.lock().unwrap_or_else(|e| e.into_inner()).tcp_accepted += 1;
+        let (mut s, from) = match l.accept().await {
+            Ok(x) => {
+                backoff.reset();
+                x
+            }
+            Err(_) => {
+                // EMFILE / ENFILE / ENOBUFS: wait for descriptors to come back instead of spinning
+                lock(stats).errors += 1;
+                backoff.wait().await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            lock(stats).tcp_refused_busy += 1;
+            drop(s);
+            continue;
+        };
+        lock(stats).tcp_accepted += 1;
+        log.answered(from);
         tokio::spawn(async move {
             let banner = format!("{} {port}\n", echo::TCP_BANNER);
-            let _ = tokio::time::timeout(Duration::from_secs(2), s.write_all(banner.as_bytes())).await;
-            let _ = s.shutdown().await;
+            let _ = tokio::time::timeout(BANNER_TIMEOUT, async {
+                let _ = s.write_all(banner.as_bytes()).await;
+                let _ = s.shutdown().await;
+            })
+            .await;
+            drop(permit);
         });
     }
 }
 
-/// Bind every socket first (so a busy port is an error before anything runs), then serve.
-pub async fn run(cfg: ResponderConfig, ready: impl FnOnce(Vec<String>)) -> Result<Stats, String> {
-    let udp = UdpSocket::bind(SocketAddr::new(cfg.bind, cfg.udp_port))
-        .await
-        .map_err(|e| format!("cannot bind udp {}:{}: {e}", cfg.bind, cfg.udp_port))?;
-    let mut listening = vec![format!("udp {}", udp.local_addr().map(|a| a.to_string()).unwrap_or_default())];
-    let mut tcps = vec![];
-    for port in &cfg.tcp_ports {
-        let l = TcpListener::bind(SocketAddr::new(cfg.bind, *port))
-            .await
-            .map_err(|e| format!("cannot bind tcp {}:{port}: {e}", cfg.bind))?;
-        listening.push(format!("tcp {}", l.local_addr().map(|a| a.to_string()).unwrap_or_default()));
-        tcps.push((l, *port));
+fn bind_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EADDRINUSE) => "address in use (another program listens there)".into(),
+        Some(libc::EACCES) => "permission denied".into(),
+        Some(libc::EADDRNOTAVAIL) => "address not available on this host".into(),
+        _ => super::errno::words(e),
     }
-    ready(listening);
+}
+
+/// Bind every port it can (a busy port is reported, the others still serve), then serve. An error
+/// only when nothing could be bound.
+pub async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Result<Stats, String> {
+    let mut bound = Bound::default();
+    let mut udps = vec![];
+    let mut tcps = vec![];
+    for port in &cfg.ports {
+        match *port {
+            Port::Udp(p) => match UdpSocket::bind(SocketAddr::new(cfg.bind, p)).await {
+                Ok(s) => {
+                    bound.listening.push(format!("udp {}", s.local_addr().map(|a| a.to_string()).unwrap_or_default()));
+                    udps.push((s, *port));
+                }
+                Err(e) => bound.failed.push(format!("udp {}:{p}: {}", cfg.bind, bind_error(&e))),
+            },
+            Port::Tcp(p) => match TcpListener::bind(SocketAddr::new(cfg.bind, p)).await {
+                Ok(l) => {
+                    bound.listening.push(format!("tcp {}", l.local_addr().map(|a| a.to_string()).unwrap_or_default()));
+                    tcps.push((l, p));
+                }
+                Err(e) => bound.failed.push(format!("tcp {}:{p}: {}", cfg.bind, bind_error(&e))),
+            },
+        }
+    }
+    if bound.listening.is_empty() {
+        return Err(format!("could not listen on any port: {}", bound.failed.join("; ")));
+    }
+    ready(&bound);
     let stats = std::sync::Mutex::new(Stats::default());
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let serve = async {
-        let tcp_all = futures::future::join_all(tcps.into_iter().map(|(l, p)| tcp_loop(l, p, &stats)));
-        tokio::join!(udp_loop(udp, &stats), tcp_all);
+        let tcp_all = futures::future::join_all(tcps.into_iter().map(|(l, p)| tcp_loop(l, p, &stats, slots.clone())));
+        let udp_all = futures::future::join_all(udps.into_iter().map(|(s, p)| udp_loop(s, p, &stats)));
+        tokio::join!(udp_all, tcp_all);
     };
     let stop = async {
         let term = async {
@@ -122,6 +301,63 @@ pub async fn run(cfg: ResponderConfig, ready: impl FnOnce(Vec<String>)) -> Resul
         _ = serve => {},
         _ = stop => {},
     }
-    let st = *stats.lock().unwrap_or_else(|e| e.into_inner());
+    let st = *lock(&stats);
     Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports() {
+        assert_eq!(parse_ports("10250, 8472/udp,9100/TCP").unwrap(), vec![Port::Tcp(10250), Port::Udp(8472), Port::Tcp(9100)]);
+        assert_eq!(parse_ports("10250,10250").unwrap(), vec![Port::Tcp(10250)]);
+        for bad in ["", "0", "70000", "8472/sctp", "x", "10250,"] {
+            assert!(parse_ports(bad).is_err(), "{bad}");
+        }
+        assert_eq!(default_ports().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_busy_port_is_reported_and_the_others_still_serve() {
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = busy.local_addr().unwrap().port();
+        let cfg = ResponderConfig {
+            bind: "127.0.0.1".parse().unwrap(),
+            ports: vec![Port::Tcp(taken), Port::Tcp(0), Port::Udp(0)],
+            duration: Some(Duration::from_millis(300)),
+        };
+        let mut seen = Bound::default();
+        let st = run(cfg, |b| seen = b.clone()).await.unwrap();
+        assert_eq!(seen.listening.len(), 2, "{seen:?}");
+        assert_eq!(seen.failed.len(), 1, "{seen:?}");
+        assert!(seen.failed[0].contains(&format!(":{taken}: address in use")), "{seen:?}");
+        assert_eq!(st.answered, 0);
+    }
+
+    #[tokio::test]
+    async fn nothing_bound_is_an_error() {
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let cfg = ResponderConfig {
+            bind: "127.0.0.1".parse().unwrap(),
+            ports: vec![Port::Tcp(busy.local_addr().unwrap().port())],
+            duration: Some(Duration::from_millis(100)),
+        };
+        let e = run(cfg, |_| {}).await.unwrap_err();
+        assert!(e.starts_with("could not listen on any port"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_doubles_and_caps() {
+        let mut b = Backoff::new();
+        let start = tokio::time::Instant::now();
+        for _ in 0..10 {
+            b.wait().await;
+        }
+        // 10+20+40+...+640 ms, then 1 s each: no spin, no runaway
+        assert_eq!(start.elapsed(), Duration::from_millis(10 + 20 + 40 + 80 + 160 + 320 + 640 + 1000 * 3));
+        b.reset();
+        assert_eq!(b.0, BACKOFF_FIRST);
+    }
 }
