@@ -10,12 +10,11 @@ use futures::future::{join_all, BoxFuture, FutureExt};
 use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
-use crate::cause::{ErrorClass, Phase, Plain};
 use crate::net::{Connector, HostFacts, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup, UdpProber};
 use crate::plan::{names, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::{ntp, pkg, tools};
-use crate::result::{CheckResult, Finding};
+use crate::result::CheckResult;
 use crate::run::{bounded, ms, Ctx, DnsFuture, DnsOutcome, HostSnapshot};
 
 pub use crate::constants::{MAX_ADDRESSES_PER_NAME, MAX_SOURCE_HOSTS};
@@ -107,7 +106,11 @@ fn dns_futures<'a>(probes: &[Probe], resolver: &'a dyn Resolver, t: Duration) ->
 
 /// Run every probe concurrently under one deadline. Results come back in plan order.
 pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue) -> Vec<CheckResult> {
-    let deadline = cfg.deadline();
+    run_until(probes, net, cfg, cat, cfg.deadline()).await
+}
+
+/// [`run`] with an explicit deadline (tests drive overruns with a deadline shorter than a probe).
+pub async fn run_until(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, deadline: Duration) -> Vec<CheckResult> {
     let host = snapshot(probes, net, cat, cfg.timeout).await;
     let end = Instant::now() + deadline;
     let dns_ids = probes
@@ -125,20 +128,14 @@ pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Cata
         dns_ids,
         samples: Mutex::new(vec![]),
         host,
+        end,
+        deadline,
     };
     let ctx = &ctx;
     let mut rows: Vec<Vec<CheckResult>> = join_all(probes.iter().map(|p| async move {
         match tokio::time::timeout_at(end, ctx.run_probe(p)).await {
             Ok(r) => r,
-            Err(_) => vec![ctx.result(
-                p,
-                None,
-                Finding::skip_by(
-                    &Plain(Phase::Deadline, ErrorClass::Deadline),
-                    format!("did not finish before the run deadline ({} ms): {}", ms(deadline), p.action("the configured resolver")),
-                ),
-                deadline,
-            )],
+            Err(_) => ctx.overrun(p, p.fixed_address().map(|ip| p.address_for(ip)), &ctx.pending(p)),
         }
     }))
     .await;

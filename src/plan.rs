@@ -82,6 +82,75 @@ impl Probe {
         Probe { id: id.to_string(), target: target.into(), kind }
     }
 
+    /// The requirement ids this probe reports rows for (a TLS probe may report its `http.*` row too).
+    pub fn ids(&self) -> Vec<String> {
+        match &self.kind {
+            ProbeKind::Tls { http, emit_tls, .. } => {
+                let mut v = vec![];
+                if *emit_tls {
+                    v.push(self.id.clone());
+                }
+                if let Some((h, _)) = http {
+                    v.push(h.clone());
+                }
+                v
+            }
+            _ => vec![self.id.clone()],
+        }
+    }
+
+    /// The address column of this probe's row for `ip` (with the port where the probe has one).
+    pub fn address_for(&self, ip: IpAddr) -> String {
+        let port = match &self.kind {
+            ProbeKind::Tcp { port, .. } | ProbeKind::Tls { port, .. } => Some(*port),
+            ProbeKind::UdpEcho { port, .. } | ProbeKind::Mtu { port, .. } | ProbeKind::InboundTcp { port, .. } => Some(*port),
+            ProbeKind::Ntp { .. } => Some(crate::constants::NTP_PORT),
+            _ => None,
+        };
+        match port {
+            Some(port) => std::net::SocketAddr::new(ip, port).to_string(),
+            None => ip.to_string(),
+        }
+    }
+
+    /// The one address this probe targets without DNS, if it has exactly one.
+    pub fn fixed_address(&self) -> Option<IpAddr> {
+        match &self.kind {
+            ProbeKind::Route { addr: Addr::Fixed(ip) }
+            | ProbeKind::Tcp { addr: Addr::Fixed(ip), .. }
+            | ProbeKind::Ntp { addr: Addr::Fixed(ip) }
+            | ProbeKind::Tls { addr: Addr::Fixed(ip), .. }
+            | ProbeKind::IcmpMtu { addr: Addr::Fixed(ip) } => Some(*ip),
+            ProbeKind::UdpEcho { peer, .. } | ProbeKind::Mtu { peer, .. } => Some(*peer),
+            ProbeKind::InboundTcp { node, .. } => Some(*node),
+            _ => None,
+        }
+    }
+
+    /// The name whose DNS answer this probe waits for, if any.
+    pub fn resolves(&self) -> Option<&str> {
+        match &self.kind {
+            ProbeKind::Route { addr: Addr::Resolved { name, .. } }
+            | ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. }
+            | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } }
+            | ProbeKind::Tls { addr: Addr::Resolved { name, .. }, .. }
+            | ProbeKind::IcmpMtu { addr: Addr::Resolved { name, .. } } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// This probe aimed at one address (for "what was pending" toward that address).
+    pub fn pinned(&self, ip: IpAddr) -> Probe {
+        let mut p = self.clone();
+        match &mut p.kind {
+            ProbeKind::Route { addr } | ProbeKind::Tcp { addr, .. } | ProbeKind::Ntp { addr } | ProbeKind::Tls { addr, .. } | ProbeKind::IcmpMtu { addr } => {
+                *addr = Addr::Fixed(ip)
+            }
+            _ => {}
+        }
+        p
+    }
+
     /// Every packet (or local read) this probe makes, one line each (for `plan`).
     pub fn actions(&self, dns_via: &str) -> Vec<String> {
         let mut v = vec![self.action(dns_via)];
@@ -396,22 +465,9 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
 /// Every requirement id a probe list emits rows for (a TLS probe may emit its `http.*` row too).
 pub fn emitted_ids(probes: &[Probe]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
-    for p in probes {
-        let mut push = |id: &str| {
-            if !out.iter().any(|x| x == id) {
-                out.push(id.to_string());
-            }
-        };
-        match &p.kind {
-            ProbeKind::Tls { http, emit_tls, .. } => {
-                if *emit_tls {
-                    push(&p.id);
-                }
-                if let Some((h, _)) = http {
-                    push(h);
-                }
-            }
-            _ => push(&p.id),
+    for id in probes.iter().flat_map(Probe::ids) {
+        if !out.contains(&id) {
+            out.push(id);
         }
     }
     out

@@ -41,6 +41,8 @@ struct World {
     path_mtu: u32,
     /// ICMP fragmentation-needed reaches the node (false: a PMTU black hole)
     pmtu_icmp: bool,
+    /// TCP connects and TLS handshakes to these addresses take 100 s, whatever the timeout says
+    slow: Vec<IpAddr>,
 }
 
 /// A responder behind a path with an MTU: answers echo requests that fit, after 1 ms.
@@ -119,6 +121,9 @@ impl Resolver for World {
 impl Connector for World {
     async fn connect(&self, addr: SocketAddr, _t: Duration) -> Result<SocketAddr, TcpFailure> {
         hang_if(self.hang).await;
+        if self.slow.contains(&addr.ip()) {
+            tokio::time::sleep(Duration::from_secs(100)).await;
+        }
         match self.tcp.get(&addr).cloned().unwrap_or(Err(TcpFailure::Refused)) {
             Ok(()) => Ok("10.0.0.10:40000".parse().unwrap()),
             Err(e) => Err(e),
@@ -356,6 +361,38 @@ async fn blackholed_network_ends_within_one_deadline() {
     assert!(documented.iter().all(|x| x.status == Status::Fail && x.details["error"] == "timeout"));
     assert!(rows(&r, "ntp.server").iter().all(|x| x.status != Status::Pass));
     assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Skip);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pending() {
+    let mut w = healthy();
+    w.slow = vec![ip("100.103.7.181").into()];
+    let cat = catalogue::builtin().unwrap();
+    let probes = plan(&opts(), cat);
+    let net = Net { resolver: &w, connector: &w, ntp: &w, routes: &w, host: &w, tls: &w, udp: &w, icmp: None };
+    // a deadline shorter than the slow address's connect: only that address overruns
+    let r = preflight::engine::run_until(&probes, &net, &cfg(), cat, Duration::from_secs(2)).await;
+    let errs = common::schema_errors(&common::report_of(r.clone()));
+    assert!(errs.is_empty(), "{errs:#?}");
+    let tcp = rows(&r, "tcp.registry");
+    assert_eq!(tcp.len(), 2, "{tcp:#?}");
+    let fast = tcp.iter().find(|x| x.address.as_deref() == Some("100.103.9.188:443")).unwrap();
+    assert_eq!(fast.status, Status::Pass, "the fast address keeps its own verdict");
+    let slow = tcp.iter().find(|x| x.address.as_deref() == Some("100.103.7.181:443")).unwrap();
+    assert_eq!(slow.status, Status::Skip);
+    assert_eq!(slow.details["phase"], "deadline");
+    assert_eq!(slow.details["pending"], "TCP connect (SYN) to 100.103.7.181:443");
+    // the TLS probe of the registry promises tls.registry and http.registry: both rows are there
+    // for the slow address, with the address
+    for id in ["tls.registry", "http.registry"] {
+        let slow: Vec<_> = rows(&r, id).into_iter().filter(|x| x.address.as_deref() == Some("100.103.7.181:443")).collect();
+        assert_eq!(slow.len(), 1, "{id}: {:#?}", rows(&r, id));
+        assert_eq!(slow[0].details["phase"], "deadline", "{id}");
+    }
+    // every id the plan promised has at least one row
+    for id in preflight::plan::emitted_ids(&probes) {
+        assert!(!rows(&r, &id).is_empty(), "{id} missing");
+    }
 }
 
 #[tokio::test(start_paused = true)]

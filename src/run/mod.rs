@@ -26,6 +26,7 @@ use crate::plan::{Addr, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::ntp::NtpSample;
 use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
+use crate::cause::{ErrorClass, Phase, Plain};
 use crate::result::{CheckResult, Finding};
 
 /// A name's DNS answer and how long it took (ms), shared by every probe that needs it.
@@ -61,6 +62,11 @@ pub struct Ctx<'a, 'n> {
     pub dns_ids: HashMap<String, String>,
     pub samples: Mutex<Vec<NtpSample>>,
     pub host: HostSnapshot,
+    /// The run's deadline: a probe (or one address of it) still running then becomes a SKIP row
+    /// saying what was pending.
+    pub end: Instant,
+    /// The run's deadline as configured, for the overrun message.
+    pub deadline: Duration,
 }
 
 pub fn ms(d: Duration) -> u64 {
@@ -97,6 +103,28 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// The rows of probe `p` (every id it promised) when the deadline came first, saying what was
+    /// still pending.
+    pub fn overrun(&self, p: &Probe, address: Option<String>, pending: &str) -> Vec<CheckResult> {
+        let f = Finding::skip_by(
+            &Plain(Phase::Deadline, ErrorClass::Deadline),
+            format!("did not finish before the run deadline ({} ms): {pending} was still pending", ms(self.deadline)),
+        )
+        .with("pending", pending.to_string());
+        p.ids().iter().map(|id| self.row(id, &p.target, address.clone(), f.clone(), self.deadline)).collect()
+    }
+
+    /// What probe `p` was still waiting for when the deadline came (the DNS answer it needs, or its
+    /// own packets).
+    pub fn pending(&self, p: &Probe) -> String {
+        if let Some(name) = p.resolves() {
+            if self.dns.get(name).is_some_and(|f| f.peek().is_none()) {
+                return format!("the DNS answer for {name} (nothing was sent to its addresses yet)");
+            }
+        }
+        p.action("the configured resolver")
+    }
+
     pub async fn lookup(&self, name: &str) -> DnsOutcome {
         match self.dns.get(name) {
             Some(f) => f.clone().await,
@@ -128,7 +156,8 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Run `each` for every address of `addr` concurrently; one SKIP row when the name did not resolve.
+    /// Run `each` for every address of `addr` concurrently, each under the run's deadline; one SKIP
+    /// row per id of `p` when the name did not resolve.
     pub async fn fan_out<'s, F, Fut>(&'s self, p: &'s Probe, addr: &'s Addr, each: F) -> Vec<CheckResult>
     where
         F: Fn(IpAddr) -> Fut,
@@ -136,8 +165,22 @@ impl Ctx<'_, '_> {
     {
         let start = Instant::now();
         match self.addresses(p, addr).await {
-            Err(f) => vec![self.result(p, None, f, start.elapsed())],
-            Ok(ips) => join_all(ips.into_iter().map(each)).await.into_iter().flatten().collect(),
+            Err(f) => p.ids().iter().map(|id| self.row(id, &p.target, None, f.clone(), start.elapsed())).collect(),
+            // each address under the run's deadline on its own: one slow address does not take the
+            // rows of the others with it
+            Ok(ips) => join_all(ips.into_iter().map(|ip| {
+                let fut = each(ip);
+                async move {
+                    match tokio::time::timeout_at(self.end, fut).await {
+                        Ok(rows) => rows,
+                        Err(_) => self.overrun(p, Some(p.address_for(ip)), &p.pinned(ip).action("the configured resolver")),
+                    }
+                }
+            }))
+            .await
+            .into_iter()
+            .flatten()
+            .collect(),
         }
     }
 

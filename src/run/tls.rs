@@ -32,22 +32,8 @@ fn link_tcp(f: Finding, p: &Probe, sa: SocketAddr, session: &Result<tls::TlsSess
 
 pub async fn run(ctx: &Ctx<'_, '_>, p: &Probe, plan: TlsPlan<'_>) -> Vec<CheckResult> {
     let t = ctx.cfg.timeout;
-    let start = Instant::now();
-    let ips = match ctx.addresses(p, plan.addr).await {
-        Ok(ips) => ips,
-        Err(f) => {
-            let mut out = vec![];
-            if plan.emit_tls {
-                out.push(ctx.result(p, None, f.clone(), start.elapsed()));
-            }
-            if let Some((hid, _)) = plan.http {
-                out.push(ctx.row(hid, &p.target, None, f, start.elapsed()));
-            }
-            return out;
-        }
-    };
     let plan = &plan;
-    let rows = futures::future::join_all(ips.into_iter().map(|ip| async move {
+    ctx.fan_out(p, plan.addr, |ip| async move {
         let sa = SocketAddr::new(ip, plan.port);
         let s = Instant::now();
         let expect = plan.http.map(|(_, e)| *e);
@@ -72,7 +58,6 @@ pub async fn run(ctx: &Ctx<'_, '_>, p: &Probe, plan: TlsPlan<'_>) -> Vec<CheckRe
             rows.push(ctx.row(hid, &p.target, Some(sa.to_string()), f, took));
         }
         rows
-    }))
-    .await;
-    rows.into_iter().flatten().collect()
+    })
+    .await
 }
