@@ -39,11 +39,14 @@ pub struct Finding {
     pub status: Status,
     pub message: String,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// A fix built from what was observed (the resolver in use, refused or silent, which CA was
+    /// given); replaces the catalogue's general remediation on this row.
+    pub fix: Option<String>,
 }
 
 impl Finding {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
-        Finding { status, message: message.into(), details: serde_json::Map::new() }
+        Finding { status, message: message.into(), details: serde_json::Map::new(), fix: None }
     }
     pub fn pass(m: impl Into<String>) -> Self {
         Self::new(Status::Pass, m)
@@ -59,6 +62,11 @@ impl Finding {
     }
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         self.details.insert(key.to_string(), value.into());
+        self
+    }
+    /// Set the observed fix for this row.
+    pub fn fix(mut self, text: impl Into<String>) -> Self {
+        self.fix = Some(text.into());
         self
     }
     /// Record why: `details.phase` and `details.error` from one cause, always together.

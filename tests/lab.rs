@@ -155,6 +155,11 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.exit(1)?;
             r.expect("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "fail", "timed out")?;
             r.expect("dns.control-plane", "cs-anony-vpc.cn-hangzhou.aliyuncs.com", "fail", "timed out")?;
+            // the fix follows what was observed: the node already asks the VPC DNS, port 53 is dropped
+            let fix = r.row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com")?["remediation"].as_str().unwrap_or("").to_string();
+            if !fix.contains("allow UDP and TCP 53 from the node to 100.100.2.136") {
+                return Err(format!("the DNS fix should name the VPC DNS in use: {fix}").into());
+            }
             // documented registry addresses are still probed, and reachable
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
             r.expect("tcp.registry", "100.103.7.181:443", "pass", "connected")?;
@@ -375,6 +380,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = inbound(&[])?;
             r.exit(1)?;
             r.expect("inbound.tcp", "10.0.0.10:10250", "fail", "timed out")?;
+            let fix = r.row("inbound.tcp", "10.0.0.10:10250")?["remediation"].as_str().unwrap_or("").to_string();
+            if !fix.contains("silently dropped") && !fix.contains("Allow the VPC CIDR") {
+                return Err(format!("inbound fix: {fix}").into());
+            }
             r.expect("inbound.tcp", "10.0.0.10:9100", "pass", "responder answered")?;
             // a port already taken on the node: the responder serves the others and says which
             with_faults(&["port-busy"])?;

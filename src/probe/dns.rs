@@ -72,9 +72,36 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
     f.with("answer_ms", took_ms)
 }
 
+/// The fix for a failed lookup, from what was observed: which resolver was asked and how it failed.
+pub fn failure_fix(e: &DnsFailure, server: &str) -> Option<String> {
+    let host = server.rsplit_once(':').map(|(h, p)| if p == "53" { h } else { server }).unwrap_or(server);
+    let vpc = crate::constants::VPC_DNS_SERVERS.iter().any(|v| *v == host);
+    Some(match (e, vpc) {
+        (DnsFailure::Timeout(_) | DnsFailure::NoServer(_), true) => format!(
+            "The node already uses the VPC DNS ({host}) and it did not answer: allow UDP and TCP 53 from the node to {host} on the datacenter firewall, and route 100.0.0.0/8 over the dedicated line (see the route.* rows)."
+        ),
+        (DnsFailure::Refused, true) => format!(
+            "The VPC DNS ({host}) refused the query: it answers only sources inside the VPC or routed to it; check that the datacenter CIDR reaches it over the line (VBR / CEN routes back) and that no NAT on the way rewrites the source."
+        ),
+        (DnsFailure::Timeout(_) | DnsFailure::NoServer(_), false) => format!(
+            "The resolver in use ({host}) did not answer: check that it runs and that UDP and TCP 53 to it are allowed; to resolve Alibaba Cloud names it must be the VPC DNS (100.100.2.136 / .138) or forward aliyuncs.com to it."
+        ),
+        (DnsFailure::NxDomain | DnsFailure::NoRecords | DnsFailure::ServFail | DnsFailure::Refused, false) => format!(
+            "The resolver in use ({host}) is not the VPC DNS and cannot answer this internal name ({e}): point the node at 100.100.2.136 / 100.100.2.138, or add a conditional forward of aliyuncs.com to them on {host}."
+        ),
+        _ => return None,
+    })
+}
+
 fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str) -> Finding {
     let addrs = match outcome {
-        Err(e) => return Finding::fail_by(e, format!("does not resolve via {server}: {e}")),
+        Err(e) => {
+            let f = Finding::fail_by(e, format!("does not resolve via {server}: {e}"));
+            return match failure_fix(e, server) {
+                Some(fix) => f.fix(fix),
+                None => f,
+            };
+        }
         Ok(a) if a.is_empty() => {
             return Finding::fail_by(&DnsFailure::NoRecords, format!("does not resolve via {server}: {}", DnsFailure::NoRecords))
         }
@@ -130,6 +157,18 @@ mod tests {
     }
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn fixes_follow_the_resolver_in_use() {
+        let vpc = evaluate(&Err(DnsFailure::Timeout(3000)), &DnsExpect::Any, "100.100.2.136", 3000);
+        assert!(vpc.fix.as_deref().unwrap().contains("allow UDP and TCP 53 from the node to 100.100.2.136"), "{vpc:?}");
+        let other = evaluate(&Err(DnsFailure::NxDomain), &DnsExpect::Any, "10.0.0.2", 5);
+        assert!(other.fix.as_deref().unwrap().contains("(10.0.0.2) is not the VPC DNS"), "{other:?}");
+        let port = evaluate(&Err(DnsFailure::Timeout(3000)), &DnsExpect::Any, "100.100.2.138:53", 3000);
+        assert!(port.fix.as_deref().unwrap().contains("to 100.100.2.138 on"), "{port:?}");
+        // a passing lookup keeps the catalogue's general text
+        assert_eq!(evaluate(&Ok(vec![ip("100.103.9.188")]), &DnsExpect::Any, "100.100.2.136", 5).fix, None);
     }
 
     #[test]

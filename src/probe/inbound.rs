@@ -17,7 +17,18 @@ pub fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Finding {
                 TcpFailure::Refused => "; is `ack-edge-preflight responder` running on the node?",
                 _ => "",
             };
-            Finding::fail_by(e, format!("TCP {sa}: {e}{hint}"))
+            let f = Finding::fail_by(e, format!("TCP {sa}: {e}{hint}"));
+            match e {
+                TcpFailure::Refused => {
+                    let tcp: Vec<String> = crate::constants::NODE_TCP_PORTS.iter().map(|p| p.to_string()).collect();
+                    f.fix(format!(
+                        "Start `ack-edge-preflight responder` on the node (it answers TCP {} and UDP {}) and run inbound again; if it runs and {sa} still refuses, a firewall on the way rejects the port.",
+                        tcp.join(", "),
+                        crate::constants::VXLAN_PORT
+                    ))
+                }
+                _ => f,
+            }
         }
         Ok(b) if b.starts_with(TCP_BANNER) => Finding::pass(format!("{sa} reachable from here; the node's responder answered")),
         Ok(b) if b.is_empty() => Finding::warn_by(&other, format!("{sa} accepts TCP but sent no responder banner: another service (or a middlebox) answers")),

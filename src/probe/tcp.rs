@@ -39,8 +39,34 @@ pub fn evaluate(addr: SocketAddr, outcome: &Result<SocketAddr, TcpFailure>, elap
         Ok(local) => Finding::pass(format!("connected to {addr} in {elapsed_ms} ms (from {local})"))
             .with("local", local.to_string())
             .with("rtt_ms", elapsed_ms),
-        Err(e) => Finding::fail_by(e, format!("TCP {addr}: {e}")),
+        Err(e) => {
+            let f = Finding::fail_by(e, format!("TCP {addr}: {e}"));
+            match failure_fix(addr, e) {
+                Some(fix) => f.fix(fix),
+                None => f,
+            }
+        }
     }
+}
+
+/// The fix for a failed connect, from how it failed: refused (something answered) or silent.
+pub fn failure_fix(addr: SocketAddr, e: &TcpFailure) -> Option<String> {
+    let (ip, port) = (addr.ip(), addr.port());
+    Some(match e {
+        TcpFailure::Refused => format!(
+            "{ip} answered TCP {port} with a reset, so packets get there and back: either a firewall on the way rejects TCP {port} (look for a REJECT rule toward {ip}, on this host first: iptables -S / nft list ruleset) or the address answering is not the service (check the route and any NAT for {ip})."
+        ),
+        TcpFailure::TimedOut(_) => format!(
+            "TCP {port} to {ip} is silently dropped: allow it from this node on the datacenter firewall (and in the VPC security group for the API server), and check the path over the dedicated line (the route.* row; core switch, VBR, CEN routes back to the datacenter CIDR)."
+        ),
+        TcpFailure::Unreachable(_) => format!(
+            "A router on the way says {ip} is unreachable: add or fix the route toward {ip} over the dedicated line on the node and on every hop."
+        ),
+        TcpFailure::LocalBlocked(_) => format!(
+            "This host itself blocks TCP {port} to {ip}: check its firewall (iptables -S OUTPUT / nft list ruleset) and any security module (SELinux, AppArmor)."
+        ),
+        TcpFailure::Other(_) => return None,
+    })
 }
 
 #[cfg(test)]
@@ -57,7 +83,9 @@ mod tests {
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("timed out after 3000 ms"));
         assert_eq!(f.details["error"], "timeout");
+        assert!(f.fix.as_deref().unwrap().starts_with("TCP 443 to 100.103.9.188 is silently dropped"), "{f:?}");
         let f = evaluate(a, &Err(TcpFailure::Refused), 1);
         assert!(f.message.contains("refused"));
+        assert!(f.fix.as_deref().unwrap().contains("answered TCP 443 with a reset"), "{f:?}");
     }
 }

@@ -180,6 +180,11 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
                     "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
                     s.version
                 )),
+                (Some(t), Trust::ClusterCa) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)).fix(match t {
+                    TrustFailure::UnknownIssuer => "The certificate does not chain to the --cluster-ca you gave: check that it is this cluster's CA (certificate-authority-data in the cluster's kubeconfig, or /etc/kubernetes/pki/ca.crt); with the right CA, an unknown issuer means TLS interception on the way or another cluster's endpoint.".to_string(),
+                    TrustFailure::WrongName(n) => format!("The API server's certificate is not valid for {n}: use the endpoint exactly as the cluster's Basic Information tab shows it (the certificate's SANs name it)."),
+                    _ => "Check the clock (ntp.offset row) and the certificate's validity dates; an expired certificate on the API server is renewed by the cluster, on a middlebox by its operator.".to_string(),
+                }),
                 (Some(t), _) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
             };
             with_cert(f, &s.cert).with("tls_version", s.version.clone())

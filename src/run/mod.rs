@@ -95,7 +95,7 @@ impl Ctx<'_, '_> {
             address,
             status: f.status,
             message: f.message,
-            remediation: req.map(|r| r.remediation.replace("{region}", &self.cfg.region)).unwrap_or_default(),
+            remediation: f.fix.unwrap_or_else(|| req.map(|r| r.remediation.replace("{region}", &self.cfg.region)).unwrap_or_default()),
             source: req.map(|r| r.source.clone()).unwrap_or_default(),
             duration_ms: ms(took),
             details: f.details,
