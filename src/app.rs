@@ -441,6 +441,32 @@ pub fn run(cli: &Cli) -> Result<i32, AppError> {
     }
 }
 
+/// Man pages (one per command) and bash / zsh / fish completions from the clap definitions, so
+/// they never drift from `--help`. Run by `packaging/build-release.sh`; hidden from `--help`.
+pub fn generate_assets(out_dir: &std::path::Path) -> Result<i32, AppError> {
+    use clap::CommandFactory;
+    let io = |what: &str, e: std::io::Error| InternalError::Output { path: out_dir.join(what).display().to_string(), reason: e.to_string() };
+    let man = out_dir.join("man");
+    let complete = out_dir.join("complete");
+    for d in [&man, &complete] {
+        std::fs::create_dir_all(d).map_err(|e| io("", e))?;
+    }
+    let cmd = Cli::command();
+    clap_mangen::generate_to(cmd.clone(), &man).map_err(|e| io("man", e))?;
+    for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+        let mut c = cmd.clone();
+        clap_complete::generate_to(shell, &mut c, "ack-edge-preflight", &complete).map_err(|e| io("complete", e))?;
+    }
+    // clap_complete 4.6's bash script names the case labels of a hyphenated binary's subcommands
+    // differently from the `cmd` it computes ("ack__subcmd__edge__subcmd__preflight__subcmd__check"
+    // vs "ack__edge__preflight__subcmd__check"), so no flag of a subcommand completes; make them agree
+    let bash = complete.join("ack-edge-preflight.bash");
+    let text = std::fs::read_to_string(&bash).map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
+    std::fs::write(&bash, text.replace("ack__subcmd__edge__subcmd__preflight", "ack__edge__preflight")).map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
+    eprintln!("generate-assets: wrote man pages to {} and completions to {}", man.display(), complete.display());
+    Ok(exit::OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

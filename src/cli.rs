@@ -9,10 +9,21 @@ use crate::constants::{DEFAULT_TIMEOUT_ARG, NTP_FAIL_OFFSET_ARG, NTP_WARN_OFFSET
 use crate::options::Cni;
 use crate::report::Format;
 
+/// `--version`: the version, the git commit, the target triple and, for gnu builds, the glibc floor.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("AEP_COMMIT"),
+    "\ntarget: ",
+    env!("AEP_TARGET"),
+    env!("AEP_LIBC")
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ack-edge-preflight",
     version,
+    long_version = LONG_VERSION,
     about = "Checks, before `edgeadm join`, that this server can join an Alibaba Cloud ACK Edge cluster over a dedicated line",
     long_about = None,
     after_help = "Exit codes: 0 no FAIL (WARN allowed unless --strict), 1 at least one FAIL, 2 usage or input error, 3 internal error."
@@ -39,6 +50,10 @@ pub enum Command {
     /// Aggregate many hosts' JSON reports: verdicts per host, failing hosts per requirement
     Summarize(SummarizeArgs),
 }
+
+/// The packaging hook `ack-edge-preflight __generate-assets DIR`: outside the clap definitions, so
+/// it appears in no help, man page or completion.
+pub const GENERATE_ASSETS: &str = "__generate-assets";
 
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {

@@ -15,6 +15,20 @@ fn main() {
         eprintln!("ack-edge-preflight: internal error: {msg}{at} (please report this)");
     }));
     let code = std::panic::catch_unwind(|| {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if args.get(1).is_some_and(|a| a == preflight::cli::GENERATE_ASSETS) {
+            let Some(dir) = args.get(2).filter(|_| args.len() == 3) else {
+                eprintln!("ack-edge-preflight: usage: ack-edge-preflight {} DIR", preflight::cli::GENERATE_ASSETS);
+                return exit::USAGE;
+            };
+            return match app::generate_assets(std::path::Path::new(dir)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("ack-edge-preflight: error: {e}");
+                    e.exit_code()
+                }
+            };
+        }
         let cli = match Cli::try_parse() {
             Ok(c) => c,
             Err(e) => {
