@@ -2,13 +2,17 @@
 
 pub mod cidr;
 pub mod echo;
+pub mod firewall;
 pub mod icmp;
 pub mod inbound;
 pub mod mtu;
+pub mod node;
+pub mod nodeip;
 pub mod dns;
 pub mod ntp;
 pub mod pkg;
 pub mod port;
+pub mod proxy;
 pub mod route;
 pub mod tcp;
 pub mod tls;
