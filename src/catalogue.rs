@@ -37,7 +37,7 @@ pub struct Catalogue {
 }
 
 pub const CATEGORIES: &[&str] =
-    &["dns", "route", "tcp", "tls", "http", "ntp", "udp", "mtu", "port", "inbound", "tools", "pkg", "cidr"];
+    &["dns", "route", "tcp", "tls", "http", "ntp", "udp", "mtu", "port", "inbound", "tools", "pkg", "cidr", "host", "proxy"];
 
 impl Catalogue {
     pub fn parse(text: &str) -> Result<Catalogue, String> {

@@ -10,7 +10,7 @@ use futures::future::{join_all, BoxFuture, FutureExt};
 use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
-use crate::net::{Connector, HostFacts, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup, UdpProber};
+use crate::net::{Connector, HostFacts, Listing, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup, UdpProber};
 use crate::plan::{names, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::{ntp, pkg, tools};
@@ -77,7 +77,12 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
             s.source_files.extend(files.into_iter().filter_map(|f| net.host.read_file(&f).map(|t| (f, t))));
         }
     }
-    if wants(|k| matches!(k, ProbeKind::Cidr { .. })) {
+    if wants(|k| matches!(k, ProbeKind::Host { check: crate::plan::HostCheck::Firewall, .. })) {
+        for l in [Listing::IptablesSave, Listing::NftRuleset, Listing::FirewalldState] {
+            s.listings.insert(l, net.host.listing(l));
+        }
+    }
+    if wants(|k| matches!(k, ProbeKind::Cidr { .. } | ProbeKind::Host { .. })) {
         let unread = || format!("no netlink answer within {} ms", ms(t));
         s.locals = Some((
             bounded(t, net.routes.addresses(), || Err(unread())).await,

@@ -115,6 +115,29 @@ pub trait HostFacts: Send + Sync {
     fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo>;
     /// Whether the run has root's view (every process's sockets, raw ICMP).
     fn privileged(&self) -> bool;
+    /// The output of one read-only listing command (`iptables-save`, `nft list ruleset`, ...), or
+    /// why it could not run. Only the fixed commands of [`Listing`] exist.
+    fn listing(&self, what: Listing) -> Result<String, String> {
+        Err(format!("{} is not available here", what.command().join(" ")))
+    }
+}
+
+/// The read-only commands the host checks may run: listings, never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listing {
+    IptablesSave,
+    NftRuleset,
+    FirewalldState,
+}
+
+impl Listing {
+    pub fn command(self) -> &'static [&'static str] {
+        match self {
+            Listing::IptablesSave => &["iptables-save"],
+            Listing::NftRuleset => &["nft", "list", "ruleset"],
+            Listing::FirewalldState => &["firewall-cmd", "--state"],
+        }
+    }
 }
 
 #[async_trait]

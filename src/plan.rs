@@ -64,9 +64,91 @@ pub enum ProbeKind {
     IcmpMtu { addr: Addr },
     /// TCP connect to a node's inbound port and read the responder's banner (inbound.tcp).
     InboundTcp { node: IpAddr, port: u16 },
+    /// A read-only host check (files under the sysroot, listing commands, the kernel's routes).
+    Host {
+        check: HostCheck,
+        #[serde(skip)]
+        with: Box<HostPlan>,
+    },
     /// Planned but not runnable with these options; reported as SKIP with the reason, and listed as
     /// untested with `needs` ("needs --apiserver").
     Skip { reason: String, needs: String },
+}
+
+/// What the host checks need from the options.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostPlan {
+    /// The address the cloud is reached at (API server, else a documented registry address).
+    pub line: Option<IpAddr>,
+    /// The line endpoints a proxy must not take (proxy.env).
+    pub endpoints: Vec<String>,
+    pub flannel: bool,
+    pub vpc_cidr: Option<IpNet>,
+    pub pod_cidr: Option<IpNet>,
+}
+
+/// The host checks, one requirement id each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostCheck {
+    Firewall,
+    NodeIp,
+    RpFilter,
+    Resolver,
+    Proxy,
+    Sysctl,
+    KernelModules,
+    Swap,
+    Cgroup,
+    Hostname,
+    Leftovers,
+}
+
+impl HostCheck {
+    pub const ALL: [HostCheck; 11] = [
+        HostCheck::Firewall,
+        HostCheck::NodeIp,
+        HostCheck::RpFilter,
+        HostCheck::Resolver,
+        HostCheck::Proxy,
+        HostCheck::Sysctl,
+        HostCheck::KernelModules,
+        HostCheck::Swap,
+        HostCheck::Cgroup,
+        HostCheck::Hostname,
+        HostCheck::Leftovers,
+    ];
+    pub fn id(self) -> &'static str {
+        match self {
+            HostCheck::Firewall => "host.firewall",
+            HostCheck::NodeIp => "host.node-ip",
+            HostCheck::RpFilter => "host.rp-filter",
+            HostCheck::Resolver => "dns.resolver",
+            HostCheck::Proxy => "proxy.env",
+            HostCheck::Sysctl => "host.sysctl",
+            HostCheck::KernelModules => "host.kernel-modules",
+            HostCheck::Swap => "host.swap",
+            HostCheck::Cgroup => "host.cgroup",
+            HostCheck::Hostname => "host.hostname",
+            HostCheck::Leftovers => "host.leftovers",
+        }
+    }
+    /// What it reads (for `plan`): files, commands, kernel state; never a change.
+    pub fn reads(self) -> &'static str {
+        match self {
+            HostCheck::Firewall => "run iptables-save, nft list ruleset and firewall-cmd --state (read-only listings; local)",
+            HostCheck::NodeIp => "read /proc/sys/kernel/hostname and /etc/hosts, DNS A query for the hostname when /etc/hosts has none, netlink route lookups (local)",
+            HostCheck::RpFilter => "read /proc/sys/net/ipv4/conf/{all,IFACE}/rp_filter and the routes (local)",
+            HostCheck::Resolver => "read /etc/resolv.conf (and /run/systemd/resolve/resolv.conf) (local)",
+            HostCheck::Proxy => "read /proc/self/environ, /etc/environment, /etc/systemd/system.conf{,.d} and the containerd/kubelet/docker drop-ins (local)",
+            HostCheck::Sysctl => "read /proc/sys/net/ipv4/ip_forward, /proc/sys/net/bridge/bridge-nf-call-iptables and the sysctl.d files (local)",
+            HostCheck::KernelModules => "read /proc/modules and /lib/modules/$(uname -r)/modules.{builtin,dep} (local)",
+            HostCheck::Swap => "read /proc/swaps (local)",
+            HostCheck::Cgroup => "read /sys/fs/cgroup/cgroup.controllers or /proc/cgroups (local)",
+            HostCheck::Hostname => "read /proc/sys/kernel/hostname (local)",
+            HostCheck::Leftovers => "look for /etc/kubernetes, /var/lib/kubelet and /etc/cni files, CNI links in /sys/class/net, kubelet mounts in /proc/mounts (local)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -193,6 +275,7 @@ impl Probe {
                 format!("read /proc/net/{}* for port {port} (local, sends nothing)", proto.as_str())
             }
             ProbeKind::Tool => "look for executables in PATH, /usr/sbin and /sbin (local)".into(),
+            ProbeKind::Host { check, .. } => check.reads().into(),
             ProbeKind::PkgSources => {
                 "read yum/apt source files, then DNS + TCP connect to each source host".into()
             }
@@ -410,6 +493,43 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
     }
     if opts.cni == Cni::Flannel {
         p.push(Probe::new("port.local", format!("udp/{VXLAN_PORT}"), ProbeKind::PortLocal { proto: SocketProto::Udp, port: VXLAN_PORT }));
+    }
+
+    // Host prerequisites (read-only)
+    let line = match opts.apiserver.as_ref().map(|a| &a.host) {
+        Some(Host::Ip(ip)) => Some(*ip),
+        _ => documented.first().map(|a| IpAddr::V4(*a)),
+    };
+    let mut endpoints: Vec<String> = vec![cp.clone(), r.oss.clone(), r.registry.clone()];
+    endpoints.extend(documented.iter().map(|a| a.to_string()));
+    if let Some(api) = &opts.apiserver {
+        endpoints.push(match &api.host {
+            Host::Ip(ip) => ip.to_string(),
+            Host::Name(n) => n.clone(),
+        });
+    }
+    for check in HostCheck::ALL {
+        let target = match check {
+            HostCheck::Firewall => "netfilter INPUT / FORWARD",
+            HostCheck::NodeIp => "kubelet and Flannel address",
+            HostCheck::RpFilter => "reverse-path filter",
+            HostCheck::Resolver => "/etc/resolv.conf",
+            HostCheck::Proxy => "HTTP(S)_PROXY / NO_PROXY",
+            HostCheck::Sysctl => "net.ipv4.ip_forward",
+            HostCheck::KernelModules => "vxlan, br_netfilter, overlay",
+            HostCheck::Swap => "/proc/swaps",
+            HostCheck::Cgroup => "cgroup controllers",
+            HostCheck::Hostname => "node name",
+            HostCheck::Leftovers => "earlier install",
+        };
+        let with = HostPlan {
+            line,
+            endpoints: if check == HostCheck::Proxy { endpoints.clone() } else { vec![] },
+            flannel: opts.cni == Cni::Flannel,
+            vpc_cidr: opts.vpc_cidr,
+            pod_cidr: opts.pod_cidr,
+        };
+        p.push(Probe::new(check.id(), target, ProbeKind::Host { check, with: Box::new(with) }));
     }
 
     // Tools and package sources

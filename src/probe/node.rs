@@ -172,6 +172,11 @@ pub fn kernel_modules(files: &dyn Files, flannel: bool) -> Finding {
         needed.insert(0, "vxlan");
     }
     let release = files.read("/proc/sys/kernel/osrelease").map(|s| first_line(&s).to_string()).unwrap_or_else(|| "?".into());
+    let readable = files.read("/proc/modules").is_some()
+        || ["/lib/modules", "/usr/lib/modules"].iter().any(|b| files.read(&format!("{b}/{release}/modules.dep")).is_some());
+    if !readable {
+        return Finding::skip_by(&HOST_UNREAD, format!("cannot read /proc/modules or modules.dep for kernel {release}"));
+    }
     let mut states = vec![];
     let mut missing = vec![];
     for m in &needed {
@@ -490,6 +495,11 @@ mod tests {
         let bridge = fs(&[("/proc/sys/net/ipv4/ip_forward", "1"), ("/etc/sysctl.conf", "net.ipv4.ip_forward=1"), ("/proc/sys/net/bridge/bridge-nf-call-iptables", "0")]);
         assert_eq!(sysctl(&bridge).status, Status::Warn);
         assert_eq!(sysctl(&fs(&[])).status, Status::Skip);
+    }
+
+    #[test]
+    fn modules_unreadable_is_skip() {
+        assert_eq!(kernel_modules(&fs(&[]), true).status, Status::Skip);
     }
 
     #[test]

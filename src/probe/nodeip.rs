@@ -93,10 +93,12 @@ pub fn evaluate(f: &Facts) -> Finding {
             }
         }
     }
-    if let Some(d) = &f.default_iface {
-        if Some(d) != f.line_iface.as_ref() {
-            problems.push(format!("Flannel picks the default route's interface {d}, not {line_iface} toward the cloud: VXLAN would leave the wrong NIC"));
+    match &f.default_iface {
+        Some(d) if Some(d) != f.line_iface.as_ref() => {
+            problems.push(format!("Flannel picks the default route's interface {d}, not {line_iface} toward the cloud: VXLAN would leave the wrong NIC"))
         }
+        Some(_) => {}
+        None => problems.push(format!("there is no default route, so Flannel cannot pick an interface by itself: it needs --iface={line_iface}")),
     }
     let evidence = format!(
         "kubelet address {} ({kubelet_how}); Flannel interface {}; toward {line_target}: {line_iface} src {}",

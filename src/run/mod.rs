@@ -5,6 +5,7 @@
 
 mod host;
 mod ip;
+pub mod node;
 mod ntp;
 mod tls;
 mod udp;
@@ -48,8 +49,10 @@ pub struct HostSnapshot {
     pub tools: HashMap<String, Finding>,
     /// Source files of yum/apt: (path, text).
     pub source_files: Vec<(String, String)>,
-    /// Local addresses and routes, for the CIDR checks.
+    /// Local addresses and routes, for the CIDR and host checks.
     pub locals: Option<Locals>,
+    /// The read-only listings the host checks use (iptables-save, nft, firewalld).
+    pub listings: HashMap<crate::net::Listing, Result<String, String>>,
 }
 
 /// What every runner can see.
@@ -204,6 +207,7 @@ impl Ctx<'_, '_> {
             ProbeKind::UdpEcho { peer, port } => vec![udp::echo(self, p, *peer, *port).await],
             ProbeKind::Mtu { peer, port } => vec![udp::mtu(self, p, *peer, *port).await],
             ProbeKind::IcmpMtu { addr } => udp::icmp_mtu(self, p, addr).await,
+            ProbeKind::Host { check, with } => vec![node::run(self, p, *check, with).await],
             ProbeKind::Skip { reason, .. } => vec![self.result(p, None, Finding::skip(reason.clone()), Duration::ZERO)],
         }
     }

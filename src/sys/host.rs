@@ -32,8 +32,71 @@ impl SystemHost {
         SystemHost { sysroot: sysroot.to_path_buf(), dirs }
     }
 
+    /// A path under the sysroot. /proc and /sys describe the running kernel: they are read live
+    /// unless the sysroot carries its own proc/ (sys/) tree (a fixture of another distribution).
     fn under(&self, p: &Path) -> PathBuf {
-        self.sysroot.join(p.strip_prefix("/").unwrap_or(p))
+        let rel = p.strip_prefix("/").unwrap_or(p);
+        for kernel in ["proc", "sys", "lib/modules", "usr/lib/modules"] {
+            if rel.starts_with(kernel) && !self.sysroot.join(kernel).is_dir() {
+                return Path::new("/").join(rel);
+            }
+        }
+        self.sysroot.join(rel)
+    }
+
+    /// The running host, not a tree of another one: listing commands may run. A sysroot that
+    /// carries its own proc/ is a fixture of another host.
+    fn live(&self) -> bool {
+        self.sysroot == Path::new("/") || !self.sysroot.join("proc").is_dir()
+    }
+}
+
+/// At most this much output is read from a listing command.
+const MAX_LISTING: usize = 4 << 20;
+/// A listing command gets this long (iptables-save on a node with 100k rules takes well under it).
+const LISTING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Run one read-only listing command found in `dirs`, bounded in time and output size.
+fn run_listing(dirs: &[PathBuf], argv: &[&str]) -> Result<String, String> {
+    use std::io::Read;
+    let bin = dirs.iter().map(|d| d.join(argv[0])).find(|p| p.is_file()).ok_or_else(|| format!("{} is not installed", argv[0]))?;
+    let mut child = std::process::Command::new(&bin)
+        .args(&argv[1..])
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {}", bin.display(), super::errno::words(&e)))?;
+    let mut out = child.stdout.take().ok_or("no stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut out).take(MAX_LISTING as u64).read_to_end(&mut buf);
+        buf
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() > LISTING_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{} did not finish within {} s", argv.join(" "), LISTING_TIMEOUT.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(e) => return Err(super::errno::words(&e)),
+        }
+    };
+    let buf = reader.join().unwrap_or_default();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = (&mut e).take(4096).read_to_string(&mut err);
+    }
+    if status.success() {
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    } else {
+        let first = err.lines().next().unwrap_or("").to_string();
+        Err(crate::text::clean(&format!("{} exited with {}: {first}", argv.join(" "), status.code().unwrap_or(-1)), 200))
     }
 }
 
@@ -121,6 +184,13 @@ impl HostFacts for SystemHost {
             }
         }
         out
+    }
+
+    fn listing(&self, what: crate::net::Listing) -> Result<String, String> {
+        if !self.live() {
+            return Err("not run: the --sysroot tree has its own proc/ (another host's files)".into());
+        }
+        run_listing(&self.dirs, what.command())
     }
 
     fn privileged(&self) -> bool {

@@ -122,6 +122,12 @@ make_sysroot() {
   printf '[lab]\nname=lab\nbaseurl=http://mirror.lab.test/centos/$releasever/\nenabled=1\n' >"$r/etc/yum.repos.d/lab.repo"
   echo "# /etc/crontab" >"$r/etc/crontab"
   cp /etc/os-release "$r/etc/os-release" 2>/dev/null || true
+  # the host checks: the node's hostname on its line address, forwarding persisted, the resolver the
+  # namespace really uses (ip netns exec bind-mounts /etc/netns/NODE/resolv.conf over /etc/resolv.conf)
+  mkdir -p "$r/etc/sysctl.d"
+  printf '127.0.0.1 localhost\n10.0.0.10 %s\n' "$(cat /proc/sys/kernel/hostname)" >"$r/etc/hosts"
+  echo "net.ipv4.ip_forward = 1" >"$r/etc/sysctl.d/99-kubernetes.conf"
+  ln -sf /etc/resolv.conf "$r/etc/resolv.conf"
   for t in netstat ifconfig route ip chronyd chronyc crond crontab lspci socat ebtables iptables conntrack; do
     printf '#!/bin/sh\nexit 0\n' >"$r/usr/sbin/$t"
     chmod 755 "$r/usr/sbin/$t"
@@ -151,6 +157,10 @@ up() {
     in_router ip route add $net via 10.255.0.2
   done
   in_router sysctl -qw net.ipv4.ip_forward=1
+  in_node sysctl -qw net.ipv4.ip_forward=1  # a node ready to join forwards (host.sysctl)
+  # the node's default route also leads to the core switch, which routes only lab ranges: nothing
+  # leaves the lab, and the kubelet / Flannel find their address and interface as on a real node
+  in_node ip route add default via 10.0.0.1
   for a in $CLOUD_ADDRS; do in_cloud ip addr add "$a/32" dev lo; done
   in_cloud ip route add 10.0.0.0/8 via 10.255.0.1 src $PEER  # VPC hosts reach the datacenter from the VPC CIDR
 
@@ -200,6 +210,9 @@ clear_faults() {
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
   in_node ip route add 10.0.1.0/24 dev n1 proto kernel scope link src 10.0.1.10 2>/dev/null || true
   for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do in_node ip route replace $net via 10.0.0.1; done
+  in_node ip route replace default via 10.0.0.1
+  in_node iptables -F; in_node iptables -P INPUT ACCEPT; in_node iptables -P FORWARD ACCEPT
+  in_node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.n0.rp_filter=0 net.ipv4.conf.n1.rp_filter=0
   in_node ip addr del 100.64.0.5/10 dev n0 2>/dev/null || true
   in_router ip link set rc mtu 1500; in_cloud ip link set c0 mtu 1500
   echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
@@ -235,7 +248,17 @@ fault() {
       # VXLAN I flag (0x08), passes every other UDP 8472 datagram
       vxlan-aware) in_router iptables -I FORWARD -p udp --dport 8472 -m u32 --u32 "0>>22&0x3C@8>>24=0x08" -j DROP ;;
       blackhole-all) in_router iptables -P FORWARD DROP ;;
-      route-missing) in_node ip route del 100.0.0.0/8 ;;
+      route-missing) in_node ip route del 100.0.0.0/8; in_node ip route del default ;;
+      # host checks with real state in the node namespace
+      fw-input-vxlan) in_node iptables -A INPUT -p udp --dport 8472 -j DROP ;;
+      fw-forward-drop) in_node iptables -P FORWARD DROP ;;
+      ip-forward-off) in_node sysctl -qw net.ipv4.ip_forward=0 ;;
+      # an internet NIC with the default route; the hostname maps to it; the line stays on n0
+      second-nic-default) in_node ip route replace default via 10.0.1.1 dev n1
+                          sed -i "s/^10.0.0.10 /10.0.1.10 /" "$DIR/root/etc/hosts" ;;
+      rp-strict) in_node sysctl -qw net.ipv4.conf.all.rp_filter=1 ;;
+      resolver-loopback) echo "nameserver 127.0.0.53" >"/etc/netns/$NODE/resolv.conf" ;;
+      proxy-env) printf 'HTTPS_PROXY=http://ops:s3cret@10.0.0.3:3128\nNO_PROXY=100.0.0.0/8,192.168.0.0/16\n' >"$DIR/root/etc/environment" ;;
       # two lines with equal-cost multipath: the cloud range has no top-level gateway
       ecmp) in_node ip route replace 100.0.0.0/8 nexthop via 10.0.0.1 dev n0 nexthop via 10.0.1.1 dev n1 ;;
       route-blackhole) in_node ip route add blackhole $REG1/32 ;;
