@@ -487,8 +487,8 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         }
     }
 
-    // Local inbound ports
-    for port in NODE_TCP_PORTS {
+    // Local ports: the inbound ones, and those the node's own components bind
+    for port in NODE_TCP_PORTS.into_iter().chain(crate::constants::NODE_LOCAL_TCP_PORTS) {
         p.push(Probe::new("port.local", format!("tcp/{port}"), ProbeKind::PortLocal { proto: SocketProto::Tcp, port }));
     }
     if opts.cni == Cni::Flannel {
