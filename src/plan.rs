@@ -636,17 +636,12 @@ pub fn names(probes: &[Probe]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for p in probes {
         let n = match &p.kind {
-            ProbeKind::Dns { name, .. } => Some(name),
-            ProbeKind::Route { addr: Addr::Resolved { name, .. } }
-            | ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. }
-            | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } }
-            | ProbeKind::Tls { addr: Addr::Resolved { name, .. }, .. }
-            | ProbeKind::IcmpMtu { addr: Addr::Resolved { name, .. } } => Some(name),
-            _ => None,
+            ProbeKind::Dns { name, .. } => Some(name.as_str()),
+            _ => p.resolves(),
         };
         if let Some(n) = n {
-            if !out.contains(n) {
-                out.push(n.clone());
+            if !out.iter().any(|o| o == n) {
+                out.push(n.to_string());
             }
         }
     }
