@@ -78,9 +78,15 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
         }
     }
     if wants(|k| matches!(k, ProbeKind::Host { check: crate::plan::HostCheck::Firewall, .. })) {
-        for l in [Listing::IptablesSave, Listing::NftRuleset, Listing::FirewalldState] {
-            s.listings.insert(l, net.host.listing(l));
-        }
+        // the three listings run side by side: the start waits for the slowest, not their sum
+        let host = net.host;
+        s.listings = std::thread::scope(|scope| {
+            let runs: Vec<_> = [Listing::IptablesSave, Listing::NftRuleset, Listing::FirewalldState]
+                .into_iter()
+                .map(|l| (l, scope.spawn(move || host.listing(l))))
+                .collect();
+            runs.into_iter().map(|(l, h)| (l, h.join().unwrap_or_else(|_| Err("the listing thread failed".into())))).collect()
+        });
     }
     if wants(|k| matches!(k, ProbeKind::Cidr { .. } | ProbeKind::Host { .. })) {
         let unread = || format!("no netlink answer within {} ms", ms(t));

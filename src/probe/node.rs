@@ -30,8 +30,8 @@ impl Files for BTreeMap<String, String> {
     }
 }
 
-const HOST_WARN: Plain = Plain(Phase::Host, ErrorClass::Misconfigured);
-const HOST_FAIL: Plain = Plain(Phase::Host, ErrorClass::Misconfigured);
+/// The cause of every WARN and FAIL here: the host is set up in a way that breaks the join.
+const MISCONFIGURED: Plain = Plain(Phase::Host, ErrorClass::Misconfigured);
 const HOST_UNREAD: Plain = Plain(Phase::Host, ErrorClass::Unavailable);
 
 fn first_line(s: &str) -> &str {
@@ -91,13 +91,13 @@ pub fn sysctl(files: &dyn Files) -> Finding {
     };
     let mut f = if live != "1" {
         Finding::fail_by(
-            &HOST_FAIL,
+            &MISCONFIGURED,
             format!("net.ipv4.ip_forward is {live}: the node will not forward pod traffic; {boot_text}"),
         )
         .fix("Enable forwarding now and at boot: sysctl -w net.ipv4.ip_forward=1 and add 'net.ipv4.ip_forward = 1' to /etc/sysctl.d/99-kubernetes.conf.")
     } else if boot.as_ref().map(|(v, _)| v.as_str()) != Some("1") {
         Finding::warn_by(
-            &HOST_WARN,
+            &MISCONFIGURED,
             format!("net.ipv4.ip_forward is 1 now but {boot_text}: pod traffic stops after the next reboot"),
         )
         .fix("Persist it: add 'net.ipv4.ip_forward = 1' to /etc/sysctl.d/99-kubernetes.conf (and remove any later file that sets it to 0).")
@@ -113,7 +113,7 @@ pub fn sysctl(files: &dyn Files) -> Finding {
         let b = first_line(&b).to_string();
         if b != "1" && f.status == crate::result::Status::Pass {
             f = Finding::warn_by(
-                &HOST_WARN,
+                &MISCONFIGURED,
                 format!("{}; but net.bridge.bridge-nf-call-iptables is {b}: bridged pod traffic bypasses iptables (Services break)", f.message),
             )
             .fix("sysctl -w net.bridge.bridge-nf-call-iptables=1 and persist it in /etc/sysctl.d/99-kubernetes.conf.")
@@ -195,7 +195,7 @@ pub fn kernel_modules(files: &dyn Files, flannel: bool) -> Finding {
         Finding::pass(format!("kernel {release}: {}", states.join(", ")))
     } else {
         Finding::fail_by(
-            &HOST_FAIL,
+            &MISCONFIGURED,
             format!("kernel {release}: {} neither loaded, built in nor present for this kernel ({})", missing.join(", "), states.join(", ")),
         )
         .fix(format!(
@@ -216,7 +216,7 @@ pub fn swap(files: &dyn Files) -> Finding {
     if active.is_empty() {
         Finding::pass("no swap is active (/proc/swaps)")
     } else {
-        Finding::fail_by(&HOST_FAIL, format!("swap is active on {}: the kubelet refuses to start with swap on (failSwapOn)", active.join(", ")))
+        Finding::fail_by(&MISCONFIGURED, format!("swap is active on {}: the kubelet refuses to start with swap on (failSwapOn)", active.join(", ")))
             .fix("swapoff -a, and comment out the swap entries in /etc/fstab (and mask any systemd swap unit) so it stays off after reboot.")
             .with("swaps", active)
     }
@@ -245,10 +245,10 @@ pub fn cgroup(files: &dyn Files) -> Finding {
     let hard = missing(&["cpu", "cpuset", "memory"]);
     let soft = missing(&["pids"]);
     let f = if !hard.is_empty() {
-        Finding::fail_by(&HOST_FAIL, format!("cgroup {version}: controller(s) {} not enabled: the kubelet will not start", hard.join(", ")))
+        Finding::fail_by(&MISCONFIGURED, format!("cgroup {version}: controller(s) {} not enabled: the kubelet will not start", hard.join(", ")))
             .fix("Enable them on the kernel command line (e.g. cgroup_enable=memory swapaccount=1 on some ARM and older kernels) and reboot.")
     } else if !soft.is_empty() {
-        Finding::warn_by(&HOST_WARN, format!("cgroup {version}: the pids controller is not enabled: pod PID limits will not apply"))
+        Finding::warn_by(&MISCONFIGURED, format!("cgroup {version}: the pids controller is not enabled: pod PID limits will not apply"))
     } else {
         Finding::pass(format!("cgroup {version} with cpu, cpuset, memory and pids"))
     };
@@ -286,13 +286,13 @@ pub fn hostname(files: &dyn Files) -> Finding {
     let h = first_line(&h).to_string();
     let shown = crate::text::clean(&h, 300);
     let f = if let Some(why) = node_name_problem(&h) {
-        Finding::fail_by(&HOST_FAIL, format!("hostname {shown:?} is not a valid node name: {why} (lowercase RFC 1123)"))
+        Finding::fail_by(&MISCONFIGURED, format!("hostname {shown:?} is not a valid node name: {why} (lowercase RFC 1123)"))
             .fix("Set a valid hostname (hostnamectl set-hostname NAME: lowercase letters, digits, '-' and '.') or join with an explicit node name.")
     } else if h.to_ascii_lowercase().starts_with("localhost") {
-        Finding::fail_by(&HOST_FAIL, format!("hostname {shown:?}: every node named localhost… collides, and it maps to 127.0.0.1"))
+        Finding::fail_by(&MISCONFIGURED, format!("hostname {shown:?}: every node named localhost… collides, and it maps to 127.0.0.1"))
             .fix("Give the node a unique hostname (hostnamectl set-hostname NAME) before joining.")
     } else if h.chars().any(|c| c.is_ascii_uppercase()) {
-        Finding::warn_by(&HOST_WARN, format!("hostname {shown:?} has uppercase letters: the kubelet registers it lowercased as {:?}", h.to_ascii_lowercase()))
+        Finding::warn_by(&MISCONFIGURED, format!("hostname {shown:?} has uppercase letters: the kubelet registers it lowercased as {:?}", h.to_ascii_lowercase()))
             .fix("Use a lowercase hostname (hostnamectl set-hostname) so the node name and the hostname agree.")
     } else {
         Finding::pass(format!("hostname {shown:?} is a valid node name"))
@@ -416,7 +416,7 @@ pub fn leftovers(files: &dyn Files) -> Finding {
     if found.is_empty() {
         Finding::pass("no kubelet config, cluster CA, CNI config, CNI links or kubelet mounts from an earlier install")
     } else {
-        Finding::warn_by(&HOST_WARN, format!("an earlier Kubernetes install left {} item(s): {}", found.len(), found.join(", ")))
+        Finding::warn_by(&MISCONFIGURED, format!("an earlier Kubernetes install left {} item(s): {}", found.len(), found.join(", ")))
             .fix("Clean the node first: edgeadm reset (or kubeadm reset), then remove /etc/cni/net.d/*, the cni0 / flannel.1 links (ip link delete) and /var/lib/kubelet.")
             .with("leftovers", found)
     }
@@ -443,7 +443,7 @@ pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&s
     let shown = value.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
     let f = match (default, value) {
         (Some(d), Some(1)) if d != line => Finding::warn_by(
-            &HOST_WARN,
+            &MISCONFIGURED,
             format!("rp_filter is strict (1) on {line}, the interface toward the cloud, while the default route leaves by {d}: return traffic that arrives on {line} for an address the kernel would answer via {d} is dropped"),
         )
         .fix(format!("Use loose mode on the line's interface: sysctl -w net.ipv4.conf.{line}.rp_filter=2 and net.ipv4.conf.all.rp_filter=2, persisted in /etc/sysctl.d/.")),

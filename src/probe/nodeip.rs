@@ -74,6 +74,8 @@ pub fn evaluate(f: &Facts) -> Finding {
     };
     let line_iface = f.line_iface.clone().unwrap_or_else(|| "?".into());
     let line_src = f.line_src;
+    let src_shown = line_src.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
+    let src_or_placeholder = line_src.map(|s| s.to_string()).unwrap_or_else(|| "<line address>".into());
     let mut problems = vec![];
     let mut worst_fail = false;
     match kubelet_ip {
@@ -88,7 +90,7 @@ pub fn evaluate(f: &Facts) -> Finding {
                 problems.push(format!(
                     "the kubelet would register {k} on {} (from {kubelet_how}), but traffic to {line_target} leaves {line_iface} from {}: the cluster would reach the node at an address that is not on the line",
                     k_iface.unwrap_or_default(),
-                    line_src.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+                    src_shown
                 ));
             }
         }
@@ -104,12 +106,10 @@ pub fn evaluate(f: &Facts) -> Finding {
         "kubelet address {} ({kubelet_how}); Flannel interface {}; toward {line_target}: {line_iface} src {}",
         kubelet_ip.map(|i| i.to_string()).unwrap_or_else(|| "none".into()),
         f.default_iface.clone().unwrap_or_else(|| "none (no default route)".into()),
-        line_src.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+        src_shown
     );
     let fix = format!(
-        "Join with the node address on the line: the kubelet's --node-ip={} and Flannel's --iface={line_iface} (edgeadm join passes them through), or map the hostname to {} in /etc/hosts.",
-        line_src.map(|s| s.to_string()).unwrap_or_else(|| "<line address>".into()),
-        line_src.map(|s| s.to_string()).unwrap_or_else(|| "<line address>".into())
+        "Join with the node address on the line: the kubelet's --node-ip={src_or_placeholder} and Flannel's --iface={line_iface} (edgeadm join passes them through), or map the hostname to {src_or_placeholder} in /etc/hosts."
     );
     let out = if problems.is_empty() {
         Finding::pass(evidence.clone())
