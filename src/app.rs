@@ -33,6 +33,21 @@ impl AppError {
     }
 }
 
+/// A small text input file (at most 4 MiB), or one line naming the flag, the file and the reason.
+fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError> {
+    let shown = path.display().to_string();
+    let bad = |why: String| AppError::from(InputError::flag(flag, &shown, why));
+    let md = std::fs::metadata(path).map_err(|e| bad(sys::errno::words(&e)))?;
+    if !md.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if md.len() > 4 << 20 {
+        return Err(bad(format!("{} bytes; at most 4 MiB", md.len())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(sys::errno::words(&e)))?;
+    String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))
+}
+
 fn cat() -> Result<&'static Catalogue, AppError> {
     catalogue::builtin().map_err(|e| InternalError::BuiltinData(e).into())
 }
@@ -167,6 +182,7 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         sysroot: opts.sysroot.clone(),
         extra_roots: opts.extra_roots.clone(),
         cluster_roots: opts.cluster_roots.clone(),
+        toward: crate::constants::VPC_DNS_SERVERS[0].parse().expect("a constant address"),
     };
     let run = RunMeta {
         options: RunOptions {
@@ -201,21 +217,56 @@ struct RunEnv {
     sysroot: std::path::PathBuf,
     extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Where the cloud is, for the report's primary address (the route's source address).
+    toward: std::net::IpAddr,
+}
+
+/// The nodes of `inbound`: every `--node`, then the `--nodes-file` lines, without duplicates.
+fn inbound_nodes(a: &InboundArgs) -> Result<Vec<std::net::IpAddr>, AppError> {
+    let mut nodes = vec![];
+    for n in &a.node {
+        nodes.push(options::parse_host_ip(n, "--node")?);
+    }
+    if let Some(path) = &a.nodes_file {
+        let shown = path.display().to_string();
+        let text = read_input(path, "--nodes-file")?;
+        for (i, line) in text.lines().enumerate() {
+            let v = line.split('#').next().unwrap_or("").trim();
+            if v.is_empty() {
+                continue;
+            }
+            let origin = format!("{shown}:{}", i + 1);
+            nodes.push(options::parse_host_ip(v, &format!("node address at {origin}"))?);
+        }
+        if nodes.is_empty() {
+            return Err(InputError::data(&shown, "no node addresses (one per line, # comments)").into());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    nodes.retain(|n| seen.insert(*n));
+    if nodes.len() > crate::constants::MAX_INBOUND_NODES {
+        return Err(InputError(format!("{} nodes given; one run sweeps at most {} (split the list)", nodes.len(), crate::constants::MAX_INBOUND_NODES)).into());
+    }
+    Ok(nodes)
 }
 
 fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let cat = cat()?;
-    let node = options::parse_host_ip(&a.node, "--node")?;
+    let nodes = inbound_nodes(a)?;
     let timeout = options::parse_duration(&a.timeout, "--timeout")?;
-    let probes = plan::plan_inbound(node, a.cni);
+    let probes = plan::plan_inbound(&nodes, a.cni);
     let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S, ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S };
-    let target = TargetInfo { region: format!("inbound to {node}"), cni: a.cni.as_str().into(), apiserver: None };
-    let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![] };
+    let region = match nodes.as_slice() {
+        [one] => format!("inbound to {one}"),
+        many => format!("inbound to {} nodes", many.len()),
+    };
+    let target = TargetInfo { region, cni: a.cni.as_str().into(), apiserver: None };
+    let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![], toward: nodes[0] };
     let run = RunMeta {
         options: RunOptions {
             region: "-".into(),
             cni: a.cni.as_str().into(),
-            peers: vec![node.to_string()],
+            peers: nodes.iter().map(|n| n.to_string()).collect(),
             timeout_ms: timeout.as_millis() as u64,
             strict: a.report.strict,
             ..Default::default()
@@ -279,10 +330,10 @@ fn execute(
     let started = std::time::SystemTime::now();
     let t0 = Instant::now();
     if std::io::stderr().is_terminal() {
-        eprintln!("checking {} probes for {} (deadline {:.1} s)…", probes.len(), target.region, cfg.deadline().as_secs_f64());
+        eprintln!("checking {} probes for {} (deadline {:.1} s)…", probes.len(), target.region, cfg.deadline_for(probes.len()).as_secs_f64());
     }
     let rt = runtime()?;
-    let (mut results, addresses) = rt.block_on(async {
+    let (mut results, addresses, primary) = rt.block_on(async {
         let resolver = sys::dns::HickoryResolver::new(opts.dns_server, cfg.timeout);
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
@@ -303,6 +354,7 @@ fn execute(
         };
         let results = engine::run(probes, &net, cfg, cat).await;
         use crate::net::Routes;
+        let primary = routes.route_to(opts.toward).await.ok().and_then(|r| r.source).map(|a| a.to_string());
         let addresses: Vec<String> = routes
             .addresses()
             .await
@@ -311,7 +363,7 @@ fn execute(
             .filter(|a| a.interface != "lo" && !a.net.addr().is_loopback())
             .map(|a| a.net.to_string())
             .collect();
-        (results, addresses)
+        (results, addresses, primary)
     });
     let waivers = crate::waiver::apply(&mut results, &run.waivers);
     let mut untested = run.untested;
@@ -326,7 +378,7 @@ fn execute(
         tool: ToolInfo { name: "ack-edge-preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
         started_at: rfc3339(started),
         duration_ms: t0.elapsed().as_millis() as u64,
-        host: sys::host::host_info(&host, addresses, opts.dns_server),
+        host: sys::host::host_info(&host, addresses, primary, opts.dns_server),
         target,
         options: run.options,
         summary: Summary::of(&results, out.strict).with_untested(untested),
@@ -413,19 +465,28 @@ fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
 }
 
 fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
-    let mut reports = vec![];
-    for p in &a.reports {
-        let origin = p.display().to_string();
-        let text = std::fs::read_to_string(p).map_err(|e| InputError::data(&origin, e))?;
-        reports.push((origin.clone(), crate::summary::parse_report(&text, &origin)?));
-    }
-    let s = crate::summary::summarize(&reports);
-    let text = match a.format {
-        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&s).unwrap_or_default()),
-        f => listing::summarize(f, &s),
+    let max_age = options::parse_duration_max(&a.max_age, "--max-age", 366.0 * 86400.0)?;
+    let jobs = match a.jobs {
+        Some(0) => return Err(InputError::flag("--jobs", "0", "must be at least 1").into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
-    print_out(&text)?;
-    Ok(if s.failing_hosts.is_empty() { exit::OK } else { exit::FAILED })
+    let files = crate::summary::expand(&a.reports);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let age = crate::summary::AgeRule { now, max_age_s: max_age.as_secs() as i64 };
+    let s = crate::summary::summarize_files(&files, jobs, age);
+    if s.hosts == 0 {
+        let why = s.unreadable.first().map(|u| format!("{}: {}", u.file, u.reason)).unwrap_or_else(|| "no reports".into());
+        let more = if s.unreadable.len() > 1 { format!(" (and {} more unreadable files)", s.unreadable.len() - 1) } else { String::new() };
+        return Err(InputError(format!("nothing to summarize: {why}{more}")).into());
+    }
+    print_out(&crate::report::fleet::render(a.format, &s))?;
+    if a.format != crate::cli::SummaryFormat::Table && !s.unreadable.is_empty() {
+        for u in &s.unreadable {
+            eprintln!("summarize: skipped {}: {}", u.file, crate::text::clean(&u.reason, 200));
+        }
+    }
+    Ok(if !s.failing_hosts.is_empty() || !s.unreadable.is_empty() { exit::FAILED } else { exit::OK })
 }
 
 /// Run a parsed command line; the exit code is the contract of SPEC section 4.

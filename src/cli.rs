@@ -57,12 +57,27 @@ pub const GENERATE_ASSETS: &str = "__generate-assets";
 
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {
-    /// JSON reports written by `check --format json`
-    #[arg(value_name = "REPORT.json", required = true)]
+    /// JSON reports written by `check` or `inbound` with --format json; a directory stands for the
+    /// *.json files in it
+    #[arg(value_name = "REPORT.json|DIR", required = true)]
     pub reports: Vec<PathBuf>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
-    pub format: ListFormat,
+    /// Output format (csv: one line per host)
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+    /// Warn of reports older than this: 24h, 90m, 7d
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub max_age: String,
+    /// Parse on this many threads (default: the number of CPUs)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+    Markdown,
+    Csv,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -83,9 +98,13 @@ pub struct ResponderArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct InboundArgs {
-    /// The node's address (it must be running `ack-edge-preflight responder`)
-    #[arg(long, value_name = "IP")]
-    pub node: String,
+    /// A node's address (it must be running `ack-edge-preflight responder`); repeatable: every
+    /// node and port is probed at once under one deadline
+    #[arg(long, value_name = "IP", required_unless_present = "nodes_file")]
+    pub node: Vec<String>,
+    /// A file of node addresses, one per line (`#` starts a comment), e.g. a whole rack
+    #[arg(long, value_name = "FILE")]
+    pub nodes_file: Option<PathBuf>,
     /// Container network plugin (UDP 8472 is checked only for flannel)
     #[arg(long, value_enum, default_value_t = Cni::Flannel)]
     pub cni: Cni,

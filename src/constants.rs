@@ -34,6 +34,11 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
 pub const DNS_SLOW_MS: u64 = 1000;
 /// Most addresses per resolved name that are probed (a hostile DNS answer cannot fan out further).
 pub const MAX_ADDRESSES_PER_NAME: usize = 8;
+/// Most probes in flight at once (a rack sweep of `inbound` plans 5 per node): the run's deadline
+/// grows by one timeout per further batch, so every probe still gets its full timeout.
+pub const MAX_PROBES_IN_FLIGHT: usize = 256;
+/// Most nodes one `inbound` run sweeps.
+pub const MAX_INBOUND_NODES: usize = 4096;
 /// Most package-source hosts probed.
 pub const MAX_SOURCE_HOSTS: usize = 16;
 /// VXLAN encapsulation overhead (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).

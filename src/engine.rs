@@ -17,7 +17,7 @@ use crate::probe::{ntp, pkg, tools};
 use crate::result::CheckResult;
 use crate::run::{bounded, ms, Ctx, DnsFuture, DnsOutcome, HostSnapshot};
 
-pub use crate::constants::{MAX_ADDRESSES_PER_NAME, MAX_SOURCE_HOSTS};
+pub use crate::constants::{MAX_ADDRESSES_PER_NAME, MAX_PROBES_IN_FLIGHT, MAX_SOURCE_HOSTS};
 
 /// Everything the engine talks to.
 pub struct Net<'a> {
@@ -45,6 +45,13 @@ impl EngineConfig {
     /// The whole run's deadline: one DNS answer plus one probe, plus a little slack.
     pub fn deadline(&self) -> Duration {
         self.timeout * 2 + Duration::from_millis(500)
+    }
+
+    /// The deadline of a run of `probes` probes: one more timeout for every further batch of
+    /// [`MAX_PROBES_IN_FLIGHT`] (only a large `inbound` sweep has more than one batch).
+    pub fn deadline_for(&self, probes: usize) -> Duration {
+        let batches = probes.div_ceil(MAX_PROBES_IN_FLIGHT).max(1) as u32;
+        self.deadline() + self.timeout * (batches - 1)
     }
 }
 
@@ -117,7 +124,7 @@ fn dns_futures<'a>(probes: &[Probe], resolver: &'a dyn Resolver, t: Duration) ->
 
 /// Run every probe concurrently under one deadline. Results come back in plan order.
 pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue) -> Vec<CheckResult> {
-    run_until(probes, net, cfg, cat, cfg.deadline()).await
+    run_until(probes, net, cfg, cat, cfg.deadline_for(probes.len())).await
 }
 
 /// [`run`] with an explicit deadline (tests drive overruns with a deadline shorter than a probe).
@@ -143,8 +150,15 @@ pub async fn run_until(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat:
         deadline,
     };
     let ctx = &ctx;
+    // a bounded number of probes in flight (sockets, file descriptors)
+    let slots = tokio::sync::Semaphore::new(MAX_PROBES_IN_FLIGHT);
+    let slots = &slots;
     let mut rows: Vec<Vec<CheckResult>> = join_all(probes.iter().map(|p| async move {
-        match tokio::time::timeout_at(end, ctx.run_probe(p)).await {
+        let probe = async {
+            let _slot = slots.acquire().await;
+            ctx.run_probe(p).await
+        };
+        match tokio::time::timeout_at(end, probe).await {
             Ok(r) => r,
             Err(_) => ctx.overrun(p, p.fixed_address().map(|ip| p.address_for(ip)), &ctx.pending(p)),
         }

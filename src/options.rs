@@ -118,12 +118,12 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration, InputError> {
     parse_duration_max(s, flag, 600.0)
 }
 
-/// A positive duration with an optional unit (`ms`, `s`, `m`, `h`; seconds without one), at least
+/// A positive duration with an optional unit (`ms`, `s`, `m`, `h`, `d`; seconds without one), at least
 /// 10 ms and at most `max_secs`.
 pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
     let t = s.trim();
     // "ms" before "m" and "s"
-    let (num, scale) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+    let (num, scale) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0)]
         .iter()
         .find_map(|(unit, scale)| t.strip_suffix(unit).map(|n| (n, *scale)))
         .unwrap_or((t, 1.0));

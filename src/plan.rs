@@ -620,13 +620,13 @@ pub fn untested(opts: &Options, cat: &Catalogue, planned: &[Probe]) -> Vec<crate
 }
 
 /// The probes of `inbound --node IP`: the node's inbound ports, answered by its `responder`.
-pub fn plan_inbound(node: IpAddr, cni: Cni) -> Vec<Probe> {
-    let mut p: Vec<Probe> = NODE_TCP_PORTS
-        .iter()
-        .map(|port| Probe::new("inbound.tcp", format!("{node} tcp/{port}"), ProbeKind::InboundTcp { node, port: *port }))
-        .collect();
-    if cni == Cni::Flannel {
-        p.push(Probe::new("inbound.udp", format!("{node} udp/{VXLAN_PORT}"), ProbeKind::UdpEcho { peer: node, port: VXLAN_PORT }));
+pub fn plan_inbound(nodes: &[IpAddr], cni: Cni) -> Vec<Probe> {
+    let mut p: Vec<Probe> = vec![];
+    for &node in nodes {
+        p.extend(NODE_TCP_PORTS.iter().map(|port| Probe::new("inbound.tcp", format!("{node} tcp/{port}"), ProbeKind::InboundTcp { node, port: *port })));
+        if cni == Cni::Flannel {
+            p.push(Probe::new("inbound.udp", format!("{node} udp/{VXLAN_PORT}"), ProbeKind::UdpEcho { peer: node, port: VXLAN_PORT }));
+        }
     }
     p
 }
@@ -683,7 +683,7 @@ mod tests {
         o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
         o.peers = vec!["192.168.0.20".parse().unwrap()];
         let mut all = plan(&o, cat());
-        all.extend(plan_inbound("10.0.0.10".parse().unwrap(), Cni::Flannel));
+        all.extend(plan_inbound(&["10.0.0.10".parse().unwrap()], Cni::Flannel));
         for p in all {
             assert!(cat().get(&p.id).is_some(), "{} is not in checks/requirements.toml", p.id);
             if let ProbeKind::Tls { http: Some((h, _)), .. } = &p.kind {
@@ -817,7 +817,11 @@ mod tests {
         assert_eq!(p.iter().filter(|p| matches!(p.kind, ProbeKind::Mtu { .. })).count(), 2);
         o.cni = Cni::TerwayEdge;
         assert!(skipped(&plan(&o, cat())));
-        assert_eq!(plan_inbound("10.0.0.10".parse().unwrap(), Cni::TerwayEdge).len(), 4);
+        assert_eq!(plan_inbound(&["10.0.0.10".parse().unwrap()], Cni::TerwayEdge).len(), 4);
+        let rack: Vec<IpAddr> = vec!["10.0.0.10".parse().unwrap(), "10.0.0.11".parse().unwrap()];
+        let p = plan_inbound(&rack, Cni::Flannel);
+        assert_eq!(p.len(), 10);
+        assert_eq!(p[5].target, "10.0.0.11 tcp/10250");
     }
 
     #[test]

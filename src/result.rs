@@ -271,6 +271,14 @@ pub struct HostInfo {
     pub kernel: String,
     pub addresses: Vec<String>,
     pub nameservers: Vec<String>,
+    /// /etc/machine-id (32 hex digits), "" when absent or malformed: with the hostname and the
+    /// primary address it tells hosts apart in `summarize` (fresh installs share hostnames).
+    #[serde(default)]
+    pub machine_id: String,
+    /// The source address the kernel picks toward the cloud (the VPC DNS for `check`, the first node
+    /// for `inbound`), else the first global address; None when the host has none.
+    #[serde(default)]
+    pub primary_address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -299,4 +307,5 @@ pub struct Report {
 
 /// 2: `options`, `waivers`, `summary.complete` / `untested` / `waived`, `results[].waived`,
 /// closed `details.phase` / `details.error`, `details.caused_by` (see docs/report.md).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `host.machine_id`, `host.primary_address`.
+pub const SCHEMA_VERSION: u32 = 3;

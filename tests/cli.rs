@@ -144,6 +144,19 @@ fn summarize_reports() {
     std::fs::write(&bad, "{\"schema_version\": 9}").unwrap();
     usage_error(&["summarize", &bad.to_string_lossy()], "schema_version 9 is not supported");
     usage_error(&["summarize", "/nonexistent/r.json"], "/nonexistent/r.json");
+    // one unreadable file among good ones: listed with the reason, the rest summarized, exit 1
+    let o = run(&["summarize", &b, &bad.to_string_lossy(), &b]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("1 hosts from 3 files") && out.contains("1 duplicate reports counted once") && out.contains("1 files unreadable"), "{out}");
+    assert!(out.contains("schema_version 9 is not supported"), "{out}");
+    // a directory stands for its *.json files; csv is one line per host
+    let o = run(&["summarize", "--format", "csv", "--max-age", "300d", &d.path().to_string_lossy()]);
+    let out = stdout(&o);
+    assert!(out.starts_with("host,file,hostname,machine_id,address,verdict,failing,warning,started_at,version,region\r\n"), "{out}");
+    assert!(out.contains("dc-node-01,") && out.contains(",fail,tcp.registry,"), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    usage_error(&["summarize", "--max-age", "forever", &b], "invalid --max-age 'forever'");
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub fn sample() -> Report {
         tool: ToolInfo { name: "ack-edge-preflight".into(), version: "0.1.0".into() },
         started_at: "2026-11-21T10:00:00Z".into(),
         duration_ms: 3012,
-        host: HostInfo { hostname: "dc-node-01".into(), os: "Debian GNU/Linux 12 (bookworm)".into(), kernel: "6.1.0".into(), addresses: vec!["10.0.0.10/24".into()], nameservers: vec!["100.100.2.136".into()] },
+        host: HostInfo { hostname: "dc-node-01".into(), os: "Debian GNU/Linux 12 (bookworm)".into(), kernel: "6.1.0".into(), addresses: vec!["10.0.0.10/24".into()], nameservers: vec!["100.100.2.136".into()], machine_id: "0123456789abcdef0123456789abcdef".into(), primary_address: Some("10.0.0.10".into()) },
         target: TargetInfo { region: "cn-hangzhou".into(), cni: "flannel".into(), apiserver: None },
         options: RunOptions { region: "cn-hangzhou".into(), cni: "flannel".into(), k8s_version: "1.26".into(), timeout_ms: 3000, ..Default::default() },
         summary: Summary::of(&results, false).with_untested(vec![Untested { id: "tcp.apiserver".into(), reason: "needs --apiserver".into() }]),

@@ -8,7 +8,6 @@ use crate::catalogue::Catalogue;
 use crate::cli::ListFormat;
 use crate::plan::Probe;
 use crate::regions::Region;
-use crate::summary::FleetSummary;
 
 /// A Markdown cell: `|`, `<`, `>`, `&`, backticks and newlines cannot break the row or turn into HTML.
 pub fn md_cell(s: &str) -> String {
@@ -96,32 +95,6 @@ pub fn regions(format: ListFormat, regions: &[Region]) -> String {
         })
         .collect();
     table(format, &["Region", "Name", "Registry VPC endpoint", "Registry routes", "OSS internal VIPs"], rows)
-}
-
-pub fn summarize(format: ListFormat, s: &FleetSummary) -> String {
-    let hosts = |v: &[String]| {
-        let mut h = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-        if v.len() > 5 {
-            h.push_str(&format!(" … (+{})", v.len() - 5));
-        }
-        format!("{} {h}", v.len()).trim().to_string()
-    };
-    let rows = s
-        .requirements
-        .iter()
-        .map(|r| {
-            vec![
-                r.id.clone(),
-                hosts(&r.failing_hosts),
-                hosts(&r.warning_hosts),
-                format!("{}/{}/{}/{}", r.pass, r.warn, r.fail, r.skip),
-                r.sample.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let verdicts: Vec<String> = s.verdicts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let t = table(format, &["Requirement", "Failing hosts", "Warning hosts", "pass/warn/fail/skip rows", "Example"], rows);
-    format!("{} hosts: {}\n\n{t}", s.hosts, verdicts.join(", "))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Report renderers, one module per format; and the atomic `--output` writer.
 
+pub mod fleet;
 pub mod json;
 pub mod junit;
 pub mod markdown;

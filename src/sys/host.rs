@@ -215,8 +215,19 @@ pub fn parse_os_release(text: &str) -> Option<String> {
         .map(|v| v.trim().trim_matches('"').to_string())
 }
 
-/// Identity of this host for the report header.
-pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, dns_server: Option<std::net::SocketAddr>) -> HostInfo {
+/// The machine id of an /etc/machine-id text: 32 lowercase hex digits, else "".
+pub fn parse_machine_id(text: &str) -> String {
+    let t = text.trim();
+    if t.len() == 32 && t.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        t.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Identity of this host for the report header. `primary` is the source address toward the cloud
+/// (from a route lookup), used when present; else the first address.
+pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, primary: Option<String>, dns_server: Option<std::net::SocketAddr>) -> HostInfo {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
     let os = host
@@ -229,7 +240,9 @@ pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, dns_server: Optio
         // the resolver reads the real /etc/resolv.conf, so report that one
         None => std::fs::read_to_string("/etc/resolv.conf").map(|t| parse_nameservers(&t)).unwrap_or_default(),
     };
-    HostInfo { hostname, os, kernel, addresses, nameservers }
+    let machine_id = host.read_file("/etc/machine-id").map(|t| parse_machine_id(&t)).unwrap_or_default();
+    let primary_address = primary.or_else(|| addresses.first().map(|a| a.split('/').next().unwrap_or(a).to_string()));
+    HostInfo { hostname, os, kernel, addresses, nameservers, machine_id, primary_address }
 }
 
 #[cfg(test)]
@@ -239,6 +252,9 @@ mod tests {
     #[test]
     fn resolv_and_os_release() {
         assert_eq!(parse_nameservers("# x\nnameserver 10.0.0.2\nsearch a\nnameserver  100.100.2.136\n"), ["10.0.0.2", "100.100.2.136"]);
+        assert_eq!(parse_machine_id("0123456789abcdef0123456789abcdef\n"), "0123456789abcdef0123456789abcdef");
+        assert_eq!(parse_machine_id("uninitialized\n"), "");
+        assert_eq!(parse_machine_id("0123456789ABCDEF0123456789ABCDEF"), "");
         assert_eq!(parse_os_release("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").unwrap(), "Debian GNU/Linux 12 (bookworm)");
     }
 

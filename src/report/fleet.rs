@@ -1,0 +1,144 @@
+//! `summarize` output: the fleet's verdicts, one row per (requirement, status, error class) with the
+//! hosts, the hosts that did not pass, duplicates and unreadable files. Table and Markdown are for
+//! people (long host lists are cut to five with a count); JSON and CSV carry everything.
+
+use crate::cli::SummaryFormat;
+use crate::cli::ListFormat;
+use crate::report::listing::{md_cell, table};
+use crate::summary::FleetSummary;
+
+/// Hosts shown per cell in the table and Markdown.
+const SHOWN: usize = 5;
+
+fn some(v: &[String]) -> String {
+    let mut h = v.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > SHOWN {
+        h.push_str(&format!(" … (+{})", v.len() - SHOWN));
+    }
+    h
+}
+
+pub fn render(format: SummaryFormat, s: &FleetSummary) -> String {
+    match format {
+        SummaryFormat::Json => format!("{}\n", serde_json::to_string_pretty(s).unwrap_or_default()),
+        SummaryFormat::Csv => csv(s),
+        SummaryFormat::Table => people(ListFormat::Table, s),
+        SummaryFormat::Markdown => people(ListFormat::Markdown, s),
+    }
+}
+
+/// The one-line answer: how many hosts, their verdicts, and what was not counted.
+pub fn headline(s: &FleetSummary) -> String {
+    let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
+    let mut line = format!("{} hosts from {} files: {} fail, {} warn, {} pass", s.hosts, s.files, v("fail"), v("warn"), v("pass"));
+    let dup = s.duplicates.iter().filter(|d| d.kind == "duplicate").count();
+    let sup = s.duplicates.len() - dup;
+    if dup > 0 {
+        line.push_str(&format!("; {dup} duplicate reports counted once"));
+    }
+    if sup > 0 {
+        line.push_str(&format!("; {sup} older reports superseded"));
+    }
+    if !s.unreadable.is_empty() {
+        line.push_str(&format!("; {} files unreadable", s.unreadable.len()));
+    }
+    line
+}
+
+fn people(format: ListFormat, s: &FleetSummary) -> String {
+    let md = format == ListFormat::Markdown;
+    let mut out = String::new();
+    let heading = |t: &str| if md { format!("\n### {t}\n\n") } else { format!("\n{t}\n") };
+    out.push_str(&if md { format!("**{}**\n", md_cell(&headline(s))) } else { format!("{}\n", headline(s)) });
+    if !s.warnings.is_empty() {
+        out.push_str(&heading("Warnings"));
+        for w in &s.warnings {
+            out.push_str(&if md { format!("- {}\n", md_cell(w)) } else { format!("  ! {}\n", crate::text::clean(w, 400)) });
+        }
+    }
+    let mut rows = vec![];
+    for r in &s.requirements {
+        if r.groups.is_empty() {
+            continue;
+        }
+        for g in &r.groups {
+            let mut hosts = format!("{} {}", g.hosts.len(), some(&g.hosts));
+            if !g.addresses.is_empty() {
+                hosts.push_str(&format!("\nat {}", some(&g.addresses)));
+            }
+            rows.push(vec![r.id.clone(), g.status.as_str().to_uppercase(), if g.error.is_empty() { "-".into() } else { g.error.clone() }, hosts, g.sample.clone().unwrap_or_default()]);
+        }
+    }
+    let clean: Vec<String> = s.requirements.iter().filter(|r| r.groups.is_empty()).map(|r| r.id.clone()).collect();
+    out.push_str(&heading("Requirements that failed or warned"));
+    if rows.is_empty() {
+        out.push_str("none\n");
+    } else {
+        out.push_str(&table(format, &["Requirement", "Status", "Error", "Hosts", "Example"], rows));
+    }
+    if !clean.is_empty() {
+        let line = format!("Passed (or skipped) on every host: {}", clean.join(", "));
+        out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
+    }
+    let shown: Vec<Vec<String>> = s
+        .host_table
+        .iter()
+        .filter(|h| h.verdict != "pass")
+        .map(|h| vec![h.host.clone(), h.address.clone(), h.verdict.to_uppercase(), some(&h.failing), some(&h.warning), h.started_at.clone(), h.version.clone(), h.file.clone()])
+        .collect();
+    let passing = s.host_table.len() - shown.len();
+    out.push_str(&heading("Hosts that did not pass"));
+    if shown.is_empty() {
+        out.push_str("none\n");
+    } else {
+        out.push_str(&table(format, &["Host", "Address", "Verdict", "Failing", "Warning", "Started", "Version", "File"], shown));
+    }
+    if passing > 0 {
+        let line = format!("{passing} hosts passed (every host: --format csv or json)");
+        out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
+    }
+    if !s.duplicates.is_empty() {
+        out.push_str(&heading("Not counted"));
+        let rows = s.duplicates.iter().map(|d| vec![d.file.clone(), d.kind.into(), d.same_as.clone()]).collect();
+        out.push_str(&table(format, &["File", "Why", "Counted instead"], rows));
+    }
+    if !s.unreadable.is_empty() {
+        out.push_str(&heading("Unreadable files"));
+        let rows = s.unreadable.iter().map(|u| vec![u.file.clone(), u.reason.clone()]).collect();
+        out.push_str(&table(format, &["File", "Reason"], rows));
+    }
+    out
+}
+
+/// RFC 4180 field: quoted when it holds a comma, quote or line break; control characters cleaned.
+fn csv_field(s: &str) -> String {
+    let s = crate::text::clean(s, 4000);
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// One line per host (a spreadsheet of the fleet), failing and warning ids separated by spaces.
+fn csv(s: &FleetSummary) -> String {
+    let mut out = String::from("host,file,hostname,machine_id,address,verdict,failing,warning,started_at,version,region\r\n");
+    for h in &s.host_table {
+        let f = [&h.host, &h.file, &h.hostname, &h.machine_id, &h.address, &h.verdict, &h.failing.join(" "), &h.warning.join(" "), &h.started_at, &h.version, &h.region];
+        out.push_str(&f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_would_break_a_field() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
