@@ -480,7 +480,14 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         let more = if s.unreadable.len() > 1 { format!(" (and {} more unreadable files)", s.unreadable.len() - 1) } else { String::new() };
         return Err(InputError(format!("nothing to summarize: {why}{more}")).into());
     }
-    print_out(&crate::report::fleet::render(a.format, &s))?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+        let done = crate::report::fleet::write(a.format, &s, &mut out).and_then(|_| std::io::Write::flush(&mut out));
+        match done {
+            Err(e) if !output::is_closed_pipe(&e) => return Err(InternalError::Output { path: "standard output".into(), reason: sys::errno::words(&e) }.into()),
+            _ => {}
+        }
+    }
     if a.format != crate::cli::SummaryFormat::Table && !s.unreadable.is_empty() {
         for u in &s.unreadable {
             eprintln!("summarize: skipped {}: {}", u.file, crate::text::clean(&u.reason, 200));

@@ -272,7 +272,7 @@ struct HostEntry {
     version: u32,
     region: u32,
     verdict: String,
-    rows: Vec<(RowKey, u32)>,
+    rows: Box<[(RowKey, u32)]>,
 }
 
 /// Example message per (requirement, status, error): the host it came from and the text.
@@ -291,7 +291,7 @@ const NONE: u32 = u32::MAX;
 
 impl Fold {
     fn add(&mut self, p: Parsed) {
-        let key = (p.hostname.clone(), p.machine_id.clone(), p.address.clone());
+        let key = (p.hostname.as_str().to_string(), p.machine_id.as_str().to_string(), p.address.as_str().to_string());
         let slot = match self.by_identity.get(&key).copied() {
             None => {
                 self.by_identity.insert(key, self.hosts.len());
@@ -333,18 +333,20 @@ impl Fold {
         }
         let version = self.strings.id(&p.version);
         let region = self.strings.id(&p.region);
-        let mut rows: Vec<(RowKey, u32)> = counts.into_iter().collect();
-        rows.shrink_to_fit();
+        let rows: Vec<(RowKey, u32)> = counts.into_iter().collect();
+        // what is kept is allocated here, on this thread: strings made by a worker would pin the
+        // worker's allocator pages (full of freed report text) for the rest of the run
+        let own = |s: &str| s.to_string();
         self.hosts[slot] = Some(HostEntry {
             file: p.file,
-            hostname: p.hostname,
-            machine_id: p.machine_id,
-            address: p.address,
-            started_at: p.started_at,
+            hostname: own(&p.hostname),
+            machine_id: own(&p.machine_id),
+            address: own(&p.address),
+            started_at: own(&p.started_at),
             version,
             region,
-            verdict: p.verdict,
-            rows,
+            verdict: own(&p.verdict),
+            rows: rows.as_slice().into(),
         });
     }
 }
@@ -476,7 +478,7 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
     let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
     let mut versions: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut stale, mut future) = (vec![], vec![]);
-    for (k, (_, h)) in hosts.iter().enumerate() {
+    for (k, (_, h)) in hosts.into_iter().enumerate() {
         let label = &labels[k];
         *s.verdicts.entry(h.verdict.clone()).or_default() += 1;
         if h.verdict == "fail" {
@@ -493,19 +495,19 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
             Some(_) => {}
             None => stale.push(format!("{label} (started_at {:?} unreadable)", crate::text::clean(&h.started_at, 40))),
         }
+        let mut rows = h.rows.into_vec();
         let mut row = HostRow {
             host: label.clone(),
             file: name(h.file),
             hostname: crate::text::clean(&h.hostname, 64),
-            machine_id: h.machine_id.clone(),
-            address: h.address.clone(),
-            verdict: h.verdict.clone(),
-            started_at: h.started_at.clone(),
+            machine_id: h.machine_id,
+            address: h.address,
+            verdict: h.verdict,
+            started_at: h.started_at,
             version: strings[h.version as usize].clone(),
             region: region.to_string(),
             ..Default::default()
         };
-        let mut rows = h.rows.clone();
         rows.sort_by_key(|(key, _)| (key.id, key.status, key.error, key.address));
         for (key, n) in rows {
             let id = &strings[key.id as usize];

@@ -3,12 +3,16 @@
 //! people (long host lists are cut to five with a count); JSON and CSV carry everything.
 
 use crate::cli::SummaryFormat;
+use std::io::Write;
+
 use crate::cli::ListFormat;
 use crate::report::listing::{md_cell, table};
 use crate::summary::FleetSummary;
 
 /// Hosts shown per cell in the table and Markdown.
 const SHOWN: usize = 5;
+/// Rows of the "hosts that did not pass" table in the table and Markdown (failing hosts first).
+const HOST_ROWS: usize = 50;
 
 fn some(v: &[String]) -> String {
     let mut h = v.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
@@ -18,12 +22,16 @@ fn some(v: &[String]) -> String {
     h
 }
 
-pub fn render(format: SummaryFormat, s: &FleetSummary) -> String {
+/// Write the summary; JSON and CSV are streamed (a fleet's host list is not built as one string).
+pub fn write(format: SummaryFormat, s: &FleetSummary, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
-        SummaryFormat::Json => format!("{}\n", serde_json::to_string_pretty(s).unwrap_or_default()),
-        SummaryFormat::Csv => csv(s),
-        SummaryFormat::Table => people(ListFormat::Table, s),
-        SummaryFormat::Markdown => people(ListFormat::Markdown, s),
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, s)?;
+            out.write_all(b"\n")
+        }
+        SummaryFormat::Csv => csv(s, out),
+        SummaryFormat::Table => out.write_all(people(ListFormat::Table, s).as_bytes()),
+        SummaryFormat::Markdown => out.write_all(people(ListFormat::Markdown, s).as_bytes()),
     }
 }
 
@@ -64,7 +72,7 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
         for g in &r.groups {
             let mut hosts = format!("{} {}", g.hosts.len(), some(&g.hosts));
             if !g.addresses.is_empty() {
-                hosts.push_str(&format!("\nat {}", some(&g.addresses)));
+                hosts.push_str(&format!("; at {}", some(&g.addresses)));
             }
             rows.push(vec![r.id.clone(), g.status.as_str().to_uppercase(), if g.error.is_empty() { "-".into() } else { g.error.clone() }, hosts, g.sample.clone().unwrap_or_default()]);
         }
@@ -80,18 +88,24 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
         let line = format!("Passed (or skipped) on every host: {}", clean.join(", "));
         out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
     }
-    let shown: Vec<Vec<String>> = s
-        .host_table
-        .iter()
-        .filter(|h| h.verdict != "pass")
+    let mut not_passing: Vec<&crate::summary::HostRow> = s.host_table.iter().filter(|h| h.verdict != "pass").collect();
+    not_passing.sort_by_key(|h| h.verdict != "fail"); // stable: fail first, then warn
+    let hidden = not_passing.len().saturating_sub(HOST_ROWS);
+    let passing = s.host_table.len() - not_passing.len();
+    let shown: Vec<Vec<String>> = not_passing
+        .into_iter()
+        .take(HOST_ROWS)
         .map(|h| vec![h.host.clone(), h.address.clone(), h.verdict.to_uppercase(), some(&h.failing), some(&h.warning), h.started_at.clone(), h.version.clone(), h.file.clone()])
         .collect();
-    let passing = s.host_table.len() - shown.len();
     out.push_str(&heading("Hosts that did not pass"));
     if shown.is_empty() {
         out.push_str("none\n");
     } else {
         out.push_str(&table(format, &["Host", "Address", "Verdict", "Failing", "Warning", "Started", "Version", "File"], shown));
+    }
+    if hidden > 0 {
+        let line = format!("… and {hidden} more hosts that did not pass (every host: --format csv or json)");
+        out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
     }
     if passing > 0 {
         let line = format!("{passing} hosts passed (every host: --format csv or json)");
@@ -121,14 +135,15 @@ fn csv_field(s: &str) -> String {
 }
 
 /// One line per host (a spreadsheet of the fleet), failing and warning ids separated by spaces.
-fn csv(s: &FleetSummary) -> String {
-    let mut out = String::from("host,file,hostname,machine_id,address,verdict,failing,warning,started_at,version,region\r\n");
+fn csv(s: &FleetSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(b"host,file,hostname,machine_id,address,verdict,failing,warning,started_at,version,region\r\n")?;
     for h in &s.host_table {
         let f = [&h.host, &h.file, &h.hostname, &h.machine_id, &h.address, &h.verdict, &h.failing.join(" "), &h.warning.join(" "), &h.started_at, &h.version, &h.region];
-        out.push_str(&f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        let line = f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(",");
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\r\n")?;
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
