@@ -193,8 +193,9 @@ pub struct CheckArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Report format (table is for people; json for automation; markdown for tickets; junit for CI);
-    /// default: table, or from the --output extension (.json, .md, .xml)
+    /// Report format (table is for people; json for automation; markdown for tickets; junit for CI;
+    /// prometheus for node_exporter's textfile collector); default: table, or from the --output
+    /// extension (.json, .md, .xml, .prom)
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of standard output

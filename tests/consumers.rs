@@ -189,3 +189,63 @@ fn junit_validates_and_warn_is_not_green() {
     );
     assert!(!ok, "the XSD accepted a testsuite without tests/failures/errors/skipped/time/timestamp");
 }
+
+/// The Python of the tools virtualenv that `.ci/run` makes (prometheus-client, html5lib):
+/// `AEP_PYTHON`, else the CI tools directory's venv.
+pub fn venv_python(module: &str, package: &str) -> Command {
+    let py = std::env::var("AEP_PYTHON").unwrap_or_else(|_| "/opt/ack-edge-preflight-ci/venv/bin/python".into());
+    let ok = Command::new(&py).args(["-c", &format!("import {module}")]).output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(ok, "{py} cannot import {module}: pip install {package} into the tools venv (.ci/run does), or set AEP_PYTHON");
+    Command::new(py)
+}
+
+/// Parse Prometheus text with the reference Python parser; print every sample as JSON lines and
+/// fail on a duplicate series (which node_exporter's textfile collector rejects).
+const PROM_PARSE: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+seen = set()
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        key = (s.name, tuple(sorted(s.labels.items())))
+        if key in seen:
+            sys.exit("duplicate series %r" % (key,))
+        seen.add(key)
+        print(json.dumps({"family": fam.name, "type": fam.type, "name": s.name, "labels": s.labels, "value": s.value}))
+"#;
+
+fn prom_samples(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let mut c = venv_python("prometheus_client", "prometheus-client");
+    c.args(["-c", PROM_PARSE]);
+    let (ok, out, err) = pipe(c, text);
+    if !ok {
+        return Err(err);
+    }
+    Ok(out.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+}
+
+#[test]
+fn prometheus_text_parses_with_the_reference_parser() {
+    let text = render(&hostile(), Format::Prometheus, PLAIN);
+    let samples = prom_samples(&text).unwrap_or_else(|e| panic!("prometheus_client rejected the output: {e}\n{text}"));
+    let find = |name: &str, labels: &[(&str, &str)]| -> Vec<f64> {
+        samples
+            .iter()
+            .filter(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][*k] == *v))
+            .map(|s| s["value"].as_f64().unwrap())
+            .collect()
+    };
+    // one state set per row: the TLS row fails, its value survives escaping
+    assert_eq!(find("ack_edge_preflight_check_status", &[("id", "tls.registry"), ("status", "fail")]), [1.0]);
+    assert_eq!(find("ack_edge_preflight_check_status", &[("id", "tls.registry"), ("status", "pass")]), [0.0]);
+    // two rows with the same id, target and address are one series (else the collector rejects the file)
+    assert_eq!(find("ack_edge_preflight_check_status", &[("id", "tcp.registry"), ("address", "100.103.9.188:443"), ("status", "fail")]), [1.0]);
+    assert_eq!(find("ack_edge_preflight_verdict", &[("verdict", "fail")]), [1.0]);
+    assert_eq!(find("ack_edge_preflight_last_run_timestamp_seconds", &[]), [1_795_255_200.0]);
+    assert_eq!(find("ack_edge_preflight_run_duration_seconds", &[]), [1.234]);
+    assert_eq!(find("ack_edge_preflight_info", &[("hostname", "dc|node<1>")]), [1.0]);
+    assert!(samples.iter().all(|s| s["type"] == "gauge"), "every family is a gauge");
+    // the parser can fail: a broken line is rejected
+    assert!(prom_samples("ack_edge_preflight_check_status{id=\"x} 1\n").is_err());
+    assert!(prom_samples("a 1\na 1\n").is_err(), "a duplicate series went unnoticed");
+}

@@ -6,6 +6,7 @@ pub mod junit;
 pub mod markdown;
 pub mod listing;
 pub mod output;
+pub mod prometheus;
 pub mod table;
 
 use crate::catalogue::CATEGORIES;
@@ -17,6 +18,8 @@ pub enum Format {
     Json,
     Markdown,
     Junit,
+    /// node_exporter textfile-collector format (Prometheus text exposition)
+    Prometheus,
 }
 
 /// Render options that are not part of the report itself.
@@ -32,6 +35,7 @@ pub fn render(report: &Report, format: Format, style: Style) -> String {
         Format::Json => json::render(report),
         Format::Markdown => markdown::render(report),
         Format::Junit => junit::render(report, style.strict),
+        Format::Prometheus => prometheus::render(report),
     }
 }
 

@@ -27,11 +27,12 @@ pub fn format_for(path: &Path) -> Result<Format, InputError> {
         "json" => Ok(Format::Json),
         "md" | "markdown" => Ok(Format::Markdown),
         "xml" => Ok(Format::Junit),
+        "prom" => Ok(Format::Prometheus),
         "txt" => Ok(Format::Table),
         _ => Err(InputError::flag(
             "--output",
             &path.display().to_string(),
-            "cannot tell the format from the extension: use .json, .md, .xml or .txt, or give --format",
+            "cannot tell the format from the extension: use .json, .md, .xml, .prom or .txt, or give --format",
         )),
     }
 }
@@ -68,8 +69,13 @@ pub fn is_closed_pipe(e: &std::io::Error) -> bool {
 }
 
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // the replaced file keeps its mode; a new one is 0644 like any file a command writes (the
+    // textfile collector reads it as another user), not the temp file's 0600
+    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
     let mut tmp = tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -107,6 +113,7 @@ mod tests {
         assert_eq!(format_for(Path::new("r.json")).unwrap(), Format::Json);
         assert_eq!(format_for(Path::new("r.MD")).unwrap(), Format::Markdown);
         assert_eq!(format_for(Path::new("r.xml")).unwrap(), Format::Junit);
+        assert_eq!(format_for(Path::new("node.prom")).unwrap(), Format::Prometheus);
         let e = format_for(Path::new("r.pdf")).unwrap_err().to_string();
         assert!(e.contains("r.pdf") && e.contains(".json"), "{e}");
     }
@@ -122,6 +129,14 @@ mod tests {
         write(&dest, "one").unwrap();
         write(&dest, "two").unwrap();
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "two");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o644);
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+            write(&dest, "kept").unwrap();
+            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+            write(&dest, "two").unwrap();
+        }
         // a symlink to a regular file: the target is replaced, the link stays a link
         let link = d.path().join("link.json");
         std::os::unix::fs::symlink(&f, &link).unwrap();

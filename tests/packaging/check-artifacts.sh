@@ -60,6 +60,20 @@ installed_binary_works() {
   has "$c" "^flag: .*--region" && ok "$how: bash completes 'check --reg' to --region" || bad "$how: bash completion of a flag: $c"
   [ -s "$root/usr/share/fish/vendor_completions.d/ack-edge-preflight.fish" ] && ok "$how: fish completion installed" || bad "$how: fish completion"
   ls "$root"/usr/share/zsh/*/_ack-edge-preflight >/dev/null 2>&1 && ok "$how: zsh completion installed" || bad "$how: zsh completion"
+  # the example systemd unit and timer (monitoring after the join), verified by systemd itself with
+  # ExecStart pointed at the unpacked binary (nothing is installed or enabled on this host)
+  local ex=$root/usr/share/doc/ack-edge-preflight/examples units=$scratch/units-$how
+  if [ -s "$ex/ack-edge-preflight.service" ] && [ -s "$ex/ack-edge-preflight.timer" ]; then
+    mkdir -p "$units"
+    sed "s|/usr/bin/ack-edge-preflight|$b|" "$ex/ack-edge-preflight.service" >"$units/ack-edge-preflight.service"
+    cp "$ex/ack-edge-preflight.timer" "$units/"
+    v=$(systemd-analyze verify --man=no "$units/ack-edge-preflight.service" "$units/ack-edge-preflight.timer" 2>&1) && [ -z "$v" ] \
+      && ok "$how: example systemd service and timer verify cleanly" || bad "$how: systemd-analyze verify: $v"
+    has "$(cat "$ex/ack-edge-preflight.service")" "--format prometheus --output /var/lib/node_exporter/textfile_collector/" \
+      && ok "$how: the example service writes the textfile collector" || bad "$how: example service command"
+  else
+    bad "$how: example systemd units missing under /usr/share/doc/ack-edge-preflight/examples"
+  fi
 }
 
 # --- .deb ---
