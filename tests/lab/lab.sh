@@ -5,6 +5,8 @@
 # Nothing here routes to the host namespace or the outside: the node's only routes lead into the lab.
 #
 #   lab.sh up | down | clear | fault NAME... | node CMD... | cloud CMD... | status
+#   lab.sh fleet N PUBKEY   N more nodes (ID-f1.., 10.0.1X.10) each running sshd with PUBKEY
+#                           authorized for root, and a controller namespace ID-ctl (10.0.9.10)
 #
 # LAB_ID picks the namespace names (default: aep); LAB_DIR holds configs, pids and logs.
 set -euo pipefail
@@ -185,20 +187,23 @@ up() {
 
 kill_pidfile() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
 
+all_ns() { ip netns list | awk '{print $1}' | grep "^$ID-" || true; }
+
 down() {
-  for ns in "$NODE" "$ROUTER" "$CLOUD"; do
+  for ns in $(all_ns); do
     if ip netns list | grep -qw "$ns"; then
       for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
     fi
   done
   sleep 0.2
-  for ns in "$NODE" "$ROUTER" "$CLOUD"; do
+  for ns in $(all_ns); do
     if ip netns list | grep -qw "$ns"; then
       for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
       ip netns del "$ns"
     fi
   done
   rm -rf "/etc/netns/$NODE" "$DIR"
+  for d in /etc/netns/"$ID"-f*; do [ -d "$d" ] && rm -rf "$d"; done
   log "down"
 }
 
@@ -275,6 +280,8 @@ fault() {
       icmp-filtered) in_router iptables -I FORWARD -p icmp --icmp-type echo-request -j DROP ;;
       registry-plain) touch "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"; kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
       inbound-blocked) in_router iptables -I FORWARD -p tcp -d 10.0.0.10 --dport 10250 -j DROP ;;
+      # one node of the fleet cannot reach one registry address
+      fleet-registry-drop) in_router iptables -I FORWARD -s 10.0.13.10 -d $REG1 -p tcp --dport 443 -j DROP ;;
       tls-intercept) cp "$DIR/pki/evil-ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/evil-ca-server.key" "$DIR/pki/server.key"
                      kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
       *) echo "lab: unknown fault $f" >&2; exit 2 ;;
@@ -289,6 +296,52 @@ start_responder() {
   ip netns exec "$ns" "$bin" responder --bind "$addr" --duration 900s "$@" </dev/null >"$logf" 2>&1 &
   for _ in $(seq 50); do grep -q "listening" "$logf" 2>/dev/null && return 0; sleep 0.1; done
   echo "lab: responder in $ns did not start: $(cat "$logf")" >&2; return 1
+}
+
+
+# fleet N PUBKEY: N more node namespaces on their own router ports, each with sshd (root login with
+# the test's key only, listening on the node's address), and a controller namespace for Ansible.
+# They share this machine's filesystem and hostname, as cloned servers share `localhost.localdomain`.
+fleet() {
+  local n=$1 key=$2 i ns
+  mkdir -p /run/sshd "$DIR/ssh"  # sshd's privilege-separation directory (the package's unit makes it)
+  [ -s "$DIR/ssh/host_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$DIR/ssh/host_key"
+  cp "$key" "$DIR/ssh/authorized_keys"
+  ip netns add "$ID-ctl"
+  ip link add eth0 netns "$ID-ctl" type veth peer name rctl netns "$ROUTER"
+  ip netns exec "$ID-ctl" ip link set lo up
+  ip netns exec "$ID-ctl" ip addr add 10.0.9.10/24 dev eth0; ip netns exec "$ID-ctl" ip link set eth0 up
+  in_router ip addr add 10.0.9.1/24 dev rctl; in_router ip link set rctl up
+  ip netns exec "$ID-ctl" ip route add 10.0.0.0/8 via 10.0.9.1
+  for i in $(seq "$n"); do
+    ns=$ID-f$i
+    ip netns add "$ns"
+    mkdir -p "/etc/netns/$ns"; echo "nameserver $VPCDNS" >"/etc/netns/$ns/resolv.conf"
+    ip link add eth0 netns "$ns" type veth peer name "rf$i" netns "$ROUTER"
+    ip netns exec "$ns" ip link set lo up
+    ip netns exec "$ns" ip addr add "10.0.1$i.10/24" dev eth0; ip netns exec "$ns" ip link set eth0 up
+    in_router ip addr add "10.0.1$i.1/24" dev "rf$i"; in_router ip link set "rf$i" up
+    for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do ip netns exec "$ns" ip route add $net via "10.0.1$i.1"; done
+    ip netns exec "$ns" ip route add default via "10.0.1$i.1"
+    cat >"$DIR/ssh/sshd_config-f$i" <<C
+ListenAddress 10.0.1$i.10
+HostKey $DIR/ssh/host_key
+PidFile $DIR/ssh/sshd-f$i.pid
+AuthorizedKeysFile $DIR/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+StrictModes no
+UsePAM no
+Subsystem sftp internal-sftp
+C
+    ip netns exec "$ns" /usr/sbin/sshd -f "$DIR/ssh/sshd_config-f$i" -E "$DIR/ssh/sshd-f$i.log"
+  done
+  for i in $(seq "$n"); do
+    for _ in $(seq 50); do [ -s "$DIR/ssh/sshd-f$i.pid" ] && break; sleep 0.1; done
+    [ -s "$DIR/ssh/sshd-f$i.pid" ] || { echo "lab: sshd in $ID-f$i did not start: $(cat "$DIR/ssh/sshd-f$i.log" 2>/dev/null)" >&2; return 1; }
+  done
+  log "fleet: $n nodes with sshd (10.0.11.10 ..), controller $ID-ctl (10.0.9.10)"
 }
 
 status() {
@@ -306,7 +359,9 @@ case $cmd in
   cloud) in_cloud "$@" ;;
   router) in_router "$@" ;;
   status) status ;;
+  fleet) fleet "$@" ;;
+  ctl) ip netns exec "$ID-ctl" "$@" ;;
   responder) start_responder "$@" ;;
   dir) echo "$DIR" ;;
-  *) echo "usage: lab.sh up|down|clear|fault NAME...|node CMD...|cloud CMD...|status|dir" >&2; exit 2 ;;
+  *) echo "usage: lab.sh up|down|clear|fault NAME...|node CMD...|cloud CMD...|status|dir|fleet N KEY|ctl CMD..." >&2; exit 2 ;;
 esac
