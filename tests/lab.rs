@@ -444,6 +444,50 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("inbound.tcp", "10.0.0.10:10255", "pass", "responder answered")?;
             r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")
         }),
+        ("inbound_sweeps_a_rack_at_once", || {
+            with_faults(&[])?;
+            let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+            // two live nodes (the node's two addresses, a responder on each) and one dead address
+            lab(&["responder", "node", "10.0.0.10", bin])?;
+            lab(&["responder", "node", "10.0.1.10", bin])?;
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let list = dir.path().join("rack1.txt");
+            std::fs::write(&list, "# rack 1\n10.0.0.10\n10.0.1.10   # second NIC\n\n10.0.0.10\n").map_err(|e| e.to_string())?;
+            let out = dir.path().join("sweep.json");
+            let o = Command::new("timeout")
+                .args(["60", "bash"])
+                .arg(lab_sh())
+                .args(["cloud", bin, "inbound", "--nodes-file"])
+                .arg(&list)
+                .args(["--node", "10.0.0.99", "--timeout", "1s", "--output"])
+                .arg(&out)
+                .env("LAB_ID", lab_id())
+                .output()
+                .map_err(|e| e.to_string())?;
+            let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&o.stderr)))?).map_err(|e| e.to_string())?;
+            let r = Run { code: o.status.code().unwrap_or(-1), report: valid(report)?, stderr: String::from_utf8_lossy(&o.stderr).into_owned() };
+            r.exit(1)?;
+            let rows = r.report["results"].as_array().map(|a| a.len()).unwrap_or(0);
+            if rows != 15 {
+                return Err(format!("want one row per (node, port): 3 nodes x 5, got {rows}\n{}", r.brief()).into());
+            }
+            for node in ["10.0.0.10", "10.0.1.10"] {
+                r.expect("inbound.tcp", &format!("{node}:10250"), "pass", "responder answered")?;
+                r.expect("inbound.udp", &format!("{node}:8472"), "pass", "3/3")?;
+            }
+            r.expect("inbound.tcp", "10.0.0.99:10250", "fail", "")?;
+            if r.report["target"]["region"] != "inbound to 3 nodes" {
+                return Err(format!("target: {}", r.report["target"]).into());
+            }
+            // summarize understands a sweep: the dead node's ports are named
+            let o = Command::new(bin).args(["summarize", "--format", "json"]).arg(&out).output().map_err(|e| e.to_string())?;
+            let s: Value = serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())?;
+            let addrs = s["requirements"][0]["groups"][0]["addresses"].to_string();
+            if !addrs.contains("10.0.0.99:") || addrs.contains("10.0.0.10:") {
+                return Err(format!("summarize of the sweep: {s}").into());
+            }
+            Ok(())
+        }),
         ("unprivileged_run_completes", || {
             with_faults(&["port-busy"])?;
             let r = check_as(Some("nobody"), &[])?;
