@@ -138,8 +138,8 @@ fn ansible_role_runs_the_fleet_and_fails_with_the_summary() {
     let reports = d.join("reports");
     let p = play(&lab, d, &["-e", &format!("aep_report_dir={}", reports.display())]);
     assert_ne!(p.code, 0, "the play passed although {FAULTY} cannot reach the registry:\n{}", p.out);
-    let want = format!("ack-edge-preflight: 1 of 3 hosts failed: ");
-    let msg = p.out.lines().find(|l| l.contains(&want)).unwrap_or_else(|| panic!("no failure summary in the play:\n{}", p.out));
+    let want = "ack-edge-preflight: 1 of 3 hosts failed: ";
+    let msg = p.out.lines().find(|l| l.contains(want)).unwrap_or_else(|| panic!("no failure summary in the play:\n{}", p.out));
     assert!(msg.contains(&format!("({FAULTY}) [tcp.registry]")), "{msg}");
     for (name, _) in NODES {
         assert_eq!(p.changed(name), Some(0), "{name} reported changes:\n{}", p.out);
