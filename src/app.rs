@@ -373,7 +373,7 @@ fn execute(
         }
     }
     let host = sys::host::SystemHost::new(&opts.sysroot, None);
-    let report = Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo { name: "ack-edge-preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
         started_at: rfc3339(started),
@@ -386,9 +386,10 @@ fn execute(
         results,
     };
     drop(rt);
-    let to_tty = out.output.is_none() && std::io::stdout().is_terminal();
-    let color = to_tty && !out.no_color && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(&report, format, Style { color, strict: out.strict });
+    crate::causes::link_causes(&mut report.results, &report.host.nameservers);
+    let view = sys::term::stdout_view(out.output.is_some(), out.no_color);
+    let style = Style { color: view.color, strict: out.strict, width: view.width, ascii: view.ascii, all: out.all };
+    let text = report::render(&report, format, style);
     output::write(&dest, &text)?;
     if let Some(path) = &out.output {
         let s = &report.summary;

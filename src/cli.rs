@@ -204,9 +204,12 @@ pub struct ReportArgs {
     /// Count WARN as FAIL for the exit code
     #[arg(long)]
     pub strict: bool,
-    /// No colour in the table (also: NO_COLOR, or output that is not a terminal)
+    /// No colour in the table (also: NO_COLOR, TERM=dumb, or output that is not a terminal)
     #[arg(long)]
     pub no_color: bool,
+    /// Show every row in the table, not only the problems and a summary of what passed
+    #[arg(long = "all", short = 'v')]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

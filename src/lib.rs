@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod catalogue;
+pub mod causes;
 pub mod cause;
 pub mod constants;
 pub mod cli;

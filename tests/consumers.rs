@@ -61,7 +61,7 @@ fn hostile() -> Report {
     }
 }
 
-const PLAIN: Style = Style { color: false, strict: false };
+const PLAIN: Style = Style::PLAIN;
 
 /// Each `<table>` of GFM HTML: rows of cells (text with tags stripped).
 fn tables(html: &str) -> Vec<Vec<Vec<String>>> {
@@ -175,7 +175,7 @@ fn junit_validates_and_warn_is_not_green() {
     assert_eq!(uniq.len(), names.len(), "{names:?}");
     assert!(!x.contains('\x1b'));
     // strict: WARN is a failure
-    let s = render(&r, Format::Junit, Style { color: false, strict: true });
+    let s = render(&r, Format::Junit, Style { strict: true, ..Style::PLAIN });
     valid_junit(&s);
     assert!(s.contains("failures=\"2\""), "{s}");
     // the validator can fail: a testsuite without its counts is rejected

@@ -232,6 +232,11 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.exit(1)?;
             r.expect("route.registry", "100.103.9.188", "fail", "no route")?;
             r.expect("tcp.registry", "100.103.9.188:443", "fail", "network unreachable")?;
+            // the missing route is named as the cause of the TCP failure (and the view leads with it)
+            let cause = &r.row("tcp.registry", "100.103.9.188:443")?["details"]["caused_by"];
+            if cause["id"] != "route.registry" || cause["address"] != "100.103.9.188" {
+                return Err(format!("tcp.registry caused_by: {cause}").into());
+            }
             // the VPC route is still there
             r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
         }),
@@ -267,7 +272,16 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["overlap"])?;
             let r = check(&["--only", "cidr"])?;
             r.exit(1)?;
-            r.expect("cidr.overlap", "cloud services 100.0.0.0/8", "fail", "100.64.0.5/10 on n0")
+            r.expect("cidr.overlap", "cloud services 100.0.0.0/8", "fail", "100.64.0.5/10 on n0")?;
+            // every check toward 100.0.0.0/8 fails, and each names the overlap as its cause
+            let r = check(&["--only", "cidr,dns,tcp"])?;
+            for (id, addr) in [("tcp.registry", "100.103.9.188:443"), ("dns.registry", "")] {
+                let row = r.row(id, addr)?;
+                if row["status"] != "fail" || row["details"]["caused_by"]["id"] != "cidr.overlap" {
+                    return Err(format!("{id} should fail, caused by cidr.overlap: {row}").into());
+                }
+            }
+            Ok(())
         }),
         ("pod_cidr_overlapping_the_node_network", || {
             with_faults(&[])?;

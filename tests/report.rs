@@ -53,7 +53,7 @@ pub fn sample() -> Report {
     }
 }
 
-const PLAIN: Style = Style { color: false, strict: false };
+const PLAIN: Style = Style::PLAIN;
 
 #[test]
 fn json_shape() {
@@ -84,7 +84,49 @@ fn table_markdown_junit() {
     insta::assert_snapshot!("report_markdown", render(&sample(), Format::Markdown, PLAIN));
     let junit = render(&sample(), Format::Junit, PLAIN);
     insta::assert_snapshot!("report_junit", junit);
-    assert!(render(&sample(), Format::Junit, Style { color: false, strict: true }).contains("failures=\"2\""));
+    assert!(render(&sample(), Format::Junit, Style { strict: true, ..Style::PLAIN }).contains("failures=\"2\""));
+}
+
+/// The sample with a TLS and an HTTP row that the failed TCP connect explains.
+fn with_consequences() -> Report {
+    let mut r = sample();
+    for id in ["tls.registry", "http.registry"] {
+        let mut x = row(id, "registry-cn-hangzhou-vpc.ack.aliyuncs.com", Some("100.103.9.188:443"), Status::Skip, "not probed: TCP connect failed (connection timed out after 3000 ms)");
+        x.details.insert("phase".into(), "tcp".into());
+        x.details.insert("error".into(), "timeout".into());
+        x.details.insert("caused_by".into(), serde_json::json!({"id": "tcp.registry", "target": "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "address": "100.103.9.188:443"}));
+        r.results.push(x);
+    }
+    r.summary = Summary::of(&r.results, false);
+    r
+}
+
+#[test]
+fn table_fits_80_and_200_columns() {
+    let r = with_consequences();
+    for (width, name) in [(80, "report_table_80"), (200, "report_table_200")] {
+        let t = render(&r, Format::Table, Style { width, ..PLAIN });
+        for l in t.lines() {
+            assert!(l.chars().count() <= width, "line wider than {width}: {l:?}");
+        }
+        // ids and addresses are never split across lines
+        for whole in ["tcp.registry", "100.103.9.188:443", "tools.socat"] {
+            assert!(t.contains(whole), "{whole} split at {width}:\n{t}");
+        }
+        // the cause leads, its consequences are folded under it and not repeated as SKIPs
+        assert!(t.contains("→ 2 dependent checks not run: tls.registry,"), "{t}");
+        assert!(!t.contains("SKIP"), "{t}");
+        insta::assert_snapshot!(name, t);
+    }
+    // every row with --all; ASCII only for a serial console
+    let all = render(&r, Format::Table, Style { width: 80, all: true, ascii: true, ..PLAIN });
+    assert!(all.is_ascii(), "{all}");
+    assert!(all.contains("| SKIP") && all.contains("tls.registry"), "{all}");
+    insta::assert_snapshot!("report_table_all_ascii", all);
+    // colour: statuses and the verdict, and nothing but SGR sequences
+    let c = render(&r, Format::Table, Style { width: 80, color: true, ..PLAIN });
+    assert!(c.contains("\x1b[1;31mVerdict: FAIL"), "{c:?}");
+    assert!(!render(&r, Format::Table, Style { width: 80, ..PLAIN }).contains('\x1b'));
 }
 
 #[test]

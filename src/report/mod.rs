@@ -27,6 +27,16 @@ pub enum Format {
 pub struct Style {
     pub color: bool,
     pub strict: bool,
+    /// Columns of the terminal (or of the file: 100).
+    pub width: usize,
+    /// ASCII borders and punctuation (the locale is not UTF-8, or TERM=dumb).
+    pub ascii: bool,
+    /// Every row (`--all`), not only the problems.
+    pub all: bool,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { color: false, strict: false, width: 100, ascii: false, all: false };
 }
 
 pub fn render(report: &Report, format: Format, style: Style) -> String {

@@ -1,75 +1,347 @@
-//! `--format table`: grouped by category, a summary line, and how to fix what failed.
+//! `--format table`, for the person at the terminal: problems first, the root cause leading.
+//!
+//! - FAIL and WARN rows, each cause followed by what it explains ("→ 6 dependent checks not run"),
+//!   causes with the most consequences first; then one line per category of what passed; then the
+//!   SKIPs nothing explains, grouped by reason; the verdict; how to fix, in table order.
+//! - `--all` shows every row, grouped by category.
+//! - Columns fit the width: the requirement id and the address are never split (they share a
+//!   column, one per line), the evidence wraps at word boundaries; "How to fix" wraps with a hanging
+//!   indent. ASCII borders and punctuation when the locale is not UTF-8 or TERM=dumb. Colour only
+//!   when asked (the caller decides: a terminal, no NO_COLOR / --no-color / TERM=dumb).
 
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table};
 
 use super::{fixes, grouped, Style};
-use crate::result::{Report, Status};
+use crate::catalogue::CATEGORIES;
+use crate::causes::roots;
+use crate::result::{CheckResult, Report, Status, Verdict};
 
+/// Colours readable on dark and light backgrounds (the standard, not the bright, ANSI colours).
 fn color(s: Status) -> Color {
     match s {
-        Status::Pass => Color::Green,
-        Status::Warn => Color::Yellow,
-        Status::Fail => Color::Red,
-        Status::Skip => Color::DarkGrey,
+        Status::Pass => Color::DarkGreen,
+        Status::Warn => Color::DarkYellow,
+        Status::Fail => Color::DarkRed,
+        Status::Skip => Color::DarkMagenta,
     }
 }
 
-pub fn render(report: &Report, style: Style) -> String {
+fn paint(text: &str, c: Color, style: Style) -> String {
+    if !style.color {
+        return text.to_string();
+    }
+    let code = match c {
+        Color::DarkGreen => 32,
+        Color::DarkYellow => 33,
+        Color::DarkRed => 31,
+        Color::DarkMagenta => 35,
+        _ => 39,
+    };
+    format!("\x1b[1;{code}m{text}\x1b[0m")
+}
+
+/// Columns a string takes on the terminal: characters, less SGR colour sequences.
+fn visible_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut esc = false;
+    for c in s.chars() {
+        match (esc, c) {
+            (false, '\x1b') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// Word-wrap `text` to `width` columns, the first line after `first`, the others after `indent`.
+pub fn wrap(first: &str, indent: &str, text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut len = visible_len(first);
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if !empty && len + 1 + w > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = indent.to_string();
+            len = indent.chars().count();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(word);
+        len += w;
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+/// What ASCII mode writes for the few non-ASCII characters the views use; anything else is `?`.
+pub fn to_ascii(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            c if c.is_ascii() => c.to_string(),
+            '·' => "-".into(),
+            '—' | '–' => "-".into(),
+            '→' => "->".into(),
+            '…' => "...".into(),
+            '×' => "x".into(),
+            '≥' => ">=".into(),
+            '‘' | '’' => "'".into(),
+            '“' | '”' => "\"".into(),
+            _ => "?".into(),
+        })
+        .collect()
+}
+
+fn table(style: Style, wide: bool) -> Table {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.load_style(if style.ascii { presets::ASCII_FULL_CONDENSED } else { presets::UTF8_FULL_CONDENSED });
     t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(style.width.clamp(40, 1000) as u16);
     if style.color {
         t.enforce_styling();
     } else {
         t.force_no_tty();
     }
-    if t.width().is_none() {
-        t.set_width(160);
+    if wide {
+        t.set_header(vec!["Status", "Requirement", "Target", "Address", "Evidence"]);
+    } else {
+        t.set_header(vec!["Status", "Requirement / address", "Evidence"]);
     }
-    t.set_header(vec!["", "Status", "Requirement", "Target", "Address", "Evidence"]);
-    for (cat, rows) in grouped(&report.results) {
-        for (i, r) in rows.iter().enumerate() {
-            let status = Cell::new(match r.waived {
-                Some(_) => format!("{} (waived)", r.status.label()),
-                None => r.status.label().to_string(),
-            });
-            let status = if style.color { status.fg(color(r.status)).add_attribute(Attribute::Bold) } else { status };
-            t.add_row(vec![
-                Cell::new(if i == 0 { cat } else { "" }),
-                status,
-                Cell::new(&r.id),
-                Cell::new(&r.target),
-                Cell::new(r.address.as_deref().unwrap_or("")),
-                Cell::new(crate::text::clean(&r.message, 2000)),
-            ]);
+    t
+}
+
+/// Ids and addresses are never split: their columns are as wide as their content.
+fn constrain(t: &mut Table, wide: bool) {
+    let keep: &[usize] = if wide { &[0, 1, 3] } else { &[0, 1] };
+    for &i in keep {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
+/// One row of the table; `note` is appended to the evidence (the consequences of a cause).
+fn add_row(t: &mut Table, r: &CheckResult, note: Option<String>, style: Style, wide: bool) {
+    let label = match r.waived {
+        Some(_) => format!("{}\n(waived)", r.status.label()),
+        None => r.status.label().to_string(),
+    };
+    let status = Cell::new(label).set_alignment(CellAlignment::Left);
+    let status = if style.color { status.fg(color(r.status)).add_attribute(Attribute::Bold) } else { status };
+    let mut evidence = crate::text::clean(&r.message, 2000);
+    if let Some(n) = note {
+        evidence.push_str("\n");
+        evidence.push_str(&n);
+    }
+    if wide {
+        t.add_row(vec![status, Cell::new(&r.id), Cell::new(&r.target), Cell::new(r.address.as_deref().unwrap_or("")), Cell::new(evidence)]);
+    } else {
+        // id and address each on its own line; a row without an address names its target first
+        let (who, evidence) = match &r.address {
+            Some(a) => (format!("{}\n{a}", r.id), evidence),
+            None => (r.id.clone(), format!("{}: {evidence}", r.target)),
+        };
+        t.add_row(vec![status, Cell::new(who), Cell::new(evidence)]);
+    }
+}
+
+/// "→ 6 dependent checks not run: tcp.registry, tls.registry ×2, …" for the rows a cause explains.
+fn consequences(results: &[CheckResult], of: &[usize], arrow: &str) -> Option<String> {
+    if of.is_empty() {
+        return None;
+    }
+    let mut ids: Vec<(String, usize)> = vec![];
+    for &k in of {
+        match ids.iter_mut().find(|(id, _)| *id == results[k].id) {
+            Some(e) => e.1 += 1,
+            None => ids.push((results[k].id.clone(), 1)),
+        }
+    }
+    let list: Vec<String> = ids.iter().map(|(id, n)| if *n > 1 { format!("{id} ×{n}") } else { id.clone() }).collect();
+    let skipped = of.iter().filter(|&&k| results[k].status == Status::Skip).count();
+    let what = if skipped == of.len() {
+        format!("{} dependent check{} not run", of.len(), if of.len() == 1 { "" } else { "s" })
+    } else {
+        format!("{} more rows explained by this ({} failed or warned, {skipped} not run)", of.len(), of.len() - skipped)
+    };
+    Some(format!("{arrow} {what}: {}", list.join(", ")))
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let wide = style.width >= 140;
+    let results = &report.results;
+    let root = roots(results);
+    let mut out = format!(
+        "ack-edge-preflight {} · region {} · cni {} · host {}\n",
+        report.tool.version,
+        report.target.region,
+        report.target.cni,
+        crate::text::clean(&report.host.hostname, 64)
+    );
+    let shown_order: Vec<usize>;
+    if style.all {
+        let mut t = table(style, wide);
+        let mut order = vec![];
+        for (_, rows) in grouped(results) {
+            for r in rows {
+                let i = results.iter().position(|x| std::ptr::eq(x, r)).unwrap_or(0);
+                order.push(i);
+                add_row(&mut t, r, None, style, wide);
+            }
+        }
+        constrain(&mut t, wide);
+        out.push_str(&format!("{t}\n"));
+        shown_order = order;
+    } else {
+        // problems that nothing else explains, the causes with most consequences first
+        let explained = |i: usize| root[i] != i;
+        let dependents = |i: usize| -> Vec<usize> { (0..results.len()).filter(|&k| k != i && root[k] == i).collect() };
+        let rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(CATEGORIES.len());
+        let mut problems: Vec<(usize, Vec<usize>)> = (0..results.len())
+            .filter(|&i| matches!(results[i].status, Status::Fail | Status::Warn) && !explained(i))
+            .map(|i| (i, dependents(i)))
+            .collect();
+        problems.sort_by(|(a, da), (b, db)| {
+            (db.len().min(1), results[*b].status == Status::Fail)
+                .cmp(&(da.len().min(1), results[*a].status == Status::Fail))
+                .then(db.len().cmp(&da.len()))
+                .then(rank(&results[*a].category).cmp(&rank(&results[*b].category)))
+                .then(a.cmp(b))
+        });
+        if !problems.is_empty() {
+            let mut t = table(style, wide);
+            for (i, deps) in &problems {
+                add_row(&mut t, &results[*i], consequences(results, deps, "→"), style, wide);
+            }
+            constrain(&mut t, wide);
+            out.push_str(&format!("{t}\n"));
+        }
+        shown_order = problems.iter().map(|(i, _)| *i).collect();
+        // what passed, one entry per category
+        let mut passed: Vec<String> = vec![];
+        for (cat, rows) in grouped(results) {
+            let n = rows.iter().filter(|r| r.status == Status::Pass).count();
+            if n > 0 {
+                passed.push(format!("{cat} {n}"));
+            }
+        }
+        if !passed.is_empty() {
+            out.push_str(&wrap(&format!("{} ", paint("Passed:", color(Status::Pass), style)), "        ", &passed.join(" · "), style.width));
+        }
+        // SKIPs nothing explains (or explained by a row that is not a problem), by reason
+        let mut reasons: Vec<(String, Vec<usize>)> = vec![];
+        for i in 0..results.len() {
+            let r = &results[i];
+            if r.status != Status::Skip || (explained(i) && matches!(results[root[i]].status, Status::Fail | Status::Warn)) {
+                continue;
+            }
+            let reason = crate::text::clean(&r.message, 300);
+            let key = reason.split(':').next().unwrap_or("").to_string();
+            match reasons.iter_mut().find(|(k, _)| *k == key) {
+                Some(e) => e.1.push(i),
+                None => reasons.push((key, vec![i])),
+            }
+        }
+        if !reasons.is_empty() {
+            let n: usize = reasons.iter().map(|(_, v)| v.len()).sum();
+            out.push_str(&format!("{} ({n}):\n", paint("Not run", color(Status::Skip), style)));
+            for (_, rows) in &reasons {
+                let mut ids: Vec<&str> = rows.iter().map(|&k| results[k].id.as_str()).collect();
+                ids.dedup();
+                let text = format!("{} — {}", ids.join(", "), crate::text::clean(&results[rows[0]].message, 300));
+                out.push_str(&wrap("  ", "    ", &text, style.width));
+            }
         }
     }
     let s = &report.summary;
-    let mut out = format!(
-        "ack-edge-preflight {} · region {} · cni {} · host {}\n{t}\n",
-        report.tool.version, report.target.region, report.target.cni, report.host.hostname
-    );
-    out.push_str(&format!(
-        "Verdict: {} — {} pass, {} warn, {} fail, {} skip in {} ms\n",
-        s.verdict_line(),
+    // the verdict, short: which requirements were not tested is in "Not run" (and the JSON)
+    let untested = {
+        let mut ids: Vec<&str> = s.untested.iter().map(|u| u.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    let verdict = if s.complete {
+        format!("Verdict: {}", s.verdict.label())
+    } else {
+        format!("Verdict: {}, incomplete ({untested} requirements not tested)", s.verdict.label())
+    };
+    let c = match s.verdict {
+        Verdict::Pass => Color::DarkGreen,
+        Verdict::Warn => Color::DarkYellow,
+        Verdict::Fail => Color::DarkRed,
+    };
+    let counts = format!(
+        "{} pass, {} warn, {} fail, {} skip in {} ms{}",
         s.pass,
         s.warn,
         s.fail,
         s.skip,
-        report.duration_ms
-    ));
+        report.duration_ms,
+        if style.all { "" } else { " (every row: --all)" }
+    );
+    out.push_str(&wrap(&format!("{} — ", paint(&verdict, c, style)), "  ", &counts, style.width));
     for w in &report.waivers {
         match w.matched {
             0 => out.push_str(&format!("Waiver {} matched no row (unused)\n", w.accept)),
             n => out.push_str(&format!("Waived by {}: {n} row(s), {}\n", w.accept, w.reason)),
         }
     }
-    let fx = fixes(&report.results, true);
-    if !fx.is_empty() {
-        out.push_str("\nHow to fix:\n");
-        for (id, status, text) in fx {
-            out.push_str(&format!("  {} {id}: {text}\n", status.label()));
+    // how to fix: one per requirement id, in the order the rows were shown
+    let ordered: Vec<CheckResult> = shown_order.iter().map(|&i| results[i].clone()).collect();
+    // one entry per fix text: requirements that share a fix are named together
+    let mut fx: Vec<(Status, Vec<&str>, &str)> = vec![];
+    for (id, status, text) in fixes(&ordered, true) {
+        match fx.iter_mut().find(|(_, _, t)| *t == text) {
+            Some(e) => {
+                e.1.push(id);
+                if status == Status::Fail {
+                    e.0 = Status::Fail;
+                }
+            }
+            None => fx.push((status, vec![id], text)),
         }
     }
+    if !fx.is_empty() {
+        out.push_str("\nHow to fix:\n");
+        for (status, ids, text) in fx {
+            let head = format!("  {} {}: ", paint(status.label(), color(status), style), ids.join(", "));
+            out.push_str(&wrap(&head, "    ", &crate::text::clean(text, 2000), style.width));
+        }
+    }
+    if style.ascii {
+        out = to_ascii(&out);
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_words_with_a_hanging_indent() {
+        let w = wrap("  FAIL x: ", "    ", "allow UDP and TCP 53 from the node to 100.100.2.136 on the firewall", 30);
+        for l in w.lines() {
+            assert!(l.chars().count() <= 30, "{l:?}");
+        }
+        assert!(w.starts_with("  FAIL x: allow UDP and TCP 53\n    from"), "{w}");
+        // a word longer than the width stays whole on its own line
+        let w = wrap("", "", "a registry-cn-hangzhou-vpc.ack.aliyuncs.com b", 10);
+        assert_eq!(w, "a\nregistry-cn-hangzhou-vpc.ack.aliyuncs.com\nb\n");
+    }
+
+    #[test]
+    fn ascii_mode_leaves_only_ascii() {
+        assert_eq!(to_ascii("a · b — c → d … 済"), "a - b - c -> d ... ?");
+    }
 }

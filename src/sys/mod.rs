@@ -11,3 +11,4 @@ pub mod sockopt;
 pub mod tls;
 pub mod udp;
 pub mod tcp;
+pub mod term;

@@ -1,0 +1,183 @@
+//! Root causes across rows: after the run, rows that another row explains get
+//! `details.caused_by` = {id, target[, address]} of that row, so the views (and automation) can lead
+//! with the cause and fold its consequences under it. The runners already link a SKIP to the DNS
+//! row of its name and a TLS/HTTP SKIP to its TCP row; this pass adds what only the whole report
+//! shows:
+//!
+//! - a row that failed for want of a route (`no-route`, `unreachable`, `blackhole`) toward an
+//!   address whose `route.*` row failed → that route row;
+//! - a row toward an address inside a local network that `cidr.overlap` reported (or a DNS row
+//!   whose resolver is inside it) → the `cidr.overlap` row.
+//!
+//! Pure over the rows; never overrides a link a runner made.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde_json::{json, Value};
+
+use crate::result::{CheckResult, Status};
+
+/// The IP of a row address: `1.2.3.4`, `1.2.3.4:443`, `[::1]:443`.
+pub fn address_ip(a: &str) -> Option<IpAddr> {
+    a.parse::<IpAddr>().ok().or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// The local networks of a `cidr.overlap` row ("address 100.64.0.5/10 on n0", "route 100.64.0.0/10 …").
+fn overlapping_nets(row: &CheckResult) -> Vec<IpNet> {
+    let Some(Value::Array(v)) = row.details.get("overlaps") else { return vec![] };
+    v.iter()
+        .filter_map(|x| x.as_str())
+        .filter_map(|s| s.split_whitespace().nth(1))
+        .filter_map(|n| n.parse::<IpNet>().ok().map(|n| n.trunc()))
+        .collect()
+}
+
+fn link(row: &CheckResult) -> Value {
+    let mut v = json!({"id": row.id, "target": row.target});
+    if let Some(a) = &row.address {
+        v["address"] = json!(a);
+    }
+    v
+}
+
+/// Add `caused_by` where the report shows the cause. `nameservers` are the resolvers the run used.
+pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
+    let overlap: Vec<(usize, Vec<IpNet>)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.id == "cidr.overlap" && r.status == Status::Fail)
+        .map(|(i, r)| (i, overlapping_nets(r)))
+        .filter(|(_, n)| !n.is_empty())
+        .collect();
+    let routes: Vec<(usize, IpAddr)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.category == "route" && r.status == Status::Fail)
+        .filter_map(|(i, r)| Some((i, address_ip(r.address.as_deref()?)?)))
+        .collect();
+    let resolvers: Vec<IpAddr> = nameservers.iter().filter_map(|n| address_ip(n)).collect();
+    let mut links: Vec<(usize, Value)> = vec![];
+    for (i, r) in results.iter().enumerate() {
+        if r.status == Status::Pass || r.details.contains_key("caused_by") || r.category == "cidr" {
+            continue;
+        }
+        let ip = r.address.as_deref().and_then(address_ip);
+        let in_overlap = |ip: IpAddr| overlap.iter().find(|(_, nets)| nets.iter().any(|n| n.contains(&ip))).map(|(k, _)| *k);
+        let by_overlap = match ip {
+            Some(ip) => in_overlap(ip),
+            None if r.category == "dns" => resolvers.iter().find_map(|ip| in_overlap(*ip)),
+            None => None,
+        };
+        if let Some(k) = by_overlap {
+            links.push((i, link(&results[k])));
+            continue;
+        }
+        let routing = matches!(r.details.get("error").and_then(|e| e.as_str()), Some("no-route" | "unreachable" | "blackhole"));
+        if routing && r.category != "route" {
+            if let Some((k, _)) = routes.iter().find(|(_, a)| Some(*a) == ip) {
+                links.push((i, link(&results[*k])));
+            }
+        }
+    }
+    for (i, v) in links {
+        results[i].details.insert("caused_by".into(), v);
+    }
+}
+
+/// Index of the row a row's `caused_by` names (the first that matches id, target and address).
+pub fn cause_of(results: &[CheckResult], i: usize) -> Option<usize> {
+    let c = results[i].details.get("caused_by")?;
+    let id = c.get("id")?.as_str()?;
+    let target = c.get("target").and_then(|t| t.as_str());
+    let address = c.get("address").and_then(|a| a.as_str());
+    results.iter().enumerate().position(|(k, r)| {
+        k != i && r.id == id && target.is_none_or(|t| r.target == t) && address.is_none_or(|a| r.address.as_deref() == Some(a))
+    })
+}
+
+/// The root each row leads to (itself when nothing explains it); cycles end at the row itself.
+pub fn roots(results: &[CheckResult]) -> Vec<usize> {
+    let direct: Vec<Option<usize>> = (0..results.len()).map(|i| cause_of(results, i)).collect();
+    (0..results.len())
+        .map(|i| {
+            let mut at = i;
+            for _ in 0..results.len() {
+                match direct[at] {
+                    Some(c) if c != i => at = c,
+                    _ => break,
+                }
+            }
+            at
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, target: &str, address: Option<&str>, status: Status, error: Option<&str>) -> CheckResult {
+        let mut details = std::collections::BTreeMap::new();
+        if let Some(e) = error {
+            details.insert("error".to_string(), json!(e));
+        }
+        CheckResult {
+            id: id.into(),
+            category: id.split('.').next().unwrap().into(),
+            title: String::new(),
+            target: target.into(),
+            address: address.map(String::from),
+            status,
+            message: String::new(),
+            remediation: String::new(),
+            source: String::new(),
+            duration_ms: 0,
+            details: details.into_iter().collect(),
+            waived: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_route_explains_the_tcp_row_and_its_skips() {
+        let mut rs = vec![
+            row("route.registry", "reg", Some("100.103.9.188"), Status::Fail, Some("no-route")),
+            row("tcp.registry", "reg", Some("100.103.9.188:443"), Status::Fail, Some("unreachable")),
+            row("tls.registry", "reg", Some("100.103.9.188:443"), Status::Skip, Some("unreachable")),
+            row("tcp.registry", "reg", Some("100.103.7.181:443"), Status::Fail, Some("timeout")),
+        ];
+        rs[2].details.insert("caused_by".into(), json!({"id": "tcp.registry", "target": "reg", "address": "100.103.9.188:443"}));
+        link_causes(&mut rs, &[]);
+        assert_eq!(rs[1].details["caused_by"], json!({"id": "route.registry", "target": "reg", "address": "100.103.9.188"}));
+        assert!(!rs[3].details.contains_key("caused_by"), "a timeout is not a routing failure");
+        assert_eq!(roots(&rs), [0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn an_overlap_explains_rows_toward_the_overlapped_range() {
+        let mut ov = row("cidr.overlap", "cloud services 100.0.0.0/8", None, Status::Fail, Some("overlap"));
+        ov.details.insert("overlaps".into(), json!(["address 100.64.0.5/10 on n0"]));
+        let mut rs = vec![
+            row("dns.registry", "reg", None, Status::Fail, Some("timeout")),
+            row("tcp.registry", "reg", Some("100.103.9.188:443"), Status::Fail, Some("timeout")),
+            row("tcp.apiserver", "api", Some("192.168.0.10:6443"), Status::Fail, Some("timeout")),
+            row("tcp.oss", "oss", Some("100.118.28.10:443"), Status::Pass, None),
+            ov,
+        ];
+        link_causes(&mut rs, &["100.100.2.136".into()]);
+        assert_eq!(rs[0].details["caused_by"]["id"], "cidr.overlap", "the resolver is inside 100.64.0.0/10");
+        assert_eq!(rs[1].details["caused_by"]["id"], "cidr.overlap");
+        assert!(!rs[2].details.contains_key("caused_by"), "192.168.0.10 is outside the overlap");
+        assert!(!rs[3].details.contains_key("caused_by"), "a PASS has no cause");
+        assert_eq!(roots(&rs), [4, 4, 2, 3, 4]);
+    }
+
+    #[test]
+    fn cycles_end() {
+        let mut rs = vec![row("a.x", "t", None, Status::Fail, None), row("b.x", "t", None, Status::Fail, None)];
+        rs[0].details.insert("caused_by".into(), json!({"id": "b.x"}));
+        rs[1].details.insert("caused_by".into(), json!({"id": "a.x"}));
+        let r = roots(&rs);
+        assert!(r[0] < 2 && r[1] < 2);
+    }
+}
