@@ -329,9 +329,7 @@ fn execute(
     let dest = output::prepare(out.output.as_deref())?;
     let started = std::time::SystemTime::now();
     let t0 = Instant::now();
-    if std::io::stderr().is_terminal() {
-        eprintln!("checking {} probes for {} (deadline {:.1} s)…", probes.len(), target.region, cfg.deadline_for(probes.len()).as_secs_f64());
-    }
+    let progress = std::io::stderr().is_terminal();
     let rt = runtime()?;
     let (mut results, addresses, primary) = rt.block_on(async {
         let resolver = sys::dns::HickoryResolver::new(opts.dns_server, cfg.timeout);
@@ -352,7 +350,13 @@ fn execute(
             udp: &sys::udp::TokioUdp,
             icmp: Some(&pinger),
         };
-        let results = engine::run(probes, &net, cfg, cat).await;
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let run = engine::run_counting(probes, &net, cfg, cat, &done);
+        let results = if progress {
+            progress_line(run, &done, probes.len(), cfg.deadline_for(probes.len())).await
+        } else {
+            run.await
+        };
         use crate::net::Routes;
         let primary = routes.route_to(opts.toward).await.ok().and_then(|r| r.source).map(|a| a.to_string());
         let addresses: Vec<String> = routes
@@ -404,6 +408,29 @@ fn execute(
         );
     }
     Ok(if report.summary.failed() { exit::FAILED } else { exit::OK })
+}
+
+/// "23/49 done, 1.8 s left" on standard error (a terminal), redrawn every 100 ms while `run` runs,
+/// and cleared before the report is written.
+async fn progress_line<T>(run: impl std::future::Future<Output = T>, done: &std::sync::atomic::AtomicUsize, total: usize, deadline: std::time::Duration) -> T {
+    use std::io::Write;
+    let end = tokio::time::Instant::now() + deadline;
+    let ticker = async {
+        loop {
+            let left = end.saturating_duration_since(tokio::time::Instant::now()).as_secs_f64();
+            let n = done.load(std::sync::atomic::Ordering::Relaxed);
+            let _ = write!(std::io::stderr(), "\r{n}/{total} done, {left:.1} s left\x1b[K");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    tokio::pin!(run);
+    tokio::pin!(ticker);
+    let out = match futures::future::select(run, ticker).await {
+        futures::future::Either::Left((out, _)) => out,
+        futures::future::Either::Right(((), _)) => unreachable!("the ticker never ends"),
+    };
+    let _ = write!(std::io::stderr(), "\r\x1b[K");
+    out
 }
 
 /// Listings go to standard output; a closed pipe ends quietly, any other write error is exit 3.

@@ -3,6 +3,7 @@
 //! in plan order. What each probe does is in `run/`; what its outcome means is in `probe/`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -127,8 +128,17 @@ pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Cata
     run_until(probes, net, cfg, cat, cfg.deadline_for(probes.len())).await
 }
 
+/// [`run`], counting finished probes in `done` (for a progress line).
+pub async fn run_counting(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, done: &AtomicUsize) -> Vec<CheckResult> {
+    run_inner(probes, net, cfg, cat, cfg.deadline_for(probes.len()), Some(done)).await
+}
+
 /// [`run`] with an explicit deadline (tests drive overruns with a deadline shorter than a probe).
 pub async fn run_until(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, deadline: Duration) -> Vec<CheckResult> {
+    run_inner(probes, net, cfg, cat, deadline, None).await
+}
+
+async fn run_inner(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, deadline: Duration, done: Option<&AtomicUsize>) -> Vec<CheckResult> {
     let host = snapshot(probes, net, cat, cfg.timeout).await;
     let end = Instant::now() + deadline;
     let dns_ids = probes
@@ -158,10 +168,14 @@ pub async fn run_until(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat:
             let _slot = slots.acquire().await;
             ctx.run_probe(p).await
         };
-        match tokio::time::timeout_at(end, probe).await {
+        let rows = match tokio::time::timeout_at(end, probe).await {
             Ok(r) => r,
             Err(_) => ctx.overrun(p, p.fixed_address().map(|ip| p.address_for(ip)), &ctx.pending(p)),
+        };
+        if let Some(d) = done {
+            d.fetch_add(1, Ordering::Relaxed);
         }
+        rows
     }))
     .await;
     let samples = ctx.samples.lock().map(|v| v.clone()).unwrap_or_default();

@@ -240,6 +240,36 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             // the VPC route is still there
             r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
         }),
+        ("progress_only_on_a_terminal", || {
+            with_faults(&["vxlan-blocked"])?;
+            // in a pipe (every other scenario): nothing on standard error but the report's own notes
+            let r = check(&["--only", "udp,tcp"])?;
+            if r.stderr.contains("s left") {
+                return Err(format!("progress in a pipe: {:?}", r.stderr).into());
+            }
+            // under a pseudo-terminal (script): a live count and countdown, cleared at the end
+            let dir = lab_dir();
+            let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+            let cmd = format!(
+                "{bin} check --region cn-hangzhou --only udp,tcp --peer 192.168.0.20 --timeout 1s --format json --output {dir}/pty.json 2>&1 >/dev/null"
+            );
+            let o = Command::new("timeout")
+                .args(["60", "bash"])
+                .arg(lab_sh())
+                .args(["node", "script", "-qefc", &cmd, "/dev/null"])
+                .env("LAB_ID", lab_id())
+                .output()
+                .map_err(|e| e.to_string())?;
+            let tty = String::from_utf8_lossy(&o.stdout).into_owned();
+            let counts: Vec<&str> = tty.split('\r').filter(|l| l.contains(" done, ") && l.contains(" s left")).collect();
+            if counts.len() < 2 || !tty.contains("\r\x1b[K") {
+                return Err(format!("want a redrawn progress line, cleared at the end: {tty:?}").into());
+            }
+            if !counts.iter().any(|l| l.starts_with("0/")) && !counts.iter().any(|l| !l.starts_with(&counts[0][..2])) {
+                return Err(format!("the count never moved: {counts:?}").into());
+            }
+            Ok(())
+        }),
         ("route_blackhole", || {
             with_faults(&["route-blackhole"])?;
             let r = check(&[])?;
