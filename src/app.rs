@@ -399,7 +399,7 @@ fn execute(
         let s = &report.summary;
         eprintln!(
             "{}: {} pass, {} warn, {} fail, {} skip; report written to {}",
-            s.verdict_line(),
+            s.verdict_short(),
             s.pass,
             s.warn,
             s.fail,

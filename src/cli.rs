@@ -194,8 +194,8 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Report format (table is for people; json for automation; markdown for tickets; junit for CI;
-    /// prometheus for node_exporter's textfile collector); default: table, or from the --output
-    /// extension (.json, .md, .xml, .prom)
+    /// prometheus for node_exporter's textfile collector; html for a browser); default: table, or
+    /// from the --output extension (.json, .md, .xml, .prom, .html)
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Write the report to FILE (atomically) instead of standard output

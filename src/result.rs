@@ -215,6 +215,17 @@ impl Summary {
         self.verdict == Verdict::Fail
     }
     /// "PASS", or "PASS, incomplete: tcp.apiserver needs --apiserver; …".
+    /// The verdict, short: "FAIL", or "FAIL, incomplete (2 requirements not tested)".
+    pub fn verdict_short(&self) -> String {
+        if self.complete {
+            return self.verdict.label().to_string();
+        }
+        let mut ids: Vec<&str> = self.untested.iter().map(|u| u.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        format!("{}, incomplete ({} requirement{} not tested)", self.verdict.label(), ids.len(), if ids.len() == 1 { "" } else { "s" })
+    }
+
     pub fn verdict_line(&self) -> String {
         if self.complete {
             return self.verdict.label().to_string();

@@ -249,3 +249,70 @@ fn prometheus_text_parses_with_the_reference_parser() {
     assert!(prom_samples("ack_edge_preflight_check_status{id=\"x} 1\n").is_err());
     assert!(prom_samples("a 1\na 1\n").is_err(), "a duplicate series went unnoticed");
 }
+
+/// Parse HTML with html5lib in strict mode (any parse error fails) and describe what a reader gets.
+const HTML_CHECK: &str = r#"
+import json, sys
+import html5lib
+doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(sys.stdin.read())
+ext = [e.tag for e in doc.iter() if e.tag in ("img", "iframe", "link", "object", "embed") or (e.tag == "script" and e.get("src"))]
+rows = [" ".join("".join(td.itertext()) for td in tr.findall("td")) for tr in doc.iter("tr") if tr.get("class")]
+print(json.dumps({"external": ext, "scripts": len(list(doc.iter("script"))), "rows": rows,
+                  "title": doc.find("head/title").text, "radios": [i.get("id") for i in doc.iter("input")]}))
+"#;
+
+#[test]
+fn html_is_valid_self_contained_and_renders_in_chromium() {
+    let r = hostile();
+    let html = render(&r, Format::Html, PLAIN);
+    let mut c = venv_python("html5lib", "html5lib");
+    c.args(["-c", HTML_CHECK]);
+    let (ok, out, err) = pipe(c, &html);
+    assert!(ok, "html5lib (strict) rejected the report: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["external"], serde_json::json!([]), "external resources: {v}");
+    assert_eq!(v["scripts"], 1, "only our inline sorting script: {v}");
+    let rows: Vec<String> = v["rows"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    assert_eq!(rows.len(), r.results.len());
+    assert!(rows[0].starts_with("FAIL"), "problems first: {rows:?}");
+    // hostile text arrives as text, not markup
+    assert!(rows.iter().any(|r| r.contains("<script>alert(1)</script>")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("Fix: fix | it <b>now</b>")), "{rows:?}");
+    assert!(!html.contains('\x1b'));
+    assert!(v["title"].as_str().unwrap().contains("dc|node<1>"));
+    // filters work without JavaScript: radio inputs the CSS keys on
+    for id in ["f-all", "f-problems", "f-fail", "f-warn", "f-skip", "f-pass"] {
+        assert!(v["radios"].to_string().contains(id), "{v}");
+        assert!(id == "f-all" || id == "f-problems" || html.contains(&format!("#{id}:checked")), "{id} has no CSS rule");
+    }
+    // the parser can fail
+    let mut c = venv_python("html5lib", "html5lib");
+    c.args(["-c", HTML_CHECK]);
+    assert!(!pipe(c, "<p><div></p>").0, "strict html5lib accepted broken markup");
+
+    // headless Chromium: a screenshot, a PDF, and the DOM after the inline script ran
+    let d = tempfile::tempdir().unwrap();
+    let page = d.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let url = format!("file://{}", page.display());
+    let chromium = |args: &[&str]| {
+        let mut c = tool("chromium", "chromium");
+        c.args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .arg(format!("--user-data-dir={}", d.path().join("profile").display()))
+            .args(args)
+            .arg(&url);
+        c.output().expect("chromium")
+    };
+    let png = d.path().join("shot.png");
+    let o = chromium(&["--window-size=1200,900", &format!("--screenshot={}", png.display())]);
+    let shot = std::fs::read(&png).unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(shot.starts_with(b"\x89PNG") && shot.len() > 10_000, "screenshot of {} bytes", shot.len());
+    let pdf = d.path().join("print.pdf");
+    let o = chromium(&["--no-pdf-header-footer", &format!("--print-to-pdf={}", pdf.display())]);
+    let printed = std::fs::read(&pdf).unwrap_or_else(|_| panic!("no PDF: {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(printed.starts_with(b"%PDF") && printed.len() > 5_000, "PDF of {} bytes", printed.len());
+    let o = chromium(&["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(dom.contains("title=\"sort\""), "the inline script did not run in Chromium: {}", &dom[..dom.len().min(500)]);
+    assert_eq!(dom.matches("<tr class=").count(), r.results.len());
+}

@@ -1,6 +1,7 @@
 //! Report renderers, one module per format; and the atomic `--output` writer.
 
 pub mod fleet;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -20,6 +21,8 @@ pub enum Format {
     Junit,
     /// node_exporter textfile-collector format (Prometheus text exposition)
     Prometheus,
+    /// One self-contained HTML page (for a browser or a ticket)
+    Html,
 }
 
 /// Render options that are not part of the report itself.
@@ -46,6 +49,7 @@ pub fn render(report: &Report, format: Format, style: Style) -> String {
         Format::Markdown => markdown::render(report),
         Format::Junit => junit::render(report, style.strict),
         Format::Prometheus => prometheus::render(report),
+        Format::Html => html::render(report),
     }
 }
 

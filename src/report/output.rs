@@ -28,11 +28,12 @@ pub fn format_for(path: &Path) -> Result<Format, InputError> {
         "md" | "markdown" => Ok(Format::Markdown),
         "xml" => Ok(Format::Junit),
         "prom" => Ok(Format::Prometheus),
+        "html" | "htm" => Ok(Format::Html),
         "txt" => Ok(Format::Table),
         _ => Err(InputError::flag(
             "--output",
             &path.display().to_string(),
-            "cannot tell the format from the extension: use .json, .md, .xml, .prom or .txt, or give --format",
+            "cannot tell the format from the extension: use .json, .md, .xml, .prom, .html or .txt, or give --format",
         )),
     }
 }

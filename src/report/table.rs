@@ -61,7 +61,7 @@ pub fn wrap(first: &str, indent: &str, text: &str, width: usize) -> String {
     let mut line = first.to_string();
     let mut len = visible_len(first);
     let mut empty = true;
-    for word in text.split_whitespace() {
+    for word in text.split([' ', '\n']).filter(|w| !w.is_empty()) {
         let w = word.chars().count();
         if !empty && len + 1 + w > width {
             out.push_str(line.trim_end());
@@ -89,6 +89,7 @@ pub fn to_ascii(s: &str) -> String {
         .map(|c| match c {
             c if c.is_ascii() => c.to_string(),
             '·' => "-".into(),
+            '\u{a0}' => " ".into(),
             '—' | '–' => "-".into(),
             '→' => "->".into(),
             '…' => "...".into(),
@@ -231,7 +232,7 @@ pub fn render(report: &Report, style: Style) -> String {
         for (cat, rows) in grouped(results) {
             let n = rows.iter().filter(|r| r.status == Status::Pass).count();
             if n > 0 {
-                passed.push(format!("{cat} {n}"));
+                passed.push(format!("{cat}\u{a0}{n}"));
             }
         }
         if !passed.is_empty() {
@@ -264,17 +265,7 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     let s = &report.summary;
     // the verdict, short: which requirements were not tested is in "Not run" (and the JSON)
-    let untested = {
-        let mut ids: Vec<&str> = s.untested.iter().map(|u| u.id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.len()
-    };
-    let verdict = if s.complete {
-        format!("Verdict: {}", s.verdict.label())
-    } else {
-        format!("Verdict: {}, incomplete ({untested} requirements not tested)", s.verdict.label())
-    };
+    let verdict = format!("Verdict: {}", s.verdict_short());
     let c = match s.verdict {
         Verdict::Pass => Color::DarkGreen,
         Verdict::Warn => Color::DarkYellow,
