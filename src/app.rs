@@ -183,6 +183,13 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         extra_roots: opts.extra_roots.clone(),
         cluster_roots: opts.cluster_roots.clone(),
         toward: crate::constants::VPC_DNS_SERVERS[0].parse().expect("a constant address"),
+        bundle: match &a.bundle {
+            Some(p) => match output::prepare_for(Some(p), "--bundle")? {
+                output::Destination::Replace(t) if Some(p) != a.report.output.as_ref() => Some(t),
+                _ => return Err(InputError::flag("--bundle", &p.display().to_string(), "must be a regular file (new or to replace), not the --output file").into()),
+            },
+            None => None,
+        },
     };
     let run = RunMeta {
         options: RunOptions {
@@ -219,6 +226,8 @@ struct RunEnv {
     cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// Where the cloud is, for the report's primary address (the route's source address).
     toward: std::net::IpAddr,
+    /// `--bundle`: where the support bundle goes (checked before anything is sent).
+    bundle: Option<std::path::PathBuf>,
 }
 
 /// The nodes of `inbound`: every `--node`, then the `--nodes-file` lines, without duplicates.
@@ -261,7 +270,7 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
         many => format!("inbound to {} nodes", many.len()),
     };
     let target = TargetInfo { region, cni: a.cni.as_str().into(), apiserver: None };
-    let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![], toward: nodes[0] };
+    let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![], toward: nodes[0], bundle: None };
     let run = RunMeta {
         options: RunOptions {
             region: "-".into(),
@@ -331,7 +340,7 @@ fn execute(
     let t0 = Instant::now();
     let progress = std::io::stderr().is_terminal();
     let rt = runtime()?;
-    let (mut results, addresses, primary) = rt.block_on(async {
+    let (mut results, addresses, primary, net_entries) = rt.block_on(async {
         let resolver = sys::dns::HickoryResolver::new(opts.dns_server, cfg.timeout);
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
@@ -367,7 +376,11 @@ fn execute(
             .filter(|a| a.interface != "lo" && !a.net.addr().is_loopback())
             .map(|a| a.net.to_string())
             .collect();
-        (results, addresses, primary)
+        let net_entries = match &opts.bundle {
+            Some(_) => bundle_net(&routes).await,
+            None => vec![],
+        };
+        (results, addresses, primary, net_entries)
     });
     let waivers = crate::waiver::apply(&mut results, &run.waivers);
     let mut untested = run.untested;
@@ -395,6 +408,24 @@ fn execute(
     let style = Style { color: view.color, strict: out.strict, width: view.width, ascii: view.ascii, all: out.all };
     let text = report::render(&report, format, style);
     output::write(&dest, &text)?;
+    if let Some(path) = &opts.bundle {
+        let host = sys::host::SystemHost::new(&opts.sysroot, None);
+        let mut entries = vec![
+            crate::bundle::text_entry("report/report.json", "report", &report::render(&report, report::Format::Json, Style::PLAIN)),
+            crate::bundle::text_entry("report/report.md", "report", &report::render(&report, report::Format::Markdown, Style::PLAIN)),
+            crate::bundle::text_entry("report/report.html", "report", &report::render(&report, report::Format::Html, Style::PLAIN)),
+        ];
+        entries.extend(crate::bundle::host_files(&host, &opts.sysroot));
+        entries.push(crate::bundle::listening(&host));
+        entries.extend(net_entries);
+        let entries = crate::bundle::finish(entries, env!("CARGO_PKG_VERSION"), &report.started_at);
+        let mtime = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let dir = format!("ack-edge-preflight-{}-{}", crate::text::clean(&report.host.hostname, 64).replace(['/', ' '], "_"), report.started_at.replace(':', ""));
+        crate::bundle::write(path, &dir, &entries, mtime)
+            .map_err(|e| InternalError::Output { path: path.display().to_string(), reason: sys::errno::words(&e) })?;
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        eprintln!("support bundle written to {} ({} files, {} KiB)", path.display(), entries.len(), bytes.div_ceil(1024));
+    }
     if let Some(path) = &out.output {
         let s = &report.summary;
         eprintln!(
@@ -431,6 +462,23 @@ async fn progress_line<T>(run: impl std::future::Future<Output = T>, done: &std:
     };
     let _ = write!(std::io::stderr(), "\r\x1b[K");
     out
+}
+
+/// Addresses, routes, rules and neighbours from netlink, for the support bundle.
+async fn bundle_net(routes: &sys::netlink::NetlinkRoutes) -> Vec<crate::bundle::Entry> {
+    use crate::net::Routes;
+    let lines = |r: Result<Vec<String>, String>| match r {
+        Ok(v) => v.join("\n") + "\n",
+        Err(e) => format!("# not readable: {e}\n"),
+    };
+    let addrs = routes.addresses().await.map(|v| v.into_iter().map(|a| format!("{} {}", a.interface, a.net)).collect());
+    let table = routes.routes().await.map(|v| v.iter().map(|r| r.describe()).collect());
+    vec![
+        crate::bundle::text_entry("net/addresses.txt", "netlink", &lines(addrs)),
+        crate::bundle::text_entry("net/routes.txt", "netlink (every table but local)", &lines(table)),
+        crate::bundle::text_entry("net/rules.txt", "netlink", &lines(routes.rules_text().await)),
+        crate::bundle::text_entry("net/neighbours.txt", "netlink", &lines(routes.neighbours_text().await)),
+    ]
 }
 
 /// Listings go to standard output; a closed pipe ends quietly, any other write error is exit 3.

@@ -189,6 +189,11 @@ pub struct CheckArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+    /// Also write a support bundle (tar.gz, mode 0600): the report as JSON, Markdown and HTML, and
+    /// the read-only evidence the run used (resolv.conf, hosts, routes, rules, neighbours, listening
+    /// sockets, package sources, sysctls, NTP config), secrets redacted, with a manifest
+    #[arg(long, value_name = "FILE.tar.gz")]
+    pub bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -165,6 +165,9 @@ fn contract_errors_are_one_line_and_exit_2() {
     usage_error(&["check", "--region", "cn-hangzhou", "--accept", "tcp.regsitry"], "nearest: tcp.registry");
     usage_error(&["check", "--region", "cn-hangzhou", "--only", "tcp", "--skip", "tcp"], "nothing to check");
     usage_error(&["check", "--region", "cn-hangzhou", "--accept", "tcp.registry@"], "--accept");
+    usage_error(&["check", "--region", "cn-hangzhou", "--only", "tools", "--bundle", "/tmp"], "invalid --bundle '/tmp': is a directory");
+    usage_error(&["check", "--region", "cn-hangzhou", "--only", "tools", "--bundle", "/dev/null"], "invalid --bundle '/dev/null': must be a regular file");
+    usage_error(&["inbound", "--nodes-file", "/nonexistent/rack.txt"], "invalid --nodes-file '/nonexistent/rack.txt'");
     for bad in ["255.255.255.255", "224.0.0.1", "0.0.0.0"] {
         usage_error(&["check", "--region", "cn-hangzhou", "--peer", bad], &format!("invalid --peer '{bad}'"));
     }

@@ -270,6 +270,62 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             }
             Ok(())
         }),
+        ("support_bundle_lists_evidence_and_redacts", || {
+            with_faults(&["proxy-env"])?;
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let tgz = dir.path().join("ticket-4711.tar.gz");
+            let tgz_s = tgz.display().to_string();
+            let r = check(&["--only", "dns,route,proxy", "--bundle", &tgz_s])?;
+            if !r.stderr.contains("support bundle written to") {
+                return Err(format!("no bundle notice: {}", r.stderr).into());
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&tgz).map_err(|e| e.to_string())?.permissions().mode() & 0o777;
+            if mode != 0o600 {
+                return Err(format!("bundle mode {mode:o}, want 600").into());
+            }
+            let list = Command::new("tar").arg("-tzvf").arg(&tgz).output().map_err(|e| e.to_string())?;
+            let list = String::from_utf8_lossy(&list.stdout).into_owned();
+            for want in ["report/report.json", "report/report.md", "report/report.html", "files/etc/resolv.conf", "files/etc/hosts",
+                "files/etc/environment", "files/etc/apt/sources.list", "files/etc/yum.repos.d/lab.repo", "net/addresses.txt", "net/routes.txt",
+                "net/rules.txt", "net/neighbours.txt", "net/listening.txt", "host/sysctl.txt", "manifest.json"] {
+                if !list.contains(want) {
+                    return Err(format!("bundle lacks {want}:\n{list}").into());
+                }
+            }
+            let x = dir.path().join("x");
+            std::fs::create_dir_all(&x).map_err(|e| e.to_string())?;
+            let ok = Command::new("tar").arg("-xzf").arg(&tgz).arg("-C").arg(&x).status().map_err(|e| e.to_string())?;
+            if !ok.success() {
+                return Err("tar -x failed".into());
+            }
+            let top = std::fs::read_dir(&x).map_err(|e| e.to_string())?.next().ok_or("empty bundle")?.map_err(|e| e.to_string())?.path();
+            let read = |p: &str| std::fs::read_to_string(top.join(p)).unwrap_or_default();
+            let env = read("files/etc/environment");
+            if env.contains("s3cret") || env.contains("ops:") || !env.contains("http://***@10.0.0.3:3128") {
+                return Err(format!("proxy credentials not redacted: {env}").into());
+            }
+            if !read("net/routes.txt").contains("100.0.0.0/8 via 10.0.0.1") || !read("net/rules.txt").contains("lookup main") {
+                return Err(format!("routes / rules: {}\n{}", read("net/routes.txt"), read("net/rules.txt")).into());
+            }
+            if !read("files/etc/resolv.conf").contains("nameserver 100.100.2.136") {
+                return Err(format!("resolv.conf: {}", read("files/etc/resolv.conf")).into());
+            }
+            // the manifest's checksums are the files'
+            let m: Value = serde_json::from_str(&read("manifest.json")).map_err(|e| e.to_string())?;
+            for e in m["entries"].as_array().ok_or("no entries")? {
+                let p = e["path"].as_str().unwrap_or("");
+                let sum = Command::new("sha256sum").arg(top.join(p)).output().map_err(|e| e.to_string())?;
+                let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or("").to_string();
+                if sum != e["sha256"].as_str().unwrap_or("") {
+                    return Err(format!("{p}: manifest sha256 {} but file {sum}", e["sha256"]).into());
+                }
+            }
+            if m["entries"].as_array().map(|a| a.iter().any(|e| e["path"] == "files/etc/environment" && e["redacted"] == true)) != Some(true) {
+                return Err(format!("environment not marked redacted: {m}").into());
+            }
+            Ok(())
+        }),
         ("route_blackhole", || {
             with_faults(&["route-blackhole"])?;
             let r = check(&[])?;

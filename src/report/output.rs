@@ -38,11 +38,16 @@ pub fn format_for(path: &Path) -> Result<Format, InputError> {
     }
 }
 
-/// Check the destination before anything is sent.
+/// Check the `--output` destination before anything is sent.
 pub fn prepare(path: Option<&Path>) -> Result<Destination, InputError> {
+    prepare_for(path, "--output")
+}
+
+/// Check a destination named by `flag` before anything is sent.
+pub fn prepare_for(path: Option<&Path>, flag: &str) -> Result<Destination, InputError> {
     let Some(path) = path else { return Ok(Destination::Stdout) };
     let shown = path.display().to_string();
-    let bad = |why: &str| InputError::flag("--output", &shown, why);
+    let bad = |why: &str| InputError::flag(flag, &shown, why);
     match std::fs::metadata(path) {
         Ok(m) if m.file_type().is_char_device() || m.file_type().is_fifo() => return Ok(Destination::Direct(path.to_path_buf())),
         Ok(m) if m.is_file() => {}

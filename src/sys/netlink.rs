@@ -29,6 +29,66 @@ impl NetlinkRoutes {
         };
         NetlinkRoutes { handle }
     }
+
+    /// Policy routing rules, one line each in `ip rule` order (for the support bundle).
+    pub async fn rules_text(&self) -> Result<Vec<String>, String> {
+        use rtnetlink::packet_route::rule::RuleAttribute;
+        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let mut out = vec![];
+        for v in [rtnetlink::IpVersion::V4, rtnetlink::IpVersion::V6] {
+            let msgs: Vec<_> = handle.rule().get(v).execute().try_collect().await.map_err(|e| e.to_string())?;
+            for m in msgs {
+                let mut prio = 0;
+                let (mut from, mut to, mut table) = ("all".to_string(), String::new(), u32::from(m.header.table));
+                let mut extra = vec![];
+                for a in &m.attributes {
+                    match a {
+                        RuleAttribute::Priority(p) => prio = *p,
+                        RuleAttribute::Source(ip) => from = format!("{ip}/{}", m.header.src_len),
+                        RuleAttribute::Destination(ip) => to = format!(" to {ip}/{}", m.header.dst_len),
+                        RuleAttribute::Table(t) => table = *t,
+                        RuleAttribute::Iifname(i) => extra.push(format!("iif {i}")),
+                        RuleAttribute::Oifname(o) => extra.push(format!("oif {o}")),
+                        RuleAttribute::FwMark(f) => extra.push(format!("fwmark {f:#x}")),
+                        _ => {}
+                    }
+                }
+                let table = match table {
+                    255 => "local".to_string(),
+                    254 => "main".to_string(),
+                    253 => "default".to_string(),
+                    t => t.to_string(),
+                };
+                let extra = if extra.is_empty() { String::new() } else { format!(" {}", extra.join(" ")) };
+                out.push((prio, format!("{prio}:\tfrom {from}{to}{extra} lookup {table} ({:?})", m.header.action)));
+            }
+        }
+        out.sort_by_key(|(p, _)| *p);
+        Ok(out.into_iter().map(|(_, l)| l).collect())
+    }
+
+    /// The neighbour (ARP / NDP) table, one line each (for the support bundle).
+    pub async fn neighbours_text(&self) -> Result<Vec<String>, String> {
+        use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
+        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let msgs: Vec<_> = handle.neighbours().get().execute().try_collect().await.map_err(|e| e.to_string())?;
+        let mut out = vec![];
+        for m in msgs {
+            let mut dst = String::from("?");
+            let mut lladdr = String::new();
+            for a in &m.attributes {
+                match a {
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => dst = v4.to_string(),
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => dst = v6.to_string(),
+                    NeighbourAttribute::LinkLayerAddress(b) => lladdr = format!(" lladdr {}", b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")),
+                    _ => {}
+                }
+            }
+            let dev = ifname(m.header.ifindex).unwrap_or_else(|| format!("if{}", m.header.ifindex));
+            out.push(format!("{dst} dev {dev}{lladdr} {:?}", m.header.state));
+        }
+        Ok(out)
+    }
 }
 
 pub use super::sockopt::if_name as ifname;
