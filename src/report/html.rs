@@ -217,6 +217,6 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_controls() {
-        assert_eq!(esc("<script>a&b\"c'</script>\x1b[2J"), "&lt;script&gt;a&amp;b&quot;c&#39;&lt;/script&gt;[2J");
+        assert_eq!(esc("<script>a&b\"c'</script>\x1b[2J"), "&lt;script&gt;a&amp;b&quot;c&#39;&lt;/script&gt;\\u{1b}[2J");
     }
 }
