@@ -56,7 +56,7 @@ pub fn evaluate(req: &Requirement, lookup: &dyn Fn(&str) -> ToolLookup, dirs: &[
     Finding::warn_by(&Plain(Phase::Tools, class), format!(
         "{} (searched {}); edgeadm will try to install it online: yum install {yum} / apt-get install {apt}",
         parts.join("; "),
-        dirs.join(":")
+        dirs.join(", ")
     ))
     .with("missing", missing)
     .with("not_executable", not_exec)
