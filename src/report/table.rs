@@ -155,6 +155,50 @@ fn add_row(t: &mut Table, r: &CheckResult, note: Option<String>, style: Style, w
     }
 }
 
+/// One row for several rows that say the same thing: every id and address, the first message,
+/// and the other targets.
+fn add_group_row(t: &mut Table, results: &[CheckResult], rows: &[usize], note: Option<String>, style: Style, wide: bool) {
+    let first = &results[rows[0]];
+    let status = Cell::new(first.status.label()).set_alignment(CellAlignment::Left);
+    let status = if style.color { status.fg(color(first.status)).add_attribute(Attribute::Bold) } else { status };
+    let mut ids: Vec<String> = vec![];
+    let mut addrs: Vec<String> = vec![];
+    let mut targets: Vec<String> = vec![];
+    for &k in rows {
+        let r = &results[k];
+        if !ids.contains(&r.id) {
+            ids.push(r.id.clone());
+        }
+        if let Some(a) = &r.address {
+            if !addrs.contains(a) {
+                addrs.push(a.clone());
+            }
+        } else if !targets.contains(&r.target) {
+            targets.push(r.target.clone());
+        }
+    }
+    // the first row's message stands for all of them (they differ only in their own address)
+    let mut evidence = crate::text::clean(&first.message, 2000);
+    if addrs.len() > 1 {
+        evidence.push_str(&format!(" (each of the {} addresses alike)", addrs.len()));
+    }
+    if let Some(n) = note {
+        evidence.push('\n');
+        evidence.push_str(&n);
+    }
+    if wide {
+        t.add_row(vec![status, Cell::new(ids.join("\n")), Cell::new(targets.join("\n")), Cell::new(addrs.join("\n")), Cell::new(evidence)]);
+    } else {
+        let mut who = ids.join("\n");
+        for a in &addrs {
+            who.push('\n');
+            who.push_str(a);
+        }
+        let evidence = if targets.is_empty() || !addrs.is_empty() { evidence } else { format!("{}: {evidence}", targets.join(", ")) };
+        t.add_row(vec![status, Cell::new(who), Cell::new(evidence)]);
+    }
+}
+
 /// "→ 6 dependent checks not run: tcp.registry, tls.registry ×2, …" for the rows a cause explains.
 fn consequences(results: &[CheckResult], of: &[usize], arrow: &str) -> Option<String> {
     if of.is_empty() {
@@ -219,9 +263,43 @@ pub fn render(report: &Report, style: Style) -> String {
                 .then(a.cmp(b))
         });
         if !problems.is_empty() {
-            let mut t = table(style, wide);
+            // rows that say the same thing (same status, error and message but for their own
+            // address) are one row: four names the resolver did not answer, two registry addresses
+            // that time out
+            let key = |i: usize| {
+                let r = &results[i];
+                let mut m = r.message.clone();
+                if let Some(a) = &r.address {
+                    m = m.replace(a.as_str(), "{addr}");
+                    if let Some(ip) = a.rsplit_once(':').map(|(h, _)| h) {
+                        m = m.replace(ip, "{ip}");
+                    }
+                }
+                (r.status, r.category.clone(), r.details.get("error").map(|e| e.to_string()).unwrap_or_default(), m)
+            };
+            let mut groups: Vec<(Vec<usize>, Vec<usize>)> = vec![];
+            let mut keys = vec![];
             for (i, deps) in &problems {
-                add_row(&mut t, &results[*i], consequences(results, deps, "→"), style, wide);
+                let k = key(*i);
+                match keys.iter().position(|x| *x == k) {
+                    Some(g) => {
+                        groups[g].0.push(*i);
+                        groups[g].1.extend(deps);
+                    }
+                    None => {
+                        keys.push(k);
+                        groups.push((vec![*i], deps.clone()));
+                    }
+                }
+            }
+            let mut t = table(style, wide);
+            for (rows, deps) in &groups {
+                let note = consequences(results, deps, "→");
+                if rows.len() == 1 {
+                    add_row(&mut t, &results[rows[0]], note, style, wide);
+                } else {
+                    add_group_row(&mut t, results, rows, note, style, wide);
+                }
             }
             constrain(&mut t, wide);
             out.push_str(&format!("{t}\n"));
