@@ -166,3 +166,19 @@ fn schema_demands_a_cause_on_fail_and_warn_rows() {
     lone["results"][0]["details"] = serde_json::json!({"error": "timeout"});
     assert!(!validator.is_valid(&lone), "error without phase");
 }
+
+#[test]
+fn rows_that_say_the_same_thing_are_one_row() {
+    let mut r = sample();
+    let mut second = r.results[1].clone();
+    second.address = Some("100.103.7.181:443".into());
+    second.message = second.message.replace("100.103.9.188", "100.103.7.181");
+    r.results.push(second);
+    r.summary = Summary::of(&r.results, false);
+    let t = render(&r, Format::Table, Style { width: 80, ..PLAIN });
+    assert_eq!(t.matches("│ FAIL").count(), 1, "{t}");
+    assert!(t.contains("100.103.9.188:443") && t.contains("100.103.7.181:443") && t.contains("each of the 2 addresses alike"), "{t}");
+    // with --all every row is there
+    let all = render(&r, Format::Table, Style { width: 80, all: true, ..PLAIN });
+    assert_eq!(all.matches("│ FAIL").count(), 2, "{all}");
+}
