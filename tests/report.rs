@@ -177,7 +177,7 @@ fn rows_that_say_the_same_thing_are_one_row() {
     r.summary = Summary::of(&r.results, false);
     let t = render(&r, Format::Table, Style { width: 80, ..PLAIN });
     assert_eq!(t.matches("│ FAIL").count(), 1, "{t}");
-    assert!(t.contains("100.103.9.188:443") && t.contains("100.103.7.181:443") && t.contains("each of the 2 addresses alike"), "{t}");
+    assert!(t.contains("100.103.9.188:443") && t.contains("100.103.7.181:443") && t.contains("2 addresses alike"), "{t}");
     // with --all every row is there
     let all = render(&r, Format::Table, Style { width: 80, all: true, ..PLAIN });
     assert_eq!(all.matches("│ FAIL").count(), 2, "{all}");
