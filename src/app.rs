@@ -136,24 +136,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
         .map_err(|e| InternalError::Runtime(e.to_string()).into())
 }
 
-/// RFC 3339 UTC timestamp of a system time (seconds precision).
-pub fn rfc3339(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil-from-days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 fn check(a: &CheckArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let opts = options(&a.target, cat)?;
@@ -393,7 +375,7 @@ fn execute(
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo { name: "ack-edge-preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
-        started_at: rfc3339(started),
+        started_at: crate::clock::rfc3339(started),
         duration_ms: t0.elapsed().as_millis() as u64,
         host: sys::host::host_info(&host, addresses, primary, opts.dns_server),
         target,
@@ -409,7 +391,6 @@ fn execute(
     let text = report::render(&report, format, style);
     output::write(&dest, &text)?;
     if let Some(path) = &opts.bundle {
-        let host = sys::host::SystemHost::new(&opts.sysroot, None);
         let mut entries = vec![
             crate::bundle::text_entry("report/report.json", "report", &report::render(&report, report::Format::Json, Style::PLAIN)),
             crate::bundle::text_entry("report/report.md", "report", &report::render(&report, report::Format::Markdown, Style::PLAIN)),
@@ -611,16 +592,3 @@ pub fn generate_assets(out_dir: &std::path::Path) -> Result<i32, AppError> {
     Ok(exit::OK)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_255_200);
-        assert_eq!(rfc3339(t), "2026-11-21T10:00:00Z");
-        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
-    }
-}

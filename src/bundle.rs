@@ -225,14 +225,11 @@ pub fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &str) -> 
     entries
 }
 
-/// Write the entries as a gzip-compressed tar, atomically, mode 0600, under `dir/` in the archive.
+/// Write the entries as a gzip-compressed tar under `dir/`, atomically and mode 0600 (the way
+/// `--output` replaces a file).
 pub fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".ack-edge-preflight-bundle-").tempfile_in(parent)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    {
-        let gz = flate2::write::GzEncoder::new(tmp.as_file(), flate2::Compression::default());
+    crate::report::output::replace_atomically(path, Some(0o600), |file| {
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         let mut tar = tar::Builder::new(gz);
         for e in entries {
             let mut h = tar::Header::new_gnu();
@@ -243,12 +240,8 @@ pub fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::
             h.set_cksum();
             tar.append_data(&mut h, format!("{dir}/{}", e.path), e.data.as_slice())?;
         }
-        let gz = tar.into_inner()?;
-        gz.finish()?.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(parent)?.sync_all()
+        tar.into_inner()?.finish()?.flush()
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod causes;
 pub mod cause;
 pub mod constants;
 pub mod cli;
+pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod exit;

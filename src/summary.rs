@@ -291,7 +291,7 @@ const NONE: u32 = u32::MAX;
 
 impl Fold {
     fn add(&mut self, p: Parsed) {
-        let key = (p.hostname.as_str().to_string(), p.machine_id.as_str().to_string(), p.address.as_str().to_string());
+        let key = (p.hostname.clone(), p.machine_id.clone(), p.address.clone());
         let slot = match self.by_identity.get(&key).copied() {
             None => {
                 self.by_identity.insert(key, self.hosts.len());
@@ -422,26 +422,6 @@ pub fn summarize_texts(texts: &[(String, String)], age: AgeRule) -> FleetSummary
     finish(fold, &names, unreadable, age)
 }
 
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (the reports' `started_at`).
-pub fn epoch_of(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d, hh, mm, ss) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // days-from-civil (Howard Hinnant)
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
 fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, age: AgeRule) -> FleetSummary {
     let name = |i: usize| files.get(i).map(|p| p.display().to_string()).unwrap_or_default();
     let strings = &fold.strings.names;
@@ -489,7 +469,7 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
             *regions.entry(region).or_default() += 1;
         }
         *versions.entry(strings[h.version as usize].as_str()).or_default() += 1;
-        match epoch_of(&h.started_at) {
+        match crate::clock::epoch_of(&h.started_at) {
             Some(t) if age.now - t > age.max_age_s => stale.push(format!("{label} ({})", h.started_at)),
             Some(t) if t - age.now > FUTURE_SLACK_S => future.push(format!("{label} ({})", h.started_at)),
             Some(_) => {}
@@ -579,13 +559,7 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
     if versions.len() > 1 {
         s.warnings.push(format!("{} tool versions among the reports: {}", versions.len(), spread(&versions)));
     }
-    let some = |v: &[String]| {
-        let mut t = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-        if v.len() > 5 {
-            t.push_str(&format!(" … (+{})", v.len() - 5));
-        }
-        t
-    };
+    let some = |v: &[String]| crate::text::first_few(v, 5);
     if !stale.is_empty() {
         s.warnings.push(format!("{} reports older than {}: {}", stale.len(), age_words(age.max_age_s), some(&stale)));
     }
@@ -661,15 +635,6 @@ mod tests {
     const M1: &str = "0123456789abcdef0123456789abcdef";
     const M2: &str = "fedcba9876543210fedcba9876543210";
 
-    #[test]
-    fn epoch_matches_the_report_clock() {
-        assert_eq!(epoch_of("2026-11-21T10:00:00Z"), Some(NOW));
-        assert_eq!(epoch_of("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(epoch_of("2024-02-29T23:59:59Z"), Some(1_709_251_199));
-        assert_eq!(epoch_of("2026-13-01T00:00:00Z"), None);
-        assert_eq!(epoch_of("yesterday"), None);
-        assert_eq!(epoch_of("2026-11-21T10:00:00+08"), None);
-    }
 
     #[test]
     fn aggregates_by_requirement_and_error() {

@@ -19,6 +19,15 @@ pub fn clean(s: &str, max: usize) -> String {
     out
 }
 
+/// The first `n` items joined with ", ", and how many more: "a, b, c … (+7)".
+pub fn first_few(v: &[String], n: usize) -> String {
+    let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > n {
+        s.push_str(&format!(" … (+{})", v.len() - n));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

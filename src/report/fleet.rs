@@ -15,11 +15,7 @@ const SHOWN: usize = 5;
 const HOST_ROWS: usize = 50;
 
 fn some(v: &[String]) -> String {
-    let mut h = v.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
-    if v.len() > SHOWN {
-        h.push_str(&format!(" … (+{})", v.len() - SHOWN));
-    }
-    h
+    crate::text::first_few(v, SHOWN)
 }
 
 /// Write the summary; JSON and CSV are streamed (a fleet's host list is not built as one string).

@@ -74,18 +74,24 @@ pub fn is_closed_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
 
-fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+/// Replace `path` atomically: a temp file created with O_EXCL in the same directory, filled by
+/// `fill`, synced, renamed over `path`, and the directory synced. `mode` is the new file's mode;
+/// None keeps the replaced file's, or 0644 for a new one (the textfile collector reads it as another
+/// user), not the temp file's 0600.
+pub fn replace_atomically(path: &Path, mode: Option<u32>, fill: impl FnOnce(&std::fs::File) -> std::io::Result<()>) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    // the replaced file keeps its mode; a new one is 0644 like any file a command writes (the
-    // textfile collector reads it as another user), not the temp file's 0600
-    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
-    let mut tmp = tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir)?;
+    let mode = mode.unwrap_or_else(|| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));
+    let tmp = tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir)?;
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.write_all(text.as_bytes())?;
+    fill(tmp.as_file())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    replace_atomically(path, None, |mut f| f.write_all(text.as_bytes()))
 }
 
 /// Write the text; a closed standard output is not an error (the reader went away).

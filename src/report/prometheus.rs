@@ -82,7 +82,7 @@ pub fn render(r: &Report) -> String {
     family(&mut out, "complete", "1 when every requirement of the catalogue was tested in the last run.");
     let _ = writeln!(out, "{PREFIX}_complete {}", u8::from(r.summary.complete));
     family(&mut out, "last_run_timestamp_seconds", "When the last run started, in seconds since the Unix epoch.");
-    let started = crate::summary::epoch_of(&r.started_at).unwrap_or(0);
+    let started = crate::clock::epoch_of(&r.started_at).unwrap_or(0);
     let _ = writeln!(out, "{PREFIX}_last_run_timestamp_seconds {started}");
     family(&mut out, "run_duration_seconds", "How long the last run took.");
     let _ = writeln!(out, "{PREFIX}_run_duration_seconds {:.3}", r.duration_ms as f64 / 1000.0);

@@ -130,54 +130,26 @@ fn constrain(t: &mut Table, wide: bool) {
     }
 }
 
-/// One row of the table; `note` is appended to the evidence (the consequences of a cause).
-fn add_row(t: &mut Table, r: &CheckResult, note: Option<String>, style: Style, wide: bool) {
-    let label = match r.waived {
-        Some(_) => format!("{}\n(waived)", r.status.label()),
-        None => r.status.label().to_string(),
+/// One table row for one result, or for several that say the same thing (they differ only in
+/// their own address): every id, address and target, the first message standing for all;
+/// `note` is appended to the evidence (the consequences of a cause).
+fn add_row(t: &mut Table, results: &[CheckResult], rows: &[usize], note: Option<String>, style: Style, wide: bool) {
+    let first = &results[rows[0]];
+    let label = match first.waived {
+        Some(_) => format!("{}\n(waived)", first.status.label()),
+        None => first.status.label().to_string(),
     };
     let status = Cell::new(label).set_alignment(CellAlignment::Left);
-    let status = if style.color { status.fg(color(r.status)).add_attribute(Attribute::Bold) } else { status };
-    let mut evidence = crate::text::clean(&r.message, 2000);
-    if let Some(n) = note {
-        evidence.push_str("\n");
-        evidence.push_str(&n);
-    }
-    if wide {
-        t.add_row(vec![status, Cell::new(&r.id), Cell::new(&r.target), Cell::new(r.address.as_deref().unwrap_or("")), Cell::new(evidence)]);
-    } else {
-        // id and address each on its own line; a row without an address names its target first
-        let (who, evidence) = match &r.address {
-            Some(a) => (format!("{}\n{a}", r.id), evidence),
-            None => (r.id.clone(), format!("{}: {evidence}", r.target)),
-        };
-        t.add_row(vec![status, Cell::new(who), Cell::new(evidence)]);
-    }
-}
-
-/// One row for several rows that say the same thing: every id and address, the first message,
-/// and the other targets.
-fn add_group_row(t: &mut Table, results: &[CheckResult], rows: &[usize], note: Option<String>, style: Style, wide: bool) {
-    let first = &results[rows[0]];
-    let status = Cell::new(first.status.label()).set_alignment(CellAlignment::Left);
     let status = if style.color { status.fg(color(first.status)).add_attribute(Attribute::Bold) } else { status };
-    let mut ids: Vec<String> = vec![];
-    let mut addrs: Vec<String> = vec![];
-    let mut targets: Vec<String> = vec![];
+    let (mut ids, mut addrs, mut targets): (Vec<&str>, Vec<&str>, Vec<&str>) = (vec![], vec![], vec![]);
     for &k in rows {
         let r = &results[k];
-        if !ids.contains(&r.id) {
-            ids.push(r.id.clone());
-        }
-        if let Some(a) = &r.address {
-            if !addrs.contains(a) {
-                addrs.push(a.clone());
+        for (list, v) in [(&mut ids, Some(r.id.as_str())), (&mut addrs, r.address.as_deref()), (&mut targets, Some(r.target.as_str()))] {
+            if let Some(v) = v.filter(|v| !list.contains(v)) {
+                list.push(v);
             }
-        } else if !targets.contains(&r.target) {
-            targets.push(r.target.clone());
         }
     }
-    // the first row's message stands for all of them (they differ only in their own address)
     let mut evidence = crate::text::clean(&first.message, 2000);
     if addrs.len() > 1 {
         evidence.push_str(&format!(" (each of the {} addresses alike)", addrs.len()));
@@ -189,12 +161,9 @@ fn add_group_row(t: &mut Table, results: &[CheckResult], rows: &[usize], note: O
     if wide {
         t.add_row(vec![status, Cell::new(ids.join("\n")), Cell::new(targets.join("\n")), Cell::new(addrs.join("\n")), Cell::new(evidence)]);
     } else {
-        let mut who = ids.join("\n");
-        for a in &addrs {
-            who.push('\n');
-            who.push_str(a);
-        }
-        let evidence = if targets.is_empty() || !addrs.is_empty() { evidence } else { format!("{}: {evidence}", targets.join(", ")) };
+        // ids and addresses each on its own line; rows without an address name their targets first
+        let who = ids.iter().chain(addrs.iter()).copied().collect::<Vec<_>>().join("\n");
+        let evidence = if addrs.is_empty() { format!("{}: {evidence}", targets.join(", ")) } else { evidence };
         t.add_row(vec![status, Cell::new(who), Cell::new(evidence)]);
     }
 }
@@ -240,7 +209,7 @@ pub fn render(report: &Report, style: Style) -> String {
             for r in rows {
                 let i = results.iter().position(|x| std::ptr::eq(x, r)).unwrap_or(0);
                 order.push(i);
-                add_row(&mut t, r, None, style, wide);
+                add_row(&mut t, results, &[i], None, style, wide);
             }
         }
         constrain(&mut t, wide);
@@ -294,12 +263,7 @@ pub fn render(report: &Report, style: Style) -> String {
             }
             let mut t = table(style, wide);
             for (rows, deps) in &groups {
-                let note = consequences(results, deps, "→");
-                if rows.len() == 1 {
-                    add_row(&mut t, &results[rows[0]], note, style, wide);
-                } else {
-                    add_group_row(&mut t, results, rows, note, style, wide);
-                }
+                add_row(&mut t, results, rows, consequences(results, deps, "→"), style, wide);
             }
             constrain(&mut t, wide);
             out.push_str(&format!("{t}\n"));
