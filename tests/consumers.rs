@@ -316,3 +316,23 @@ fn html_is_valid_self_contained_and_renders_in_chromium() {
     assert!(dom.contains("title=\"sort\""), "the inline script did not run in Chromium: {}", &dom[..dom.len().min(500)]);
     assert_eq!(dom.matches("<tr class=").count(), r.results.len());
 }
+
+/// `summarize --format csv` read back by Python's csv module (RFC 4180 quoting, one line per host).
+#[test]
+fn summary_csv_reads_back_with_a_csv_parser() {
+    let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+    let d = tempfile::tempdir().unwrap();
+    let mut r = hostile();
+    r.host.hostname = "dc,node \"1\"".into();
+    std::fs::write(d.path().join("a.json"), render(&r, Format::Json, PLAIN)).unwrap();
+    let o = Command::new(bin).args(["summarize", "--format", "csv", "--max-age", "366d"]).arg(d.path()).output().unwrap();
+    let mut c = venv_python("csv", "(the standard library)");
+    c.args(["-c", "import csv, json, sys; print(json.dumps(list(csv.DictReader(sys.stdin))))"]);
+    let (ok, out, err) = pipe(c, &String::from_utf8_lossy(&o.stdout));
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["hostname"], "dc,node \"1\"");
+    assert_eq!(rows[0]["verdict"], "fail");
+    assert_eq!(rows[0]["failing"], "tls.registry");
+}
