@@ -4,7 +4,10 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use crate::catalogue::{self, Catalogue};
-use crate::cli::{CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs, ResponderArgs, SummarizeArgs, TargetArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs,
+    ResponderArgs, SummarizeArgs, TargetArgs,
+};
 use crate::engine::{self, EngineConfig, Net};
 use crate::error::{InputError, InternalError};
 use crate::exit;
@@ -12,7 +15,9 @@ use crate::options::{self, Options};
 use crate::plan;
 use crate::regions::{RegionTable, BUILTIN_ORIGIN};
 use crate::report::{self, listing, output, Style};
-use crate::result::{Report, RunOptions, Status, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION};
+use crate::result::{
+    Report, RunOptions, Status, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION,
+};
 use crate::sys;
 
 /// Why a command stopped without a report.
@@ -70,22 +75,51 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
     let mut o = Options::for_region(region);
     o.cni = t.cni;
     o.k8s_version = options::parse_k8s_version(&t.k8s_version)?;
-    o.apiserver = t.apiserver.as_deref().map(|s| options::parse_host_port(s, 6443, "--apiserver")).transpose()?;
+    o.apiserver = t
+        .apiserver
+        .as_deref()
+        .map(|s| options::parse_host_port(s, 6443, "--apiserver"))
+        .transpose()?;
     if !t.ntp_server.is_empty() {
         for s in &t.ntp_server {
             options::parse_host_port(s, 123, "--ntp-server")?;
             if s.contains(':') && s.parse::<std::net::IpAddr>().is_err() {
-                return Err(InputError::flag("--ntp-server", s, "give a name or address without a port (NTP uses UDP 123)").into());
+                return Err(InputError::flag(
+                    "--ntp-server",
+                    s,
+                    "give a name or address without a port (NTP uses UDP 123)",
+                )
+                .into());
             }
         }
-        o.ntp_servers = t.ntp_server.iter().map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase()).collect();
+        o.ntp_servers = t
+            .ntp_server
+            .iter()
+            .map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect();
         o.ntp_servers.dedup();
     }
     o.self_hosted_ntp = t.self_hosted_ntp;
-    o.dns_server = t.dns_server.as_deref().map(options::parse_dns_server).transpose()?;
-    o.vpc_cidr = t.vpc_cidr.as_deref().map(|s| options::parse_cidr(s, "--vpc-cidr")).transpose()?;
-    o.pod_cidr = t.pod_cidr.as_deref().map(|s| options::parse_cidr(s, "--pod-cidr")).transpose()?;
-    o.endpoints = t.endpoint.iter().map(|s| options::parse_endpoint(s)).collect::<Result<_, _>>()?;
+    o.dns_server = t
+        .dns_server
+        .as_deref()
+        .map(options::parse_dns_server)
+        .transpose()?;
+    o.vpc_cidr = t
+        .vpc_cidr
+        .as_deref()
+        .map(|s| options::parse_cidr(s, "--vpc-cidr"))
+        .transpose()?;
+    o.pod_cidr = t
+        .pod_cidr
+        .as_deref()
+        .map(|s| options::parse_cidr(s, "--pod-cidr"))
+        .transpose()?;
+    o.endpoints = t
+        .endpoint
+        .iter()
+        .map(|s| options::parse_endpoint(s))
+        .collect::<Result<_, _>>()?;
     o.timeout = options::parse_duration(&t.timeout, "--timeout")?;
     o.ntp_warn_offset = options::parse_seconds(&t.ntp_warn_offset, "--ntp-warn-offset")?;
     o.ntp_fail_offset = options::parse_seconds(&t.ntp_fail_offset, "--ntp-fail-offset")?;
@@ -93,14 +127,22 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
         return Err(InputError::flag(
             "--ntp-fail-offset",
             &t.ntp_fail_offset,
-            format!("must be larger than --ntp-warn-offset ({})", t.ntp_warn_offset),
+            format!(
+                "must be larger than --ntp-warn-offset ({})",
+                t.ntp_warn_offset
+            ),
         )
         .into());
     }
     for (flag, list) in [("--only", &t.only), ("--skip", &t.skip)] {
         for sel in list {
             if !cat.knows(sel) {
-                return Err(InputError::flag(flag, sel, "not a requirement id or category (see `ack-edge-preflight requirements`)").into());
+                return Err(InputError::flag(
+                    flag,
+                    sel,
+                    "not a requirement id or category (see `ack-edge-preflight requirements`)",
+                )
+                .into());
             }
         }
     }
@@ -113,16 +155,29 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
             o.peers.push(ip);
         }
     }
-    o.accept = t.accept.iter().map(|a| crate::waiver::parse(a, cat)).collect::<Result<_, _>>()?;
+    o.accept = t
+        .accept
+        .iter()
+        .map(|a| crate::waiver::parse(a, cat))
+        .collect::<Result<_, _>>()?;
     for f in &t.ca_file {
-        o.extra_roots.extend(sys::tls::read_pem_certs(f).map_err(|e| InputError::flag("--ca-file", &f.display().to_string(), e))?);
+        o.extra_roots.extend(
+            sys::tls::read_pem_certs(f)
+                .map_err(|e| InputError::flag("--ca-file", &f.display().to_string(), e))?,
+        );
     }
     if let Some(f) = &t.cluster_ca {
-        o.cluster_roots = sys::tls::read_pem_certs(f).map_err(|e| InputError::flag("--cluster-ca", &f.display().to_string(), e))?;
+        o.cluster_roots = sys::tls::read_pem_certs(f)
+            .map_err(|e| InputError::flag("--cluster-ca", &f.display().to_string(), e))?;
     }
     if let Some(root) = &t.sysroot {
         if !root.is_dir() {
-            return Err(InputError::flag("--sysroot", &root.display().to_string(), "not a directory").into());
+            return Err(InputError::flag(
+                "--sysroot",
+                &root.display().to_string(),
+                "not a directory",
+            )
+            .into());
         }
         o.sysroot = root.clone();
     }
@@ -164,11 +219,20 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         sysroot: opts.sysroot.clone(),
         extra_roots: opts.extra_roots.clone(),
         cluster_roots: opts.cluster_roots.clone(),
-        toward: crate::constants::VPC_DNS_SERVERS[0].parse().expect("a constant address"),
+        toward: crate::constants::VPC_DNS_SERVERS[0]
+            .parse()
+            .expect("a constant address"),
         bundle: match &a.bundle {
             Some(p) => match output::prepare_for(Some(p), "--bundle")? {
                 output::Destination::Replace(t) if Some(p) != a.report.output.as_ref() => Some(t),
-                _ => return Err(InputError::flag("--bundle", &p.display().to_string(), "must be a regular file (new or to replace), not the --output file").into()),
+                _ => {
+                    return Err(InputError::flag(
+                        "--bundle",
+                        &p.display().to_string(),
+                        "must be a regular file (new or to replace), not the --output file",
+                    )
+                    .into())
+                }
             },
             None => None,
         },
@@ -227,16 +291,26 @@ fn inbound_nodes(a: &InboundArgs) -> Result<Vec<std::net::IpAddr>, AppError> {
                 continue;
             }
             let origin = format!("{shown}:{}", i + 1);
-            nodes.push(options::parse_host_ip(v, &format!("node address at {origin}"))?);
+            nodes.push(options::parse_host_ip(
+                v,
+                &format!("node address at {origin}"),
+            )?);
         }
         if nodes.is_empty() {
-            return Err(InputError::data(&shown, "no node addresses (one per line, # comments)").into());
+            return Err(
+                InputError::data(&shown, "no node addresses (one per line, # comments)").into(),
+            );
         }
     }
     let mut seen = std::collections::HashSet::new();
     nodes.retain(|n| seen.insert(*n));
     if nodes.len() > crate::constants::MAX_INBOUND_NODES {
-        return Err(InputError(format!("{} nodes given; one run sweeps at most {} (split the list)", nodes.len(), crate::constants::MAX_INBOUND_NODES)).into());
+        return Err(InputError(format!(
+            "{} nodes given; one run sweeps at most {} (split the list)",
+            nodes.len(),
+            crate::constants::MAX_INBOUND_NODES
+        ))
+        .into());
     }
     Ok(nodes)
 }
@@ -246,13 +320,29 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let nodes = inbound_nodes(a)?;
     let timeout = options::parse_duration(&a.timeout, "--timeout")?;
     let probes = plan::plan_inbound(&nodes, a.cni);
-    let cfg = EngineConfig { region: "-".into(), timeout, ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S, ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S };
+    let cfg = EngineConfig {
+        region: "-".into(),
+        timeout,
+        ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S,
+        ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S,
+    };
     let region = match nodes.as_slice() {
         [one] => format!("inbound to {one}"),
         many => format!("inbound to {} nodes", many.len()),
     };
-    let target = TargetInfo { region, cni: a.cni.as_str().into(), apiserver: None };
-    let env = RunEnv { dns_server: None, sysroot: "/".into(), extra_roots: vec![], cluster_roots: vec![], toward: nodes[0], bundle: None };
+    let target = TargetInfo {
+        region,
+        cni: a.cni.as_str().into(),
+        apiserver: None,
+    };
+    let env = RunEnv {
+        dns_server: None,
+        sysroot: "/".into(),
+        extra_roots: vec![],
+        cluster_roots: vec![],
+        toward: nodes[0],
+        bundle: None,
+    };
     let run = RunMeta {
         options: RunOptions {
             region: "-".into(),
@@ -270,14 +360,24 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
 
 fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
     let bind = options::parse_ip(&a.bind, "--bind")?;
-    let duration = a.duration.as_deref().map(|d| options::parse_duration_max(d, "--duration", 7.0 * 86400.0)).transpose()?;
+    let duration = a
+        .duration
+        .as_deref()
+        .map(|d| options::parse_duration_max(d, "--duration", 7.0 * 86400.0))
+        .transpose()?;
     use sys::responder::Port;
     let ports = match (&a.ports, a.udp_only) {
-        (Some(list), _) => sys::responder::parse_ports(list).map_err(|e| InputError(format!("--ports: {e}")))?,
+        (Some(list), _) => {
+            sys::responder::parse_ports(list).map_err(|e| InputError(format!("--ports: {e}")))?
+        }
         (None, true) => vec![Port::Udp(sys::responder::UDP_PORT)],
         (None, false) => sys::responder::default_ports(),
     };
-    let cfg = sys::responder::ResponderConfig { bind, ports, duration };
+    let cfg = sys::responder::ResponderConfig {
+        bind,
+        ports,
+        duration,
+    };
     let rt = runtime()?;
     let mut partial = false;
     let stats = rt
@@ -327,7 +427,10 @@ fn execute(
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
         let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
-        if probes.iter().any(|p| matches!(p.kind, plan::ProbeKind::Tls { .. })) {
+        if probes
+            .iter()
+            .any(|p| matches!(p.kind, plan::ProbeKind::Tls { .. }))
+        {
             tls.preload(); // the host's roots, read before any probe starts
         }
         let pinger = sys::icmp::SurgePinger::new();
@@ -349,7 +452,12 @@ fn execute(
             run.await
         };
         use crate::net::Routes;
-        let primary = routes.route_to(opts.toward).await.ok().and_then(|r| r.source).map(|a| a.to_string());
+        let primary = routes
+            .route_to(opts.toward)
+            .await
+            .ok()
+            .and_then(|r| r.source)
+            .map(|a| a.to_string());
         let addresses: Vec<String> = routes
             .addresses()
             .await
@@ -368,13 +476,19 @@ fn execute(
     let mut untested = run.untested;
     for r in results.iter().filter(|r| r.status == Status::Skip) {
         if !untested.iter().any(|u| u.id == r.id) {
-            untested.push(Untested { id: r.id.clone(), reason: format!("not run: {}", crate::text::clean(&r.message, 100)) });
+            untested.push(Untested {
+                id: r.id.clone(),
+                reason: format!("not run: {}", crate::text::clean(&r.message, 100)),
+            });
         }
     }
     let host = sys::host::SystemHost::new(&opts.sysroot, None);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ack-edge-preflight".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: ToolInfo {
+            name: "ack-edge-preflight".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         started_at: crate::clock::rfc3339(started),
         duration_ms: t0.elapsed().as_millis() as u64,
         host: sys::host::host_info(&host, addresses, primary, opts.dns_server),
@@ -387,25 +501,57 @@ fn execute(
     drop(rt);
     crate::causes::link_causes(&mut report.results, &report.host.nameservers);
     let view = sys::term::stdout_view(out.output.is_some(), out.no_color);
-    let style = Style { color: view.color, strict: out.strict, width: view.width, ascii: view.ascii, all: out.all };
+    let style = Style {
+        color: view.color,
+        strict: out.strict,
+        width: view.width,
+        ascii: view.ascii,
+        all: out.all,
+    };
     let text = report::render(&report, format, style);
     output::write(&dest, &text)?;
     if let Some(path) = &opts.bundle {
         let mut entries = vec![
-            crate::bundle::text_entry("report/report.json", "report", &report::render(&report, report::Format::Json, Style::PLAIN)),
-            crate::bundle::text_entry("report/report.md", "report", &report::render(&report, report::Format::Markdown, Style::PLAIN)),
-            crate::bundle::text_entry("report/report.html", "report", &report::render(&report, report::Format::Html, Style::PLAIN)),
+            crate::bundle::text_entry(
+                "report/report.json",
+                "report",
+                &report::render(&report, report::Format::Json, Style::PLAIN),
+            ),
+            crate::bundle::text_entry(
+                "report/report.md",
+                "report",
+                &report::render(&report, report::Format::Markdown, Style::PLAIN),
+            ),
+            crate::bundle::text_entry(
+                "report/report.html",
+                "report",
+                &report::render(&report, report::Format::Html, Style::PLAIN),
+            ),
         ];
         entries.extend(crate::bundle::host_files(&host, &opts.sysroot));
         entries.push(crate::bundle::listening(&host));
         entries.extend(net_entries);
         let entries = crate::bundle::finish(entries, env!("CARGO_PKG_VERSION"), &report.started_at);
-        let mtime = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let dir = format!("ack-edge-preflight-{}-{}", crate::text::clean(&report.host.hostname, 64).replace(['/', ' '], "_"), report.started_at.replace(':', ""));
-        crate::bundle::write(path, &dir, &entries, mtime)
-            .map_err(|e| InternalError::Output { path: path.display().to_string(), reason: sys::errno::words(&e) })?;
+        let mtime = started
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let dir = format!(
+            "ack-edge-preflight-{}-{}",
+            crate::text::clean(&report.host.hostname, 64).replace(['/', ' '], "_"),
+            report.started_at.replace(':', "")
+        );
+        crate::bundle::write(path, &dir, &entries, mtime).map_err(|e| InternalError::Output {
+            path: path.display().to_string(),
+            reason: sys::errno::words(&e),
+        })?;
         let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        eprintln!("support bundle written to {} ({} files, {} KiB)", path.display(), entries.len(), bytes.div_ceil(1024));
+        eprintln!(
+            "support bundle written to {} ({} files, {} KiB)",
+            path.display(),
+            entries.len(),
+            bytes.div_ceil(1024)
+        );
     }
     if let Some(path) = &out.output {
         let s = &report.summary;
@@ -419,19 +565,33 @@ fn execute(
             path.display()
         );
     }
-    Ok(if report.summary.failed() { exit::FAILED } else { exit::OK })
+    Ok(if report.summary.failed() {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// "23/49 done, 1.8 s left" on standard error (a terminal), redrawn every 100 ms while `run` runs,
 /// and cleared before the report is written.
-async fn progress_line<T>(run: impl std::future::Future<Output = T>, done: &std::sync::atomic::AtomicUsize, total: usize, deadline: std::time::Duration) -> T {
+async fn progress_line<T>(
+    run: impl std::future::Future<Output = T>,
+    done: &std::sync::atomic::AtomicUsize,
+    total: usize,
+    deadline: std::time::Duration,
+) -> T {
     use std::io::Write;
     let end = tokio::time::Instant::now() + deadline;
     let ticker = async {
         loop {
-            let left = end.saturating_duration_since(tokio::time::Instant::now()).as_secs_f64();
+            let left = end
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs_f64();
             let n = done.load(std::sync::atomic::Ordering::Relaxed);
-            let _ = write!(std::io::stderr(), "\r{n}/{total} done, {left:.1} s left\x1b[K");
+            let _ = write!(
+                std::io::stderr(),
+                "\r{n}/{total} done, {left:.1} s left\x1b[K"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     };
@@ -452,13 +612,32 @@ async fn bundle_net(routes: &sys::netlink::NetlinkRoutes) -> Vec<crate::bundle::
         Ok(v) => v.join("\n") + "\n",
         Err(e) => format!("# not readable: {e}\n"),
     };
-    let addrs = routes.addresses().await.map(|v| v.into_iter().map(|a| format!("{} {}", a.interface, a.net)).collect());
-    let table = routes.routes().await.map(|v| v.iter().map(|r| r.describe()).collect());
+    let addrs = routes.addresses().await.map(|v| {
+        v.into_iter()
+            .map(|a| format!("{} {}", a.interface, a.net))
+            .collect()
+    });
+    let table = routes
+        .routes()
+        .await
+        .map(|v| v.iter().map(|r| r.describe()).collect());
     vec![
         crate::bundle::text_entry("net/addresses.txt", "netlink", &lines(addrs)),
-        crate::bundle::text_entry("net/routes.txt", "netlink (every table but local)", &lines(table)),
-        crate::bundle::text_entry("net/rules.txt", "netlink", &lines(routes.rules_text().await)),
-        crate::bundle::text_entry("net/neighbours.txt", "netlink", &lines(routes.neighbours_text().await)),
+        crate::bundle::text_entry(
+            "net/routes.txt",
+            "netlink (every table but local)",
+            &lines(table),
+        ),
+        crate::bundle::text_entry(
+            "net/rules.txt",
+            "netlink",
+            &lines(routes.rules_text().await),
+        ),
+        crate::bundle::text_entry(
+            "net/neighbours.txt",
+            "netlink",
+            &lines(routes.neighbours_text().await),
+        ),
     ]
 }
 
@@ -485,7 +664,11 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         ListFormat::Table | ListFormat::Markdown => {
-            let api = opts.apiserver.as_ref().map(|h| h.to_string()).unwrap_or_else(|| "(not given)".into());
+            let api = opts
+                .apiserver
+                .as_ref()
+                .map(|h| h.to_string())
+                .unwrap_or_else(|| "(not given)".into());
             let heading = format!(
                 "Plan for region {} (cni {}, Kubernetes {}.{}, API server {api}); per-probe timeout {} ms. Nothing is sent by `plan`.\n",
                 opts.region.id,
@@ -504,7 +687,10 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
 fn requirements(a: &ListArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let text = match a.format {
-        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()),
+        ListFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()
+        ),
         f => listing::requirements(f, cat),
     };
     print_out(&text)?;
@@ -514,7 +700,10 @@ fn requirements(a: &ListArgs) -> Result<i32, AppError> {
 fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
     let table_data = regions(a.regions_file.as_deref())?;
     let text = match a.format {
-        ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()),
+        ListFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()
+        ),
         f => listing::regions(f, &table_data.regions),
     };
     print_out(&text)?;
@@ -526,31 +715,62 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
     let jobs = match a.jobs {
         Some(0) => return Err(InputError::flag("--jobs", "0", "must be at least 1").into()),
         Some(n) => n,
-        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
     };
     let files = crate::summary::expand(&a.reports);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let age = crate::summary::AgeRule { now, max_age_s: max_age.as_secs() as i64 };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let age = crate::summary::AgeRule {
+        now,
+        max_age_s: max_age.as_secs() as i64,
+    };
     let s = crate::summary::summarize_files(&files, jobs, age);
     if s.hosts == 0 {
-        let why = s.unreadable.first().map(|u| format!("{}: {}", u.file, u.reason)).unwrap_or_else(|| "no reports".into());
-        let more = if s.unreadable.len() > 1 { format!(" (and {} more unreadable files)", s.unreadable.len() - 1) } else { String::new() };
+        let why = s
+            .unreadable
+            .first()
+            .map(|u| format!("{}: {}", u.file, u.reason))
+            .unwrap_or_else(|| "no reports".into());
+        let more = if s.unreadable.len() > 1 {
+            format!(" (and {} more unreadable files)", s.unreadable.len() - 1)
+        } else {
+            String::new()
+        };
         return Err(InputError(format!("nothing to summarize: {why}{more}")).into());
     }
     {
         let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-        let done = crate::report::fleet::write(a.format, &s, &mut out).and_then(|_| std::io::Write::flush(&mut out));
+        let done = crate::report::fleet::write(a.format, &s, &mut out)
+            .and_then(|_| std::io::Write::flush(&mut out));
         match done {
-            Err(e) if !output::is_closed_pipe(&e) => return Err(InternalError::Output { path: "standard output".into(), reason: sys::errno::words(&e) }.into()),
+            Err(e) if !output::is_closed_pipe(&e) => {
+                return Err(InternalError::Output {
+                    path: "standard output".into(),
+                    reason: sys::errno::words(&e),
+                }
+                .into())
+            }
             _ => {}
         }
     }
     if a.format != crate::cli::SummaryFormat::Table && !s.unreadable.is_empty() {
         for u in &s.unreadable {
-            eprintln!("summarize: skipped {}: {}", u.file, crate::text::clean(&u.reason, 200));
+            eprintln!(
+                "summarize: skipped {}: {}",
+                u.file,
+                crate::text::clean(&u.reason, 200)
+            );
         }
     }
-    Ok(if !s.failing_hosts.is_empty() || !s.unreadable.is_empty() { exit::FAILED } else { exit::OK })
+    Ok(if !s.failing_hosts.is_empty() || !s.unreadable.is_empty() {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// Run a parsed command line; the exit code is the contract of SPEC section 4.
@@ -570,7 +790,10 @@ pub fn run(cli: &Cli) -> Result<i32, AppError> {
 /// they never drift from `--help`. Run by `packaging/build-release.sh`; hidden from `--help`.
 pub fn generate_assets(out_dir: &std::path::Path) -> Result<i32, AppError> {
     use clap::CommandFactory;
-    let io = |what: &str, e: std::io::Error| InternalError::Output { path: out_dir.join(what).display().to_string(), reason: e.to_string() };
+    let io = |what: &str, e: std::io::Error| InternalError::Output {
+        path: out_dir.join(what).display().to_string(),
+        reason: e.to_string(),
+    };
     let man = out_dir.join("man");
     let complete = out_dir.join("complete");
     for d in [&man, &complete] {
@@ -578,17 +801,33 @@ pub fn generate_assets(out_dir: &std::path::Path) -> Result<i32, AppError> {
     }
     let cmd = Cli::command();
     clap_mangen::generate_to(cmd.clone(), &man).map_err(|e| io("man", e))?;
-    for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
         let mut c = cmd.clone();
-        clap_complete::generate_to(shell, &mut c, "ack-edge-preflight", &complete).map_err(|e| io("complete", e))?;
+        clap_complete::generate_to(shell, &mut c, "ack-edge-preflight", &complete)
+            .map_err(|e| io("complete", e))?;
     }
     // clap_complete 4.6's bash script names the case labels of a hyphenated binary's subcommands
     // differently from the `cmd` it computes ("ack__subcmd__edge__subcmd__preflight__subcmd__check"
     // vs "ack__edge__preflight__subcmd__check"), so no flag of a subcommand completes; make them agree
     let bash = complete.join("ack-edge-preflight.bash");
-    let text = std::fs::read_to_string(&bash).map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
-    std::fs::write(&bash, text.replace("ack__subcmd__edge__subcmd__preflight", "ack__edge__preflight")).map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
-    eprintln!("generate-assets: wrote man pages to {} and completions to {}", man.display(), complete.display());
+    let text =
+        std::fs::read_to_string(&bash).map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
+    std::fs::write(
+        &bash,
+        text.replace(
+            "ack__subcmd__edge__subcmd__preflight",
+            "ack__edge__preflight",
+        ),
+    )
+    .map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
+    eprintln!(
+        "generate-assets: wrote man pages to {} and completions to {}",
+        man.display(),
+        complete.display()
+    );
     Ok(exit::OK)
 }
-

@@ -35,7 +35,13 @@ pub const FILES: &[&str] = &[
     "/etc/sysctl.conf",
     "/proc/version",
 ];
-pub const DIRS: &[&str] = &["/etc/apt/sources.list.d", "/etc/yum.repos.d", "/etc/sysctl.d", "/etc/modules-load.d", "/etc/systemd/resolved.conf.d"];
+pub const DIRS: &[&str] = &[
+    "/etc/apt/sources.list.d",
+    "/etc/yum.repos.d",
+    "/etc/sysctl.d",
+    "/etc/modules-load.d",
+    "/etc/systemd/resolved.conf.d",
+];
 /// Kernel settings the checks judge, rendered as `key = value`.
 pub const SYSCTLS: &[&str] = &[
     "net.ipv4.ip_forward",
@@ -70,7 +76,19 @@ struct ManifestEntry<'a> {
     truncated: bool,
 }
 
-const SECRET_KEYS: &[&str] = &["password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "access_key", "accesskey", "credential", "auth"];
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "access_key",
+    "accesskey",
+    "credential",
+    "auth",
+];
 
 /// Redact one text: (redacted text, whether anything was changed).
 pub fn redact(text: &str) -> (String, bool) {
@@ -104,7 +122,10 @@ fn redact_line(line: &str) -> (String, bool) {
     let mut from = 0;
     while let Some(p) = l[from..].find("://") {
         let start = from + p + 3;
-        let end = l[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',').map(|e| start + e).unwrap_or(l.len());
+        let end = l[start..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+            .map(|e| start + e)
+            .unwrap_or(l.len());
         if let Some(at) = l[start..end].rfind('@') {
             l.replace_range(start..start + at, "***");
             changed = true;
@@ -114,7 +135,10 @@ fn redact_line(line: &str) -> (String, bool) {
     // KEY=value / KEY: value / KEY value where KEY names a secret
     let lower = l.to_ascii_lowercase();
     let trimmed = lower.trim_start().trim_start_matches("export ");
-    let key: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.').collect();
+    let key: String = trimmed
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+        .collect();
     if !key.is_empty() && SECRET_KEYS.iter().any(|s| key.contains(s)) {
         if let Some(sep) = l.find(['=', ':']) {
             let eol = if l.ends_with('\n') { "\n" } else { "" };
@@ -137,7 +161,13 @@ pub fn text_entry(path: &str, source: &str, text: &str) -> Entry {
         t.truncate(cut);
         t.push_str("\n[cut by ack-edge-preflight at 1 MiB]\n");
     }
-    Entry { path: path.into(), data: t.into_bytes(), source: source.into(), redacted, truncated }
+    Entry {
+        path: path.into(),
+        data: t.into_bytes(),
+        source: source.into(),
+        redacted,
+        truncated,
+    }
 }
 
 /// The host files of the bundle, read through `host` (so `--sysroot` applies), under `files/`.
@@ -149,9 +179,17 @@ pub fn host_files(host: &dyn HostFacts, sysroot: &Path) -> Vec<Entry> {
     }
     // /etc/resolv.conf is often a link (systemd-resolved, NetworkManager): note where it points
     if let Ok(target) = std::fs::read_link(sysroot.join("etc/resolv.conf")) {
-        let abs = if target.is_absolute() { target } else { Path::new("/etc").join(target) };
+        let abs = if target.is_absolute() {
+            target
+        } else {
+            Path::new("/etc").join(target)
+        };
         let shown = abs.display().to_string();
-        out.push(text_entry("files/etc/resolv.conf.link", "/etc/resolv.conf", &format!("/etc/resolv.conf -> {shown}\n")));
+        out.push(text_entry(
+            "files/etc/resolv.conf.link",
+            "/etc/resolv.conf",
+            &format!("/etc/resolv.conf -> {shown}\n"),
+        ));
         paths.push(shown);
     }
     for p in paths {
@@ -181,9 +219,20 @@ pub fn listening(host: &dyn HostFacts) -> Entry {
     for proto in [SocketProto::Tcp, SocketProto::Udp] {
         match host.sockets(proto) {
             Ok(list) => {
-                for s in list.iter().filter(|s| s.state == 0x0A || (proto == SocketProto::Udp && s.state == 0x07)) {
-                    let who = owners.get(&s.inode).map(|p| format!("{} (pid {})", p.name, p.pid)).unwrap_or_else(|| "?".into());
-                    t.push_str(&format!("{} {}:{} {who}\n", proto.as_str(), s.local_ip, s.local_port));
+                for s in list
+                    .iter()
+                    .filter(|s| s.state == 0x0A || (proto == SocketProto::Udp && s.state == 0x07))
+                {
+                    let who = owners
+                        .get(&s.inode)
+                        .map(|p| format!("{} (pid {})", p.name, p.pid))
+                        .unwrap_or_else(|| "?".into());
+                    t.push_str(&format!(
+                        "{} {}:{} {who}\n",
+                        proto.as_str(),
+                        s.local_ip,
+                        s.local_port
+                    ));
                 }
             }
             Err(e) => t.push_str(&format!("# {}: {e}\n", proto.as_str())),
@@ -193,7 +242,11 @@ pub fn listening(host: &dyn HostFacts) -> Entry {
 }
 
 fn sha256(data: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, data).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    ring::digest::digest(&ring::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Entries within MAX_TOTAL (later ones are left out and listed), then the manifest.
@@ -211,7 +264,14 @@ pub fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &str) -> 
     });
     let list: Vec<ManifestEntry> = entries
         .iter()
-        .map(|e| ManifestEntry { path: &e.path, bytes: e.data.len(), sha256: sha256(&e.data), source: &e.source, redacted: e.redacted, truncated: e.truncated })
+        .map(|e| ManifestEntry {
+            path: &e.path,
+            bytes: e.data.len(),
+            sha256: sha256(&e.data),
+            source: &e.source,
+            redacted: e.redacted,
+            truncated: e.truncated,
+        })
         .collect();
     let manifest = serde_json::json!({
         "tool": {"name": "ack-edge-preflight", "version": tool_version},
@@ -221,7 +281,13 @@ pub fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &str) -> 
         "entries": list,
     });
     let data = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
-    entries.push(Entry { path: "manifest.json".into(), data, source: "ack-edge-preflight".into(), redacted: false, truncated: false });
+    entries.push(Entry {
+        path: "manifest.json".into(),
+        data,
+        source: "ack-edge-preflight".into(),
+        redacted: false,
+        truncated: false,
+    });
     entries
 }
 
@@ -258,17 +324,29 @@ mod tests {
         for gone in ["s3cret", "ops:", "abc123", "hunter2", "user:pw", "MIIE"] {
             assert!(!t.contains(gone), "{gone} survived:\n{t}");
         }
-        for kept in ["http://***@10.0.0.3:3128", "NO_PROXY=100.0.0.0/8", "export API_TOKEN=***", "password:***", "nameserver 100.100.2.136", "[private key removed"] {
+        for kept in [
+            "http://***@10.0.0.3:3128",
+            "NO_PROXY=100.0.0.0/8",
+            "export API_TOKEN=***",
+            "password:***",
+            "nameserver 100.100.2.136",
+            "[private key removed",
+        ] {
             assert!(t.contains(kept), "{kept} missing:\n{t}");
         }
-        assert_eq!(redact("nameserver 10.0.0.2\n"), ("nameserver 10.0.0.2\n".to_string(), false));
+        assert_eq!(
+            redact("nameserver 10.0.0.2\n"),
+            ("nameserver 10.0.0.2\n".to_string(), false)
+        );
     }
 
     #[test]
     fn big_files_are_cut_and_the_total_is_bounded() {
         let e = text_entry("files/x", "/x", &"a".repeat(MAX_FILE + 10));
         assert!(e.truncated && e.data.len() < MAX_FILE + 100);
-        let many: Vec<Entry> = (0..20).map(|i| text_entry(&format!("f{i}"), "/f", &"b".repeat(MAX_FILE - 100))).collect();
+        let many: Vec<Entry> = (0..20)
+            .map(|i| text_entry(&format!("f{i}"), "/f", &"b".repeat(MAX_FILE - 100)))
+            .collect();
         let out = finish(many, "0.0.0", "2026-11-22T00:00:00Z");
         let total: usize = out.iter().map(|e| e.data.len()).sum();
         assert!(total <= MAX_TOTAL + 64 * 1024, "{total}");

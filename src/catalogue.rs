@@ -36,8 +36,10 @@ pub struct Catalogue {
     pub requirements: Vec<Requirement>,
 }
 
-pub const CATEGORIES: &[&str] =
-    &["dns", "route", "tcp", "tls", "http", "ntp", "udp", "mtu", "port", "inbound", "tools", "pkg", "cidr", "host", "proxy"];
+pub const CATEGORIES: &[&str] = &[
+    "dns", "route", "tcp", "tls", "http", "ntp", "udp", "mtu", "port", "inbound", "tools", "pkg",
+    "cidr", "host", "proxy",
+];
 
 impl Catalogue {
     pub fn parse(text: &str) -> Result<Catalogue, String> {
@@ -56,8 +58,12 @@ impl Catalogue {
                     return Err(format!("requirement {} has an empty field", r.id));
                 }
             }
-            if r.category == "tools" && (r.any_of.is_empty() || r.yum.is_none() || r.apt.is_none()) {
-                return Err(format!("tool requirement {} needs any_of, yum and apt", r.id));
+            if r.category == "tools" && (r.any_of.is_empty() || r.yum.is_none() || r.apt.is_none())
+            {
+                return Err(format!(
+                    "tool requirement {} needs any_of, yum and apt",
+                    r.id
+                ));
             }
         }
         Ok(c)
@@ -80,7 +86,9 @@ impl Catalogue {
 /// The built-in catalogue (validated by tests; an error here is an internal error).
 pub fn builtin() -> Result<&'static Catalogue, String> {
     static CAT: OnceLock<Result<Catalogue, String>> = OnceLock::new();
-    CAT.get_or_init(|| Catalogue::parse(BUILTIN)).as_ref().map_err(|e| e.clone())
+    CAT.get_or_init(|| Catalogue::parse(BUILTIN))
+        .as_ref()
+        .map_err(|e| e.clone())
 }
 
 #[cfg(test)]
@@ -94,11 +102,16 @@ mod tests {
         assert_eq!(c.tools().count(), 9);
         for r in &c.requirements {
             assert!(
-                r.source.contains("(https://www.alibabacloud.com/help/") || r.source.starts_with("Goes beyond the documents: "),
+                r.source.contains("(https://www.alibabacloud.com/help/")
+                    || r.source.starts_with("Goes beyond the documents: "),
                 "{} cites no public document and does not say it goes beyond them",
                 r.id
             );
-            assert!(!r.source.contains("seeds/") && !r.source.contains("SPEC.md"), "{} cites a file users do not have", r.id);
+            assert!(
+                !r.source.contains("seeds/") && !r.source.contains("SPEC.md"),
+                "{} cites a file users do not have",
+                r.id
+            );
         }
     }
 
@@ -106,7 +119,11 @@ mod tests {
     fn rejects_duplicates_and_bad_categories() {
         let one = "[[requirement]]\nid = \"dns.x\"\ncategory = \"dns\"\ntitle = \"t\"\napplies = \"a\"\nsource = \"s\"\nremediation = \"r\"\n";
         assert!(Catalogue::parse(one).is_ok());
-        assert!(Catalogue::parse(&format!("{one}{one}")).unwrap_err().contains("duplicate"));
-        assert!(Catalogue::parse(&one.replace("category = \"dns\"", "category = \"tcp\"")).is_err());
+        assert!(Catalogue::parse(&format!("{one}{one}"))
+            .unwrap_err()
+            .contains("duplicate"));
+        assert!(
+            Catalogue::parse(&one.replace("category = \"dns\"", "category = \"tcp\"")).is_err()
+        );
     }
 }

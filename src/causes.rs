@@ -20,12 +20,16 @@ use crate::result::{CheckResult, Status};
 
 /// The IP of a row address: `1.2.3.4`, `1.2.3.4:443`, `[::1]:443`.
 pub fn address_ip(a: &str) -> Option<IpAddr> {
-    a.parse::<IpAddr>().ok().or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+    a.parse::<IpAddr>()
+        .ok()
+        .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// The local networks of a `cidr.overlap` row ("address 100.64.0.5/10 on n0", "route 100.64.0.0/10 …").
 fn overlapping_nets(row: &CheckResult) -> Vec<IpNet> {
-    let Some(Value::Array(v)) = row.details.get("overlaps") else { return vec![] };
+    let Some(Value::Array(v)) = row.details.get("overlaps") else {
+        return vec![];
+    };
     v.iter()
         .filter_map(|x| x.as_str())
         .filter_map(|s| s.split_whitespace().nth(1))
@@ -63,7 +67,12 @@ pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
             continue;
         }
         let ip = r.address.as_deref().and_then(address_ip);
-        let in_overlap = |ip: IpAddr| overlap.iter().find(|(_, nets)| nets.iter().any(|n| n.contains(&ip))).map(|(k, _)| *k);
+        let in_overlap = |ip: IpAddr| {
+            overlap
+                .iter()
+                .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
+                .map(|(k, _)| *k)
+        };
         let by_overlap = match ip {
             Some(ip) => in_overlap(ip),
             None if r.category == "dns" => resolvers.iter().find_map(|ip| in_overlap(*ip)),
@@ -73,7 +82,10 @@ pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
             links.push((i, link(&results[k])));
             continue;
         }
-        let routing = matches!(r.details.get("error").and_then(|e| e.as_str()), Some("no-route" | "unreachable" | "blackhole"));
+        let routing = matches!(
+            r.details.get("error").and_then(|e| e.as_str()),
+            Some("no-route" | "unreachable" | "blackhole")
+        );
         if routing && r.category != "route" {
             if let Some((k, _)) = routes.iter().find(|(_, a)| Some(*a) == ip) {
                 links.push((i, link(&results[*k])));
@@ -92,7 +104,10 @@ pub fn cause_of(results: &[CheckResult], i: usize) -> Option<usize> {
     let target = c.get("target").and_then(|t| t.as_str());
     let address = c.get("address").and_then(|a| a.as_str());
     results.iter().enumerate().position(|(k, r)| {
-        k != i && r.id == id && target.is_none_or(|t| r.target == t) && address.is_none_or(|a| r.address.as_deref() == Some(a))
+        k != i
+            && r.id == id
+            && target.is_none_or(|t| r.target == t)
+            && address.is_none_or(|a| r.address.as_deref() == Some(a))
     })
 }
 
@@ -117,7 +132,13 @@ pub fn roots(results: &[CheckResult]) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    fn row(id: &str, target: &str, address: Option<&str>, status: Status, error: Option<&str>) -> CheckResult {
+    fn row(
+        id: &str,
+        target: &str,
+        address: Option<&str>,
+        status: Status,
+        error: Option<&str>,
+    ) -> CheckResult {
         let mut details = std::collections::BTreeMap::new();
         if let Some(e) = error {
             details.insert("error".to_string(), json!(e));
@@ -141,42 +162,116 @@ mod tests {
     #[test]
     fn a_missing_route_explains_the_tcp_row_and_its_skips() {
         let mut rs = vec![
-            row("route.registry", "reg", Some("100.103.9.188"), Status::Fail, Some("no-route")),
-            row("tcp.registry", "reg", Some("100.103.9.188:443"), Status::Fail, Some("unreachable")),
-            row("tls.registry", "reg", Some("100.103.9.188:443"), Status::Skip, Some("unreachable")),
-            row("tcp.registry", "reg", Some("100.103.7.181:443"), Status::Fail, Some("timeout")),
+            row(
+                "route.registry",
+                "reg",
+                Some("100.103.9.188"),
+                Status::Fail,
+                Some("no-route"),
+            ),
+            row(
+                "tcp.registry",
+                "reg",
+                Some("100.103.9.188:443"),
+                Status::Fail,
+                Some("unreachable"),
+            ),
+            row(
+                "tls.registry",
+                "reg",
+                Some("100.103.9.188:443"),
+                Status::Skip,
+                Some("unreachable"),
+            ),
+            row(
+                "tcp.registry",
+                "reg",
+                Some("100.103.7.181:443"),
+                Status::Fail,
+                Some("timeout"),
+            ),
         ];
-        rs[2].details.insert("caused_by".into(), json!({"id": "tcp.registry", "target": "reg", "address": "100.103.9.188:443"}));
+        rs[2].details.insert(
+            "caused_by".into(),
+            json!({"id": "tcp.registry", "target": "reg", "address": "100.103.9.188:443"}),
+        );
         link_causes(&mut rs, &[]);
-        assert_eq!(rs[1].details["caused_by"], json!({"id": "route.registry", "target": "reg", "address": "100.103.9.188"}));
-        assert!(!rs[3].details.contains_key("caused_by"), "a timeout is not a routing failure");
+        assert_eq!(
+            rs[1].details["caused_by"],
+            json!({"id": "route.registry", "target": "reg", "address": "100.103.9.188"})
+        );
+        assert!(
+            !rs[3].details.contains_key("caused_by"),
+            "a timeout is not a routing failure"
+        );
         assert_eq!(roots(&rs), [0, 0, 0, 3]);
     }
 
     #[test]
     fn an_overlap_explains_rows_toward_the_overlapped_range() {
-        let mut ov = row("cidr.overlap", "cloud services 100.0.0.0/8", None, Status::Fail, Some("overlap"));
-        ov.details.insert("overlaps".into(), json!(["address 100.64.0.5/10 on n0"]));
+        let mut ov = row(
+            "cidr.overlap",
+            "cloud services 100.0.0.0/8",
+            None,
+            Status::Fail,
+            Some("overlap"),
+        );
+        ov.details
+            .insert("overlaps".into(), json!(["address 100.64.0.5/10 on n0"]));
         let mut rs = vec![
             row("dns.registry", "reg", None, Status::Fail, Some("timeout")),
-            row("tcp.registry", "reg", Some("100.103.9.188:443"), Status::Fail, Some("timeout")),
-            row("tcp.apiserver", "api", Some("192.168.0.10:6443"), Status::Fail, Some("timeout")),
-            row("tcp.oss", "oss", Some("100.118.28.10:443"), Status::Pass, None),
+            row(
+                "tcp.registry",
+                "reg",
+                Some("100.103.9.188:443"),
+                Status::Fail,
+                Some("timeout"),
+            ),
+            row(
+                "tcp.apiserver",
+                "api",
+                Some("192.168.0.10:6443"),
+                Status::Fail,
+                Some("timeout"),
+            ),
+            row(
+                "tcp.oss",
+                "oss",
+                Some("100.118.28.10:443"),
+                Status::Pass,
+                None,
+            ),
             ov,
         ];
         link_causes(&mut rs, &["100.100.2.136".into()]);
-        assert_eq!(rs[0].details["caused_by"]["id"], "cidr.overlap", "the resolver is inside 100.64.0.0/10");
+        assert_eq!(
+            rs[0].details["caused_by"]["id"], "cidr.overlap",
+            "the resolver is inside 100.64.0.0/10"
+        );
         assert_eq!(rs[1].details["caused_by"]["id"], "cidr.overlap");
-        assert!(!rs[2].details.contains_key("caused_by"), "192.168.0.10 is outside the overlap");
-        assert!(!rs[3].details.contains_key("caused_by"), "a PASS has no cause");
+        assert!(
+            !rs[2].details.contains_key("caused_by"),
+            "192.168.0.10 is outside the overlap"
+        );
+        assert!(
+            !rs[3].details.contains_key("caused_by"),
+            "a PASS has no cause"
+        );
         assert_eq!(roots(&rs), [4, 4, 2, 3, 4]);
     }
 
     #[test]
     fn cycles_end() {
-        let mut rs = vec![row("a.x", "t", None, Status::Fail, None), row("b.x", "t", None, Status::Fail, None)];
-        rs[0].details.insert("caused_by".into(), json!({"id": "b.x"}));
-        rs[1].details.insert("caused_by".into(), json!({"id": "a.x"}));
+        let mut rs = vec![
+            row("a.x", "t", None, Status::Fail, None),
+            row("b.x", "t", None, Status::Fail, None),
+        ];
+        rs[0]
+            .details
+            .insert("caused_by".into(), json!({"id": "b.x"}));
+        rs[1]
+            .details
+            .insert("caused_by".into(), json!({"id": "a.x"}));
         let r = roots(&rs);
         assert!(r[0] < 2 && r[1] < 2);
     }

@@ -11,7 +11,10 @@ use futures::future::{join_all, BoxFuture, FutureExt};
 use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
-use crate::net::{Connector, HostFacts, Listing, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup, UdpProber};
+use crate::net::{
+    Connector, HostFacts, Listing, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup,
+    UdpProber,
+};
 use crate::plan::{names, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
 use crate::probe::{ntp, pkg, tools};
@@ -58,10 +61,15 @@ impl EngineConfig {
 
 /// Read what the host-side checks need, once, before any probe starts.
 async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration) -> HostSnapshot {
-    let mut s = HostSnapshot { privileged: net.host.privileged(), ..Default::default() };
+    let mut s = HostSnapshot {
+        privileged: net.host.privileged(),
+        ..Default::default()
+    };
     for p in probes {
         if let ProbeKind::PortLocal { proto, .. } = p.kind {
-            s.sockets.entry(proto).or_insert_with(|| net.host.sockets(proto));
+            s.sockets
+                .entry(proto)
+                .or_insert_with(|| net.host.sockets(proto));
         }
     }
     if !s.sockets.is_empty() {
@@ -72,28 +80,61 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
         let mut looked: HashMap<&str, ToolLookup> = HashMap::new();
         for req in cat.tools() {
             for n in tools::names(req) {
-                looked.entry(n.as_str()).or_insert_with(|| net.host.find_tool(n));
+                looked
+                    .entry(n.as_str())
+                    .or_insert_with(|| net.host.find_tool(n));
             }
         }
         let dirs = net.host.tool_dirs();
         let lookup = |n: &str| looked.get(n).cloned().unwrap_or(ToolLookup::Missing);
-        s.tools = cat.tools().map(|req| (req.id.clone(), tools::evaluate(req, &lookup, &dirs))).collect();
+        s.tools = cat
+            .tools()
+            .map(|req| (req.id.clone(), tools::evaluate(req, &lookup, &dirs)))
+            .collect();
     }
     if wants(|k| matches!(k, ProbeKind::PkgSources)) {
         for (path, is_dir) in pkg::SOURCE_PATHS {
-            let files = if *is_dir { net.host.list_dir(path) } else { vec![path.to_string()] };
-            s.source_files.extend(files.into_iter().filter_map(|f| net.host.read_file(&f).map(|t| (f, t))));
+            let files = if *is_dir {
+                net.host.list_dir(path)
+            } else {
+                vec![path.to_string()]
+            };
+            s.source_files.extend(
+                files
+                    .into_iter()
+                    .filter_map(|f| net.host.read_file(&f).map(|t| (f, t))),
+            );
         }
     }
-    if wants(|k| matches!(k, ProbeKind::Host { check: crate::plan::HostCheck::Firewall, .. })) {
+    if wants(|k| {
+        matches!(
+            k,
+            ProbeKind::Host {
+                check: crate::plan::HostCheck::Firewall,
+                ..
+            }
+        )
+    }) {
         // the three listings run side by side: the start waits for the slowest, not their sum
         let host = net.host;
         s.listings = std::thread::scope(|scope| {
-            let runs: Vec<_> = [Listing::IptablesSave, Listing::NftRuleset, Listing::FirewalldState]
-                .into_iter()
-                .map(|l| (l, scope.spawn(move || host.listing(l))))
-                .collect();
-            runs.into_iter().map(|(l, h)| (l, h.join().unwrap_or_else(|_| Err("the listing thread failed".into())))).collect()
+            let runs: Vec<_> = [
+                Listing::IptablesSave,
+                Listing::NftRuleset,
+                Listing::FirewalldState,
+            ]
+            .into_iter()
+            .map(|l| (l, scope.spawn(move || host.listing(l))))
+            .collect();
+            runs.into_iter()
+                .map(|(l, h)| {
+                    (
+                        l,
+                        h.join()
+                            .unwrap_or_else(|_| Err("the listing thread failed".into())),
+                    )
+                })
+                .collect()
         });
     }
     if wants(|k| matches!(k, ProbeKind::Cidr { .. } | ProbeKind::Host { .. })) {
@@ -107,14 +148,21 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
 }
 
 /// One shared DNS future per name.
-fn dns_futures<'a>(probes: &[Probe], resolver: &'a dyn Resolver, t: Duration) -> HashMap<String, DnsFuture<'a>> {
+fn dns_futures<'a>(
+    probes: &[Probe],
+    resolver: &'a dyn Resolver,
+    t: Duration,
+) -> HashMap<String, DnsFuture<'a>> {
     names(probes)
         .into_iter()
         .map(|name| {
             let n = name.clone();
             let fut: BoxFuture<'a, DnsOutcome> = async move {
                 let s = Instant::now();
-                let out = bounded(t, resolver.resolve_a(&n), || Err(DnsFailure::Timeout(ms(t)))).await;
+                let out = bounded(t, resolver.resolve_a(&n), || {
+                    Err(DnsFailure::Timeout(ms(t)))
+                })
+                .await;
                 (out, ms(s.elapsed()))
             }
             .boxed();
@@ -124,21 +172,53 @@ fn dns_futures<'a>(probes: &[Probe], resolver: &'a dyn Resolver, t: Duration) ->
 }
 
 /// Run every probe concurrently under one deadline. Results come back in plan order.
-pub async fn run(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue) -> Vec<CheckResult> {
+pub async fn run(
+    probes: &[Probe],
+    net: &Net<'_>,
+    cfg: &EngineConfig,
+    cat: &Catalogue,
+) -> Vec<CheckResult> {
     run_until(probes, net, cfg, cat, cfg.deadline_for(probes.len())).await
 }
 
 /// [`run`], counting finished probes in `done` (for a progress line).
-pub async fn run_counting(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, done: &AtomicUsize) -> Vec<CheckResult> {
-    run_inner(probes, net, cfg, cat, cfg.deadline_for(probes.len()), Some(done)).await
+pub async fn run_counting(
+    probes: &[Probe],
+    net: &Net<'_>,
+    cfg: &EngineConfig,
+    cat: &Catalogue,
+    done: &AtomicUsize,
+) -> Vec<CheckResult> {
+    run_inner(
+        probes,
+        net,
+        cfg,
+        cat,
+        cfg.deadline_for(probes.len()),
+        Some(done),
+    )
+    .await
 }
 
 /// [`run`] with an explicit deadline (tests drive overruns with a deadline shorter than a probe).
-pub async fn run_until(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, deadline: Duration) -> Vec<CheckResult> {
+pub async fn run_until(
+    probes: &[Probe],
+    net: &Net<'_>,
+    cfg: &EngineConfig,
+    cat: &Catalogue,
+    deadline: Duration,
+) -> Vec<CheckResult> {
     run_inner(probes, net, cfg, cat, deadline, None).await
 }
 
-async fn run_inner(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Catalogue, deadline: Duration, done: Option<&AtomicUsize>) -> Vec<CheckResult> {
+async fn run_inner(
+    probes: &[Probe],
+    net: &Net<'_>,
+    cfg: &EngineConfig,
+    cat: &Catalogue,
+    deadline: Duration,
+    done: Option<&AtomicUsize>,
+) -> Vec<CheckResult> {
     let host = snapshot(probes, net, cat, cfg.timeout).await;
     let end = Instant::now() + deadline;
     let dns_ids = probes
@@ -170,7 +250,11 @@ async fn run_inner(probes: &[Probe], net: &Net<'_>, cfg: &EngineConfig, cat: &Ca
         };
         let rows = match tokio::time::timeout_at(end, probe).await {
             Ok(r) => r,
-            Err(_) => ctx.overrun(p, p.fixed_address().map(|ip| p.address_for(ip)), &ctx.pending(p)),
+            Err(_) => ctx.overrun(
+                p,
+                p.fixed_address().map(|ip| p.address_for(ip)),
+                &ctx.pending(p),
+            ),
         };
         if let Some(d) = done {
             d.fetch_add(1, Ordering::Relaxed);

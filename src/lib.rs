@@ -7,11 +7,11 @@
 pub mod app;
 pub mod bundle;
 pub mod catalogue;
-pub mod causes;
 pub mod cause;
-pub mod constants;
+pub mod causes;
 pub mod cli;
 pub mod clock;
+pub mod constants;
 pub mod engine;
 pub mod error;
 pub mod exit;

@@ -62,13 +62,18 @@ impl RouteEntry {
     /// object (whose gateway the route dump does not show). A multipath route over two lines is
     /// never directly connected.
     pub fn is_connected(&self) -> bool {
-        self.gateway.is_none() && self.nexthop_id.is_none() && self.nexthops.iter().all(|h| h.gateway.is_none())
+        self.gateway.is_none()
+            && self.nexthop_id.is_none()
+            && self.nexthops.iter().all(|h| h.gateway.is_none())
     }
 
     /// `ip route` style: `100.0.0.0/8 via 10.0.0.1 dev eth0`, every next hop of a multipath route.
     pub fn describe(&self) -> String {
         let mut s = self.dst.to_string();
-        let first = crate::probe::route::NextHop { gateway: self.gateway, interface: self.interface.clone() };
+        let first = crate::probe::route::NextHop {
+            gateway: self.gateway,
+            interface: self.interface.clone(),
+        };
         if !first.to_string().is_empty() {
             s.push_str(&format!(" {first}"));
         }
@@ -118,7 +123,10 @@ pub trait HostFacts: Send + Sync {
     /// The output of one read-only listing command (`iptables-save`, `nft list ruleset`, ...), or
     /// why it could not run. Only the fixed commands of [`Listing`] exist.
     fn listing(&self, what: Listing) -> Result<String, String> {
-        Err(format!("{} is not available here", what.command().join(" ")))
+        Err(format!(
+            "{} is not available here",
+            what.command().join(" ")
+        ))
     }
 }
 
@@ -164,5 +172,8 @@ pub trait Pinger: Send + Sync {
     /// One ICMP echo; evidence only.
     async fn ping(&self, ip: IpAddr, timeout: Duration) -> crate::probe::icmp::IcmpOutcome;
     /// ICMP echoes of a chosen size with Don't Fragment toward `ip`, for the path-MTU search.
-    fn df_path(&self, ip: IpAddr) -> Result<Box<dyn crate::probe::mtu::DfPath>, crate::probe::mtu::MtuError>;
+    fn df_path(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Box<dyn crate::probe::mtu::DfPath>, crate::probe::mtu::MtuError>;
 }

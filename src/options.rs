@@ -61,7 +61,11 @@ fn parse_host(s: &str, flag: &str, whole: &str) -> Result<Host, InputError> {
         return Ok(Host::Ip(ip));
     }
     if !crate::constants::valid_hostname(s) {
-        return Err(InputError::flag(flag, whole, "not an IP address or host name"));
+        return Err(InputError::flag(
+            flag,
+            whole,
+            "not an IP address or host name",
+        ));
     }
     Ok(Host::Name(s.trim_end_matches('.').to_ascii_lowercase()))
 }
@@ -69,8 +73,16 @@ fn parse_host(s: &str, flag: &str, whole: &str) -> Result<Host, InputError> {
 fn parse_port(s: &str, flag: &str, whole: &str) -> Result<u16, InputError> {
     match s.parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
-        Ok(p) => Err(InputError::flag(flag, whole, format!("port {p} is out of range 1-65535"))),
-        Err(_) => Err(InputError::flag(flag, whole, format!("port '{s}' is not a number"))),
+        Ok(p) => Err(InputError::flag(
+            flag,
+            whole,
+            format!("port {p} is out of range 1-65535"),
+        )),
+        Err(_) => Err(InputError::flag(
+            flag,
+            whole,
+            format!("port '{s}' is not a number"),
+        )),
     }
 }
 
@@ -78,23 +90,45 @@ fn parse_port(s: &str, flag: &str, whole: &str) -> Result<u16, InputError> {
 pub fn parse_host_port(s: &str, default_port: u16, flag: &str) -> Result<HostPort, InputError> {
     let s = s.trim();
     // the console shows the API server as https://HOST:PORT; accept that form (and a trailing '/')
-    let s = if flag == "--apiserver" { s.strip_prefix("https://").unwrap_or(s).trim_end_matches('/') } else { s };
+    let s = if flag == "--apiserver" {
+        s.strip_prefix("https://")
+            .unwrap_or(s)
+            .trim_end_matches('/')
+    } else {
+        s
+    };
     if let Some(rest) = s.strip_prefix('[') {
-        let (h, tail) = rest.split_once(']').ok_or_else(|| InputError::flag(flag, s, "missing ']'"))?;
-        let ip: IpAddr = h.parse().map_err(|_| InputError::flag(flag, s, "not an IPv6 address"))?;
+        let (h, tail) = rest
+            .split_once(']')
+            .ok_or_else(|| InputError::flag(flag, s, "missing ']'"))?;
+        let ip: IpAddr = h
+            .parse()
+            .map_err(|_| InputError::flag(flag, s, "not an IPv6 address"))?;
         let port = match tail.strip_prefix(':') {
             Some(p) => parse_port(p, flag, s)?,
             None if tail.is_empty() => default_port,
             None => return Err(InputError::flag(flag, s, "expected [IPv6]:PORT")),
         };
-        return Ok(HostPort { host: Host::Ip(ip), port });
+        return Ok(HostPort {
+            host: Host::Ip(ip),
+            port,
+        });
     }
     if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(HostPort { host: Host::Ip(ip), port: default_port });
+        return Ok(HostPort {
+            host: Host::Ip(ip),
+            port: default_port,
+        });
     }
     match s.rsplit_once(':') {
-        Some((h, p)) => Ok(HostPort { host: parse_host(h, flag, s)?, port: parse_port(p, flag, s)? }),
-        None => Ok(HostPort { host: parse_host(s, flag, s)?, port: default_port }),
+        Some((h, p)) => Ok(HostPort {
+            host: parse_host(h, flag, s)?,
+            port: parse_port(p, flag, s)?,
+        }),
+        None => Ok(HostPort {
+            host: parse_host(s, flag, s)?,
+            port: default_port,
+        }),
     }
 }
 
@@ -103,12 +137,17 @@ pub fn parse_endpoint(s: &str) -> Result<HostPort, InputError> {
     let rest = s
         .strip_prefix("tcp://")
         .ok_or_else(|| InputError::flag("--endpoint", s, "expected tcp://HOST:PORT"))?;
-    let hp = parse_host_port(rest, 0, "--endpoint").map_err(|_| InputError::flag("--endpoint", s, "expected tcp://HOST:PORT"))?;
+    let hp = parse_host_port(rest, 0, "--endpoint")
+        .map_err(|_| InputError::flag("--endpoint", s, "expected tcp://HOST:PORT"))?;
     if let Host::Ip(ip) = hp.host {
         unicast(ip, "--endpoint", s)?;
     }
     if hp.port == 0 {
-        return Err(InputError::flag("--endpoint", s, "a port is required (tcp://HOST:PORT)"));
+        return Err(InputError::flag(
+            "--endpoint",
+            s,
+            "a port is required (tcp://HOST:PORT)",
+        ));
     }
     Ok(hp)
 }
@@ -123,10 +162,16 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration, InputError> {
 pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
     let t = s.trim();
     // "ms" before "m" and "s"
-    let (num, scale) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0)]
-        .iter()
-        .find_map(|(unit, scale)| t.strip_suffix(unit).map(|n| (n, *scale)))
-        .unwrap_or((t, 1.0));
+    let (num, scale) = [
+        ("ms", 0.001),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("h", 3600.0),
+        ("d", 86400.0),
+    ]
+    .iter()
+    .find_map(|(unit, scale)| t.strip_suffix(unit).map(|n| (n, *scale)))
+    .unwrap_or((t, 1.0));
     let v: f64 = num
         .trim()
         .parse()
@@ -136,7 +181,11 @@ pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration
         return Err(InputError::flag(flag, s, "must be greater than zero"));
     }
     if secs > max_secs {
-        return Err(InputError::flag(flag, s, format!("must be at most {max_secs}s")));
+        return Err(InputError::flag(
+            flag,
+            s,
+            format!("must be at most {max_secs}s"),
+        ));
     }
     if secs < 0.01 {
         return Err(InputError::flag(flag, s, "must be at least 10ms"));
@@ -157,7 +206,11 @@ pub fn parse_cidr(s: &str, flag: &str) -> Result<IpNet, InputError> {
         .parse()
         .map_err(|_| InputError::flag(flag, s, "expected a CIDR block like 172.16.0.0/12"))?;
     if net.trunc() != net {
-        return Err(InputError::flag(flag, s, format!("host bits are set (did you mean {}?)", net.trunc())));
+        return Err(InputError::flag(
+            flag,
+            s,
+            format!("host bits are set (did you mean {}?)", net.trunc()),
+        ));
     }
     Ok(net)
 }
@@ -166,13 +219,22 @@ pub fn parse_cidr(s: &str, flag: &str) -> Result<IpNet, InputError> {
 pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, InputError> {
     let hp = parse_host_port(s, 53, "--dns-server")?;
     match hp.host {
-        Host::Ip(ip) => Ok(std::net::SocketAddr::new(unicast(ip, "--dns-server", s)?, hp.port)),
-        Host::Name(_) => Err(InputError::flag("--dns-server", s, "expected an IP address (a resolver cannot be found by name)")),
+        Host::Ip(ip) => Ok(std::net::SocketAddr::new(
+            unicast(ip, "--dns-server", s)?,
+            hp.port,
+        )),
+        Host::Name(_) => Err(InputError::flag(
+            "--dns-server",
+            s,
+            "expected an IP address (a resolver cannot be found by name)",
+        )),
     }
 }
 
 pub fn parse_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
-    s.trim().parse().map_err(|_| InputError::flag(flag, s, "expected an IP address"))
+    s.trim()
+        .parse()
+        .map_err(|_| InputError::flag(flag, s, "expected an IP address"))
 }
 
 /// A single host's address: not unspecified (0.0.0.0, ::), broadcast or multicast.
@@ -199,10 +261,19 @@ pub fn parse_k8s_version(s: &str) -> Result<(u32, u32), InputError> {
     let t = s.trim().trim_start_matches('v');
     let mut it = t.split('.');
     let major = it.next().and_then(|x| x.parse::<u32>().ok());
-    let minor = it.next().and_then(|x| x.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u32>().ok());
+    let minor = it.next().and_then(|x| {
+        x.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse::<u32>()
+            .ok()
+    });
     match (major, minor) {
         (Some(1), Some(m)) if m < 100 => Ok((1, m)),
-        _ => Err(InputError::flag("--k8s-version", s, "expected a Kubernetes version like 1.26 or v1.28.3")),
+        _ => Err(InputError::flag(
+            "--k8s-version",
+            s,
+            "expected a Kubernetes version like 1.26 or v1.28.3",
+        )),
     }
 }
 
@@ -285,7 +356,13 @@ mod tests {
         let hp = parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap();
         assert_eq!(hp.to_string(), "192.168.0.10:6443");
         let hp = parse_host_port("api.internal:7443", 6443, "--apiserver").unwrap();
-        assert_eq!(hp, HostPort { host: Host::Name("api.internal".into()), port: 7443 });
+        assert_eq!(
+            hp,
+            HostPort {
+                host: Host::Name("api.internal".into()),
+                port: 7443
+            }
+        );
         let hp = parse_host_port("[fd00::1]:6443", 1, "--apiserver").unwrap();
         assert_eq!(hp.to_string(), "[fd00::1]:6443");
         let hp = parse_host_port("fd00::1", 6443, "--apiserver").unwrap();
@@ -294,31 +371,61 @@ mod tests {
 
     #[test]
     fn bad_ports_and_hosts_name_the_flag_and_value() {
-        let e = parse_host_port("10.0.0.1:99999", 6443, "--apiserver").unwrap_err().to_string();
-        assert_eq!(e, "invalid --apiserver '10.0.0.1:99999': port 99999 is out of range 1-65535");
-        let e = parse_host_port("10.0.0.1:0", 6443, "--apiserver").unwrap_err().to_string();
+        let e = parse_host_port("10.0.0.1:99999", 6443, "--apiserver")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid --apiserver '10.0.0.1:99999': port 99999 is out of range 1-65535"
+        );
+        let e = parse_host_port("10.0.0.1:0", 6443, "--apiserver")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("out of range"), "{e}");
-        let e = parse_host_port("bad host!:1", 6443, "--apiserver").unwrap_err().to_string();
+        let e = parse_host_port("bad host!:1", 6443, "--apiserver")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'bad host!:1'"), "{e}");
         assert!(parse_endpoint("http://x:1").is_err());
-        assert!(parse_endpoint("tcp://x").unwrap_err().to_string().contains("port is required"));
+        assert!(parse_endpoint("tcp://x")
+            .unwrap_err()
+            .to_string()
+            .contains("port is required"));
         assert_eq!(parse_endpoint("tcp://198.18.5.5:443").unwrap().port, 443);
     }
 
     #[test]
     fn dns_servers() {
-        assert_eq!(parse_dns_server("100.100.2.136").unwrap().to_string(), "100.100.2.136:53");
+        assert_eq!(
+            parse_dns_server("100.100.2.136").unwrap().to_string(),
+            "100.100.2.136:53"
+        );
         assert_eq!(parse_dns_server("127.0.0.1:5353").unwrap().port(), 5353);
-        assert_eq!(parse_dns_server("[fd00::53]:5353").unwrap().to_string(), "[fd00::53]:5353");
-        assert!(parse_dns_server("dns.example").unwrap_err().to_string().contains("expected an IP address"));
+        assert_eq!(
+            parse_dns_server("[fd00::53]:5353").unwrap().to_string(),
+            "[fd00::53]:5353"
+        );
+        assert!(parse_dns_server("dns.example")
+            .unwrap_err()
+            .to_string()
+            .contains("expected an IP address"));
         assert!(parse_dns_server("10.0.0.1:0").is_err());
     }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("3", "--timeout").unwrap(), Duration::from_secs(3));
-        assert_eq!(parse_duration("2.5s", "--timeout").unwrap(), Duration::from_millis(2500));
-        assert_eq!(parse_duration("500ms", "--timeout").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_duration("3", "--timeout").unwrap(),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            parse_duration("2.5s", "--timeout").unwrap(),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            parse_duration("500ms", "--timeout").unwrap(),
+            Duration::from_millis(500)
+        );
         for bad in ["0", "-1", "abc", "3h", "", "NaN", "inf", "601", "1ms"] {
             let e = parse_duration(bad, "--timeout").unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid --timeout '{bad}'")), "{e}");
@@ -327,10 +434,19 @@ mod tests {
 
     #[test]
     fn cidrs() {
-        assert_eq!(parse_cidr("172.16.0.0/12", "--pod-cidr").unwrap().to_string(), "172.16.0.0/12");
-        let e = parse_cidr("172.16.0.1/12", "--pod-cidr").unwrap_err().to_string();
+        assert_eq!(
+            parse_cidr("172.16.0.0/12", "--pod-cidr")
+                .unwrap()
+                .to_string(),
+            "172.16.0.0/12"
+        );
+        let e = parse_cidr("172.16.0.1/12", "--pod-cidr")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean 172.16.0.0/12"), "{e}");
-        let e = parse_cidr("10.0.0.0/33", "--vpc-cidr").unwrap_err().to_string();
+        let e = parse_cidr("10.0.0.0/33", "--vpc-cidr")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("invalid --vpc-cidr '10.0.0.0/33'"), "{e}");
     }
 

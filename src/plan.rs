@@ -32,11 +32,21 @@ pub enum ProbeKind {
         #[serde(skip)]
         expect: DnsExpect,
     },
-    Route { addr: Addr },
-    Tcp { addr: Addr, port: u16 },
-    Ntp { addr: Addr },
+    Route {
+        addr: Addr,
+    },
+    Tcp {
+        addr: Addr,
+        port: u16,
+    },
+    Ntp {
+        addr: Addr,
+    },
     NtpOffset,
-    PortLocal { proto: SocketProto, port: u16 },
+    PortLocal {
+        proto: SocketProto,
+        port: u16,
+    },
     Tool,
     PkgSources,
     Cidr {
@@ -57,13 +67,24 @@ pub enum ProbeKind {
         emit_tls: bool,
     },
     /// Echo requests to a responder's UDP port (udp.vxlan, inbound.udp).
-    UdpEcho { peer: IpAddr, port: u16 },
+    UdpEcho {
+        peer: IpAddr,
+        port: u16,
+    },
     /// Path MTU toward a responder with DF probes.
-    Mtu { peer: IpAddr, port: u16 },
+    Mtu {
+        peer: IpAddr,
+        port: u16,
+    },
     /// Path MTU with ICMP echo and DF (the API server, where ICMP is allowed).
-    IcmpMtu { addr: Addr },
+    IcmpMtu {
+        addr: Addr,
+    },
     /// TCP connect to a node's inbound port and read the responder's banner (inbound.tcp).
-    InboundTcp { node: IpAddr, port: u16 },
+    InboundTcp {
+        node: IpAddr,
+        port: u16,
+    },
     /// A read-only host check (files under the sysroot, listing commands, the kernel's routes).
     Host {
         check: HostCheck,
@@ -72,7 +93,10 @@ pub enum ProbeKind {
     },
     /// Planned but not runnable with these options; reported as SKIP with the reason, and listed as
     /// untested with `needs` ("needs --apiserver").
-    Skip { reason: String, needs: String },
+    Skip {
+        reason: String,
+        needs: String,
+    },
 }
 
 /// What the host checks need from the options.
@@ -161,7 +185,11 @@ pub struct Probe {
 
 impl Probe {
     fn new(id: &str, target: impl Into<String>, kind: ProbeKind) -> Probe {
-        Probe { id: id.to_string(), target: target.into(), kind }
+        Probe {
+            id: id.to_string(),
+            target: target.into(),
+            kind,
+        }
     }
 
     /// The requirement ids this probe reports rows for (a TLS probe may report its `http.*` row too).
@@ -185,7 +213,9 @@ impl Probe {
     pub fn address_for(&self, ip: IpAddr) -> String {
         let port = match &self.kind {
             ProbeKind::Tcp { port, .. } | ProbeKind::Tls { port, .. } => Some(*port),
-            ProbeKind::UdpEcho { port, .. } | ProbeKind::Mtu { port, .. } | ProbeKind::InboundTcp { port, .. } => Some(*port),
+            ProbeKind::UdpEcho { port, .. }
+            | ProbeKind::Mtu { port, .. }
+            | ProbeKind::InboundTcp { port, .. } => Some(*port),
             ProbeKind::Ntp { .. } => Some(crate::constants::NTP_PORT),
             _ => None,
         };
@@ -198,11 +228,23 @@ impl Probe {
     /// The one address this probe targets without DNS, if it has exactly one.
     pub fn fixed_address(&self) -> Option<IpAddr> {
         match &self.kind {
-            ProbeKind::Route { addr: Addr::Fixed(ip) }
-            | ProbeKind::Tcp { addr: Addr::Fixed(ip), .. }
-            | ProbeKind::Ntp { addr: Addr::Fixed(ip) }
-            | ProbeKind::Tls { addr: Addr::Fixed(ip), .. }
-            | ProbeKind::IcmpMtu { addr: Addr::Fixed(ip) } => Some(*ip),
+            ProbeKind::Route {
+                addr: Addr::Fixed(ip),
+            }
+            | ProbeKind::Tcp {
+                addr: Addr::Fixed(ip),
+                ..
+            }
+            | ProbeKind::Ntp {
+                addr: Addr::Fixed(ip),
+            }
+            | ProbeKind::Tls {
+                addr: Addr::Fixed(ip),
+                ..
+            }
+            | ProbeKind::IcmpMtu {
+                addr: Addr::Fixed(ip),
+            } => Some(*ip),
             ProbeKind::UdpEcho { peer, .. } | ProbeKind::Mtu { peer, .. } => Some(*peer),
             ProbeKind::InboundTcp { node, .. } => Some(*node),
             _ => None,
@@ -212,11 +254,23 @@ impl Probe {
     /// The name whose DNS answer this probe waits for, if any.
     pub fn resolves(&self) -> Option<&str> {
         match &self.kind {
-            ProbeKind::Route { addr: Addr::Resolved { name, .. } }
-            | ProbeKind::Tcp { addr: Addr::Resolved { name, .. }, .. }
-            | ProbeKind::Ntp { addr: Addr::Resolved { name, .. } }
-            | ProbeKind::Tls { addr: Addr::Resolved { name, .. }, .. }
-            | ProbeKind::IcmpMtu { addr: Addr::Resolved { name, .. } } => Some(name),
+            ProbeKind::Route {
+                addr: Addr::Resolved { name, .. },
+            }
+            | ProbeKind::Tcp {
+                addr: Addr::Resolved { name, .. },
+                ..
+            }
+            | ProbeKind::Ntp {
+                addr: Addr::Resolved { name, .. },
+            }
+            | ProbeKind::Tls {
+                addr: Addr::Resolved { name, .. },
+                ..
+            }
+            | ProbeKind::IcmpMtu {
+                addr: Addr::Resolved { name, .. },
+            } => Some(name),
             _ => None,
         }
     }
@@ -225,9 +279,11 @@ impl Probe {
     pub fn pinned(&self, ip: IpAddr) -> Probe {
         let mut p = self.clone();
         match &mut p.kind {
-            ProbeKind::Route { addr } | ProbeKind::Tcp { addr, .. } | ProbeKind::Ntp { addr } | ProbeKind::Tls { addr, .. } | ProbeKind::IcmpMtu { addr } => {
-                *addr = Addr::Fixed(ip)
-            }
+            ProbeKind::Route { addr }
+            | ProbeKind::Tcp { addr, .. }
+            | ProbeKind::Ntp { addr }
+            | ProbeKind::Tls { addr, .. }
+            | ProbeKind::IcmpMtu { addr } => *addr = Addr::Fixed(ip),
             _ => {}
         }
         p
@@ -262,35 +318,69 @@ impl Probe {
     pub fn action(&self, dns_via: &str) -> String {
         let addr = |a: &Addr| match a {
             Addr::Fixed(ip) => ip.to_string(),
-            Addr::Resolved { name, except } if except.is_empty() => format!("each A record of {name}"),
+            Addr::Resolved { name, except } if except.is_empty() => {
+                format!("each A record of {name}")
+            }
             Addr::Resolved { name, .. } => format!("each other A record of {name}"),
         };
         match &self.kind {
             ProbeKind::Dns { name, .. } => format!("DNS A query for {name}. via {dns_via}"),
-            ProbeKind::Route { addr: a } => format!("netlink RTM_GETROUTE for {} (local, sends nothing)", addr(a)),
+            ProbeKind::Route { addr: a } => format!(
+                "netlink RTM_GETROUTE for {} (local, sends nothing)",
+                addr(a)
+            ),
             ProbeKind::Tcp { addr: a, port } => format!("TCP connect (SYN) to {}:{port}", addr(a)),
-            ProbeKind::Ntp { addr: a } => format!("SNTP client request (UDP 123, 48 bytes) to {}", addr(a)),
+            ProbeKind::Ntp { addr: a } => {
+                format!("SNTP client request (UDP 123, 48 bytes) to {}", addr(a))
+            }
             ProbeKind::NtpOffset => "computed from the ntp.server replies (sends nothing)".into(),
             ProbeKind::PortLocal { proto, port } => {
-                format!("read /proc/net/{}* for port {port} (local, sends nothing)", proto.as_str())
+                format!(
+                    "read /proc/net/{}* for port {port} (local, sends nothing)",
+                    proto.as_str()
+                )
             }
             ProbeKind::Tool => "look for executables in PATH, /usr/sbin and /sbin (local)".into(),
             ProbeKind::Host { check, .. } => check.reads().into(),
             ProbeKind::PkgSources => {
                 "read yum/apt source files, then DNS + TCP connect to each source host".into()
             }
-            ProbeKind::Cidr { range, .. } => format!("compare local addresses and routes with {range} (local)"),
-            ProbeKind::Tls { addr: a, port, name, http, .. } => {
-                let sni = name.clone().map(|n| format!(" (SNI {n})")).unwrap_or_default();
+            ProbeKind::Cidr { range, .. } => {
+                format!("compare local addresses and routes with {range} (local)")
+            }
+            ProbeKind::Tls {
+                addr: a,
+                port,
+                name,
+                http,
+                ..
+            } => {
+                let sni = name
+                    .clone()
+                    .map(|n| format!(" (SNI {n})"))
+                    .unwrap_or_default();
                 match http {
-                    Some((_, e)) => format!("TLS handshake with {}:{port}{sni}, then HTTP GET {}", addr(a), e.path()),
+                    Some((_, e)) => format!(
+                        "TLS handshake with {}:{port}{sni}, then HTTP GET {}",
+                        addr(a),
+                        e.path()
+                    ),
                     None => format!("TLS handshake with {}:{port}{sni}", addr(a)),
                 }
             }
-            ProbeKind::UdpEcho { peer, port } => format!("3 UDP echo requests (64 bytes) to the responder at {peer}:{port}"),
-            ProbeKind::Mtu { peer, port } => format!("UDP probes with Don't Fragment, up to the interface MTU, to {peer}:{port}"),
-            ProbeKind::IcmpMtu { addr: a } => format!("ICMP echo with Don't Fragment, up to the interface MTU, to {}", addr(a)),
-            ProbeKind::InboundTcp { node, port } => format!("TCP connect to {node}:{port} and read the responder's banner"),
+            ProbeKind::UdpEcho { peer, port } => {
+                format!("3 UDP echo requests (64 bytes) to the responder at {peer}:{port}")
+            }
+            ProbeKind::Mtu { peer, port } => {
+                format!("UDP probes with Don't Fragment, up to the interface MTU, to {peer}:{port}")
+            }
+            ProbeKind::IcmpMtu { addr: a } => format!(
+                "ICMP echo with Don't Fragment, up to the interface MTU, to {}",
+                addr(a)
+            ),
+            ProbeKind::InboundTcp { node, port } => {
+                format!("TCP connect to {node}:{port} and read the responder's banner")
+            }
             ProbeKind::Skip { reason, .. } => format!("skipped: {reason}"),
         }
     }
@@ -299,7 +389,10 @@ impl Probe {
 fn host_addr(host: &Host) -> Addr {
     match host {
         Host::Ip(ip) => Addr::Fixed(*ip),
-        Host::Name(n) => Addr::Resolved { name: n.clone(), except: vec![] },
+        Host::Name(n) => Addr::Resolved {
+            name: n.clone(),
+            except: vec![],
+        },
     }
 }
 
@@ -316,60 +409,141 @@ fn representative(net: &ipnet::Ipv4Net) -> Ipv4Addr {
 pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
     let r = &opts.region;
     let mut p: Vec<Probe> = vec![];
-    let resolved = |name: &str| Addr::Resolved { name: name.to_string(), except: vec![] };
+    let resolved = |name: &str| Addr::Resolved {
+        name: name.to_string(),
+        except: vec![],
+    };
 
     // Control plane
     let cp = &r.control_plane;
-    p.push(Probe::new("dns.control-plane", cp, ProbeKind::Dns {
-        name: cp.clone(),
-        expect: DnsExpect::InRanges { ranges: vec![cloud_range()], fallback: false },
-    }));
-    p.push(Probe::new("route.control-plane", cp, ProbeKind::Route { addr: resolved(cp) }));
+    p.push(Probe::new(
+        "dns.control-plane",
+        cp,
+        ProbeKind::Dns {
+            name: cp.clone(),
+            expect: DnsExpect::InRanges {
+                ranges: vec![cloud_range()],
+                fallback: false,
+            },
+        },
+    ));
+    p.push(Probe::new(
+        "route.control-plane",
+        cp,
+        ProbeKind::Route { addr: resolved(cp) },
+    ));
     let cp_port = if opts.is_modern() { 443 } else { 80 };
-    p.push(Probe::new("tcp.control-plane", cp, ProbeKind::Tcp { addr: resolved(cp), port: cp_port }));
+    p.push(Probe::new(
+        "tcp.control-plane",
+        cp,
+        ProbeKind::Tcp {
+            addr: resolved(cp),
+            port: cp_port,
+        },
+    ));
 
     // OSS
     let (ranges, fallback) = r.oss_ranges();
-    p.push(Probe::new("dns.oss", &r.oss, ProbeKind::Dns {
-        name: r.oss.clone(),
-        expect: DnsExpect::InRanges { ranges: ranges.clone(), fallback },
-    }));
+    p.push(Probe::new(
+        "dns.oss",
+        &r.oss,
+        ProbeKind::Dns {
+            name: r.oss.clone(),
+            expect: DnsExpect::InRanges {
+                ranges: ranges.clone(),
+                fallback,
+            },
+        },
+    ));
     if !fallback {
         for net in &ranges {
-            p.push(Probe::new("route.oss", format!("OSS VIP {net}"), ProbeKind::Route {
-                addr: Addr::Fixed(IpAddr::V4(representative(net))),
-            }));
+            p.push(Probe::new(
+                "route.oss",
+                format!("OSS VIP {net}"),
+                ProbeKind::Route {
+                    addr: Addr::Fixed(IpAddr::V4(representative(net))),
+                },
+            ));
         }
     }
-    p.push(Probe::new("route.oss", &r.oss, ProbeKind::Route { addr: resolved(&r.oss) }));
+    p.push(Probe::new(
+        "route.oss",
+        &r.oss,
+        ProbeKind::Route {
+            addr: resolved(&r.oss),
+        },
+    ));
     let oss_ports: &[u16] = if opts.is_modern() { &[443] } else { &[80, 443] };
     for port in oss_ports {
-        p.push(Probe::new("tcp.oss", &r.oss, ProbeKind::Tcp { addr: resolved(&r.oss), port: *port }));
+        p.push(Probe::new(
+            "tcp.oss",
+            &r.oss,
+            ProbeKind::Tcp {
+                addr: resolved(&r.oss),
+                port: *port,
+            },
+        ));
     }
 
     // Registry: documented /32s are probed even when DNS fails.
     let documented: Vec<Ipv4Addr> = r.registry_routes.iter().map(|n| n.addr()).collect();
     let except: Vec<IpAddr> = documented.iter().map(|a| IpAddr::V4(*a)).collect();
-    p.push(Probe::new("dns.registry", &r.registry, ProbeKind::Dns {
-        name: r.registry.clone(),
-        expect: DnsExpect::OneOf(documented.clone()),
-    }));
+    p.push(Probe::new(
+        "dns.registry",
+        &r.registry,
+        ProbeKind::Dns {
+            name: r.registry.clone(),
+            expect: DnsExpect::OneOf(documented.clone()),
+        },
+    ));
     for a in &documented {
-        p.push(Probe::new("route.registry", &r.registry, ProbeKind::Route { addr: Addr::Fixed(IpAddr::V4(*a)) }));
+        p.push(Probe::new(
+            "route.registry",
+            &r.registry,
+            ProbeKind::Route {
+                addr: Addr::Fixed(IpAddr::V4(*a)),
+            },
+        ));
     }
-    p.push(Probe::new("route.registry", &r.registry, ProbeKind::Route {
-        addr: Addr::Resolved { name: r.registry.clone(), except: except.clone() },
-    }));
+    p.push(Probe::new(
+        "route.registry",
+        &r.registry,
+        ProbeKind::Route {
+            addr: Addr::Resolved {
+                name: r.registry.clone(),
+                except: except.clone(),
+            },
+        },
+    ));
     for a in &documented {
-        p.push(Probe::new("tcp.registry", &r.registry, ProbeKind::Tcp { addr: Addr::Fixed(IpAddr::V4(*a)), port: 443 }));
+        p.push(Probe::new(
+            "tcp.registry",
+            &r.registry,
+            ProbeKind::Tcp {
+                addr: Addr::Fixed(IpAddr::V4(*a)),
+                port: 443,
+            },
+        ));
     }
-    p.push(Probe::new("tcp.registry", &r.registry, ProbeKind::Tcp {
-        addr: Addr::Resolved { name: r.registry.clone(), except },
-        port: 443,
-    }));
+    p.push(Probe::new(
+        "tcp.registry",
+        &r.registry,
+        ProbeKind::Tcp {
+            addr: Addr::Resolved {
+                name: r.registry.clone(),
+                except,
+            },
+            port: 443,
+        },
+    ));
 
     // TLS and HTTP identity: the right service, with a certificate we trust
-    let tls = |id: &str, http: Option<(&str, HttpExpect)>, addr: Addr, port: u16, name: &str, trust: Trust| Probe {
+    let tls = |id: &str,
+               http: Option<(&str, HttpExpect)>,
+               addr: Addr,
+               port: u16,
+               name: &str,
+               trust: Trust| Probe {
         id: id.to_string(),
         target: name.to_string(),
         kind: ProbeKind::Tls {
@@ -382,19 +556,43 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         },
     };
     for a in &documented {
-        p.push(tls("tls.registry", Some(("http.registry", HttpExpect::Registry)), Addr::Fixed(IpAddr::V4(*a)), 443, &r.registry, Trust::System));
+        p.push(tls(
+            "tls.registry",
+            Some(("http.registry", HttpExpect::Registry)),
+            Addr::Fixed(IpAddr::V4(*a)),
+            443,
+            &r.registry,
+            Trust::System,
+        ));
     }
     p.push(tls(
         "tls.registry",
         Some(("http.registry", HttpExpect::Registry)),
-        Addr::Resolved { name: r.registry.clone(), except: documented.iter().map(|a| IpAddr::V4(*a)).collect() },
+        Addr::Resolved {
+            name: r.registry.clone(),
+            except: documented.iter().map(|a| IpAddr::V4(*a)).collect(),
+        },
         443,
         &r.registry,
         Trust::System,
     ));
-    p.push(tls("tls.oss", Some(("http.oss", HttpExpect::Oss)), resolved(&r.oss), 443, &r.oss, Trust::System));
+    p.push(tls(
+        "tls.oss",
+        Some(("http.oss", HttpExpect::Oss)),
+        resolved(&r.oss),
+        443,
+        &r.oss,
+        Trust::System,
+    ));
     if opts.is_modern() {
-        p.push(tls("tls.control-plane", None, resolved(cp), 443, cp, Trust::System));
+        p.push(tls(
+            "tls.control-plane",
+            None,
+            resolved(cp),
+            443,
+            cp,
+            Trust::System,
+        ));
     }
 
     // API server
@@ -402,26 +600,60 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         Some(api) => {
             let target = api.host.to_string();
             if let Host::Name(n) = &api.host {
-                p.push(Probe::new("dns.apiserver", n, ProbeKind::Dns { name: n.clone(), expect: DnsExpect::Any }));
+                p.push(Probe::new(
+                    "dns.apiserver",
+                    n,
+                    ProbeKind::Dns {
+                        name: n.clone(),
+                        expect: DnsExpect::Any,
+                    },
+                ));
             }
-            p.push(Probe::new("route.apiserver", &target, ProbeKind::Route { addr: host_addr(&api.host) }));
-            p.push(Probe::new("tcp.apiserver", &target, ProbeKind::Tcp { addr: host_addr(&api.host), port: api.port }));
-            let trust = if opts.cluster_roots.is_empty() { Trust::EvidenceOnly } else { Trust::ClusterCa };
+            p.push(Probe::new(
+                "route.apiserver",
+                &target,
+                ProbeKind::Route {
+                    addr: host_addr(&api.host),
+                },
+            ));
+            p.push(Probe::new(
+                "tcp.apiserver",
+                &target,
+                ProbeKind::Tcp {
+                    addr: host_addr(&api.host),
+                    port: api.port,
+                },
+            ));
+            let trust = if opts.cluster_roots.is_empty() {
+                Trust::EvidenceOnly
+            } else {
+                Trust::ClusterCa
+            };
             let name = match &api.host {
                 Host::Name(n) => Some(n.clone()),
                 Host::Ip(_) => None,
             };
             if opts.cni == Cni::Flannel {
-                p.push(Probe::new("mtu.path", &target, ProbeKind::IcmpMtu { addr: host_addr(&api.host) }));
+                p.push(Probe::new(
+                    "mtu.path",
+                    &target,
+                    ProbeKind::IcmpMtu {
+                        addr: host_addr(&api.host),
+                    },
+                ));
             }
-            p.push(Probe::new("tls.apiserver", &target, ProbeKind::Tls {
-                addr: host_addr(&api.host),
-                port: api.port,
-                name,
-                trust,
-                http: None,
-                emit_tls: true,
-            }));
+            p.push(Probe::new(
+                "tls.apiserver",
+                &target,
+                ProbeKind::Tls {
+                    addr: host_addr(&api.host),
+                    port: api.port,
+                    name,
+                    trust,
+                    http: None,
+                    emit_tls: true,
+                },
+            ));
         }
         None => {
             for id in ["tcp.apiserver", "tls.apiserver"] {
@@ -448,30 +680,71 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
                 Err(_) => Host::Name(s.clone()),
             };
             if let Host::Name(n) = &host {
-                p.push(Probe::new("dns.ntp", n, ProbeKind::Dns { name: n.clone(), expect: DnsExpect::Any }));
+                p.push(Probe::new(
+                    "dns.ntp",
+                    n,
+                    ProbeKind::Dns {
+                        name: n.clone(),
+                        expect: DnsExpect::Any,
+                    },
+                ));
             }
-            p.push(Probe::new("ntp.server", s, ProbeKind::Ntp { addr: host_addr(&host) }));
+            p.push(Probe::new(
+                "ntp.server",
+                s,
+                ProbeKind::Ntp {
+                    addr: host_addr(&host),
+                },
+            ));
         }
-        p.push(Probe::new("ntp.offset", "local clock", ProbeKind::NtpOffset));
+        p.push(Probe::new(
+            "ntp.offset",
+            "local clock",
+            ProbeKind::NtpOffset,
+        ));
     }
 
     // Extra endpoints (--endpoint tcp://HOST:PORT)
     for e in &opts.endpoints {
         let target = e.to_string();
         if let Host::Name(n) = &e.host {
-            p.push(Probe::new("dns.endpoint", n, ProbeKind::Dns { name: n.clone(), expect: DnsExpect::Any }));
+            p.push(Probe::new(
+                "dns.endpoint",
+                n,
+                ProbeKind::Dns {
+                    name: n.clone(),
+                    expect: DnsExpect::Any,
+                },
+            ));
         }
-        p.push(Probe::new("route.endpoint", &target, ProbeKind::Route { addr: host_addr(&e.host) }));
-        p.push(Probe::new("tcp.endpoint", &target, ProbeKind::Tcp { addr: host_addr(&e.host), port: e.port }));
+        p.push(Probe::new(
+            "route.endpoint",
+            &target,
+            ProbeKind::Route {
+                addr: host_addr(&e.host),
+            },
+        ));
+        p.push(Probe::new(
+            "tcp.endpoint",
+            &target,
+            ProbeKind::Tcp {
+                addr: host_addr(&e.host),
+                port: e.port,
+            },
+        ));
     }
 
     // Flannel VXLAN and path MTU toward peers running `responder`
     if opts.cni != Cni::Flannel {
         for id in ["udp.vxlan", "mtu.path"] {
-            p.push(Probe::new(id, "(terway-edge)", ProbeKind::Skip {
-                reason: format!("the CNI is not Flannel: no VXLAN on UDP {VXLAN_PORT}"),
-                needs: "not applicable to terway-edge".into(),
-            }));
+            p.push(Probe::new(
+                id,
+                "(terway-edge)",
+                ProbeKind::Skip {
+                    reason: format!("the CNI is not Flannel: no VXLAN on UDP {VXLAN_PORT}"),
+                    needs: "not applicable to terway-edge".into(),
+                },
+            ));
         }
     } else if opts.peers.is_empty() {
         for id in ["udp.vxlan", "mtu.path"] {
@@ -482,17 +755,48 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         }
     } else {
         for peer in &opts.peers {
-            p.push(Probe::new("udp.vxlan", peer.to_string(), ProbeKind::UdpEcho { peer: *peer, port: VXLAN_PORT }));
-            p.push(Probe::new("mtu.path", peer.to_string(), ProbeKind::Mtu { peer: *peer, port: VXLAN_PORT }));
+            p.push(Probe::new(
+                "udp.vxlan",
+                peer.to_string(),
+                ProbeKind::UdpEcho {
+                    peer: *peer,
+                    port: VXLAN_PORT,
+                },
+            ));
+            p.push(Probe::new(
+                "mtu.path",
+                peer.to_string(),
+                ProbeKind::Mtu {
+                    peer: *peer,
+                    port: VXLAN_PORT,
+                },
+            ));
         }
     }
 
     // Local ports: the inbound ones, and those the node's own components bind
-    for port in NODE_TCP_PORTS.into_iter().chain(crate::constants::NODE_LOCAL_TCP_PORTS) {
-        p.push(Probe::new("port.local", format!("tcp/{port}"), ProbeKind::PortLocal { proto: SocketProto::Tcp, port }));
+    for port in NODE_TCP_PORTS
+        .into_iter()
+        .chain(crate::constants::NODE_LOCAL_TCP_PORTS)
+    {
+        p.push(Probe::new(
+            "port.local",
+            format!("tcp/{port}"),
+            ProbeKind::PortLocal {
+                proto: SocketProto::Tcp,
+                port,
+            },
+        ));
     }
     if opts.cni == Cni::Flannel {
-        p.push(Probe::new("port.local", format!("udp/{VXLAN_PORT}"), ProbeKind::PortLocal { proto: SocketProto::Udp, port: VXLAN_PORT }));
+        p.push(Probe::new(
+            "port.local",
+            format!("udp/{VXLAN_PORT}"),
+            ProbeKind::PortLocal {
+                proto: SocketProto::Udp,
+                port: VXLAN_PORT,
+            },
+        ));
     }
 
     // Host prerequisites (read-only)
@@ -524,47 +828,78 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Probe> {
         };
         let with = HostPlan {
             line,
-            endpoints: if check == HostCheck::Proxy { endpoints.clone() } else { vec![] },
+            endpoints: if check == HostCheck::Proxy {
+                endpoints.clone()
+            } else {
+                vec![]
+            },
             flannel: opts.cni == Cni::Flannel,
             vpc_cidr: opts.vpc_cidr,
             pod_cidr: opts.pod_cidr,
         };
-        p.push(Probe::new(check.id(), target, ProbeKind::Host { check, with: Box::new(with) }));
+        p.push(Probe::new(
+            check.id(),
+            target,
+            ProbeKind::Host {
+                check,
+                with: Box::new(with),
+            },
+        ));
     }
 
     // Tools and package sources
     for t in cat.tools() {
-        p.push(Probe::new(&t.id, t.id.trim_start_matches("tools."), ProbeKind::Tool));
+        p.push(Probe::new(
+            &t.id,
+            t.id.trim_start_matches("tools."),
+            ProbeKind::Tool,
+        ));
     }
-    p.push(Probe::new("pkg.sources", "yum/apt sources", ProbeKind::PkgSources));
+    p.push(Probe::new(
+        "pkg.sources",
+        "yum/apt sources",
+        ProbeKind::PkgSources,
+    ));
 
     // CIDR overlap
     let cloud = IpNet::V4(cloud_range());
-    p.push(Probe::new("cidr.overlap", format!("cloud services {cloud}"), ProbeKind::Cidr {
-        range: cloud,
-        label: "cloud-service range".into(),
-        rule: OverlapRule::Remote,
-        also: vec![],
-    }));
-    if let Some(vpc) = opts.vpc_cidr {
-        p.push(Probe::new("cidr.overlap", format!("VPC {vpc}"), ProbeKind::Cidr {
-            range: vpc,
-            label: "VPC CIDR".into(),
+    p.push(Probe::new(
+        "cidr.overlap",
+        format!("cloud services {cloud}"),
+        ProbeKind::Cidr {
+            range: cloud,
+            label: "cloud-service range".into(),
             rule: OverlapRule::Remote,
-            also: vec![("cloud-service range".into(), cloud)],
-        }));
+            also: vec![],
+        },
+    ));
+    if let Some(vpc) = opts.vpc_cidr {
+        p.push(Probe::new(
+            "cidr.overlap",
+            format!("VPC {vpc}"),
+            ProbeKind::Cidr {
+                range: vpc,
+                label: "VPC CIDR".into(),
+                rule: OverlapRule::Remote,
+                also: vec![("cloud-service range".into(), cloud)],
+            },
+        ));
     }
     if let Some(pod) = opts.pod_cidr {
         let mut also = vec![("cloud-service range".to_string(), cloud)];
         if let Some(vpc) = opts.vpc_cidr {
             also.push(("VPC CIDR".into(), vpc));
         }
-        p.push(Probe::new("cidr.overlap", format!("containers {pod}"), ProbeKind::Cidr {
-            range: pod,
-            label: "container CIDR".into(),
-            rule: OverlapRule::Container,
-            also,
-        }));
+        p.push(Probe::new(
+            "cidr.overlap",
+            format!("containers {pod}"),
+            ProbeKind::Cidr {
+                range: pod,
+                label: "container CIDR".into(),
+                rule: OverlapRule::Container,
+                also,
+            },
+        ));
     }
 
     for probe in p.iter_mut() {
@@ -595,12 +930,19 @@ pub fn emitted_ids(probes: &[Probe]) -> Vec<String> {
 
 /// What these options leave untested, and why: planned SKIPs ("needs --apiserver") and requirements
 /// deselected by `--only` / `--skip`.
-pub fn untested(opts: &Options, cat: &Catalogue, planned: &[Probe]) -> Vec<crate::result::Untested> {
+pub fn untested(
+    opts: &Options,
+    cat: &Catalogue,
+    planned: &[Probe],
+) -> Vec<crate::result::Untested> {
     let mut out: Vec<crate::result::Untested> = vec![];
     for p in planned {
         if let ProbeKind::Skip { needs, .. } = &p.kind {
             if !out.iter().any(|u| u.id == p.id) {
-                out.push(crate::result::Untested { id: p.id.clone(), reason: needs.clone() });
+                out.push(crate::result::Untested {
+                    id: p.id.clone(),
+                    reason: needs.clone(),
+                });
             }
         }
     }
@@ -612,9 +954,19 @@ pub fn untested(opts: &Options, cat: &Catalogue, planned: &[Probe]) -> Vec<crate
         if emitted.contains(&id) || out.iter().any(|u| u.id == id) {
             continue;
         }
-        let by_skip = opts.skip.iter().any(|s| *s == id || id.split('.').next() == Some(s.as_str()));
-        let reason = if by_skip { "deselected by --skip" } else { "not selected by --only" };
-        out.push(crate::result::Untested { id, reason: reason.into() });
+        let by_skip = opts
+            .skip
+            .iter()
+            .any(|s| *s == id || id.split('.').next() == Some(s.as_str()));
+        let reason = if by_skip {
+            "deselected by --skip"
+        } else {
+            "not selected by --only"
+        };
+        out.push(crate::result::Untested {
+            id,
+            reason: reason.into(),
+        });
     }
     out
 }
@@ -623,9 +975,22 @@ pub fn untested(opts: &Options, cat: &Catalogue, planned: &[Probe]) -> Vec<crate
 pub fn plan_inbound(nodes: &[IpAddr], cni: Cni) -> Vec<Probe> {
     let mut p: Vec<Probe> = vec![];
     for &node in nodes {
-        p.extend(NODE_TCP_PORTS.iter().map(|port| Probe::new("inbound.tcp", format!("{node} tcp/{port}"), ProbeKind::InboundTcp { node, port: *port })));
+        p.extend(NODE_TCP_PORTS.iter().map(|port| {
+            Probe::new(
+                "inbound.tcp",
+                format!("{node} tcp/{port}"),
+                ProbeKind::InboundTcp { node, port: *port },
+            )
+        }));
         if cni == Cni::Flannel {
-            p.push(Probe::new("inbound.udp", format!("{node} udp/{VXLAN_PORT}"), ProbeKind::UdpEcho { peer: node, port: VXLAN_PORT }));
+            p.push(Probe::new(
+                "inbound.udp",
+                format!("{node} udp/{VXLAN_PORT}"),
+                ProbeKind::UdpEcho {
+                    peer: node,
+                    port: VXLAN_PORT,
+                },
+            ));
         }
     }
     p
@@ -685,8 +1050,15 @@ mod tests {
         let mut all = plan(&o, cat());
         all.extend(plan_inbound(&["10.0.0.10".parse().unwrap()], Cni::Flannel));
         for p in all {
-            assert!(cat().get(&p.id).is_some(), "{} is not in checks/requirements.toml", p.id);
-            if let ProbeKind::Tls { http: Some((h, _)), .. } = &p.kind {
+            assert!(
+                cat().get(&p.id).is_some(),
+                "{} is not in checks/requirements.toml",
+                p.id
+            );
+            if let ProbeKind::Tls {
+                http: Some((h, _)), ..
+            } = &p.kind
+            {
                 assert!(cat().get(h).is_some(), "{h}");
             }
         }
@@ -699,7 +1071,10 @@ mod tests {
             .iter()
             .filter(|p| p.id == "tcp.registry")
             .filter_map(|p| match &p.kind {
-                ProbeKind::Tcp { addr: Addr::Fixed(ip), port: 443 } => Some(ip.to_string()),
+                ProbeKind::Tcp {
+                    addr: Addr::Fixed(ip),
+                    port: 443,
+                } => Some(ip.to_string()),
                 _ => None,
             })
             .collect();
@@ -748,7 +1123,10 @@ mod tests {
         assert_eq!(p.iter().filter(|p| p.id == "ntp.server").count(), 1);
         o.self_hosted_ntp = true;
         let p = plan(&o, cat());
-        assert!(p.iter().filter(|p| p.id.starts_with("ntp.")).all(|p| matches!(p.kind, ProbeKind::Skip { .. })));
+        assert!(p
+            .iter()
+            .filter(|p| p.id.starts_with("ntp."))
+            .all(|p| matches!(p.kind, ProbeKind::Skip { .. })));
     }
 
     #[test]
@@ -765,9 +1143,16 @@ mod tests {
         let p = plan(&opts("cn-zhengzhou-jva"), cat());
         assert!(!p.iter().any(|p| p.target.starts_with("OSS VIP")));
         let p = plan(&opts("cn-hangzhou"), cat());
-        let vip: Vec<&str> = p.iter().filter(|p| p.target.starts_with("OSS VIP")).map(|p| p.target.as_str()).collect();
+        let vip: Vec<&str> = p
+            .iter()
+            .filter(|p| p.target.starts_with("OSS VIP"))
+            .map(|p| p.target.as_str())
+            .collect();
         assert_eq!(vip.len(), 4);
-        assert!(p.iter().any(|p| p.kind == ProbeKind::Route { addr: Addr::Fixed("100.118.28.1".parse().unwrap()) }));
+        assert!(p.iter().any(|p| p.kind
+            == ProbeKind::Route {
+                addr: Addr::Fixed("100.118.28.1".parse().unwrap())
+            }));
     }
 
     #[test]
@@ -775,7 +1160,9 @@ mod tests {
         let mut o = opts("cn-hangzhou");
         o.only = vec!["tcp".into(), "dns.registry".into()];
         let p = plan(&o, cat());
-        assert!(p.iter().all(|p| p.id.starts_with("tcp.") || p.id == "dns.registry"));
+        assert!(p
+            .iter()
+            .all(|p| p.id.starts_with("tcp.") || p.id == "dns.registry"));
         o.only.clear();
         o.skip = vec!["tools".into()];
         assert!(!plan(&o, cat()).iter().any(|p| p.id.starts_with("tools.")));
@@ -784,10 +1171,22 @@ mod tests {
     #[test]
     fn cidr_rows_follow_options() {
         let mut o = opts("cn-hangzhou");
-        assert_eq!(plan(&o, cat()).iter().filter(|p| p.id == "cidr.overlap").count(), 1);
+        assert_eq!(
+            plan(&o, cat())
+                .iter()
+                .filter(|p| p.id == "cidr.overlap")
+                .count(),
+            1
+        );
         o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
         o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
-        assert_eq!(plan(&o, cat()).iter().filter(|p| p.id == "cidr.overlap").count(), 3);
+        assert_eq!(
+            plan(&o, cat())
+                .iter()
+                .filter(|p| p.id == "cidr.overlap")
+                .count(),
+            3
+        );
     }
 
     #[test]
@@ -796,28 +1195,68 @@ mod tests {
         let p = plan(&o, cat());
         let tls: Vec<&Probe> = p.iter().filter(|p| p.id == "tls.registry").collect();
         assert_eq!(tls.len(), 3);
-        assert!(matches!(&tls[0].kind, ProbeKind::Tls { port: 443, http: Some(_), emit_tls: true, name: Some(n), .. } if n.starts_with("registry-")));
+        assert!(
+            matches!(&tls[0].kind, ProbeKind::Tls { port: 443, http: Some(_), emit_tls: true, name: Some(n), .. } if n.starts_with("registry-"))
+        );
         o.only = vec!["http.registry".into()];
         let p = plan(&o, cat());
-        assert!(p.iter().all(|p| matches!(&p.kind, ProbeKind::Tls { emit_tls: false, http: Some(_), .. })), "{p:?}");
+        assert!(
+            p.iter().all(|p| matches!(
+                &p.kind,
+                ProbeKind::Tls {
+                    emit_tls: false,
+                    http: Some(_),
+                    ..
+                }
+            )),
+            "{p:?}"
+        );
         o.only.clear();
         o.apiserver = Some(parse_host_port("192.168.0.10", 6443, "--apiserver").unwrap());
         let p = plan(&o, cat());
-        assert!(p.iter().any(|p| matches!(&p.kind, ProbeKind::Tls { trust: Trust::EvidenceOnly, name: None, port: 6443, .. })));
+        assert!(p.iter().any(|p| matches!(
+            &p.kind,
+            ProbeKind::Tls {
+                trust: Trust::EvidenceOnly,
+                name: None,
+                port: 6443,
+                ..
+            }
+        )));
     }
 
     #[test]
     fn vxlan_needs_peers_and_flannel() {
         let mut o = opts("cn-hangzhou");
-        let skipped = |p: &[Probe]| p.iter().filter(|p| p.id == "udp.vxlan").all(|p| matches!(p.kind, ProbeKind::Skip { .. }));
+        let skipped = |p: &[Probe]| {
+            p.iter()
+                .filter(|p| p.id == "udp.vxlan")
+                .all(|p| matches!(p.kind, ProbeKind::Skip { .. }))
+        };
         assert!(skipped(&plan(&o, cat())));
-        o.peers = vec!["192.168.0.20".parse().unwrap(), "192.168.0.21".parse().unwrap()];
+        o.peers = vec![
+            "192.168.0.20".parse().unwrap(),
+            "192.168.0.21".parse().unwrap(),
+        ];
         let p = plan(&o, cat());
-        assert_eq!(p.iter().filter(|p| matches!(p.kind, ProbeKind::UdpEcho { port: 8472, .. })).count(), 2);
-        assert_eq!(p.iter().filter(|p| matches!(p.kind, ProbeKind::Mtu { .. })).count(), 2);
+        assert_eq!(
+            p.iter()
+                .filter(|p| matches!(p.kind, ProbeKind::UdpEcho { port: 8472, .. }))
+                .count(),
+            2
+        );
+        assert_eq!(
+            p.iter()
+                .filter(|p| matches!(p.kind, ProbeKind::Mtu { .. }))
+                .count(),
+            2
+        );
         o.cni = Cni::TerwayEdge;
         assert!(skipped(&plan(&o, cat())));
-        assert_eq!(plan_inbound(&["10.0.0.10".parse().unwrap()], Cni::TerwayEdge).len(), 4);
+        assert_eq!(
+            plan_inbound(&["10.0.0.10".parse().unwrap()], Cni::TerwayEdge).len(),
+            4
+        );
         let rack: Vec<IpAddr> = vec!["10.0.0.10".parse().unwrap(), "10.0.0.11".parse().unwrap()];
         let p = plan_inbound(&rack, Cni::Flannel);
         assert_eq!(p.len(), 10);

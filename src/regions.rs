@@ -78,14 +78,21 @@ impl RegionTable {
         for r in &self.regions {
             let bad = |why: String| InputError::data(origin, format!("region '{}': {why}", r.id));
             if r.id.is_empty()
-                || !r.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                || !r
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             {
                 return Err(bad("id must be lowercase letters, digits and '-'".into()));
             }
             if !ids.insert(r.id.as_str()) {
                 return Err(bad("duplicate region id".into()));
             }
-            for (field, host) in [("control_plane", &r.control_plane), ("registry", &r.registry), ("oss", &r.oss)] {
+            for (field, host) in [
+                ("control_plane", &r.control_plane),
+                ("registry", &r.registry),
+                ("oss", &r.oss),
+            ] {
                 if !valid_hostname(host) {
                     return Err(bad(format!("{field} '{host}' is not a valid host name")));
                 }
@@ -111,7 +118,10 @@ impl RegionTable {
                     return Err(bad(format!("OSS VIP {net} is outside 100.0.0.0/8")));
                 }
                 if net.trunc() != *net {
-                    return Err(bad(format!("OSS VIP {net} has host bits set (network is {})", net.trunc())));
+                    return Err(bad(format!(
+                        "OSS VIP {net} has host bits set (network is {})",
+                        net.trunc()
+                    )));
                 }
                 if !seen.insert(*net) {
                     return Err(bad(format!("OSS VIP {net} listed twice")));
@@ -157,10 +167,21 @@ mod tests {
         let routes: Vec<String> = r.registry_routes.iter().map(|n| n.to_string()).collect();
         assert_eq!(routes, ["100.103.9.188/32", "100.103.7.181/32"]);
         let vips: Vec<String> = r.oss_vips.iter().map(|n| n.to_string()).collect();
-        assert_eq!(vips, ["100.118.28.0/24", "100.114.102.0/24", "100.98.170.0/24", "100.118.31.0/24"]);
+        assert_eq!(
+            vips,
+            [
+                "100.118.28.0/24",
+                "100.114.102.0/24",
+                "100.98.170.0/24",
+                "100.118.31.0/24"
+            ]
+        );
         assert_eq!(r.control_plane, "cs-anony-vpc.cn-hangzhou.aliyuncs.com");
         assert_eq!(r.registry, "registry-cn-hangzhou-vpc.ack.aliyuncs.com");
-        assert_eq!(r.oss, "aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com");
+        assert_eq!(
+            r.oss,
+            "aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com"
+        );
     }
 
     #[test]
@@ -170,17 +191,30 @@ mod tests {
             for n in r.registry_routes.iter().chain(r.oss_vips.iter()) {
                 assert!(cloud_range().contains(n), "{} {n}", r.id);
             }
-            assert_eq!(r.control_plane, format!("cs-anony-vpc.{}.aliyuncs.com", r.id));
-            assert_eq!(r.registry, format!("registry-{}-vpc.ack.aliyuncs.com", r.id));
-            assert_eq!(r.oss, format!("aliacs-k8s-{0}.oss-{0}-internal.aliyuncs.com", r.id));
+            assert_eq!(
+                r.control_plane,
+                format!("cs-anony-vpc.{}.aliyuncs.com", r.id)
+            );
+            assert_eq!(
+                r.registry,
+                format!("registry-{}-vpc.ack.aliyuncs.com", r.id)
+            );
+            assert_eq!(
+                r.oss,
+                format!("aliacs-k8s-{0}.oss-{0}-internal.aliyuncs.com", r.id)
+            );
         }
     }
 
     #[test]
     fn only_zhengzhou_falls_back_to_the_whole_cloud_range() {
         let t = RegionTable::builtin().unwrap();
-        let fallback: Vec<&str> =
-            t.regions.iter().filter(|r| r.oss_ranges().1).map(|r| r.id.as_str()).collect();
+        let fallback: Vec<&str> = t
+            .regions
+            .iter()
+            .filter(|r| r.oss_ranges().1)
+            .map(|r| r.id.as_str())
+            .collect();
         assert_eq!(fallback, ["cn-zhengzhou-jva"]);
         let tokyo = t.find("ap-northeast-1", "t").unwrap();
         assert_eq!(tokyo.oss_vips[1].to_string(), "100.114.114.0/25");
@@ -190,7 +224,10 @@ mod tests {
     fn unknown_region_names_the_nearest() {
         let t = RegionTable::builtin().unwrap();
         let e = t.find("cn-hangzou", "--region").unwrap_err().to_string();
-        assert!(e.starts_with("unknown region 'cn-hangzou' (from --region); nearest: cn-hangzhou"), "{e}");
+        assert!(
+            e.starts_with("unknown region 'cn-hangzou' (from --region); nearest: cn-hangzhou"),
+            "{e}"
+        );
         assert!(!e.contains('\n'));
     }
 
@@ -201,14 +238,38 @@ mod tests {
     #[test]
     fn invalid_tables_are_rejected_with_one_line() {
         let cases = [
-            (one("registry_routes = [\"10.0.0.1/32\"]\noss_vips = []"), "outside 100.0.0.0/8"),
-            (one("registry_routes = [\"100.1.1.1/24\"]\noss_vips = []"), "not a /32"),
-            (one("registry_routes = [\"100.1.1.1/32\", \"100.1.1.1/32\"]\noss_vips = []"), "listed twice"),
-            (one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = [\"100.1.1.7/24\"]"), "host bits"),
-            (one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = [\"8.8.8.0/24\"]"), "outside 100.0.0.0/8"),
-            (one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = [\"nope\"]"), "line 8: invalid IP address"),
-            (one("registry_routes = []\noss_vips = []"), "registry_routes is empty"),
-            (one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = []\nextra = 1"), "unknown field"),
+            (
+                one("registry_routes = [\"10.0.0.1/32\"]\noss_vips = []"),
+                "outside 100.0.0.0/8",
+            ),
+            (
+                one("registry_routes = [\"100.1.1.1/24\"]\noss_vips = []"),
+                "not a /32",
+            ),
+            (
+                one("registry_routes = [\"100.1.1.1/32\", \"100.1.1.1/32\"]\noss_vips = []"),
+                "listed twice",
+            ),
+            (
+                one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = [\"100.1.1.7/24\"]"),
+                "host bits",
+            ),
+            (
+                one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = [\"8.8.8.0/24\"]"),
+                "outside 100.0.0.0/8",
+            ),
+            (
+                one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = [\"nope\"]"),
+                "line 8: invalid IP address",
+            ),
+            (
+                one("registry_routes = []\noss_vips = []"),
+                "registry_routes is empty",
+            ),
+            (
+                one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = []\nextra = 1"),
+                "unknown field",
+            ),
             ("region = 3".to_string(), "f.toml"),
             (String::new(), "missing field"),
         ];
@@ -223,7 +284,9 @@ mod tests {
     #[test]
     fn duplicate_ids_are_rejected() {
         let t = one("registry_routes = [\"100.1.1.1/32\"]\noss_vips = []");
-        let e = RegionTable::parse(&format!("{t}{t}"), "f").unwrap_err().to_string();
+        let e = RegionTable::parse(&format!("{t}{t}"), "f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("duplicate region id"), "{e}");
     }
 }

@@ -46,7 +46,12 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
-        Finding { status, message: message.into(), details: serde_json::Map::new(), fix: None }
+        Finding {
+            status,
+            message: message.into(),
+            details: serde_json::Map::new(),
+            fix: None,
+        }
     }
     pub fn pass(m: impl Into<String>) -> Self {
         Self::new(Status::Pass, m)
@@ -71,7 +76,8 @@ impl Finding {
     }
     /// Record why: `details.phase` and `details.error` from one cause, always together.
     pub fn because(self, c: &dyn Cause) -> Self {
-        self.with("phase", c.phase().as_str()).with("error", c.class().as_str())
+        self.with("phase", c.phase().as_str())
+            .with("error", c.class().as_str())
     }
     /// A FAIL caused by `c`.
     pub fn fail_by(c: &dyn Cause, m: impl Into<String>) -> Self {
@@ -87,11 +93,17 @@ impl Finding {
     }
     /// The phase recorded, if any.
     pub fn phase(&self) -> Option<Phase> {
-        self.details.get("phase").and_then(|v| v.as_str()).and_then(Phase::parse)
+        self.details
+            .get("phase")
+            .and_then(|v| v.as_str())
+            .and_then(Phase::parse)
     }
     /// The error class recorded, if any.
     pub fn class(&self) -> Option<ErrorClass> {
-        self.details.get("error").and_then(|v| v.as_str()).and_then(ErrorClass::parse)
+        self.details
+            .get("error")
+            .and_then(|v| v.as_str())
+            .and_then(ErrorClass::parse)
     }
 }
 
@@ -123,7 +135,9 @@ pub struct Waived {
 }
 
 /// The overall verdict.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     #[default]
@@ -180,7 +194,10 @@ fn yes() -> bool {
 
 impl Summary {
     pub fn of(results: &[CheckResult], strict: bool) -> Summary {
-        let mut s = Summary { complete: true, ..Default::default() };
+        let mut s = Summary {
+            complete: true,
+            ..Default::default()
+        };
         let (mut fail, mut warn) = (false, false);
         for r in results {
             match r.status {
@@ -223,7 +240,12 @@ impl Summary {
         let mut ids: Vec<&str> = self.untested.iter().map(|u| u.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        format!("{}, incomplete ({} requirement{} not tested)", self.verdict.label(), ids.len(), if ids.len() == 1 { "" } else { "s" })
+        format!(
+            "{}, incomplete ({} requirement{} not tested)",
+            self.verdict.label(),
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" }
+        )
     }
 
     pub fn verdict_line(&self) -> String {

@@ -118,12 +118,22 @@ fn classify(bytes: &[u8], e: serde_json::Error) -> String {
 fn parse(bytes: &[u8], file: usize) -> Result<Parsed, String> {
     let r: Lean = serde_json::from_slice(bytes).map_err(|e| classify(bytes, e))?;
     if !(1..=SCHEMA_VERSION as u64).contains(&r.schema_version) {
-        return Err(format!("schema_version {} is not supported (expected 1 to {SCHEMA_VERSION})", r.schema_version));
+        return Err(format!(
+            "schema_version {} is not supported (expected 1 to {SCHEMA_VERSION})",
+            r.schema_version
+        ));
     }
     if r.tool.name != "ack-edge-preflight" {
-        return Err(format!("a report of {:?}, not of ack-edge-preflight", crate::text::clean(&r.tool.name, 40)));
+        return Err(format!(
+            "a report of {:?}, not of ack-edge-preflight",
+            crate::text::clean(&r.tool.name, 40)
+        ));
     }
-    let first = r.host.addresses.first().map(|a| a.split('/').next().unwrap_or(a).to_string());
+    let first = r
+        .host
+        .addresses
+        .first()
+        .map(|a| a.split('/').next().unwrap_or(a).to_string());
     Ok(Parsed {
         file,
         hostname: r.host.hostname,
@@ -144,10 +154,17 @@ fn read_one(path: &std::path::Path, buf: &mut Vec<u8>) -> Result<(), String> {
         return Err("is a directory".into());
     }
     if md.len() > MAX_REPORT_BYTES {
-        return Err(format!("{} bytes; a report is at most {} MiB", md.len(), MAX_REPORT_BYTES >> 20));
+        return Err(format!(
+            "{} bytes; a report is at most {} MiB",
+            md.len(),
+            MAX_REPORT_BYTES >> 20
+        ));
     }
     buf.clear();
-    (&mut f).take(MAX_REPORT_BYTES + 1).read_to_end(buf).map_err(|e| crate::sys::errno::words(&e))?;
+    (&mut f)
+        .take(MAX_REPORT_BYTES + 1)
+        .read_to_end(buf)
+        .map_err(|e| crate::sys::errno::words(&e))?;
     Ok(())
 }
 
@@ -299,10 +316,16 @@ impl Fold {
                 self.hosts.len() - 1
             }
             Some(i) => {
-                let old = self.hosts[i].as_ref().expect("an identity always has a host");
+                let old = self.hosts[i]
+                    .as_ref()
+                    .expect("an identity always has a host");
                 let same = old.started_at == p.started_at;
                 // the newer report counts; of the same report, the file given first
-                let replace = if same { p.file < old.file } else { p.started_at > old.started_at };
+                let replace = if same {
+                    p.file < old.file
+                } else {
+                    p.started_at > old.started_at
+                };
                 let kind = if same { "duplicate" } else { "superseded" };
                 if !replace {
                     self.duplicates.push((p.file, kind, old.file));
@@ -326,9 +349,19 @@ impl Fold {
                 (Some(a), true) => self.strings.id(a),
                 _ => NONE,
             };
-            *counts.entry(RowKey { id, status: row.status, error, address, waived }).or_default() += 1;
+            *counts
+                .entry(RowKey {
+                    id,
+                    status: row.status,
+                    error,
+                    address,
+                    waived,
+                })
+                .or_default() += 1;
             if problem {
-                self.samples.entry((id, row.status, error)).or_insert_with(|| (slot, crate::text::clean(&row.message, 160)));
+                self.samples
+                    .entry((id, row.status, error))
+                    .or_insert_with(|| (slot, crate::text::clean(&row.message, 160)));
             }
         }
         let version = self.strings.id(&p.version);
@@ -357,7 +390,12 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     for p in paths {
         if p.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file()).collect())
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+                        .collect()
+                })
                 .unwrap_or_default();
             found.sort();
             if found.is_empty() {
@@ -378,7 +416,8 @@ pub fn summarize_files(files: &[PathBuf], workers: usize, age: AgeRule) -> Fleet
     let mut fold = Fold::default();
     let mut unreadable: Vec<(usize, String)> = vec![];
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Parsed, (usize, String)>>(workers * 4);
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Result<Parsed, (usize, String)>>(workers * 4);
         for _ in 0..workers {
             let tx = tx.clone();
             let next = &next;
@@ -387,7 +426,9 @@ pub fn summarize_files(files: &[PathBuf], workers: usize, age: AgeRule) -> Fleet
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let out = read_one(path, &mut buf).and_then(|_| parse(&buf, i)).map_err(|e| (i, e));
+                    let out = read_one(path, &mut buf)
+                        .and_then(|_| parse(&buf, i))
+                        .map_err(|e| (i, e));
                     if tx.send(out).is_err() {
                         break;
                     }
@@ -422,11 +463,33 @@ pub fn summarize_texts(texts: &[(String, String)], age: AgeRule) -> FleetSummary
     finish(fold, &names, unreadable, age)
 }
 
-fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, age: AgeRule) -> FleetSummary {
-    let name = |i: usize| files.get(i).map(|p| p.display().to_string()).unwrap_or_default();
+fn finish(
+    fold: Fold,
+    files: &[PathBuf],
+    mut unreadable: Vec<(usize, String)>,
+    age: AgeRule,
+) -> FleetSummary {
+    let name = |i: usize| {
+        files
+            .get(i)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
     let strings = &fold.strings.names;
-    let mut hosts: Vec<(usize, HostEntry)> = fold.hosts.into_iter().enumerate().filter_map(|(i, h)| h.map(|h| (i, h))).collect();
-    hosts.sort_by(|(_, a), (_, b)| (&a.hostname, &a.address, &a.machine_id, a.file).cmp(&(&b.hostname, &b.address, &b.machine_id, b.file)));
+    let mut hosts: Vec<(usize, HostEntry)> = fold
+        .hosts
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, h)| h.map(|h| (i, h)))
+        .collect();
+    hosts.sort_by(|(_, a), (_, b)| {
+        (&a.hostname, &a.address, &a.machine_id, a.file).cmp(&(
+            &b.hostname,
+            &b.address,
+            &b.machine_id,
+            b.file,
+        ))
+    });
 
     // unique labels: the hostname, qualified by the address, then the machine id, then the file
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -437,11 +500,18 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
     for (hostname, ks) in &by_name {
         for &k in ks {
             let h = &hosts[k].1;
-            let shown = if hostname.is_empty() { name(h.file) } else { crate::text::clean(hostname, 64) };
+            let shown = if hostname.is_empty() {
+                name(h.file)
+            } else {
+                crate::text::clean(hostname, 64)
+            };
             labels[k] = if ks.len() == 1 {
                 shown
             } else {
-                let same_addr = ks.iter().filter(|&&o| hosts[o].1.address == h.address).count();
+                let same_addr = ks
+                    .iter()
+                    .filter(|&&o| hosts[o].1.address == h.address)
+                    .count();
                 match (same_addr, h.machine_id.get(..8)) {
                     (1, _) => format!("{shown} ({})", h.address),
                     (_, Some(mid)) => format!("{shown} ({}, {mid})", h.address),
@@ -450,9 +520,17 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
             };
         }
     }
-    let label_of: HashMap<usize, usize> = hosts.iter().enumerate().map(|(k, (slot, _))| (*slot, k)).collect();
+    let label_of: HashMap<usize, usize> = hosts
+        .iter()
+        .enumerate()
+        .map(|(k, (slot, _))| (*slot, k))
+        .collect();
 
-    let mut s = FleetSummary { files: files.len(), hosts: hosts.len(), ..Default::default() };
+    let mut s = FleetSummary {
+        files: files.len(),
+        hosts: hosts.len(),
+        ..Default::default()
+    };
     let mut reqs: BTreeMap<u32, RequirementSummary> = BTreeMap::new();
     let mut groups: HashMap<(u32, Status, u32), ErrorGroup> = HashMap::new();
     let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
@@ -468,12 +546,21 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
         if !region.is_empty() && region != "-" {
             *regions.entry(region).or_default() += 1;
         }
-        *versions.entry(strings[h.version as usize].as_str()).or_default() += 1;
+        *versions
+            .entry(strings[h.version as usize].as_str())
+            .or_default() += 1;
         match crate::clock::epoch_of(&h.started_at) {
-            Some(t) if age.now - t > age.max_age_s => stale.push(format!("{label} ({})", h.started_at)),
-            Some(t) if t - age.now > FUTURE_SLACK_S => future.push(format!("{label} ({})", h.started_at)),
+            Some(t) if age.now - t > age.max_age_s => {
+                stale.push(format!("{label} ({})", h.started_at))
+            }
+            Some(t) if t - age.now > FUTURE_SLACK_S => {
+                future.push(format!("{label} ({})", h.started_at))
+            }
             Some(_) => {}
-            None => stale.push(format!("{label} (started_at {:?} unreadable)", crate::text::clean(&h.started_at, 40))),
+            None => stale.push(format!(
+                "{label} (started_at {:?} unreadable)",
+                crate::text::clean(&h.started_at, 40)
+            )),
         }
         let mut rows = h.rows.into_vec();
         let mut row = HostRow {
@@ -491,7 +578,10 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
         rows.sort_by_key(|(key, _)| (key.id, key.status, key.error, key.address));
         for (key, n) in rows {
             let id = &strings[key.id as usize];
-            let r = reqs.entry(key.id).or_insert_with(|| RequirementSummary { id: id.clone(), ..Default::default() });
+            let r = reqs.entry(key.id).or_insert_with(|| RequirementSummary {
+                id: id.clone(),
+                ..Default::default()
+            });
             let n = n as usize;
             if key.waived {
                 r.waived += n;
@@ -514,13 +604,19 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
             if mine.last() != Some(id) {
                 mine.push(id.clone());
             }
-            let g = groups.entry((key.id, key.status, key.error)).or_insert_with(|| ErrorGroup {
-                status: key.status,
-                error: if key.error == NONE { String::new() } else { strings[key.error as usize].clone() },
-                hosts: vec![],
-                addresses: vec![],
-                sample: None,
-            });
+            let g = groups
+                .entry((key.id, key.status, key.error))
+                .or_insert_with(|| ErrorGroup {
+                    status: key.status,
+                    error: if key.error == NONE {
+                        String::new()
+                    } else {
+                        strings[key.error as usize].clone()
+                    },
+                    hosts: vec![],
+                    addresses: vec![],
+                    sample: None,
+                });
             if g.hosts.last() != Some(label) {
                 g.hosts.push(label.clone());
             }
@@ -546,31 +642,77 @@ fn finish(fold: Fold, files: &[PathBuf], mut unreadable: Vec<(usize, String)>, a
     }
     let mut reqs: Vec<RequirementSummary> = reqs.into_values().collect();
     for r in &mut reqs {
-        r.groups.sort_by(|a, b| b.status.cmp(&a.status).then(b.hosts.len().cmp(&a.hosts.len())).then(a.error.cmp(&b.error)));
+        r.groups.sort_by(|a, b| {
+            b.status
+                .cmp(&a.status)
+                .then(b.hosts.len().cmp(&a.hosts.len()))
+                .then(a.error.cmp(&b.error))
+        });
     }
     // the most widespread failures first
-    reqs.sort_by(|a, b| b.failing_hosts.len().cmp(&a.failing_hosts.len()).then(b.warning_hosts.len().cmp(&a.warning_hosts.len())).then(a.id.cmp(&b.id)));
+    reqs.sort_by(|a, b| {
+        b.failing_hosts
+            .len()
+            .cmp(&a.failing_hosts.len())
+            .then(b.warning_hosts.len().cmp(&a.warning_hosts.len()))
+            .then(a.id.cmp(&b.id))
+    });
     s.requirements = reqs;
 
-    let spread = |m: &BTreeMap<&str, usize>| m.iter().map(|(k, v)| format!("{} ({v})", crate::text::clean(k, 40))).collect::<Vec<_>>().join(", ");
+    let spread = |m: &BTreeMap<&str, usize>| {
+        m.iter()
+            .map(|(k, v)| format!("{} ({v})", crate::text::clean(k, 40)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if regions.len() > 1 {
-        s.warnings.push(format!("{} regions among the reports: {}", regions.len(), spread(&regions)));
+        s.warnings.push(format!(
+            "{} regions among the reports: {}",
+            regions.len(),
+            spread(&regions)
+        ));
     }
     if versions.len() > 1 {
-        s.warnings.push(format!("{} tool versions among the reports: {}", versions.len(), spread(&versions)));
+        s.warnings.push(format!(
+            "{} tool versions among the reports: {}",
+            versions.len(),
+            spread(&versions)
+        ));
     }
     let some = |v: &[String]| crate::text::first_few(v, 5);
     if !stale.is_empty() {
-        s.warnings.push(format!("{} reports older than {}: {}", stale.len(), age_words(age.max_age_s), some(&stale)));
+        s.warnings.push(format!(
+            "{} reports older than {}: {}",
+            stale.len(),
+            age_words(age.max_age_s),
+            some(&stale)
+        ));
     }
     if !future.is_empty() {
-        s.warnings.push(format!("{} reports dated in the future (the host's clock is off): {}", future.len(), some(&future)));
+        s.warnings.push(format!(
+            "{} reports dated in the future (the host's clock is off): {}",
+            future.len(),
+            some(&future)
+        ));
     }
     let mut dups = fold.duplicates;
     dups.sort();
-    s.duplicates = dups.into_iter().map(|(f, kind, same)| Duplicate { file: name(f), kind, same_as: name(same) }).collect();
+    s.duplicates = dups
+        .into_iter()
+        .map(|(f, kind, same)| Duplicate {
+            file: name(f),
+            kind,
+            same_as: name(same),
+        })
+        .collect();
     unreadable.sort();
-    s.unreadable = unreadable.into_iter().map(|(f, reason)| Unreadable { file: name(f), reason }).collect();
+    s.unreadable = unreadable
+        .into_iter()
+        .map(|(f, reason)| Unreadable {
+            file: name(f),
+            reason,
+        })
+        .collect();
     s
 }
 
@@ -590,16 +732,28 @@ mod tests {
 
     const NOW: i64 = 1_795_255_200; // 2026-11-21T10:00:00Z
     fn age() -> AgeRule {
-        AgeRule { now: NOW, max_age_s: 86_400 }
+        AgeRule {
+            now: NOW,
+            max_age_s: 86_400,
+        }
     }
 
-    fn report(host: &str, mid: &str, addr: &str, started: &str, rows: &[(&str, Status, Option<&str>)]) -> String {
+    fn report(
+        host: &str,
+        mid: &str,
+        addr: &str,
+        started: &str,
+        rows: &[(&str, Status, Option<&str>)],
+    ) -> String {
         let results: Vec<CheckResult> = rows
             .iter()
             .map(|(id, st, err)| {
                 let mut details = std::collections::BTreeMap::new();
                 if let Some(e) = err {
-                    details.insert("error".to_string(), serde_json::Value::String(e.to_string()));
+                    details.insert(
+                        "error".to_string(),
+                        serde_json::Value::String(e.to_string()),
+                    );
                 }
                 CheckResult {
                     id: id.to_string(),
@@ -618,14 +772,29 @@ mod tests {
             })
             .collect();
         let r = Report {
-            options: RunOptions { region: "cn-hangzhou".into(), ..Default::default() },
+            options: RunOptions {
+                region: "cn-hangzhou".into(),
+                ..Default::default()
+            },
             waivers: vec![],
             schema_version: SCHEMA_VERSION,
-            tool: ToolInfo { name: "ack-edge-preflight".into(), version: "0.3.0".into() },
+            tool: ToolInfo {
+                name: "ack-edge-preflight".into(),
+                version: "0.3.0".into(),
+            },
             started_at: started.into(),
             duration_ms: 5,
-            host: HostInfo { hostname: host.into(), machine_id: mid.into(), primary_address: Some(addr.into()), ..Default::default() },
-            target: TargetInfo { region: "cn-hangzhou".into(), cni: "flannel".into(), apiserver: None },
+            host: HostInfo {
+                hostname: host.into(),
+                machine_id: mid.into(),
+                primary_address: Some(addr.into()),
+                ..Default::default()
+            },
+            target: TargetInfo {
+                region: "cn-hangzhou".into(),
+                cni: "flannel".into(),
+                apiserver: None,
+            },
             summary: Summary::of(&results, false),
             results,
         };
@@ -635,13 +804,49 @@ mod tests {
     const M1: &str = "0123456789abcdef0123456789abcdef";
     const M2: &str = "fedcba9876543210fedcba9876543210";
 
-
     #[test]
     fn aggregates_by_requirement_and_error() {
         let texts = vec![
-            ("a.json".into(), report("n1", M1, "10.0.0.1", T, &[("tcp.registry", Status::Fail, Some("timeout")), ("tcp.registry", Status::Fail, Some("timeout")), ("dns.oss", Status::Pass, None)])),
-            ("b.json".into(), report("n2", M1, "10.0.0.2", T, &[("tcp.registry", Status::Pass, None), ("dns.oss", Status::Warn, Some("slow"))])),
-            ("c.json".into(), report("n3", M1, "10.0.0.3", T, &[("tcp.registry", Status::Fail, Some("refused")), ("dns.oss", Status::Pass, None)])),
+            (
+                "a.json".into(),
+                report(
+                    "n1",
+                    M1,
+                    "10.0.0.1",
+                    T,
+                    &[
+                        ("tcp.registry", Status::Fail, Some("timeout")),
+                        ("tcp.registry", Status::Fail, Some("timeout")),
+                        ("dns.oss", Status::Pass, None),
+                    ],
+                ),
+            ),
+            (
+                "b.json".into(),
+                report(
+                    "n2",
+                    M1,
+                    "10.0.0.2",
+                    T,
+                    &[
+                        ("tcp.registry", Status::Pass, None),
+                        ("dns.oss", Status::Warn, Some("slow")),
+                    ],
+                ),
+            ),
+            (
+                "c.json".into(),
+                report(
+                    "n3",
+                    M1,
+                    "10.0.0.3",
+                    T,
+                    &[
+                        ("tcp.registry", Status::Fail, Some("refused")),
+                        ("dns.oss", Status::Pass, None),
+                    ],
+                ),
+            ),
         ];
         let s = summarize_texts(&texts, age());
         assert_eq!(s.hosts, 3);
@@ -652,7 +857,10 @@ mod tests {
         assert_eq!((r.id.as_str(), r.fail, r.pass), ("tcp.registry", 3, 1));
         assert_eq!(r.failing_hosts, ["n1", "n3"]);
         assert_eq!(r.groups.len(), 2);
-        assert_eq!((r.groups[0].error.as_str(), r.groups[0].hosts.clone()), ("refused", vec!["n3".to_string()]));
+        assert_eq!(
+            (r.groups[0].error.as_str(), r.groups[0].hosts.clone()),
+            ("refused", vec!["n3".to_string()])
+        );
         assert_eq!(r.groups[1].sample.as_deref(), Some("n1: tcp.registry fail"));
         assert_eq!(r.groups[1].addresses, ["100.103.9.188:443"]);
         assert_eq!(s.requirements[1].warning_hosts, ["n2"]);
@@ -662,20 +870,68 @@ mod tests {
 
     #[test]
     fn same_hostname_stays_distinct_and_duplicates_count_once() {
-        let a = report("localhost.localdomain", M1, "10.0.0.1", T, &[("tcp.registry", Status::Fail, None)]);
-        let b = report("localhost.localdomain", M2, "10.0.0.2", T, &[("tcp.registry", Status::Pass, None)]);
-        let c = report("localhost.localdomain", M2, "10.0.0.1", T, &[("tcp.registry", Status::Pass, None)]);
-        let newer = report("localhost.localdomain", M2, "10.0.0.2", "2026-11-21T09:30:00Z", &[("tcp.registry", Status::Fail, None)]);
-        let texts = vec![("a.json".into(), a.clone()), ("b.json".into(), b), ("a-copy.json".into(), a), ("c.json".into(), c), ("b2.json".into(), newer)];
+        let a = report(
+            "localhost.localdomain",
+            M1,
+            "10.0.0.1",
+            T,
+            &[("tcp.registry", Status::Fail, None)],
+        );
+        let b = report(
+            "localhost.localdomain",
+            M2,
+            "10.0.0.2",
+            T,
+            &[("tcp.registry", Status::Pass, None)],
+        );
+        let c = report(
+            "localhost.localdomain",
+            M2,
+            "10.0.0.1",
+            T,
+            &[("tcp.registry", Status::Pass, None)],
+        );
+        let newer = report(
+            "localhost.localdomain",
+            M2,
+            "10.0.0.2",
+            "2026-11-21T09:30:00Z",
+            &[("tcp.registry", Status::Fail, None)],
+        );
+        let texts = vec![
+            ("a.json".into(), a.clone()),
+            ("b.json".into(), b),
+            ("a-copy.json".into(), a),
+            ("c.json".into(), c),
+            ("b2.json".into(), newer),
+        ];
         let s = summarize_texts(&texts, age());
         assert_eq!(s.hosts, 3, "{:#?}", s.host_table);
         let labels: Vec<&str> = s.host_table.iter().map(|h| h.host.as_str()).collect();
-        assert_eq!(labels, ["localhost.localdomain (10.0.0.1, 01234567)", "localhost.localdomain (10.0.0.1, fedcba98)", "localhost.localdomain (10.0.0.2)"]);
+        assert_eq!(
+            labels,
+            [
+                "localhost.localdomain (10.0.0.1, 01234567)",
+                "localhost.localdomain (10.0.0.1, fedcba98)",
+                "localhost.localdomain (10.0.0.2)"
+            ]
+        );
         // listed in the order the files were given
-        assert_eq!(s.duplicates, vec![
-            Duplicate { file: "b.json".into(), kind: "superseded", same_as: "b2.json".into() },
-            Duplicate { file: "a-copy.json".into(), kind: "duplicate", same_as: "a.json".into() },
-        ]);
+        assert_eq!(
+            s.duplicates,
+            vec![
+                Duplicate {
+                    file: "b.json".into(),
+                    kind: "superseded",
+                    same_as: "b2.json".into()
+                },
+                Duplicate {
+                    file: "a-copy.json".into(),
+                    kind: "duplicate",
+                    same_as: "a.json".into()
+                },
+            ]
+        );
         // the newer report of 10.0.0.2 counts: it fails
         assert_eq!(s.requirements[0].fail, 2);
         assert_eq!(s.host_table[2].file, "b2.json");
@@ -688,12 +944,22 @@ mod tests {
             ("x.json".into(), "{".into()),
             ("y.json".into(), "{\"schema_version\": 99}".into()),
             ("z.json".into(), "{}".into()),
-            ("w.json".into(), "{\"schema_version\": 3, \"tool\": 1}".into()),
+            (
+                "w.json".into(),
+                "{\"schema_version\": 3, \"tool\": 1}".into(),
+            ),
         ];
         let s = summarize_texts(&texts, age());
         assert_eq!(s.hosts, 1);
-        let why: Vec<(&str, &str)> = s.unreadable.iter().map(|u| (u.file.as_str(), u.reason.as_str())).collect();
-        assert!(why[0].0 == "x.json" && why[0].1.starts_with("not JSON"), "{why:?}");
+        let why: Vec<(&str, &str)> = s
+            .unreadable
+            .iter()
+            .map(|u| (u.file.as_str(), u.reason.as_str()))
+            .collect();
+        assert!(
+            why[0].0 == "x.json" && why[0].1.starts_with("not JSON"),
+            "{why:?}"
+        );
         assert!(why[1].1.contains("schema_version 99"), "{why:?}");
         assert!(why[2].1.contains("no schema_version"), "{why:?}");
         assert!(why[3].1.starts_with("invalid report"), "{why:?}");
@@ -702,13 +968,28 @@ mod tests {
     #[test]
     fn warns_of_mixed_regions_versions_and_old_reports() {
         let mut other = report("n2", M1, "10.0.0.2", "2026-11-19T09:00:00Z", &[]);
-        other = other.replace("\"region\":\"cn-hangzhou\"", "\"region\":\"cn-shanghai\"").replace("0.3.0", "0.2.0");
-        let texts = vec![("a.json".into(), report("n1", M1, "10.0.0.1", T, &[])), ("b.json".into(), other), ("c.json".into(), report("n3", M1, "10.0.0.3", "2026-11-21T11:00:00Z", &[]))];
+        other = other
+            .replace("\"region\":\"cn-hangzhou\"", "\"region\":\"cn-shanghai\"")
+            .replace("0.3.0", "0.2.0");
+        let texts = vec![
+            ("a.json".into(), report("n1", M1, "10.0.0.1", T, &[])),
+            ("b.json".into(), other),
+            (
+                "c.json".into(),
+                report("n3", M1, "10.0.0.3", "2026-11-21T11:00:00Z", &[]),
+            ),
+        ];
         let s = summarize_texts(&texts, age());
         let w = s.warnings.join("\n");
-        assert!(w.contains("2 regions among the reports: cn-hangzhou (2), cn-shanghai (1)"), "{w}");
+        assert!(
+            w.contains("2 regions among the reports: cn-hangzhou (2), cn-shanghai (1)"),
+            "{w}"
+        );
         assert!(w.contains("2 tool versions"), "{w}");
-        assert!(w.contains("1 reports older than 1 d: n2 (2026-11-19T09:00:00Z)"), "{w}");
+        assert!(
+            w.contains("1 reports older than 1 d: n2 (2026-11-19T09:00:00Z)"),
+            "{w}"
+        );
         assert!(w.contains("dated in the future"), "{w}");
     }
 
@@ -718,21 +999,50 @@ mod tests {
         let mut files = vec![];
         for i in 0..50 {
             let p = d.path().join(format!("r{i:02}.json"));
-            let st = if i % 10 == 0 { Status::Fail } else { Status::Pass };
-            std::fs::write(&p, report(&format!("n{i}"), M1, &format!("10.0.0.{i}"), T, &[("tcp.registry", st, None)])).unwrap();
+            let st = if i % 10 == 0 {
+                Status::Fail
+            } else {
+                Status::Pass
+            };
+            std::fs::write(
+                &p,
+                report(
+                    &format!("n{i}"),
+                    M1,
+                    &format!("10.0.0.{i}"),
+                    T,
+                    &[("tcp.registry", st, None)],
+                ),
+            )
+            .unwrap();
             files.push(p);
         }
         files.push(d.path().join("missing.json"));
-        let s = summarize_files(&expand(&[d.path().to_path_buf(), d.path().join("missing.json")]), 4, age());
+        let s = summarize_files(
+            &expand(&[d.path().to_path_buf(), d.path().join("missing.json")]),
+            4,
+            age(),
+        );
         assert_eq!((s.files, s.hosts), (51, 50));
         assert_eq!(s.failing_hosts.len(), 5);
         assert_eq!(s.unreadable.len(), 1);
-        assert!(s.unreadable[0].reason.contains("No such file") || s.unreadable[0].reason.contains("no such file"), "{:?}", s.unreadable);
+        assert!(
+            s.unreadable[0].reason.contains("No such file")
+                || s.unreadable[0].reason.contains("no such file"),
+            "{:?}",
+            s.unreadable
+        );
     }
 
     #[test]
     fn parsing_arbitrary_bytes_never_panics() {
-        let good = report("n1", M1, "10.0.0.1", T, &[("tcp.registry", Status::Fail, Some("timeout"))]);
+        let good = report(
+            "n1",
+            M1,
+            "10.0.0.1",
+            T,
+            &[("tcp.registry", Status::Fail, Some("timeout"))],
+        );
         let bytes = good.as_bytes();
         // every truncation and a few byte flips
         for cut in (0..bytes.len()).step_by(7) {

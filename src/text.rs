@@ -10,7 +10,10 @@ pub fn clean(s: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) {
+        if c.is_control()
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+        {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -34,7 +37,10 @@ mod tests {
 
     #[test]
     fn escapes_and_caps() {
-        assert_eq!(clean("CN=evil\x1b[2J\r\n", 100), "CN=evil\\u{1b}[2J\\u{d}\\u{a}");
+        assert_eq!(
+            clean("CN=evil\x1b[2J\r\n", 100),
+            "CN=evil\\u{1b}[2J\\u{d}\\u{a}"
+        );
         assert_eq!(clean("abcdef", 3), "abc…");
         assert_eq!(clean("a\u{202e}b", 10), "a\\u{202e}b");
         assert_eq!(clean("日本語", 10), "日本語");

@@ -24,22 +24,52 @@ pub fn parse(value: &str, cat: &Catalogue) -> Result<Waiver, InputError> {
     };
     let (id, target) = match spec.split_once('@') {
         Some((i, t)) if !t.trim().is_empty() => (i.trim(), Some(t.trim().to_string())),
-        Some(_) => return Err(InputError::flag("--accept", value, "expected ID@TARGET with a target after '@'")),
+        Some(_) => {
+            return Err(InputError::flag(
+                "--accept",
+                value,
+                "expected ID@TARGET with a target after '@'",
+            ))
+        }
         None => (spec, None),
     };
     if cat.get(id).is_none() {
-        let mut near: Vec<(usize, &str)> = cat.requirements.iter().map(|r| (strsim::levenshtein(id, &r.id), r.id.as_str())).collect();
+        let mut near: Vec<(usize, &str)> = cat
+            .requirements
+            .iter()
+            .map(|r| (strsim::levenshtein(id, &r.id), r.id.as_str()))
+            .collect();
         near.sort();
         let list: Vec<&str> = near.iter().take(3).map(|x| x.1).collect();
-        return Err(InputError::flag("--accept", value, format!("'{id}' is not a requirement id; nearest: {}", list.join(", "))));
+        return Err(InputError::flag(
+            "--accept",
+            value,
+            format!(
+                "'{id}' is not a requirement id; nearest: {}",
+                list.join(", ")
+            ),
+        ));
     }
-    let reason = if reason.is_empty() { "accepted with --accept".to_string() } else { crate::text::clean(reason, 200) };
-    Ok(Waiver { spec: spec.to_string(), id: id.to_string(), target, reason })
+    let reason = if reason.is_empty() {
+        "accepted with --accept".to_string()
+    } else {
+        crate::text::clean(reason, 200)
+    };
+    Ok(Waiver {
+        spec: spec.to_string(),
+        id: id.to_string(),
+        target,
+        reason,
+    })
 }
 
 impl Waiver {
     pub fn matches(&self, r: &CheckResult) -> bool {
-        r.id == self.id && self.target.as_ref().is_none_or(|t| *t == r.target || r.address.as_deref() == Some(t.as_str()))
+        r.id == self.id
+            && self
+                .target
+                .as_ref()
+                .is_none_or(|t| *t == r.target || r.address.as_deref() == Some(t.as_str()))
     }
 }
 
@@ -49,11 +79,21 @@ pub fn apply(results: &mut [CheckResult], waivers: &[Waiver]) -> Vec<WaiverUse> 
         .iter()
         .map(|w| {
             let mut matched = 0;
-            for r in results.iter_mut().filter(|r| r.status != Status::Pass && r.waived.is_none() && w.matches(r)) {
-                r.waived = Some(Waived { by: w.spec.clone(), reason: w.reason.clone() });
+            for r in results
+                .iter_mut()
+                .filter(|r| r.status != Status::Pass && r.waived.is_none() && w.matches(r))
+            {
+                r.waived = Some(Waived {
+                    by: w.spec.clone(),
+                    reason: w.reason.clone(),
+                });
                 matched += 1;
             }
-            WaiverUse { accept: w.spec.clone(), reason: w.reason.clone(), matched }
+            WaiverUse {
+                accept: w.spec.clone(),
+                reason: w.reason.clone(),
+                matched,
+            }
         })
         .collect()
 }
@@ -86,11 +126,17 @@ mod tests {
     #[test]
     fn parse_forms_and_errors() {
         let w = parse("tools.socat=installed from our own mirror", cat()).unwrap();
-        assert_eq!((w.id.as_str(), w.target.as_deref(), w.reason.as_str()), ("tools.socat", None, "installed from our own mirror"));
+        assert_eq!(
+            (w.id.as_str(), w.target.as_deref(), w.reason.as_str()),
+            ("tools.socat", None, "installed from our own mirror")
+        );
         let w = parse("tcp.registry@100.103.9.188:443", cat()).unwrap();
         assert_eq!(w.target.as_deref(), Some("100.103.9.188:443"));
         let e = parse("tcp.regsitry", cat()).unwrap_err().to_string();
-        assert!(e.contains("'tcp.regsitry'") && e.contains("tcp.registry"), "{e}");
+        assert!(
+            e.contains("'tcp.regsitry'") && e.contains("tcp.registry"),
+            "{e}"
+        );
         assert!(parse("tcp.registry@", cat()).is_err());
     }
 
@@ -101,13 +147,31 @@ mod tests {
             row("tcp.registry", "r", Some("100.103.7.181:443"), Status::Fail),
             row("tools.socat", "socat", None, Status::Warn),
         ];
-        let used = apply(&mut rows, &[parse("tcp.registry@100.103.9.188:443=ticket 42", cat()).unwrap(), parse("udp.vxlan", cat()).unwrap()]);
+        let used = apply(
+            &mut rows,
+            &[
+                parse("tcp.registry@100.103.9.188:443=ticket 42", cat()).unwrap(),
+                parse("udp.vxlan", cat()).unwrap(),
+            ],
+        );
         assert_eq!(used[0].matched, 1);
-        assert_eq!(used[1].matched, 0, "an unused waiver is reported, not an error");
+        assert_eq!(
+            used[1].matched, 0,
+            "an unused waiver is reported, not an error"
+        );
         assert_eq!(rows[0].waived.as_ref().unwrap().reason, "ticket 42");
         assert_eq!(rows[0].status, Status::Fail, "the row keeps its status");
-        assert!(Summary::of(&rows, false).failed(), "the other address still fails");
-        apply(&mut rows, &[parse("tcp.registry", cat()).unwrap(), parse("tools.socat", cat()).unwrap()]);
+        assert!(
+            Summary::of(&rows, false).failed(),
+            "the other address still fails"
+        );
+        apply(
+            &mut rows,
+            &[
+                parse("tcp.registry", cat()).unwrap(),
+                parse("tools.socat", cat()).unwrap(),
+            ],
+        );
         let s = Summary::of(&rows, true);
         assert_eq!((s.verdict.as_str(), s.waived, s.fail), ("pass", 3, 2));
     }

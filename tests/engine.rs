@@ -15,12 +15,14 @@ use preflight::net::*;
 use preflight::options::{parse_host_port, Options};
 use preflight::plan::plan;
 use preflight::probe::dns::DnsFailure;
+use preflight::probe::echo::{self, Datagrams, DgramError};
 use preflight::probe::ntp::{NtpFailure, NtpSample};
 use preflight::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use preflight::probe::route::{RouteFailure, RouteInfo};
 use preflight::probe::tcp::TcpFailure;
-use preflight::probe::tls::{HttpAnswer, HttpExpect, TlsFailure, TlsOutcome, TlsSession, Trust, TrustFailure};
-use preflight::probe::echo::{self, Datagrams, DgramError};
+use preflight::probe::tls::{
+    HttpAnswer, HttpExpect, TlsFailure, TlsOutcome, TlsSession, Trust, TrustFailure,
+};
 use preflight::probe::udp::DfSocket;
 use preflight::regions::RegionTable;
 use preflight::result::{CheckResult, Status};
@@ -110,7 +112,10 @@ async fn hang_if(h: bool) {
 impl Resolver for World {
     async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
         hang_if(self.hang).await;
-        self.dns.get(name).cloned().unwrap_or(Err(DnsFailure::NxDomain))
+        self.dns
+            .get(name)
+            .cloned()
+            .unwrap_or(Err(DnsFailure::NxDomain))
     }
     fn servers(&self) -> Vec<String> {
         vec!["100.100.2.136".into()]
@@ -124,31 +129,64 @@ impl Connector for World {
         if self.slow.contains(&addr.ip()) {
             tokio::time::sleep(Duration::from_secs(100)).await;
         }
-        match self.tcp.get(&addr).cloned().unwrap_or(Err(TcpFailure::Refused)) {
+        match self
+            .tcp
+            .get(&addr)
+            .cloned()
+            .unwrap_or(Err(TcpFailure::Refused))
+        {
             Ok(()) => Ok("10.0.0.10:40000".parse().unwrap()),
             Err(e) => Err(e),
         }
     }
     async fn read_banner(&self, addr: SocketAddr, t: Duration) -> Result<String, TcpFailure> {
-        self.connect(addr, t).await.map(|_| "AEPF-TCP 10250".to_string())
+        self.connect(addr, t)
+            .await
+            .map(|_| "AEPF-TCP 10250".to_string())
     }
 }
 
 #[async_trait]
 impl TlsProber for World {
-    async fn probe(&self, addr: SocketAddr, _name: Option<&str>, _trust: Trust, http: Option<HttpExpect>, t: Duration) -> TlsOutcome {
+    async fn probe(
+        &self,
+        addr: SocketAddr,
+        _name: Option<&str>,
+        _trust: Trust,
+        http: Option<HttpExpect>,
+        t: Duration,
+    ) -> TlsOutcome {
         if let Err(e) = self.connect(addr, t).await {
-            return TlsOutcome { session: Err(TlsFailure::Connect(e)), http: None };
+            return TlsOutcome {
+                session: Err(TlsFailure::Connect(e)),
+                http: None,
+            };
         }
         let trust_failure = self.intercepted.then_some(TrustFailure::UnknownIssuer);
-        let session = TlsSession { version: "TLSv1.3".into(), cert: None, trust_failure };
+        let session = TlsSession {
+            version: "TLSv1.3".into(),
+            cert: None,
+            trust_failure,
+        };
         let http = http.map(|e| {
             Ok(match e {
-                HttpExpect::Registry => HttpAnswer { status: 401, headers: vec![("docker-distribution-api-version".into(), "registry/2.0".into())] },
-                HttpExpect::Oss => HttpAnswer { status: 403, headers: vec![("x-oss-request-id".into(), "x".into())] },
+                HttpExpect::Registry => HttpAnswer {
+                    status: 401,
+                    headers: vec![(
+                        "docker-distribution-api-version".into(),
+                        "registry/2.0".into(),
+                    )],
+                },
+                HttpExpect::Oss => HttpAnswer {
+                    status: 403,
+                    headers: vec![("x-oss-request-id".into(), "x".into())],
+                },
             })
         });
-        TlsOutcome { session: Ok(session), http }
+        TlsOutcome {
+            session: Ok(session),
+            http,
+        }
     }
 }
 
@@ -172,8 +210,19 @@ impl UdpProber for World {
 impl NtpClient for World {
     async fn query(&self, addr: SocketAddr, t: Duration) -> Result<NtpSample, NtpFailure> {
         hang_if(self.hang).await;
-        match self.ntp.get(&addr).cloned().unwrap_or(Err(NtpFailure::Timeout(t.as_millis() as u64))) {
-            Ok(off) => Ok(NtpSample { server: addr, offset_s: off, rtt_s: 0.002, stratum: 2, reference: "lab".into() }),
+        match self
+            .ntp
+            .get(&addr)
+            .cloned()
+            .unwrap_or(Err(NtpFailure::Timeout(t.as_millis() as u64)))
+        {
+            Ok(off) => Ok(NtpSample {
+                server: addr,
+                offset_s: off,
+                rtt_s: 0.002,
+                stratum: 2,
+                reference: "lab".into(),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -185,7 +234,13 @@ impl Routes for World {
         if self.no_route.contains(&dst) {
             return Err(RouteFailure::NoRoute);
         }
-        Ok(RouteInfo { interface: Some("eth0".into()), gateway: Some("10.0.0.1".parse().unwrap()), source: Some("10.0.0.10".parse().unwrap()), table: Some(254), ..Default::default() })
+        Ok(RouteInfo {
+            interface: Some("eth0".into()),
+            gateway: Some("10.0.0.1".parse().unwrap()),
+            source: Some("10.0.0.10".parse().unwrap()),
+            table: Some(254),
+            ..Default::default()
+        })
     }
     async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
         Ok(self.addrs.clone())
@@ -217,12 +272,23 @@ impl HostFacts for World {
     }
     fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String> {
         Ok(match proto {
-            SocketProto::Tcp => vec![SocketEntry { local_ip: "0.0.0.0".into(), local_port: 9100, state: 0x0A, inode: 77 }],
+            SocketProto::Tcp => vec![SocketEntry {
+                local_ip: "0.0.0.0".into(),
+                local_port: 9100,
+                state: 0x0A,
+                inode: 77,
+            }],
             SocketProto::Udp => vec![],
         })
     }
     fn socket_owners(&self) -> HashMap<u64, ProcInfo> {
-        HashMap::from([(77, ProcInfo { pid: 1234, name: "node_exporter".into() })])
+        HashMap::from([(
+            77,
+            ProcInfo {
+                pid: 1234,
+                name: "node_exporter".into(),
+            },
+        )])
     }
     fn privileged(&self) -> bool {
         true
@@ -238,19 +304,44 @@ fn sa(s: &str) -> SocketAddr {
 
 fn healthy() -> World {
     let mut w = World::default();
-    w.dns.insert("cs-anony-vpc.cn-hangzhou.aliyuncs.com".into(), Ok(vec![ip("100.103.42.233")]));
-    w.dns.insert("aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com".into(), Ok(vec![ip("100.118.28.10")]));
-    w.dns.insert("registry-cn-hangzhou-vpc.ack.aliyuncs.com".into(), Ok(vec![ip("100.103.9.188"), ip("100.103.7.181")]));
-    w.dns.insert("ntp1.aliyun.com".into(), Ok(vec![ip("198.18.0.123")]));
-    w.dns.insert("cn.ntp.org.cn".into(), Ok(vec![ip("198.18.0.124")]));
-    w.dns.insert("mirror.lab.test".into(), Ok(vec![ip("198.18.0.80")]));
-    for a in ["100.103.42.233:443", "100.118.28.10:443", "100.103.9.188:443", "100.103.7.181:443", "192.168.0.10:6443", "198.18.0.80:80"] {
+    w.dns.insert(
+        "cs-anony-vpc.cn-hangzhou.aliyuncs.com".into(),
+        Ok(vec![ip("100.103.42.233")]),
+    );
+    w.dns.insert(
+        "aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com".into(),
+        Ok(vec![ip("100.118.28.10")]),
+    );
+    w.dns.insert(
+        "registry-cn-hangzhou-vpc.ack.aliyuncs.com".into(),
+        Ok(vec![ip("100.103.9.188"), ip("100.103.7.181")]),
+    );
+    w.dns
+        .insert("ntp1.aliyun.com".into(), Ok(vec![ip("198.18.0.123")]));
+    w.dns
+        .insert("cn.ntp.org.cn".into(), Ok(vec![ip("198.18.0.124")]));
+    w.dns
+        .insert("mirror.lab.test".into(), Ok(vec![ip("198.18.0.80")]));
+    for a in [
+        "100.103.42.233:443",
+        "100.118.28.10:443",
+        "100.103.9.188:443",
+        "100.103.7.181:443",
+        "192.168.0.10:6443",
+        "198.18.0.80:80",
+    ] {
         w.tcp.insert(sa(a), Ok(()));
     }
     w.ntp.insert(sa("198.18.0.123:123"), Ok(0.01));
     w.ntp.insert(sa("198.18.0.124:123"), Ok(0.02));
-    w.files.insert("/etc/apt/sources.list", "deb http://mirror.lab.test/debian bookworm main\n");
-    w.addrs = vec![LocalAddr { interface: "eth0".into(), net: "10.0.0.10/24".parse().unwrap() }];
+    w.files.insert(
+        "/etc/apt/sources.list",
+        "deb http://mirror.lab.test/debian bookworm main\n",
+    );
+    w.addrs = vec![LocalAddr {
+        interface: "eth0".into(),
+        net: "10.0.0.10/24".parse().unwrap(),
+    }];
     w.path_mtu = 1500;
     w.pmtu_icmp = true;
     w
@@ -265,18 +356,35 @@ fn opts() -> Options {
 }
 
 fn cfg() -> EngineConfig {
-    EngineConfig { region: "cn-hangzhou".into(), timeout: Duration::from_secs(3), ntp_warn_offset: 0.5, ntp_fail_offset: 5.0 }
+    EngineConfig {
+        region: "cn-hangzhou".into(),
+        timeout: Duration::from_secs(3),
+        ntp_warn_offset: 0.5,
+        ntp_fail_offset: 5.0,
+    }
 }
 
 async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
     let cat = catalogue::builtin().unwrap();
     let probes = plan(o, cat);
-    let net = Net { resolver: w, connector: w, ntp: w, routes: w, host: w, tls: w, udp: w, icmp: None };
+    let net = Net {
+        resolver: w,
+        connector: w,
+        ntp: w,
+        routes: w,
+        host: w,
+        tls: w,
+        udp: w,
+        icmp: None,
+    };
     let results = run(&probes, &net, &cfg(), cat).await;
     // every engine-test report must satisfy the published schema (closed phase/error enums,
     // phase and error on every FAIL and WARN row)
     let errs = common::schema_errors(&common::report_of(results.clone()));
-    assert!(errs.is_empty(), "engine report breaks docs/report.schema.json: {errs:#?}");
+    assert!(
+        errs.is_empty(),
+        "engine report breaks docs/report.schema.json: {errs:#?}"
+    );
     results
 }
 
@@ -288,13 +396,22 @@ fn rows<'a>(r: &'a [CheckResult], id: &str) -> Vec<&'a CheckResult> {
 async fn healthy_world_has_no_fail_except_the_busy_port() {
     let w = healthy();
     let r = check(&w, &opts()).await;
-    let fails: Vec<String> = r.iter().filter(|x| x.status == Status::Fail).map(|x| format!("{} {}", x.id, x.message)).collect();
+    let fails: Vec<String> = r
+        .iter()
+        .filter(|x| x.status == Status::Fail)
+        .map(|x| format!("{} {}", x.id, x.message))
+        .collect();
     assert_eq!(fails.len(), 1, "{fails:#?}");
-    assert!(fails[0].contains("tcp/9100 is in use") && fails[0].contains("node_exporter (pid 1234)"), "{fails:?}");
+    assert!(
+        fails[0].contains("tcp/9100 is in use") && fails[0].contains("node_exporter (pid 1234)"),
+        "{fails:?}"
+    );
     assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Pass);
     // registry resolves to the documented addresses: no duplicate rows for them
     assert_eq!(rows(&r, "tcp.registry").len(), 2);
-    assert!(r.iter().all(|x| !x.title.is_empty() && !x.source.is_empty()));
+    assert!(r
+        .iter()
+        .all(|x| !x.title.is_empty() && !x.source.is_empty()));
     assert!(rows(&r, "tcp.registry")[0].remediation.contains("/32"));
 }
 
@@ -303,18 +420,26 @@ async fn dns_down_still_probes_documented_registry_addresses() {
     let mut w = healthy();
     w.dns.clear();
     let r = check(&w, &opts()).await;
-    assert!(rows(&r, "dns.registry").iter().all(|x| x.status == Status::Fail && x.message.contains("NXDOMAIN")));
+    assert!(rows(&r, "dns.registry")
+        .iter()
+        .all(|x| x.status == Status::Fail && x.message.contains("NXDOMAIN")));
     let tcp = rows(&r, "tcp.registry");
     let documented: Vec<_> = tcp.iter().filter(|x| x.address.is_some()).collect();
     assert_eq!(documented.len(), 2);
-    assert!(documented.iter().all(|x| x.status == Status::Pass), "DNS broken must read differently from route broken");
+    assert!(
+        documented.iter().all(|x| x.status == Status::Pass),
+        "DNS broken must read differently from route broken"
+    );
     let cp = rows(&r, "tcp.control-plane");
     assert_eq!(cp[0].status, Status::Skip);
     assert!(cp[0].message.contains("did not resolve"));
     // the apiserver is an address, so it is unaffected
     assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
     // without an ICMP pinger the API server's path MTU is SKIP with the reason, never PASS
-    let api = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.10")).unwrap();
+    let api = rows(&r, "mtu.path")
+        .into_iter()
+        .find(|x| x.address.as_deref() == Some("192.168.0.10"))
+        .unwrap();
     assert_eq!(api.status, Status::Skip);
     assert!(api.message.contains("ICMP probes are disabled"));
 }
@@ -322,24 +447,38 @@ async fn dns_down_still_probes_documented_registry_addresses() {
 #[tokio::test(start_paused = true)]
 async fn public_answer_warns_and_the_other_address_is_probed_too() {
     let mut w = healthy();
-    w.dns.insert("registry-cn-hangzhou-vpc.ack.aliyuncs.com".into(), Ok(vec![ip("198.18.1.1")]));
+    w.dns.insert(
+        "registry-cn-hangzhou-vpc.ack.aliyuncs.com".into(),
+        Ok(vec![ip("198.18.1.1")]),
+    );
     let r = check(&w, &opts()).await;
     assert_eq!(rows(&r, "dns.registry")[0].status, Status::Warn);
     let tcp = rows(&r, "tcp.registry");
     assert_eq!(tcp.len(), 3);
-    assert!(tcp.iter().any(|x| x.address.as_deref() == Some("198.18.1.1:443") && x.status == Status::Fail));
+    assert!(tcp
+        .iter()
+        .any(|x| x.address.as_deref() == Some("198.18.1.1:443") && x.status == Status::Fail));
 }
 
 #[tokio::test(start_paused = true)]
 async fn tcp_failure_classes_are_kept_apart() {
     let mut w = healthy();
-    w.tcp.insert(sa("192.168.0.10:6443"), Err(TcpFailure::TimedOut(0)));
-    w.tcp.insert(sa("100.103.9.188:443"), Err(TcpFailure::Refused));
-    w.tcp.insert(sa("100.103.7.181:443"), Err(TcpFailure::Unreachable("no route to host".into())));
+    w.tcp
+        .insert(sa("192.168.0.10:6443"), Err(TcpFailure::TimedOut(0)));
+    w.tcp
+        .insert(sa("100.103.9.188:443"), Err(TcpFailure::Refused));
+    w.tcp.insert(
+        sa("100.103.7.181:443"),
+        Err(TcpFailure::Unreachable("no route to host".into())),
+    );
     let r = check(&w, &opts()).await;
     let api = rows(&r, "tcp.apiserver")[0];
     assert_eq!(api.details["error"], "timeout");
-    assert!(api.message.contains("timed out after 3000 ms"), "{}", api.message);
+    assert!(
+        api.message.contains("timed out after 3000 ms"),
+        "{}",
+        api.message
+    );
     let reg = rows(&r, "tcp.registry");
     assert_eq!(reg[0].details["error"], "refused");
     assert_eq!(reg[1].details["error"], "unreachable");
@@ -352,14 +491,25 @@ async fn blackholed_network_ends_within_one_deadline() {
     let start = tokio::time::Instant::now();
     let r = check(&w, &opts()).await;
     let took = start.elapsed();
-    assert!(took <= cfg().deadline(), "took {took:?}, deadline {:?}", cfg().deadline());
+    assert!(
+        took <= cfg().deadline(),
+        "took {took:?}, deadline {:?}",
+        cfg().deadline()
+    );
     // not the sum of timeouts: one DNS timeout plus one probe timeout at most
     assert!(took <= Duration::from_secs(7), "{took:?}");
     assert!(rows(&r, "dns.registry")[0].message.contains("timed out"));
-    let documented: Vec<_> = rows(&r, "tcp.registry").into_iter().filter(|x| x.address.is_some()).collect();
+    let documented: Vec<_> = rows(&r, "tcp.registry")
+        .into_iter()
+        .filter(|x| x.address.is_some())
+        .collect();
     assert_eq!(documented.len(), 2);
-    assert!(documented.iter().all(|x| x.status == Status::Fail && x.details["error"] == "timeout"));
-    assert!(rows(&r, "ntp.server").iter().all(|x| x.status != Status::Pass));
+    assert!(documented
+        .iter()
+        .all(|x| x.status == Status::Fail && x.details["error"] == "timeout"));
+    assert!(rows(&r, "ntp.server")
+        .iter()
+        .all(|x| x.status != Status::Pass));
     assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Skip);
 }
 
@@ -369,23 +519,48 @@ async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pendi
     w.slow = vec![ip("100.103.7.181").into()];
     let cat = catalogue::builtin().unwrap();
     let probes = plan(&opts(), cat);
-    let net = Net { resolver: &w, connector: &w, ntp: &w, routes: &w, host: &w, tls: &w, udp: &w, icmp: None };
+    let net = Net {
+        resolver: &w,
+        connector: &w,
+        ntp: &w,
+        routes: &w,
+        host: &w,
+        tls: &w,
+        udp: &w,
+        icmp: None,
+    };
     // a deadline shorter than the slow address's connect: only that address overruns
     let r = preflight::engine::run_until(&probes, &net, &cfg(), cat, Duration::from_secs(2)).await;
     let errs = common::schema_errors(&common::report_of(r.clone()));
     assert!(errs.is_empty(), "{errs:#?}");
     let tcp = rows(&r, "tcp.registry");
     assert_eq!(tcp.len(), 2, "{tcp:#?}");
-    let fast = tcp.iter().find(|x| x.address.as_deref() == Some("100.103.9.188:443")).unwrap();
-    assert_eq!(fast.status, Status::Pass, "the fast address keeps its own verdict");
-    let slow = tcp.iter().find(|x| x.address.as_deref() == Some("100.103.7.181:443")).unwrap();
+    let fast = tcp
+        .iter()
+        .find(|x| x.address.as_deref() == Some("100.103.9.188:443"))
+        .unwrap();
+    assert_eq!(
+        fast.status,
+        Status::Pass,
+        "the fast address keeps its own verdict"
+    );
+    let slow = tcp
+        .iter()
+        .find(|x| x.address.as_deref() == Some("100.103.7.181:443"))
+        .unwrap();
     assert_eq!(slow.status, Status::Skip);
     assert_eq!(slow.details["phase"], "deadline");
-    assert_eq!(slow.details["pending"], "TCP connect (SYN) to 100.103.7.181:443");
+    assert_eq!(
+        slow.details["pending"],
+        "TCP connect (SYN) to 100.103.7.181:443"
+    );
     // the TLS probe of the registry promises tls.registry and http.registry: both rows are there
     // for the slow address, with the address
     for id in ["tls.registry", "http.registry"] {
-        let slow: Vec<_> = rows(&r, id).into_iter().filter(|x| x.address.as_deref() == Some("100.103.7.181:443")).collect();
+        let slow: Vec<_> = rows(&r, id)
+            .into_iter()
+            .filter(|x| x.address.as_deref() == Some("100.103.7.181:443"))
+            .collect();
         assert_eq!(slow.len(), 1, "{id}: {:#?}", rows(&r, id));
         assert_eq!(slow[0].details["phase"], "deadline", "{id}");
     }
@@ -399,12 +574,17 @@ async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pendi
 async fn clock_skew_fails_and_kiss_of_death_is_named() {
     let mut w = healthy();
     w.ntp.insert(sa("198.18.0.123:123"), Ok(7.5));
-    w.ntp.insert(sa("198.18.0.124:123"), Err(NtpFailure::KissOfDeath("RATE".into())));
+    w.ntp.insert(
+        sa("198.18.0.124:123"),
+        Err(NtpFailure::KissOfDeath("RATE".into())),
+    );
     let r = check(&w, &opts()).await;
     let off = rows(&r, "ntp.offset")[0];
     assert_eq!(off.status, Status::Fail);
     assert!(off.message.contains("+7.500"));
-    assert!(rows(&r, "ntp.server").iter().any(|x| x.message.contains("kiss-o'-death")));
+    assert!(rows(&r, "ntp.server")
+        .iter()
+        .any(|x| x.message.contains("kiss-o'-death")));
 }
 
 #[tokio::test(start_paused = true)]
@@ -428,7 +608,10 @@ async fn missing_tool_with_no_reachable_source_fails() {
 async fn missing_route_and_overlap() {
     let mut w = healthy();
     w.no_route = vec!["100.103.9.188".parse().unwrap()];
-    w.addrs.push(LocalAddr { interface: "eth1".into(), net: "100.64.0.5/10".parse().unwrap() });
+    w.addrs.push(LocalAddr {
+        interface: "eth1".into(),
+        net: "100.64.0.5/10".parse().unwrap(),
+    });
     let r = check(&w, &opts()).await;
     let rr = rows(&r, "route.registry");
     assert_eq!(rr[0].status, Status::Fail);
@@ -441,31 +624,55 @@ async fn interception_fails_tls_while_tcp_passes() {
     let mut w = healthy();
     w.intercepted = true;
     let r = check(&w, &opts()).await;
-    assert!(rows(&r, "tcp.registry").iter().all(|x| x.status == Status::Pass));
+    assert!(rows(&r, "tcp.registry")
+        .iter()
+        .all(|x| x.status == Status::Pass));
     let tls = rows(&r, "tls.registry");
     assert_eq!(tls.len(), 2);
-    assert!(tls.iter().all(|x| x.status == Status::Fail && x.message.contains("unknown CA")));
+    assert!(tls
+        .iter()
+        .all(|x| x.status == Status::Fail && x.message.contains("unknown CA")));
     // the API server is evidence-only without --cluster-ca
     assert_eq!(rows(&r, "tls.apiserver")[0].status, Status::Pass);
     assert_eq!(rows(&r, "http.registry").len(), 2);
-    assert_eq!(rows(&r, "http.registry")[0].title, "The registry answers GET /v2/ like a registry");
+    assert_eq!(
+        rows(&r, "http.registry")[0].title,
+        "The registry answers GET /v2/ like a registry"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn vxlan_and_mtu() {
     let mut w = healthy();
-    assert_eq!(rows(&check(&w, &opts()).await, "udp.vxlan")[0].status, Status::Pass);
-    let peer_mtu = |r: &[CheckResult]| rows(r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.20:8472")).unwrap().clone();
+    assert_eq!(
+        rows(&check(&w, &opts()).await, "udp.vxlan")[0].status,
+        Status::Pass
+    );
+    let peer_mtu = |r: &[CheckResult]| {
+        rows(r, "mtu.path")
+            .into_iter()
+            .find(|x| x.address.as_deref() == Some("192.168.0.20:8472"))
+            .unwrap()
+            .clone()
+    };
     w.path_mtu = 1400;
     let r = check(&w, &opts()).await;
     let m = peer_mtu(&r);
     assert_eq!(m.status, Status::Warn);
-    assert!(m.message.contains("1400") && m.message.contains("1350"), "{}", m.message);
+    assert!(
+        m.message.contains("1400") && m.message.contains("1350"),
+        "{}",
+        m.message
+    );
     // the same path without ICMP fragmentation-needed is a black hole: FAIL with the MSS advice
     w.pmtu_icmp = false;
     let m = peer_mtu(&check(&w, &opts()).await);
     assert_eq!(m.status, Status::Fail, "{}", m.message);
-    assert!(m.message.contains("black hole") && m.message.contains("1400") && m.message.contains("MSS"), "{}", m.message);
+    assert!(
+        m.message.contains("black hole") && m.message.contains("1400") && m.message.contains("MSS"),
+        "{}",
+        m.message
+    );
     assert_eq!(m.details["error"], "pmtu-black-hole");
     w.vxlan_blocked = true;
     let r = check(&w, &opts()).await;
@@ -473,7 +680,10 @@ async fn vxlan_and_mtu() {
     assert_eq!(peer_mtu(&r).status, Status::Skip);
     assert_eq!(rows(&r, "tcp.apiserver")[0].status, Status::Pass);
     // without an ICMP pinger the API server's path MTU is SKIP with the reason, never PASS
-    let api = rows(&r, "mtu.path").into_iter().find(|x| x.address.as_deref() == Some("192.168.0.10")).unwrap();
+    let api = rows(&r, "mtu.path")
+        .into_iter()
+        .find(|x| x.address.as_deref() == Some("192.168.0.10"))
+        .unwrap();
     assert_eq!(api.status, Status::Skip);
     assert!(api.message.contains("ICMP probes are disabled"));
 }
@@ -481,9 +691,15 @@ async fn vxlan_and_mtu() {
 #[tokio::test(start_paused = true)]
 async fn a_hostile_dns_answer_cannot_fan_out_past_the_cap() {
     let mut w = healthy();
-    let many: Vec<Ipv4Addr> = (0..200u32).map(|i| Ipv4Addr::from(0x6467_0000 + i)).collect();
-    w.dns.insert("cs-anony-vpc.cn-hangzhou.aliyuncs.com".into(), Ok(many));
+    let many: Vec<Ipv4Addr> = (0..200u32)
+        .map(|i| Ipv4Addr::from(0x6467_0000 + i))
+        .collect();
+    w.dns
+        .insert("cs-anony-vpc.cn-hangzhou.aliyuncs.com".into(), Ok(many));
     let r = check(&w, &opts()).await;
-    assert_eq!(rows(&r, "tcp.control-plane").len(), preflight::engine::MAX_ADDRESSES_PER_NAME);
+    assert_eq!(
+        rows(&r, "tcp.control-plane").len(),
+        preflight::engine::MAX_ADDRESSES_PER_NAME
+    );
     assert_eq!(rows(&r, "dns.control-plane")[0].status, Status::Pass);
 }

@@ -21,7 +21,14 @@ fn xorshift(x: &mut u64) -> u64 {
 #[test]
 fn responder_survives_garbage_and_oversized_datagrams() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight"))
-        .args(["responder", "--bind", "127.0.0.1", "--udp-only", "--duration", "60s"])
+        .args([
+            "responder",
+            "--bind",
+            "127.0.0.1",
+            "--udp-only",
+            "--duration",
+            "60s",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .expect("responder starts");
@@ -32,7 +39,8 @@ fn responder_survives_garbage_and_oversized_datagrams() {
 
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.connect("127.0.0.1:8472").unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut seed = 0x2545F4914F6CDD1Du64;
     let mut answered = 0;
     let mut buf = [0u8; 2048];
@@ -45,19 +53,38 @@ fn responder_survives_garbage_and_oversized_datagrams() {
         }
         if round % 8 == 0 {
             let _ = s.send(&vec![0xffu8; 65507]);
-            let mut almost = echo::encode(&Packet { kind: echo::KIND_REPLY, nonce: [9; 16], size: 1 }, 64);
+            let mut almost = echo::encode(
+                &Packet {
+                    kind: echo::KIND_REPLY,
+                    nonce: [9; 16],
+                    size: 1,
+                },
+                64,
+            );
             let _ = s.send(&almost);
             almost[4] = 7;
             let _ = s.send(&almost);
         }
         // a valid probe still gets its own reply
         let nonce = echo::nonce();
-        s.send(&echo::encode(&Packet { kind: echo::KIND_REQUEST, nonce, size: 100 }, 100)).unwrap();
+        s.send(&echo::encode(
+            &Packet {
+                kind: echo::KIND_REQUEST,
+                nonce,
+                size: 100,
+            },
+            100,
+        ))
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
-            assert!(Instant::now() < deadline, "round {round}: no reply to a valid probe");
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no reply to a valid probe"
+            );
             let Ok(n) = s.recv(&mut buf) else { continue };
-            let p = echo::decode(&buf[..n]).expect("the responder only ever sends protocol replies");
+            let p =
+                echo::decode(&buf[..n]).expect("the responder only ever sends protocol replies");
             if p.nonce == nonce {
                 assert_eq!(p.kind, echo::KIND_REPLY);
                 assert_eq!(p.size, 100);
@@ -94,7 +121,15 @@ async fn silent_tls_server_cannot_hang_the_probe() {
     });
     let prober = preflight::sys::tls::RustlsProber::new(&[], &[]);
     let start = Instant::now();
-    let out = prober.probe(addr, Some("registry.example"), Trust::System, Some(HttpExpect::Registry), Duration::from_millis(300)).await;
+    let out = prober
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::System,
+            Some(HttpExpect::Registry),
+            Duration::from_millis(300),
+        )
+        .await;
     assert!(start.elapsed() < Duration::from_secs(2));
     assert_eq!(out.session, Err(TlsFailure::Timeout(300)));
 }
@@ -110,8 +145,20 @@ async fn garbage_tls_server_is_a_handshake_failure() {
         }
     });
     let prober = preflight::sys::tls::RustlsProber::new(&[], &[]);
-    let out = prober.probe(addr, Some("registry.example"), Trust::System, None, Duration::from_secs(2)).await;
-    assert!(matches!(out.session, Err(TlsFailure::Handshake(_))), "{:?}", out.session);
+    let out = prober
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::System,
+            None,
+            Duration::from_secs(2),
+        )
+        .await;
+    assert!(
+        matches!(out.session, Err(TlsFailure::Handshake(_))),
+        "{:?}",
+        out.session
+    );
 }
 
 #[tokio::test]
@@ -124,7 +171,9 @@ async fn garbage_ntp_reply_is_malformed_not_a_panic() {
             let _ = server.send_to(&[0xAB; 48], from).await;
         }
     });
-    let r = preflight::sys::ntp::RsntpClient.query(addr, Duration::from_millis(500)).await;
+    let r = preflight::sys::ntp::RsntpClient
+        .query(addr, Duration::from_millis(500))
+        .await;
     assert!(matches!(r, Err(NtpFailure::Malformed(_))), "{r:?}");
 }
 
@@ -156,7 +205,24 @@ fn answer_with(query: &[u8], count: u16) -> Vec<u8> {
     r.extend_from_slice(&[0, 0, 0, 0]);
     r.extend_from_slice(&query[12..q_end.min(query.len())]);
     for i in 0..count {
-        r.extend_from_slice(&[0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 100, 103, (i >> 8) as u8, i as u8]);
+        r.extend_from_slice(&[
+            0xC0,
+            0x0C,
+            0,
+            1,
+            0,
+            1,
+            0,
+            0,
+            0,
+            60,
+            0,
+            4,
+            100,
+            103,
+            (i >> 8) as u8,
+            i as u8,
+        ]);
     }
     r
 }
@@ -170,10 +236,25 @@ async fn silent_dns_server_times_out() {
     use preflight::net::Resolver;
     let server = dns_server(|_| vec![]).await;
     let start = Instant::now();
-    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 400).resolve_a("registry.example")).await;
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        resolver(server, 400).resolve_a("registry.example"),
+    )
+    .await;
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     let r = r.expect("the resolver returns by itself");
-    assert!(matches!(r, Err(preflight::probe::dns::DnsFailure::Timeout(_)) | Err(preflight::probe::dns::DnsFailure::NoServer(_))), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Err(preflight::probe::dns::DnsFailure::Timeout(_))
+                | Err(preflight::probe::dns::DnsFailure::NoServer(_))
+        ),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -186,7 +267,12 @@ async fn garbage_and_spoofed_dns_answers_do_not_count() {
         vec![vec![0xde, 0xad, 0xbe, 0xef], vec![0u8; 900], wrong]
     })
     .await;
-    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 400).resolve_a("registry.example")).await.expect("bounded");
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        resolver(server, 400).resolve_a("registry.example"),
+    )
+    .await
+    .expect("bounded");
     assert!(r.is_err(), "{r:?}");
 }
 
@@ -194,14 +280,24 @@ async fn garbage_and_spoofed_dns_answers_do_not_count() {
 async fn large_dns_answers_are_parsed_and_oversized_ones_rejected() {
     use preflight::net::Resolver;
     let server = dns_server(|q| vec![answer_with(q, 60)]).await;
-    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 1000).resolve_a("registry.example")).await.expect("bounded");
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        resolver(server, 1000).resolve_a("registry.example"),
+    )
+    .await
+    .expect("bounded");
     let addrs = r.expect("60 A records resolve");
     assert_eq!(addrs.len(), 60);
     assert!(addrs.iter().all(|a| a.octets()[..2] == [100, 103]));
     // 200 records (3.2 KB) in one UDP datagram without the TC bit: cut at the EDNS size, rejected
     let server = dns_server(|q| vec![answer_with(q, 200)]).await;
     let start = Instant::now();
-    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 1000).resolve_a("registry.example")).await.expect("bounded");
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        resolver(server, 1000).resolve_a("registry.example"),
+    )
+    .await
+    .expect("bounded");
     assert!(r.is_err(), "{r:?}");
     assert!(start.elapsed() < Duration::from_secs(2));
 }
@@ -230,7 +326,9 @@ async fn http_server(reply: Vec<u8>, delay_per_chunk: Duration) -> SocketAddr {
     addr
 }
 
-async fn get(addr: SocketAddr) -> Result<preflight::probe::tls::HttpAnswer, preflight::probe::tls::HttpFailure> {
+async fn get(
+    addr: SocketAddr,
+) -> Result<preflight::probe::tls::HttpAnswer, preflight::probe::tls::HttpFailure> {
     let s = tokio::net::TcpStream::connect(addr).await.unwrap();
     preflight::sys::tls::http_get(s, "registry.example", "/v2/").await
 }
@@ -240,20 +338,34 @@ async fn http_answers_good_huge_and_malformed() {
     let ok = b"HTTP/1.1 401 Unauthorized\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\n\r\n".to_vec();
     let a = get(http_server(ok, Duration::ZERO).await).await.unwrap();
     assert_eq!(a.status, 401);
-    assert_eq!(a.header("docker-distribution-api-version"), Some("registry/2.0"));
+    assert_eq!(
+        a.header("docker-distribution-api-version"),
+        Some("registry/2.0")
+    );
 
     // an endless header block: rejected once it passes the head limit, without reading it all
     let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
     for i in 0..20_000 {
         huge.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(40)).as_bytes());
     }
-    let r = tokio::time::timeout(Duration::from_secs(5), get(http_server(huge, Duration::ZERO).await)).await.expect("bounded");
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        get(http_server(huge, Duration::ZERO).await),
+    )
+    .await
+    .expect("bounded");
     assert!(r.is_err(), "{r:?}");
 
-    let r = tokio::time::timeout(Duration::from_secs(5), get(http_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec(), Duration::ZERO).await))
-        .await
-        .expect("bounded");
-    assert!(matches!(r, Err(preflight::probe::tls::HttpFailure::Malformed(_))), "{r:?}");
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        get(http_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec(), Duration::ZERO).await),
+    )
+    .await
+    .expect("bounded");
+    assert!(
+        matches!(r, Err(preflight::probe::tls::HttpFailure::Malformed(_))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -300,9 +412,21 @@ async fn a_slow_resolver_answer_to_the_first_query_still_counts() {
     // timeout 1 s: the retry goes out at 0.5 s, the first query's answer comes at 0.7 s
     let server = slow_dns_server(Duration::from_millis(700)).await;
     let start = Instant::now();
-    let r = tokio::time::timeout(Duration::from_secs(3), resolver(server, 1000).resolve_a("registry.example")).await.expect("bounded");
-    assert_eq!(r.expect("a late answer inside the timeout resolves").len(), 1);
-    assert!(start.elapsed() < Duration::from_millis(1000), "{:?}", start.elapsed());
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        resolver(server, 1000).resolve_a("registry.example"),
+    )
+    .await
+    .expect("bounded");
+    assert_eq!(
+        r.expect("a late answer inside the timeout resolves").len(),
+        1
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -310,21 +434,43 @@ fn responder_serves_the_ports_it_can_and_survives_a_connection_flood() {
     use std::io::Read;
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = busy.local_addr().unwrap().port();
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight"))
-        .args(["responder", "--bind", "127.0.0.1", "--duration", "60s", "--ports", &format!("{taken},{free}")])
+        .args([
+            "responder",
+            "--bind",
+            "127.0.0.1",
+            "--duration",
+            "60s",
+            "--ports",
+            &format!("{taken},{free}"),
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .expect("responder starts");
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     err.read_line(&mut first).unwrap();
-    assert!(first.contains(&format!("cannot listen on tcp 127.0.0.1:{taken}: address in use")), "{first}");
+    assert!(
+        first.contains(&format!(
+            "cannot listen on tcp 127.0.0.1:{taken}: address in use"
+        )),
+        "{first}"
+    );
     let mut second = String::new();
     err.read_line(&mut second).unwrap();
-    assert!(second.contains(&format!("listening on tcp 127.0.0.1:{free}")), "{second}");
+    assert!(
+        second.contains(&format!("listening on tcp 127.0.0.1:{free}")),
+        "{second}"
+    );
     // a flood of connections that never read: each is answered or turned away, none hangs it
-    let held: Vec<_> = (0..400).filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", free)).ok()).collect();
+    let held: Vec<_> = (0..400)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", free)).ok())
+        .collect();
     assert!(held.len() > 300);
     // a well-behaved prober still gets its banner
     let mut s = std::net::TcpStream::connect(("127.0.0.1", free)).unwrap();
@@ -340,14 +486,23 @@ fn responder_serves_the_ports_it_can_and_survives_a_connection_flood() {
     assert_eq!(status.code(), Some(1), "{status:?}");
     let mut rest = String::new();
     let _ = err.read_to_string(&mut rest);
-    assert!(rest.contains("accepted 401 TCP connections") || rest.contains("turned away"), "{rest}");
+    assert!(
+        rest.contains("accepted 401 TCP connections") || rest.contains("turned away"),
+        "{rest}"
+    );
     // the per-probe log is rate-limited: far fewer lines than connections
-    assert!(rest.lines().filter(|l| l.contains("answered")).count() < 20, "{rest}");
+    assert!(
+        rest.lines().filter(|l| l.contains("answered")).count() < 20,
+        "{rest}"
+    );
 }
 
 #[test]
 fn responder_rejects_a_bad_port_list_in_one_line() {
-    let o = Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight")).args(["responder", "--ports", "10250,8472/sctp"]).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ack-edge-preflight"))
+        .args(["responder", "--ports", "10250,8472/sctp"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(e.lines().count(), 1, "{e}");

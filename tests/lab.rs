@@ -32,15 +32,27 @@ fn lab_id() -> String {
 }
 
 fn lab(args: &[&str]) -> Result<String, Failed> {
-    let o = Command::new("timeout").args(["120", "bash"]).arg(lab_sh()).args(args).env("LAB_ID", lab_id()).output().map_err(|e| format!("lab.sh: {e}"))?;
+    let o = Command::new("timeout")
+        .args(["120", "bash"])
+        .arg(lab_sh())
+        .args(args)
+        .env("LAB_ID", lab_id())
+        .output()
+        .map_err(|e| format!("lab.sh: {e}"))?;
     if !o.status.success() {
-        return Err(format!("lab.sh {args:?} failed: {}", String::from_utf8_lossy(&o.stderr)).into());
+        return Err(format!(
+            "lab.sh {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
     }
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 fn lab_dir() -> String {
-    lab(&["dir"]).map(|s| s.trim().to_string()).unwrap_or_default()
+    lab(&["dir"])
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// The outcome of one `check` run in the node namespace.
@@ -52,7 +64,10 @@ struct Run {
 
 impl Run {
     fn rows(&self, id: &str) -> Vec<&Value> {
-        self.report["results"].as_array().map(|a| a.iter().filter(|r| r["id"] == id).collect()).unwrap_or_default()
+        self.report["results"]
+            .as_array()
+            .map(|a| a.iter().filter(|r| r["id"] == id).collect())
+            .unwrap_or_default()
     }
     fn row(&self, id: &str, address: &str) -> Result<&Value, Failed> {
         self.rows(id)
@@ -64,15 +79,29 @@ impl Run {
         let mut s = String::new();
         for r in self.report["results"].as_array().into_iter().flatten() {
             if r["status"] != "pass" {
-                s.push_str(&format!("\n  {} {} {} {}", r["status"], r["id"], r["address"], r["message"]));
+                s.push_str(&format!(
+                    "\n  {} {} {} {}",
+                    r["status"], r["id"], r["address"], r["message"]
+                ));
             }
         }
-        format!("exit {}, summary {}{s}\n  stderr: {}", self.code, self.report["summary"], self.stderr.trim())
+        format!(
+            "exit {}, summary {}{s}\n  stderr: {}",
+            self.code,
+            self.report["summary"],
+            self.stderr.trim()
+        )
     }
     fn expect(&self, id: &str, address: &str, status: &str, text: &str) -> Result<(), Failed> {
         let r = self.row(id, address)?;
         if r["status"] != status || !r["message"].as_str().unwrap_or("").contains(text) {
-            return Err(format!("{id} {address}: want {status} containing {text:?}, got {} {}\n{}", r["status"], r["message"], self.brief()).into());
+            return Err(format!(
+                "{id} {address}: want {status} containing {text:?}, got {} {}\n{}",
+                r["status"],
+                r["message"],
+                self.brief()
+            )
+            .into());
         }
         Ok(())
     }
@@ -97,10 +126,35 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
     let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
     let mut args: Vec<String> = vec!["node".into()];
     if let Some(u) = user {
-        args.extend(["setpriv", "--reuid", u, "--regid", "nogroup", "--clear-groups", "--"].map(String::from));
+        args.extend(
+            [
+                "setpriv",
+                "--reuid",
+                u,
+                "--regid",
+                "nogroup",
+                "--clear-groups",
+                "--",
+            ]
+            .map(String::from),
+        );
     }
     let ca = format!("{dir}/pki/ca.pem");
-    args.extend([bin, "check", "--region", "cn-hangzhou", "--apiserver", "192.168.0.10", "--format", "json", "--sysroot", &root].map(String::from));
+    args.extend(
+        [
+            bin,
+            "check",
+            "--region",
+            "cn-hangzhou",
+            "--apiserver",
+            "192.168.0.10",
+            "--format",
+            "json",
+            "--sysroot",
+            &root,
+        ]
+        .map(String::from),
+    );
     if !extra.contains(&"--timeout") {
         args.extend(["--timeout", "1s"].map(String::from));
     }
@@ -109,11 +163,25 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
     }
     args.extend(["--peer", "192.168.0.20"].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    let o = Command::new("timeout").args(["60", "bash"]).arg(lab_sh()).args(&args).env("LAB_ID", lab_id()).output().map_err(|e| format!("run: {e}"))?;
+    let o = Command::new("timeout")
+        .args(["60", "bash"])
+        .arg(lab_sh())
+        .args(&args)
+        .env("LAB_ID", lab_id())
+        .output()
+        .map_err(|e| format!("run: {e}"))?;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    let report: Value = serde_json::from_slice(&o.stdout)
-        .map_err(|e| format!("report is not JSON ({e}); exit {:?}; stderr: {stderr}", o.status.code()))?;
-    Ok(Run { code: o.status.code().unwrap_or(-1), report: valid(report)?, stderr })
+    let report: Value = serde_json::from_slice(&o.stdout).map_err(|e| {
+        format!(
+            "report is not JSON ({e}); exit {:?}; stderr: {stderr}",
+            o.status.code()
+        )
+    })?;
+    Ok(Run {
+        code: o.status.code().unwrap_or(-1),
+        report: valid(report)?,
+        stderr,
+    })
 }
 
 fn check(extra: &[&str]) -> Result<Run, Failed> {
@@ -133,7 +201,13 @@ fn with_faults(faults: &[&str]) -> Result<(), Failed> {
 type Scenario = fn() -> Result<(), Failed>;
 
 /// Host checks that read the machine's global state (not the lab namespace's).
-const HOST_GLOBAL: [&str; 5] = ["host.swap", "host.kernel-modules", "host.cgroup", "host.hostname", "host.leftovers"];
+const HOST_GLOBAL: [&str; 5] = [
+    "host.swap",
+    "host.kernel-modules",
+    "host.cgroup",
+    "host.hostname",
+    "host.leftovers",
+];
 
 fn scenarios() -> Vec<(&'static str, Scenario)> {
     vec![
@@ -150,15 +224,34 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 .filter(|x| !HOST_GLOBAL.contains(&x["id"].as_str().unwrap_or("")))
                 .collect();
             if !bad.is_empty() {
-                return Err(format!("healthy lab should have no FAIL or WARN\n{}", r.brief()).into());
+                return Err(
+                    format!("healthy lab should have no FAIL or WARN\n{}", r.brief()).into(),
+                );
             }
-            for id in ["host.firewall", "host.node-ip", "host.rp-filter", "dns.resolver", "proxy.env", "host.sysctl"] {
+            for id in [
+                "host.firewall",
+                "host.node-ip",
+                "host.rp-filter",
+                "dns.resolver",
+                "proxy.env",
+                "host.sysctl",
+            ] {
                 r.expect_all(id, "pass")?;
             }
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
             r.expect("ntp.server", "198.18.0.123:123", "pass", "stratum 8")?;
-            r.expect("dns.oss", "aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com", "pass", "100.118.28.10")?;
-            r.expect("route.apiserver", "192.168.0.10", "pass", "via 10.0.0.1 dev n0 src 10.0.0.10")?;
+            r.expect(
+                "dns.oss",
+                "aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com",
+                "pass",
+                "100.118.28.10",
+            )?;
+            r.expect(
+                "route.apiserver",
+                "192.168.0.10",
+                "pass",
+                "via 10.0.0.1 dev n0 src 10.0.0.10",
+            )?;
             r.expect("pkg.sources", "mirror.lab.test:80", "pass", "accepts TCP")?;
             // ICMP round trip is evidence on TCP rows (root can open ICMP sockets)
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "ICMP echo")
@@ -167,22 +260,46 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["dns-down"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "fail", "timed out")?;
-            r.expect("dns.control-plane", "cs-anony-vpc.cn-hangzhou.aliyuncs.com", "fail", "timed out")?;
+            r.expect(
+                "dns.registry",
+                "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+                "fail",
+                "timed out",
+            )?;
+            r.expect(
+                "dns.control-plane",
+                "cs-anony-vpc.cn-hangzhou.aliyuncs.com",
+                "fail",
+                "timed out",
+            )?;
             // the fix follows what was observed: the node already asks the VPC DNS, port 53 is dropped
-            let fix = r.row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com")?["remediation"].as_str().unwrap_or("").to_string();
+            let fix = r.row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com")?
+                ["remediation"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             if !fix.contains("allow UDP and TCP 53 from the node to 100.100.2.136") {
                 return Err(format!("the DNS fix should name the VPC DNS in use: {fix}").into());
             }
             // documented registry addresses are still probed, and reachable
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
             r.expect("tcp.registry", "100.103.7.181:443", "pass", "connected")?;
-            r.expect("tcp.control-plane", "cs-anony-vpc.cn-hangzhou.aliyuncs.com", "skip", "did not resolve")
+            r.expect(
+                "tcp.control-plane",
+                "cs-anony-vpc.cn-hangzhou.aliyuncs.com",
+                "skip",
+                "did not resolve",
+            )
         }),
         ("dns_answers_a_public_address_for_the_registry", || {
             with_faults(&["dns-public"])?;
             let r = check(&[])?;
-            r.expect("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "warn", "198.18.1.1")?;
+            r.expect(
+                "dns.registry",
+                "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+                "warn",
+                "198.18.1.1",
+            )?;
             r.expect("tcp.registry", "198.18.1.1:443", "pass", "connected")?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
@@ -190,12 +307,22 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["dns-nxdomain"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("dns.control-plane", "cs-anony-vpc.cn-hangzhou.aliyuncs.com", "fail", "NXDOMAIN")
+            r.expect(
+                "dns.control-plane",
+                "cs-anony-vpc.cn-hangzhou.aliyuncs.com",
+                "fail",
+                "NXDOMAIN",
+            )
         }),
         ("wrong_system_resolver_and_dns_server_flag", || {
             with_faults(&["resolver-wrong"])?;
             let r = check(&["--only", "dns"])?;
-            r.expect("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "fail", "via 100.100.2.138")?;
+            r.expect(
+                "dns.registry",
+                "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+                "fail",
+                "via 100.100.2.138",
+            )?;
             let r = check(&["--only", "dns", "--dns-server", "100.100.2.136"])?;
             r.exit(0)?;
             r.expect_all("dns.registry", "pass")
@@ -204,7 +331,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["api-filtered"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("tcp.apiserver", "192.168.0.10:6443", "fail", "timed out after 1000 ms")?;
+            r.expect(
+                "tcp.apiserver",
+                "192.168.0.10:6443",
+                "fail",
+                "timed out after 1000 ms",
+            )?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
         ("apiserver_port_refused", || {
@@ -216,7 +348,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["ntp-blocked"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("ntp.server", "198.18.0.123:123", "fail", "no reply within 1000 ms")?;
+            r.expect(
+                "ntp.server",
+                "198.18.0.123:123",
+                "fail",
+                "no reply within 1000 ms",
+            )?;
             r.expect_all("ntp.offset", "skip")?;
             r.expect_all("dns.ntp", "pass")
         }),
@@ -231,7 +368,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = check(&[])?;
             r.exit(1)?;
             r.expect("route.registry", "100.103.9.188", "fail", "no route")?;
-            r.expect("tcp.registry", "100.103.9.188:443", "fail", "network unreachable")?;
+            r.expect(
+                "tcp.registry",
+                "100.103.9.188:443",
+                "fail",
+                "network unreachable",
+            )?;
             // the missing route is named as the cause of the TCP failure (and the view leads with it)
             let cause = &r.row("tcp.registry", "100.103.9.188:443")?["details"]["caused_by"];
             if cause["id"] != "route.registry" || cause["address"] != "100.103.9.188" {
@@ -261,11 +403,18 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 .output()
                 .map_err(|e| e.to_string())?;
             let tty = String::from_utf8_lossy(&o.stdout).into_owned();
-            let counts: Vec<&str> = tty.split('\r').filter(|l| l.contains(" done, ") && l.contains(" s left")).collect();
+            let counts: Vec<&str> = tty
+                .split('\r')
+                .filter(|l| l.contains(" done, ") && l.contains(" s left"))
+                .collect();
             if counts.len() < 2 || !tty.contains("\r\x1b[K") {
-                return Err(format!("want a redrawn progress line, cleared at the end: {tty:?}").into());
+                return Err(
+                    format!("want a redrawn progress line, cleared at the end: {tty:?}").into(),
+                );
             }
-            if !counts.iter().any(|l| l.starts_with("0/")) && !counts.iter().any(|l| !l.starts_with(&counts[0][..2])) {
+            if !counts.iter().any(|l| l.starts_with("0/"))
+                && !counts.iter().any(|l| !l.starts_with(&counts[0][..2]))
+            {
                 return Err(format!("the count never moved: {counts:?}").into());
             }
             Ok(())
@@ -280,48 +429,105 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 return Err(format!("no bundle notice: {}", r.stderr).into());
             }
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&tgz).map_err(|e| e.to_string())?.permissions().mode() & 0o777;
+            let mode = std::fs::metadata(&tgz)
+                .map_err(|e| e.to_string())?
+                .permissions()
+                .mode()
+                & 0o777;
             if mode != 0o600 {
                 return Err(format!("bundle mode {mode:o}, want 600").into());
             }
-            let list = Command::new("tar").arg("-tzvf").arg(&tgz).output().map_err(|e| e.to_string())?;
+            let list = Command::new("tar")
+                .arg("-tzvf")
+                .arg(&tgz)
+                .output()
+                .map_err(|e| e.to_string())?;
             let list = String::from_utf8_lossy(&list.stdout).into_owned();
-            for want in ["report/report.json", "report/report.md", "report/report.html", "files/etc/resolv.conf", "files/etc/hosts",
-                "files/etc/environment", "files/etc/apt/sources.list", "files/etc/yum.repos.d/lab.repo", "net/addresses.txt", "net/routes.txt",
-                "net/rules.txt", "net/neighbours.txt", "net/listening.txt", "host/sysctl.txt", "manifest.json"] {
+            for want in [
+                "report/report.json",
+                "report/report.md",
+                "report/report.html",
+                "files/etc/resolv.conf",
+                "files/etc/hosts",
+                "files/etc/environment",
+                "files/etc/apt/sources.list",
+                "files/etc/yum.repos.d/lab.repo",
+                "net/addresses.txt",
+                "net/routes.txt",
+                "net/rules.txt",
+                "net/neighbours.txt",
+                "net/listening.txt",
+                "host/sysctl.txt",
+                "manifest.json",
+            ] {
                 if !list.contains(want) {
                     return Err(format!("bundle lacks {want}:\n{list}").into());
                 }
             }
             let x = dir.path().join("x");
             std::fs::create_dir_all(&x).map_err(|e| e.to_string())?;
-            let ok = Command::new("tar").arg("-xzf").arg(&tgz).arg("-C").arg(&x).status().map_err(|e| e.to_string())?;
+            let ok = Command::new("tar")
+                .arg("-xzf")
+                .arg(&tgz)
+                .arg("-C")
+                .arg(&x)
+                .status()
+                .map_err(|e| e.to_string())?;
             if !ok.success() {
                 return Err("tar -x failed".into());
             }
-            let top = std::fs::read_dir(&x).map_err(|e| e.to_string())?.next().ok_or("empty bundle")?.map_err(|e| e.to_string())?.path();
+            let top = std::fs::read_dir(&x)
+                .map_err(|e| e.to_string())?
+                .next()
+                .ok_or("empty bundle")?
+                .map_err(|e| e.to_string())?
+                .path();
             let read = |p: &str| std::fs::read_to_string(top.join(p)).unwrap_or_default();
             let env = read("files/etc/environment");
-            if env.contains("s3cret") || env.contains("ops:") || !env.contains("http://***@10.0.0.3:3128") {
+            if env.contains("s3cret")
+                || env.contains("ops:")
+                || !env.contains("http://***@10.0.0.3:3128")
+            {
                 return Err(format!("proxy credentials not redacted: {env}").into());
             }
-            if !read("net/routes.txt").contains("100.0.0.0/8 via 10.0.0.1") || !read("net/rules.txt").contains("lookup main") {
-                return Err(format!("routes / rules: {}\n{}", read("net/routes.txt"), read("net/rules.txt")).into());
+            if !read("net/routes.txt").contains("100.0.0.0/8 via 10.0.0.1")
+                || !read("net/rules.txt").contains("lookup main")
+            {
+                return Err(format!(
+                    "routes / rules: {}\n{}",
+                    read("net/routes.txt"),
+                    read("net/rules.txt")
+                )
+                .into());
             }
             if !read("files/etc/resolv.conf").contains("nameserver 100.100.2.136") {
                 return Err(format!("resolv.conf: {}", read("files/etc/resolv.conf")).into());
             }
             // the manifest's checksums are the files'
-            let m: Value = serde_json::from_str(&read("manifest.json")).map_err(|e| e.to_string())?;
+            let m: Value =
+                serde_json::from_str(&read("manifest.json")).map_err(|e| e.to_string())?;
             for e in m["entries"].as_array().ok_or("no entries")? {
                 let p = e["path"].as_str().unwrap_or("");
-                let sum = Command::new("sha256sum").arg(top.join(p)).output().map_err(|e| e.to_string())?;
-                let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or("").to_string();
+                let sum = Command::new("sha256sum")
+                    .arg(top.join(p))
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                let sum = String::from_utf8_lossy(&sum.stdout)
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 if sum != e["sha256"].as_str().unwrap_or("") {
-                    return Err(format!("{p}: manifest sha256 {} but file {sum}", e["sha256"]).into());
+                    return Err(
+                        format!("{p}: manifest sha256 {} but file {sum}", e["sha256"]).into(),
+                    );
                 }
             }
-            if m["entries"].as_array().map(|a| a.iter().any(|e| e["path"] == "files/etc/environment" && e["redacted"] == true)) != Some(true) {
+            if m["entries"].as_array().map(|a| {
+                a.iter()
+                    .any(|e| e["path"] == "files/etc/environment" && e["redacted"] == true)
+            }) != Some(true)
+            {
                 return Err(format!("environment not marked redacted: {m}").into());
             }
             Ok(())
@@ -344,7 +550,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["tool-missing"])?;
             let r = check(&[])?;
             r.exit(0)?;
-            r.expect("tools.socat", "socat", "warn", "yum install socat / apt-get install socat")?;
+            r.expect(
+                "tools.socat",
+                "socat",
+                "warn",
+                "yum install socat / apt-get install socat",
+            )?;
             r.expect("pkg.sources", "mirror.lab.test:80", "pass", "accepts TCP")?;
             check(&["--strict"])?.exit(1)
         }),
@@ -352,13 +563,23 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["tool-missing", "sources-unreachable"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("pkg.sources", "mirror.lab.test:80", "fail", "no source is reachable")
+            r.expect(
+                "pkg.sources",
+                "mirror.lab.test:80",
+                "fail",
+                "no source is reachable",
+            )
         }),
         ("address_overlapping_100_slash_8", || {
             with_faults(&["overlap"])?;
             let r = check(&["--only", "cidr"])?;
             r.exit(1)?;
-            r.expect("cidr.overlap", "cloud services 100.0.0.0/8", "fail", "100.64.0.5/10 on n0")?;
+            r.expect(
+                "cidr.overlap",
+                "cloud services 100.0.0.0/8",
+                "fail",
+                "100.64.0.5/10 on n0",
+            )?;
             // every check toward 100.0.0.0/8 fails, and each names the overlap as its cause
             let r = check(&["--only", "cidr,dns,tcp"])?;
             for (id, addr) in [("tcp.registry", "100.103.9.188:443"), ("dns.registry", "")] {
@@ -371,15 +592,32 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         }),
         ("pod_cidr_overlapping_the_node_network", || {
             with_faults(&[])?;
-            let r = check(&["--only", "cidr", "--pod-cidr", "10.0.0.0/16", "--vpc-cidr", "192.168.0.0/16"])?;
-            r.expect("cidr.overlap", "containers 10.0.0.0/16", "fail", "10.0.0.10/24 on n0")?;
+            let r = check(&[
+                "--only",
+                "cidr",
+                "--pod-cidr",
+                "10.0.0.0/16",
+                "--vpc-cidr",
+                "192.168.0.0/16",
+            ])?;
+            r.expect(
+                "cidr.overlap",
+                "containers 10.0.0.0/16",
+                "fail",
+                "10.0.0.10/24 on n0",
+            )?;
             r.expect("cidr.overlap", "VPC 192.168.0.0/16", "pass", "nothing")
         }),
         ("everything_blackholed", || {
             with_faults(&["blackhole-all"])?;
             let r = check(&[])?;
             r.exit(1)?;
-            r.expect("tcp.registry", "100.103.9.188:443", "fail", "timed out after 1000 ms")?;
+            r.expect(
+                "tcp.registry",
+                "100.103.9.188:443",
+                "fail",
+                "timed out after 1000 ms",
+            )?;
             r.expect("tcp.apiserver", "192.168.0.10:6443", "fail", "timed out")?;
             r.expect_all("dns.registry", "fail")?;
             r.expect_all("ntp.offset", "skip")
@@ -390,26 +628,49 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.exit(1)?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
             r.expect("tls.registry", "100.103.9.188:443", "fail", "unknown CA")?;
-            r.expect("tls.registry", "100.103.9.188:443", "fail", "Interception Proxy CA")?;
+            r.expect(
+                "tls.registry",
+                "100.103.9.188:443",
+                "fail",
+                "Interception Proxy CA",
+            )?;
             r.expect("tls.apiserver", "192.168.0.10:6443", "fail", "unknown CA")
         }),
         ("tls_and_http_identity_pass_with_the_lab_ca", || {
             with_faults(&[])?;
             let r = check(&[])?;
             r.expect("tls.registry", "100.103.7.181:443", "pass", "verified")?;
-            r.expect("http.registry", "100.103.7.181:443", "pass", "Docker-Distribution-Api-Version: registry/2.0")?;
+            r.expect(
+                "http.registry",
+                "100.103.7.181:443",
+                "pass",
+                "Docker-Distribution-Api-Version: registry/2.0",
+            )?;
             r.expect("http.oss", "100.118.28.10:443", "pass", "x-oss-request-id")?;
             r.expect("tls.apiserver", "192.168.0.10:6443", "pass", "cluster CA")?;
             // without the lab CA the same chain is untrusted
             let dir = lab_dir();
-            let r = check_as(None, &["--only", "tls.registry", "--ca-file", &format!("{dir}/pki/evil-ca.pem")])?;
+            let r = check_as(
+                None,
+                &[
+                    "--only",
+                    "tls.registry",
+                    "--ca-file",
+                    &format!("{dir}/pki/evil-ca.pem"),
+                ],
+            )?;
             r.expect("tls.registry", "100.103.9.188:443", "fail", "unknown CA")
         }),
         ("plain_web_server_on_the_registry_address", || {
             with_faults(&["registry-plain"])?;
             let r = check(&[])?;
             r.expect("tls.registry", "100.103.9.188:443", "pass", "verified")?;
-            r.expect("http.registry", "100.103.9.188:443", "fail", "another service answers")
+            r.expect(
+                "http.registry",
+                "100.103.9.188:443",
+                "fail",
+                "another service answers",
+            )
         }),
         ("vxlan_dropped_while_apiserver_passes", || {
             with_faults(&["vxlan-blocked"])?;
@@ -421,16 +682,41 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("vxlan_echo_and_full_path_mtu", || {
             with_faults(&[])?;
             let r = check(&[])?;
-            r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "3/3 probes echoed")?;
-            r.expect("udp.vxlan", "192.168.0.20:8472", "pass", "full-size 1500-byte VXLAN frame with DF came back")?;
-            r.expect("mtu.path", "192.168.0.20:8472", "pass", "1500-byte packets pass")?;
-            r.expect("mtu.path", "192.168.0.10", "pass", "1500-byte packets pass with DF toward 192.168.0.10")
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "pass",
+                "3/3 probes echoed",
+            )?;
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "pass",
+                "full-size 1500-byte VXLAN frame with DF came back",
+            )?;
+            r.expect(
+                "mtu.path",
+                "192.168.0.20:8472",
+                "pass",
+                "1500-byte packets pass",
+            )?;
+            r.expect(
+                "mtu.path",
+                "192.168.0.10",
+                "pass",
+                "1500-byte packets pass with DF toward 192.168.0.10",
+            )
         }),
         ("node_firewall_dropping_vxlan_fails_host_firewall", || {
             with_faults(&["fw-input-vxlan"])?;
             let r = check(&["--vpc-cidr", "192.168.0.0/16"])?;
             r.expect("host.firewall", "", "fail", "udp/8472")?;
-            r.expect("host.firewall", "", "fail", "-A INPUT -p udp -m udp --dport 8472 -j DROP")?;
+            r.expect(
+                "host.firewall",
+                "",
+                "fail",
+                "-A INPUT -p udp -m udp --dport 8472 -j DROP",
+            )?;
             with_faults(&["fw-forward-drop"])?;
             let r = check(&[])?;
             r.expect("host.firewall", "", "warn", "FORWARD policy is DROP")
@@ -440,19 +726,47 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = check(&[])?;
             r.expect("host.sysctl", "", "fail", "net.ipv4.ip_forward is 0")
         }),
-        ("second_nic_with_the_default_route_and_strict_rp_filter", || {
-            with_faults(&["second-nic-default", "rp-strict"])?;
-            let r = check(&[])?;
-            r.expect("host.node-ip", "", "fail", "the kubelet would register 10.0.1.10 on n1")?;
-            r.expect("host.node-ip", "", "fail", "n0 from 10.0.0.10")?;
-            r.expect("host.node-ip", "", "fail", "Flannel picks the default route's interface n1")?;
-            r.expect("host.rp-filter", "", "warn", "rp_filter is strict (1) on n0")
-        }),
+        (
+            "second_nic_with_the_default_route_and_strict_rp_filter",
+            || {
+                with_faults(&["second-nic-default", "rp-strict"])?;
+                let r = check(&[])?;
+                r.expect(
+                    "host.node-ip",
+                    "",
+                    "fail",
+                    "the kubelet would register 10.0.1.10 on n1",
+                )?;
+                r.expect("host.node-ip", "", "fail", "n0 from 10.0.0.10")?;
+                r.expect(
+                    "host.node-ip",
+                    "",
+                    "fail",
+                    "Flannel picks the default route's interface n1",
+                )?;
+                r.expect(
+                    "host.rp-filter",
+                    "",
+                    "warn",
+                    "rp_filter is strict (1) on n0",
+                )
+            },
+        ),
         ("loopback_resolver_and_proxy_without_no_proxy", || {
             with_faults(&["resolver-loopback", "proxy-env"])?;
             let r = check(&[])?;
-            r.expect("dns.resolver", "", "warn", "nameserver 127.0.0.53 is a loopback stub")?;
-            r.expect("proxy.env", "", "fail", "cs-anony-vpc.cn-hangzhou.aliyuncs.com via http://***@10.0.0.3:3128")?;
+            r.expect(
+                "dns.resolver",
+                "",
+                "warn",
+                "nameserver 127.0.0.53 is a loopback stub",
+            )?;
+            r.expect(
+                "proxy.env",
+                "",
+                "fail",
+                "cs-anony-vpc.cn-hangzhou.aliyuncs.com via http://***@10.0.0.3:3128",
+            )?;
             let row = serde_json::to_string(r.row("proxy.env", "")?).unwrap_or_default();
             if row.contains("s3cret") {
                 return Err("proxy credentials leaked into the report".into());
@@ -463,7 +777,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["ecmp"])?;
             let r = check(&[])?;
             r.exit(0)?;
-            r.expect("route.registry", "100.103.9.188", "pass", "multipath, 2 next hops: via 10.0.0.1 dev n0, via 10.0.1.1 dev n1")?;
+            r.expect(
+                "route.registry",
+                "100.103.9.188",
+                "pass",
+                "multipath, 2 next hops: via 10.0.0.1 dev n0, via 10.0.1.1 dev n1",
+            )?;
             r.expect_all("cidr.overlap", "pass")?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
@@ -472,7 +791,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = check(&[])?;
             r.exit(1)?;
             // the filter passes other UDP 8472 datagrams, so only real VXLAN framing sees it
-            r.expect("udp.vxlan", "192.168.0.20:8472", "fail", "0/3 probes echoed")
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "fail",
+                "0/3 probes echoed",
+            )
         }),
         ("icmp_filtered_toward_the_cloud_is_healthy", || {
             with_faults(&["icmp-filtered"])?;
@@ -480,8 +804,14 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.exit(0)?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
             let row = r.row("tcp.registry", "100.103.9.188:443")?;
-            if !row["details"]["icmp"].as_str().unwrap_or("").contains("no echo reply") {
-                return Err(format!("the ICMP evidence should say no echo reply\n{}", r.brief()).into());
+            if !row["details"]["icmp"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no echo reply")
+            {
+                return Err(
+                    format!("the ICMP evidence should say no echo reply\n{}", r.brief()).into(),
+                );
             }
             // the path MTU toward the API server cannot be measured without ICMP: SKIP, never PASS
             r.expect("mtu.path", "192.168.0.10", "skip", "ICMP filtered")
@@ -489,7 +819,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("pmtu_black_hole_fails_with_the_mss_advice", || {
             with_faults(&["mtu-1400", "pmtu-blackhole"])?;
             let r = check(&["--timeout", "3s"])?;
-            r.expect("mtu.path", "192.168.0.20:8472", "fail", "path MTU black hole")?;
+            r.expect(
+                "mtu.path",
+                "192.168.0.20:8472",
+                "fail",
+                "path MTU black hole",
+            )?;
             r.expect("mtu.path", "192.168.0.20:8472", "fail", "MSS")?;
             r.expect("mtu.path", "192.168.0.20:8472", "fail", "1400")?;
             r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
@@ -500,14 +835,29 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("mtu.path", "192.168.0.20:8472", "warn", "1400")?;
             r.expect("mtu.path", "192.168.0.20:8472", "warn", "1350")?;
             // toward the API server with ICMP echo and DF
-            r.expect("mtu.path", "192.168.0.10", "warn", "path MTU toward 192.168.0.10 is 1400")
+            r.expect(
+                "mtu.path",
+                "192.168.0.10",
+                "warn",
+                "path MTU toward 192.168.0.10 is 1400",
+            )
         }),
         ("inbound_ports_from_the_vpc_side", || {
             with_faults(&[])?;
             let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
             lab(&["responder", "node", "10.0.0.10", bin])?;
             let inbound = |extra: &[&str]| -> Result<Run, Failed> {
-                let mut a = vec!["cloud", bin, "inbound", "--node", "10.0.0.10", "--timeout", "1s", "--format", "json"];
+                let mut a = vec![
+                    "cloud",
+                    bin,
+                    "inbound",
+                    "--node",
+                    "10.0.0.10",
+                    "--timeout",
+                    "1s",
+                    "--format",
+                    "json",
+                ];
                 a.extend_from_slice(extra);
                 let o = Command::new("timeout")
                     .args(["60", "bash"])
@@ -516,8 +866,17 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     .env("LAB_ID", lab_id())
                     .output()
                     .map_err(|e| e.to_string())?;
-                let report = serde_json::from_slice(&o.stdout).map_err(|e| format!("inbound report: {e}: {}", String::from_utf8_lossy(&o.stderr)))?;
-                Ok(Run { code: o.status.code().unwrap_or(-1), report: valid(report)?, stderr: String::from_utf8_lossy(&o.stderr).into_owned() })
+                let report = serde_json::from_slice(&o.stdout).map_err(|e| {
+                    format!(
+                        "inbound report: {e}: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    )
+                })?;
+                Ok(Run {
+                    code: o.status.code().unwrap_or(-1),
+                    report: valid(report)?,
+                    stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+                })
             };
             let r = inbound(&[])?;
             r.exit(0)?;
@@ -527,21 +886,35 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = inbound(&[])?;
             r.exit(1)?;
             r.expect("inbound.tcp", "10.0.0.10:10250", "fail", "timed out")?;
-            let fix = r.row("inbound.tcp", "10.0.0.10:10250")?["remediation"].as_str().unwrap_or("").to_string();
+            let fix = r.row("inbound.tcp", "10.0.0.10:10250")?["remediation"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             if !fix.contains("silently dropped") && !fix.contains("Allow the VPC CIDR") {
                 return Err(format!("inbound fix: {fix}").into());
             }
-            r.expect("inbound.tcp", "10.0.0.10:9100", "pass", "responder answered")?;
+            r.expect(
+                "inbound.tcp",
+                "10.0.0.10:9100",
+                "pass",
+                "responder answered",
+            )?;
             // a port already taken on the node: the responder serves the others and says which
             with_faults(&["port-busy"])?;
             lab(&["responder", "node", "10.0.0.10", bin])?;
-            let log = std::fs::read_to_string(format!("{}/responder-node.log", lab_dir())).map_err(|e| e.to_string())?;
+            let log = std::fs::read_to_string(format!("{}/responder-node.log", lab_dir()))
+                .map_err(|e| e.to_string())?;
             if !log.contains("cannot listen on tcp 10.0.0.10:10250: address in use") {
                 return Err(format!("the responder should name the busy port: {log}").into());
             }
             let r = inbound(&[])?;
             r.expect("inbound.tcp", "10.0.0.10:10250", "warn", "another service")?;
-            r.expect("inbound.tcp", "10.0.0.10:10255", "pass", "responder answered")?;
+            r.expect(
+                "inbound.tcp",
+                "10.0.0.10:10255",
+                "pass",
+                "responder answered",
+            )?;
             r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")
         }),
         ("inbound_sweeps_a_rack_at_once", || {
@@ -552,7 +925,11 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             lab(&["responder", "node", "10.0.1.10", bin])?;
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let list = dir.path().join("rack1.txt");
-            std::fs::write(&list, "# rack 1\n10.0.0.10\n10.0.1.10   # second NIC\n\n10.0.0.10\n").map_err(|e| e.to_string())?;
+            std::fs::write(
+                &list,
+                "# rack 1\n10.0.0.10\n10.0.1.10   # second NIC\n\n10.0.0.10\n",
+            )
+            .map_err(|e| e.to_string())?;
             let out = dir.path().join("sweep.json");
             let o = Command::new("timeout")
                 .args(["60", "bash"])
@@ -564,15 +941,32 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 .env("LAB_ID", lab_id())
                 .output()
                 .map_err(|e| e.to_string())?;
-            let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&o.stderr)))?).map_err(|e| e.to_string())?;
-            let r = Run { code: o.status.code().unwrap_or(-1), report: valid(report)?, stderr: String::from_utf8_lossy(&o.stderr).into_owned() };
+            let report: Value = serde_json::from_str(
+                &std::fs::read_to_string(&out)
+                    .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&o.stderr)))?,
+            )
+            .map_err(|e| e.to_string())?;
+            let r = Run {
+                code: o.status.code().unwrap_or(-1),
+                report: valid(report)?,
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            };
             r.exit(1)?;
             let rows = r.report["results"].as_array().map(|a| a.len()).unwrap_or(0);
             if rows != 15 {
-                return Err(format!("want one row per (node, port): 3 nodes x 5, got {rows}\n{}", r.brief()).into());
+                return Err(format!(
+                    "want one row per (node, port): 3 nodes x 5, got {rows}\n{}",
+                    r.brief()
+                )
+                .into());
             }
             for node in ["10.0.0.10", "10.0.1.10"] {
-                r.expect("inbound.tcp", &format!("{node}:10250"), "pass", "responder answered")?;
+                r.expect(
+                    "inbound.tcp",
+                    &format!("{node}:10250"),
+                    "pass",
+                    "responder answered",
+                )?;
                 r.expect("inbound.udp", &format!("{node}:8472"), "pass", "3/3")?;
             }
             r.expect("inbound.tcp", "10.0.0.99:10250", "fail", "")?;
@@ -580,7 +974,11 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 return Err(format!("target: {}", r.report["target"]).into());
             }
             // summarize understands a sweep: the dead node's ports are named
-            let o = Command::new(bin).args(["summarize", "--format", "json"]).arg(&out).output().map_err(|e| e.to_string())?;
+            let o = Command::new(bin)
+                .args(["summarize", "--format", "json"])
+                .arg(&out)
+                .output()
+                .map_err(|e| e.to_string())?;
             let s: Value = serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())?;
             let addrs = s["requirements"][0]["groups"][0]["addresses"].to_string();
             if !addrs.contains("10.0.0.99:") || addrs.contains("10.0.0.10:") {
@@ -592,9 +990,15 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["port-busy"])?;
             let r = check_as(Some("nobody"), &[])?;
             r.expect("port.local", "tcp/10250", "fail", "run as root to name it")?;
-            let icmp = r.row("tcp.registry", "100.103.9.188:443")?["details"]["icmp"].as_str().unwrap_or("").to_string();
+            let icmp = r.row("tcp.registry", "100.103.9.188:443")?["details"]["icmp"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             if !icmp.starts_with("skipped: ICMP not permitted") {
-                return Err(format!("unprivileged ICMP should be skipped with the reason, got {icmp:?}").into());
+                return Err(format!(
+                    "unprivileged ICMP should be skipped with the reason, got {icmp:?}"
+                )
+                .into());
             }
             r.expect("mtu.path", "192.168.0.10", "skip", "ICMP not permitted")?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
@@ -629,14 +1033,23 @@ fn main() {
     become_subreaper();
     let mut args = Arguments::from_args();
     args.test_threads = Some(1); // scenarios share one lab
-    let ci = std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false);
+    let ci = std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false);
     let list_only = args.list;
     let mut ready = Ok(());
     if !list_only {
         ready = lab(&["up"]).map(|_| ());
         if ready.is_ok() {
             // a VPC-side peer for udp.vxlan and mtu.path
-            ready = lab(&["responder", "cloud", "192.168.0.20", env!("CARGO_BIN_EXE_ack-edge-preflight"), "--udp-only"]).map(|_| ());
+            ready = lab(&[
+                "responder",
+                "cloud",
+                "192.168.0.20",
+                env!("CARGO_BIN_EXE_ack-edge-preflight"),
+                "--udp-only",
+            ])
+            .map(|_| ());
         }
     }
     let _teardown = Teardown;

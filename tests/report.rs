@@ -28,26 +28,68 @@ pub fn sample() -> Report {
     fail.details.insert("phase".into(), "tcp".into());
     fail.details.insert("error".into(), "timeout".into());
     let results = vec![
-        row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", None, Status::Pass, "resolves to 100.103.9.188, all documented route addresses"),
+        row(
+            "dns.registry",
+            "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+            None,
+            Status::Pass,
+            "resolves to 100.103.9.188, all documented route addresses",
+        ),
         fail,
-        row("tcp.apiserver", "(not given)", None, Status::Skip, "--apiserver not given"),
+        row(
+            "tcp.apiserver",
+            "(not given)",
+            None,
+            Status::Skip,
+            "--apiserver not given",
+        ),
         {
             let mut w = row("tools.socat", "socat", None, Status::Warn, "missing socat (searched /usr/bin); edgeadm will try to install it online: yum install socat / apt-get install socat");
             w.details.insert("phase".into(), "tools".into());
             w.details.insert("error".into(), "missing".into());
             w
         },
-        row("port.local", "tcp/10250", None, Status::Pass, "tcp/10250 is free"),
+        row(
+            "port.local",
+            "tcp/10250",
+            None,
+            Status::Pass,
+            "tcp/10250 is free",
+        ),
     ];
     Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ack-edge-preflight".into(), version: "0.1.0".into() },
+        tool: ToolInfo {
+            name: "ack-edge-preflight".into(),
+            version: "0.1.0".into(),
+        },
         started_at: "2026-11-21T10:00:00Z".into(),
         duration_ms: 3012,
-        host: HostInfo { hostname: "dc-node-01".into(), os: "Debian GNU/Linux 12 (bookworm)".into(), kernel: "6.1.0".into(), addresses: vec!["10.0.0.10/24".into()], nameservers: vec!["100.100.2.136".into()], machine_id: "0123456789abcdef0123456789abcdef".into(), primary_address: Some("10.0.0.10".into()) },
-        target: TargetInfo { region: "cn-hangzhou".into(), cni: "flannel".into(), apiserver: None },
-        options: RunOptions { region: "cn-hangzhou".into(), cni: "flannel".into(), k8s_version: "1.26".into(), timeout_ms: 3000, ..Default::default() },
-        summary: Summary::of(&results, false).with_untested(vec![Untested { id: "tcp.apiserver".into(), reason: "needs --apiserver".into() }]),
+        host: HostInfo {
+            hostname: "dc-node-01".into(),
+            os: "Debian GNU/Linux 12 (bookworm)".into(),
+            kernel: "6.1.0".into(),
+            addresses: vec!["10.0.0.10/24".into()],
+            nameservers: vec!["100.100.2.136".into()],
+            machine_id: "0123456789abcdef0123456789abcdef".into(),
+            primary_address: Some("10.0.0.10".into()),
+        },
+        target: TargetInfo {
+            region: "cn-hangzhou".into(),
+            cni: "flannel".into(),
+            apiserver: None,
+        },
+        options: RunOptions {
+            region: "cn-hangzhou".into(),
+            cni: "flannel".into(),
+            k8s_version: "1.26".into(),
+            timeout_ms: 3000,
+            ..Default::default()
+        },
+        summary: Summary::of(&results, false).with_untested(vec![Untested {
+            id: "tcp.apiserver".into(),
+            reason: "needs --apiserver".into(),
+        }]),
         waivers: vec![],
         results,
     }
@@ -57,7 +99,8 @@ const PLAIN: Style = Style::PLAIN;
 
 #[test]
 fn json_shape() {
-    let v: serde_json::Value = serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
     insta::assert_json_snapshot!("report_json", v, {".started_at" => "[timestamp]", ".duration_ms" => "[ms]"});
     assert_eq!(v["summary"]["verdict"], "fail");
     assert_eq!(v["results"][1]["address"], "100.103.9.188:443");
@@ -65,9 +108,11 @@ fn json_shape() {
 
 #[test]
 fn json_schema_accepts_real_output_and_rejects_a_broken_one() {
-    let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
     let errs: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
     assert!(errs.is_empty(), "{errs:#?}");
     let mut broken = v.clone();
@@ -81,17 +126,34 @@ fn json_schema_accepts_real_output_and_rejects_a_broken_one() {
 #[test]
 fn table_markdown_junit() {
     insta::assert_snapshot!("report_table", render(&sample(), Format::Table, PLAIN));
-    insta::assert_snapshot!("report_markdown", render(&sample(), Format::Markdown, PLAIN));
+    insta::assert_snapshot!(
+        "report_markdown",
+        render(&sample(), Format::Markdown, PLAIN)
+    );
     let junit = render(&sample(), Format::Junit, PLAIN);
     insta::assert_snapshot!("report_junit", junit);
-    assert!(render(&sample(), Format::Junit, Style { strict: true, ..Style::PLAIN }).contains("failures=\"2\""));
+    assert!(render(
+        &sample(),
+        Format::Junit,
+        Style {
+            strict: true,
+            ..Style::PLAIN
+        }
+    )
+    .contains("failures=\"2\""));
 }
 
 /// The sample with a TLS and an HTTP row that the failed TCP connect explains.
 fn with_consequences() -> Report {
     let mut r = sample();
     for id in ["tls.registry", "http.registry"] {
-        let mut x = row(id, "registry-cn-hangzhou-vpc.ack.aliyuncs.com", Some("100.103.9.188:443"), Status::Skip, "not probed: TCP connect failed (connection timed out after 3000 ms)");
+        let mut x = row(
+            id,
+            "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+            Some("100.103.9.188:443"),
+            Status::Skip,
+            "not probed: TCP connect failed (connection timed out after 3000 ms)",
+        );
         x.details.insert("phase".into(), "tcp".into());
         x.details.insert("error".into(), "timeout".into());
         x.details.insert("caused_by".into(), serde_json::json!({"id": "tcp.registry", "target": "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "address": "100.103.9.188:443"}));
@@ -114,17 +176,40 @@ fn table_fits_80_and_200_columns() {
             assert!(t.contains(whole), "{whole} split at {width}:\n{t}");
         }
         // the cause leads, its consequences are folded under it and not repeated as SKIPs
-        assert!(t.contains("→ 2 dependent checks not run: tls.registry,"), "{t}");
+        assert!(
+            t.contains("→ 2 dependent checks not run: tls.registry,"),
+            "{t}"
+        );
         assert!(!t.contains("SKIP"), "{t}");
         insta::assert_snapshot!(name, t);
     }
     // every row with --all; ASCII only for a serial console
-    let all = render(&r, Format::Table, Style { width: 80, all: true, ascii: true, ..PLAIN });
+    let all = render(
+        &r,
+        Format::Table,
+        Style {
+            width: 80,
+            all: true,
+            ascii: true,
+            ..PLAIN
+        },
+    );
     assert!(all.is_ascii(), "{all}");
-    assert!(all.contains("| SKIP") && all.contains("tls.registry"), "{all}");
+    assert!(
+        all.contains("| SKIP") && all.contains("tls.registry"),
+        "{all}"
+    );
     insta::assert_snapshot!("report_table_all_ascii", all);
     // colour: statuses and the verdict, and nothing but SGR sequences
-    let c = render(&r, Format::Table, Style { width: 80, color: true, ..PLAIN });
+    let c = render(
+        &r,
+        Format::Table,
+        Style {
+            width: 80,
+            color: true,
+            ..PLAIN
+        },
+    );
     assert!(c.contains("\x1b[1;31mVerdict: FAIL"), "{c:?}");
     assert!(!render(&r, Format::Table, Style { width: 80, ..PLAIN }).contains('\x1b'));
 }
@@ -137,28 +222,58 @@ fn strict_turns_warn_into_fail() {
     assert!(Summary::of(&r.results, true).failed());
 }
 
-
 #[test]
 fn schema_enums_are_the_rust_enums() {
     use preflight::cause::{ErrorClass, Phase};
-    let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
     let details = &schema["properties"]["results"]["items"]["properties"]["details"]["properties"];
-    let list = |v: &serde_json::Value| v["enum"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>();
-    assert_eq!(list(&details["phase"]), Phase::ALL.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>());
-    assert_eq!(list(&details["error"]), ErrorClass::ALL.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>());
+    let list = |v: &serde_json::Value| {
+        v["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(&details["phase"]),
+        Phase::ALL
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        list(&details["error"]),
+        ErrorClass::ALL
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect::<Vec<_>>()
+    );
     let cats = list(&schema["properties"]["results"]["items"]["properties"]["category"]);
-    assert_eq!(cats, preflight::catalogue::CATEGORIES.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        cats,
+        preflight::catalogue::CATEGORIES
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn schema_demands_a_cause_on_fail_and_warn_rows() {
-    let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&render(&sample(), Format::Json, PLAIN)).unwrap();
     assert!(validator.is_valid(&v));
     let mut no_cause = v.clone();
     no_cause["results"][1]["details"] = serde_json::json!({});
-    assert!(!validator.is_valid(&no_cause), "a FAIL row without phase/error must be invalid");
+    assert!(
+        !validator.is_valid(&no_cause),
+        "a FAIL row without phase/error must be invalid"
+    );
     let mut open_phase = v.clone();
     open_phase["results"][1]["details"]["phase"] = "udp-ish".into();
     assert!(!validator.is_valid(&open_phase));
@@ -177,8 +292,21 @@ fn rows_that_say_the_same_thing_are_one_row() {
     r.summary = Summary::of(&r.results, false);
     let t = render(&r, Format::Table, Style { width: 80, ..PLAIN });
     assert_eq!(t.matches("│ FAIL").count(), 1, "{t}");
-    assert!(t.contains("100.103.9.188:443") && t.contains("100.103.7.181:443") && t.contains("2 addresses alike"), "{t}");
+    assert!(
+        t.contains("100.103.9.188:443")
+            && t.contains("100.103.7.181:443")
+            && t.contains("2 addresses alike"),
+        "{t}"
+    );
     // with --all every row is there
-    let all = render(&r, Format::Table, Style { width: 80, all: true, ..PLAIN });
+    let all = render(
+        &r,
+        Format::Table,
+        Style {
+            width: 80,
+            all: true,
+            ..PLAIN
+        },
+    );
     assert_eq!(all.matches("│ FAIL").count(), 2, "{all}");
 }

@@ -22,10 +22,14 @@ struct Pki {
 fn pki(name: &str, expired: bool) -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Loopback Test CA");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Loopback Test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "loopback registry");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "loopback registry");
     if expired {
         params.not_before = rcgen::date_time_ymd(2020, 1, 1);
         params.not_after = rcgen::date_time_ymd(2021, 1, 1);
@@ -42,12 +46,14 @@ fn pki(name: &str, expired: bool) -> Pki {
 /// Serve TLS on loopback; after the handshake, read the request and write `reply` in 32-byte chunks
 /// `pause` apart.
 async fn serve(p: &Pki, reply: &'static [u8], pause: Duration) -> SocketAddr {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(p.chain.clone(), p.key.clone_key())
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(p.chain.clone(), p.key.clone_key())
+    .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -55,7 +61,9 @@ async fn serve(p: &Pki, reply: &'static [u8], pause: Duration) -> SocketAddr {
         while let Ok((tcp, _)) = l.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(mut s) = acceptor.accept(tcp).await else { return };
+                let Ok(mut s) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let mut buf = [0u8; 2048];
                 let _ = s.read(&mut buf).await;
                 for chunk in reply.chunks(32) {
@@ -78,7 +86,15 @@ async fn trusted_chain_and_registry_identity() {
     let p = pki("registry.example", false);
     let addr = serve(&p, REGISTRY, Duration::ZERO).await;
     let prober = RustlsProber::new(std::slice::from_ref(&p.ca), &[]);
-    let out = prober.probe(addr, Some("registry.example"), Trust::System, Some(HttpExpect::Registry), Duration::from_secs(2)).await;
+    let out = prober
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::System,
+            Some(HttpExpect::Registry),
+            Duration::from_secs(2),
+        )
+        .await;
     let s = out.session.expect("handshake");
     assert_eq!(s.trust_failure, None, "{s:?}");
     let cert = s.cert.expect("certificate evidence");
@@ -93,23 +109,67 @@ async fn wrong_name_expired_and_untrusted_are_told_apart() {
     let p = pki("registry.example", false);
     let addr = serve(&p, REGISTRY, Duration::ZERO).await;
     let trusting = RustlsProber::new(std::slice::from_ref(&p.ca), &[]);
-    let out = trusting.probe(addr, Some("oss.example"), Trust::System, None, Duration::from_secs(2)).await;
-    assert_eq!(out.session.unwrap().trust_failure, Some(TrustFailure::WrongName("oss.example".into())));
+    let out = trusting
+        .probe(
+            addr,
+            Some("oss.example"),
+            Trust::System,
+            None,
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(
+        out.session.unwrap().trust_failure,
+        Some(TrustFailure::WrongName("oss.example".into()))
+    );
 
     let stranger = RustlsProber::new(&[], &[]);
-    let out = stranger.probe(addr, Some("registry.example"), Trust::System, None, Duration::from_secs(2)).await;
-    assert_eq!(out.session.unwrap().trust_failure, Some(TrustFailure::UnknownIssuer));
+    let out = stranger
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::System,
+            None,
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(
+        out.session.unwrap().trust_failure,
+        Some(TrustFailure::UnknownIssuer)
+    );
 
     let old = pki("registry.example", true);
     let addr = serve(&old, REGISTRY, Duration::ZERO).await;
     let prober = RustlsProber::new(std::slice::from_ref(&old.ca), &[]);
-    let out = prober.probe(addr, Some("registry.example"), Trust::System, None, Duration::from_secs(2)).await;
-    assert_eq!(out.session.unwrap().trust_failure, Some(TrustFailure::Expired));
+    let out = prober
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::System,
+            None,
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(
+        out.session.unwrap().trust_failure,
+        Some(TrustFailure::Expired)
+    );
 
     // the cluster CA is used only with Trust::ClusterCa
     let cluster = RustlsProber::new(&[], std::slice::from_ref(&old.ca));
-    let out = cluster.probe(addr, Some("registry.example"), Trust::ClusterCa, None, Duration::from_secs(2)).await;
-    assert_eq!(out.session.unwrap().trust_failure, Some(TrustFailure::Expired));
+    let out = cluster
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::ClusterCa,
+            None,
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(
+        out.session.unwrap().trust_failure,
+        Some(TrustFailure::Expired)
+    );
 }
 
 #[tokio::test]
@@ -118,9 +178,21 @@ async fn slow_loris_after_a_good_handshake_is_cut_by_the_probe_timeout() {
     let addr = serve(&p, REGISTRY, Duration::from_millis(400)).await;
     let prober = RustlsProber::new(std::slice::from_ref(&p.ca), &[]);
     let start = Instant::now();
-    let out = prober.probe(addr, Some("registry.example"), Trust::System, Some(HttpExpect::Registry), Duration::from_millis(700)).await;
+    let out = prober
+        .probe(
+            addr,
+            Some("registry.example"),
+            Trust::System,
+            Some(HttpExpect::Registry),
+            Duration::from_millis(700),
+        )
+        .await;
     let took = start.elapsed();
     assert!(out.session.is_ok());
-    assert!(matches!(out.http, Some(Err(HttpFailure::Timeout(700)))), "{:?}", out.http);
+    assert!(
+        matches!(out.http, Some(Err(HttpFailure::Timeout(700)))),
+        "{:?}",
+        out.http
+    );
     assert!(took < Duration::from_millis(1500), "{took:?}");
 }

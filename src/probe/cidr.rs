@@ -2,8 +2,8 @@
 
 use ipnet::IpNet;
 
-use crate::net::{LocalAddr, RouteEntry};
 use crate::cause::{ErrorClass, Phase, Plain};
+use crate::net::{LocalAddr, RouteEntry};
 use crate::result::Finding;
 
 /// Which local routes count as an overlap for a range.
@@ -53,7 +53,10 @@ pub fn evaluate(
             continue;
         }
         // keep evidence short: an interface's connected route repeats the address already named
-        let repeats = r.is_connected() && r.interface.as_deref().is_some_and(|i| addr_ifaces.contains(&i));
+        let repeats = r.is_connected()
+            && r.interface
+                .as_deref()
+                .is_some_and(|i| addr_ifaces.contains(&i));
         if !repeats {
             hits.push(format!("route {}", r.describe()));
         }
@@ -66,7 +69,11 @@ pub fn evaluate(
     if hits.is_empty() {
         Finding::pass(format!("nothing on this host overlaps {label} {range}"))
     } else {
-        Finding::fail_by(&Plain(Phase::Cidr, ErrorClass::Overlap), format!("{label} {range} overlaps {}", hits.join("; "))).with("overlaps", hits)
+        Finding::fail_by(
+            &Plain(Phase::Cidr, ErrorClass::Overlap),
+            format!("{label} {range} overlaps {}", hits.join("; ")),
+        )
+        .with("overlaps", hits)
     }
 }
 
@@ -76,7 +83,10 @@ mod tests {
     use crate::result::Status;
 
     fn a(i: &str, n: &str) -> LocalAddr {
-        LocalAddr { interface: i.into(), net: n.parse().unwrap() }
+        LocalAddr {
+            interface: i.into(),
+            net: n.parse().unwrap(),
+        }
     }
     fn r(dst: &str, gw: Option<&str>, dev: &str) -> RouteEntry {
         RouteEntry {
@@ -94,7 +104,10 @@ mod tests {
     fn ecmp_over_two_lines_is_not_connected() {
         use crate::probe::route::NextHop;
         let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
-        let hop = |g: &str, d: &str| NextHop { gateway: Some(g.parse().unwrap()), interface: Some(d.into()) };
+        let hop = |g: &str, d: &str| NextHop {
+            gateway: Some(g.parse().unwrap()),
+            interface: Some(d.into()),
+        };
         let ecmp = RouteEntry {
             interface: None,
             gateway: None,
@@ -102,15 +115,51 @@ mod tests {
             ..r("100.0.0.0/8", None, "x")
         };
         assert!(!ecmp.is_connected());
-        assert_eq!(ecmp.describe(), "100.0.0.0/8 nexthop via 10.0.0.1 dev eth0 nexthop via 10.0.1.1 dev eth1");
-        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &[], &[ecmp.clone()], &[]);
+        assert_eq!(
+            ecmp.describe(),
+            "100.0.0.0/8 nexthop via 10.0.0.1 dev eth0 nexthop via 10.0.1.1 dev eth1"
+        );
+        let f = evaluate(
+            "cloud services",
+            &cloud,
+            OverlapRule::Remote,
+            &[],
+            std::slice::from_ref(&ecmp),
+            &[],
+        );
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        let nh = RouteEntry { nexthop_id: Some(7), interface: None, ..r("100.0.0.0/8", None, "x") };
-        assert_eq!(evaluate("cloud services", &cloud, OverlapRule::Remote, &[], &[nh], &[]).status, Status::Pass);
+        let nh = RouteEntry {
+            nexthop_id: Some(7),
+            interface: None,
+            ..r("100.0.0.0/8", None, "x")
+        };
+        assert_eq!(
+            evaluate(
+                "cloud services",
+                &cloud,
+                OverlapRule::Remote,
+                &[],
+                &[nh],
+                &[]
+            )
+            .status,
+            Status::Pass
+        );
         // the container CIDR: any route overlaps, and the evidence names every next hop
         let pod: IpNet = "100.64.0.0/10".parse().unwrap();
-        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &[], &[ecmp], &[]);
-        assert!(f.message.contains("nexthop via 10.0.1.1 dev eth1"), "{}", f.message);
+        let f = evaluate(
+            "container CIDR",
+            &pod,
+            OverlapRule::Container,
+            &[],
+            &[ecmp],
+            &[],
+        );
+        assert!(
+            f.message.contains("nexthop via 10.0.1.1 dev eth1"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
@@ -118,23 +167,75 @@ mod tests {
         let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
         // eth1's address overlaps; eth10's connected route is a different interface and must show
         let addrs = [a("eth1", "100.64.0.5/24")];
-        let routes = [r("100.64.0.0/24", None, "eth1"), r("100.65.0.0/24", None, "eth10")];
-        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &addrs, &routes, &[]);
-        assert_eq!(f.details["overlaps"].as_array().unwrap().len(), 2, "{}", f.message);
-        assert!(f.message.contains("route 100.65.0.0/24 dev eth10"), "{}", f.message);
+        let routes = [
+            r("100.64.0.0/24", None, "eth1"),
+            r("100.65.0.0/24", None, "eth10"),
+        ];
+        let f = evaluate(
+            "cloud services",
+            &cloud,
+            OverlapRule::Remote,
+            &addrs,
+            &routes,
+            &[],
+        );
+        assert_eq!(
+            f.details["overlaps"].as_array().unwrap().len(),
+            2,
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("route 100.65.0.0/24 dev eth10"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn cloud_range() {
         let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
         let addrs = [a("lo", "127.0.0.1/8"), a("eth0", "10.0.0.10/24")];
-        let routes = [r("0.0.0.0/0", Some("10.0.0.1"), "eth0"), r("100.0.0.0/8", Some("10.0.0.1"), "eth0"), r("10.0.0.0/24", None, "eth0")];
-        assert_eq!(evaluate("cloud services", &cloud, OverlapRule::Remote, &addrs, &routes, &[]).status, Status::Pass);
+        let routes = [
+            r("0.0.0.0/0", Some("10.0.0.1"), "eth0"),
+            r("100.0.0.0/8", Some("10.0.0.1"), "eth0"),
+            r("10.0.0.0/24", None, "eth0"),
+        ];
+        assert_eq!(
+            evaluate(
+                "cloud services",
+                &cloud,
+                OverlapRule::Remote,
+                &addrs,
+                &routes,
+                &[]
+            )
+            .status,
+            Status::Pass
+        );
         let addrs = [a("eth1", "100.64.0.5/10")];
-        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &addrs, &[], &[]);
+        let f = evaluate(
+            "cloud services",
+            &cloud,
+            OverlapRule::Remote,
+            &addrs,
+            &[],
+            &[],
+        );
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("address 100.64.0.5/10 on eth1"), "{}", f.message);
-        let f = evaluate("cloud services", &cloud, OverlapRule::Remote, &[], &[r("100.100.0.0/16", None, "docker0")], &[]);
+        assert!(
+            f.message.contains("address 100.64.0.5/10 on eth1"),
+            "{}",
+            f.message
+        );
+        let f = evaluate(
+            "cloud services",
+            &cloud,
+            OverlapRule::Remote,
+            &[],
+            &[r("100.100.0.0/16", None, "docker0")],
+            &[],
+        );
         assert_eq!(f.status, Status::Fail);
     }
 
@@ -142,16 +243,44 @@ mod tests {
     fn pod_cidr() {
         let pod: IpNet = "172.16.0.0/12".parse().unwrap();
         let addrs = [a("docker0", "172.17.0.1/16")];
-        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &addrs, &[], &[]);
+        let f = evaluate(
+            "container CIDR",
+            &pod,
+            OverlapRule::Container,
+            &addrs,
+            &[],
+            &[],
+        );
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("docker0"));
-        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &[], &[r("172.20.0.0/16", Some("10.0.0.1"), "eth0")], &[]);
+        let f = evaluate(
+            "container CIDR",
+            &pod,
+            OverlapRule::Container,
+            &[],
+            &[r("172.20.0.0/16", Some("10.0.0.1"), "eth0")],
+            &[],
+        );
         assert_eq!(f.status, Status::Fail);
         let vpc: IpNet = "172.16.0.0/16".parse().unwrap();
-        let f = evaluate("container CIDR", &pod, OverlapRule::Container, &[], &[], &[("VPC CIDR".into(), vpc)]);
+        let f = evaluate(
+            "container CIDR",
+            &pod,
+            OverlapRule::Container,
+            &[],
+            &[],
+            &[("VPC CIDR".into(), vpc)],
+        );
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("VPC CIDR 172.16.0.0/16"));
-        let f = evaluate("container CIDR", &"10.244.0.0/16".parse().unwrap(), OverlapRule::Container, &[a("eth0", "10.0.0.10/24")], &[], &[]);
+        let f = evaluate(
+            "container CIDR",
+            &"10.244.0.0/16".parse().unwrap(),
+            OverlapRule::Container,
+            &[a("eth0", "10.0.0.10/24")],
+            &[],
+            &[],
+        );
         assert_eq!(f.status, Status::Pass);
     }
 }

@@ -47,7 +47,10 @@ impl Cause for DnsFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DnsExpect {
     /// Every address inside one of these ranges; `fallback` says the ranges are the 100.0.0.0/8 default.
-    InRanges { ranges: Vec<Ipv4Net>, fallback: bool },
+    InRanges {
+        ranges: Vec<Ipv4Net>,
+        fallback: bool,
+    },
     /// Every address one of these (registry /32s).
     OneOf(Vec<Ipv4Addr>),
     /// Any answer passes.
@@ -55,16 +58,29 @@ pub enum DnsExpect {
 }
 
 fn list(addrs: &[Ipv4Addr]) -> String {
-    addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Judge a DNS outcome that took `took_ms`; every message names the resolver asked.
-pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server: &str, took_ms: u64) -> Finding {
+pub fn evaluate(
+    outcome: &Result<Vec<Ipv4Addr>, DnsFailure>,
+    expect: &DnsExpect,
+    server: &str,
+    took_ms: u64,
+) -> Finding {
     let f = judge(outcome, expect, server);
     if f.status == crate::result::Status::Pass && took_ms > crate::constants::DNS_SLOW_MS {
         let mut w = Finding::warn_by(
             &Plain(Phase::Dns, ErrorClass::Slow),
-            format!("slow resolver: {server} answered in {:.1} s; {}", took_ms as f64 / 1000.0, f.message),
+            format!(
+                "slow resolver: {server} answered in {:.1} s; {}",
+                took_ms as f64 / 1000.0,
+                f.message
+            ),
         );
         w.details.extend(f.details); // a PASS carries no phase or error to overwrite the WARN's cause
         return w.with("answer_ms", took_ms);
@@ -74,8 +90,11 @@ pub fn evaluate(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect,
 
 /// The fix for a failed lookup, from what was observed: which resolver was asked and how it failed.
 pub fn failure_fix(e: &DnsFailure, server: &str) -> Option<String> {
-    let host = server.rsplit_once(':').map(|(h, p)| if p == "53" { h } else { server }).unwrap_or(server);
-    let vpc = crate::constants::VPC_DNS_SERVERS.iter().any(|v| *v == host);
+    let host = server
+        .rsplit_once(':')
+        .map(|(h, p)| if p == "53" { h } else { server })
+        .unwrap_or(server);
+    let vpc = crate::constants::VPC_DNS_SERVERS.contains(&host);
     Some(match (e, vpc) {
         (DnsFailure::Timeout(_) | DnsFailure::NoServer(_), true) => format!(
             "The node already uses the VPC DNS ({host}) and it did not answer: allow UDP and TCP 53 from the node to {host} on the datacenter firewall, and route 100.0.0.0/8 over the dedicated line (see the route.* rows)."
@@ -103,7 +122,10 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
             };
         }
         Ok(a) if a.is_empty() => {
-            return Finding::fail_by(&DnsFailure::NoRecords, format!("does not resolve via {server}: {}", DnsFailure::NoRecords))
+            return Finding::fail_by(
+                &DnsFailure::NoRecords,
+                format!("does not resolve via {server}: {}", DnsFailure::NoRecords),
+            )
         }
         Ok(a) => a,
     };
@@ -111,14 +133,25 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
     let f = match expect {
         DnsExpect::Any => Finding::pass(format!("resolves to {} via {server}", list(addrs))),
         DnsExpect::InRanges { ranges, fallback } => {
-            let outside: Vec<Ipv4Addr> = addrs.iter().copied().filter(|a| !ranges.iter().any(|r| r.contains(a))).collect();
+            let outside: Vec<Ipv4Addr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| !ranges.iter().any(|r| r.contains(a)))
+                .collect();
             let what = if *fallback {
                 "100.0.0.0/8 (no OSS VIP ranges documented for this region)".to_string()
             } else {
-                ranges.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+                ranges
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             if outside.is_empty() {
-                Finding::pass(format!("resolves to {} via {server}, inside {what}", list(addrs)))
+                Finding::pass(format!(
+                    "resolves to {} via {server}, inside {what}",
+                    list(addrs)
+                ))
             } else {
                 Finding::warn_by(&Plain(Phase::Dns, ErrorClass::OutsideRange), format!(
                     "resolves via {server} to {} outside {what}: traffic will not use the dedicated line",
@@ -127,9 +160,16 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
             }
         }
         DnsExpect::OneOf(documented) => {
-            let other: Vec<Ipv4Addr> = addrs.iter().copied().filter(|a| !documented.contains(a)).collect();
+            let other: Vec<Ipv4Addr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| !documented.contains(a))
+                .collect();
             if other.is_empty() {
-                Finding::pass(format!("resolves to {} via {server}, all documented route addresses", list(addrs)))
+                Finding::pass(format!(
+                    "resolves to {} via {server}, all documented route addresses",
+                    list(addrs)
+                ))
             } else {
                 Finding::warn_by(&Plain(Phase::Dns, ErrorClass::Undocumented), format!(
                     "resolves via {server} to {} which is not a documented route address ({}): routes and firewall rules for the documented /32s will not match",
@@ -161,39 +201,102 @@ mod tests {
 
     #[test]
     fn fixes_follow_the_resolver_in_use() {
-        let vpc = evaluate(&Err(DnsFailure::Timeout(3000)), &DnsExpect::Any, "100.100.2.136", 3000);
-        assert!(vpc.fix.as_deref().unwrap().contains("allow UDP and TCP 53 from the node to 100.100.2.136"), "{vpc:?}");
+        let vpc = evaluate(
+            &Err(DnsFailure::Timeout(3000)),
+            &DnsExpect::Any,
+            "100.100.2.136",
+            3000,
+        );
+        assert!(
+            vpc.fix
+                .as_deref()
+                .unwrap()
+                .contains("allow UDP and TCP 53 from the node to 100.100.2.136"),
+            "{vpc:?}"
+        );
         let other = evaluate(&Err(DnsFailure::NxDomain), &DnsExpect::Any, "10.0.0.2", 5);
-        assert!(other.fix.as_deref().unwrap().contains("(10.0.0.2) is not the VPC DNS"), "{other:?}");
-        let port = evaluate(&Err(DnsFailure::Timeout(3000)), &DnsExpect::Any, "100.100.2.138:53", 3000);
-        assert!(port.fix.as_deref().unwrap().contains("to 100.100.2.138 on"), "{port:?}");
+        assert!(
+            other
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("(10.0.0.2) is not the VPC DNS"),
+            "{other:?}"
+        );
+        let port = evaluate(
+            &Err(DnsFailure::Timeout(3000)),
+            &DnsExpect::Any,
+            "100.100.2.138:53",
+            3000,
+        );
+        assert!(
+            port.fix.as_deref().unwrap().contains("to 100.100.2.138 on"),
+            "{port:?}"
+        );
         // a passing lookup keeps the catalogue's general text
-        assert_eq!(evaluate(&Ok(vec![ip("100.103.9.188")]), &DnsExpect::Any, "100.100.2.136", 5).fix, None);
+        assert_eq!(
+            evaluate(
+                &Ok(vec![ip("100.103.9.188")]),
+                &DnsExpect::Any,
+                "100.100.2.136",
+                5
+            )
+            .fix,
+            None
+        );
     }
 
     #[test]
     fn slow_answers_warn_and_name_the_resolver() {
-        let f = evaluate(&Ok(vec![ip("100.103.9.188")]), &DnsExpect::Any, "100.100.2.136", 1300);
+        let f = evaluate(
+            &Ok(vec![ip("100.103.9.188")]),
+            &DnsExpect::Any,
+            "100.100.2.136",
+            1300,
+        );
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("slow resolver: 100.100.2.136 answered in 1.3 s"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("slow resolver: 100.100.2.136 answered in 1.3 s"),
+            "{}",
+            f.message
+        );
         assert_eq!(f.details["error"], "slow");
-        let f = evaluate(&Ok(vec![ip("100.103.9.188")]), &DnsExpect::Any, "100.100.2.136", 40);
+        let f = evaluate(
+            &Ok(vec![ip("100.103.9.188")]),
+            &DnsExpect::Any,
+            "100.100.2.136",
+            40,
+        );
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("via 100.100.2.136"), "{}", f.message);
     }
 
     #[test]
     fn in_range_passes_out_of_range_warns() {
-        let e = DnsExpect::InRanges { ranges: vec![net("100.118.28.0/24")], fallback: false };
-        assert_eq!(evaluate(&Ok(vec![ip("100.118.28.7")]), &e, "s", 5).status, Status::Pass);
+        let e = DnsExpect::InRanges {
+            ranges: vec![net("100.118.28.0/24")],
+            fallback: false,
+        };
+        assert_eq!(
+            evaluate(&Ok(vec![ip("100.118.28.7")]), &e, "s", 5).status,
+            Status::Pass
+        );
         let f = evaluate(&Ok(vec![ip("100.118.28.7"), ip("47.96.1.1")]), &e, "s", 5);
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("47.96.1.1") && !f.message.contains("100.118.28.7 outside"), "{}", f.message);
+        assert!(
+            f.message.contains("47.96.1.1") && !f.message.contains("100.118.28.7 outside"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn fallback_is_said() {
-        let e = DnsExpect::InRanges { ranges: vec![crate::regions::cloud_range()], fallback: true };
+        let e = DnsExpect::InRanges {
+            ranges: vec![crate::regions::cloud_range()],
+            fallback: true,
+        };
         let f = evaluate(&Ok(vec![ip("100.1.2.3")]), &e, "s", 5);
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("no OSS VIP ranges documented"));
@@ -202,7 +305,10 @@ mod tests {
     #[test]
     fn registry_must_be_documented() {
         let e = DnsExpect::OneOf(vec![ip("100.103.9.188"), ip("100.103.7.181")]);
-        assert_eq!(evaluate(&Ok(vec![ip("100.103.9.188")]), &e, "s", 5).status, Status::Pass);
+        assert_eq!(
+            evaluate(&Ok(vec![ip("100.103.9.188")]), &e, "s", 5).status,
+            Status::Pass
+        );
         let f = evaluate(&Ok(vec![ip("198.18.1.1")]), &e, "s", 5);
         assert_eq!(f.status, Status::Warn);
         assert!(f.message.contains("198.18.1.1"));
@@ -219,9 +325,16 @@ mod tests {
         ] {
             let f = evaluate(&Err(fail), &DnsExpect::Any, "10.0.0.2", 5);
             assert_eq!(f.status, Status::Fail);
-            assert!(f.message.contains(text) && f.message.contains("10.0.0.2"), "{}", f.message);
+            assert!(
+                f.message.contains(text) && f.message.contains("10.0.0.2"),
+                "{}",
+                f.message
+            );
             assert_eq!(f.details["phase"], "dns");
         }
-        assert_eq!(evaluate(&Ok(vec![]), &DnsExpect::Any, "s", 5).status, Status::Fail);
+        assert_eq!(
+            evaluate(&Ok(vec![]), &DnsExpect::Any, "s", 5).status,
+            Status::Fail
+        );
     }
 }

@@ -54,7 +54,10 @@ pub struct Packet {
 
 /// The RFC 1071 checksum of an IPv4 header.
 fn ipv4_checksum(h: &[u8]) -> u16 {
-    let mut sum: u32 = h.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+    let mut sum: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
@@ -66,9 +69,23 @@ pub fn encode(p: &Packet, total: usize) -> Vec<u8> {
     let total = total.max(HEADER);
     let reply = p.kind == KIND_REPLY;
     let (smac, dmac, sip, dip, sport, dport) = if reply {
-        (MAC_RESPONDER, MAC_PROBER, IP_RESPONDER, IP_PROBER, VXLAN_PORT, INNER_SPORT)
+        (
+            MAC_RESPONDER,
+            MAC_PROBER,
+            IP_RESPONDER,
+            IP_PROBER,
+            VXLAN_PORT,
+            INNER_SPORT,
+        )
     } else {
-        (MAC_PROBER, MAC_RESPONDER, IP_PROBER, IP_RESPONDER, INNER_SPORT, VXLAN_PORT)
+        (
+            MAC_PROBER,
+            MAC_RESPONDER,
+            IP_PROBER,
+            IP_RESPONDER,
+            INNER_SPORT,
+            VXLAN_PORT,
+        )
     };
     let mut b = Vec::with_capacity(total);
     // VXLAN
@@ -116,7 +133,12 @@ pub fn decode(b: &[u8]) -> Option<Packet> {
     }
     let ip = &b[22..42];
     let ip_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    if ip[0] != 0x45 || ip[9] != 17 || ipv4_checksum(ip) != 0 || ip_len < 28 + AEPF_LEN || 22 + ip_len > b.len() {
+    if ip[0] != 0x45
+        || ip[9] != 17
+        || ipv4_checksum(ip) != 0
+        || ip_len < 28 + AEPF_LEN
+        || 22 + ip_len > b.len()
+    {
         return None;
     }
     let udp = &b[42..50];
@@ -143,7 +165,14 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
     if p.kind != KIND_REQUEST {
         return None;
     }
-    Some(encode(&Packet { kind: KIND_REPLY, nonce: p.nonce, size: datagram.len().min(u32::MAX as usize) as u32 }, HEADER))
+    Some(encode(
+        &Packet {
+            kind: KIND_REPLY,
+            nonce: p.nonce,
+            size: datagram.len().min(u32::MAX as usize) as u32,
+        },
+        HEADER,
+    ))
 }
 
 /// The bytes of a small echo request: a short inner packet, as Flannel's ARP and TCP ACKs are.
@@ -160,7 +189,12 @@ pub fn nonce() -> [u8; 16] {
     for half in out.chunks_mut(8) {
         let mut h = RandomState::new().build_hasher();
         h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         h.write_u32(std::process::id());
         half.copy_from_slice(&h.finish().to_be_bytes());
     }
@@ -210,7 +244,8 @@ impl Tally {
             Some(i) => {
                 let (_, sent_at) = self.outstanding.swap_remove(i);
                 self.received += 1;
-                self.rtts_ms.push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
+                self.rtts_ms
+                    .push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
                 true
             }
             None => {
@@ -225,7 +260,11 @@ impl Tally {
 }
 
 /// Send `tries` echo requests a few ms apart and count authenticated replies within `timeout`.
-pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duration) -> crate::probe::udp::EchoOutcome {
+pub async fn echo<D: Datagrams + ?Sized>(
+    d: &mut D,
+    tries: u32,
+    timeout: Duration,
+) -> crate::probe::udp::EchoOutcome {
     let start = Instant::now();
     let end = start + timeout;
     let mut tally = Tally::default();
@@ -238,7 +277,17 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
         let sending = tally.sent < tries;
         if sending && Instant::now() >= next_send {
             let n = nonce();
-            match d.send_probe(&encode(&Packet { kind: KIND_REQUEST, nonce: n, size: ECHO_SIZE }, ECHO_SIZE as usize)).await {
+            match d
+                .send_probe(&encode(
+                    &Packet {
+                        kind: KIND_REQUEST,
+                        nonce: n,
+                        size: ECHO_SIZE,
+                    },
+                    ECHO_SIZE as usize,
+                ))
+                .await
+            {
                 Ok(()) => tally.on_send(n, Instant::now()),
                 Err(e) => {
                     error = Some(e);
@@ -265,7 +314,13 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
             }
         }
     }
-    crate::probe::udp::EchoOutcome { sent: tally.sent, received: tally.received, rtts_ms: tally.rtts_ms, error, full: None }
+    crate::probe::udp::EchoOutcome {
+        sent: tally.sent,
+        received: tally.received,
+        rtts_ms: tally.rtts_ms,
+        error,
+        full: None,
+    }
 }
 
 #[cfg(test)]
@@ -274,13 +329,24 @@ mod tests {
 
     #[test]
     fn round_trip_and_reply() {
-        let p = Packet { kind: KIND_REQUEST, nonce: [7; 16], size: 1400 };
+        let p = Packet {
+            kind: KIND_REQUEST,
+            nonce: [7; 16],
+            size: 1400,
+        };
         let b = encode(&p, 1400);
         assert_eq!(b.len(), 1400);
         assert_eq!(decode(&b), Some(p));
         let r = answer(&b).unwrap();
         assert_eq!(r.len(), HEADER);
-        assert_eq!(decode(&r), Some(Packet { kind: KIND_REPLY, nonce: [7; 16], size: 1400 }));
+        assert_eq!(
+            decode(&r),
+            Some(Packet {
+                kind: KIND_REPLY,
+                nonce: [7; 16],
+                size: 1400
+            })
+        );
         // a reply is never answered (no loops between two responders)
         assert_eq!(answer(&r), None);
     }
@@ -289,11 +355,29 @@ mod tests {
     fn garbage_is_ignored() {
         assert_eq!(answer(b""), None);
         assert_eq!(answer(&[0u8; 65507]), None);
-        let good = encode(&Packet { kind: KIND_REQUEST, nonce: [1; 16], size: 0 }, 128);
+        let good = encode(
+            &Packet {
+                kind: KIND_REQUEST,
+                nonce: [1; 16],
+                size: 0,
+            },
+            128,
+        );
         assert!(answer(&good).is_some());
         // any one header field wrong: the VXLAN I flag, the VNI, the EtherType, the inner IPv4
         // version, protocol and checksum, the inner UDP length, the magic, version and kind
-        for (at, v) in [(0, 0x00), (6, 9), (20, 0x86), (22, 0x46), (31, 6), (33, 0), (47, 1), (50, b'X'), (54, 9), (55, 3)] {
+        for (at, v) in [
+            (0, 0x00),
+            (6, 9),
+            (20, 0x86),
+            (22, 0x46),
+            (31, 6),
+            (33, 0),
+            (47, 1),
+            (50, b'X'),
+            (54, 9),
+            (55, 3),
+        ] {
             let mut b = good.clone();
             b[at] = v;
             assert_eq!(answer(&b), None, "byte {at} set to {v:#x} still answered");
@@ -304,21 +388,43 @@ mod tests {
         // pseudo-random bytes never panic
         let mut x: u64 = 0x9e3779b97f4a7c15;
         for len in 0..300 {
-            let v: Vec<u8> = (0..len).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
+            let v: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
             let _ = answer(&v);
         }
     }
 
     #[test]
     fn probes_are_real_vxlan_frames() {
-        let b = encode(&Packet { kind: KIND_REQUEST, nonce: [3; 16], size: 1500 }, 1472);
+        let b = encode(
+            &Packet {
+                kind: KIND_REQUEST,
+                nonce: [3; 16],
+                size: 1500,
+            },
+            1472,
+        );
         assert_eq!(b.len(), 1472);
         assert_eq!(b[0], 0x08, "VXLAN I flag");
         assert_eq!(&b[4..7], &[0, 0, 1], "Flannel's default VNI 1");
         assert_eq!(&b[20..22], &[0x08, 0x00], "inner EtherType IPv4");
-        assert_eq!(u16::from_be_bytes([b[24], b[25]]) as usize, 1472 - 22, "inner IPv4 total length");
+        assert_eq!(
+            u16::from_be_bytes([b[24], b[25]]) as usize,
+            1472 - 22,
+            "inner IPv4 total length"
+        );
         assert_eq!(ipv4_checksum(&b[22..42]), 0, "inner IPv4 header checksum");
-        assert_eq!(u16::from_be_bytes([b[44], b[45]]), VXLAN_PORT, "inner UDP destination");
+        assert_eq!(
+            u16::from_be_bytes([b[44], b[45]]),
+            VXLAN_PORT,
+            "inner UDP destination"
+        );
         assert_eq!(&b[FRAMING..FRAMING + 4], MAGIC);
         // the reply swaps the inner endpoints and stays small
         let r = answer(&b).unwrap();
@@ -368,7 +474,12 @@ mod tests {
     }
 
     fn peer(answer: bool) -> FakePeer {
-        FakePeer { rtt: Duration::from_millis(30), answer, forged: vec![], queue: Default::default() }
+        FakePeer {
+            rtt: Duration::from_millis(30),
+            answer,
+            forged: vec![],
+            queue: Default::default(),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -391,8 +502,22 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn forged_and_zero_nonces_never_count() {
         let mut p = peer(false);
-        let zero = encode(&Packet { kind: KIND_REPLY, nonce: [0; 16], size: 64 }, HEADER);
-        let other = encode(&Packet { kind: KIND_REPLY, nonce: [9; 16], size: 64 }, HEADER);
+        let zero = encode(
+            &Packet {
+                kind: KIND_REPLY,
+                nonce: [0; 16],
+                size: 64,
+            },
+            HEADER,
+        );
+        let other = encode(
+            &Packet {
+                kind: KIND_REPLY,
+                nonce: [9; 16],
+                size: 64,
+            },
+            HEADER,
+        );
         p.forged = vec![zero.clone(), zero, other];
         let o = echo(&mut p, 3, Duration::from_secs(1)).await;
         assert_eq!(o.received, 0, "{o:?}");
@@ -404,12 +529,39 @@ mod tests {
         let now = Instant::now();
         t.on_send([1; 16], now);
         t.on_send([2; 16], now);
-        let r = encode(&Packet { kind: KIND_REPLY, nonce: [1; 16], size: 64 }, HEADER);
+        let r = encode(
+            &Packet {
+                kind: KIND_REPLY,
+                nonce: [1; 16],
+                size: 64,
+            },
+            HEADER,
+        );
         assert!(t.on_datagram(&r, now));
         assert!(!t.on_datagram(&r, now), "a replayed reply counted twice");
-        assert!(!t.on_datagram(&encode(&Packet { kind: KIND_REPLY, nonce: [0; 16], size: 64 }, HEADER), now));
+        assert!(!t.on_datagram(
+            &encode(
+                &Packet {
+                    kind: KIND_REPLY,
+                    nonce: [0; 16],
+                    size: 64
+                },
+                HEADER
+            ),
+            now
+        ));
         // a request carrying our nonce is not a reply
-        assert!(!t.on_datagram(&encode(&Packet { kind: KIND_REQUEST, nonce: [2; 16], size: 64 }, HEADER), now));
+        assert!(!t.on_datagram(
+            &encode(
+                &Packet {
+                    kind: KIND_REQUEST,
+                    nonce: [2; 16],
+                    size: 64
+                },
+                HEADER
+            ),
+            now
+        ));
         assert_eq!((t.sent, t.received, t.ignored), (2, 1, 3));
     }
 }

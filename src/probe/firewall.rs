@@ -87,7 +87,10 @@ pub fn parse(save: &str) -> Option<Filter> {
             let w = words(line);
             if w.len() >= 2 {
                 let chain = w[1].clone();
-                f.chains.entry(chain).or_default().rules.push(Rule { text: crate::text::clean(line, 300), args: w[2..].to_vec() });
+                f.chains.entry(chain).or_default().rules.push(Rule {
+                    text: crate::text::clean(line, 300),
+                    args: w[2..].to_vec(),
+                });
             }
         }
     }
@@ -154,18 +157,28 @@ fn matches(args: &[String], p: &Packet) -> (M, Option<(String, Option<String>)>)
                 i += 1;
                 continue;
             }
-            "-p" | "--protocol" => Some(if next == p.proto || next == "all" { M::Yes } else { M::No }),
-            "-s" | "--source" => Some(match (next.parse::<IpNet>().or_else(|_| next.parse::<IpAddr>().map(IpNet::from)), p.src) {
-                (Ok(n), _) if n.prefix_len() == 0 => M::Yes,
-                (Ok(n), Some(ip)) => {
-                    if n.contains(&ip) {
-                        M::Yes
-                    } else {
-                        M::No
-                    }
-                }
-                _ => M::Maybe,
+            "-p" | "--protocol" => Some(if next == p.proto || next == "all" {
+                M::Yes
+            } else {
+                M::No
             }),
+            "-s" | "--source" => Some(
+                match (
+                    next.parse::<IpNet>()
+                        .or_else(|_| next.parse::<IpAddr>().map(IpNet::from)),
+                    p.src,
+                ) {
+                    (Ok(n), _) if n.prefix_len() == 0 => M::Yes,
+                    (Ok(n), Some(ip)) => {
+                        if n.contains(&ip) {
+                            M::Yes
+                        } else {
+                            M::No
+                        }
+                    }
+                    _ => M::Maybe,
+                },
+            ),
             "-d" | "--destination" => Some(match next.parse::<IpNet>() {
                 Ok(n) if n.prefix_len() == 0 => M::Yes,
                 _ => M::Maybe,
@@ -180,9 +193,21 @@ fn matches(args: &[String], p: &Packet) -> (M, Option<(String, Option<String>)>)
                 }
                 None => M::Maybe,
             }),
-            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => Some(if port_in(next, p.dport) { M::Yes } else { M::No }),
+            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                Some(if port_in(next, p.dport) {
+                    M::Yes
+                } else {
+                    M::No
+                })
+            }
             "--sport" | "--source-port" | "--sports" | "--source-ports" => Some(M::No),
-            "--ctstate" | "--state" => Some(if next.split(',').any(|s| s == "NEW" || s == "UNTRACKED") { M::Yes } else { M::No }),
+            "--ctstate" | "--state" => {
+                Some(if next.split(',').any(|s| s == "NEW" || s == "UNTRACKED") {
+                    M::Yes
+                } else {
+                    M::No
+                })
+            }
             "--syn" => {
                 step = 1;
                 Some(if p.proto == "tcp" { M::Yes } else { M::No })
@@ -190,7 +215,8 @@ fn matches(args: &[String], p: &Packet) -> (M, Option<(String, Option<String>)>)
             "--dst-type" => Some(if next == "LOCAL" { M::Yes } else { M::No }),
             "-m" | "--match" => Some(M::Yes), // the module itself; its options follow
             "--comment" => Some(M::Yes),
-            "--reject-with" | "--log-prefix" | "--log-level" | "--set-xmark" | "--set-mark" | "--to-destination" => Some(M::Yes),
+            "--reject-with" | "--log-prefix" | "--log-level" | "--set-xmark" | "--set-mark"
+            | "--to-destination" => Some(M::Yes),
             "-j" | "--jump" | "-g" | "--goto" => {
                 target = Some((next.to_string(), None));
                 Some(M::Yes)
@@ -203,7 +229,10 @@ fn matches(args: &[String], p: &Packet) -> (M, Option<(String, Option<String>)>)
                 // an option this reader does not model (ipset, limit, mark, tcp-flags, ...): it may
                 // or may not match; skip its values
                 step = 1;
-                while args.get(i + step).is_some_and(|v| !v.starts_with('-') && v != "!") {
+                while args
+                    .get(i + step)
+                    .is_some_and(|v| !v.starts_with('-') && v != "!")
+                {
                     step += 1;
                 }
                 Some(M::Maybe)
@@ -241,7 +270,9 @@ pub enum Fate {
 fn walk(f: &Filter, chain: &str, p: &Packet, depth: usize, uncertain: &mut bool) -> Option<Fate> {
     let c = f.chains.get(chain)?;
     if depth > 16 {
-        return Some(Fate::MaybeDropped(format!("chain {chain}: jumps nested too deep to follow")));
+        return Some(Fate::MaybeDropped(format!(
+            "chain {chain}: jumps nested too deep to follow"
+        )));
     }
     for r in &c.rules {
         let (m, target) = matches(&r.args, p);
@@ -263,11 +294,10 @@ fn walk(f: &Filter, chain: &str, p: &Packet, depth: usize, uncertain: &mut bool)
                 }
                 return Some(Fate::MaybeDropped(r.text.clone()));
             }
-            "RETURN" => {
-                if m == M::Yes {
+            "RETURN"
+                if m == M::Yes => {
                     return None;
                 }
-            }
             t if f.chains.contains_key(t) => {
                 let before = *uncertain;
                 if m == M::Maybe {
@@ -276,7 +306,9 @@ fn walk(f: &Filter, chain: &str, p: &Packet, depth: usize, uncertain: &mut bool)
                 if let Some(fate) = walk(f, t, p, depth + 1, uncertain) {
                     match (&fate, m) {
                         (Fate::Accepted(_), M::Maybe) => {}
-                        (Fate::Dropped(rule), M::Maybe) => return Some(Fate::MaybeDropped(rule.clone())),
+                        (Fate::Dropped(rule), M::Maybe) => {
+                            return Some(Fate::MaybeDropped(rule.clone()))
+                        }
                         _ => return Some(fate),
                     }
                 }
@@ -306,15 +338,26 @@ pub fn input_fate(f: &Filter, p: &Packet) -> Fate {
 /// FORWARD's problems for pod traffic: policy DROP, or a catch-all REJECT/DROP rule.
 pub fn forward_problems(f: &Filter) -> Vec<String> {
     let mut out = vec![];
-    let Some(c) = f.chains.get("FORWARD") else { return out };
+    let Some(c) = f.chains.get("FORWARD") else {
+        return out;
+    };
     if c.policy.as_deref() == Some("DROP") {
         out.push("FORWARD policy is DROP: pod traffic this node forwards is dropped unless flannel's ACCEPT rules for the pod CIDR come first".into());
     }
     for r in &c.rules {
-        let catch_all = r.args.iter().all(|a| !a.starts_with('-') || ["-j", "--jump", "-m", "--comment", "--reject-with"].contains(&a.as_str()));
-        let terminal = r.args.windows(2).any(|w| w[0] == "-j" && (w[1] == "REJECT" || w[1] == "DROP"));
+        let catch_all = r.args.iter().all(|a| {
+            !a.starts_with('-')
+                || ["-j", "--jump", "-m", "--comment", "--reject-with"].contains(&a.as_str())
+        });
+        let terminal = r
+            .args
+            .windows(2)
+            .any(|w| w[0] == "-j" && (w[1] == "REJECT" || w[1] == "DROP"));
         if catch_all && terminal {
-            out.push(format!("FORWARD has a catch-all rule before where flannel appends its own: {}", r.text));
+            out.push(format!(
+                "FORWARD has a catch-all rule before where flannel appends its own: {}",
+                r.text
+            ));
             break;
         }
     }
@@ -322,16 +365,31 @@ pub fn forward_problems(f: &Filter) -> Vec<String> {
 }
 
 /// Judge the node's ports against the rules. `ports` are (proto, port) the node must receive.
-pub fn evaluate(save: Result<&str, &str>, ports: &[(&'static str, u16)], src: Option<IpAddr>, iface: Option<&str>, extra: &[String]) -> Finding {
+pub fn evaluate(
+    save: Result<&str, &str>,
+    ports: &[(&'static str, u16)],
+    src: Option<IpAddr>,
+    iface: Option<&str>,
+    extra: &[String],
+) -> Finding {
     let cause_drop = Plain(Phase::Host, ErrorClass::FirewallDrop);
     let save = match save {
         Ok(s) => s,
-        Err(why) => return Finding::skip_by(&Plain(Phase::Host, ErrorClass::Unavailable), format!("the netfilter rules were not read: {why}")).with("notes", extra.to_vec()),
+        Err(why) => {
+            return Finding::skip_by(
+                &Plain(Phase::Host, ErrorClass::Unavailable),
+                format!("the netfilter rules were not read: {why}"),
+            )
+            .with("notes", extra.to_vec())
+        }
     };
     let Some(filter) = parse(save) else {
         let mut f = Finding::pass("no iptables filter table (no rules loaded in this backend)");
         if !extra.is_empty() {
-            f = Finding::warn_by(&Plain(Phase::Host, ErrorClass::Misconfigured), format!("no iptables filter table; {}", extra.join("; ")));
+            f = Finding::warn_by(
+                &Plain(Phase::Host, ErrorClass::Misconfigured),
+                format!("no iptables filter table; {}", extra.join("; ")),
+            );
         }
         return f.with("notes", extra.to_vec());
     };
@@ -339,7 +397,12 @@ pub fn evaluate(save: Result<&str, &str>, ports: &[(&'static str, u16)], src: Op
     let mut maybe = vec![];
     let mut fates = vec![];
     for (proto, port) in ports {
-        let p = Packet { proto, dport: *port, src, iface: iface.map(str::to_string) };
+        let p = Packet {
+            proto,
+            dport: *port,
+            src,
+            iface: iface.map(str::to_string),
+        };
         let fate = input_fate(&filter, &p);
         let what = format!("{proto}/{port}");
         fates.push(match &fate {
@@ -375,7 +438,13 @@ mod tests {
     use super::*;
     use crate::result::Status;
 
-    const PORTS: [(&str, u16); 5] = [("tcp", 10250), ("tcp", 10255), ("tcp", 9100), ("tcp", 9445), ("udp", 8472)];
+    const PORTS: [(&str, u16); 5] = [
+        ("tcp", 10250),
+        ("tcp", 10255),
+        ("tcp", 9100),
+        ("tcp", 9445),
+        ("udp", 8472),
+    ];
 
     fn src() -> Option<IpAddr> {
         Some("192.168.0.20".parse().unwrap())
@@ -383,10 +452,20 @@ mod tests {
 
     #[test]
     fn empty_and_accepting_rulesets_pass() {
-        let save = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-        assert_eq!(evaluate(Ok(save), &PORTS, src(), Some("eth0"), &[]).status, Status::Pass);
-        assert_eq!(evaluate(Ok(""), &PORTS, src(), None, &[]).status, Status::Pass);
-        assert_eq!(evaluate(Err("iptables-save not found"), &PORTS, src(), None, &[]).status, Status::Skip);
+        let save =
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        assert_eq!(
+            evaluate(Ok(save), &PORTS, src(), Some("eth0"), &[]).status,
+            Status::Pass
+        );
+        assert_eq!(
+            evaluate(Ok(""), &PORTS, src(), None, &[]).status,
+            Status::Pass
+        );
+        assert_eq!(
+            evaluate(Err("iptables-save not found"), &PORTS, src(), None, &[]).status,
+            Status::Skip
+        );
     }
 
     #[test]
@@ -398,8 +477,17 @@ mod tests {
             -A FORWARD -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n";
         let f = evaluate(Ok(save), &PORTS, src(), Some("eth0"), &[]);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("tcp/10250") && f.message.contains("udp/8472"), "{}", f.message);
-        assert!(f.message.contains("-A INPUT -j REJECT --reject-with icmp-host-prohibited"), "{}", f.message);
+        assert!(
+            f.message.contains("tcp/10250") && f.message.contains("udp/8472"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message
+                .contains("-A INPUT -j REJECT --reject-with icmp-host-prohibited"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
@@ -407,9 +495,18 @@ mod tests {
         let save = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:KUBE - [0:0]\n\
             -A INPUT -s 192.168.0.0/16 -j KUBE\n-A KUBE -p tcp -m multiport --dports 10250,10255,9100:9445 -j ACCEPT\n\
             -A KUBE -p udp --dport 8472 -j ACCEPT\n-A KUBE -j RETURN\nCOMMIT\n";
-        assert_eq!(evaluate(Ok(save), &PORTS, src(), Some("eth0"), &[]).status, Status::Pass);
+        assert_eq!(
+            evaluate(Ok(save), &PORTS, src(), Some("eth0"), &[]).status,
+            Status::Pass
+        );
         // from outside the VPC range the same rules leave INPUT's DROP policy
-        let f = evaluate(Ok(save), &PORTS, Some("10.9.9.9".parse().unwrap()), Some("eth0"), &[]);
+        let f = evaluate(
+            Ok(save),
+            &PORTS,
+            Some("10.9.9.9".parse().unwrap()),
+            Some("eth0"),
+            &[],
+        );
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("INPUT policy DROP"), "{}", f.message);
     }
@@ -419,7 +516,11 @@ mod tests {
         let save = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 8472 -j DROP\n-A INPUT ! -i eth0 -p tcp --dport 10250 -j DROP\nCOMMIT\n";
         let f = evaluate(Ok(save), &PORTS, src(), Some("eth0"), &[]);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("udp/8472") && !f.message.contains("tcp/10250 by"), "{}", f.message);
+        assert!(
+            f.message.contains("udp/8472") && !f.message.contains("tcp/10250 by"),
+            "{}",
+            f.message
+        );
         let f = evaluate(Ok(save), &PORTS, src(), Some("eth1"), &[]);
         assert!(f.message.contains("tcp/10250 by"), "{}", f.message);
     }
@@ -437,15 +538,24 @@ mod tests {
         let save = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\nCOMMIT\n";
         let f = evaluate(Ok(save), &PORTS, src(), None, &[]);
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("FORWARD policy is DROP"), "{}", f.message);
+        assert!(
+            f.message.contains("FORWARD policy is DROP"),
+            "{}",
+            f.message
+        );
         let save = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n";
-        assert!(evaluate(Ok(save), &PORTS, src(), None, &[]).message.contains("catch-all"));
+        assert!(evaluate(Ok(save), &PORTS, src(), None, &[])
+            .message
+            .contains("catch-all"));
     }
 
     #[test]
     fn hostile_text_is_bounded() {
         let mut save = String::from("*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -j A\n");
-        save.push_str(&format!("-A INPUT -m comment --comment \"\u{1b}[2J{}\" -j DROP\nCOMMIT\n", "x".repeat(5000)));
+        save.push_str(&format!(
+            "-A INPUT -m comment --comment \"\u{1b}[2J{}\" -j DROP\nCOMMIT\n",
+            "x".repeat(5000)
+        ));
         let f = evaluate(Ok(&save), &PORTS, src(), None, &[]);
         assert!(!f.message.contains('\u{1b}'));
         assert!(f.status != Status::Pass);

@@ -21,7 +21,10 @@ pub fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
             f.message.push_str(&format!("; ICMP echo {ms} ms"));
             f.with("icmp_rtt_ms", ms)
         }
-        IcmpOutcome::NoReply => f.with("icmp", "no echo reply (ICMP may be filtered; not a failure)"),
+        IcmpOutcome::NoReply => f.with(
+            "icmp",
+            "no echo reply (ICMP may be filtered; not a failure)",
+        ),
         IcmpOutcome::NotPermitted(why) => f.with("icmp", format!("skipped: {why}")),
         IcmpOutcome::Error(e) => f.with("icmp", format!("error: {e}")),
     }
@@ -34,12 +37,24 @@ mod tests {
 
     #[test]
     fn never_changes_the_status() {
-        for o in [IcmpOutcome::NoReply, IcmpOutcome::NotPermitted("x".into()), IcmpOutcome::Reply(Duration::from_micros(420))] {
+        for o in [
+            IcmpOutcome::NoReply,
+            IcmpOutcome::NotPermitted("x".into()),
+            IcmpOutcome::Reply(Duration::from_micros(420)),
+        ] {
             assert_eq!(annotate(Finding::pass("ok"), &o).status, Status::Pass);
             assert_eq!(annotate(Finding::fail("bad"), &o).status, Status::Fail);
         }
-        let f = annotate(Finding::pass("connected"), &IcmpOutcome::Reply(Duration::from_micros(420)));
+        let f = annotate(
+            Finding::pass("connected"),
+            &IcmpOutcome::Reply(Duration::from_micros(420)),
+        );
         assert_eq!(f.message, "connected; ICMP echo 0.42 ms");
-        assert!(annotate(Finding::pass("x"), &IcmpOutcome::NotPermitted("no".into())).details["icmp"].as_str().unwrap().starts_with("skipped"));
+        assert!(
+            annotate(Finding::pass("x"), &IcmpOutcome::NotPermitted("no".into())).details["icmp"]
+                .as_str()
+                .unwrap()
+                .starts_with("skipped")
+        );
     }
 }

@@ -44,13 +44,25 @@ mod tests {
     #[test]
     fn banner_and_failures() {
         let sa: SocketAddr = "10.0.0.10:10250".parse().unwrap();
-        assert_eq!(evaluate(sa, &Ok("AEPF-TCP 10250".into())).status, Status::Pass);
+        assert_eq!(
+            evaluate(sa, &Ok("AEPF-TCP 10250".into())).status,
+            Status::Pass
+        );
         let w = evaluate(sa, &Ok("SSH-2.0-OpenSSH\x1b[2J".into()));
-        assert_eq!((w.status, w.class()), (Status::Warn, Some(ErrorClass::WrongService)));
+        assert_eq!(
+            (w.status, w.class()),
+            (Status::Warn, Some(ErrorClass::WrongService))
+        );
         assert!(!w.message.contains('\x1b'), "{}", w.message);
         let f = evaluate(sa, &Err(TcpFailure::Refused));
-        assert_eq!((f.status, f.class()), (Status::Fail, Some(ErrorClass::Refused)));
+        assert_eq!(
+            (f.status, f.class()),
+            (Status::Fail, Some(ErrorClass::Refused))
+        );
         assert!(f.message.contains("responder` running"), "{}", f.message);
-        assert_eq!(evaluate(sa, &Err(TcpFailure::TimedOut(3000))).class(), Some(ErrorClass::Timeout));
+        assert_eq!(
+            evaluate(sa, &Err(TcpFailure::TimedOut(3000))).class(),
+            Some(ErrorClass::Timeout)
+        );
     }
 }

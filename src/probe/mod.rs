@@ -1,6 +1,7 @@
 //! One module per probe kind. Each turns an OS outcome into a classified [`Finding`](crate::result::Finding).
 
 pub mod cidr;
+pub mod dns;
 pub mod echo;
 pub mod firewall;
 pub mod icmp;
@@ -8,7 +9,6 @@ pub mod inbound;
 pub mod mtu;
 pub mod node;
 pub mod nodeip;
-pub mod dns;
 pub mod ntp;
 pub mod pkg;
 pub mod port;

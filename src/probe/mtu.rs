@@ -96,7 +96,12 @@ pub struct MtuSearch {
 /// Find the largest DF packet that passes, within `timeout`. `first_wait` bounds the wait for the
 /// first (small) probe — the answer to "does anything answer at all?"; later probes wait four round
 /// trips of the first, between 50 ms and a sixth of the timeout.
-pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, first_wait: Duration, timeout: Duration) -> Result<MtuSearch, MtuError> {
+pub async fn search<P: DfPath + ?Sized>(
+    path: &mut P,
+    top: u32,
+    first_wait: Duration,
+    timeout: Duration,
+) -> Result<MtuSearch, MtuError> {
     let start = Instant::now();
     let left = || timeout.saturating_sub(start.elapsed());
     let step = (timeout / 6).clamp(Duration::from_millis(100), Duration::from_millis(500));
@@ -105,10 +110,21 @@ pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, first_wait: Dura
     let t0 = Instant::now();
     match path.probe(MIN_IPV4_MTU, first_wait.min(left())).await? {
         DfReply::Echoed => {}
-        _ => return Err(MtuError::NoAnswer("nothing answers, or the probes are filtered".into())),
+        _ => {
+            return Err(MtuError::NoAnswer(
+                "nothing answers, or the probes are filtered".into(),
+            ))
+        }
     }
     let wait = (t0.elapsed() * 4).clamp(Duration::from_millis(50), step);
-    let done = |path_mtu, kind, probes| Ok(MtuSearch { path_mtu, top, kind, probes });
+    let done = |path_mtu, kind, probes| {
+        Ok(MtuSearch {
+            path_mtu,
+            top,
+            kind,
+            probes,
+        })
+    };
     if top == MIN_IPV4_MTU {
         return done(top, PathKind::Full, probes);
     }
@@ -120,9 +136,13 @@ pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, first_wait: Dura
         DfReply::Silent => {}
     }
     let (mut lo, mut hi) = (MIN_IPV4_MTU, top - 1);
-    if let Some(learned) = path.learned_mtu().filter(|l| (MIN_IPV4_MTU..top).contains(l)) {
+    if let Some(learned) = path
+        .learned_mtu()
+        .filter(|l| (MIN_IPV4_MTU..top).contains(l))
+    {
         icmp_seen = true;
-        if probe_twice(path, learned, wait, start + timeout, &mut probes).await? == DfReply::Echoed {
+        if probe_twice(path, learned, wait, start + timeout, &mut probes).await? == DfReply::Echoed
+        {
             return done(learned, PathKind::IcmpReported, probes);
         }
         hi = learned.saturating_sub(1).max(lo);
@@ -149,16 +169,32 @@ pub async fn search<P: DfPath + ?Sized>(path: &mut P, top: u32, first_wait: Dura
     if !icmp_seen && lo < top && left() > Duration::ZERO {
         // the ICMP for an earlier probe may have arrived since: the kernel now refuses lo + 1
         probes += 1;
-        if path.probe(lo + 1, wait.min(left())).await? == DfReply::TooBig || path.learned_mtu().is_some_and(|l| l < top) {
+        if path.probe(lo + 1, wait.min(left())).await? == DfReply::TooBig
+            || path.learned_mtu().is_some_and(|l| l < top)
+        {
             icmp_seen = true;
         }
     }
-    done(lo, if icmp_seen { PathKind::IcmpReported } else { PathKind::BlackHole }, probes)
+    done(
+        lo,
+        if icmp_seen {
+            PathKind::IcmpReported
+        } else {
+            PathKind::BlackHole
+        },
+        probes,
+    )
 }
 
 /// One probe, and a second one when the first was silent and time allows, so a single lost packet
 /// does not halve the answer.
-async fn probe_twice<P: DfPath + ?Sized>(path: &mut P, size: u32, wait: Duration, deadline: Instant, probes: &mut u32) -> Result<DfReply, MtuError> {
+async fn probe_twice<P: DfPath + ?Sized>(
+    path: &mut P,
+    size: u32,
+    wait: Duration,
+    deadline: Instant,
+    probes: &mut u32,
+) -> Result<DfReply, MtuError> {
     let left = || deadline.saturating_duration_since(Instant::now());
     *probes += 1;
     let reply = path.probe(size, wait.min(left())).await?;
@@ -177,9 +213,16 @@ pub struct Egress {
 }
 
 /// Judge a path-MTU measurement toward `toward` (an address, or address:port).
-pub fn evaluate(toward: &str, how: &str, egress: &Egress, out: &Result<MtuSearch, MtuError>) -> Finding {
+pub fn evaluate(
+    toward: &str,
+    how: &str,
+    egress: &Egress,
+    out: &Result<MtuSearch, MtuError>,
+) -> Finding {
     let m = match out {
-        Err(e) => return Finding::skip_by(e, format!("path MTU toward {toward} not measured: {e}")),
+        Err(e) => {
+            return Finding::skip_by(e, format!("path MTU toward {toward} not measured: {e}"))
+        }
         Ok(m) => m,
     };
     let iface = egress.iface.clone().unwrap_or_else(|| "?".into());
@@ -243,7 +286,15 @@ mod tests {
 
     impl FakePath {
         fn new(mtu: u32, icmp: bool) -> FakePath {
-            FakePath { mtu, rtt: Duration::from_millis(20), icmp, learned: None, lose_every: 0, sent: 0, answers_small: true }
+            FakePath {
+                mtu,
+                rtt: Duration::from_millis(20),
+                icmp,
+                learned: None,
+                lose_every: 0,
+                sent: 0,
+                answers_small: true,
+            }
         }
     }
 
@@ -279,7 +330,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn full_size_passes() {
-        let m = search(&mut FakePath::new(1500, true), 1500, W, T).await.unwrap();
+        let m = search(&mut FakePath::new(1500, true), 1500, W, T)
+            .await
+            .unwrap();
         assert_eq!((m.path_mtu, m.kind), (1500, PathKind::Full));
     }
 
@@ -294,7 +347,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn silent_above_n_is_a_black_hole_with_the_exact_size() {
         let start = Instant::now();
-        let m = search(&mut FakePath::new(1400, false), 1500, W, T).await.unwrap();
+        let m = search(&mut FakePath::new(1400, false), 1500, W, T)
+            .await
+            .unwrap();
         assert_eq!((m.path_mtu, m.kind), (1400, PathKind::BlackHole));
         assert!(start.elapsed() <= T);
     }
@@ -311,14 +366,20 @@ mod tests {
     async fn out_of_time_gives_bounds_not_a_number() {
         let mut p = FakePath::new(1400, false);
         p.rtt = Duration::from_millis(120); // each silent probe waits 480 ms
-        let m = search(&mut p, 1500, W, Duration::from_millis(1500)).await.unwrap();
+        let m = search(&mut p, 1500, W, Duration::from_millis(1500))
+            .await
+            .unwrap();
         match m.kind {
             PathKind::CutShort { upper } => assert!(m.path_mtu <= 1400 && upper >= 1400, "{m:?}"),
             k => panic!("expected a cut-short search, got {k:?}"),
         }
         let f = evaluate("192.0.2.1:8472", "UDP", &Egress::default(), &Ok(m));
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("between") && !f.details.contains_key("vxlan_mtu"), "{}", f.message);
+        assert!(
+            f.message.contains("between") && !f.details.contains_key("vxlan_mtu"),
+            "{}",
+            f.message
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -328,22 +389,52 @@ mod tests {
         p.mtu = 0;
         let e = search(&mut p, 1500, W, T).await.unwrap_err();
         assert!(matches!(e, MtuError::NoAnswer(_)));
-        assert_eq!(evaluate("x", "UDP", &Egress::default(), &Err(e)).status, Status::Skip);
+        assert_eq!(
+            evaluate("x", "UDP", &Egress::default(), &Err(e)).status,
+            Status::Skip
+        );
     }
 
     #[test]
     fn verdicts() {
-        let eg = Egress { iface: Some("eth0".into()), iface_mtu: Some(1500) };
-        let m = |path_mtu, kind| Ok(MtuSearch { path_mtu, top: 1500, kind, probes: 3 });
-        assert_eq!(evaluate("p", "UDP", &eg, &m(1500, PathKind::Full)).status, Status::Pass);
+        let eg = Egress {
+            iface: Some("eth0".into()),
+            iface_mtu: Some(1500),
+        };
+        let m = |path_mtu, kind| {
+            Ok(MtuSearch {
+                path_mtu,
+                top: 1500,
+                kind,
+                probes: 3,
+            })
+        };
+        assert_eq!(
+            evaluate("p", "UDP", &eg, &m(1500, PathKind::Full)).status,
+            Status::Pass
+        );
         let w = evaluate("p", "UDP", &eg, &m(1400, PathKind::IcmpReported));
         assert_eq!(w.status, Status::Warn);
         assert!(w.message.contains("1350"), "{}", w.message);
         let b = evaluate("p", "UDP", &eg, &m(1400, PathKind::BlackHole));
         assert_eq!(b.status, Status::Fail);
-        assert!(b.message.contains("black hole") && b.message.contains("1360") && b.message.contains("MSS"), "{}", b.message);
+        assert!(
+            b.message.contains("black hole")
+                && b.message.contains("1360")
+                && b.message.contains("MSS"),
+            "{}",
+            b.message
+        );
         assert_eq!(b.details["error"], "pmtu-black-hole");
-        let s = evaluate("p", "ICMP", &eg, &Err(MtuError::DfUnavailable("EPERM".into())));
-        assert_eq!((s.status, s.details["error"].as_str()), (Status::Skip, Some("not-permitted")));
+        let s = evaluate(
+            "p",
+            "ICMP",
+            &eg,
+            &Err(MtuError::DfUnavailable("EPERM".into())),
+        );
+        assert_eq!(
+            (s.status, s.details["error"].as_str()),
+            (Status::Skip, Some("not-permitted"))
+        );
     }
 }

@@ -26,7 +26,10 @@ impl Files for BTreeMap<String, String> {
     }
     fn list(&self, dir: &str) -> Vec<String> {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        self.keys().filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('/')).cloned().collect()
+        self.keys()
+            .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+            .cloned()
+            .collect()
     }
 }
 
@@ -42,7 +45,12 @@ fn first_line(s: &str) -> &str {
 
 /// Where systemd-sysctl and `sysctl --system` read settings at boot, in the order they apply (a
 /// later file wins; a file name in an earlier directory masks the same name in a later one).
-pub const SYSCTL_DIRS: [&str; 4] = ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d"];
+pub const SYSCTL_DIRS: [&str; 4] = [
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+];
 pub const SYSCTL_CONF: &str = "/etc/sysctl.conf";
 
 /// The value `key` will have after boot, and the file and line that set it last.
@@ -62,7 +70,9 @@ pub fn sysctl_at_boot(files: &dyn Files, key: &str) -> Option<(String, String)> 
     let want = key.replace('/', ".");
     let mut found = None;
     for path in order {
-        let Some(text) = files.read(&path) else { continue };
+        let Some(text) = files.read(&path) else {
+            continue;
+        };
         for (n, line) in text.lines().enumerate() {
             let l = line.trim();
             if l.starts_with('#') || l.starts_with(';') || l.is_empty() {
@@ -144,11 +154,18 @@ fn module_matches(path: &str, name: &str) -> bool {
 
 pub fn module_state(files: &dyn Files, name: &str) -> ModuleState {
     if let Some(m) = files.read("/proc/modules") {
-        if m.lines().any(|l| l.split_whitespace().next().is_some_and(|n| n == name.replace('-', "_"))) {
+        if m.lines().any(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|n| n == name.replace('-', "_"))
+        }) {
             return ModuleState::Loaded;
         }
     }
-    let release = files.read("/proc/sys/kernel/osrelease").map(|s| first_line(&s).to_string()).unwrap_or_default();
+    let release = files
+        .read("/proc/sys/kernel/osrelease")
+        .map(|s| first_line(&s).to_string())
+        .unwrap_or_default();
     for base in ["/lib/modules", "/usr/lib/modules"] {
         let dir = format!("{base}/{release}");
         if let Some(b) = files.read(&format!("{dir}/modules.builtin")) {
@@ -157,7 +174,10 @@ pub fn module_state(files: &dyn Files, name: &str) -> ModuleState {
             }
         }
         if let Some(d) = files.read(&format!("{dir}/modules.dep")) {
-            if let Some(l) = d.lines().find(|l| module_matches(l.split(':').next().unwrap_or(""), name)) {
+            if let Some(l) = d
+                .lines()
+                .find(|l| module_matches(l.split(':').next().unwrap_or(""), name))
+            {
                 return ModuleState::Available(l.split(':').next().unwrap_or("").to_string());
             }
         }
@@ -171,11 +191,19 @@ pub fn kernel_modules(files: &dyn Files, flannel: bool) -> Finding {
     if flannel {
         needed.insert(0, "vxlan");
     }
-    let release = files.read("/proc/sys/kernel/osrelease").map(|s| first_line(&s).to_string()).unwrap_or_else(|| "?".into());
+    let release = files
+        .read("/proc/sys/kernel/osrelease")
+        .map(|s| first_line(&s).to_string())
+        .unwrap_or_else(|| "?".into());
     let readable = files.read("/proc/modules").is_some()
-        || ["/lib/modules", "/usr/lib/modules"].iter().any(|b| files.read(&format!("{b}/{release}/modules.dep")).is_some());
+        || ["/lib/modules", "/usr/lib/modules"]
+            .iter()
+            .any(|b| files.read(&format!("{b}/{release}/modules.dep")).is_some());
     if !readable {
-        return Finding::skip_by(&HOST_UNREAD, format!("cannot read /proc/modules or modules.dep for kernel {release}"));
+        return Finding::skip_by(
+            &HOST_UNREAD,
+            format!("cannot read /proc/modules or modules.dep for kernel {release}"),
+        );
     }
     let mut states = vec![];
     let mut missing = vec![];
@@ -212,7 +240,12 @@ pub fn swap(files: &dyn Files) -> Finding {
     let Some(s) = files.read("/proc/swaps") else {
         return Finding::skip_by(&HOST_UNREAD, "cannot read /proc/swaps");
     };
-    let active: Vec<String> = s.lines().skip(1).filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();
+    let active: Vec<String> = s
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
     if active.is_empty() {
         Finding::pass("no swap is active (/proc/swaps)")
     } else {
@@ -225,23 +258,33 @@ pub fn swap(files: &dyn Files) -> Finding {
 // ---------------------------------------------------------------- host.cgroup
 
 pub fn cgroup(files: &dyn Files) -> Finding {
-    let (version, enabled): (&str, Vec<String>) = if let Some(c) = files.read("/sys/fs/cgroup/cgroup.controllers") {
-        ("v2", c.split_whitespace().map(str::to_string).collect())
-    } else if let Some(c) = files.read("/proc/cgroups") {
-        (
-            "v1",
-            c.lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| {
-                    let f: Vec<&str> = l.split_whitespace().collect();
-                    (f.len() >= 4 && f[3] == "1").then(|| f[0].to_string())
-                })
-                .collect(),
-        )
-    } else {
-        return Finding::skip_by(&HOST_UNREAD, "cannot read /sys/fs/cgroup/cgroup.controllers or /proc/cgroups");
+    let (version, enabled): (&str, Vec<String>) =
+        if let Some(c) = files.read("/sys/fs/cgroup/cgroup.controllers") {
+            ("v2", c.split_whitespace().map(str::to_string).collect())
+        } else if let Some(c) = files.read("/proc/cgroups") {
+            (
+                "v1",
+                c.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| {
+                        let f: Vec<&str> = l.split_whitespace().collect();
+                        (f.len() >= 4 && f[3] == "1").then(|| f[0].to_string())
+                    })
+                    .collect(),
+            )
+        } else {
+            return Finding::skip_by(
+                &HOST_UNREAD,
+                "cannot read /sys/fs/cgroup/cgroup.controllers or /proc/cgroups",
+            );
+        };
+    let missing = |names: &[&str]| {
+        names
+            .iter()
+            .filter(|n| !enabled.iter().any(|e| e == *n))
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
     };
-    let missing = |names: &[&str]| names.iter().filter(|n| !enabled.iter().any(|e| e == *n)).map(|n| n.to_string()).collect::<Vec<_>>();
     let hard = missing(&["cpu", "cpuset", "memory"]);
     let soft = missing(&["pids"]);
     let f = if !hard.is_empty() {
@@ -250,7 +293,9 @@ pub fn cgroup(files: &dyn Files) -> Finding {
     } else if !soft.is_empty() {
         Finding::warn_by(&MISCONFIGURED, format!("cgroup {version}: the pids controller is not enabled: pod PID limits will not apply"))
     } else {
-        Finding::pass(format!("cgroup {version} with cpu, cpuset, memory and pids"))
+        Finding::pass(format!(
+            "cgroup {version} with cpu, cpuset, memory and pids"
+        ))
     };
     f.with("cgroup", version).with("controllers", enabled)
 }
@@ -263,14 +308,23 @@ pub fn node_name_problem(name: &str) -> Option<String> {
         return Some("it is empty".into());
     }
     if name.len() > 253 {
-        return Some(format!("it is {} characters long (at most 253)", name.len()));
+        return Some(format!(
+            "it is {} characters long (at most 253)",
+            name.len()
+        ));
     }
     for label in name.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Some(format!("the label {label:?} is empty or longer than 63 characters"));
+            return Some(format!(
+                "the label {label:?} is empty or longer than 63 characters"
+            ));
         }
-        if !label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c.is_ascii_uppercase()) {
-            return Some(format!("the label {label:?} has characters outside a-z, 0-9 and '-'"));
+        if !label.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c.is_ascii_uppercase()
+        }) {
+            return Some(format!(
+                "the label {label:?} has characters outside a-z, 0-9 and '-'"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Some(format!("the label {label:?} starts or ends with '-'"));
@@ -312,7 +366,10 @@ pub const MAX_SEARCH_CHARS: usize = 256;
 pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&IpNet>) -> Finding {
     let path = "/etc/resolv.conf";
     let Some(text) = files.read(path) else {
-        return Finding::skip_by(&Plain(Phase::Dns, ErrorClass::Unavailable), format!("cannot read {path}"));
+        return Finding::skip_by(
+            &Plain(Phase::Dns, ErrorClass::Unavailable),
+            format!("cannot read {path}"),
+        );
     };
     let mut servers: Vec<(usize, IpAddr)> = vec![];
     let mut search: Vec<String> = vec![];
@@ -320,7 +377,11 @@ pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&I
         let mut w = line.split_whitespace();
         match w.next() {
             Some("nameserver") => {
-                if let Some(ip) = w.next().and_then(|a| a.split('%').next()).and_then(|a| a.parse().ok()) {
+                if let Some(ip) = w
+                    .next()
+                    .and_then(|a| a.split('%').next())
+                    .and_then(|a| a.parse().ok())
+                {
                     servers.push((n + 1, ip));
                 }
             }
@@ -332,15 +393,21 @@ pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&I
     let mut warns = vec![];
     for (line, ip) in &servers {
         if ip.is_loopback() {
-            let real = ["/run/systemd/resolve/resolv.conf"].into_iter().find(|p| files.read(p).is_some());
+            let real = ["/run/systemd/resolve/resolv.conf"]
+                .into_iter()
+                .find(|p| files.read(p).is_some());
             warns.push(format!(
                 "line {line}: nameserver {ip} is a loopback stub: pods (CoreDNS) inherit it and loop back to themselves{}",
                 real.map(|r| format!("; the real servers are in {r}")).unwrap_or_default()
             ));
         }
         if pod_cidr.is_some_and(|c| c.contains(ip)) {
-            fails.push(format!("line {line}: nameserver {ip} is inside the container CIDR: pods cannot reach it"));
-        } else if vpc_cidr.is_some_and(|c| c.contains(ip)) && !crate::constants::VPC_DNS_SERVERS.contains(&ip.to_string().as_str()) {
+            fails.push(format!(
+                "line {line}: nameserver {ip} is inside the container CIDR: pods cannot reach it"
+            ));
+        } else if vpc_cidr.is_some_and(|c| c.contains(ip))
+            && !crate::constants::VPC_DNS_SERVERS.contains(&ip.to_string().as_str())
+        {
             warns.push(format!("line {line}: nameserver {ip} is inside the VPC CIDR: it must be reachable over the line from pods too"));
         }
     }
@@ -356,13 +423,34 @@ pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&I
     }
     let shown: Vec<String> = servers.iter().map(|(_, ip)| ip.to_string()).collect();
     let f = if !fails.is_empty() {
-        Finding::fail_by(&Plain(Phase::Dns, ErrorClass::Misconfigured), format!("{path}: {}", fails.iter().chain(&warns).cloned().collect::<Vec<_>>().join("; ")))
+        Finding::fail_by(
+            &Plain(Phase::Dns, ErrorClass::Misconfigured),
+            format!(
+                "{path}: {}",
+                fails
+                    .iter()
+                    .chain(&warns)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
     } else if !warns.is_empty() {
-        Finding::warn_by(&Plain(Phase::Dns, ErrorClass::Misconfigured), format!("{path}: {}", warns.join("; ")))
+        Finding::warn_by(
+            &Plain(Phase::Dns, ErrorClass::Misconfigured),
+            format!("{path}: {}", warns.join("; ")),
+        )
     } else if servers.is_empty() {
-        Finding::warn_by(&Plain(Phase::Dns, ErrorClass::Misconfigured), format!("{path} has no nameserver line: glibc falls back to 127.0.0.1"))
+        Finding::warn_by(
+            &Plain(Phase::Dns, ErrorClass::Misconfigured),
+            format!("{path} has no nameserver line: glibc falls back to 127.0.0.1"),
+        )
     } else {
-        Finding::pass(format!("{path}: nameservers {}, {} search domain(s)", shown.join(", "), search.len()))
+        Finding::pass(format!(
+            "{path}: nameservers {}, {} search domain(s)",
+            shown.join(", "),
+            search.len()
+        ))
     };
     let f = if f.status == crate::result::Status::Pass {
         f
@@ -406,7 +494,11 @@ pub fn leftovers(files: &dyn Files) -> Finding {
         }
     }
     if let Some(m) = files.read("/proc/mounts") {
-        for mp in m.lines().filter_map(|l| l.split_whitespace().nth(1)).filter(|p| p.starts_with("/var/lib/kubelet")) {
+        for mp in m
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter(|p| p.starts_with("/var/lib/kubelet"))
+        {
             found.push(format!("mount {mp}"));
             if found.len() > 40 {
                 break;
@@ -426,7 +518,11 @@ pub fn leftovers(files: &dyn Files) -> Finding {
 
 /// rp_filter in effect on an interface: the maximum of `all` and the interface's own value.
 pub fn rp_filter(files: &dyn Files, iface: &str) -> Option<u8> {
-    let read = |i: &str| files.read(&format!("/proc/sys/net/ipv4/conf/{i}/rp_filter")).and_then(|s| first_line(&s).parse::<u8>().ok());
+    let read = |i: &str| {
+        files
+            .read(&format!("/proc/sys/net/ipv4/conf/{i}/rp_filter"))
+            .and_then(|s| first_line(&s).parse::<u8>().ok())
+    };
     match (read("all"), read(iface)) {
         (Some(a), Some(i)) => Some(a.max(i)),
         (a, i) => a.or(i),
@@ -437,7 +533,10 @@ pub fn rp_filter(files: &dyn Files, iface: &str) -> Option<u8> {
 /// route's.
 pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&str>) -> Finding {
     let Some(line) = line else {
-        return Finding::skip_by(&HOST_UNREAD, "no route toward the cloud: no line interface to judge (see the route.* rows)");
+        return Finding::skip_by(
+            &HOST_UNREAD,
+            "no route toward the cloud: no line interface to judge (see the route.* rows)",
+        );
     };
     let value = rp_filter(files, line);
     let shown = value.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
@@ -451,7 +550,8 @@ pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&s
         (_, Some(v)) => Finding::pass(format!("rp_filter on {line} is {v} ({})", if v == 1 { "strict, but only one uplink" } else { "not strict" })),
         (_, None) => Finding::skip_by(&HOST_UNREAD, format!("cannot read rp_filter for {line}")),
     };
-    f.with("interface", line.to_string()).with("rp_filter", shown)
+    f.with("interface", line.to_string())
+        .with("rp_filter", shown)
 }
 
 #[cfg(test)]
@@ -460,7 +560,10 @@ mod tests {
     use crate::result::Status;
 
     fn fs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -474,12 +577,22 @@ mod tests {
         // a later file wins; /etc/sysctl.conf last; /etc/sysctl.d masks the same name in /usr/lib
         let kept = fs(&[
             ("/proc/sys/net/ipv4/ip_forward", "1\n"),
-            ("/usr/lib/sysctl.d/50-default.conf", "net.ipv4.ip_forward = 0\n"),
-            ("/etc/sysctl.d/99-k8s.conf", "# k8s\nnet/ipv4/ip_forward=1\n"),
+            (
+                "/usr/lib/sysctl.d/50-default.conf",
+                "net.ipv4.ip_forward = 0\n",
+            ),
+            (
+                "/etc/sysctl.d/99-k8s.conf",
+                "# k8s\nnet/ipv4/ip_forward=1\n",
+            ),
         ]);
         let f = sysctl(&kept);
         assert_eq!(f.status, Status::Pass, "{}", f.message);
-        assert!(f.message.contains("/etc/sysctl.d/99-k8s.conf:2"), "{}", f.message);
+        assert!(
+            f.message.contains("/etc/sysctl.d/99-k8s.conf:2"),
+            "{}",
+            f.message
+        );
         let undone = fs(&[
             ("/proc/sys/net/ipv4/ip_forward", "1\n"),
             ("/etc/sysctl.d/10-k8s.conf", "net.ipv4.ip_forward = 1\n"),
@@ -491,8 +604,16 @@ mod tests {
             ("/usr/lib/sysctl.d/99-k8s.conf", "net.ipv4.ip_forward = 1\n"),
             ("/etc/sysctl.d/99-k8s.conf", "# emptied by the admin\n"),
         ]);
-        assert_eq!(sysctl(&masked).status, Status::Warn, "the /etc file masks the /usr/lib one");
-        let bridge = fs(&[("/proc/sys/net/ipv4/ip_forward", "1"), ("/etc/sysctl.conf", "net.ipv4.ip_forward=1"), ("/proc/sys/net/bridge/bridge-nf-call-iptables", "0")]);
+        assert_eq!(
+            sysctl(&masked).status,
+            Status::Warn,
+            "the /etc file masks the /usr/lib one"
+        );
+        let bridge = fs(&[
+            ("/proc/sys/net/ipv4/ip_forward", "1"),
+            ("/etc/sysctl.conf", "net.ipv4.ip_forward=1"),
+            ("/proc/sys/net/bridge/bridge-nf-call-iptables", "0"),
+        ]);
         assert_eq!(sysctl(&bridge).status, Status::Warn);
         assert_eq!(sysctl(&fs(&[])).status, Status::Skip);
     }
@@ -506,8 +627,14 @@ mod tests {
     fn modules() {
         let base = [("/proc/sys/kernel/osrelease", "5.10.0-x\n")];
         let mut m = fs(&base);
-        m.insert("/proc/modules".into(), "vxlan 90112 0 - Live 0x0\noverlay 151552 0 - Live 0x0\n".into());
-        m.insert("/lib/modules/5.10.0-x/modules.builtin".into(), "kernel/net/bridge/br_netfilter.ko\n".into());
+        m.insert(
+            "/proc/modules".into(),
+            "vxlan 90112 0 - Live 0x0\noverlay 151552 0 - Live 0x0\n".into(),
+        );
+        m.insert(
+            "/lib/modules/5.10.0-x/modules.builtin".into(),
+            "kernel/net/bridge/br_netfilter.ko\n".into(),
+        );
         let f = kernel_modules(&m, true);
         assert_eq!(f.status, Status::Pass, "{}", f.message);
         assert!(f.message.contains("br_netfilter built in"), "{}", f.message);
@@ -515,7 +642,11 @@ mod tests {
         m.insert("/lib/modules/5.10.0-x/modules.dep".into(), "kernel/drivers/net/vxlan/vxlan.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\nkernel/fs/overlayfs/overlay.ko.xz:\n".into());
         let f = kernel_modules(&m, true);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("br_netfilter neither loaded"), "{}", f.message);
+        assert!(
+            f.message.contains("br_netfilter neither loaded"),
+            "{}",
+            f.message
+        );
         assert!(f.message.contains("vxlan loadable"), "{}", f.message);
         // terway-edge does not need vxlan
         assert!(!kernel_modules(&m, false).message.contains("vxlan"));
@@ -523,35 +654,86 @@ mod tests {
 
     #[test]
     fn swap_cgroup_hostname() {
-        assert_eq!(swap(&fs(&[("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")])).status, Status::Pass);
-        let on = swap(&fs(&[("/proc/swaps", "Filename Type Size Used Priority\n/dev/dm-1 partition 8388604 0 -2\n")]));
+        assert_eq!(
+            swap(&fs(&[(
+                "/proc/swaps",
+                "Filename\tType\tSize\tUsed\tPriority\n"
+            )]))
+            .status,
+            Status::Pass
+        );
+        let on = swap(&fs(&[(
+            "/proc/swaps",
+            "Filename Type Size Used Priority\n/dev/dm-1 partition 8388604 0 -2\n",
+        )]));
         assert_eq!(on.status, Status::Fail);
         assert!(on.message.contains("/dev/dm-1"));
-        assert_eq!(cgroup(&fs(&[("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n")])).status, Status::Pass);
+        assert_eq!(
+            cgroup(&fs(&[(
+                "/sys/fs/cgroup/cgroup.controllers",
+                "cpuset cpu io memory hugetlb pids rdma misc\n"
+            )]))
+            .status,
+            Status::Pass
+        );
         let v1 = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t5\t1\t1\ncpu\t3\t1\t1\nmemory\t0\t1\t0\npids\t8\t1\t1\n";
         let f = cgroup(&fs(&[("/proc/cgroups", v1)]));
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("v1") && f.message.contains("memory"), "{}", f.message);
-        for (h, s) in [("node-1.dc", Status::Pass), ("Node1", Status::Warn), ("localhost.localdomain", Status::Fail), ("node_1", Status::Fail), ("-x", Status::Fail)] {
-            assert_eq!(hostname(&fs(&[("/proc/sys/kernel/hostname", h)])).status, s, "{h}");
+        assert!(
+            f.message.contains("v1") && f.message.contains("memory"),
+            "{}",
+            f.message
+        );
+        for (h, s) in [
+            ("node-1.dc", Status::Pass),
+            ("Node1", Status::Warn),
+            ("localhost.localdomain", Status::Fail),
+            ("node_1", Status::Fail),
+            ("-x", Status::Fail),
+        ] {
+            assert_eq!(
+                hostname(&fs(&[("/proc/sys/kernel/hostname", h)])).status,
+                s,
+                "{h}"
+            );
         }
         // a hostile hostname cannot reach the terminal raw
-        assert!(!hostname(&fs(&[("/proc/sys/kernel/hostname", "a\u{1b}[31mb")])).message.contains('\u{1b}'));
+        assert!(
+            !hostname(&fs(&[("/proc/sys/kernel/hostname", "a\u{1b}[31mb")]))
+                .message
+                .contains('\u{1b}')
+        );
     }
 
     #[test]
     fn resolv_conf() {
         let pod: IpNet = "10.244.0.0/16".parse().unwrap();
         let vpc: IpNet = "192.168.0.0/16".parse().unwrap();
-        let ok = fs(&[("/etc/resolv.conf", "nameserver 100.100.2.136\nnameserver 100.100.2.138\nsearch dc.example\n")]);
+        let ok = fs(&[(
+            "/etc/resolv.conf",
+            "nameserver 100.100.2.136\nnameserver 100.100.2.138\nsearch dc.example\n",
+        )]);
         assert_eq!(resolver(&ok, Some(&pod), Some(&vpc)).status, Status::Pass);
-        let stub = fs(&[("/etc/resolv.conf", "nameserver 127.0.0.53\noptions edns0\n"), ("/run/systemd/resolve/resolv.conf", "nameserver 10.0.0.2\n")]);
+        let stub = fs(&[
+            ("/etc/resolv.conf", "nameserver 127.0.0.53\noptions edns0\n"),
+            ("/run/systemd/resolve/resolv.conf", "nameserver 10.0.0.2\n"),
+        ]);
         let f = resolver(&stub, None, None);
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("line 1: nameserver 127.0.0.53 is a loopback stub") && f.message.contains("/run/systemd/resolve/resolv.conf"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("line 1: nameserver 127.0.0.53 is a loopback stub")
+                && f.message.contains("/run/systemd/resolve/resolv.conf"),
+            "{}",
+            f.message
+        );
         let many = fs(&[("/etc/resolv.conf", "nameserver 10.0.0.2\nnameserver 10.0.0.3\nnameserver 10.0.0.4\nnameserver 10.0.0.5\nsearch a b c d e f g\n")]);
         let f = resolver(&many, None, None);
-        assert!(f.message.contains("4 nameservers") && f.message.contains("7 search domains"), "{}", f.message);
+        assert!(
+            f.message.contains("4 nameservers") && f.message.contains("7 search domains"),
+            "{}",
+            f.message
+        );
         let inside = fs(&[("/etc/resolv.conf", "nameserver 10.244.0.10\n")]);
         assert_eq!(resolver(&inside, Some(&pod), None).status, Status::Fail);
     }
@@ -563,19 +745,45 @@ mod tests {
             ("/etc/kubernetes/kubelet.conf", "x"),
             ("/etc/cni/net.d/10-flannel.conflist", "{}"),
             ("/sys/class/net/flannel.1/ifindex", "7"),
-            ("/proc/mounts", "tmpfs /var/lib/kubelet/pods/x/volumes tmpfs rw 0 0\n"),
+            (
+                "/proc/mounts",
+                "tmpfs /var/lib/kubelet/pods/x/volumes tmpfs rw 0 0\n",
+            ),
         ]);
         let f = leftovers(&old);
         assert_eq!(f.status, Status::Warn);
-        for want in ["/etc/kubernetes/kubelet.conf", "/etc/cni/net.d/10-flannel.conflist", "link flannel.1", "mount /var/lib/kubelet/pods/x/volumes"] {
+        for want in [
+            "/etc/kubernetes/kubelet.conf",
+            "/etc/cni/net.d/10-flannel.conflist",
+            "link flannel.1",
+            "mount /var/lib/kubelet/pods/x/volumes",
+        ] {
             assert!(f.message.contains(want), "{want}: {}", f.message);
         }
-        let strict = fs(&[("/proc/sys/net/ipv4/conf/all/rp_filter", "0"), ("/proc/sys/net/ipv4/conf/eth1/rp_filter", "1")]);
-        assert_eq!(rp_filter_check(&strict, Some("eth1"), Some("eth0")).status, Status::Warn);
-        assert_eq!(rp_filter_check(&strict, Some("eth1"), Some("eth1")).status, Status::Pass);
-        let loose = fs(&[("/proc/sys/net/ipv4/conf/all/rp_filter", "2"), ("/proc/sys/net/ipv4/conf/eth1/rp_filter", "1")]);
+        let strict = fs(&[
+            ("/proc/sys/net/ipv4/conf/all/rp_filter", "0"),
+            ("/proc/sys/net/ipv4/conf/eth1/rp_filter", "1"),
+        ]);
+        assert_eq!(
+            rp_filter_check(&strict, Some("eth1"), Some("eth0")).status,
+            Status::Warn
+        );
+        assert_eq!(
+            rp_filter_check(&strict, Some("eth1"), Some("eth1")).status,
+            Status::Pass
+        );
+        let loose = fs(&[
+            ("/proc/sys/net/ipv4/conf/all/rp_filter", "2"),
+            ("/proc/sys/net/ipv4/conf/eth1/rp_filter", "1"),
+        ]);
         assert_eq!(rp_filter(&loose, "eth1"), Some(2));
-        assert_eq!(rp_filter_check(&loose, Some("eth1"), Some("eth0")).status, Status::Pass);
-        assert_eq!(rp_filter_check(&strict, None, Some("eth0")).status, Status::Skip);
+        assert_eq!(
+            rp_filter_check(&loose, Some("eth1"), Some("eth0")).status,
+            Status::Pass
+        );
+        assert_eq!(
+            rp_filter_check(&strict, None, Some("eth0")).status,
+            Status::Skip
+        );
     }
 }

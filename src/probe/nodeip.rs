@@ -15,7 +15,9 @@ pub fn hosts_lookup(hosts: &str, name: &str) -> Vec<IpAddr> {
     for line in hosts.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut w = line.split_whitespace();
-        let Some(ip) = w.next().and_then(|a| a.parse::<IpAddr>().ok()) else { continue };
+        let Some(ip) = w.next().and_then(|a| a.parse::<IpAddr>().ok()) else {
+            continue;
+        };
         if w.any(|n| n.to_ascii_lowercase() == name) && !out.contains(&ip) {
             out.push(ip);
         }
@@ -42,7 +44,10 @@ pub struct Facts {
 }
 
 fn iface_of(addrs: &[LocalAddr], ip: IpAddr) -> Option<String> {
-    addrs.iter().find(|a| a.net.addr() == ip).map(|a| a.interface.clone())
+    addrs
+        .iter()
+        .find(|a| a.net.addr() == ip)
+        .map(|a| a.interface.clone())
 }
 
 pub fn evaluate(f: &Facts) -> Finding {
@@ -50,12 +55,23 @@ pub fn evaluate(f: &Facts) -> Finding {
     let from_name: Vec<IpAddr> = if !f.hosts.is_empty() {
         f.hosts.clone()
     } else {
-        f.dns.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default()
+        f.dns
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .cloned()
+            .unwrap_or_default()
     };
-    let how = if !f.hosts.is_empty() { "/etc/hosts" } else { "DNS" };
+    let how = if !f.hosts.is_empty() {
+        "/etc/hosts"
+    } else {
+        "DNS"
+    };
     let name = crate::text::clean(&f.hostname, 100);
     // the kubelet: the hostname's first non-loopback IPv4 address, else the default route's source
-    let named = from_name.iter().copied().find(|ip| ip.is_ipv4() && !ip.is_loopback());
+    let named = from_name
+        .iter()
+        .copied()
+        .find(|ip| ip.is_ipv4() && !ip.is_loopback());
     if named.is_none() && from_name.iter().any(|ip| ip.is_loopback()) {
         let lo: Vec<String> = from_name.iter().map(|i| i.to_string()).collect();
         return Finding::fail_by(&cause, format!("hostname {name:?} maps to loopback ({}) in {how}: the kubelet cannot register a reachable node address from it", lo.join(", ")))
@@ -67,15 +83,25 @@ pub fn evaluate(f: &Facts) -> Finding {
     }
     let (kubelet_ip, kubelet_how) = match named {
         Some(ip) => (Some(ip), format!("hostname {name:?} in {how}")),
-        None => (f.default_src, "the default route's source address".to_string()),
+        None => (
+            f.default_src,
+            "the default route's source address".to_string(),
+        ),
     };
     let Some(line_target) = f.line_target else {
-        return Finding::skip_by(&Plain(Phase::Host, ErrorClass::Unavailable), "no route toward the cloud to compare with (see the route.* rows)");
+        return Finding::skip_by(
+            &Plain(Phase::Host, ErrorClass::Unavailable),
+            "no route toward the cloud to compare with (see the route.* rows)",
+        );
     };
     let line_iface = f.line_iface.clone().unwrap_or_else(|| "?".into());
     let line_src = f.line_src;
-    let src_shown = line_src.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
-    let src_or_placeholder = line_src.map(|s| s.to_string()).unwrap_or_else(|| "<line address>".into());
+    let src_shown = line_src
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "?".into());
+    let src_or_placeholder = line_src
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "<line address>".into());
     let mut problems = vec![];
     let mut worst_fail = false;
     match kubelet_ip {
@@ -118,9 +144,15 @@ pub fn evaluate(f: &Facts) -> Finding {
     } else {
         Finding::warn_by(&cause, format!("{}; {evidence}", problems.join("; "))).fix(fix)
     };
-    out.with("kubelet_address", kubelet_ip.map(|i| i.to_string()).unwrap_or_default())
-        .with("line_interface", line_iface)
-        .with("flannel_interface", f.default_iface.clone().unwrap_or_default())
+    out.with(
+        "kubelet_address",
+        kubelet_ip.map(|i| i.to_string()).unwrap_or_default(),
+    )
+    .with("line_interface", line_iface)
+    .with(
+        "flannel_interface",
+        f.default_iface.clone().unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -129,7 +161,10 @@ mod tests {
     use crate::result::Status;
 
     fn la(i: &str, n: &str) -> LocalAddr {
-        LocalAddr { interface: i.into(), net: n.parse().unwrap() }
+        LocalAddr {
+            interface: i.into(),
+            net: n.parse().unwrap(),
+        }
     }
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -143,7 +178,11 @@ mod tests {
             line_target: Some(ip("192.168.0.10")),
             line_iface: Some("eth1".into()),
             line_src: Some(ip("10.0.0.10")),
-            addrs: vec![la("eth0", "203.0.113.10/24"), la("eth1", "10.0.0.10/24"), la("lo", "127.0.0.1/8")],
+            addrs: vec![
+                la("eth0", "203.0.113.10/24"),
+                la("eth1", "10.0.0.10/24"),
+                la("lo", "127.0.0.1/8"),
+            ],
             ..Default::default()
         }
     }
@@ -168,21 +207,38 @@ mod tests {
             addrs: vec![la("eth0", "10.0.0.10/24")],
             ..Default::default()
         };
-        assert_eq!(evaluate(&f).status, Status::Pass, "{}", evaluate(&f).message);
+        assert_eq!(
+            evaluate(&f).status,
+            Status::Pass,
+            "{}",
+            evaluate(&f).message
+        );
     }
 
     #[test]
     fn internet_nic_with_the_default_route_fails_naming_both() {
         let f = evaluate(&two_nics());
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("203.0.113.10 on eth0") && f.message.contains("eth1 from 10.0.0.10"), "{}", f.message);
-        assert!(f.fix.as_deref().unwrap().contains("--node-ip=10.0.0.10") && f.fix.as_deref().unwrap().contains("--iface=eth1"));
+        assert!(
+            f.message.contains("203.0.113.10 on eth0") && f.message.contains("eth1 from 10.0.0.10"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.fix.as_deref().unwrap().contains("--node-ip=10.0.0.10")
+                && f.fix.as_deref().unwrap().contains("--iface=eth1")
+        );
         // the hostname on the line's address: the kubelet is right, Flannel still picks eth0
         let mut fx = two_nics();
         fx.hosts = vec![ip("10.0.0.10")];
         let f = evaluate(&fx);
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert!(f.message.contains("Flannel picks the default route's interface eth0"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("Flannel picks the default route's interface eth0"),
+            "{}",
+            f.message
+        );
         // the hostname on the wrong NIC
         let mut fx = two_nics();
         fx.hosts = vec![ip("203.0.113.10")];
@@ -195,6 +251,11 @@ mod tests {
         fx.hosts = vec![ip("127.0.1.1")];
         let f = evaluate(&fx);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("maps to loopback (127.0.1.1) in /etc/hosts"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("maps to loopback (127.0.1.1) in /etc/hosts"),
+            "{}",
+            f.message
+        );
     }
 }

@@ -68,19 +68,31 @@ const SKEW: Plain = Plain(Phase::Ntp, ErrorClass::ClockSkew);
 /// Judge the clock offset against the best (lowest round trip) reply.
 pub fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Finding {
     let Some(best) = samples.iter().min_by(|a, b| a.rtt_s.total_cmp(&b.rtt_s)) else {
-        return Finding::skip_by(&Plain(Phase::Ntp, ErrorClass::NoSample), "no NTP server replied, so the offset cannot be measured (see ntp.server)")
-            .with("caused_by", serde_json::json!({"id": "ntp.server"}));
+        return Finding::skip_by(
+            &Plain(Phase::Ntp, ErrorClass::NoSample),
+            "no NTP server replied, so the offset cannot be measured (see ntp.server)",
+        )
+        .with("caused_by", serde_json::json!({"id": "ntp.server"}));
     };
     let off = best.offset_s.abs();
-    let text = format!("local clock is off by {:+.3} s against {} (best of {} replies)", best.offset_s, best.server, samples.len());
+    let text = format!(
+        "local clock is off by {:+.3} s against {} (best of {} replies)",
+        best.offset_s,
+        best.server,
+        samples.len()
+    );
     let f = if off >= fail_s {
-        Finding::fail_by(&SKEW, format!("{text}; limit {fail_s} s: TLS certificates and tokens will be rejected"))
+        Finding::fail_by(
+            &SKEW,
+            format!("{text}; limit {fail_s} s: TLS certificates and tokens will be rejected"),
+        )
     } else if off >= warn_s {
         Finding::warn_by(&SKEW, format!("{text}; above {warn_s} s"))
     } else {
         Finding::pass(text)
     };
-    f.with("offset_s", best.offset_s).with("server", best.server.to_string())
+    f.with("offset_s", best.offset_s)
+        .with("server", best.server.to_string())
 }
 
 #[cfg(test)]
@@ -89,17 +101,35 @@ mod tests {
     use crate::result::Status;
 
     fn s(off: f64, rtt: f64) -> NtpSample {
-        NtpSample { server: "198.18.0.123:123".parse().unwrap(), offset_s: off, rtt_s: rtt, stratum: 2, reference: "x".into() }
+        NtpSample {
+            server: "198.18.0.123:123".parse().unwrap(),
+            offset_s: off,
+            rtt_s: rtt,
+            stratum: 2,
+            reference: "x".into(),
+        }
     }
 
     #[test]
     fn offset_thresholds() {
-        assert_eq!(evaluate_offset(&[s(0.1, 0.01)], 0.5, 5.0).status, Status::Pass);
-        assert_eq!(evaluate_offset(&[s(-0.7, 0.01)], 0.5, 5.0).status, Status::Warn);
-        assert_eq!(evaluate_offset(&[s(5.0, 0.01)], 0.5, 5.0).status, Status::Fail);
+        assert_eq!(
+            evaluate_offset(&[s(0.1, 0.01)], 0.5, 5.0).status,
+            Status::Pass
+        );
+        assert_eq!(
+            evaluate_offset(&[s(-0.7, 0.01)], 0.5, 5.0).status,
+            Status::Warn
+        );
+        assert_eq!(
+            evaluate_offset(&[s(5.0, 0.01)], 0.5, 5.0).status,
+            Status::Fail
+        );
         assert_eq!(evaluate_offset(&[], 0.5, 5.0).status, Status::Skip);
         // the best reply is the one with the lowest round trip
-        assert_eq!(evaluate_offset(&[s(9.0, 0.5), s(0.1, 0.01)], 0.5, 5.0).status, Status::Pass);
+        assert_eq!(
+            evaluate_offset(&[s(9.0, 0.5), s(0.1, 0.01)], 0.5, 5.0).status,
+            Status::Pass
+        );
     }
 
     #[test]

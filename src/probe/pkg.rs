@@ -9,8 +9,11 @@ use crate::probe::tcp::TcpFailure;
 use crate::result::Finding;
 
 /// Where yum and apt keep their sources: (directory or file, is a directory).
-pub const SOURCE_PATHS: &[(&str, bool)] =
-    &[("/etc/yum.repos.d", true), ("/etc/apt/sources.list", false), ("/etc/apt/sources.list.d", true)];
+pub const SOURCE_PATHS: &[(&str, bool)] = &[
+    ("/etc/yum.repos.d", true),
+    ("/etc/apt/sources.list", false),
+    ("/etc/apt/sources.list.d", true),
+];
 
 /// Parse one source file by its name: `.repo` (yum), `.list` or `sources.list` (apt one-line),
 /// `.sources` (deb822); anything else has no sources.
@@ -55,7 +58,10 @@ pub fn evaluate_none(any_tool_missing: bool) -> Finding {
     let msg = "no yum or apt package source found (/etc/yum.repos.d, /etc/apt/sources.list{,.d})";
     let c = Plain(Phase::Pkg, ErrorClass::NoSources);
     if any_tool_missing {
-        Finding::fail_by(&c, format!("{msg}, and a required tool is missing: edgeadm cannot install it"))
+        Finding::fail_by(
+            &c,
+            format!("{msg}, and a required tool is missing: edgeadm cannot install it"),
+        )
     } else {
         Finding::warn_by(&c, format!("{msg}; edgeadm cannot install tools online"))
     }
@@ -63,13 +69,26 @@ pub fn evaluate_none(any_tool_missing: bool) -> Finding {
 
 /// One source host: reachable is PASS; unreachable is WARN, or FAIL when no source is reachable
 /// and a required tool is missing (edgeadm could not install it).
-pub fn evaluate(host: &str, port: u16, files: &[String], out: &Result<SocketAddr, SourceFailure>, none_reachable: bool, any_tool_missing: bool) -> Finding {
+pub fn evaluate(
+    host: &str,
+    port: u16,
+    files: &[String],
+    out: &Result<SocketAddr, SourceFailure>,
+    none_reachable: bool,
+    any_tool_missing: bool,
+) -> Finding {
     match out {
-        Ok(sa) => Finding::pass(format!("{host}:{port} resolves and accepts TCP ({sa}); from {}", files.join(", "))),
+        Ok(sa) => Finding::pass(format!(
+            "{host}:{port} resolves and accepts TCP ({sa}); from {}",
+            files.join(", ")
+        )),
         Err(e) => {
             let text = format!("{host}:{port} unreachable: {e}; from {}", files.join(", "));
             if none_reachable && any_tool_missing {
-                Finding::fail_by(e, format!("{text}; no source is reachable and a required tool is missing"))
+                Finding::fail_by(
+                    e,
+                    format!("{text}; no source is reachable and a required tool is missing"),
+                )
             } else {
                 Finding::warn_by(e, text)
             }
@@ -96,20 +115,32 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
         _ => return None,
     };
     let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     if authority.is_empty() || authority.contains('$') {
         return None;
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, tail) = v6.split_once(']')?;
-        (h.to_string(), tail.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(default))
+        (
+            h.to_string(),
+            tail.strip_prefix(':')
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(default),
+        )
     } else {
         match authority.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), p.parse().ok()?),
             None => (authority.to_string(), default),
         }
     };
-    if host.is_empty() || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b)) {
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+    {
         return None;
     }
     Some((host.to_ascii_lowercase(), port))
@@ -117,7 +148,12 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
 
 fn push(out: &mut Vec<Source>, file: &str, url: &str) {
     if let Some((host, port)) = host_port(url) {
-        out.push(Source { file: file.to_string(), url: url.to_string(), host, port });
+        out.push(Source {
+            file: file.to_string(),
+            url: url.to_string(),
+            host,
+            port,
+        });
     }
 }
 
@@ -156,9 +192,11 @@ pub fn parse_yum_repo(file: &str, text: &str) -> Vec<Source> {
             let k = k.trim().to_ascii_lowercase();
             let v = v.trim();
             match k.as_str() {
-                "baseurl" | "mirrorlist" | "metalink" => {
-                    section.extend(v.split([' ', ',']).filter(|s| !s.is_empty()).map(String::from))
-                }
+                "baseurl" | "mirrorlist" | "metalink" => section.extend(
+                    v.split([' ', ','])
+                        .filter(|s| !s.is_empty())
+                        .map(String::from),
+                ),
                 "enabled" => enabled = !matches!(v, "0" | "false" | "no"),
                 _ => {}
             }
@@ -229,7 +267,10 @@ pub fn parse_deb822(file: &str, text: &str) -> Vec<Source> {
 pub fn unique_hosts(sources: &[Source]) -> Vec<(String, u16, Vec<String>)> {
     let mut out: Vec<(String, u16, Vec<String>)> = vec![];
     for s in sources {
-        match out.iter_mut().find(|(h, p, _)| *h == s.host && *p == s.port) {
+        match out
+            .iter_mut()
+            .find(|(h, p, _)| *h == s.host && *p == s.port)
+        {
             Some(e) => {
                 if !e.2.contains(&s.file) {
                     e.2.push(s.file.clone())
@@ -247,10 +288,22 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(host_port("http://mirrors.cloud.aliyuncs.com/centos/"), Some(("mirrors.cloud.aliyuncs.com".into(), 80)));
-        assert_eq!(host_port("https://u:p@Mirror.Example:8443/x"), Some(("mirror.example".into(), 8443)));
-        assert_eq!(host_port("mirror+http://m.example/list"), Some(("m.example".into(), 80)));
-        assert_eq!(host_port("http://[fd00::1]/x"), Some(("fd00::1".into(), 80)));
+        assert_eq!(
+            host_port("http://mirrors.cloud.aliyuncs.com/centos/"),
+            Some(("mirrors.cloud.aliyuncs.com".into(), 80))
+        );
+        assert_eq!(
+            host_port("https://u:p@Mirror.Example:8443/x"),
+            Some(("mirror.example".into(), 8443))
+        );
+        assert_eq!(
+            host_port("mirror+http://m.example/list"),
+            Some(("m.example".into(), 80))
+        );
+        assert_eq!(
+            host_port("http://[fd00::1]/x"),
+            Some(("fd00::1".into(), 80))
+        );
         assert_eq!(host_port("file:///media/cdrom"), None);
         assert_eq!(host_port("http://$mirror/x"), None);
         assert_eq!(host_port("cdrom:[Debian]/"), None);
@@ -262,7 +315,14 @@ mod tests {
         let t = "[base]\nname=CentOS\nbaseurl=http://mirrors.cloud.aliyuncs.com/centos/$releasever/os/\n        http://mirrors.aliyun.com/centos/$releasever/os/\ngpgcheck=1\n\n[off]\nbaseurl=http://disabled.example/\nenabled=0\n\n[epel]\nmetalink=https://mirrors.fedoraproject.org/metalink?repo=epel\n";
         let s = parse_yum_repo("/etc/yum.repos.d/x.repo", t);
         let hosts: Vec<&str> = s.iter().map(|s| s.host.as_str()).collect();
-        assert_eq!(hosts, ["mirrors.cloud.aliyuncs.com", "mirrors.aliyun.com", "mirrors.fedoraproject.org"]);
+        assert_eq!(
+            hosts,
+            [
+                "mirrors.cloud.aliyuncs.com",
+                "mirrors.aliyun.com",
+                "mirrors.fedoraproject.org"
+            ]
+        );
         assert_eq!(s[2].port, 443);
     }
 
@@ -286,7 +346,16 @@ mod tests {
 
     #[test]
     fn hostile_input_never_panics() {
-        for t in ["[", "baseurl", "baseurl=", "deb [", "deb [arch=x", "URIs:", "\u{0}\u{ffff}", "deb http://:80/"] {
+        for t in [
+            "[",
+            "baseurl",
+            "baseurl=",
+            "deb [",
+            "deb [arch=x",
+            "URIs:",
+            "\u{0}\u{ffff}",
+            "deb http://:80/",
+        ] {
             let _ = parse_yum_repo("f", t);
             let _ = parse_apt_list("f", t);
             let _ = parse_deb822("f", t);

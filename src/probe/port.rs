@@ -80,7 +80,12 @@ pub fn holders(entries: &[SocketEntry], proto: SocketProto, port: u16) -> Vec<&S
 }
 
 /// Judge a port: `owners` pairs each holding socket with its process when visible.
-pub fn evaluate(proto: SocketProto, port: u16, held: &[(SocketEntry, Option<ProcInfo>)], can_see_owners: bool) -> Finding {
+pub fn evaluate(
+    proto: SocketProto,
+    port: u16,
+    held: &[(SocketEntry, Option<ProcInfo>)],
+    can_see_owners: bool,
+) -> Finding {
     if held.is_empty() {
         return Finding::pass(format!("{}/{port} is free", proto.as_str()));
     }
@@ -91,12 +96,17 @@ pub fn evaluate(proto: SocketProto, port: u16, held: &[(SocketEntry, Option<Proc
                 (Some(p), _) => format!("{} (pid {})", p.name, p.pid),
                 (None, 0) => "the kernel (e.g. a VXLAN device such as flannel.1)".to_string(),
                 (None, _) if can_see_owners => "an unknown process".to_string(),
-                (None, _) => "a process not visible to this user (run as root to name it)".to_string(),
+                (None, _) => {
+                    "a process not visible to this user (run as root to name it)".to_string()
+                }
             };
             format!("{}:{} by {owner}", s.local_ip, s.local_port)
         })
         .collect();
-    let mut f = Finding::fail_by(&Plain(Phase::Port, ErrorClass::InUse), format!("{}/{port} is in use: {}", proto.as_str(), who.join("; ")));
+    let mut f = Finding::fail_by(
+        &Plain(Phase::Port, ErrorClass::InUse),
+        format!("{}/{port} is in use: {}", proto.as_str(), who.join("; ")),
+    );
     if let Some((_, Some(p))) = held.first() {
         f = f.with("pid", p.pid).with("process", p.name.clone());
     }
@@ -119,7 +129,15 @@ garbage line
     fn parses_proc_net_tcp() {
         let e = parse_proc_net(TCP);
         assert_eq!(e.len(), 3);
-        assert_eq!(e[0], SocketEntry { local_ip: "0.0.0.0".into(), local_port: 10250, state: 0x0A, inode: 4242 });
+        assert_eq!(
+            e[0],
+            SocketEntry {
+                local_ip: "0.0.0.0".into(),
+                local_port: 10250,
+                state: 0x0A,
+                inode: 4242
+            }
+        );
         assert_eq!(e[1].local_ip, "127.0.0.1");
         assert_eq!(e[2].local_ip, "10.0.0.10");
         // only LISTEN sockets hold a TCP port; the established one on 10250 does not count twice
@@ -139,21 +157,53 @@ garbage line
 
     #[test]
     fn hostile_text_never_panics() {
-        for t in ["", "\n\n", "x\n1: zz:zz 0 0A", "x\n 0: 0100007F:FFFFF 0:0 0A 0 0 0 0 0 1", "x\n 0: 0100:1 a b c d e f g h i"] {
+        for t in [
+            "",
+            "\n\n",
+            "x\n1: zz:zz 0 0A",
+            "x\n 0: 0100007F:FFFFF 0:0 0A 0 0 0 0 0 1",
+            "x\n 0: 0100:1 a b c d e f g h i",
+        ] {
             let _ = parse_proc_net(t);
         }
     }
 
     #[test]
     fn judgement_names_the_process() {
-        assert_eq!(evaluate(SocketProto::Tcp, 10250, &[], true).status, Status::Pass);
-        let s = SocketEntry { local_ip: "0.0.0.0".into(), local_port: 10250, state: 0x0A, inode: 5 };
-        let f = evaluate(SocketProto::Tcp, 10250, &[(s.clone(), Some(ProcInfo { pid: 7, name: "kubelet".into() }))], true);
+        assert_eq!(
+            evaluate(SocketProto::Tcp, 10250, &[], true).status,
+            Status::Pass
+        );
+        let s = SocketEntry {
+            local_ip: "0.0.0.0".into(),
+            local_port: 10250,
+            state: 0x0A,
+            inode: 5,
+        };
+        let f = evaluate(
+            SocketProto::Tcp,
+            10250,
+            &[(
+                s.clone(),
+                Some(ProcInfo {
+                    pid: 7,
+                    name: "kubelet".into(),
+                }),
+            )],
+            true,
+        );
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("kubelet (pid 7)"), "{}", f.message);
         let f = evaluate(SocketProto::Tcp, 10250, &[(s, None)], false);
         assert!(f.message.contains("run as root"), "{}", f.message);
-        let k = SocketEntry { local_ip: "0.0.0.0".into(), local_port: 8472, state: 7, inode: 0 };
-        assert!(evaluate(SocketProto::Udp, 8472, &[(k, None)], true).message.contains("VXLAN"));
+        let k = SocketEntry {
+            local_ip: "0.0.0.0".into(),
+            local_port: 8472,
+            state: 7,
+            inode: 0,
+        };
+        assert!(evaluate(SocketProto::Udp, 8472, &[(k, None)], true)
+            .message
+            .contains("VXLAN"));
     }
 }

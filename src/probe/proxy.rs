@@ -19,7 +19,14 @@ pub struct ProxyEnv {
     pub vars: BTreeMap<String, String>,
 }
 
-const PROXY_KEYS: [&str; 6] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
+const PROXY_KEYS: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 /// systemd's `Environment=` / `DefaultEnvironment=` value: space-separated, optionally quoted.
 pub fn systemd_words(v: &str) -> Vec<String> {
@@ -56,7 +63,10 @@ fn keep(vars: &mut BTreeMap<String, String>, kv: &str) {
     if let Some((k, v)) = kv.split_once('=') {
         let k = k.trim().trim_start_matches("export ").trim();
         if PROXY_KEYS.contains(&k) {
-            vars.insert(k.to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string());
+            vars.insert(
+                k.to_string(),
+                v.trim().trim_matches('"').trim_matches('\'').to_string(),
+            );
         }
     }
 }
@@ -85,22 +95,35 @@ pub fn read_envs(files: &dyn Files) -> Vec<ProxyEnv> {
             keep(&mut own, kv);
         }
     }
-    out.push(ProxyEnv { consumer: "this shell (edgeadm run from it)".into(), vars: own });
+    out.push(ProxyEnv {
+        consumer: "this shell (edgeadm run from it)".into(),
+        vars: own,
+    });
     let mut etc = BTreeMap::new();
     if let Some(t) = files.read("/etc/environment") {
         for line in t.lines().filter(|l| !l.trim_start().starts_with('#')) {
             keep(&mut etc, line);
         }
     }
-    out.push(ProxyEnv { consumer: "/etc/environment (login sessions)".into(), vars: etc });
+    out.push(ProxyEnv {
+        consumer: "/etc/environment (login sessions)".into(),
+        vars: etc,
+    });
     let mut manager_files = vec!["/etc/systemd/system.conf".to_string()];
     manager_files.extend(files.list("/etc/systemd/system.conf.d"));
     let manager = unit_env(files, &manager_files, "DefaultEnvironment=");
     for unit in ["containerd", "kubelet", "docker"] {
         let mut vars = manager.clone();
-        let dropins: Vec<String> = files.list(&format!("/etc/systemd/system/{unit}.service.d")).into_iter().filter(|p| p.ends_with(".conf")).collect();
+        let dropins: Vec<String> = files
+            .list(&format!("/etc/systemd/system/{unit}.service.d"))
+            .into_iter()
+            .filter(|p| p.ends_with(".conf"))
+            .collect();
         vars.extend(unit_env(files, &dropins, "Environment="));
-        out.push(ProxyEnv { consumer: format!("{unit}.service"), vars });
+        out.push(ProxyEnv {
+            consumer: format!("{unit}.service"),
+            vars,
+        });
     }
     out
 }
@@ -122,11 +145,16 @@ pub fn redact(url: &str) -> String {
 
 /// The proxy an HTTPS request would use under Go's rules (HTTPS_PROXY, then https_proxy).
 fn go_https_proxy(v: &BTreeMap<String, String>) -> Option<&String> {
-    v.get("HTTPS_PROXY").or_else(|| v.get("https_proxy")).filter(|s| !s.is_empty())
+    v.get("HTTPS_PROXY")
+        .or_else(|| v.get("https_proxy"))
+        .filter(|s| !s.is_empty())
 }
 
 fn no_proxy(v: &BTreeMap<String, String>) -> String {
-    v.get("NO_PROXY").or_else(|| v.get("no_proxy")).cloned().unwrap_or_default()
+    v.get("NO_PROXY")
+        .or_else(|| v.get("no_proxy"))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Go's `httpproxy` NO_PROXY matching for `host` (a name or an IP) on port 443.
@@ -136,7 +164,11 @@ pub fn go_bypasses(no_proxy: &str, host: &str, port: u16) -> bool {
         return true;
     }
     let ip: Option<IpAddr> = host.parse().ok();
-    for entry in no_proxy.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()) {
+    for entry in no_proxy
+        .split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+    {
         if entry == "*" {
             return true;
         }
@@ -163,7 +195,11 @@ pub fn go_bypasses(no_proxy: &str, host: &str, port: u16) -> bool {
             name = format!(".{rest}");
         }
         let match_host = !name.starts_with('.');
-        let suffix = if match_host { format!(".{name}") } else { name.clone() };
+        let suffix = if match_host {
+            format!(".{name}")
+        } else {
+            name.clone()
+        };
         if host.ends_with(&suffix) || (match_host && host == name) {
             return true;
         }
@@ -175,7 +211,11 @@ pub fn go_bypasses(no_proxy: &str, host: &str, port: u16) -> bool {
 /// equal to an entry or ending in "." + entry (a leading dot is ignored); no CIDR entries.
 pub fn curl_bypasses(no_proxy: &str, host: &str) -> bool {
     let host = host.to_ascii_lowercase();
-    for entry in no_proxy.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()) {
+    for entry in no_proxy
+        .split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+    {
         if entry == "*" {
             return true;
         }
@@ -194,16 +234,26 @@ pub fn evaluate(envs: &[ProxyEnv], endpoints: &[String]) -> Finding {
     let mut disagree = vec![];
     let mut seen = vec![];
     for env in envs {
-        let Some(proxy) = go_https_proxy(&env.vars) else { continue };
+        let Some(proxy) = go_https_proxy(&env.vars) else {
+            continue;
+        };
         let np = no_proxy(&env.vars);
-        seen.push(format!("{}: HTTPS_PROXY={} NO_PROXY={:?}", env.consumer, redact(proxy), crate::text::clean(&np, 300)));
+        seen.push(format!(
+            "{}: HTTPS_PROXY={} NO_PROXY={:?}",
+            env.consumer,
+            redact(proxy),
+            crate::text::clean(&np, 300)
+        ));
         for ep in endpoints {
             let go = go_bypasses(&np, ep, 443);
             let curl = curl_bypasses(&np, ep);
             if !go {
                 proxied.push(format!("{ep} via {} for {}", redact(proxy), env.consumer));
             } else if !curl {
-                disagree.push(format!("{ep} for {} (Go bypasses the proxy, curl/wget without CIDR support do not)", env.consumer));
+                disagree.push(format!(
+                    "{ep} for {} (Go bypasses the proxy, curl/wget without CIDR support do not)",
+                    env.consumer
+                ));
             }
         }
     }
@@ -214,7 +264,9 @@ pub fn evaluate(envs: &[ProxyEnv], endpoints: &[String]) -> Finding {
         Finding::warn_by(&cause, format!("Go programs bypass the proxy but curl/wget would not: {}", disagree.join("; ")))
             .fix("Add the names (e.g. .aliyuncs.com) and the addresses themselves to NO_PROXY, not only CIDR ranges, so every client agrees.")
     } else if seen.is_empty() {
-        Finding::pass("no HTTPS proxy is set for this shell, login sessions, containerd, kubelet or docker")
+        Finding::pass(
+            "no HTTPS proxy is set for this shell, login sessions, containerd, kubelet or docker",
+        )
     } else {
         Finding::pass(format!("a proxy is set, and NO_PROXY exempts every line endpoint under Go's and curl's rules ({} environment(s))", seen.len()))
     };
@@ -230,7 +282,11 @@ mod tests {
     fn go_and_curl_rules() {
         // Go: "foo.com" matches itself and subdomains; ".foo.com" only subdomains; CIDR for IPs
         assert!(go_bypasses("aliyuncs.com", "aliyuncs.com", 443));
-        assert!(go_bypasses("aliyuncs.com", "cs-anony-vpc.cn-hangzhou.aliyuncs.com", 443));
+        assert!(go_bypasses(
+            "aliyuncs.com",
+            "cs-anony-vpc.cn-hangzhou.aliyuncs.com",
+            443
+        ));
         assert!(go_bypasses(".aliyuncs.com", "oss.aliyuncs.com", 443));
         assert!(!go_bypasses(".aliyuncs.com", "aliyuncs.com", 443));
         assert!(go_bypasses("*.aliyuncs.com", "x.aliyuncs.com", 443));
@@ -249,25 +305,53 @@ mod tests {
 
     #[test]
     fn redaction_and_systemd_words() {
-        assert_eq!(redact("http://user:s3cret@proxy:3128"), "http://***@proxy:3128");
+        assert_eq!(
+            redact("http://user:s3cret@proxy:3128"),
+            "http://***@proxy:3128"
+        );
         assert_eq!(redact("proxy:3128"), "proxy:3128");
-        assert_eq!(systemd_words(r#""HTTPS_PROXY=http://p:3128" NO_PROXY=a,b 'X=y z'"#), ["HTTPS_PROXY=http://p:3128", "NO_PROXY=a,b", "X=y z"]);
+        assert_eq!(
+            systemd_words(r#""HTTPS_PROXY=http://p:3128" NO_PROXY=a,b 'X=y z'"#),
+            ["HTTPS_PROXY=http://p:3128", "NO_PROXY=a,b", "X=y z"]
+        );
     }
 
     fn fs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn environments_and_verdicts() {
-        let eps: Vec<String> = ["cs-anony-vpc.cn-hangzhou.aliyuncs.com", "100.103.9.188", "192.168.0.10"].iter().map(|s| s.to_string()).collect();
+        let eps: Vec<String> = [
+            "cs-anony-vpc.cn-hangzhou.aliyuncs.com",
+            "100.103.9.188",
+            "192.168.0.10",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let none = read_envs(&fs(&[("/proc/self/environ", "PATH=/bin\0HOME=/root\0")]));
         assert_eq!(evaluate(&none, &eps).status, Status::Pass);
-        let shell = read_envs(&fs(&[("/proc/self/environ", "https_proxy=http://u:pw@10.0.0.3:3128\0")]));
+        let shell = read_envs(&fs(&[(
+            "/proc/self/environ",
+            "https_proxy=http://u:pw@10.0.0.3:3128\0",
+        )]));
         let f = evaluate(&shell, &eps);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("100.103.9.188 via http://***@10.0.0.3:3128 for this shell"), "{}", f.message);
-        assert!(!f.message.contains("pw"), "credentials must be redacted: {}", f.message);
+        assert!(
+            f.message
+                .contains("100.103.9.188 via http://***@10.0.0.3:3128 for this shell"),
+            "{}",
+            f.message
+        );
+        assert!(
+            !f.message.contains("pw"),
+            "credentials must be redacted: {}",
+            f.message
+        );
         // containerd's drop-in with CIDR-only NO_PROXY: Go is fine for IPs, names still proxied
         let dropin = fs(&[
             ("/etc/systemd/system/containerd.service.d/http-proxy.conf", "[Service]\nEnvironment=\"HTTPS_PROXY=http://10.0.0.3:3128\" \"NO_PROXY=100.0.0.0/8,192.168.0.0/16\"\n"),
@@ -281,7 +365,10 @@ mod tests {
         let f = evaluate(&read_envs(&cidr), &eps);
         assert_eq!(f.status, Status::Warn, "{}", f.message);
         assert!(f.message.contains("kubelet.service"), "{}", f.message);
-        let full = fs(&[("/etc/environment", "HTTPS_PROXY=\"http://p:3128\"\nNO_PROXY=.aliyuncs.com,100.103.9.188,192.168.0.10\n")]);
+        let full = fs(&[(
+            "/etc/environment",
+            "HTTPS_PROXY=\"http://p:3128\"\nNO_PROXY=.aliyuncs.com,100.103.9.188,192.168.0.10\n",
+        )]);
         assert_eq!(evaluate(&read_envs(&full), &eps).status, Status::Pass);
     }
 }

@@ -84,7 +84,11 @@ pub fn describe(dst: IpAddr, r: &RouteInfo) -> String {
     }
     if r.nexthops.len() > 1 {
         let hops: Vec<String> = r.nexthops.iter().map(|h| h.to_string()).collect();
-        s.push_str(&format!(" (multipath, {} next hops: {})", r.nexthops.len(), hops.join(", ")));
+        s.push_str(&format!(
+            " (multipath, {} next hops: {})",
+            r.nexthops.len(),
+            hops.join(", ")
+        ));
     }
     if let Some(id) = r.nexthop_id {
         s.push_str(&format!(" (nexthop object {id})"));
@@ -106,17 +110,25 @@ pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Findi
                 f = f.with("source", s.to_string());
             }
             if r.nexthops.len() > 1 {
-                f = f.with("nexthops", r.nexthops.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+                f = f.with(
+                    "nexthops",
+                    r.nexthops.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+                );
             }
             if r.interface.as_deref() == Some("lo") {
                 return Finding::fail_by(
                     &Plain(Phase::Route, ErrorClass::LocalAddress),
-                    format!("route: {}: the address is local to this host, so traffic never leaves it", describe(dst, r)),
+                    format!(
+                        "route: {}: the address is local to this host, so traffic never leaves it",
+                        describe(dst, r)
+                    ),
                 );
             }
             f
         }
-        Err(e @ RouteFailure::Unavailable(why)) => Finding::skip_by(e, format!("route lookup could not run: {why}")),
+        Err(e @ RouteFailure::Unavailable(why)) => {
+            Finding::skip_by(e, format!("route lookup could not run: {why}"))
+        }
         Err(e) => Finding::fail_by(e, format!("{dst}: {e}")),
     }
 }
@@ -138,19 +150,36 @@ mod tests {
         };
         let f = evaluate(dst, &Ok(ok));
         assert_eq!(f.status, Status::Pass);
-        assert_eq!(f.message, "route: 100.103.9.188 via 10.0.0.1 dev eth0 src 10.0.0.10");
-        for e in [RouteFailure::NoRoute, RouteFailure::Blackhole, RouteFailure::Prohibit, RouteFailure::Unreachable] {
+        assert_eq!(
+            f.message,
+            "route: 100.103.9.188 via 10.0.0.1 dev eth0 src 10.0.0.10"
+        );
+        for e in [
+            RouteFailure::NoRoute,
+            RouteFailure::Blackhole,
+            RouteFailure::Prohibit,
+            RouteFailure::Unreachable,
+        ] {
             assert_eq!(evaluate(dst, &Err(e)).status, Status::Fail);
         }
-        assert_eq!(evaluate(dst, &Err(RouteFailure::Unavailable("no netlink".into()))).status, Status::Skip);
-        let lo = RouteInfo { interface: Some("lo".into()), ..Default::default() };
+        assert_eq!(
+            evaluate(dst, &Err(RouteFailure::Unavailable("no netlink".into()))).status,
+            Status::Skip
+        );
+        let lo = RouteInfo {
+            interface: Some("lo".into()),
+            ..Default::default()
+        };
         assert_eq!(evaluate(dst, &Ok(lo)).status, Status::Fail);
     }
 
     #[test]
     fn multipath_evidence_names_every_next_hop() {
         let dst: IpAddr = "100.103.9.188".parse().unwrap();
-        let hop = |g: &str, d: &str| NextHop { gateway: Some(g.parse().unwrap()), interface: Some(d.into()) };
+        let hop = |g: &str, d: &str| NextHop {
+            gateway: Some(g.parse().unwrap()),
+            interface: Some(d.into()),
+        };
         let ecmp = RouteInfo {
             interface: Some("eth1".into()),
             gateway: Some("10.0.1.1".parse().unwrap()),
@@ -161,7 +190,15 @@ mod tests {
         };
         let f = evaluate(dst, &Ok(ecmp));
         assert_eq!(f.status, Status::Pass);
-        assert!(f.message.contains("multipath, 2 next hops: via 10.0.0.1 dev eth0, via 10.0.1.1 dev eth1"), "{}", f.message);
-        assert_eq!(f.details["nexthops"], serde_json::json!(["via 10.0.0.1 dev eth0", "via 10.0.1.1 dev eth1"]));
+        assert!(
+            f.message
+                .contains("multipath, 2 next hops: via 10.0.0.1 dev eth0, via 10.0.1.1 dev eth1"),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            f.details["nexthops"],
+            serde_json::json!(["via 10.0.0.1 dev eth0", "via 10.0.1.1 dev eth1"])
+        );
     }
 }

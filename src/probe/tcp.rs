@@ -7,7 +7,9 @@ use crate::result::Finding;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TcpFailure {
-    #[error("connection refused (RST: the address answers but nothing listens, or a firewall rejects)")]
+    #[error(
+        "connection refused (RST: the address answers but nothing listens, or a firewall rejects)"
+    )]
     Refused,
     #[error("connection timed out after {0} ms (packets silently dropped: firewall DROP or broken route)")]
     TimedOut(u64),
@@ -34,11 +36,17 @@ impl Cause for TcpFailure {
     }
 }
 
-pub fn evaluate(addr: SocketAddr, outcome: &Result<SocketAddr, TcpFailure>, elapsed_ms: u64) -> Finding {
+pub fn evaluate(
+    addr: SocketAddr,
+    outcome: &Result<SocketAddr, TcpFailure>,
+    elapsed_ms: u64,
+) -> Finding {
     match outcome {
-        Ok(local) => Finding::pass(format!("connected to {addr} in {elapsed_ms} ms (from {local})"))
-            .with("local", local.to_string())
-            .with("rtt_ms", elapsed_ms),
+        Ok(local) => Finding::pass(format!(
+            "connected to {addr} in {elapsed_ms} ms (from {local})"
+        ))
+        .with("local", local.to_string())
+        .with("rtt_ms", elapsed_ms),
         Err(e) => {
             let f = Finding::fail_by(e, format!("TCP {addr}: {e}"));
             match failure_fix(addr, e) {
@@ -83,9 +91,21 @@ mod tests {
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("timed out after 3000 ms"));
         assert_eq!(f.details["error"], "timeout");
-        assert!(f.fix.as_deref().unwrap().starts_with("TCP 443 to 100.103.9.188 is silently dropped"), "{f:?}");
+        assert!(
+            f.fix
+                .as_deref()
+                .unwrap()
+                .starts_with("TCP 443 to 100.103.9.188 is silently dropped"),
+            "{f:?}"
+        );
         let f = evaluate(a, &Err(TcpFailure::Refused), 1);
         assert!(f.message.contains("refused"));
-        assert!(f.fix.as_deref().unwrap().contains("answered TCP 443 with a reset"), "{f:?}");
+        assert!(
+            f.fix
+                .as_deref()
+                .unwrap()
+                .contains("answered TCP 443 with a reset"),
+            "{f:?}"
+        );
     }
 }

@@ -47,7 +47,9 @@ pub struct CertInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustFailure {
-    #[error("certificate issued by an unknown CA (TLS interception, or a CA missing from --ca-file)")]
+    #[error(
+        "certificate issued by an unknown CA (TLS interception, or a CA missing from --ca-file)"
+    )]
     UnknownIssuer,
     #[error("certificate is not valid for {0}")]
     WrongName(String),
@@ -114,7 +116,10 @@ pub struct HttpAnswer {
 
 impl HttpAnswer {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -152,7 +157,10 @@ pub struct TlsOutcome {
 }
 
 fn cert_text(c: &CertInfo) -> String {
-    format!("subject {}, issuer {}, valid {} to {}", c.subject, c.issuer, c.not_before, c.not_after)
+    format!(
+        "subject {}, issuer {}, valid {} to {}",
+        c.subject, c.issuer, c.not_before, c.not_after
+    )
 }
 
 fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
@@ -169,10 +177,17 @@ fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
 
 pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFailure>) -> Finding {
     match outcome {
-        Err(c @ TlsFailure::Connect(e)) => Finding::skip_by(c, format!("not probed: TCP connect failed ({e}); see the tcp row")),
+        Err(c @ TlsFailure::Connect(e)) => Finding::skip_by(
+            c,
+            format!("not probed: TCP connect failed ({e}); see the tcp row"),
+        ),
         Err(e) => Finding::fail_by(e, e.to_string()),
         Ok(s) => {
-            let cert = s.cert.as_ref().map(cert_text).unwrap_or_else(|| "no certificate".into());
+            let cert = s
+                .cert
+                .as_ref()
+                .map(cert_text)
+                .unwrap_or_else(|| "no certificate".into());
             let f = match (&s.trust_failure, trust) {
                 (None, Trust::ClusterCa) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA ({cert})", s.version)),
                 (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),
@@ -192,14 +207,21 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
     }
 }
 
-pub fn evaluate_http(expect: HttpExpect, tls: &Result<TlsSession, TlsFailure>, http: &Option<Result<HttpAnswer, HttpFailure>>) -> Finding {
+pub fn evaluate_http(
+    expect: HttpExpect,
+    tls: &Result<TlsSession, TlsFailure>,
+    http: &Option<Result<HttpAnswer, HttpFailure>>,
+) -> Finding {
     let answer = match (tls, http) {
         (Err(e), _) => return Finding::skip_by(e, format!("not probed: {e}")),
         (Ok(_), None) => return Finding::skip("no HTTP request was made"),
         (Ok(_), Some(Err(e))) => return Finding::fail_by(e, e.to_string()),
         (Ok(_), Some(Ok(a))) => a,
     };
-    let server = answer.header("server").map(|s| format!(", Server: {s}")).unwrap_or_default();
+    let server = answer
+        .header("server")
+        .map(|s| format!(", Server: {s}"))
+        .unwrap_or_default();
     let f = match expect {
         HttpExpect::Registry => {
             let api = answer.header("docker-distribution-api-version");
@@ -230,47 +252,123 @@ mod tests {
     fn session(t: Option<TrustFailure>) -> Result<TlsSession, TlsFailure> {
         Ok(TlsSession {
             version: "TLSv1.3".into(),
-            cert: Some(CertInfo { subject: "CN=lab".into(), issuer: "CN=Interception Proxy CA".into(), ..Default::default() }),
+            cert: Some(CertInfo {
+                subject: "CN=lab".into(),
+                issuer: "CN=Interception Proxy CA".into(),
+                ..Default::default()
+            }),
             trust_failure: t,
         })
     }
     fn answer(status: u16, h: &[(&str, &str)]) -> Option<Result<HttpAnswer, HttpFailure>> {
-        Some(Ok(HttpAnswer { status, headers: h.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }))
+        Some(Ok(HttpAnswer {
+            status,
+            headers: h
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }))
     }
 
     #[test]
     fn trust_outcomes() {
-        assert_eq!(evaluate_tls("r", Trust::System, &session(None)).status, Status::Pass);
-        let f = evaluate_tls("r", Trust::System, &session(Some(TrustFailure::UnknownIssuer)));
+        assert_eq!(
+            evaluate_tls("r", Trust::System, &session(None)).status,
+            Status::Pass
+        );
+        let f = evaluate_tls(
+            "r",
+            Trust::System,
+            &session(Some(TrustFailure::UnknownIssuer)),
+        );
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("unknown CA") && f.message.contains("Interception Proxy CA"), "{}", f.message);
+        assert!(
+            f.message.contains("unknown CA") && f.message.contains("Interception Proxy CA"),
+            "{}",
+            f.message
+        );
         assert_eq!(f.details["phase"], "tls");
-        assert_eq!(evaluate_tls("r", Trust::System, &session(Some(TrustFailure::WrongName("r".into())))).status, Status::Fail);
+        assert_eq!(
+            evaluate_tls(
+                "r",
+                Trust::System,
+                &session(Some(TrustFailure::WrongName("r".into())))
+            )
+            .status,
+            Status::Fail
+        );
         // without a cluster CA the API server's certificate is evidence only
-        let f = evaluate_tls("api", Trust::EvidenceOnly, &session(Some(TrustFailure::UnknownIssuer)));
+        let f = evaluate_tls(
+            "api",
+            Trust::EvidenceOnly,
+            &session(Some(TrustFailure::UnknownIssuer)),
+        );
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("--cluster-ca"));
-        assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Timeout(3000))).status, Status::Fail);
-        assert_eq!(evaluate_tls("r", Trust::System, &Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::Refused))).status, Status::Skip);
+        assert_eq!(
+            evaluate_tls("r", Trust::System, &Err(TlsFailure::Timeout(3000))).status,
+            Status::Fail
+        );
+        assert_eq!(
+            evaluate_tls(
+                "r",
+                Trust::System,
+                &Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::Refused))
+            )
+            .status,
+            Status::Skip
+        );
     }
 
     #[test]
     fn registry_identity() {
         let ok = answer(401, &[("docker-distribution-api-version", "registry/2.0")]);
-        assert_eq!(evaluate_http(HttpExpect::Registry, &session(None), &ok).status, Status::Pass);
+        assert_eq!(
+            evaluate_http(HttpExpect::Registry, &session(None), &ok).status,
+            Status::Pass
+        );
         let plain = answer(404, &[("server", "nginx")]);
         let f = evaluate_http(HttpExpect::Registry, &session(None), &plain);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.message.contains("another service") && f.message.contains("nginx"), "{}", f.message);
+        assert!(
+            f.message.contains("another service") && f.message.contains("nginx"),
+            "{}",
+            f.message
+        );
         let wrong_status = answer(500, &[("docker-distribution-api-version", "registry/2.0")]);
-        assert_eq!(evaluate_http(HttpExpect::Registry, &session(None), &wrong_status).status, Status::Fail);
-        assert_eq!(evaluate_http(HttpExpect::Registry, &session(None), &Some(Err(HttpFailure::Timeout(3000)))).status, Status::Fail);
-        assert_eq!(evaluate_http(HttpExpect::Registry, &Err(TlsFailure::Timeout(1)), &None).status, Status::Skip);
+        assert_eq!(
+            evaluate_http(HttpExpect::Registry, &session(None), &wrong_status).status,
+            Status::Fail
+        );
+        assert_eq!(
+            evaluate_http(
+                HttpExpect::Registry,
+                &session(None),
+                &Some(Err(HttpFailure::Timeout(3000)))
+            )
+            .status,
+            Status::Fail
+        );
+        assert_eq!(
+            evaluate_http(HttpExpect::Registry, &Err(TlsFailure::Timeout(1)), &None).status,
+            Status::Skip
+        );
     }
 
     #[test]
     fn oss_identity() {
-        assert_eq!(evaluate_http(HttpExpect::Oss, &session(None), &answer(403, &[("x-oss-request-id", "abc")])).status, Status::Pass);
-        assert_eq!(evaluate_http(HttpExpect::Oss, &session(None), &answer(200, &[])).status, Status::Fail);
+        assert_eq!(
+            evaluate_http(
+                HttpExpect::Oss,
+                &session(None),
+                &answer(403, &[("x-oss-request-id", "abc")])
+            )
+            .status,
+            Status::Pass
+        );
+        assert_eq!(
+            evaluate_http(HttpExpect::Oss, &session(None), &answer(200, &[])).status,
+            Status::Fail
+        );
     }
 }

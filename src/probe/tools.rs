@@ -14,11 +14,19 @@ pub fn names(req: &Requirement) -> impl Iterator<Item = &String> {
 
 /// Judge a tool group from lookup results (`lookup` answers for every name of [`names`]; `dirs` are
 /// the directories that were searched, for the evidence).
-pub fn evaluate(req: &Requirement, lookup: &dyn Fn(&str) -> ToolLookup, dirs: &[PathBuf]) -> Finding {
+pub fn evaluate(
+    req: &Requirement,
+    lookup: &dyn Fn(&str) -> ToolLookup,
+    dirs: &[PathBuf],
+) -> Finding {
     let mut best: Option<(usize, Vec<(String, ToolLookup)>)> = None;
     for alt in &req.any_of {
-        let looked: Vec<(String, ToolLookup)> = alt.iter().map(|n| (n.clone(), lookup(n))).collect();
-        let found = looked.iter().filter(|(_, l)| matches!(l, ToolLookup::Found(_))).count();
+        let looked: Vec<(String, ToolLookup)> =
+            alt.iter().map(|n| (n.clone(), lookup(n))).collect();
+        let found = looked
+            .iter()
+            .filter(|(_, l)| matches!(l, ToolLookup::Found(_)))
+            .count();
         if found == alt.len() {
             let paths: Vec<String> = looked
                 .iter()
@@ -34,7 +42,10 @@ pub fn evaluate(req: &Requirement, lookup: &dyn Fn(&str) -> ToolLookup, dirs: &[
         }
     }
     let package = req.id.trim_start_matches("tools.");
-    let (yum, apt) = (req.yum.as_deref().unwrap_or(package), req.apt.as_deref().unwrap_or(package));
+    let (yum, apt) = (
+        req.yum.as_deref().unwrap_or(package),
+        req.apt.as_deref().unwrap_or(package),
+    );
     let mut missing = vec![];
     let mut not_exec = vec![];
     for (name, l) in best.map(|b| b.1).unwrap_or_default() {
@@ -49,10 +60,17 @@ pub fn evaluate(req: &Requirement, lookup: &dyn Fn(&str) -> ToolLookup, dirs: &[
         parts.push(format!("missing {}", missing.join(", ")));
     }
     if !not_exec.is_empty() {
-        parts.push(format!("present but not executable: {}", not_exec.join(", ")));
+        parts.push(format!(
+            "present but not executable: {}",
+            not_exec.join(", ")
+        ));
     }
     let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    let class = if missing.is_empty() { ErrorClass::NotExecutable } else { ErrorClass::Missing };
+    let class = if missing.is_empty() {
+        ErrorClass::NotExecutable
+    } else {
+        ErrorClass::Missing
+    };
     Finding::warn_by(&Plain(Phase::Tools, class), format!(
         "{} (searched {}); edgeadm will try to install it online: yum install {yum} / apt-get install {apt}",
         parts.join("; "),
@@ -72,11 +90,19 @@ mod tests {
 
     struct Fake(HashMap<&'static str, ToolLookup>);
     fn evaluate(req: &Requirement, host: &Fake) -> Finding {
-        super::evaluate(req, &|n| host.0.get(n).cloned().unwrap_or(ToolLookup::Missing), &["/usr/bin".into(), "/usr/sbin".into()])
+        super::evaluate(
+            req,
+            &|n| host.0.get(n).cloned().unwrap_or(ToolLookup::Missing),
+            &["/usr/bin".into(), "/usr/sbin".into()],
+        )
     }
 
     fn req(id: &str) -> Requirement {
-        crate::catalogue::builtin().unwrap().get(id).unwrap().clone()
+        crate::catalogue::builtin()
+            .unwrap()
+            .get(id)
+            .unwrap()
+            .clone()
     }
 
     #[test]
@@ -87,19 +113,35 @@ mod tests {
 
         let f = evaluate(&req("tools.conntrack-tools"), &host);
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("missing conntrack") && f.message.contains("yum install conntrack-tools") && f.message.contains("apt-get install conntrack"), "{}", f.message);
+        assert!(
+            f.message.contains("missing conntrack")
+                && f.message.contains("yum install conntrack-tools")
+                && f.message.contains("apt-get install conntrack"),
+            "{}",
+            f.message
+        );
 
-        let host = Fake(HashMap::from([("ebtables", ToolLookup::NotExecutable("/usr/sbin/ebtables".into()))]));
+        let host = Fake(HashMap::from([(
+            "ebtables",
+            ToolLookup::NotExecutable("/usr/sbin/ebtables".into()),
+        )]));
         let f = evaluate(&req("tools.ebtables"), &host);
         assert_eq!(f.status, Status::Warn);
-        assert!(f.message.contains("not executable: /usr/sbin/ebtables"), "{}", f.message);
+        assert!(
+            f.message.contains("not executable: /usr/sbin/ebtables"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn alternatives() {
         let found = |p: &str| ToolLookup::Found(PathBuf::from(p));
         let host = Fake(HashMap::from([("ntpdate", found("/usr/sbin/ntpdate"))]));
-        assert_eq!(evaluate(&req("tools.time-sync"), &host).status, Status::Pass);
+        assert_eq!(
+            evaluate(&req("tools.time-sync"), &host).status,
+            Status::Pass
+        );
         let host = Fake(HashMap::from([("chronyd", found("/usr/sbin/chronyd"))]));
         let f = evaluate(&req("tools.time-sync"), &host);
         assert_eq!(f.status, Status::Warn);

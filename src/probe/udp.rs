@@ -33,7 +33,9 @@ pub struct FullSize {
 
 fn error_words(e: &DgramError, port: u16) -> String {
     match e {
-        DgramError::Refused => format!("ICMP port unreachable: nothing listens on UDP {port} there"),
+        DgramError::Refused => {
+            format!("ICMP port unreachable: nothing listens on UDP {port} there")
+        }
         DgramError::TooBig => "the datagram is larger than the known path MTU".into(),
         DgramError::Other(s) => s.clone(),
     }
@@ -48,19 +50,37 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
         let max = o.rtts_ms.iter().cloned().fold(0.0, f64::max);
         format!(", round trip {min:.1}–{max:.1} ms")
     };
-    let base = format!("{}/{} probes echoed by the responder at {peer}{rtt}", o.received, o.sent);
+    let base = format!(
+        "{}/{} probes echoed by the responder at {peer}{rtt}",
+        o.received, o.sent
+    );
     let f = if o.received == 0 {
         let (why, class) = match &o.error {
-            Some(e @ DgramError::Refused) => (format!(" ({})", error_words(e, peer.port())), ErrorClass::Refused),
-            Some(e) => (format!(" ({})", error_words(e, peer.port())), ErrorClass::NoEcho),
-            None => (format!(" (UDP {} dropped on the way, or no responder running)", peer.port()), ErrorClass::NoEcho),
+            Some(e @ DgramError::Refused) => (
+                format!(" ({})", error_words(e, peer.port())),
+                ErrorClass::Refused,
+            ),
+            Some(e) => (
+                format!(" ({})", error_words(e, peer.port())),
+                ErrorClass::NoEcho,
+            ),
+            None => (
+                format!(
+                    " (UDP {} dropped on the way, or no responder running)",
+                    peer.port()
+                ),
+                ErrorClass::NoEcho,
+            ),
         };
         Finding::fail_by(
             &Plain(Phase::Udp, class),
             format!("no echo from {peer}: 0/{} probes echoed{why}; Flannel VXLAN between the node and this peer will not work", o.sent),
         )
     } else if loss > 0 {
-        Finding::warn_by(&Plain(Phase::Udp, ErrorClass::Loss), format!("{base}; {loss} lost"))
+        Finding::warn_by(
+            &Plain(Phase::Udp, ErrorClass::Loss),
+            format!("{base}; {loss} lost"),
+        )
     } else {
         Finding::pass(base.clone())
     };
@@ -75,8 +95,14 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
         };
         f = f.with("full_size", words.clone());
         match full.reply {
-            Ok(DfReply::TooBig) | Ok(DfReply::Silent) if f.status == crate::result::Status::Pass => {
-                let class = if full.reply == Ok(DfReply::Silent) { ErrorClass::PmtuBlackHole } else { ErrorClass::SmallerPathMtu };
+            Ok(DfReply::TooBig) | Ok(DfReply::Silent)
+                if f.status == crate::result::Status::Pass =>
+            {
+                let class = if full.reply == Ok(DfReply::Silent) {
+                    ErrorClass::PmtuBlackHole
+                } else {
+                    ErrorClass::SmallerPathMtu
+                };
                 let msg = format!(
                     "{base}, but {words}: Flannel sends frames of the interface MTU and those would be lost; set Flannel's MTU from the path MTU (see mtu.path toward {})",
                     peer.ip()
@@ -113,7 +139,18 @@ impl DfPath for UdpDf<'_> {
     async fn probe(&mut self, size: u32, wait: Duration) -> Result<DfReply, MtuError> {
         let n = echo::nonce();
         let payload = size.saturating_sub(28) as usize; // IPv4 20 + UDP 8
-        match self.0.send_probe(&echo::encode(&Packet { kind: echo::KIND_REQUEST, nonce: n, size }, payload)).await {
+        match self
+            .0
+            .send_probe(&echo::encode(
+                &Packet {
+                    kind: echo::KIND_REQUEST,
+                    nonce: n,
+                    size,
+                },
+                payload,
+            ))
+            .await
+        {
             Ok(()) => {}
             Err(DgramError::TooBig) => return Ok(DfReply::TooBig),
             Err(DgramError::Refused) => return Ok(DfReply::Silent),
@@ -127,7 +164,9 @@ impl DfPath for UdpDf<'_> {
                 Ok(Err(DgramError::TooBig)) => return Ok(DfReply::TooBig),
                 Ok(Err(_)) => return Ok(DfReply::Silent),
                 Ok(Ok(len)) => {
-                    if echo::decode(&buf[..len]).is_some_and(|p| p.kind == echo::KIND_REPLY && p.nonce == n) {
+                    if echo::decode(&buf[..len])
+                        .is_some_and(|p| p.kind == echo::KIND_REPLY && p.nonce == n)
+                    {
                         return Ok(DfReply::Echoed);
                     }
                 }
@@ -147,34 +186,69 @@ mod tests {
     #[test]
     fn echo() {
         let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
-        let o = |r: u32| EchoOutcome { sent: 3, received: r, rtts_ms: vec![0.5; r as usize], error: None, full: None };
+        let o = |r: u32| EchoOutcome {
+            sent: 3,
+            received: r,
+            rtts_ms: vec![0.5; r as usize],
+            error: None,
+            full: None,
+        };
         assert_eq!(evaluate_echo(p, &o(3)).status, Status::Pass);
         assert_eq!(evaluate_echo(p, &o(1)).status, Status::Warn);
         let f = evaluate_echo(p, &o(0));
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.details["phase"], "udp");
         assert_eq!(f.details["error"], "no-echo");
-        let refused = EchoOutcome { error: Some(DgramError::Refused), ..o(0) };
+        let refused = EchoOutcome {
+            error: Some(DgramError::Refused),
+            ..o(0)
+        };
         let f = evaluate_echo(p, &refused);
         assert_eq!(f.details["error"], "refused");
-        assert!(f.message.contains("nothing listens on UDP 8472"), "{}", f.message);
+        assert!(
+            f.message.contains("nothing listens on UDP 8472"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
     fn full_size_frame() {
         let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
-        let o = |reply| EchoOutcome { sent: 3, received: 3, rtts_ms: vec![0.5; 3], error: None, full: Some(FullSize { size: 1500, reply }) };
+        let o = |reply| EchoOutcome {
+            sent: 3,
+            received: 3,
+            rtts_ms: vec![0.5; 3],
+            error: None,
+            full: Some(FullSize { size: 1500, reply }),
+        };
         let f = evaluate_echo(p, &o(Ok(DfReply::Echoed)));
         assert_eq!(f.status, Status::Pass);
-        assert!(f.message.contains("full-size 1500-byte VXLAN frame with DF came back"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("full-size 1500-byte VXLAN frame with DF came back"),
+            "{}",
+            f.message
+        );
         let f = evaluate_echo(p, &o(Ok(DfReply::Silent)));
         assert_eq!(f.status, Status::Warn);
         assert_eq!(f.details["error"], "pmtu-black-hole");
         assert_eq!(f.details["received"], 3);
-        assert!(f.message.contains("see mtu.path toward 192.168.0.20"), "{}", f.message);
-        assert_eq!(evaluate_echo(p, &o(Ok(DfReply::TooBig))).details["error"], "smaller-path-mtu");
+        assert!(
+            f.message.contains("see mtu.path toward 192.168.0.20"),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            evaluate_echo(p, &o(Ok(DfReply::TooBig))).details["error"],
+            "smaller-path-mtu"
+        );
         let f = evaluate_echo(p, &o(Err("Don't Fragment cannot be set".into())));
         assert_eq!(f.status, Status::Pass);
-        assert!(f.message.contains("no full-size frame was sent"), "{}", f.message);
+        assert!(
+            f.message.contains("no full-size frame was sent"),
+            "{}",
+            f.message
+        );
     }
 }

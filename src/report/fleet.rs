@@ -34,8 +34,19 @@ pub fn write(format: SummaryFormat, s: &FleetSummary, out: &mut dyn Write) -> st
 /// The one-line answer: how many hosts, their verdicts, and what was not counted.
 pub fn headline(s: &FleetSummary) -> String {
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
-    let mut line = format!("{} hosts from {} files: {} fail, {} warn, {} pass", s.hosts, s.files, v("fail"), v("warn"), v("pass"));
-    let dup = s.duplicates.iter().filter(|d| d.kind == "duplicate").count();
+    let mut line = format!(
+        "{} hosts from {} files: {} fail, {} warn, {} pass",
+        s.hosts,
+        s.files,
+        v("fail"),
+        v("warn"),
+        v("pass")
+    );
+    let dup = s
+        .duplicates
+        .iter()
+        .filter(|d| d.kind == "duplicate")
+        .count();
     let sup = s.duplicates.len() - dup;
     if dup > 0 {
         line.push_str(&format!("; {dup} duplicate reports counted once"));
@@ -52,12 +63,26 @@ pub fn headline(s: &FleetSummary) -> String {
 fn people(format: ListFormat, s: &FleetSummary) -> String {
     let md = format == ListFormat::Markdown;
     let mut out = String::new();
-    let heading = |t: &str| if md { format!("\n### {t}\n\n") } else { format!("\n{t}\n") };
-    out.push_str(&if md { format!("**{}**\n", md_cell(&headline(s))) } else { format!("{}\n", headline(s)) });
+    let heading = |t: &str| {
+        if md {
+            format!("\n### {t}\n\n")
+        } else {
+            format!("\n{t}\n")
+        }
+    };
+    out.push_str(&if md {
+        format!("**{}**\n", md_cell(&headline(s)))
+    } else {
+        format!("{}\n", headline(s))
+    });
     if !s.warnings.is_empty() {
         out.push_str(&heading("Warnings"));
         for w in &s.warnings {
-            out.push_str(&if md { format!("- {}\n", md_cell(w)) } else { format!("  ! {}\n", crate::text::clean(w, 400)) });
+            out.push_str(&if md {
+                format!("- {}\n", md_cell(w))
+            } else {
+                format!("  ! {}\n", crate::text::clean(w, 400))
+            });
         }
     }
     let mut rows = vec![];
@@ -70,51 +95,113 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
             if !g.addresses.is_empty() {
                 hosts.push_str(&format!("; at {}", some(&g.addresses)));
             }
-            rows.push(vec![r.id.clone(), g.status.as_str().to_uppercase(), if g.error.is_empty() { "-".into() } else { g.error.clone() }, hosts, g.sample.clone().unwrap_or_default()]);
+            rows.push(vec![
+                r.id.clone(),
+                g.status.as_str().to_uppercase(),
+                if g.error.is_empty() {
+                    "-".into()
+                } else {
+                    g.error.clone()
+                },
+                hosts,
+                g.sample.clone().unwrap_or_default(),
+            ]);
         }
     }
-    let clean: Vec<String> = s.requirements.iter().filter(|r| r.groups.is_empty()).map(|r| r.id.clone()).collect();
+    let clean: Vec<String> = s
+        .requirements
+        .iter()
+        .filter(|r| r.groups.is_empty())
+        .map(|r| r.id.clone())
+        .collect();
     out.push_str(&heading("Requirements that failed or warned"));
     if rows.is_empty() {
         out.push_str("none\n");
     } else {
-        out.push_str(&table(format, &["Requirement", "Status", "Error", "Hosts", "Example"], rows));
+        out.push_str(&table(
+            format,
+            &["Requirement", "Status", "Error", "Hosts", "Example"],
+            rows,
+        ));
     }
     if !clean.is_empty() {
         let line = format!("Passed (or skipped) on every host: {}", clean.join(", "));
-        out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
+        out.push_str(&if md {
+            format!("\n{}\n", md_cell(&line))
+        } else {
+            format!("{line}\n")
+        });
     }
-    let mut not_passing: Vec<&crate::summary::HostRow> = s.host_table.iter().filter(|h| h.verdict != "pass").collect();
+    let mut not_passing: Vec<&crate::summary::HostRow> = s
+        .host_table
+        .iter()
+        .filter(|h| h.verdict != "pass")
+        .collect();
     not_passing.sort_by_key(|h| h.verdict != "fail"); // stable: fail first, then warn
     let hidden = not_passing.len().saturating_sub(HOST_ROWS);
     let passing = s.host_table.len() - not_passing.len();
     let shown: Vec<Vec<String>> = not_passing
         .into_iter()
         .take(HOST_ROWS)
-        .map(|h| vec![h.host.clone(), h.address.clone(), h.verdict.to_uppercase(), some(&h.failing), some(&h.warning), h.started_at.clone(), h.version.clone(), h.file.clone()])
+        .map(|h| {
+            vec![
+                h.host.clone(),
+                h.address.clone(),
+                h.verdict.to_uppercase(),
+                some(&h.failing),
+                some(&h.warning),
+                h.started_at.clone(),
+                h.version.clone(),
+                h.file.clone(),
+            ]
+        })
         .collect();
     out.push_str(&heading("Hosts that did not pass"));
     if shown.is_empty() {
         out.push_str("none\n");
     } else {
-        out.push_str(&table(format, &["Host", "Address", "Verdict", "Failing", "Warning", "Started", "Version", "File"], shown));
+        out.push_str(&table(
+            format,
+            &[
+                "Host", "Address", "Verdict", "Failing", "Warning", "Started", "Version", "File",
+            ],
+            shown,
+        ));
     }
     if hidden > 0 {
-        let line = format!("… and {hidden} more hosts that did not pass (every host: --format csv or json)");
-        out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
+        let line = format!(
+            "… and {hidden} more hosts that did not pass (every host: --format csv or json)"
+        );
+        out.push_str(&if md {
+            format!("\n{}\n", md_cell(&line))
+        } else {
+            format!("{line}\n")
+        });
     }
     if passing > 0 {
         let line = format!("{passing} hosts passed (every host: --format csv or json)");
-        out.push_str(&if md { format!("\n{}\n", md_cell(&line)) } else { format!("{line}\n") });
+        out.push_str(&if md {
+            format!("\n{}\n", md_cell(&line))
+        } else {
+            format!("{line}\n")
+        });
     }
     if !s.duplicates.is_empty() {
         out.push_str(&heading("Not counted"));
-        let rows = s.duplicates.iter().map(|d| vec![d.file.clone(), d.kind.into(), d.same_as.clone()]).collect();
+        let rows = s
+            .duplicates
+            .iter()
+            .map(|d| vec![d.file.clone(), d.kind.into(), d.same_as.clone()])
+            .collect();
         out.push_str(&table(format, &["File", "Why", "Counted instead"], rows));
     }
     if !s.unreadable.is_empty() {
         out.push_str(&heading("Unreadable files"));
-        let rows = s.unreadable.iter().map(|u| vec![u.file.clone(), u.reason.clone()]).collect();
+        let rows = s
+            .unreadable
+            .iter()
+            .map(|u| vec![u.file.clone(), u.reason.clone()])
+            .collect();
         out.push_str(&table(format, &["File", "Reason"], rows));
     }
     out
@@ -134,7 +221,19 @@ fn csv_field(s: &str) -> String {
 fn csv(s: &FleetSummary, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(b"host,file,hostname,machine_id,address,verdict,failing,warning,started_at,version,region\r\n")?;
     for h in &s.host_table {
-        let f = [&h.host, &h.file, &h.hostname, &h.machine_id, &h.address, &h.verdict, &h.failing.join(" "), &h.warning.join(" "), &h.started_at, &h.version, &h.region];
+        let f = [
+            &h.host,
+            &h.file,
+            &h.hostname,
+            &h.machine_id,
+            &h.address,
+            &h.verdict,
+            &h.failing.join(" "),
+            &h.warning.join(" "),
+            &h.started_at,
+            &h.version,
+            &h.region,
+        ];
         let line = f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(",");
         out.write_all(line.as_bytes())?;
         out.write_all(b"\r\n")?;

@@ -93,17 +93,29 @@ fn row(out: &mut String, results: &[CheckResult], i: usize, root: &[usize]) {
     let r = &results[i];
     let cls = r.status.as_str();
     let status = match &r.waived {
-        Some(w) => format!("{} <span class=\"src\">(waived: {})</span>", r.status.label(), esc(&w.reason)),
+        Some(w) => format!(
+            "{} <span class=\"src\">(waived: {})</span>",
+            r.status.label(),
+            esc(&w.reason)
+        ),
         None => r.status.label().to_string(),
     };
     let cause = if root[i] != i {
         let c = &results[root[i]];
-        format!("<div class=\"cause\">caused by {} {} {}</div>", esc(&c.id), c.status.label(), esc(c.address.as_deref().unwrap_or(&c.target)))
+        format!(
+            "<div class=\"cause\">caused by {} {} {}</div>",
+            esc(&c.id),
+            c.status.label(),
+            esc(c.address.as_deref().unwrap_or(&c.target))
+        )
     } else {
         String::new()
     };
     let fix = if matches!(r.status, Status::Fail | Status::Warn) && !r.remediation.is_empty() {
-        format!("<div class=\"fix\"><b>Fix:</b> {}</div>", esc(&r.remediation))
+        format!(
+            "<div class=\"fix\"><b>Fix:</b> {}</div>",
+            esc(&r.remediation)
+        )
     } else {
         String::new()
     };
@@ -151,7 +163,14 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "<h2>Checks ({})</h2>", report.results.len());
     out.push_str("<div class=\"filters\">\n");
     let problems = s.fail + s.warn > 0;
-    for (id, label, checked) in [("all", "All", !problems), ("problems", "Problems", problems), ("fail", "FAIL", false), ("warn", "WARN", false), ("skip", "SKIP", false), ("pass", "PASS", false)] {
+    for (id, label, checked) in [
+        ("all", "All", !problems),
+        ("problems", "Problems", problems),
+        ("fail", "FAIL", false),
+        ("warn", "WARN", false),
+        ("skip", "SKIP", false),
+        ("pass", "PASS", false),
+    ] {
         let _ = writeln!(out, "<input type=\"radio\" name=\"filter\" id=\"f-{id}\"{}><label for=\"f-{id}\">{label}</label>", if checked { " checked" } else { "" });
     }
     out.push_str("<table class=\"rows\">\n<thead><tr><th>Status</th><th>Requirement</th><th>Target</th><th>Address</th><th>Evidence, cause and fix</th><th>Time</th></tr></thead>\n<tbody>\n");
@@ -169,41 +188,77 @@ pub fn render(report: &Report) -> String {
         ("Hostname", h.hostname.clone()),
         ("OS / kernel", format!("{} / {}", h.os, h.kernel)),
         ("Addresses", h.addresses.join(", ")),
-        ("Primary address", h.primary_address.clone().unwrap_or_default()),
+        (
+            "Primary address",
+            h.primary_address.clone().unwrap_or_default(),
+        ),
         ("Machine id", h.machine_id.clone()),
         ("Nameservers", h.nameservers.join(", ")),
-        ("Tool", format!("{} {}", report.tool.name, report.tool.version)),
+        (
+            "Tool",
+            format!("{} {}", report.tool.name, report.tool.version),
+        ),
     ];
     for (k, v) in facts {
-        let _ = writeln!(out, "<tr><th>{k}</th><td class=\"mono\">{}</td></tr>", esc(&v));
+        let _ = writeln!(
+            out,
+            "<tr><th>{k}</th><td class=\"mono\">{}</td></tr>",
+            esc(&v)
+        );
     }
     out.push_str("</table>\n<h2>Options</h2>\n<table class=\"facts\">\n");
     let opts: Vec<(&str, String)> = vec![
         ("Region", o.region.clone()),
         ("CNI", o.cni.clone()),
         ("Kubernetes", o.k8s_version.clone()),
-        ("API server", o.apiserver.clone().unwrap_or_else(|| "(not given)".into())),
+        (
+            "API server",
+            o.apiserver.clone().unwrap_or_else(|| "(not given)".into()),
+        ),
         ("Peers", o.peers.join(", ")),
-        ("DNS server", o.dns_server.clone().unwrap_or_else(|| "(resolv.conf)".into())),
-        ("Only / skip", format!("{} / {}", o.only.join(","), o.skip.join(","))),
+        (
+            "DNS server",
+            o.dns_server
+                .clone()
+                .unwrap_or_else(|| "(resolv.conf)".into()),
+        ),
+        (
+            "Only / skip",
+            format!("{} / {}", o.only.join(","), o.skip.join(",")),
+        ),
         ("Timeout", format!("{} ms", o.timeout_ms)),
         ("Strict", o.strict.to_string()),
     ];
     for (k, v) in opts {
-        let _ = writeln!(out, "<tr><th>{k}</th><td class=\"mono\">{}</td></tr>", esc(&v));
+        let _ = writeln!(
+            out,
+            "<tr><th>{k}</th><td class=\"mono\">{}</td></tr>",
+            esc(&v)
+        );
     }
     out.push_str("</table>\n");
     if !report.waivers.is_empty() {
         out.push_str("<h2>Waivers</h2>\n<ul>\n");
         for w in &report.waivers {
-            let _ = writeln!(out, "<li><code>{}</code>: {} ({} rows)</li>", esc(&w.accept), esc(&w.reason), w.matched);
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: {} ({} rows)</li>",
+                esc(&w.accept),
+                esc(&w.reason),
+                w.matched
+            );
         }
         out.push_str("</ul>\n");
     }
     if !s.untested.is_empty() {
         out.push_str("<h2>Not tested</h2>\n<ul>\n");
         for u in &s.untested {
-            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", esc(&u.id), esc(&u.reason));
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                esc(&u.id),
+                esc(&u.reason)
+            );
         }
         out.push_str("</ul>\n");
     }
@@ -217,6 +272,9 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_controls() {
-        assert_eq!(esc("<script>a&b\"c'</script>\x1b[2J"), "&lt;script&gt;a&amp;b&quot;c&#39;&lt;/script&gt;\\u{1b}[2J");
+        assert_eq!(
+            esc("<script>a&b\"c'</script>\x1b[2J"),
+            "&lt;script&gt;a&amp;b&quot;c&#39;&lt;/script&gt;\\u{1b}[2J"
+        );
     }
 }

@@ -24,19 +24,55 @@ fn secs(ms: u64) -> String {
 fn outcome(r: &CheckResult, strict: bool) -> (String, &'static str) {
     if let Some(w) = &r.waived {
         let m = format!("WAIVED ({}): {}: {}", w.reason, r.status.label(), r.message);
-        return (format!("      <skipped message=\"{}\"/>\n", xml(&m)), "skipped");
+        return (
+            format!("      <skipped message=\"{}\"/>\n", xml(&m)),
+            "skipped",
+        );
     }
     match r.status {
-        Status::Fail => (format!("      <failure message=\"{}\" type=\"fail\">{}</failure>\n", xml(&r.message), xml(&r.remediation)), "failure"),
-        Status::Warn if strict => (format!("      <failure message=\"{}\" type=\"warn\">{}</failure>\n", xml(&r.message), xml(&r.remediation)), "failure"),
-        Status::Warn => (format!("      <skipped message=\"{}\"/>\n", xml(&format!("WARN: {}", r.message))), "skipped"),
-        Status::Skip => (format!("      <skipped message=\"{}\"/>\n", xml(&format!("SKIP: {}", r.message))), "skipped"),
-        Status::Pass => (format!("      <system-out>{}</system-out>\n", xml(&r.message)), "pass"),
+        Status::Fail => (
+            format!(
+                "      <failure message=\"{}\" type=\"fail\">{}</failure>\n",
+                xml(&r.message),
+                xml(&r.remediation)
+            ),
+            "failure",
+        ),
+        Status::Warn if strict => (
+            format!(
+                "      <failure message=\"{}\" type=\"warn\">{}</failure>\n",
+                xml(&r.message),
+                xml(&r.remediation)
+            ),
+            "failure",
+        ),
+        Status::Warn => (
+            format!(
+                "      <skipped message=\"{}\"/>\n",
+                xml(&format!("WARN: {}", r.message))
+            ),
+            "skipped",
+        ),
+        Status::Skip => (
+            format!(
+                "      <skipped message=\"{}\"/>\n",
+                xml(&format!("SKIP: {}", r.message))
+            ),
+            "skipped",
+        ),
+        Status::Pass => (
+            format!("      <system-out>{}</system-out>\n", xml(&r.message)),
+            "pass",
+        ),
     }
 }
 
 pub fn render(report: &Report, strict: bool) -> String {
-    let host = if report.host.hostname.is_empty() { "unknown-host" } else { &report.host.hostname };
+    let host = if report.host.hostname.is_empty() {
+        "unknown-host"
+    } else {
+        &report.host.hostname
+    };
     let mut cases = String::new();
     let (mut failures, mut skipped) = (0, 0);
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -72,7 +108,10 @@ pub fn render(report: &Report, strict: bool) -> String {
         ("tool_version", report.tool.version.clone()),
         ("verdict", report.summary.verdict_line()),
     ];
-    let props: String = props.iter().map(|(k, v)| format!("      <property name=\"{k}\" value=\"{}\"/>\n", xml(v))).collect();
+    let props: String = props
+        .iter()
+        .map(|(k, v)| format!("      <property name=\"{k}\" value=\"{}\"/>\n", xml(v)))
+        .collect();
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ack-edge-preflight\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{time}\">\n  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{}\" hostname=\"{}\">\n    <properties>\n{props}    </properties>\n{cases}  </testsuite>\n</testsuites>\n",
         xml(&format!("ack-edge-preflight {host} {}", report.target.region)),

@@ -36,9 +36,20 @@ fn md_line(s: &str) -> String {
 
 /// A GFM pipe table.
 pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = format!("| {} |\n|{}\n", header.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | "), "---|".repeat(header.len()));
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        header
+            .iter()
+            .map(|h| md_cell(h))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(header.len())
+    );
     for r in rows {
-        out.push_str(&format!("| {} |\n", r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")));
+        out.push_str(&format!(
+            "| {} |\n",
+            r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
+        ));
     }
     out
 }
@@ -62,7 +73,11 @@ pub fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> Str
         _ => {
             let mut t = terminal_table(header);
             for r in rows {
-                t.add_row(r.into_iter().map(|c| crate::text::clean(&c, 4000)).collect::<Vec<_>>());
+                t.add_row(
+                    r.into_iter()
+                        .map(|c| crate::text::clean(&c, 4000))
+                        .collect::<Vec<_>>(),
+                );
             }
             format!("{t}\n")
         }
@@ -77,24 +92,64 @@ pub fn plan(format: ListFormat, probes: &[Probe], via: &str, heading: &str) -> S
         }
     }
     let n = rows.len();
-    format!("{heading}\n{}\n{n} packets or reads from {} probes.\n", table(format, &["Requirement", "Target", "Probe"], rows), probes.len())
+    format!(
+        "{heading}\n{}\n{n} packets or reads from {} probes.\n",
+        table(format, &["Requirement", "Target", "Probe"], rows),
+        probes.len()
+    )
 }
 
 pub fn requirements(format: ListFormat, cat: &Catalogue) -> String {
-    let rows = cat.requirements.iter().map(|r| vec![r.id.clone(), r.title.clone(), r.applies.clone(), r.source.clone()]).collect();
+    let rows = cat
+        .requirements
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.title.clone(),
+                r.applies.clone(),
+                r.source.clone(),
+            ]
+        })
+        .collect();
     table(format, &["Id", "Title", "Applies", "Source"], rows)
 }
 
 pub fn regions(format: ListFormat, regions: &[Region]) -> String {
-    let join = |v: &[ipnet::Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+    let join = |v: &[ipnet::Ipv4Net]| {
+        v.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let rows = regions
         .iter()
         .map(|r| {
-            let vips = if r.oss_vips.is_empty() { "(none documented: 100.0.0.0/8)".to_string() } else { join(&r.oss_vips) };
-            vec![r.id.clone(), r.name.clone(), r.registry.clone(), join(&r.registry_routes), vips]
+            let vips = if r.oss_vips.is_empty() {
+                "(none documented: 100.0.0.0/8)".to_string()
+            } else {
+                join(&r.oss_vips)
+            };
+            vec![
+                r.id.clone(),
+                r.name.clone(),
+                r.registry.clone(),
+                join(&r.registry_routes),
+                vips,
+            ]
         })
         .collect();
-    table(format, &["Region", "Name", "Registry VPC endpoint", "Registry routes", "OSS internal VIPs"], rows)
+    table(
+        format,
+        &[
+            "Region",
+            "Name",
+            "Registry VPC endpoint",
+            "Registry routes",
+            "OSS internal VIPs",
+        ],
+        rows,
+    )
 }
 
 #[cfg(test)]
@@ -103,9 +158,15 @@ mod tests {
 
     #[test]
     fn markdown_cells_cannot_break_a_row() {
-        let t = markdown_table(&["a", "b"], &[vec!["x | y\nz".into(), "<script>&`c`".into()]]);
+        let t = markdown_table(
+            &["a", "b"],
+            &[vec!["x | y\nz".into(), "<script>&`c`".into()]],
+        );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 3, "{t}");
-        assert_eq!(lines[2], "| x \\| y<br>z | &lt;script&gt;&amp;&#96;c&#96; |");
+        assert_eq!(
+            lines[2],
+            "| x \\| y<br>z | &lt;script&gt;&amp;&#96;c&#96; |"
+        );
     }
 }

@@ -19,21 +19,36 @@ pub fn render(report: &Report) -> String {
     );
     let mut facts = vec![];
     for (k, v) in [
-        ("Tool", format!("{} {}", report.tool.name, report.tool.version)),
+        (
+            "Tool",
+            format!("{} {}", report.tool.name, report.tool.version),
+        ),
         ("Started", report.started_at.clone()),
         ("Duration", format!("{} ms", report.duration_ms)),
         ("OS / kernel", format!("{} / {}", h.os, h.kernel)),
         ("Addresses", h.addresses.join(", ")),
         ("Nameservers", h.nameservers.join(", ")),
         ("CNI", report.target.cni.clone()),
-        ("API server", report.target.apiserver.clone().unwrap_or_else(|| "(not given)".into())),
+        (
+            "API server",
+            report
+                .target
+                .apiserver
+                .clone()
+                .unwrap_or_else(|| "(not given)".into()),
+        ),
     ] {
         facts.push(vec![k.to_string(), v]);
     }
     out.push_str(&markdown_table(&["", ""], &facts));
     if !report.summary.untested.is_empty() {
         out.push_str("\n## Not tested\n\n");
-        let rows: Vec<Vec<String>> = report.summary.untested.iter().map(|u| vec![u.id.clone(), u.reason.clone()]).collect();
+        let rows: Vec<Vec<String>> = report
+            .summary
+            .untested
+            .iter()
+            .map(|u| vec![u.id.clone(), u.reason.clone()])
+            .collect();
         out.push_str(&markdown_table(&["Requirement", "Why"], &rows));
     }
     for (cat, rows) in grouped(&report.results) {
@@ -45,10 +60,19 @@ pub fn render(report: &Report) -> String {
                     Some(w) => format!("{} (waived: {})", r.status.label(), w.reason),
                     None => r.status.label().to_string(),
                 };
-                vec![status, r.id.clone(), r.target.clone(), r.address.clone().unwrap_or_default(), r.message.clone()]
+                vec![
+                    status,
+                    r.id.clone(),
+                    r.target.clone(),
+                    r.address.clone().unwrap_or_default(),
+                    r.message.clone(),
+                ]
             })
             .collect();
-        out.push_str(&markdown_table(&["Status", "Requirement", "Target", "Address", "Evidence"], &rows));
+        out.push_str(&markdown_table(
+            &["Status", "Requirement", "Target", "Address", "Evidence"],
+            &rows,
+        ));
     }
     let fx = fixes(&report.results, true);
     if !fx.is_empty() {

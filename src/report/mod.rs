@@ -4,8 +4,8 @@ pub mod fleet;
 pub mod html;
 pub mod json;
 pub mod junit;
-pub mod markdown;
 pub mod listing;
+pub mod markdown;
 pub mod output;
 pub mod prometheus;
 pub mod table;
@@ -39,7 +39,13 @@ pub struct Style {
 }
 
 impl Style {
-    pub const PLAIN: Style = Style { color: false, strict: false, width: 100, ascii: false, all: false };
+    pub const PLAIN: Style = Style {
+        color: false,
+        strict: false,
+        width: 100,
+        ascii: false,
+        all: false,
+    };
 }
 
 pub fn render(report: &Report, format: Format, style: Style) -> String {
@@ -56,7 +62,12 @@ pub fn render(report: &Report, format: Format, style: Style) -> String {
 /// Results grouped by category in catalogue order (stable within a category).
 pub fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
     let mut out: Vec<(&str, Vec<&CheckResult>)> = vec![];
-    let rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(CATEGORIES.len());
+    let rank = |c: &str| {
+        CATEGORIES
+            .iter()
+            .position(|x| *x == c)
+            .unwrap_or(CATEGORIES.len())
+    };
     let mut cats: Vec<&str> = results.iter().map(|r| r.category.as_str()).collect();
     cats.sort_by_key(|c| rank(c));
     cats.dedup();
@@ -70,11 +81,11 @@ pub fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
 pub fn fixes(results: &[CheckResult], include_warn: bool) -> Vec<(&str, Status, &str)> {
     let mut out: Vec<(&str, Status, &str)> = vec![];
     for r in results {
-        let wanted = r.waived.is_none() && (r.status == Status::Fail || (include_warn && r.status == Status::Warn));
+        let wanted = r.waived.is_none()
+            && (r.status == Status::Fail || (include_warn && r.status == Status::Warn));
         if wanted && !out.iter().any(|(id, _, _)| *id == r.id) {
             out.push((&r.id, r.status, &r.remediation));
         }
     }
     out
 }
-

@@ -22,7 +22,11 @@ pub enum Destination {
 
 /// The format an `--output` file asks for by its extension.
 pub fn format_for(path: &Path) -> Result<Format, InputError> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "json" => Ok(Format::Json),
         "md" | "markdown" => Ok(Format::Markdown),
@@ -45,27 +49,45 @@ pub fn prepare(path: Option<&Path>) -> Result<Destination, InputError> {
 
 /// Check a destination named by `flag` before anything is sent.
 pub fn prepare_for(path: Option<&Path>, flag: &str) -> Result<Destination, InputError> {
-    let Some(path) = path else { return Ok(Destination::Stdout) };
+    let Some(path) = path else {
+        return Ok(Destination::Stdout);
+    };
     let shown = path.display().to_string();
     let bad = |why: &str| InputError::flag(flag, &shown, why);
     match std::fs::metadata(path) {
-        Ok(m) if m.file_type().is_char_device() || m.file_type().is_fifo() => return Ok(Destination::Direct(path.to_path_buf())),
+        Ok(m) if m.file_type().is_char_device() || m.file_type().is_fifo() => {
+            return Ok(Destination::Direct(path.to_path_buf()))
+        }
         Ok(m) if m.is_file() => {}
         Ok(m) if m.is_dir() => return Err(bad("is a directory")),
-        Ok(_) => return Err(bad("exists and is not a regular file, character device or FIFO; refusing to replace it")),
+        Ok(_) => return Err(bad(
+            "exists and is not a regular file, character device or FIFO; refusing to replace it",
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(bad(&crate::sys::errno::words(&e))),
     }
     // a symlink to a regular file: replace the target, not the link
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(bad(&format!("{} is not a directory", dir.display()))),
         Err(_) => return Err(bad(&format!("directory {} does not exist", dir.display()))),
     }
     // can we create a file there? (a temp file, removed at once)
-    tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir).map_err(|e| bad(&format!("cannot write in {}: {}", dir.display(), crate::sys::errno::words(&e))))?;
+    tempfile::Builder::new()
+        .prefix(".ack-edge-preflight-")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            bad(&format!(
+                "cannot write in {}: {}",
+                dir.display(),
+                crate::sys::errno::words(&e)
+            ))
+        })?;
     Ok(Destination::Replace(target))
 }
 
@@ -78,12 +100,26 @@ pub fn is_closed_pipe(e: &std::io::Error) -> bool {
 /// `fill`, synced, renamed over `path`, and the directory synced. `mode` is the new file's mode;
 /// None keeps the replaced file's, or 0644 for a new one (the textfile collector reads it as another
 /// user), not the temp file's 0600.
-pub fn replace_atomically(path: &Path, mode: Option<u32>, fill: impl FnOnce(&std::fs::File) -> std::io::Result<()>) -> std::io::Result<()> {
+pub fn replace_atomically(
+    path: &Path,
+    mode: Option<u32>,
+    fill: impl FnOnce(&std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mode = mode.unwrap_or_else(|| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644));
-    let tmp = tempfile::Builder::new().prefix(".ack-edge-preflight-").tempfile_in(dir)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mode = mode.unwrap_or_else(|| {
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644)
+    });
+    let tmp = tempfile::Builder::new()
+        .prefix(".ack-edge-preflight-")
+        .tempfile_in(dir)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     fill(tmp.as_file())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -104,7 +140,10 @@ pub fn write(dest: &Destination, text: &str) -> Result<(), InternalError> {
                 r => r,
             }
         }
-        Destination::Direct(p) => std::fs::OpenOptions::new().write(true).open(p).and_then(|mut f| f.write_all(text.as_bytes())),
+        Destination::Direct(p) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(p)
+            .and_then(|mut f| f.write_all(text.as_bytes())),
         Destination::Replace(p) => replace(p, text),
     };
     res.map_err(|e| {
@@ -112,7 +151,10 @@ pub fn write(dest: &Destination, text: &str) -> Result<(), InternalError> {
             Destination::Stdout => "standard output".to_string(),
             Destination::Direct(p) | Destination::Replace(p) => p.display().to_string(),
         };
-        InternalError::Output { path, reason: crate::sys::errno::words(&e) }
+        InternalError::Output {
+            path,
+            reason: crate::sys::errno::words(&e),
+        }
     })
 }
 
@@ -125,7 +167,10 @@ mod tests {
         assert_eq!(format_for(Path::new("r.json")).unwrap(), Format::Json);
         assert_eq!(format_for(Path::new("r.MD")).unwrap(), Format::Markdown);
         assert_eq!(format_for(Path::new("r.xml")).unwrap(), Format::Junit);
-        assert_eq!(format_for(Path::new("node.prom")).unwrap(), Format::Prometheus);
+        assert_eq!(
+            format_for(Path::new("node.prom")).unwrap(),
+            Format::Prometheus
+        );
         let e = format_for(Path::new("r.pdf")).unwrap_err().to_string();
         assert!(e.contains("r.pdf") && e.contains(".json"), "{e}");
     }
@@ -133,9 +178,18 @@ mod tests {
     #[test]
     fn destinations() {
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(prepare(Some(Path::new("/dev/null"))).unwrap(), Destination::Direct("/dev/null".into()));
-        assert!(prepare(Some(d.path())).unwrap_err().to_string().contains("directory"));
-        assert!(prepare(Some(&d.path().join("missing/r.json"))).unwrap_err().to_string().contains("does not exist"));
+        assert_eq!(
+            prepare(Some(Path::new("/dev/null"))).unwrap(),
+            Destination::Direct("/dev/null".into())
+        );
+        assert!(prepare(Some(d.path()))
+            .unwrap_err()
+            .to_string()
+            .contains("directory"));
+        assert!(prepare(Some(&d.path().join("missing/r.json")))
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
         let f = d.path().join("r.json");
         let dest = prepare(Some(&f)).unwrap();
         write(&dest, "one").unwrap();
@@ -143,21 +197,33 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "two");
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o644);
+            assert_eq!(
+                std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+                0o644
+            );
             std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
             write(&dest, "kept").unwrap();
-            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
             write(&dest, "two").unwrap();
         }
         // a symlink to a regular file: the target is replaced, the link stays a link
         let link = d.path().join("link.json");
         std::os::unix::fs::symlink(&f, &link).unwrap();
         write(&prepare(Some(&link)).unwrap(), "three").unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "three");
         // no temp files left behind
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2);
         write(&prepare(Some(Path::new("/dev/null"))).unwrap(), "x").unwrap();
-        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        assert!(std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 }

@@ -44,7 +44,11 @@ pub fn render(r: &Report) -> String {
     // one series per (id, target, address): worst status, summed duration
     let mut series: BTreeMap<(&str, &str, &str), (Status, u64)> = BTreeMap::new();
     for row in &r.results {
-        let key = (row.id.as_str(), row.target.as_str(), row.address.as_deref().unwrap_or(""));
+        let key = (
+            row.id.as_str(),
+            row.target.as_str(),
+            row.address.as_deref().unwrap_or(""),
+        );
         let e = series.entry(key).or_insert((row.status, 0));
         if severity(row.status) > severity(e.0) {
             e.0 = row.status;
@@ -66,27 +70,67 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    family(&mut out, "check_duration_seconds", "How long the check took in the last run.");
+    family(
+        &mut out,
+        "check_duration_seconds",
+        "How long the check took in the last run.",
+    );
     for ((id, target, address), (_, ms)) in &series {
-        let _ = writeln!(out, "{PREFIX}_check_duration_seconds{{id=\"{}\",target=\"{}\",address=\"{}\"}} {:.3}", label(id), label(target), label(address), *ms as f64 / 1000.0);
+        let _ = writeln!(
+            out,
+            "{PREFIX}_check_duration_seconds{{id=\"{}\",target=\"{}\",address=\"{}\"}} {:.3}",
+            label(id),
+            label(target),
+            label(address),
+            *ms as f64 / 1000.0
+        );
     }
     family(&mut out, "checks", "Rows of the last run per status.");
     for s in STATUSES {
         let n = r.results.iter().filter(|x| x.status == s).count();
         let _ = writeln!(out, "{PREFIX}_checks{{status=\"{}\"}} {n}", s.as_str());
     }
-    family(&mut out, "verdict", "Verdict of the last run (waivers applied): 1 for the verdict, 0 for the others.");
+    family(
+        &mut out,
+        "verdict",
+        "Verdict of the last run (waivers applied): 1 for the verdict, 0 for the others.",
+    );
     for v in [Verdict::Pass, Verdict::Warn, Verdict::Fail] {
-        let _ = writeln!(out, "{PREFIX}_verdict{{verdict=\"{}\"}} {}", v.as_str(), u8::from(r.summary.verdict == v));
+        let _ = writeln!(
+            out,
+            "{PREFIX}_verdict{{verdict=\"{}\"}} {}",
+            v.as_str(),
+            u8::from(r.summary.verdict == v)
+        );
     }
-    family(&mut out, "complete", "1 when every requirement of the catalogue was tested in the last run.");
+    family(
+        &mut out,
+        "complete",
+        "1 when every requirement of the catalogue was tested in the last run.",
+    );
     let _ = writeln!(out, "{PREFIX}_complete {}", u8::from(r.summary.complete));
-    family(&mut out, "last_run_timestamp_seconds", "When the last run started, in seconds since the Unix epoch.");
+    family(
+        &mut out,
+        "last_run_timestamp_seconds",
+        "When the last run started, in seconds since the Unix epoch.",
+    );
     let started = crate::clock::epoch_of(&r.started_at).unwrap_or(0);
     let _ = writeln!(out, "{PREFIX}_last_run_timestamp_seconds {started}");
-    family(&mut out, "run_duration_seconds", "How long the last run took.");
-    let _ = writeln!(out, "{PREFIX}_run_duration_seconds {:.3}", r.duration_ms as f64 / 1000.0);
-    family(&mut out, "info", "The tool and the run: version, region, container network plugin, hostname.");
+    family(
+        &mut out,
+        "run_duration_seconds",
+        "How long the last run took.",
+    );
+    let _ = writeln!(
+        out,
+        "{PREFIX}_run_duration_seconds {:.3}",
+        r.duration_ms as f64 / 1000.0
+    );
+    family(
+        &mut out,
+        "info",
+        "The tool and the run: version, region, container network plugin, hostname.",
+    );
     let _ = writeln!(
         out,
         "{PREFIX}_info{{version=\"{}\",region=\"{}\",cni=\"{}\",hostname=\"{}\"}} 1",

@@ -9,7 +9,9 @@
 //!   indent. ASCII borders and punctuation when the locale is not UTF-8 or TERM=dumb. Colour only
 //!   when asked (the caller decides: a terminal, no NO_COLOR / --no-color / TERM=dumb).
 
-use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table};
+use comfy_table::{
+    presets, Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table,
+};
 
 use super::{fixes, grouped, Style};
 use crate::catalogue::CATEGORIES;
@@ -104,7 +106,11 @@ pub fn to_ascii(s: &str) -> String {
 
 fn table(style: Style, wide: bool) -> Table {
     let mut t = Table::new();
-    t.load_style(if style.ascii { presets::ASCII_FULL_CONDENSED } else { presets::UTF8_FULL_CONDENSED });
+    t.load_style(if style.ascii {
+        presets::ASCII_FULL_CONDENSED
+    } else {
+        presets::UTF8_FULL_CONDENSED
+    });
     t.set_content_arrangement(ContentArrangement::Dynamic);
     t.set_width(style.width.clamp(40, 1000) as u16);
     if style.color {
@@ -113,7 +119,13 @@ fn table(style: Style, wide: bool) -> Table {
         t.force_no_tty();
     }
     if wide {
-        t.set_header(vec!["Status", "Requirement", "Target", "Address", "Evidence"]);
+        t.set_header(vec![
+            "Status",
+            "Requirement",
+            "Target",
+            "Address",
+            "Evidence",
+        ]);
     } else {
         t.set_header(vec!["Status", "Requirement / address", "Evidence"]);
     }
@@ -133,18 +145,36 @@ fn constrain(t: &mut Table, wide: bool) {
 /// One table row for one result, or for several that say the same thing (they differ only in
 /// their own address): every id, address and target, the first message standing for all;
 /// `note` is appended to the evidence (the consequences of a cause).
-fn add_row(t: &mut Table, results: &[CheckResult], rows: &[usize], note: Option<String>, style: Style, wide: bool) {
+fn add_row(
+    t: &mut Table,
+    results: &[CheckResult],
+    rows: &[usize],
+    note: Option<String>,
+    style: Style,
+    wide: bool,
+) {
     let first = &results[rows[0]];
     let label = match first.waived {
         Some(_) => format!("{}\n(waived)", first.status.label()),
         None => first.status.label().to_string(),
     };
     let status = Cell::new(label).set_alignment(CellAlignment::Left);
-    let status = if style.color { status.fg(color(first.status)).add_attribute(Attribute::Bold) } else { status };
-    let (mut ids, mut addrs, mut targets): (Vec<&str>, Vec<&str>, Vec<&str>) = (vec![], vec![], vec![]);
+    let status = if style.color {
+        status
+            .fg(color(first.status))
+            .add_attribute(Attribute::Bold)
+    } else {
+        status
+    };
+    let (mut ids, mut addrs, mut targets): (Vec<&str>, Vec<&str>, Vec<&str>) =
+        (vec![], vec![], vec![]);
     for &k in rows {
         let r = &results[k];
-        for (list, v) in [(&mut ids, Some(r.id.as_str())), (&mut addrs, r.address.as_deref()), (&mut targets, Some(r.target.as_str()))] {
+        for (list, v) in [
+            (&mut ids, Some(r.id.as_str())),
+            (&mut addrs, r.address.as_deref()),
+            (&mut targets, Some(r.target.as_str())),
+        ] {
             if let Some(v) = v.filter(|v| !list.contains(v)) {
                 list.push(v);
             }
@@ -159,11 +189,26 @@ fn add_row(t: &mut Table, results: &[CheckResult], rows: &[usize], note: Option<
         evidence.push_str(&n);
     }
     if wide {
-        t.add_row(vec![status, Cell::new(ids.join("\n")), Cell::new(targets.join("\n")), Cell::new(addrs.join("\n")), Cell::new(evidence)]);
+        t.add_row(vec![
+            status,
+            Cell::new(ids.join("\n")),
+            Cell::new(targets.join("\n")),
+            Cell::new(addrs.join("\n")),
+            Cell::new(evidence),
+        ]);
     } else {
         // ids and addresses each on its own line; rows without an address name their targets first
-        let who = ids.iter().chain(addrs.iter()).copied().collect::<Vec<_>>().join("\n");
-        let evidence = if addrs.is_empty() { format!("{}: {evidence}", targets.join(", ")) } else { evidence };
+        let who = ids
+            .iter()
+            .chain(addrs.iter())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n");
+        let evidence = if addrs.is_empty() {
+            format!("{}: {evidence}", targets.join(", "))
+        } else {
+            evidence
+        };
         t.add_row(vec![status, Cell::new(who), Cell::new(evidence)]);
     }
 }
@@ -180,12 +225,32 @@ fn consequences(results: &[CheckResult], of: &[usize], arrow: &str) -> Option<St
             None => ids.push((results[k].id.clone(), 1)),
         }
     }
-    let list: Vec<String> = ids.iter().map(|(id, n)| if *n > 1 { format!("{id} ×{n}") } else { id.clone() }).collect();
-    let skipped = of.iter().filter(|&&k| results[k].status == Status::Skip).count();
+    let list: Vec<String> = ids
+        .iter()
+        .map(|(id, n)| {
+            if *n > 1 {
+                format!("{id} ×{n}")
+            } else {
+                id.clone()
+            }
+        })
+        .collect();
+    let skipped = of
+        .iter()
+        .filter(|&&k| results[k].status == Status::Skip)
+        .count();
     let what = if skipped == of.len() {
-        format!("{} dependent check{} not run", of.len(), if of.len() == 1 { "" } else { "s" })
+        format!(
+            "{} dependent check{} not run",
+            of.len(),
+            if of.len() == 1 { "" } else { "s" }
+        )
     } else {
-        format!("{} more rows explained by this ({} failed or warned, {skipped} not run)", of.len(), of.len() - skipped)
+        format!(
+            "{} more rows explained by this ({} failed or warned, {skipped} not run)",
+            of.len(),
+            of.len() - skipped
+        )
     };
     Some(format!("{arrow} {what}: {}", list.join(", ")))
 }
@@ -218,8 +283,17 @@ pub fn render(report: &Report, style: Style) -> String {
     } else {
         // problems that nothing else explains, the causes with most consequences first
         let explained = |i: usize| root[i] != i;
-        let dependents = |i: usize| -> Vec<usize> { (0..results.len()).filter(|&k| k != i && root[k] == i).collect() };
-        let rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(CATEGORIES.len());
+        let dependents = |i: usize| -> Vec<usize> {
+            (0..results.len())
+                .filter(|&k| k != i && root[k] == i)
+                .collect()
+        };
+        let rank = |c: &str| {
+            CATEGORIES
+                .iter()
+                .position(|x| *x == c)
+                .unwrap_or(CATEGORIES.len())
+        };
         let mut problems: Vec<(usize, Vec<usize>)> = (0..results.len())
             .filter(|&i| matches!(results[i].status, Status::Fail | Status::Warn) && !explained(i))
             .map(|i| (i, dependents(i)))
@@ -244,7 +318,15 @@ pub fn render(report: &Report, style: Style) -> String {
                         m = m.replace(ip, "{ip}");
                     }
                 }
-                (r.status, r.category.clone(), r.details.get("error").map(|e| e.to_string()).unwrap_or_default(), m)
+                (
+                    r.status,
+                    r.category.clone(),
+                    r.details
+                        .get("error")
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                    m,
+                )
             };
             let mut groups: Vec<(Vec<usize>, Vec<usize>)> = vec![];
             let mut keys = vec![];
@@ -263,7 +345,14 @@ pub fn render(report: &Report, style: Style) -> String {
             }
             let mut t = table(style, wide);
             for (rows, deps) in &groups {
-                add_row(&mut t, results, rows, consequences(results, deps, "→"), style, wide);
+                add_row(
+                    &mut t,
+                    results,
+                    rows,
+                    consequences(results, deps, "→"),
+                    style,
+                    wide,
+                );
             }
             constrain(&mut t, wide);
             out.push_str(&format!("{t}\n"));
@@ -278,13 +367,20 @@ pub fn render(report: &Report, style: Style) -> String {
             }
         }
         if !passed.is_empty() {
-            out.push_str(&wrap(&format!("{} ", paint("Passed:", color(Status::Pass), style)), "        ", &passed.join(" · "), style.width));
+            out.push_str(&wrap(
+                &format!("{} ", paint("Passed:", color(Status::Pass), style)),
+                "        ",
+                &passed.join(" · "),
+                style.width,
+            ));
         }
         // SKIPs nothing explains (or explained by a row that is not a problem), by reason
         let mut reasons: Vec<(String, Vec<usize>)> = vec![];
         for i in 0..results.len() {
             let r = &results[i];
-            if r.status != Status::Skip || (explained(i) && matches!(results[root[i]].status, Status::Fail | Status::Warn)) {
+            if r.status != Status::Skip
+                || (explained(i) && matches!(results[root[i]].status, Status::Fail | Status::Warn))
+            {
                 continue;
             }
             let reason = crate::text::clean(&r.message, 300);
@@ -296,11 +392,18 @@ pub fn render(report: &Report, style: Style) -> String {
         }
         if !reasons.is_empty() {
             let n: usize = reasons.iter().map(|(_, v)| v.len()).sum();
-            out.push_str(&format!("{} ({n}):\n", paint("Not run", color(Status::Skip), style)));
+            out.push_str(&format!(
+                "{} ({n}):\n",
+                paint("Not run", color(Status::Skip), style)
+            ));
             for (_, rows) in &reasons {
                 let mut ids: Vec<&str> = rows.iter().map(|&k| results[k].id.as_str()).collect();
                 ids.dedup();
-                let text = format!("{} — {}", ids.join(", "), crate::text::clean(&results[rows[0]].message, 300));
+                let text = format!(
+                    "{} — {}",
+                    ids.join(", "),
+                    crate::text::clean(&results[rows[0]].message, 300)
+                );
                 out.push_str(&wrap("  ", "    ", &text, style.width));
             }
         }
@@ -322,11 +425,19 @@ pub fn render(report: &Report, style: Style) -> String {
         report.duration_ms,
         if style.all { "" } else { " (every row: --all)" }
     );
-    out.push_str(&wrap(&format!("{} — ", paint(&verdict, c, style)), "  ", &counts, style.width));
+    out.push_str(&wrap(
+        &format!("{} — ", paint(&verdict, c, style)),
+        "  ",
+        &counts,
+        style.width,
+    ));
     for w in &report.waivers {
         match w.matched {
             0 => out.push_str(&format!("Waiver {} matched no row (unused)\n", w.accept)),
-            n => out.push_str(&format!("Waived by {}: {n} row(s), {}\n", w.accept, w.reason)),
+            n => out.push_str(&format!(
+                "Waived by {}: {n} row(s), {}\n",
+                w.accept, w.reason
+            )),
         }
     }
     // how to fix: one per requirement id, in the order the rows were shown
@@ -347,8 +458,17 @@ pub fn render(report: &Report, style: Style) -> String {
     if !fx.is_empty() {
         out.push_str("\nHow to fix:\n");
         for (status, ids, text) in fx {
-            let head = format!("  {} {}: ", paint(status.label(), color(status), style), ids.join(", "));
-            out.push_str(&wrap(&head, "    ", &crate::text::clean(text, 2000), style.width));
+            let head = format!(
+                "  {} {}: ",
+                paint(status.label(), color(status), style),
+                ids.join(", ")
+            );
+            out.push_str(&wrap(
+                &head,
+                "    ",
+                &crate::text::clean(text, 2000),
+                style.width,
+            ));
         }
     }
     if style.ascii {
@@ -363,11 +483,19 @@ mod tests {
 
     #[test]
     fn wraps_at_words_with_a_hanging_indent() {
-        let w = wrap("  FAIL x: ", "    ", "allow UDP and TCP 53 from the node to 100.100.2.136 on the firewall", 30);
+        let w = wrap(
+            "  FAIL x: ",
+            "    ",
+            "allow UDP and TCP 53 from the node to 100.100.2.136 on the firewall",
+            30,
+        );
         for l in w.lines() {
             assert!(l.chars().count() <= 30, "{l:?}");
         }
-        assert!(w.starts_with("  FAIL x: allow UDP and TCP 53\n    from"), "{w}");
+        assert!(
+            w.starts_with("  FAIL x: allow UDP and TCP 53\n    from"),
+            "{w}"
+        );
         // a word longer than the width stays whole on its own line
         let w = wrap("", "", "a registry-cn-hangzhou-vpc.ack.aliyuncs.com b", 10);
         assert_eq!(w, "a\nregistry-cn-hangzhou-vpc.ack.aliyuncs.com\nb\n");

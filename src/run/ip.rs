@@ -15,7 +15,16 @@ use crate::result::CheckResult;
 pub async fn dns(ctx: &Ctx<'_, '_>, p: &Probe, name: &str, expect: &DnsExpect) -> Vec<CheckResult> {
     let (out, took) = ctx.lookup(name).await;
     let server = ctx.net.resolver.servers().join(", ");
-    let f = dns::evaluate(&out, expect, if server.is_empty() { "the system resolver" } else { &server }, took);
+    let f = dns::evaluate(
+        &out,
+        expect,
+        if server.is_empty() {
+            "the system resolver"
+        } else {
+            &server
+        },
+        took,
+    );
     vec![ctx.result(p, None, f, Duration::from_millis(took))]
 }
 
@@ -23,7 +32,12 @@ pub async fn route(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult
     ctx.fan_out(p, addr, |ip| async move {
         let s = Instant::now();
         let out = ctx.net.routes.route_to(ip).await;
-        vec![ctx.result(p, Some(ip.to_string()), route::evaluate(ip, &out), s.elapsed())]
+        vec![ctx.result(
+            p,
+            Some(ip.to_string()),
+            route::evaluate(ip, &out),
+            s.elapsed(),
+        )]
     })
     .await
 }
@@ -40,9 +54,21 @@ pub async fn tcp(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr, port: u16) -> Vec<Ch
         let sa = SocketAddr::new(ip, port);
         let s = Instant::now();
         let connect = async {
-            let out = bounded(t, ctx.net.connector.connect(sa, t), || Err(TcpFailure::TimedOut(ms(t)))).await;
+            let out = bounded(t, ctx.net.connector.connect(sa, t), || {
+                Err(TcpFailure::TimedOut(ms(t)))
+            })
+            .await;
             let took = s.elapsed();
-            (out.map_err(|e| if e == TcpFailure::TimedOut(0) { TcpFailure::TimedOut(ms(t)) } else { e }), took)
+            (
+                out.map_err(|e| {
+                    if e == TcpFailure::TimedOut(0) {
+                        TcpFailure::TimedOut(ms(t))
+                    } else {
+                        e
+                    }
+                }),
+                took,
+            )
         };
         let ping = async {
             match ctx.net.icmp {
@@ -63,10 +89,25 @@ pub async fn tcp(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr, port: u16) -> Vec<Ch
     .await
 }
 
-pub async fn inbound_tcp(ctx: &Ctx<'_, '_>, p: &Probe, node: IpAddr, port: u16) -> Vec<CheckResult> {
+pub async fn inbound_tcp(
+    ctx: &Ctx<'_, '_>,
+    p: &Probe,
+    node: IpAddr,
+    port: u16,
+) -> Vec<CheckResult> {
     let t = ctx.cfg.timeout;
     let sa = SocketAddr::new(node, port);
     let s = Instant::now();
-    let out = bounded(t + Duration::from_millis(200), ctx.net.connector.read_banner(sa, t), || Err(TcpFailure::TimedOut(ms(t)))).await;
-    vec![ctx.result(p, Some(sa.to_string()), inbound::evaluate(sa, &out), s.elapsed())]
+    let out = bounded(
+        t + Duration::from_millis(200),
+        ctx.net.connector.read_banner(sa, t),
+        || Err(TcpFailure::TimedOut(ms(t))),
+    )
+    .await;
+    vec![ctx.result(
+        p,
+        Some(sa.to_string()),
+        inbound::evaluate(sa, &out),
+        s.elapsed(),
+    )]
 }

@@ -16,11 +16,21 @@ pub async fn server(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResul
     ctx.fan_out(p, addr, |ip| async move {
         let sa = SocketAddr::new(ip, NTP_PORT);
         let s = Instant::now();
-        let out = bounded(t + Duration::from_millis(100), ctx.net.ntp.query(sa, t), || Err(NtpFailure::Timeout(ms(t)))).await;
+        let out = bounded(
+            t + Duration::from_millis(100),
+            ctx.net.ntp.query(sa, t),
+            || Err(NtpFailure::Timeout(ms(t))),
+        )
+        .await;
         if let (Ok(sample), Ok(mut v)) = (&out, ctx.samples.lock()) {
             v.push(sample.clone());
         }
-        vec![ctx.result(p, Some(sa.to_string()), ntp::evaluate_server(sa, &out), s.elapsed())]
+        vec![ctx.result(
+            p,
+            Some(sa.to_string()),
+            ntp::evaluate_server(sa, &out),
+            s.elapsed(),
+        )]
     })
     .await
 }

@@ -18,18 +18,34 @@ pub async fn echo(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> Chec
     let t = ctx.cfg.timeout;
     let sa = SocketAddr::new(peer, port);
     let s = Instant::now();
-    let lost = |e: DgramError| EchoOutcome { sent: ECHO_TRIES, received: 0, rtts_ms: vec![], error: Some(e), full: None };
+    let lost = |e: DgramError| EchoOutcome {
+        sent: ECHO_TRIES,
+        received: 0,
+        rtts_ms: vec![],
+        error: Some(e),
+        full: None,
+    };
     let out = match ctx.net.udp.open(sa).await {
         Err(e) => lost(DgramError::Other(e)),
         Ok(mut sock) => {
-            let mut out = bounded(t + Duration::from_millis(200), echo::echo(sock.as_mut(), ECHO_TRIES, t), || lost(DgramError::Other("timed out".into()))).await;
+            let mut out = bounded(
+                t + Duration::from_millis(200),
+                echo::echo(sock.as_mut(), ECHO_TRIES, t),
+                || lost(DgramError::Other("timed out".into())),
+            )
+            .await;
             if out.received > 0 && peer.is_ipv4() {
                 out.full = Some(full_size(ctx, sock.as_mut(), peer).await);
             }
             out
         }
     };
-    ctx.result(p, Some(sa.to_string()), udp::evaluate_echo(sa, &out), s.elapsed())
+    ctx.result(
+        p,
+        Some(sa.to_string()),
+        udp::evaluate_echo(sa, &out),
+        s.elapsed(),
+    )
 }
 
 /// One VXLAN frame of the interface MTU with Don't Fragment (two tries: one loss is not a verdict),
@@ -39,7 +55,10 @@ async fn full_size(ctx: &Ctx<'_, '_>, sock: &mut dyn DfSocket, peer: IpAddr) -> 
     let eg = egress(ctx, peer).await;
     let size = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
     if let Err(e) = sock.set_df() {
-        return FullSize { size, reply: Err(format!("Don't Fragment cannot be set: {e}")) };
+        return FullSize {
+            size,
+            reply: Err(format!("Don't Fragment cannot be set: {e}")),
+        };
     }
     let wait = mtu::first_wait(ctx.cfg.timeout);
     let mut path = UdpDf(sock);
@@ -55,7 +74,13 @@ async fn full_size(ctx: &Ctx<'_, '_>, sock: &mut dyn DfSocket, peer: IpAddr) -> 
 
 /// The interface and its MTU toward `ip`, from the kernel's route.
 async fn egress(ctx: &Ctx<'_, '_>, ip: IpAddr) -> Egress {
-    let iface = ctx.net.routes.route_to(ip).await.ok().and_then(|r| r.interface);
+    let iface = ctx
+        .net
+        .routes
+        .route_to(ip)
+        .await
+        .ok()
+        .and_then(|r| r.interface);
     let iface_mtu = iface.as_deref().and_then(|i| ctx.net.routes.iface_mtu(i));
     Egress { iface, iface_mtu }
 }
@@ -74,8 +99,19 @@ pub async fn mtu(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> Check
         let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
         mtu::search(&mut UdpDf(sock.as_mut()), top, mtu::first_wait(t), t).await
     };
-    let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
-    ctx.result(p, Some(sa.to_string()), mtu::evaluate(&sa.to_string(), "UDP DF probes to the responder", &eg, &out), s.elapsed())
+    let out = bounded(t + Duration::from_millis(200), out, || {
+        Err(MtuError::Io(format!(
+            "did not finish within {} ms",
+            t.as_millis()
+        )))
+    })
+    .await;
+    ctx.result(
+        p,
+        Some(sa.to_string()),
+        mtu::evaluate(&sa.to_string(), "UDP DF probes to the responder", &eg, &out),
+        s.elapsed(),
+    )
 }
 
 pub async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult> {
@@ -84,18 +120,40 @@ pub async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckRes
         let s = Instant::now();
         let eg = egress(ctx, ip).await;
         let out = async {
-            let pinger = ctx.net.icmp.ok_or_else(|| MtuError::NotPermitted("ICMP probes are disabled".into()))?;
+            let pinger = ctx
+                .net
+                .icmp
+                .ok_or_else(|| MtuError::NotPermitted("ICMP probes are disabled".into()))?;
             let mut path = pinger.df_path(ip)?;
             // ICMP toward cloud VIPs is often filtered: "does it answer at all" gets the same short
             // budget as the evidence echo on tcp rows, so a filtered path does not hold the run
-            mtu::search(path.as_mut(), eg.iface_mtu.unwrap_or(1500), super::ip::icmp_budget(t), t).await
+            mtu::search(
+                path.as_mut(),
+                eg.iface_mtu.unwrap_or(1500),
+                super::ip::icmp_budget(t),
+                t,
+            )
+            .await
         };
-        let out = bounded(t + Duration::from_millis(200), out, || Err(MtuError::Io(format!("did not finish within {} ms", t.as_millis())))).await;
+        let out = bounded(t + Duration::from_millis(200), out, || {
+            Err(MtuError::Io(format!(
+                "did not finish within {} ms",
+                t.as_millis()
+            )))
+        })
+        .await;
         let out = out.map_err(|e| match e {
-            MtuError::NoAnswer(_) => MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?")),
+            MtuError::NoAnswer(_) => {
+                MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?"))
+            }
             e => e,
         });
-        vec![ctx.result(p, Some(ip.to_string()), mtu::evaluate(&ip.to_string(), "ICMP echo with DF", &eg, &out), s.elapsed())]
+        vec![ctx.result(
+            p,
+            Some(ip.to_string()),
+            mtu::evaluate(&ip.to_string(), "ICMP echo with DF", &eg, &out),
+            s.elapsed(),
+        )]
     })
     .await
 }

@@ -58,16 +58,37 @@ impl HickoryResolver {
                 opts.cache_size = 0;
                 opts.ndots = 0;
                 let build = || {
-                    let mut b = TokioResolver::builder_with_config(cfg.clone(), TokioRuntimeProvider::default());
+                    let mut b = TokioResolver::builder_with_config(
+                        cfg.clone(),
+                        TokioRuntimeProvider::default(),
+                    );
                     *b.options_mut() = opts.clone();
                     b.build()
                 };
                 match (build(), build()) {
-                    (Ok(r), Ok(r2)) => HickoryResolver { inner: Some(r), retry: Some(r2), servers, config_error: None, timeout },
-                    (Err(e), _) | (_, Err(e)) => HickoryResolver { inner: None, retry: None, servers, config_error: Some(e.to_string()), timeout },
+                    (Ok(r), Ok(r2)) => HickoryResolver {
+                        inner: Some(r),
+                        retry: Some(r2),
+                        servers,
+                        config_error: None,
+                        timeout,
+                    },
+                    (Err(e), _) | (_, Err(e)) => HickoryResolver {
+                        inner: None,
+                        retry: None,
+                        servers,
+                        config_error: Some(e.to_string()),
+                        timeout,
+                    },
                 }
             }
-            Err(e) => HickoryResolver { inner: None, retry: None, servers: vec![], config_error: Some(e), timeout },
+            Err(e) => HickoryResolver {
+                inner: None,
+                retry: None,
+                servers: vec![],
+                config_error: Some(e),
+                timeout,
+            },
         }
     }
 }
@@ -85,7 +106,9 @@ pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
         NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => DnsFailure::ServFail,
         NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => DnsFailure::Refused,
         NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsFailure::NxDomain,
-        NetError::NoConnections => DnsFailure::NoServer("no name server answered or could be contacted (is there a route to it?)".into()),
+        NetError::NoConnections => DnsFailure::NoServer(
+            "no name server answered or could be contacted (is there a route to it?)".into(),
+        ),
         other => {
             let text = other.to_string();
             if text.contains("timed out") || text.contains("timeout") {
@@ -98,7 +121,11 @@ pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
 }
 
 /// One A query (its own transaction), classified.
-async fn lookup_a(r: TokioResolver, fqdn: String, t: Duration) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+async fn lookup_a(
+    r: TokioResolver,
+    fqdn: String,
+    t: Duration,
+) -> Result<Vec<Ipv4Addr>, DnsFailure> {
     match r.ipv4_lookup(fqdn.as_str()).await {
         Ok(l) => Ok(l
             .answers()
@@ -116,11 +143,20 @@ async fn lookup_a(r: TokioResolver, fqdn: String, t: Duration) -> Result<Vec<Ipv
 impl Resolver for HickoryResolver {
     async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
         let Some(r) = &self.inner else {
-            return Err(DnsFailure::Other(format!("unusable resolver configuration: {}", self.config_error.clone().unwrap_or_default())));
+            return Err(DnsFailure::Other(format!(
+                "unusable resolver configuration: {}",
+                self.config_error.clone().unwrap_or_default()
+            )));
         };
-        let fqdn = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
+        let fqdn = if name.ends_with('.') {
+            name.to_string()
+        } else {
+            format!("{name}.")
+        };
         let first = Box::pin(lookup_a(r.clone(), fqdn.clone(), self.timeout));
-        let Some(r2) = self.retry.clone() else { return first.await };
+        let Some(r2) = self.retry.clone() else {
+            return first.await;
+        };
         let (half, t) = (self.timeout / 2, self.timeout);
         let second = Box::pin(async move {
             tokio::time::sleep(half).await;
@@ -128,12 +164,19 @@ impl Resolver for HickoryResolver {
         });
         // a definite answer (records, NXDOMAIN, SERVFAIL, REFUSED) ends it; a timeout or an
         // unreachable server waits for the other query
-        let transient = |e: &DnsFailure| matches!(e, DnsFailure::Timeout(_) | DnsFailure::NoServer(_));
+        let transient =
+            |e: &DnsFailure| matches!(e, DnsFailure::Timeout(_) | DnsFailure::NoServer(_));
         let keep = |e: DnsFailure, e2: DnsFailure| if transient(&e2) { e } else { e2 };
         match futures::future::select(first, second).await {
-            futures::future::Either::Left((Err(e), other)) if transient(&e) => other.await.map_err(|e2| keep(e, e2)),
-            futures::future::Either::Right((Err(e), other)) if transient(&e) => other.await.map_err(|e2| keep(e, e2)),
-            futures::future::Either::Left((out, _)) | futures::future::Either::Right((out, _)) => out,
+            futures::future::Either::Left((Err(e), other)) if transient(&e) => {
+                other.await.map_err(|e2| keep(e, e2))
+            }
+            futures::future::Either::Right((Err(e), other)) if transient(&e) => {
+                other.await.map_err(|e2| keep(e, e2))
+            }
+            futures::future::Either::Left((out, _)) | futures::future::Either::Right((out, _)) => {
+                out
+            }
         }
     }
 

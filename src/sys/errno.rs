@@ -21,11 +21,13 @@ pub fn tcp_failure(e: &io::Error) -> TcpFailure {
         Some(libc::ECONNREFUSED) => TcpFailure::Refused,
         Some(libc::ETIMEDOUT) => TcpFailure::TimedOut(0),
         Some(libc::ENETUNREACH) => TcpFailure::Unreachable("network unreachable (no route)".into()),
-        Some(libc::EHOSTUNREACH) => TcpFailure::Unreachable("no route to host (ICMP host unreachable or an unreachable route)".into()),
+        Some(libc::EHOSTUNREACH) => TcpFailure::Unreachable(
+            "no route to host (ICMP host unreachable or an unreachable route)".into(),
+        ),
         Some(libc::EINVAL) => TcpFailure::Unreachable("invalid route (blackhole route?)".into()),
-        Some(libc::EACCES) | Some(libc::EPERM) => {
-            TcpFailure::LocalBlocked("operation not permitted (local firewall or prohibit route)".into())
-        }
+        Some(libc::EACCES) | Some(libc::EPERM) => TcpFailure::LocalBlocked(
+            "operation not permitted (local firewall or prohibit route)".into(),
+        ),
         Some(libc::ENETDOWN) => TcpFailure::Unreachable("network is down".into()),
         _ => TcpFailure::Other(words(e)),
     }
@@ -59,7 +61,11 @@ mod tests {
 
     #[test]
     fn tcp_errnos_have_their_class() {
-        let c = |code| tcp_failure(&io::Error::from_raw_os_error(code)).class().as_str();
+        let c = |code| {
+            tcp_failure(&io::Error::from_raw_os_error(code))
+                .class()
+                .as_str()
+        };
         assert_eq!(c(libc::ECONNREFUSED), "refused");
         assert_eq!(c(libc::ETIMEDOUT), "timeout");
         assert_eq!(c(libc::ENETUNREACH), "unreachable");
@@ -67,7 +73,9 @@ mod tests {
         assert_eq!(c(libc::EINVAL), "unreachable");
         assert_eq!(c(libc::EPERM), "local-firewall");
         assert_eq!(c(libc::EIO), "error");
-        assert!(!tcp_failure(&io::Error::from_raw_os_error(libc::EIO)).to_string().contains("os error"));
+        assert!(!tcp_failure(&io::Error::from_raw_os_error(libc::EIO))
+            .to_string()
+            .contains("os error"));
     }
 
     #[test]
@@ -76,6 +84,9 @@ mod tests {
         assert_eq!(route_failure(libc::EHOSTUNREACH), RouteFailure::Unreachable);
         assert_eq!(route_failure(libc::EACCES), RouteFailure::Prohibit);
         assert_eq!(route_failure(libc::EINVAL), RouteFailure::Blackhole);
-        assert_eq!(words(&io::Error::from_raw_os_error(libc::EINVAL)), "Invalid argument");
+        assert_eq!(
+            words(&io::Error::from_raw_os_error(libc::EINVAL)),
+            "Invalid argument"
+        );
     }
 }

@@ -19,7 +19,10 @@ impl SystemHost {
     /// `path_env`: the PATH value; /usr/sbin and /sbin are always searched too.
     pub fn new(sysroot: &Path, path_env: Option<&str>) -> SystemHost {
         let mut dirs: Vec<PathBuf> = vec![];
-        for d in path_env.unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(':') {
+        for d in path_env
+            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .split(':')
+        {
             if d.starts_with('/') && !dirs.iter().any(|x| x == Path::new(d)) {
                 dirs.push(PathBuf::from(d));
             }
@@ -29,7 +32,10 @@ impl SystemHost {
                 dirs.push(PathBuf::from(d));
             }
         }
-        SystemHost { sysroot: sysroot.to_path_buf(), dirs }
+        SystemHost {
+            sysroot: sysroot.to_path_buf(),
+            dirs,
+        }
     }
 
     /// A path under the sysroot. /proc and /sys describe the running kernel: they are read live
@@ -59,7 +65,11 @@ const LISTING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Run one read-only listing command found in `dirs`, bounded in time and output size.
 fn run_listing(dirs: &[PathBuf], argv: &[&str]) -> Result<String, String> {
     use std::io::Read;
-    let bin = dirs.iter().map(|d| d.join(argv[0])).find(|p| p.is_file()).ok_or_else(|| format!("{} is not installed", argv[0]))?;
+    let bin = dirs
+        .iter()
+        .map(|d| d.join(argv[0]))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("{} is not installed", argv[0]))?;
     let mut child = std::process::Command::new(&bin)
         .args(&argv[1..])
         .env("LC_ALL", "C")
@@ -81,7 +91,11 @@ fn run_listing(dirs: &[PathBuf], argv: &[&str]) -> Result<String, String> {
             Ok(None) if start.elapsed() > LISTING_TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} did not finish within {} s", argv.join(" "), LISTING_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "{} did not finish within {} s",
+                    argv.join(" "),
+                    LISTING_TIMEOUT.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
             Err(e) => return Err(super::errno::words(&e)),
@@ -96,7 +110,14 @@ fn run_listing(dirs: &[PathBuf], argv: &[&str]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&buf).into_owned())
     } else {
         let first = err.lines().next().unwrap_or("").to_string();
-        Err(crate::text::clean(&format!("{} exited with {}: {first}", argv.join(" "), status.code().unwrap_or(-1)), 200))
+        Err(crate::text::clean(
+            &format!(
+                "{} exited with {}: {first}",
+                argv.join(" "),
+                status.code().unwrap_or(-1)
+            ),
+            200,
+        ))
     }
 }
 
@@ -104,7 +125,11 @@ impl HostFacts for SystemHost {
     fn find_tool(&self, name: &str) -> ToolLookup {
         if name.starts_with('/') {
             let p = self.under(Path::new(name));
-            return if p.is_file() { ToolLookup::Found(PathBuf::from(name)) } else { ToolLookup::Missing };
+            return if p.is_file() {
+                ToolLookup::Found(PathBuf::from(name))
+            } else {
+                ToolLookup::Missing
+            };
         }
         let mut not_exec = None;
         for d in &self.dirs {
@@ -118,7 +143,9 @@ impl HostFacts for SystemHost {
                 }
             }
         }
-        not_exec.map(ToolLookup::NotExecutable).unwrap_or(ToolLookup::Missing)
+        not_exec
+            .map(ToolLookup::NotExecutable)
+            .unwrap_or(ToolLookup::Missing)
     }
 
     fn tool_dirs(&self) -> Vec<PathBuf> {
@@ -136,11 +163,23 @@ impl HostFacts for SystemHost {
     }
 
     fn list_dir(&self, path: &str) -> Vec<String> {
-        let Ok(rd) = std::fs::read_dir(self.under(Path::new(path))) else { return vec![] };
+        let Ok(rd) = std::fs::read_dir(self.under(Path::new(path))) else {
+            return vec![];
+        };
         let mut out: Vec<String> = rd
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().map(|t| t.is_file() || t.is_symlink()).unwrap_or(false))
-            .map(|e| format!("{}/{}", path.trim_end_matches('/'), e.file_name().to_string_lossy()))
+            .filter(|e| {
+                e.file_type()
+                    .map(|t| t.is_file() || t.is_symlink())
+                    .unwrap_or(false)
+            })
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    path.trim_end_matches('/'),
+                    e.file_name().to_string_lossy()
+                )
+            })
             .take(256)
             .collect();
         out.sort();
@@ -169,18 +208,39 @@ impl HostFacts for SystemHost {
 
     fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo> {
         let mut out = std::collections::HashMap::new();
-        let Ok(procs) = std::fs::read_dir("/proc") else { return out };
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return out;
+        };
         for entry in procs.flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+                continue;
+            };
             let mut name: Option<String> = None;
             for fd in fds.flatten() {
-                let Ok(link) = std::fs::read_link(fd.path()) else { continue };
-                let Some(inode) = link.to_str().and_then(|l| l.strip_prefix("socket:[")).and_then(|l| l.strip_suffix(']')).and_then(|i| i.parse::<u64>().ok()) else {
+                let Ok(link) = std::fs::read_link(fd.path()) else {
                     continue;
                 };
-                let n = name.get_or_insert_with(|| std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default().trim().to_string());
-                out.entry(inode).or_insert_with(|| ProcInfo { pid, name: n.clone() });
+                let Some(inode) = link
+                    .to_str()
+                    .and_then(|l| l.strip_prefix("socket:["))
+                    .and_then(|l| l.strip_suffix(']'))
+                    .and_then(|i| i.parse::<u64>().ok())
+                else {
+                    continue;
+                };
+                let n = name.get_or_insert_with(|| {
+                    std::fs::read_to_string(entry.path().join("comm"))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string()
+                });
+                out.entry(inode).or_insert_with(|| ProcInfo {
+                    pid,
+                    name: n.clone(),
+                });
             }
         }
         out
@@ -188,7 +248,9 @@ impl HostFacts for SystemHost {
 
     fn listing(&self, what: crate::net::Listing) -> Result<String, String> {
         if !self.live() {
-            return Err("not run: the --sysroot tree has its own proc/ (another host's files)".into());
+            return Err(
+                "not run: the --sysroot tree has its own proc/ (another host's files)".into(),
+            );
         }
         run_listing(&self.dirs, what.command())
     }
@@ -203,7 +265,9 @@ pub fn parse_nameservers(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
-            (w.next() == Some("nameserver")).then(|| w.next().map(String::from)).flatten()
+            (w.next() == Some("nameserver"))
+                .then(|| w.next().map(String::from))
+                .flatten()
         })
         .collect()
 }
@@ -218,7 +282,10 @@ pub fn parse_os_release(text: &str) -> Option<String> {
 /// The machine id of an /etc/machine-id text: 32 lowercase hex digits, else "".
 pub fn parse_machine_id(text: &str) -> String {
     let t = text.trim();
-    if t.len() == 32 && t.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if t.len() == 32
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         t.to_string()
     } else {
         String::new()
@@ -227,9 +294,20 @@ pub fn parse_machine_id(text: &str) -> String {
 
 /// Identity of this host for the report header. `primary` is the source address toward the cloud
 /// (from a route lookup), used when present; else the first address.
-pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, primary: Option<String>, dns_server: Option<std::net::SocketAddr>) -> HostInfo {
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+pub fn host_info(
+    host: &dyn HostFacts,
+    addresses: Vec<String>,
+    primary: Option<String>,
+    dns_server: Option<std::net::SocketAddr>,
+) -> HostInfo {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let os = host
         .read_file("/etc/os-release")
         .and_then(|t| parse_os_release(&t))
@@ -238,11 +316,28 @@ pub fn host_info(host: &dyn HostFacts, addresses: Vec<String>, primary: Option<S
         Some(sa) if sa.port() == 53 => vec![sa.ip().to_string()],
         Some(sa) => vec![sa.to_string()],
         // the resolver reads the real /etc/resolv.conf, so report that one
-        None => std::fs::read_to_string("/etc/resolv.conf").map(|t| parse_nameservers(&t)).unwrap_or_default(),
+        None => std::fs::read_to_string("/etc/resolv.conf")
+            .map(|t| parse_nameservers(&t))
+            .unwrap_or_default(),
     };
-    let machine_id = host.read_file("/etc/machine-id").map(|t| parse_machine_id(&t)).unwrap_or_default();
-    let primary_address = primary.or_else(|| addresses.first().map(|a| a.split('/').next().unwrap_or(a).to_string()));
-    HostInfo { hostname, os, kernel, addresses, nameservers, machine_id, primary_address }
+    let machine_id = host
+        .read_file("/etc/machine-id")
+        .map(|t| parse_machine_id(&t))
+        .unwrap_or_default();
+    let primary_address = primary.or_else(|| {
+        addresses
+            .first()
+            .map(|a| a.split('/').next().unwrap_or(a).to_string())
+    });
+    HostInfo {
+        hostname,
+        os,
+        kernel,
+        addresses,
+        nameservers,
+        machine_id,
+        primary_address,
+    }
 }
 
 #[cfg(test)]
@@ -251,11 +346,20 @@ mod tests {
 
     #[test]
     fn resolv_and_os_release() {
-        assert_eq!(parse_nameservers("# x\nnameserver 10.0.0.2\nsearch a\nnameserver  100.100.2.136\n"), ["10.0.0.2", "100.100.2.136"]);
-        assert_eq!(parse_machine_id("0123456789abcdef0123456789abcdef\n"), "0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            parse_nameservers("# x\nnameserver 10.0.0.2\nsearch a\nnameserver  100.100.2.136\n"),
+            ["10.0.0.2", "100.100.2.136"]
+        );
+        assert_eq!(
+            parse_machine_id("0123456789abcdef0123456789abcdef\n"),
+            "0123456789abcdef0123456789abcdef"
+        );
         assert_eq!(parse_machine_id("uninitialized\n"), "");
         assert_eq!(parse_machine_id("0123456789ABCDEF0123456789ABCDEF"), "");
-        assert_eq!(parse_os_release("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").unwrap(), "Debian GNU/Linux 12 (bookworm)");
+        assert_eq!(
+            parse_os_release("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").unwrap(),
+            "Debian GNU/Linux 12 (bookworm)"
+        );
     }
 
     #[test]
@@ -264,19 +368,30 @@ mod tests {
         let bin = d.path().join("usr/sbin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::write(bin.join("socat"), "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(bin.join("socat"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(bin.join("socat"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
         std::fs::write(bin.join("ebtables"), "x").unwrap();
-        std::fs::set_permissions(bin.join("ebtables"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(bin.join("ebtables"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
         std::fs::create_dir_all(bin.join("iptables")).unwrap();
         let h = SystemHost::new(d.path(), Some("/usr/bin"));
-        assert_eq!(h.find_tool("socat"), ToolLookup::Found("/usr/sbin/socat".into()));
-        assert_eq!(h.find_tool("ebtables"), ToolLookup::NotExecutable("/usr/sbin/ebtables".into()));
+        assert_eq!(
+            h.find_tool("socat"),
+            ToolLookup::Found("/usr/sbin/socat".into())
+        );
+        assert_eq!(
+            h.find_tool("ebtables"),
+            ToolLookup::NotExecutable("/usr/sbin/ebtables".into())
+        );
         // a directory is not a tool
         assert_eq!(h.find_tool("iptables"), ToolLookup::Missing);
         assert_eq!(h.find_tool("lspci"), ToolLookup::Missing);
         assert_eq!(h.find_tool("/etc/crontab"), ToolLookup::Missing);
         std::fs::create_dir_all(d.path().join("etc")).unwrap();
         std::fs::write(d.path().join("etc/crontab"), "").unwrap();
-        assert_eq!(h.find_tool("/etc/crontab"), ToolLookup::Found("/etc/crontab".into()));
+        assert_eq!(
+            h.find_tool("/etc/crontab"),
+            ToolLookup::Found("/etc/crontab".into())
+        );
     }
 }

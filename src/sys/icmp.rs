@@ -45,10 +45,15 @@ impl SurgePinger {
         });
         let df = match &client {
             // Don't Fragment on every echo (harmless for small ones; needed for path MTU)
-            Ok(c) => sockopt::set_pmtudisc_do(&c.get_socket().get_native_sock()).map_err(|e| errno::words(&e)),
+            Ok(c) => sockopt::set_pmtudisc_do(&c.get_socket().get_native_sock())
+                .map_err(|e| errno::words(&e)),
             Err(e) => Err(e.clone()),
         };
-        SurgePinger { client, df, seq: Arc::new(AtomicU16::new(1)) }
+        SurgePinger {
+            client,
+            df,
+            seq: Arc::new(AtomicU16::new(1)),
+        }
     }
 }
 
@@ -93,7 +98,11 @@ impl Pinger for SurgePinger {
         pinger.timeout(timeout);
         match pinger.ping(PingSequence(0), &[0u8; 16]).await {
             Ok((p, rtt)) if is_echo_reply(&p) => IcmpOutcome::Reply(rtt),
-            Ok((IcmpPacket::V4(p), _)) => IcmpOutcome::Error(format!("ICMP type {} code {} instead of an echo reply", p.get_icmp_type().0, p.get_icmp_code().0)),
+            Ok((IcmpPacket::V4(p), _)) => IcmpOutcome::Error(format!(
+                "ICMP type {} code {} instead of an echo reply",
+                p.get_icmp_type().0,
+                p.get_icmp_code().0
+            )),
             Ok(_) => IcmpOutcome::NoReply,
             Err(SurgeError::Timeout { .. }) => IcmpOutcome::NoReply,
             Err(SurgeError::IOError(e)) => IcmpOutcome::Error(errno::words(&e)),
@@ -102,11 +111,18 @@ impl Pinger for SurgePinger {
     }
 
     fn df_path(&self, ip: IpAddr) -> Result<Box<dyn DfPath>, MtuError> {
-        let client = self.client.as_ref().map_err(|e| MtuError::NotPermitted(e.clone()))?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| MtuError::NotPermitted(e.clone()))?;
         if ip.is_ipv6() {
             return Err(MtuError::Ipv6);
         }
         self.df.clone().map_err(MtuError::DfUnavailable)?;
-        Ok(Box::new(IcmpDf { client: client.clone(), ip, seq: self.seq.clone() }))
+        Ok(Box::new(IcmpDf {
+            client: client.clone(),
+            ip,
+            seq: self.seq.clone(),
+        }))
     }
 }

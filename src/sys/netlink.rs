@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteType};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteType,
+};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::net::{LocalAddr, RouteEntry, Routes};
@@ -36,16 +38,25 @@ impl NetlinkRoutes {
         let handle = self.handle.as_ref().map_err(|e| e.clone())?;
         let mut out = vec![];
         for v in [rtnetlink::IpVersion::V4, rtnetlink::IpVersion::V6] {
-            let msgs: Vec<_> = handle.rule().get(v).execute().try_collect().await.map_err(|e| e.to_string())?;
+            let msgs: Vec<_> = handle
+                .rule()
+                .get(v)
+                .execute()
+                .try_collect()
+                .await
+                .map_err(|e| e.to_string())?;
             for m in msgs {
                 let mut prio = 0;
-                let (mut from, mut to, mut table) = ("all".to_string(), String::new(), u32::from(m.header.table));
+                let (mut from, mut to, mut table) =
+                    ("all".to_string(), String::new(), u32::from(m.header.table));
                 let mut extra = vec![];
                 for a in &m.attributes {
                     match a {
                         RuleAttribute::Priority(p) => prio = *p,
                         RuleAttribute::Source(ip) => from = format!("{ip}/{}", m.header.src_len),
-                        RuleAttribute::Destination(ip) => to = format!(" to {ip}/{}", m.header.dst_len),
+                        RuleAttribute::Destination(ip) => {
+                            to = format!(" to {ip}/{}", m.header.dst_len)
+                        }
                         RuleAttribute::Table(t) => table = *t,
                         RuleAttribute::Iifname(i) => extra.push(format!("iif {i}")),
                         RuleAttribute::Oifname(o) => extra.push(format!("oif {o}")),
@@ -59,8 +70,18 @@ impl NetlinkRoutes {
                     253 => "default".to_string(),
                     t => t.to_string(),
                 };
-                let extra = if extra.is_empty() { String::new() } else { format!(" {}", extra.join(" ")) };
-                out.push((prio, format!("{prio}:\tfrom {from}{to}{extra} lookup {table} ({:?})", m.header.action)));
+                let extra = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", extra.join(" "))
+                };
+                out.push((
+                    prio,
+                    format!(
+                        "{prio}:\tfrom {from}{to}{extra} lookup {table} ({:?})",
+                        m.header.action
+                    ),
+                ));
             }
         }
         out.sort_by_key(|(p, _)| *p);
@@ -71,16 +92,34 @@ impl NetlinkRoutes {
     pub async fn neighbours_text(&self) -> Result<Vec<String>, String> {
         use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
         let handle = self.handle.as_ref().map_err(|e| e.clone())?;
-        let msgs: Vec<_> = handle.neighbours().get().execute().try_collect().await.map_err(|e| e.to_string())?;
+        let msgs: Vec<_> = handle
+            .neighbours()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
         let mut out = vec![];
         for m in msgs {
             let mut dst = String::from("?");
             let mut lladdr = String::new();
             for a in &m.attributes {
                 match a {
-                    NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => dst = v4.to_string(),
-                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => dst = v6.to_string(),
-                    NeighbourAttribute::LinkLayerAddress(b) => lladdr = format!(" lladdr {}", b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")),
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                        dst = v4.to_string()
+                    }
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                        dst = v6.to_string()
+                    }
+                    NeighbourAttribute::LinkLayerAddress(b) => {
+                        lladdr = format!(
+                            " lladdr {}",
+                            b.iter()
+                                .map(|x| format!("{x:02x}"))
+                                .collect::<Vec<_>>()
+                                .join(":")
+                        )
+                    }
                     _ => {}
                 }
             }
@@ -122,7 +161,13 @@ fn nexthops_of(m: &RouteMessage) -> Vec<NextHop> {
     let hops: &[RouteNextHop] = m
         .attributes
         .iter()
-        .find_map(|a| if let RouteAttribute::MultiPath(h) = a { Some(h.as_slice()) } else { None })
+        .find_map(|a| {
+            if let RouteAttribute::MultiPath(h) = a {
+                Some(h.as_slice())
+            } else {
+                None
+            }
+        })
         .unwrap_or(&[]);
     hops.iter()
         .map(|h| NextHop {
@@ -146,24 +191,43 @@ fn via_addr(v: &rtnetlink::packet_route::route::RouteVia) -> Option<IpAddr> {
 }
 
 fn nexthop_id_of(m: &RouteMessage) -> Option<u32> {
-    m.attributes.iter().find_map(|a| if let RouteAttribute::NhId(id) = a { Some(*id) } else { None })
+    m.attributes.iter().find_map(|a| {
+        if let RouteAttribute::NhId(id) = a {
+            Some(*id)
+        } else {
+            None
+        }
+    })
 }
 
 fn table_of(m: &RouteMessage) -> u32 {
     m.attributes
         .iter()
-        .find_map(|a| if let RouteAttribute::Table(t) = a { Some(*t) } else { None })
+        .find_map(|a| {
+            if let RouteAttribute::Table(t) = a {
+                Some(*t)
+            } else {
+                None
+            }
+        })
         .unwrap_or(m.header.table as u32)
 }
 
 #[async_trait]
 impl Routes for NetlinkRoutes {
     async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure> {
-        let handle = self.handle.as_ref().map_err(|e| RouteFailure::Unavailable(e.clone()))?;
+        let handle = self
+            .handle
+            .as_ref()
+            .map_err(|e| RouteFailure::Unavailable(e.clone()))?;
         let lookup = |fib_match: bool| {
             let mut msg = match dst {
-                IpAddr::V4(v4) => RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(v4, 32).build(),
-                IpAddr::V6(v6) => RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(v6, 128).build(),
+                IpAddr::V4(v4) => RouteMessageBuilder::<Ipv4Addr>::new()
+                    .destination_prefix(v4, 32)
+                    .build(),
+                IpAddr::V6(v6) => RouteMessageBuilder::<Ipv6Addr>::new()
+                    .destination_prefix(v6, 128)
+                    .build(),
             };
             if fib_match {
                 // the matching FIB entry itself, with every next hop of a multipath route
@@ -174,7 +238,10 @@ impl Routes for NetlinkRoutes {
         let mut stream = lookup(false);
         match stream.try_next().await {
             Ok(Some(m)) => {
-                let mut info = RouteInfo { table: Some(table_of(&m)), ..Default::default() };
+                let mut info = RouteInfo {
+                    table: Some(table_of(&m)),
+                    ..Default::default()
+                };
                 for a in &m.attributes {
                     match a {
                         RouteAttribute::Oif(i) => info.interface = iface(*i),
@@ -196,27 +263,40 @@ impl Routes for NetlinkRoutes {
                 }
             }
             Ok(None) => Err(RouteFailure::NoRoute),
-            Err(rtnetlink::Error::NetlinkError(em)) => Err(super::errno::route_failure(-em.raw_code())),
+            Err(rtnetlink::Error::NetlinkError(em)) => {
+                Err(super::errno::route_failure(-em.raw_code()))
+            }
             Err(e) => Err(RouteFailure::Other(e.to_string())),
         }
     }
 
     async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
         let handle = self.handle.as_ref().map_err(|e| e.clone())?;
-        let msgs: Vec<_> = handle.address().get().execute().try_collect().await.map_err(|e| e.to_string())?;
+        let msgs: Vec<_> = handle
+            .address()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
         let mut out = vec![];
         for m in msgs {
             let ip = m.attributes.iter().find_map(|a| match a {
                 AddressAttribute::Local(ip) => Some(*ip),
                 _ => None,
             });
-            let ip = ip.or_else(|| m.attributes.iter().find_map(|a| match a {
-                AddressAttribute::Address(ip) => Some(*ip),
-                _ => None,
-            }));
+            let ip = ip.or_else(|| {
+                m.attributes.iter().find_map(|a| match a {
+                    AddressAttribute::Address(ip) => Some(*ip),
+                    _ => None,
+                })
+            });
             let Some(ip) = ip else { continue };
-            let Ok(net) = IpNet::new(ip, m.header.prefix_len) else { continue };
-            let interface = ifname(m.header.index).unwrap_or_else(|| format!("if{}", m.header.index));
+            let Ok(net) = IpNet::new(ip, m.header.prefix_len) else {
+                continue;
+            };
+            let interface =
+                ifname(m.header.index).unwrap_or_else(|| format!("if{}", m.header.index));
             out.push(LocalAddr { interface, net });
         }
         Ok(out)
@@ -226,15 +306,27 @@ impl Routes for NetlinkRoutes {
         if name.contains('/') || name.contains("..") {
             return None;
         }
-        std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).ok()?.trim().parse().ok()
+        std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
         let handle = self.handle.as_ref().map_err(|e| e.clone())?;
         let mut out = vec![];
-        for msg in [RouteMessageBuilder::<Ipv4Addr>::new().build(), RouteMessageBuilder::<Ipv6Addr>::new().build()] {
-            let msgs: Vec<RouteMessage> =
-                handle.route().get(msg).execute().try_collect().await.map_err(|e| e.to_string())?;
+        for msg in [
+            RouteMessageBuilder::<Ipv4Addr>::new().build(),
+            RouteMessageBuilder::<Ipv6Addr>::new().build(),
+        ] {
+            let msgs: Vec<RouteMessage> = handle
+                .route()
+                .get(msg)
+                .execute()
+                .try_collect()
+                .await
+                .map_err(|e| e.to_string())?;
             for m in msgs {
                 let table = table_of(&m);
                 if table == 255 {
@@ -245,10 +337,14 @@ impl Routes for NetlinkRoutes {
                     _ => None,
                 });
                 let dst_ip = dst_ip.unwrap_or(match m.header.address_family {
-                    rtnetlink::packet_route::AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                    rtnetlink::packet_route::AddressFamily::Inet6 => {
+                        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                    }
                     _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 });
-                let Ok(dst) = IpNet::new(dst_ip, m.header.destination_prefix_length) else { continue };
+                let Ok(dst) = IpNet::new(dst_ip, m.header.destination_prefix_length) else {
+                    continue;
+                };
                 let mut e = RouteEntry {
                     dst,
                     interface: None,

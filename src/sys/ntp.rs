@@ -18,8 +18,12 @@ pub fn classify(e: &SynchronizationError, timeout: Duration) -> NtpFailure {
         }
         SynchronizationError::IOError(io) if super::errno::is_refused(io) => NtpFailure::Refused,
         SynchronizationError::IOError(io) => NtpFailure::Other(io.to_string()),
-        SynchronizationError::ProtocolError(ProtocolError::KissODeath(code)) => NtpFailure::KissOfDeath(code.to_string()),
-        SynchronizationError::ProtocolError(ProtocolError::ServerNotSynchronized) => NtpFailure::Unsynchronised,
+        SynchronizationError::ProtocolError(ProtocolError::KissODeath(code)) => {
+            NtpFailure::KissOfDeath(code.to_string())
+        }
+        SynchronizationError::ProtocolError(ProtocolError::ServerNotSynchronized) => {
+            NtpFailure::Unsynchronised
+        }
         SynchronizationError::ProtocolError(p) => NtpFailure::Malformed(p.to_string()),
     }
 }
@@ -27,9 +31,17 @@ pub fn classify(e: &SynchronizationError, timeout: Duration) -> NtpFailure {
 #[async_trait]
 impl NtpClient for RsntpClient {
     async fn query(&self, addr: SocketAddr, timeout: Duration) -> Result<NtpSample, NtpFailure> {
-        let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().unwrap_or(addr) } else { "[::]:0".parse().unwrap_or(addr) };
-        let client = AsyncSntpClient::with_config(Config::default().bind_address(bind).timeout(timeout));
-        let r = client.synchronize(addr).await.map_err(|e| classify(&e, timeout))?;
+        let bind: SocketAddr = if addr.is_ipv4() {
+            "0.0.0.0:0".parse().unwrap_or(addr)
+        } else {
+            "[::]:0".parse().unwrap_or(addr)
+        };
+        let client =
+            AsyncSntpClient::with_config(Config::default().bind_address(bind).timeout(timeout));
+        let r = client
+            .synchronize(addr)
+            .await
+            .map_err(|e| classify(&e, timeout))?;
         Ok(NtpSample {
             server: addr,
             offset_s: r.clock_offset().as_secs_f64(),

@@ -59,15 +59,17 @@ pub fn parse_ports(s: &str) -> Result<Vec<Port>, String> {
             Some((n, p)) => (n, p.to_ascii_lowercase()),
             None => (item, "tcp".to_string()),
         };
-        let n: u16 = num
-            .parse()
-            .ok()
-            .filter(|n| *n != 0)
-            .ok_or_else(|| format!("invalid port {item:?} (expected 1-65535, optionally /tcp or /udp)"))?;
+        let n: u16 = num.parse().ok().filter(|n| *n != 0).ok_or_else(|| {
+            format!("invalid port {item:?} (expected 1-65535, optionally /tcp or /udp)")
+        })?;
         let port = match proto.as_str() {
             "tcp" => Port::Tcp(n),
             "udp" => Port::Udp(n),
-            _ => return Err(format!("invalid protocol in {item:?} (expected /tcp or /udp)")),
+            _ => {
+                return Err(format!(
+                    "invalid protocol in {item:?} (expected /tcp or /udp)"
+                ))
+            }
         };
         if !out.contains(&port) {
             out.push(port);
@@ -110,14 +112,28 @@ struct LogLimit {
 
 impl LogLimit {
     fn new(port: Port) -> LogLimit {
-        LogLimit { port, last: None, pending: 0 }
+        LogLimit {
+            port,
+            last: None,
+            pending: 0,
+        }
     }
     fn answered(&mut self, from: SocketAddr) {
         self.pending += 1;
-        if self.last.is_none_or(|l| l.elapsed() >= Duration::from_secs(1)) {
+        if self
+            .last
+            .is_none_or(|l| l.elapsed() >= Duration::from_secs(1))
+        {
             let n = self.pending;
-            let what = if n == 1 { "1 probe".to_string() } else { format!("{n} probes") };
-            eprintln!("responder: answered {what} on {} (last from {from})", self.port);
+            let what = if n == 1 {
+                "1 probe".to_string()
+            } else {
+                format!("{n} probes")
+            };
+            eprintln!(
+                "responder: answered {what} on {} (last from {from})",
+                self.port
+            );
             self.last = Some(Instant::now());
             self.pending = 0;
         }
@@ -197,7 +213,12 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
     }
 }
 
-async fn tcp_loop(l: TcpListener, port: u16, stats: &std::sync::Mutex<Stats>, slots: Arc<Semaphore>) {
+async fn tcp_loop(
+    l: TcpListener,
+    port: u16,
+    stats: &std::sync::Mutex<Stats>,
+    slots: Arc<Semaphore>,
+) {
     let mut log = LogLimit::new(Port::Tcp(port));
     let mut backoff = Backoff::new();
     loop {
@@ -251,29 +272,46 @@ pub async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Result<Sta
         match *port {
             Port::Udp(p) => match UdpSocket::bind(SocketAddr::new(cfg.bind, p)).await {
                 Ok(s) => {
-                    bound.listening.push(format!("udp {}", s.local_addr().map(|a| a.to_string()).unwrap_or_default()));
+                    bound.listening.push(format!(
+                        "udp {}",
+                        s.local_addr().map(|a| a.to_string()).unwrap_or_default()
+                    ));
                     udps.push((s, *port));
                 }
-                Err(e) => bound.failed.push(format!("udp {}:{p}: {}", cfg.bind, bind_error(&e))),
+                Err(e) => bound
+                    .failed
+                    .push(format!("udp {}:{p}: {}", cfg.bind, bind_error(&e))),
             },
             Port::Tcp(p) => match TcpListener::bind(SocketAddr::new(cfg.bind, p)).await {
                 Ok(l) => {
-                    bound.listening.push(format!("tcp {}", l.local_addr().map(|a| a.to_string()).unwrap_or_default()));
+                    bound.listening.push(format!(
+                        "tcp {}",
+                        l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+                    ));
                     tcps.push((l, p));
                 }
-                Err(e) => bound.failed.push(format!("tcp {}:{p}: {}", cfg.bind, bind_error(&e))),
+                Err(e) => bound
+                    .failed
+                    .push(format!("tcp {}:{p}: {}", cfg.bind, bind_error(&e))),
             },
         }
     }
     if bound.listening.is_empty() {
-        return Err(format!("could not listen on any port: {}", bound.failed.join("; ")));
+        return Err(format!(
+            "could not listen on any port: {}",
+            bound.failed.join("; ")
+        ));
     }
     ready(&bound);
     let stats = std::sync::Mutex::new(Stats::default());
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let serve = async {
-        let tcp_all = futures::future::join_all(tcps.into_iter().map(|(l, p)| tcp_loop(l, p, &stats, slots.clone())));
-        let udp_all = futures::future::join_all(udps.into_iter().map(|(s, p)| udp_loop(s, p, &stats)));
+        let tcp_all = futures::future::join_all(
+            tcps.into_iter()
+                .map(|(l, p)| tcp_loop(l, p, &stats, slots.clone())),
+        );
+        let udp_all =
+            futures::future::join_all(udps.into_iter().map(|(s, p)| udp_loop(s, p, &stats)));
         tokio::join!(udp_all, tcp_all);
     };
     let stop = async {
@@ -311,7 +349,10 @@ mod tests {
 
     #[test]
     fn ports() {
-        assert_eq!(parse_ports("10250, 8472/udp,9100/TCP").unwrap(), vec![Port::Tcp(10250), Port::Udp(8472), Port::Tcp(9100)]);
+        assert_eq!(
+            parse_ports("10250, 8472/udp,9100/TCP").unwrap(),
+            vec![Port::Tcp(10250), Port::Udp(8472), Port::Tcp(9100)]
+        );
         assert_eq!(parse_ports("10250,10250").unwrap(), vec![Port::Tcp(10250)]);
         for bad in ["", "0", "70000", "8472/sctp", "x", "10250,"] {
             assert!(parse_ports(bad).is_err(), "{bad}");
@@ -332,7 +373,10 @@ mod tests {
         let st = run(cfg, |b| seen = b.clone()).await.unwrap();
         assert_eq!(seen.listening.len(), 2, "{seen:?}");
         assert_eq!(seen.failed.len(), 1, "{seen:?}");
-        assert!(seen.failed[0].contains(&format!(":{taken}: address in use")), "{seen:?}");
+        assert!(
+            seen.failed[0].contains(&format!(":{taken}: address in use")),
+            "{seen:?}"
+        );
         assert_eq!(st.answered, 0);
     }
 
@@ -356,7 +400,10 @@ mod tests {
             b.wait().await;
         }
         // 10+20+40+...+640 ms, then 1 s each: no spin, no runaway
-        assert_eq!(start.elapsed(), Duration::from_millis(10 + 20 + 40 + 80 + 160 + 320 + 640 + 1000 * 3));
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(10 + 20 + 40 + 80 + 160 + 320 + 640 + 1000 * 3)
+        );
         b.reset();
         assert_eq!(b.0, BACKOFF_FIRST);
     }

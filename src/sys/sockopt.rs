@@ -31,7 +31,9 @@ pub fn set_pmtudisc_do<S: AsRawFd>(sock: &S) -> std::io::Result<()> {
 
 /// The kernel's current path MTU estimate for a connected IPv4 socket (`IP_MTU`).
 pub fn path_mtu<S: AsFd>(sock: &S) -> Option<u32> {
-    nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::IpMtu).ok().and_then(|v| u32::try_from(v).ok())
+    nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::IpMtu)
+        .ok()
+        .and_then(|v| u32::try_from(v).ok())
 }
 
 /// Whether this process runs with effective uid 0.
@@ -41,7 +43,9 @@ pub fn is_root() -> bool {
 
 /// The name of an interface index, in this network namespace.
 pub fn if_name(index: u32) -> Option<String> {
-    nix::net::if_::if_indextoname(index).ok().and_then(|c| c.into_string().ok())
+    nix::net::if_::if_indextoname(index)
+        .ok()
+        .and_then(|c| c.into_string().ok())
 }
 
 #[cfg(test)]

@@ -13,23 +13,30 @@ pub struct TokioConnector;
 #[async_trait]
 impl Connector for TokioConnector {
     async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<SocketAddr, TcpFailure> {
-        let sock = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
-            .map_err(|e| TcpFailure::Other(format!("socket: {e}")))?;
+        let sock = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(|e| TcpFailure::Other(format!("socket: {e}")))?;
         match tokio::time::timeout(timeout, sock.connect(addr)).await {
             Err(_) => Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
             Ok(Err(e)) => Err(super::errno::tcp_failure(&e)),
-            Ok(Ok(stream)) => stream.local_addr().map_err(|e| TcpFailure::Other(e.to_string())),
+            Ok(Ok(stream)) => stream
+                .local_addr()
+                .map_err(|e| TcpFailure::Other(e.to_string())),
         }
     }
 
     async fn read_banner(&self, addr: SocketAddr, timeout: Duration) -> Result<String, TcpFailure> {
         use tokio::io::AsyncReadExt;
         let start = std::time::Instant::now();
-        let mut stream = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-            Err(_) => return Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
-            Ok(Err(e)) => return Err(super::errno::tcp_failure(&e)),
-            Ok(Ok(s)) => s,
-        };
+        let mut stream =
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+                Err(_) => return Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
+                Ok(Err(e)) => return Err(super::errno::tcp_failure(&e)),
+                Ok(Ok(s)) => s,
+            };
         let mut buf = [0u8; 128];
         let mut got = 0;
         let left = timeout.saturating_sub(start.elapsed());
@@ -48,6 +55,12 @@ impl Connector for TokioConnector {
         })
         .await;
         let text = String::from_utf8_lossy(&buf[..got]);
-        Ok(text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).collect())
+        Ok(text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect())
     }
 }

@@ -9,12 +9,20 @@ pub const FILE_WIDTH: usize = 100;
 /// Columns of the terminal on standard output, if it is one (comfy-table asks crossterm, which
 /// asks the kernel: TIOCGWINSZ).
 pub fn columns() -> Option<usize> {
-    comfy_table::Table::new().width().map(usize::from).filter(|w| *w > 0)
+    comfy_table::Table::new()
+        .width()
+        .map(usize::from)
+        .filter(|w| *w > 0)
 }
 
 /// Whether the locale says UTF-8: the first set of LC_ALL, LC_CTYPE, LANG (POSIX order); none is "C".
 pub fn utf8_locale(lc_all: Option<&str>, lc_ctype: Option<&str>, lang: Option<&str>) -> bool {
-    let v = [lc_all, lc_ctype, lang].into_iter().flatten().find(|v| !v.is_empty()).unwrap_or("C").to_ascii_lowercase();
+    let v = [lc_all, lc_ctype, lang]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_empty())
+        .unwrap_or("C")
+        .to_ascii_lowercase();
     v.contains("utf-8") || v.contains("utf8")
 }
 
@@ -28,14 +36,30 @@ pub struct View {
 
 /// Decide from the environment: colour only on a terminal, never with NO_COLOR (any value),
 /// --no-color or TERM=dumb; ASCII when TERM=dumb or the locale is not UTF-8.
-pub fn decide(to_terminal: bool, no_color_flag: bool, env: &dyn Fn(&str) -> Option<String>, columns: Option<usize>) -> View {
+pub fn decide(
+    to_terminal: bool,
+    no_color_flag: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+    columns: Option<usize>,
+) -> View {
     let dumb = env("TERM").as_deref() == Some("dumb");
-    let utf8 = utf8_locale(env("LC_ALL").as_deref(), env("LC_CTYPE").as_deref(), env("LANG").as_deref());
+    let utf8 = utf8_locale(
+        env("LC_ALL").as_deref(),
+        env("LC_CTYPE").as_deref(),
+        env("LANG").as_deref(),
+    );
     let width = match (to_terminal, columns) {
         (true, Some(c)) => c,
-        _ => env("COLUMNS").and_then(|c| c.trim().parse().ok()).filter(|c| *c >= 40).unwrap_or(FILE_WIDTH),
+        _ => env("COLUMNS")
+            .and_then(|c| c.trim().parse().ok())
+            .filter(|c| *c >= 40)
+            .unwrap_or(FILE_WIDTH),
     };
-    View { width, ascii: dumb || !utf8, color: to_terminal && !no_color_flag && env("NO_COLOR").is_none() && !dumb }
+    View {
+        width,
+        ascii: dumb || !utf8,
+        color: to_terminal && !no_color_flag && env("NO_COLOR").is_none() && !dumb,
+    }
 }
 
 /// [`decide`] for standard output (or a file when `to_file`).
@@ -50,22 +74,50 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn colour_and_ascii_follow_the_environment() {
         let utf = env_of(&[("LANG", "en_US.UTF-8"), ("TERM", "xterm-256color")]);
-        assert_eq!(decide(true, false, &utf, Some(80)), View { width: 80, ascii: false, color: true });
+        assert_eq!(
+            decide(true, false, &utf, Some(80)),
+            View {
+                width: 80,
+                ascii: false,
+                color: true
+            }
+        );
         assert!(!decide(false, false, &utf, None).color, "not a terminal");
         assert!(!decide(true, true, &utf, Some(80)).color, "--no-color");
         let no = env_of(&[("LANG", "en_US.UTF-8"), ("NO_COLOR", "")]);
-        assert!(!decide(true, false, &no, Some(80)).color, "NO_COLOR with any value, even empty");
+        assert!(
+            !decide(true, false, &no, Some(80)).color,
+            "NO_COLOR with any value, even empty"
+        );
         let dumb = env_of(&[("LANG", "en_US.UTF-8"), ("TERM", "dumb")]);
-        assert_eq!(decide(true, false, &dumb, Some(80)), View { width: 80, ascii: true, color: false });
+        assert_eq!(
+            decide(true, false, &dumb, Some(80)),
+            View {
+                width: 80,
+                ascii: true,
+                color: false
+            }
+        );
         let c = env_of(&[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")]);
-        assert!(decide(true, false, &c, Some(80)).ascii, "LC_ALL=C wins over LANG");
-        assert!(decide(true, false, &env_of(&[]), Some(80)).ascii, "no locale is C");
+        assert!(
+            decide(true, false, &c, Some(80)).ascii,
+            "LC_ALL=C wins over LANG"
+        );
+        assert!(
+            decide(true, false, &env_of(&[]), Some(80)).ascii,
+            "no locale is C"
+        );
         let cols = env_of(&[("COLUMNS", "132"), ("LANG", "C.UTF-8")]);
         assert_eq!(decide(false, false, &cols, None).width, 132);
         assert_eq!(decide(false, false, &utf, None).width, FILE_WIDTH);

@@ -13,7 +13,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::net::TlsProber;
-use crate::probe::tls::{CertInfo, HttpAnswer, HttpExpect, HttpFailure, TlsFailure, TlsOutcome, TlsSession, Trust, TrustFailure};
+use crate::probe::tls::{
+    CertInfo, HttpAnswer, HttpExpect, HttpFailure, TlsFailure, TlsOutcome, TlsSession, Trust,
+    TrustFailure,
+};
 
 /// Most bytes of HTTP response head accepted.
 const MAX_HTTP_HEAD: usize = 16 * 1024;
@@ -36,7 +39,10 @@ impl ServerCertVerifier for Recorder {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let v = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now).map(|_| ());
+        let v = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            .map(|_| ());
         if let Ok(mut g) = self.verdict.lock() {
             *g = Some(v);
         }
@@ -45,10 +51,20 @@ impl ServerCertVerifier for Recorder {
         }
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.inner.verify_tls12_signature(m, c, d)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.inner.verify_tls13_signature(m, c, d)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -78,13 +94,20 @@ pub struct RustlsProber {
 
 impl RustlsProber {
     /// System roots plus `extra` (from --ca-file); `cluster` (from --cluster-ca) for the API server.
-    pub fn new(extra: &[CertificateDer<'static>], cluster: &[CertificateDer<'static>]) -> RustlsProber {
+    pub fn new(
+        extra: &[CertificateDer<'static>],
+        cluster: &[CertificateDer<'static>],
+    ) -> RustlsProber {
         let cluster = (!cluster.is_empty()).then(|| {
             let mut s = RootCertStore::empty();
             s.add_parsable_certificates(cluster.iter().cloned());
             Arc::new(s)
         });
-        RustlsProber { extra: extra.to_vec(), system: std::sync::OnceLock::new(), cluster }
+        RustlsProber {
+            extra: extra.to_vec(),
+            system: std::sync::OnceLock::new(),
+            cluster,
+        }
     }
 
     /// Load the host's roots now (before probes start), so no TLS probe pays for reading them.
@@ -98,7 +121,8 @@ impl RustlsProber {
             let native = rustls_native_certs::load_native_certs();
             let (added, _) = system.add_parsable_certificates(native.certs);
             let (extra_added, _) = system.add_parsable_certificates(self.extra.iter().cloned());
-            let note = (added + extra_added == 0).then(|| "no trusted root certificates found on this host".to_string());
+            let note = (added + extra_added == 0)
+                .then(|| "no trusted root certificates found on this host".to_string());
             (Arc::new(system), note)
         })
     }
@@ -110,7 +134,9 @@ fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
     if let Ok(Some(san)) = c.subject_alternative_name() {
         for n in &san.value.general_names {
             match n {
-                x509_parser::extensions::GeneralName::DNSName(d) => names.push(crate::text::clean(d, 253)),
+                x509_parser::extensions::GeneralName::DNSName(d) => {
+                    names.push(crate::text::clean(d, 253))
+                }
                 x509_parser::extensions::GeneralName::IPAddress(b) => match b.len() {
                     4 => names.push(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
                     16 => {
@@ -137,13 +163,19 @@ fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
 
 fn trust_failure(e: &rustls::Error, name: &str) -> TrustFailure {
     match e {
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => TrustFailure::UnknownIssuer,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            TrustFailure::UnknownIssuer
+        }
         rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => TrustFailure::WrongName(name.to_string()),
+        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
+            TrustFailure::WrongName(name.to_string())
+        }
         rustls::Error::InvalidCertificate(CertificateError::Expired)
         | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. })
         | rustls::Error::InvalidCertificate(CertificateError::NotValidYet)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => TrustFailure::Expired,
+        | rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => {
+            TrustFailure::Expired
+        }
         other => TrustFailure::Other(other.to_string()),
     }
 }
@@ -168,7 +200,10 @@ where
         .method("GET")
         .uri(path)
         .header("host", host)
-        .header("user-agent", concat!("ack-edge-preflight/", env!("CARGO_PKG_VERSION")))
+        .header(
+            "user-agent",
+            concat!("ack-edge-preflight/", env!("CARGO_PKG_VERSION")),
+        )
         .header("connection", "close")
         .body(String::new())
         .map_err(|e| HttpFailure::Other(e.to_string()))?;
@@ -176,56 +211,128 @@ where
     driver.abort();
     let resp = res.map_err(|e| {
         let t = e.to_string();
-        if e.is_parse() { HttpFailure::Malformed(t) } else { HttpFailure::Other(t) }
+        if e.is_parse() {
+            HttpFailure::Malformed(t)
+        } else {
+            HttpFailure::Other(t)
+        }
     })?;
     let headers = resp
         .headers()
         .iter()
         .take(MAX_HEADERS)
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), 200)))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), 200),
+            )
+        })
         .collect();
-    Ok(HttpAnswer { status: resp.status().as_u16(), headers })
+    Ok(HttpAnswer {
+        status: resp.status().as_u16(),
+        headers,
+    })
 }
 
 #[async_trait]
 impl TlsProber for RustlsProber {
-    async fn probe(&self, addr: SocketAddr, name: Option<&str>, trust: Trust, http: Option<HttpExpect>, timeout: Duration) -> TlsOutcome {
+    async fn probe(
+        &self,
+        addr: SocketAddr,
+        name: Option<&str>,
+        trust: Trust,
+        http: Option<HttpExpect>,
+        timeout: Duration,
+    ) -> TlsOutcome {
         let start = Instant::now();
         let ms = |d: Duration| d.as_millis() as u64;
         let roots = match (trust, &self.cluster) {
             (Trust::ClusterCa, Some(c)) => c.clone(),
             _ => self.system_roots().0.clone(),
         };
-        let inner = match WebPkiServerVerifier::builder_with_provider(roots, Arc::new(rustls::crypto::ring::default_provider())).build() {
+        let inner = match WebPkiServerVerifier::builder_with_provider(
+            roots,
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        {
             Ok(v) => v,
             Err(e) => {
                 // an empty root store: still handshake, every chain is then "unknown issuer"
-                let note = self.system_roots().1.clone().unwrap_or_else(|| e.to_string());
-                return TlsOutcome { session: Err(TlsFailure::Handshake(format!("cannot build a verifier: {note}"))), http: None };
+                let note = self
+                    .system_roots()
+                    .1
+                    .clone()
+                    .unwrap_or_else(|| e.to_string());
+                return TlsOutcome {
+                    session: Err(TlsFailure::Handshake(format!(
+                        "cannot build a verifier: {note}"
+                    ))),
+                    http: None,
+                };
             }
         };
-        let recorder = Arc::new(Recorder { inner, verdict: Mutex::new(None), cert: Mutex::new(None) });
-        let config = match rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
+        let recorder = Arc::new(Recorder {
+            inner,
+            verdict: Mutex::new(None),
+            cert: Mutex::new(None),
+        });
+        let config = match rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
         {
-            Ok(b) => b.dangerous().with_custom_certificate_verifier(recorder.clone()).with_no_client_auth(),
-            Err(e) => return TlsOutcome { session: Err(TlsFailure::Handshake(e.to_string())), http: None },
+            Ok(b) => b
+                .dangerous()
+                .with_custom_certificate_verifier(recorder.clone())
+                .with_no_client_auth(),
+            Err(e) => {
+                return TlsOutcome {
+                    session: Err(TlsFailure::Handshake(e.to_string())),
+                    http: None,
+                }
+            }
         };
-        let server_name: ServerName<'static> = match name.map(|n| ServerName::try_from(n.to_string())) {
-            Some(Ok(n)) => n,
-            _ => ServerName::IpAddress(addr.ip().into()),
-        };
-        let shown = name.map(String::from).unwrap_or_else(|| addr.ip().to_string());
+        let server_name: ServerName<'static> =
+            match name.map(|n| ServerName::try_from(n.to_string())) {
+                Some(Ok(n)) => n,
+                _ => ServerName::IpAddress(addr.ip().into()),
+            };
+        let shown = name
+            .map(String::from)
+            .unwrap_or_else(|| addr.ip().to_string());
         let tcp = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-            Err(_) => return TlsOutcome { session: Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::TimedOut(ms(timeout)))), http: None },
-            Ok(Err(e)) => return TlsOutcome { session: Err(TlsFailure::Connect(super::errno::tcp_failure(&e))), http: None },
+            Err(_) => {
+                return TlsOutcome {
+                    session: Err(TlsFailure::Connect(
+                        crate::probe::tcp::TcpFailure::TimedOut(ms(timeout)),
+                    )),
+                    http: None,
+                }
+            }
+            Ok(Err(e)) => {
+                return TlsOutcome {
+                    session: Err(TlsFailure::Connect(super::errno::tcp_failure(&e))),
+                    http: None,
+                }
+            }
             Ok(Ok(s)) => s,
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let left = timeout.saturating_sub(start.elapsed());
         let stream = match tokio::time::timeout(left, connector.connect(server_name, tcp)).await {
-            Err(_) => return TlsOutcome { session: Err(TlsFailure::Timeout(ms(timeout))), http: None },
-            Ok(Err(e)) => return TlsOutcome { session: Err(TlsFailure::Handshake(e.to_string())), http: None },
+            Err(_) => {
+                return TlsOutcome {
+                    session: Err(TlsFailure::Timeout(ms(timeout))),
+                    http: None,
+                }
+            }
+            Ok(Err(e)) => {
+                return TlsOutcome {
+                    session: Err(TlsFailure::Handshake(e.to_string())),
+                    http: None,
+                }
+            }
             Ok(Ok(s)) => s,
         };
         let version = stream
@@ -234,25 +341,44 @@ impl TlsProber for RustlsProber {
             .protocol_version()
             .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
             .unwrap_or_else(|| "TLS".into());
-        let cert = recorder.cert.lock().ok().and_then(|g| g.as_ref().and_then(cert_info));
+        let cert = recorder
+            .cert
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().and_then(cert_info));
         let verdict = recorder.verdict.lock().ok().and_then(|g| g.clone());
         let trust_failure = match verdict {
             Some(Ok(())) => None,
             Some(Err(e)) => Some(trust_failure(&e, &shown)),
-            None => Some(TrustFailure::Other("the server presented no certificate".into())),
+            None => Some(TrustFailure::Other(
+                "the server presented no certificate".into(),
+            )),
         };
-        let session = TlsSession { version, cert, trust_failure };
+        let session = TlsSession {
+            version,
+            cert,
+            trust_failure,
+        };
         let http = match http {
             None => None,
             Some(expect) => {
-                let left = timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(100));
-                let host = name.map(String::from).unwrap_or_else(|| addr.ip().to_string());
-                Some(match tokio::time::timeout(left, http_get(stream, &host, expect.path())).await {
-                    Err(_) => Err(HttpFailure::Timeout(ms(timeout))),
-                    Ok(r) => r,
-                })
+                let left = timeout
+                    .saturating_sub(start.elapsed())
+                    .max(Duration::from_millis(100));
+                let host = name
+                    .map(String::from)
+                    .unwrap_or_else(|| addr.ip().to_string());
+                Some(
+                    match tokio::time::timeout(left, http_get(stream, &host, expect.path())).await {
+                        Err(_) => Err(HttpFailure::Timeout(ms(timeout))),
+                        Ok(r) => r,
+                    },
+                )
             }
         };
-        TlsOutcome { session: Ok(session), http }
+        TlsOutcome {
+            session: Ok(session),
+            http,
+        }
     }
 }

@@ -30,7 +30,11 @@ fn dgram_error(e: &std::io::Error) -> DgramError {
 #[async_trait]
 impl Datagrams for PeerSocket {
     async fn send_probe(&mut self, datagram: &[u8]) -> Result<(), DgramError> {
-        self.0.send(datagram).await.map(|_| ()).map_err(|e| dgram_error(&e))
+        self.0
+            .send(datagram)
+            .await
+            .map(|_| ())
+            .map_err(|e| dgram_error(&e))
     }
     async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
         self.0.recv(buf).await.map_err(|e| dgram_error(&e))
@@ -49,9 +53,20 @@ impl DfSocket for PeerSocket {
 #[async_trait]
 impl UdpProber for TokioUdp {
     async fn open(&self, peer: SocketAddr) -> Result<Box<dyn DfSocket>, String> {
-        let bind: SocketAddr = if peer.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
-        let s = UdpSocket::bind(bind).await.map_err(|e| format!("cannot open a UDP socket: {}", errno::words(&e)))?;
-        s.connect(peer).await.map_err(|e| format!("cannot connect a UDP socket to {peer}: {}", errno::words(&e)))?;
+        let bind: SocketAddr = if peer.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            ([0u16; 8], 0).into()
+        };
+        let s = UdpSocket::bind(bind)
+            .await
+            .map_err(|e| format!("cannot open a UDP socket: {}", errno::words(&e)))?;
+        s.connect(peer).await.map_err(|e| {
+            format!(
+                "cannot connect a UDP socket to {peer}: {}",
+                errno::words(&e)
+            )
+        })?;
         Ok(Box::new(PeerSocket(s)))
     }
 }

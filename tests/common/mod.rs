@@ -8,14 +8,19 @@ use std::sync::OnceLock;
 fn validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let schema: serde_json::Value = serde_json::from_str(include_str!("../../docs/report.schema.json")).expect("schema is JSON");
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/report.schema.json"))
+                .expect("schema is JSON");
         jsonschema::validator_for(&schema).expect("schema compiles")
     })
 }
 
 /// The schema's errors for a report, as text (empty when valid).
 pub fn schema_errors(v: &serde_json::Value) -> Vec<String> {
-    validator().iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    validator()
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 /// A report around engine results, as `check` builds it.
@@ -23,11 +28,18 @@ pub fn report_of(results: Vec<preflight::result::CheckResult>) -> serde_json::Va
     use preflight::result::*;
     let r = Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ack-edge-preflight".into(), version: "0.0.0".into() },
+        tool: ToolInfo {
+            name: "ack-edge-preflight".into(),
+            version: "0.0.0".into(),
+        },
         started_at: "2026-11-21T10:00:00Z".into(),
         duration_ms: 1,
         host: HostInfo::default(),
-        target: TargetInfo { region: "cn-hangzhou".into(), cni: "flannel".into(), apiserver: None },
+        target: TargetInfo {
+            region: "cn-hangzhou".into(),
+            cni: "flannel".into(),
+            apiserver: None,
+        },
         options: RunOptions::default(),
         summary: Summary::of(&results, false),
         waivers: vec![],
