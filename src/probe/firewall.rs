@@ -294,10 +294,9 @@ fn walk(f: &Filter, chain: &str, p: &Packet, depth: usize, uncertain: &mut bool)
                 }
                 return Some(Fate::MaybeDropped(r.text.clone()));
             }
-            "RETURN"
-                if m == M::Yes => {
-                    return None;
-                }
+            "RETURN" if m == M::Yes => {
+                return None;
+            }
             t if f.chains.contains_key(t) => {
                 let before = *uncertain;
                 if m == M::Maybe {
