@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use crate::catalogue::{self, Catalogue};
+use crate::checks as plan;
 use crate::cli::{
     CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs,
     ResponderArgs, SummarizeArgs, TargetArgs,
@@ -12,7 +13,6 @@ use crate::engine::{self, EngineConfig, Net};
 use crate::error::{InputError, InternalError};
 use crate::exit;
 use crate::options::{self, Options};
-use crate::plan;
 use crate::regions::{RegionTable, BUILTIN_ORIGIN};
 use crate::report::{self, listing, output, Style};
 use crate::result::{
@@ -403,7 +403,7 @@ fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
 
 /// Run probes, build the report, render it, pick the exit code.
 fn execute(
-    probes: &[plan::Probe],
+    probes: &[plan::Step],
     cfg: &EngineConfig,
     opts: &RunEnv,
     target: TargetInfo,
@@ -427,10 +427,7 @@ fn execute(
         let routes = sys::netlink::NetlinkRoutes::new();
         let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
         let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
-        if probes
-            .iter()
-            .any(|p| matches!(p.kind, plan::ProbeKind::Tls { .. }))
-        {
+        if probes.iter().any(|p| p.kind.name() == "tls") {
             tls.preload(); // the host's roots, read before any probe starts
         }
         let pinger = sys::icmp::SurgePinger::new();
@@ -659,7 +656,7 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
         ListFormat::Json => {
             let untested = plan::untested(&opts, cat, &probes);
             let packets: Vec<serde_json::Value> =
-                probes.iter().map(|p| serde_json::json!({"id": p.id, "target": p.target, "packets": p.actions(&via)})).collect();
+                probes.iter().map(|p| serde_json::json!({"id": p.id, "target": p.target, "packets": p.packets(&via)})).collect();
             let v = serde_json::json!({"region": opts.region.id, "timeout_ms": opts.timeout.as_millis() as u64, "dns": via, "probes": probes, "packets": packets, "untested": untested});
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }

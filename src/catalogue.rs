@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::toml_error_line;
+use crate::ids::ReqId;
 
 pub const BUILTIN: &str = include_str!("../checks/requirements.toml");
 
@@ -32,14 +33,11 @@ pub struct Requirement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
+    /// Every category, in report order.
+    pub categories: Vec<String>,
     #[serde(rename = "requirement")]
     pub requirements: Vec<Requirement>,
 }
-
-pub const CATEGORIES: &[&str] = &[
-    "dns", "route", "tcp", "tls", "http", "ntp", "udp", "mtu", "port", "inbound", "tools", "pkg",
-    "cidr", "host", "proxy",
-];
 
 impl Catalogue {
     pub fn parse(text: &str) -> Result<Catalogue, String> {
@@ -50,7 +48,7 @@ impl Catalogue {
                 return Err(format!("duplicate requirement id {}", r.id));
             }
             let prefix = r.id.split('.').next().unwrap_or("");
-            if prefix != r.category || !CATEGORIES.contains(&r.category.as_str()) {
+            if prefix != r.category || !c.categories.contains(&r.category) {
                 return Err(format!("requirement {} has category {}", r.id, r.category));
             }
             for f in [&r.title, &r.source, &r.remediation, &r.applies] {
@@ -69,7 +67,13 @@ impl Catalogue {
         Ok(c)
     }
 
-    pub fn get(&self, id: &str) -> Option<&Requirement> {
+    /// The entry of `id`.
+    pub fn get(&self, id: ReqId) -> Option<&Requirement> {
+        self.get_str(id.as_str())
+    }
+
+    /// The entry spelled `id` (waivers and selectors come as text).
+    pub fn get_str(&self, id: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|r| r.id == id)
     }
 
@@ -79,7 +83,7 @@ impl Catalogue {
 
     /// Whether `sel` (an id or a category) names something in the catalogue.
     pub fn knows(&self, sel: &str) -> bool {
-        CATEGORIES.contains(&sel) || self.get(sel).is_some()
+        self.categories.iter().any(|c| c == sel) || self.get_str(sel).is_some()
     }
 }
 
@@ -117,11 +121,10 @@ mod tests {
 
     #[test]
     fn rejects_duplicates_and_bad_categories() {
-        let one = "[[requirement]]\nid = \"dns.x\"\ncategory = \"dns\"\ntitle = \"t\"\napplies = \"a\"\nsource = \"s\"\nremediation = \"r\"\n";
+        let one = "categories = [\"dns\", \"tcp\"]\n[[requirement]]\nid = \"dns.x\"\ncategory = \"dns\"\ntitle = \"t\"\napplies = \"a\"\nsource = \"s\"\nremediation = \"r\"\n";
         assert!(Catalogue::parse(one).is_ok());
-        assert!(Catalogue::parse(&format!("{one}{one}"))
-            .unwrap_err()
-            .contains("duplicate"));
+        let two = format!("{one}{}", one.split_once('\n').unwrap().1);
+        assert!(Catalogue::parse(&two).unwrap_err().contains("duplicate"));
         assert!(
             Catalogue::parse(&one.replace("category = \"dns\"", "category = \"tcp\"")).is_err()
         );

@@ -4,20 +4,22 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures::future::{join_all, BoxFuture, FutureExt};
 use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
+use crate::checks::{self, Step};
+use crate::ids::ReqId;
 use crate::net::{
     Connector, HostFacts, Listing, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup,
     UdpProber,
 };
-use crate::plan::{names, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
-use crate::probe::{ntp, pkg, tools};
+use crate::probe::port::SocketProto;
+use crate::probe::{pkg, tools};
 use crate::result::CheckResult;
 use crate::run::{bounded, ms, Ctx, DnsFuture, DnsOutcome, HostSnapshot};
 
@@ -59,45 +61,33 @@ impl EngineConfig {
     }
 }
 
-/// Read what the host-side checks need, once, before any probe starts.
-async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration) -> HostSnapshot {
+/// Read what the host-side steps need, once, before any step starts.
+async fn snapshot(steps: &[Step], net: &Net<'_>, cat: &Catalogue, t: Duration) -> HostSnapshot {
+    let needs = checks::needs(steps);
     let mut s = HostSnapshot {
         privileged: net.host.privileged(),
         ..Default::default()
     };
-    for p in probes {
-        if let ProbeKind::PortLocal { proto, .. } = p.kind {
-            s.sockets
-                .entry(proto)
-                .or_insert_with(|| net.host.sockets(proto));
+    for (wanted, proto) in [
+        (needs.tcp_sockets, SocketProto::Tcp),
+        (needs.udp_sockets, SocketProto::Udp),
+    ] {
+        if wanted {
+            s.sockets.insert(proto, net.host.sockets(proto));
         }
     }
     if !s.sockets.is_empty() {
         s.owners = net.host.socket_owners();
     }
-    let wants = |f: fn(&ProbeKind) -> bool| probes.iter().any(|p| f(&p.kind));
-    if wants(|k| matches!(k, ProbeKind::Tool | ProbeKind::PkgSources)) {
-        let mut looked: HashMap<&str, ToolLookup> = HashMap::new();
-        for req in cat.tools() {
-            for n in tools::names(req) {
-                looked
-                    .entry(n.as_str())
-                    .or_insert_with(|| net.host.find_tool(n));
-            }
-        }
-        let dirs = net.host.tool_dirs();
-        let lookup = |n: &str| looked.get(n).cloned().unwrap_or(ToolLookup::Missing);
-        s.tools = cat
-            .tools()
-            .map(|req| (req.id.clone(), tools::evaluate(req, &lookup, &dirs)))
-            .collect();
+    if needs.tools {
+        s.tools = tool_verdicts(net, cat);
     }
-    if wants(|k| matches!(k, ProbeKind::PkgSources)) {
+    if needs.sources {
         for (path, is_dir) in pkg::SOURCE_PATHS {
             let files = if *is_dir {
                 net.host.list_dir(path)
             } else {
-                vec![path.to_string()]
+                vec![(*path).to_string()]
             };
             s.source_files.extend(
                 files
@@ -106,38 +96,10 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
             );
         }
     }
-    if wants(|k| {
-        matches!(
-            k,
-            ProbeKind::Host {
-                check: crate::plan::HostCheck::Firewall,
-                ..
-            }
-        )
-    }) {
-        // the three listings run side by side: the start waits for the slowest, not their sum
-        let host = net.host;
-        s.listings = std::thread::scope(|scope| {
-            let runs: Vec<_> = [
-                Listing::IptablesSave,
-                Listing::NftRuleset,
-                Listing::FirewalldState,
-            ]
-            .into_iter()
-            .map(|l| (l, scope.spawn(move || host.listing(l))))
-            .collect();
-            runs.into_iter()
-                .map(|(l, h)| {
-                    (
-                        l,
-                        h.join()
-                            .unwrap_or_else(|_| Err("the listing thread failed".into())),
-                    )
-                })
-                .collect()
-        });
+    if needs.listings {
+        s.listings = listings(net.host);
     }
-    if wants(|k| matches!(k, ProbeKind::Cidr { .. } | ProbeKind::Host { .. })) {
+    if needs.locals {
         let unread = || format!("no netlink answer within {} ms", ms(t));
         s.locals = Some((
             bounded(t, net.routes.addresses(), || Err(unread())).await,
@@ -147,13 +109,53 @@ async fn snapshot(probes: &[Probe], net: &Net<'_>, cat: &Catalogue, t: Duration)
     s
 }
 
+/// Every tool group's verdict, from one lookup of each name.
+fn tool_verdicts(net: &Net<'_>, cat: &Catalogue) -> HashMap<ReqId, crate::result::Finding> {
+    let mut looked: HashMap<&str, ToolLookup> = HashMap::new();
+    for req in cat.tools() {
+        for n in tools::names(req) {
+            looked
+                .entry(n.as_str())
+                .or_insert_with(|| net.host.find_tool(n));
+        }
+    }
+    let dirs = net.host.tool_dirs();
+    let lookup = |n: &str| looked.get(n).cloned().unwrap_or(ToolLookup::Missing);
+    cat.tools()
+        .filter_map(|req| Some((ReqId::parse(&req.id)?, tools::evaluate(req, &lookup, &dirs))))
+        .collect()
+}
+
+/// The three firewall listings, side by side: the start waits for the slowest, not their sum.
+fn listings(host: &dyn HostFacts) -> HashMap<Listing, Result<String, String>> {
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = [
+            Listing::IptablesSave,
+            Listing::NftRuleset,
+            Listing::FirewalldState,
+        ]
+        .into_iter()
+        .map(|l| (l, scope.spawn(move || host.listing(l))))
+        .collect();
+        runs.into_iter()
+            .map(|(l, h)| {
+                (
+                    l,
+                    h.join()
+                        .unwrap_or_else(|_| Err("the listing thread failed".into())),
+                )
+            })
+            .collect()
+    })
+}
+
 /// One shared DNS future per name.
 fn dns_futures<'a>(
-    probes: &[Probe],
+    steps: &[Step],
     resolver: &'a dyn Resolver,
     t: Duration,
 ) -> HashMap<String, DnsFuture<'a>> {
-    names(probes)
+    checks::names(steps)
         .into_iter()
         .map(|name| {
             let n = name.clone();
@@ -171,103 +173,107 @@ fn dns_futures<'a>(
         .collect()
 }
 
-/// Run every probe concurrently under one deadline. Results come back in plan order.
+/// Run every step concurrently under one deadline. Results come back in plan order.
 pub async fn run(
-    probes: &[Probe],
+    steps: &[Step],
     net: &Net<'_>,
     cfg: &EngineConfig,
     cat: &Catalogue,
 ) -> Vec<CheckResult> {
-    run_until(probes, net, cfg, cat, cfg.deadline_for(probes.len())).await
+    run_until(steps, net, cfg, cat, cfg.deadline_for(steps.len())).await
 }
 
-/// [`run`], counting finished probes in `done` (for a progress line).
+/// [`run`], counting finished steps in `done` (for a progress line).
 pub async fn run_counting(
-    probes: &[Probe],
+    steps: &[Step],
     net: &Net<'_>,
     cfg: &EngineConfig,
     cat: &Catalogue,
     done: &AtomicUsize,
 ) -> Vec<CheckResult> {
     run_inner(
-        probes,
+        steps,
         net,
         cfg,
         cat,
-        cfg.deadline_for(probes.len()),
+        cfg.deadline_for(steps.len()),
         Some(done),
     )
     .await
 }
 
-/// [`run`] with an explicit deadline (tests drive overruns with a deadline shorter than a probe).
+/// [`run`] with an explicit deadline (tests drive overruns with a deadline shorter than a step).
 pub async fn run_until(
-    probes: &[Probe],
+    steps: &[Step],
     net: &Net<'_>,
     cfg: &EngineConfig,
     cat: &Catalogue,
     deadline: Duration,
 ) -> Vec<CheckResult> {
-    run_inner(probes, net, cfg, cat, deadline, None).await
+    run_inner(steps, net, cfg, cat, deadline, None).await
 }
 
-async fn run_inner(
-    probes: &[Probe],
+async fn run_inner<'a>(
+    steps: &'a [Step],
     net: &Net<'_>,
     cfg: &EngineConfig,
     cat: &Catalogue,
     deadline: Duration,
     done: Option<&AtomicUsize>,
 ) -> Vec<CheckResult> {
-    let host = snapshot(probes, net, cat, cfg.timeout).await;
+    let host = snapshot(steps, net, cat, cfg.timeout).await;
     let end = Instant::now() + deadline;
-    let dns_ids = probes
+    let dns_ids = steps
         .iter()
-        .filter_map(|p| match &p.kind {
-            ProbeKind::Dns { name, .. } => Some((name.clone(), p.id.clone())),
-            _ => None,
-        })
+        .filter_map(|s| Some((s.kind.queries()?.to_string(), s.id)))
         .collect();
     let ctx = Ctx {
         net,
         cfg,
         cat,
-        dns: dns_futures(probes, net.resolver, cfg.timeout),
+        dns: dns_futures(steps, net.resolver, cfg.timeout),
         dns_ids,
-        samples: Mutex::new(vec![]),
         host,
+        earlier: OnceLock::new(),
         end,
         deadline,
     };
     let ctx = &ctx;
-    // a bounded number of probes in flight (sockets, file descriptors)
+    // a bounded number of steps in flight (sockets, file descriptors)
     let slots = tokio::sync::Semaphore::new(MAX_PROBES_IN_FLIGHT);
     let slots = &slots;
-    let mut rows: Vec<Vec<CheckResult>> = join_all(probes.iter().map(|p| async move {
-        let probe = async {
+    let one = |s: &'a Step| async move {
+        let step = async {
             let _slot = slots.acquire().await;
-            ctx.run_probe(p).await
+            s.kind.run(ctx, s).await
         };
-        let rows = match tokio::time::timeout_at(end, probe).await {
+        let rows = match tokio::time::timeout_at(end, step).await {
             Ok(r) => r,
             Err(_) => ctx.overrun(
-                p,
-                p.fixed_address().map(|ip| p.address_for(ip)),
-                &ctx.pending(p),
+                s,
+                s.fixed_address().map(|ip| s.address_for(ip)),
+                &ctx.pending(s),
             ),
         };
         if let Some(d) = done {
             d.fetch_add(1, Ordering::Relaxed);
         }
         rows
-    }))
-    .await;
-    let samples = ctx.samples.lock().map(|v| v.clone()).unwrap_or_default();
-    for (i, p) in probes.iter().enumerate() {
-        if matches!(p.kind, ProbeKind::NtpOffset) {
-            let f = ntp::evaluate_offset(&samples, cfg.ntp_warn_offset, cfg.ntp_fail_offset);
-            rows[i] = vec![ctx.result(p, None, f, Duration::ZERO)];
-        }
+    };
+    // steps that read other rows run once every step without such a dependency has finished
+    let (first, then): (Vec<(usize, &Step)>, Vec<(usize, &Step)>) = steps
+        .iter()
+        .enumerate()
+        .partition(|(_, s)| s.after.is_empty());
+    let mut rows: Vec<Vec<CheckResult>> = vec![vec![]; steps.len()];
+    let done_first = join_all(first.iter().map(|(_, s)| one(s))).await;
+    for ((i, _), r) in first.iter().zip(done_first) {
+        rows[*i] = r;
+    }
+    let _ = ctx.earlier.set(rows.iter().flatten().cloned().collect());
+    let done_then = join_all(then.iter().map(|(_, s)| one(s))).await;
+    for ((i, _), r) in then.iter().zip(done_then) {
+        rows[*i] = r;
     }
     rows.into_iter().flatten().collect()
 }

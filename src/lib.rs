@@ -1,6 +1,6 @@
 //! ack-edge-preflight: pre-join network and host checks for ACK Edge nodes over a dedicated line.
 //!
-//! Pipeline: CLI → [`options::Options`] → [`plan::plan`] → [`engine::run`] → [`report`].
+//! Pipeline: CLI → [`options::Options`] → [`checks::plan`] → [`engine::run`] → [`report`].
 
 #![deny(unsafe_code)]
 
@@ -9,15 +9,16 @@ pub mod bundle;
 pub mod catalogue;
 pub mod cause;
 pub mod causes;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod constants;
 pub mod engine;
 pub mod error;
 pub mod exit;
+pub mod ids;
 pub mod net;
 pub mod options;
-pub mod plan;
 pub mod probe;
 pub mod regions;
 pub mod report;

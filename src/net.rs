@@ -120,6 +120,15 @@ pub trait HostFacts: Send + Sync {
     fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo>;
     /// Whether the run has root's view (every process's sockets, raw ICMP).
     fn privileged(&self) -> bool;
+    /// The names of the running processes (`/proc/PID/comm`), or why they could not be read.
+    fn process_names(&self) -> Result<Vec<String>, String> {
+        Err("process names are not available here".into())
+    }
+    /// Whether the kernel says the clock is synchronised (`ntp_adjtime`, read-only), or why that
+    /// could not be read.
+    fn clock_synchronised(&self) -> Result<bool, String> {
+        Err("the kernel's clock state is not available here".into())
+    }
     /// The output of one read-only listing command (`iptables-save`, `nft list ruleset`, ...), or
     /// why it could not run. Only the fixed commands of [`Listing`] exist.
     fn listing(&self, what: Listing) -> Result<String, String> {

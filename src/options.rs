@@ -315,8 +315,8 @@ impl Options {
     }
 
     /// Whether a requirement id is selected by `--only` / `--skip`.
-    pub fn selected(&self, id: &str) -> bool {
-        let matches = |sel: &String| sel == id || id.split('.').next() == Some(sel.as_str());
+    pub fn selected(&self, id: crate::ids::ReqId) -> bool {
+        let matches = |sel: &String| id.selected_by(sel);
         (self.only.is_empty() || self.only.iter().any(matches)) && !self.skip.iter().any(matches)
     }
 

@@ -69,6 +69,14 @@ impl Finding {
         self.details.insert(key.to_string(), value.into());
         self
     }
+    /// Every field of a typed evidence struct into `details`.
+    #[must_use]
+    pub fn evidence(mut self, e: &impl Serialize) -> Self {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(e) {
+            self.details.extend(m);
+        }
+        self
+    }
     /// Set the observed fix for this row.
     pub fn fix(mut self, text: impl Into<String>) -> Self {
         self.fix = Some(text.into());

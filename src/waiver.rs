@@ -33,7 +33,7 @@ pub fn parse(value: &str, cat: &Catalogue) -> Result<Waiver, InputError> {
         }
         None => (spec, None),
     };
-    if cat.get(id).is_none() {
+    if cat.get_str(id).is_none() {
         let mut near: Vec<(usize, &str)> = cat
             .requirements
             .iter()

@@ -5,11 +5,11 @@
 
 use std::path::PathBuf;
 
+use preflight::checks::host::HostFiles;
 use preflight::net::{HostFacts, Listing};
 use preflight::probe::node::{self, Files};
 use preflight::probe::{firewall, nodeip, proxy};
 use preflight::result::{Finding, Status};
-use preflight::run::node::HostFiles;
 use preflight::sys::host::SystemHost;
 
 fn root(distro: &str) -> PathBuf {

@@ -10,10 +10,10 @@ use async_trait::async_trait;
 
 mod common;
 use preflight::catalogue;
+use preflight::checks::plan;
 use preflight::engine::{run, EngineConfig, Net};
 use preflight::net::*;
 use preflight::options::{parse_host_port, Options};
-use preflight::plan::plan;
 use preflight::probe::dns::DnsFailure;
 use preflight::probe::echo::{self, Datagrams, DgramError};
 use preflight::probe::ntp::{NtpFailure, NtpSample};
@@ -565,8 +565,8 @@ async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pendi
         assert_eq!(slow[0].details["phase"], "deadline", "{id}");
     }
     // every id the plan promised has at least one row
-    for id in preflight::plan::emitted_ids(&probes) {
-        assert!(!rows(&r, &id).is_empty(), "{id} missing");
+    for id in preflight::checks::emitted_ids(&probes) {
+        assert!(!rows(&r, id.as_str()).is_empty(), "{id} missing");
     }
 }
 

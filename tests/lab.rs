@@ -201,12 +201,13 @@ fn with_faults(faults: &[&str]) -> Result<(), Failed> {
 type Scenario = fn() -> Result<(), Failed>;
 
 /// Host checks that read the machine's global state (not the lab namespace's).
-const HOST_GLOBAL: [&str; 5] = [
+const HOST_GLOBAL: [&str; 6] = [
     "host.swap",
     "host.kernel-modules",
     "host.cgroup",
     "host.hostname",
     "host.leftovers",
+    "host.time-sync",
 ];
 
 fn scenarios() -> Vec<(&'static str, Scenario)> {
@@ -214,8 +215,8 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("healthy_datacenter_passes", || {
             with_faults(&[])?;
             let r = check(&[])?;
-            // swap, kernel modules, cgroups, the hostname and leftovers are the machine's, not the
-            // lab namespace's: whatever they say here, they cannot be made healthy by the lab
+            // swap, kernel modules, cgroups, the hostname, leftovers and the kernel clock are the
+            // machine's, not the lab namespace's: whatever they say here, they cannot be made healthy by the lab
             let bad: Vec<&Value> = r.report["results"]
                 .as_array()
                 .into_iter()
@@ -253,6 +254,19 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "via 10.0.0.1 dev n0 src 10.0.0.10",
             )?;
             r.expect("pkg.sources", "mirror.lab.test:80", "pass", "accepts TCP")?;
+            // the lab's chronyd serves NTP from another network namespace: it is not the node's
+            let time = r.report["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["id"] == "host.time-sync")
+                .map(|x| x["message"].as_str().unwrap_or("").to_string())
+                .unwrap_or_default();
+            if !time.starts_with("no time daemon runs") {
+                return Err(
+                    format!("host.time-sync counted another namespace's daemon: {time}").into(),
+                );
+            }
             // ICMP round trip is evidence on TCP rows (root can open ICMP sockets)
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "ICMP echo")
         }),

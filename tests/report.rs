@@ -5,7 +5,7 @@ use preflight::result::*;
 
 fn row(id: &str, target: &str, addr: Option<&str>, status: Status, msg: &str) -> CheckResult {
     let cat = preflight::catalogue::builtin().unwrap();
-    let req = cat.get(id).unwrap();
+    let req = cat.get_str(id).unwrap();
     CheckResult {
         id: id.into(),
         category: id.split('.').next().unwrap().into(),
@@ -253,7 +253,7 @@ fn schema_enums_are_the_rust_enums() {
     let cats = list(&schema["properties"]["results"]["items"]["properties"]["category"]);
     assert_eq!(
         cats,
-        preflight::catalogue::CATEGORIES
+        preflight::ids::Category::ALL
             .iter()
             .map(|c| c.to_string())
             .collect::<Vec<_>>()

@@ -176,7 +176,7 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The bytes of a small echo request: a short inner packet, as Flannel's ARP and TCP ACKs are.
-const ECHO_SIZE: u32 = 128;
+pub const ECHO_SIZE: u32 = 128;
 
 /// A fresh random-enough nonce (time, pid and a counter through a hash; not a secret, only unguessable
 /// for a middlebox that does not see the request).

@@ -364,6 +364,42 @@ pub fn forward_problems(f: &Filter) -> Vec<String> {
 }
 
 /// Judge the node's ports against the rules. `ports` are (proto, port) the node must receive.
+/// Notes the other listings add to the iptables verdict: a running firewalld decides on top of the
+/// rules, and native nftables tables are not evaluated rule by rule.
+pub fn listing_notes(firewalld_state: Option<&str>, nft_ruleset: Option<&str>) -> Vec<String> {
+    const IPTABLES_TABLES: [&str; 10] = [
+        "ip filter",
+        "ip nat",
+        "ip mangle",
+        "ip raw",
+        "ip security",
+        "ip6 filter",
+        "ip6 nat",
+        "ip6 mangle",
+        "ip6 raw",
+        "ip6 security",
+    ];
+    let mut notes = vec![];
+    if firewalld_state.is_some_and(|s| s.trim() == "running") {
+        notes.push("firewalld is running: its zones decide what the rules above allow; open the ports with firewall-cmd --permanent --add-port".to_string());
+    }
+    if let Some(nft) = nft_ruleset {
+        let native: Vec<String> = nft
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("table "))
+            .map(|t| t.trim_end_matches('{').trim().to_string())
+            .filter(|t| !IPTABLES_TABLES.contains(&t.as_str()))
+            .collect();
+        if !native.is_empty() {
+            notes.push(format!(
+                "native nftables tables not evaluated rule by rule: {}",
+                crate::text::clean(&native.join(", "), 200)
+            ));
+        }
+    }
+    notes
+}
+
 pub fn evaluate(
     save: Result<&str, &str>,
     ports: &[(&'static str, u16)],

@@ -15,6 +15,7 @@ pub mod port;
 pub mod proxy;
 pub mod route;
 pub mod tcp;
+pub mod timesync;
 pub mod tls;
 pub mod tools;
 pub mod udp;

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
@@ -13,6 +15,30 @@ pub struct NtpSample {
     pub rtt_s: f64,
     pub stratum: u8,
     pub reference: String,
+}
+
+/// The evidence of an answered `ntp.server` row (`details`), which `ntp.offset` reads back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NtpEvidence {
+    pub stratum: u8,
+    pub offset_s: f64,
+    pub rtt_ms: f64,
+}
+
+impl NtpEvidence {
+    /// The sample an `ntp.server` row recorded, if it has one.
+    pub fn of_row(row: &crate::result::CheckResult) -> Option<NtpSample> {
+        let server: SocketAddr = row.address.as_deref()?.parse().ok()?;
+        let e: NtpEvidence =
+            serde_json::from_value(serde_json::Value::Object(row.details.clone())).ok()?;
+        Some(NtpSample {
+            server,
+            offset_s: e.offset_s,
+            rtt_s: e.rtt_ms / 1000.0,
+            stratum: e.stratum,
+            reference: String::new(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,16 +75,21 @@ impl Cause for NtpFailure {
 
 pub fn evaluate_server(addr: SocketAddr, outcome: &Result<NtpSample, NtpFailure>) -> Finding {
     match outcome {
-        Ok(s) => Finding::pass(format!(
-            "SNTP reply from {addr}: stratum {}, ref {}, offset {:+.3} s, round trip {:.1} ms",
-            s.stratum,
-            s.reference,
-            s.offset_s,
-            s.rtt_s * 1000.0
-        ))
-        .with("stratum", s.stratum)
-        .with("offset_s", s.offset_s)
-        .with("rtt_ms", (s.rtt_s * 1000.0 * 10.0).round() / 10.0),
+        Ok(s) => {
+            let evidence = NtpEvidence {
+                stratum: s.stratum,
+                offset_s: s.offset_s,
+                rtt_ms: (s.rtt_s * 1000.0 * 10.0).round() / 10.0,
+            };
+            Finding::pass(format!(
+                "SNTP reply from {addr}: stratum {}, ref {}, offset {:+.3} s, round trip {:.1} ms",
+                s.stratum,
+                s.reference,
+                s.offset_s,
+                s.rtt_s * 1000.0
+            ))
+            .evidence(&evidence)
+        }
         Err(e) => Finding::fail_by(e, format!("NTP {addr}: {e}")),
     }
 }
@@ -72,7 +103,10 @@ pub fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Findi
             &Plain(Phase::Ntp, ErrorClass::NoSample),
             "no NTP server replied, so the offset cannot be measured (see ntp.server)",
         )
-        .with("caused_by", serde_json::json!({"id": "ntp.server"}));
+        .with(
+            "caused_by",
+            serde_json::json!({"id": crate::ids::ReqId::NtpServer}),
+        );
     };
     let off = best.offset_s.abs();
     let text = format!(

@@ -21,6 +21,19 @@ pub enum TcpFailure {
     Other(String),
 }
 
+impl TcpFailure {
+    /// The kernel's `ETIMEDOUT` does not say after how long (`TimedOut(0)`): the caller's timeout `t`.
+    #[must_use]
+    pub fn with_timeout(self, t: std::time::Duration) -> TcpFailure {
+        match self {
+            TcpFailure::TimedOut(0) => {
+                TcpFailure::TimedOut(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+            }
+            e => e,
+        }
+    }
+}
+
 impl Cause for TcpFailure {
     fn phase(&self) -> Phase {
         Phase::Tcp

@@ -100,7 +100,7 @@ mod tests {
     fn req(id: &str) -> Requirement {
         crate::catalogue::builtin()
             .unwrap()
-            .get(id)
+            .get_str(id)
             .unwrap()
             .clone()
     }

@@ -5,8 +5,8 @@
 use comfy_table::{presets, ContentArrangement, Table};
 
 use crate::catalogue::Catalogue;
+use crate::checks::Step;
 use crate::cli::ListFormat;
-use crate::plan::Probe;
 use crate::regions::Region;
 
 /// A Markdown cell: `|`, `<`, `>`, `&`, backticks and newlines cannot break the row or turn into HTML.
@@ -84,11 +84,11 @@ pub fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> Str
     }
 }
 
-pub fn plan(format: ListFormat, probes: &[Probe], via: &str, heading: &str) -> String {
+pub fn plan(format: ListFormat, probes: &[Step], via: &str, heading: &str) -> String {
     let mut rows = vec![];
     for p in probes {
-        for action in p.actions(via) {
-            rows.push(vec![p.id.clone(), p.target.clone(), action]);
+        for action in p.packets(via) {
+            rows.push(vec![p.id.to_string(), p.target.clone(), action]);
         }
     }
     let n = rows.len();

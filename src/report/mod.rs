@@ -10,7 +10,7 @@ pub mod output;
 pub mod prometheus;
 pub mod table;
 
-use crate::catalogue::CATEGORIES;
+use crate::ids::Category;
 use crate::result::{CheckResult, Report, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,12 +62,7 @@ pub fn render(report: &Report, format: Format, style: Style) -> String {
 /// Results grouped by category in catalogue order (stable within a category).
 pub fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
     let mut out: Vec<(&str, Vec<&CheckResult>)> = vec![];
-    let rank = |c: &str| {
-        CATEGORIES
-            .iter()
-            .position(|x| *x == c)
-            .unwrap_or(CATEGORIES.len())
-    };
+    let rank = Category::rank;
     let mut cats: Vec<&str> = results.iter().map(|r| r.category.as_str()).collect();
     cats.sort_by_key(|c| rank(c));
     cats.dedup();

@@ -14,8 +14,8 @@ use comfy_table::{
 };
 
 use super::{fixes, grouped, Style};
-use crate::catalogue::CATEGORIES;
 use crate::causes::roots;
+use crate::ids::Category;
 use crate::result::{CheckResult, Report, Status, Verdict};
 
 /// Colours readable on dark and light backgrounds (the standard, not the bright, ANSI colours).
@@ -288,12 +288,7 @@ pub fn render(report: &Report, style: Style) -> String {
                 .filter(|&k| k != i && root[k] == i)
                 .collect()
         };
-        let rank = |c: &str| {
-            CATEGORIES
-                .iter()
-                .position(|x| *x == c)
-                .unwrap_or(CATEGORIES.len())
-        };
+        let rank = Category::rank;
         let mut problems: Vec<(usize, Vec<usize>)> = (0..results.len())
             .filter(|&i| matches!(results[i].status, Status::Fail | Status::Warn) && !explained(i))
             .map(|i| (i, dependents(i)))

@@ -1,45 +1,75 @@
-//! DNS, route and TCP runners (and the TCP side of `inbound`).
+//! DNS, route and TCP steps (and the TCP side of `inbound`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{bounded, ms, Ctx};
-use crate::plan::{Addr, Probe};
+use crate::checks::{Addr, Step, StepKind};
 use crate::probe::dns::DnsExpect;
 use crate::probe::tcp::TcpFailure;
 use crate::probe::{dns, icmp, inbound, route, tcp};
 use crate::result::CheckResult;
 
-pub async fn dns(ctx: &Ctx<'_, '_>, p: &Probe, name: &str, expect: &DnsExpect) -> Vec<CheckResult> {
-    let (out, took) = ctx.lookup(name).await;
-    let server = ctx.net.resolver.servers().join(", ");
-    let f = dns::evaluate(
-        &out,
-        expect,
-        if server.is_empty() {
+/// A DNS A query for one name, judged against what the answer must be.
+pub struct DnsQuery {
+    pub name: String,
+    pub expect: DnsExpect,
+}
+
+#[async_trait]
+impl StepKind for DnsQuery {
+    fn name(&self) -> &'static str {
+        "dns"
+    }
+    fn packets(&self, _: &Step, via: &str) -> Vec<String> {
+        vec![format!("DNS A query for {}. via {via}", self.name)]
+    }
+    fn queries(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let (out, took) = ctx.lookup(&self.name).await;
+        let server = ctx.net.resolver.servers().join(", ");
+        let via = if server.is_empty() {
             "the system resolver"
         } else {
             &server
-        },
-        took,
-    );
-    vec![ctx.result(p, None, f, Duration::from_millis(took))]
+        };
+        let f = dns::evaluate(&out, &self.expect, via, took);
+        vec![ctx.result(s, None, f, Duration::from_millis(took))]
+    }
 }
 
-pub async fn route(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult> {
-    ctx.fan_out(p, addr, |ip| async move {
-        let s = Instant::now();
-        let out = ctx.net.routes.route_to(ip).await;
-        vec![ctx.result(
-            p,
-            Some(ip.to_string()),
-            route::evaluate(ip, &out),
-            s.elapsed(),
+/// The kernel's route to each address (netlink; sends nothing).
+pub struct RouteLookup;
+
+#[async_trait]
+impl StepKind for RouteLookup {
+    fn name(&self) -> &'static str {
+        "route"
+    }
+    fn packets(&self, s: &Step, _: &str) -> Vec<String> {
+        vec![format!(
+            "netlink RTM_GETROUTE for {} (local, sends nothing)",
+            s.addr_text()
         )]
-    })
-    .await
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        ctx.fan_out(s, |ip| async move {
+            let start = Instant::now();
+            let out = ctx.net.routes.route_to(ip).await;
+            vec![ctx.result(
+                s,
+                Some(ip.to_string()),
+                route::evaluate(ip, &out),
+                start.elapsed(),
+            )]
+        })
+        .await
+    }
 }
 
 /// The ICMP echo is evidence: it gets a short budget of its own and never delays the TCP verdict
@@ -48,66 +78,95 @@ pub fn icmp_budget(t: Duration) -> Duration {
     (t / 10).clamp(Duration::from_millis(50), Duration::from_millis(300))
 }
 
-pub async fn tcp(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr, port: u16) -> Vec<CheckResult> {
-    let t = ctx.cfg.timeout;
-    ctx.fan_out(p, addr, |ip| async move {
-        let sa = SocketAddr::new(ip, port);
-        let s = Instant::now();
-        let connect = async {
-            let out = bounded(t, ctx.net.connector.connect(sa, t), || {
-                Err(TcpFailure::TimedOut(ms(t)))
-            })
-            .await;
-            let took = s.elapsed();
-            (
-                out.map_err(|e| {
-                    if e == TcpFailure::TimedOut(0) {
-                        TcpFailure::TimedOut(ms(t))
-                    } else {
-                        e
+/// A TCP connect to each address, with an ICMP echo beside it as evidence.
+pub struct TcpConnect;
+
+#[async_trait]
+impl StepKind for TcpConnect {
+    fn name(&self) -> &'static str {
+        "tcp"
+    }
+    fn packets(&self, s: &Step, _: &str) -> Vec<String> {
+        let port = s.port.unwrap_or_default();
+        let echo = match &s.addr {
+            Some(Addr::Fixed(ip)) => ip.to_string(),
+            Some(Addr::Resolved { name, .. }) => format!("each A record of {name}"),
+            None => String::new(),
+        };
+        vec![
+            format!("TCP connect (SYN) to {}:{port}", s.addr_text()),
+            format!(
+                "ICMP echo to {echo} (evidence only, at most 300 ms; root or ping_group_range)"
+            ),
+        ]
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let t = ctx.cfg.timeout;
+        let port = s.port.unwrap_or_default();
+        ctx.fan_out(s, |ip| async move {
+            let sa = SocketAddr::new(ip, port);
+            let start = Instant::now();
+            let connect = async {
+                let out = bounded(t, ctx.net.connector.connect(sa, t), || {
+                    Err(TcpFailure::TimedOut(ms(t)))
+                })
+                .await;
+                (out.map_err(|e| e.with_timeout(t)), start.elapsed())
+            };
+            let ping = async {
+                match ctx.net.icmp {
+                    Some(pinger) => {
+                        let b = icmp_budget(t);
+                        Some(bounded(b, pinger.ping(ip, b), || icmp::IcmpOutcome::NoReply).await)
                     }
-                }),
-                took,
-            )
-        };
-        let ping = async {
-            match ctx.net.icmp {
-                Some(pinger) => {
-                    let b = icmp_budget(t);
-                    Some(bounded(b, pinger.ping(ip, b), || icmp::IcmpOutcome::NoReply).await)
+                    None => None,
                 }
-                None => None,
+            };
+            let ((out, took), pinged) = futures::join!(connect, ping);
+            let mut f = tcp::evaluate(sa, &out, ms(took));
+            if let Some(o) = &pinged {
+                f = icmp::annotate(f, o);
             }
-        };
-        let ((out, took), pinged) = futures::join!(connect, ping);
-        let mut f = tcp::evaluate(sa, &out, ms(took));
-        if let Some(o) = &pinged {
-            f = icmp::annotate(f, o);
-        }
-        vec![ctx.result(p, Some(sa.to_string()), f, took)]
-    })
-    .await
+            vec![ctx.result(s, Some(sa.to_string()), f, took)]
+        })
+        .await
+    }
 }
 
-pub async fn inbound_tcp(
-    ctx: &Ctx<'_, '_>,
-    p: &Probe,
-    node: IpAddr,
-    port: u16,
-) -> Vec<CheckResult> {
-    let t = ctx.cfg.timeout;
-    let sa = SocketAddr::new(node, port);
-    let s = Instant::now();
-    let out = bounded(
-        t + Duration::from_millis(200),
-        ctx.net.connector.read_banner(sa, t),
-        || Err(TcpFailure::TimedOut(ms(t))),
-    )
-    .await;
-    vec![ctx.result(
-        p,
-        Some(sa.to_string()),
-        inbound::evaluate(sa, &out),
-        s.elapsed(),
-    )]
+/// From the VPC side: a TCP connect to a node's inbound port and the responder's banner.
+pub struct InboundConnect;
+
+#[async_trait]
+impl StepKind for InboundConnect {
+    fn name(&self) -> &'static str {
+        "inbound_tcp"
+    }
+    fn packets(&self, s: &Step, _: &str) -> Vec<String> {
+        vec![format!(
+            "TCP connect to {}:{} and read the responder's banner",
+            s.addr_text(),
+            s.port.unwrap_or_default()
+        )]
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let t = ctx.cfg.timeout;
+        let port = s.port.unwrap_or_default();
+        ctx.fan_out(s, |ip| async move {
+            let sa = SocketAddr::new(ip, port);
+            let start = Instant::now();
+            let out = bounded(
+                t + Duration::from_millis(200),
+                ctx.net.connector.read_banner(sa, t),
+                || Err(TcpFailure::TimedOut(ms(t))),
+            )
+            .await;
+            vec![ctx.result(
+                s,
+                Some(sa.to_string()),
+                inbound::evaluate(sa, &out),
+                start.elapsed(),
+            )]
+        })
+        .await
+    }
 }

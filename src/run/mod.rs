@@ -1,19 +1,18 @@
-//! One runner per probe kind. Each takes one planned [`Probe`], talks to the world only through the
-//! traits of [`Net`](crate::engine::Net), and turns outcomes into rows with the pure verdicts of
-//! `probe/`. The shared helpers — "bounded by the timeout" and "fan out over the resolved addresses"
-//! — are written once here.
+//! The step kinds: how each kind of planned [`Step`] runs. Each talks to the world only through
+//! the traits of [`Net`](crate::engine::Net) and turns outcomes into rows with the pure verdicts of
+//! `probe/`. The shared helpers — "bounded by the timeout", "one DNS lookup with a timeout" and
+//! "fan out over the resolved addresses" — are written once here.
 
-mod host;
-mod ip;
-pub mod node;
-mod ntp;
-mod tls;
-mod udp;
+pub mod ip;
+pub mod local;
+pub mod ntp;
+pub mod tls;
+pub mod udp;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures::future::{join_all, BoxFuture, Shared};
@@ -21,16 +20,16 @@ use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
 use crate::cause::{ErrorClass, Phase, Plain};
+use crate::checks::{Addr, Step};
 use crate::constants::MAX_ADDRESSES_PER_NAME;
 use crate::engine::{EngineConfig, Net};
+use crate::ids::ReqId;
 use crate::net::{LocalAddr, RouteEntry};
-use crate::plan::{Addr, Probe, ProbeKind};
 use crate::probe::dns::DnsFailure;
-use crate::probe::ntp::NtpSample;
 use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use crate::result::{CheckResult, Finding};
 
-/// A name's DNS answer and how long it took (ms), shared by every probe that needs it.
+/// A name's DNS answer and how long it took (ms), shared by every step that needs it.
 pub type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
 pub type DnsFuture<'a> = Shared<BoxFuture<'a, DnsOutcome>>;
 
@@ -40,7 +39,7 @@ pub type Locals = (
     Result<Vec<RouteEntry>, String>,
 );
 
-/// Host state read once per run, before the probes start (off the runtime thread).
+/// Host state read once per run, before the steps start.
 #[derive(Default)]
 pub struct HostSnapshot {
     /// Socket tables per protocol (reading /proc/net/udp walks the whole hash table).
@@ -49,7 +48,7 @@ pub struct HostSnapshot {
     pub owners: HashMap<u64, ProcInfo>,
     pub privileged: bool,
     /// Every tool group's verdict, from one lookup of each name (tools.* rows and pkg.sources read it).
-    pub tools: HashMap<String, Finding>,
+    pub tools: HashMap<ReqId, Finding>,
     /// Source files of yum/apt: (path, text).
     pub source_files: Vec<(String, String)>,
     /// Local addresses and routes, for the CIDR and host checks.
@@ -58,25 +57,27 @@ pub struct HostSnapshot {
     pub listings: HashMap<crate::net::Listing, Result<String, String>>,
 }
 
-/// What every runner can see.
+/// What every step can see.
 pub struct Ctx<'a, 'n> {
     pub net: &'a Net<'n>,
     pub cfg: &'a EngineConfig,
     pub cat: &'a Catalogue,
     pub dns: HashMap<String, DnsFuture<'a>>,
-    /// name → the id of the dns row that resolves it (for `caused_by`).
-    pub dns_ids: HashMap<String, String>,
-    pub samples: Mutex<Vec<NtpSample>>,
+    /// name → the `dns.*` row that resolves it (for `caused_by`).
+    pub dns_ids: HashMap<String, ReqId>,
     pub host: HostSnapshot,
-    /// The run's deadline: a probe (or one address of it) still running then becomes a SKIP row
+    /// The rows of the steps that others depend on, set once they have all finished.
+    pub earlier: OnceLock<Vec<CheckResult>>,
+    /// The run's deadline: a step (or one address of it) still running then becomes a SKIP row
     /// saying what was pending.
     pub end: Instant,
     /// The run's deadline as configured, for the overrun message.
     pub deadline: Duration,
 }
 
+/// Milliseconds, saturating.
 pub fn ms(d: Duration) -> u64 {
-    d.as_millis().min(u64::MAX as u128) as u64
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `fut`, or `on_timeout()` when it does not finish within `t`.
@@ -91,21 +92,21 @@ pub async fn bounded<T>(
 }
 
 impl Ctx<'_, '_> {
-    /// A row for probe `p` with the catalogue texts of `p.id`.
+    /// A row for step `s` with the catalogue texts of its id.
     pub fn result(
         &self,
-        p: &Probe,
+        s: &Step,
         address: Option<String>,
         f: Finding,
         took: Duration,
     ) -> CheckResult {
-        self.row(&p.id, &p.target, address, f, took)
+        self.row(s.id, &s.target, address, f, took)
     }
 
-    /// A row for requirement `id` (also the `http.*` row of a TLS probe).
+    /// A row for requirement `id` (also the `http.*` row of a TLS handshake).
     pub fn row(
         &self,
-        id: &str,
+        id: ReqId,
         target: &str,
         address: Option<String>,
         f: Finding,
@@ -114,10 +115,8 @@ impl Ctx<'_, '_> {
         let req = self.cat.get(id);
         CheckResult {
             id: id.to_string(),
-            category: id.split('.').next().unwrap_or("").to_string(),
-            title: req
-                .map(|r| r.title.clone())
-                .unwrap_or_else(|| id.to_string()),
+            category: id.category().to_string(),
+            title: req.map(|r| r.title.clone()).unwrap_or_default(),
             target: target.to_string(),
             address,
             status: f.status,
@@ -133,9 +132,9 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// The rows of probe `p` (every id it promised) when the deadline came first, saying what was
+    /// The rows of step `s` (every id it promised) when the deadline came first, saying what was
     /// still pending.
-    pub fn overrun(&self, p: &Probe, address: Option<String>, pending: &str) -> Vec<CheckResult> {
+    pub fn overrun(&self, s: &Step, address: Option<String>, pending: &str) -> Vec<CheckResult> {
         let f = Finding::skip_by(
             &Plain(Phase::Deadline, ErrorClass::Deadline),
             format!(
@@ -144,25 +143,26 @@ impl Ctx<'_, '_> {
             ),
         )
         .with("pending", pending.to_string());
-        p.ids()
+        s.rows
             .iter()
-            .map(|id| self.row(id, &p.target, address.clone(), f.clone(), self.deadline))
+            .map(|id| self.row(*id, &s.target, address.clone(), f.clone(), self.deadline))
             .collect()
     }
 
-    /// What probe `p` was still waiting for when the deadline came (the DNS answer it needs, or its
+    /// What step `s` was still waiting for when the deadline came (the DNS answer it needs, or its
     /// own packets).
-    pub fn pending(&self, p: &Probe) -> String {
-        if let Some(name) = p.resolves() {
+    pub fn pending(&self, s: &Step) -> String {
+        if let Some(name) = s.resolves() {
             if self.dns.get(name).is_some_and(|f| f.peek().is_none()) {
                 return format!(
                     "the DNS answer for {name} (nothing was sent to its addresses yet)"
                 );
             }
         }
-        p.action("the configured resolver")
+        s.action("the configured resolver")
     }
 
+    /// The shared answer for a planned name.
     pub async fn lookup(&self, name: &str) -> DnsOutcome {
         match self.dns.get(name) {
             Some(f) => f.clone().await,
@@ -175,19 +175,28 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// The row a dependent probe links to when `name` did not resolve.
-    fn dns_row_of(&self, name: &str, probe_id: &str) -> String {
-        self.dns_ids.get(name).cloned().unwrap_or_else(|| {
-            format!(
-                "dns.{}",
-                probe_id.split_once('.').map(|x| x.1).unwrap_or(probe_id)
-            )
+    /// One lookup of a name that was not planned (package-source hosts, the node's own host name),
+    /// bounded by the per-probe timeout.
+    pub async fn resolve_now(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+        let t = self.cfg.timeout;
+        bounded(t, self.net.resolver.resolve_a(name), || {
+            Err(DnsFailure::Timeout(ms(t)))
         })
+        .await
     }
 
-    /// The addresses a probe targets, or a SKIP finding (linked to the dns row) when its name did not
-    /// resolve or resolved to nothing.
-    pub async fn addresses(&self, p: &Probe, addr: &Addr) -> Result<Vec<IpAddr>, Finding> {
+    /// The rows of the steps this one runs after (empty before they have all finished).
+    pub fn earlier_rows(&self, id: ReqId) -> impl Iterator<Item = &CheckResult> {
+        self.earlier
+            .get()
+            .into_iter()
+            .flatten()
+            .filter(move |r| r.id == id.as_str())
+    }
+
+    /// The addresses a step targets, or a SKIP finding (linked to the dns row) when its name did
+    /// not resolve or resolved to nothing.
+    pub async fn addresses(&self, addr: &Addr) -> Result<Vec<IpAddr>, Finding> {
         match addr {
             Addr::Fixed(ip) => Ok(vec![*ip]),
             Addr::Resolved { name, except } => {
@@ -203,36 +212,39 @@ impl Ctx<'_, '_> {
                     Ok(_) => DnsFailure::NoRecords,
                     Err(e) => e,
                 };
-                Err(Finding::skip_by(
+                let f = Finding::skip_by(
                     &failure,
                     format!("not probed: {name} did not resolve: {failure}"),
-                )
-                .with(
-                    "caused_by",
-                    serde_json::json!({"id": self.dns_row_of(name, &p.id), "target": name}),
-                ))
+                );
+                Err(match self.dns_ids.get(name) {
+                    Some(id) => f.with("caused_by", serde_json::json!({"id": id, "target": name})),
+                    None => f,
+                })
             }
         }
     }
 
-    /// Run `each` for every address of `addr` concurrently, each under the run's deadline; one SKIP
-    /// row per id of `p` when the name did not resolve.
-    pub async fn fan_out<'s, F, Fut>(
-        &'s self,
-        p: &'s Probe,
-        addr: &'s Addr,
-        each: F,
-    ) -> Vec<CheckResult>
+    /// Run `each` for every address of the step concurrently, each under the run's deadline; one
+    /// SKIP row per id of the step when its name did not resolve.
+    pub async fn fan_out<'s, F, Fut>(&'s self, s: &'s Step, each: F) -> Vec<CheckResult>
     where
         F: Fn(IpAddr) -> Fut,
         Fut: Future<Output = Vec<CheckResult>> + 's,
     {
         let start = Instant::now();
-        match self.addresses(p, addr).await {
-            Err(f) => p
-                .ids()
+        let Some(addr) = &s.addr else {
+            let f = Finding::skip("internal: a network step without an address");
+            return s
+                .rows
                 .iter()
-                .map(|id| self.row(id, &p.target, None, f.clone(), start.elapsed()))
+                .map(|id| self.row(*id, &s.target, None, f.clone(), Duration::ZERO))
+                .collect();
+        };
+        match self.addresses(addr).await {
+            Err(f) => s
+                .rows
+                .iter()
+                .map(|id| self.row(*id, &s.target, None, f.clone(), start.elapsed()))
                 .collect(),
             // each address under the run's deadline on its own: one slow address does not take the
             // rows of the others with it
@@ -242,9 +254,9 @@ impl Ctx<'_, '_> {
                     match tokio::time::timeout_at(self.end, fut).await {
                         Ok(rows) => rows,
                         Err(_) => self.overrun(
-                            p,
-                            Some(p.address_for(ip)),
-                            &p.pinned(ip).action("the configured resolver"),
+                            s,
+                            Some(s.address_for(ip)),
+                            &s.pinned(ip).action("the configured resolver"),
                         ),
                     }
                 }
@@ -253,57 +265,6 @@ impl Ctx<'_, '_> {
             .into_iter()
             .flatten()
             .collect(),
-        }
-    }
-
-    /// Run one planned probe.
-    pub async fn run_probe(&self, p: &Probe) -> Vec<CheckResult> {
-        match &p.kind {
-            ProbeKind::Dns { name, expect } => ip::dns(self, p, name, expect).await,
-            ProbeKind::Route { addr } => ip::route(self, p, addr).await,
-            ProbeKind::Tcp { addr, port } => ip::tcp(self, p, addr, *port).await,
-            ProbeKind::InboundTcp { node, port } => ip::inbound_tcp(self, p, *node, *port).await,
-            ProbeKind::Ntp { addr } => ntp::server(self, p, addr).await,
-            // computed after every ntp.server probe has finished
-            ProbeKind::NtpOffset => vec![],
-            ProbeKind::PortLocal { proto, port } => vec![host::port_local(self, p, *proto, *port)],
-            ProbeKind::Tool => vec![host::tool(self, p)],
-            ProbeKind::PkgSources => host::pkg_sources(self, p).await,
-            ProbeKind::Cidr {
-                range,
-                label,
-                rule,
-                also,
-            } => vec![host::cidr(self, p, range, label, *rule, also)],
-            ProbeKind::Tls {
-                addr,
-                port,
-                name,
-                trust,
-                http,
-                emit_tls,
-            } => {
-                tls::run(
-                    self,
-                    p,
-                    tls::TlsPlan {
-                        addr,
-                        port: *port,
-                        name: name.as_deref(),
-                        trust: *trust,
-                        http: http.as_ref(),
-                        emit_tls: *emit_tls,
-                    },
-                )
-                .await
-            }
-            ProbeKind::UdpEcho { peer, port } => vec![udp::echo(self, p, *peer, *port).await],
-            ProbeKind::Mtu { peer, port } => vec![udp::mtu(self, p, *peer, *port).await],
-            ProbeKind::IcmpMtu { addr } => udp::icmp_mtu(self, p, addr).await,
-            ProbeKind::Host { check, with } => vec![node::run(self, p, *check, with).await],
-            ProbeKind::Skip { reason, .. } => {
-                vec![self.result(p, None, Finding::skip(reason.clone()), Duration::ZERO)]
-            }
         }
     }
 }

@@ -1,36 +1,71 @@
-//! SNTP runner; the offset row is computed by the engine after every server has answered.
+//! SNTP steps: one query per server address, and the offset computed from their rows.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{bounded, ms, Ctx};
+use crate::checks::{Step, StepKind};
 use crate::constants::NTP_PORT;
-use crate::plan::{Addr, Probe};
-use crate::probe::ntp::{self, NtpFailure};
+use crate::ids::ReqId;
+use crate::probe::ntp::{self, NtpEvidence, NtpFailure, NtpSample};
 use crate::result::CheckResult;
 
-pub async fn server(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult> {
-    let t = ctx.cfg.timeout;
-    ctx.fan_out(p, addr, |ip| async move {
-        let sa = SocketAddr::new(ip, NTP_PORT);
-        let s = Instant::now();
-        let out = bounded(
-            t + Duration::from_millis(100),
-            ctx.net.ntp.query(sa, t),
-            || Err(NtpFailure::Timeout(ms(t))),
-        )
-        .await;
-        if let (Ok(sample), Ok(mut v)) = (&out, ctx.samples.lock()) {
-            v.push(sample.clone());
-        }
-        vec![ctx.result(
-            p,
-            Some(sa.to_string()),
-            ntp::evaluate_server(sa, &out),
-            s.elapsed(),
+/// One SNTP client request to each address.
+pub struct NtpQuery;
+
+#[async_trait]
+impl StepKind for NtpQuery {
+    fn name(&self) -> &'static str {
+        "ntp"
+    }
+    fn packets(&self, s: &Step, _: &str) -> Vec<String> {
+        vec![format!(
+            "SNTP client request (UDP {NTP_PORT}, 48 bytes) to {}",
+            s.addr_text()
         )]
-    })
-    .await
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let t = ctx.cfg.timeout;
+        ctx.fan_out(s, |ip| async move {
+            let sa = SocketAddr::new(ip, NTP_PORT);
+            let start = Instant::now();
+            let out = bounded(
+                t + Duration::from_millis(100),
+                ctx.net.ntp.query(sa, t),
+                || Err(NtpFailure::Timeout(ms(t))),
+            )
+            .await;
+            vec![ctx.result(
+                s,
+                Some(sa.to_string()),
+                ntp::evaluate_server(sa, &out),
+                start.elapsed(),
+            )]
+        })
+        .await
+    }
+}
+
+/// The clock offset against the best `ntp.server` answer; sends nothing.
+pub struct NtpOffset;
+
+#[async_trait]
+impl StepKind for NtpOffset {
+    fn name(&self) -> &'static str {
+        "ntp_offset"
+    }
+    fn packets(&self, _: &Step, _: &str) -> Vec<String> {
+        vec!["computed from the ntp.server replies (sends nothing)".into()]
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let samples: Vec<NtpSample> = ctx
+            .earlier_rows(ReqId::NtpServer)
+            .filter_map(NtpEvidence::of_row)
+            .collect();
+        let f = ntp::evaluate_offset(&samples, ctx.cfg.ntp_warn_offset, ctx.cfg.ntp_fail_offset);
+        vec![ctx.result(s, None, f, Duration::ZERO)]
+    }
 }

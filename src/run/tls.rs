@@ -1,86 +1,105 @@
-//! TLS (and HTTP identity) runner: one handshake per address feeds the `tls.*` row and the `http.*` row.
+//! The TLS (and HTTP identity) step: one handshake per address feeds the `tls.*` row and the
+//! `http.*` row.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{bounded, ms, Ctx};
-use crate::plan::{Addr, Probe};
+use crate::checks::{Needs, Step, StepKind};
+use crate::ids::ReqId;
 use crate::probe::tls::{self, HttpExpect, TlsFailure, TlsOutcome, Trust};
 use crate::result::{CheckResult, Finding};
 
-pub struct TlsPlan<'p> {
-    pub addr: &'p Addr,
-    pub port: u16,
-    pub name: Option<&'p str>,
+/// A TLS handshake (SNI `name`), then one HTTP request when `http` is set.
+pub struct TlsHandshake {
+    pub name: Option<String>,
     pub trust: Trust,
-    pub http: Option<&'p (String, HttpExpect)>,
-    pub emit_tls: bool,
+    /// The `http.*` row and what must answer.
+    pub http: Option<(ReqId, HttpExpect)>,
+    /// The `tcp.*` row of the same endpoint, which a failed connect links to.
+    pub tcp: ReqId,
 }
 
-/// A SKIP caused by the TCP connect names the `tcp.*` row of the same address.
-fn link_tcp(
-    f: Finding,
-    p: &Probe,
-    sa: SocketAddr,
-    session: &Result<tls::TlsSession, TlsFailure>,
-) -> Finding {
-    match session {
-        Err(TlsFailure::Connect(_)) => {
-            let tcp_id = format!("tcp.{}", p.id.split_once('.').map(|x| x.1).unwrap_or(""));
-            f.with(
+impl TlsHandshake {
+    /// A SKIP caused by the TCP connect names the `tcp.*` row of the same address.
+    fn link_tcp(
+        &self,
+        f: Finding,
+        s: &Step,
+        sa: SocketAddr,
+        session: &Result<tls::TlsSession, TlsFailure>,
+    ) -> Finding {
+        match session {
+            Err(TlsFailure::Connect(_)) => f.with(
                 "caused_by",
-                serde_json::json!({"id": tcp_id, "target": p.target, "address": sa.to_string()}),
-            )
+                serde_json::json!({"id": self.tcp, "target": s.target, "address": sa.to_string()}),
+            ),
+            _ => f,
         }
-        _ => f,
     }
 }
 
-pub async fn run(ctx: &Ctx<'_, '_>, p: &Probe, plan: TlsPlan<'_>) -> Vec<CheckResult> {
-    let t = ctx.cfg.timeout;
-    let plan = &plan;
-    ctx.fan_out(p, plan.addr, |ip| async move {
-        let sa = SocketAddr::new(ip, plan.port);
-        let s = Instant::now();
-        let expect = plan.http.map(|(_, e)| *e);
-        let out = bounded(
-            t + Duration::from_millis(200),
-            ctx.net.tls.probe(sa, plan.name, plan.trust, expect, t),
-            || TlsOutcome {
-                session: Err(TlsFailure::Timeout(ms(t))),
-                http: None,
-            },
-        )
-        .await;
-        let took = s.elapsed();
-        let shown = plan
+#[async_trait]
+impl StepKind for TlsHandshake {
+    fn name(&self) -> &'static str {
+        "tls"
+    }
+    fn needs(&self) -> Needs {
+        Needs {
+            tls_roots: true,
+            ..Needs::NOTHING
+        }
+    }
+    fn packets(&self, s: &Step, _: &str) -> Vec<String> {
+        let sni = self
             .name
-            .map(str::to_string)
-            .unwrap_or_else(|| ip.to_string());
-        let mut rows = vec![];
-        if plan.emit_tls {
-            let f = link_tcp(
-                tls::evaluate_tls(&shown, plan.trust, &out.session),
-                p,
-                sa,
-                &out.session,
-            );
-            rows.push(ctx.result(p, Some(sa.to_string()), f, took));
-        }
-        if let Some((hid, e)) = plan.http {
-            let mut f = tls::evaluate_http(*e, &out.session, &out.http);
-            f = link_tcp(f, p, sa, &out.session);
-            if plan.emit_tls && out.session.is_err() && !f.details.contains_key("caused_by") {
-                f = f.with(
-                    "caused_by",
-                    serde_json::json!({"id": p.id, "target": p.target, "address": sa.to_string()}),
-                );
+            .as_ref()
+            .map(|n| format!(" (SNI {n})"))
+            .unwrap_or_default();
+        let to = format!("{}:{}", s.addr_text(), s.port.unwrap_or_default());
+        vec![match &self.http {
+            Some((_, e)) if s.reports(self.http_id()) => {
+                format!("TLS handshake with {to}{sni}, then HTTP GET {}", e.path())
             }
-            rows.push(ctx.row(hid, &p.target, Some(sa.to_string()), f, took));
-        }
-        rows
-    })
-    .await
+            _ => format!("TLS handshake with {to}{sni}"),
+        }]
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let t = ctx.cfg.timeout;
+        let port = s.port.unwrap_or(443);
+        let emit_tls = s.reports(s.id);
+        let http = self.http.filter(|(id, _)| s.reports(*id));
+        ctx.fan_out(s, |ip| async move {
+            let sa = SocketAddr::new(ip, port);
+            let start = Instant::now();
+            let timeout = || TlsOutcome { session: Err(TlsFailure::Timeout(ms(t))), http: None };
+            let probe = ctx.net.tls.probe(sa, self.name.as_deref(), self.trust, http.map(|(_, e)| e), t);
+            let out = bounded(t + Duration::from_millis(200), probe, timeout).await;
+            let took = start.elapsed();
+            let shown = self.name.clone().unwrap_or_else(|| ip.to_string());
+            let mut rows = vec![];
+            if emit_tls {
+                let f = self.link_tcp(tls::evaluate_tls(&shown, self.trust, &out.session), s, sa, &out.session);
+                rows.push(ctx.result(s, Some(sa.to_string()), f, took));
+            }
+            if let Some((hid, e)) = http {
+                let mut f = self.link_tcp(tls::evaluate_http(e, &out.session, &out.http), s, sa, &out.session);
+                if emit_tls && out.session.is_err() && !f.details.contains_key("caused_by") {
+                    f = f.with("caused_by", serde_json::json!({"id": s.id, "target": s.target, "address": sa.to_string()}));
+                }
+                rows.push(ctx.row(hid, &s.target, Some(sa.to_string()), f, took));
+            }
+            rows
+        })
+        .await
+    }
+}
+
+impl TlsHandshake {
+    fn http_id(&self) -> ReqId {
+        self.http.map_or(self.tcp, |(id, _)| id)
+    }
 }

@@ -6,15 +6,40 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use async_trait::async_trait;
+
 use super::{bounded, Ctx};
-use crate::constants::ECHO_TRIES;
-use crate::plan::{Addr, Probe};
+use crate::checks::{Step, StepKind};
+use crate::constants::{ECHO_TRIES, MIN_IPV4_MTU};
 use crate::probe::echo::{self, DgramError};
 use crate::probe::mtu::{self, DfPath, DfReply, Egress, MtuError};
 use crate::probe::udp::{self, DfSocket, EchoOutcome, FullSize, UdpDf};
 use crate::result::CheckResult;
 
-pub async fn echo(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> CheckResult {
+/// Echo requests to a responder's UDP port (`udp.vxlan`, `inbound.udp`).
+pub struct UdpEcho;
+
+#[async_trait]
+impl StepKind for UdpEcho {
+    fn name(&self) -> &'static str {
+        "udp_echo"
+    }
+    fn packets(&self, s: &Step, _: &str) -> Vec<String> {
+        vec![format!(
+            "{ECHO_TRIES} UDP echo requests ({} bytes) to the responder at {}:{}",
+            echo::ECHO_SIZE,
+            s.addr_text(),
+            s.port.unwrap_or_default()
+        )]
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let port = s.port.unwrap_or_default();
+        ctx.fan_out(s, |ip| async move { vec![echo(ctx, s, ip, port).await] })
+            .await
+    }
+}
+
+async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResult {
     let t = ctx.cfg.timeout;
     let sa = SocketAddr::new(peer, port);
     let s = Instant::now();
@@ -85,7 +110,37 @@ async fn egress(ctx: &Ctx<'_, '_>, ip: IpAddr) -> Egress {
     Egress { iface, iface_mtu }
 }
 
-pub async fn mtu(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> CheckResult {
+/// Path MTU toward a responder with DF probes.
+pub struct UdpMtu;
+
+#[async_trait]
+impl StepKind for UdpMtu {
+    fn name(&self) -> &'static str {
+        "udp_mtu"
+    }
+    fn packets(&self, s: &Step, via: &str) -> Vec<String> {
+        let (peer, port) = (s.addr_text(), s.port.unwrap_or_default());
+        vec![
+            format!("route lookup for {peer} (local: the interface MTU bounds the search)"),
+            format!("one {MIN_IPV4_MTU}-byte UDP echo request with DF to {peer}:{port} (is the responder there?)"),
+            self.summary(s, via),
+        ]
+    }
+    fn summary(&self, s: &Step, _: &str) -> String {
+        format!(
+            "UDP probes with Don't Fragment, up to the interface MTU, to {}:{}",
+            s.addr_text(),
+            s.port.unwrap_or_default()
+        )
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let port = s.port.unwrap_or_default();
+        ctx.fan_out(s, |ip| async move { vec![mtu(ctx, s, ip, port).await] })
+            .await
+    }
+}
+
+async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResult {
     let t = ctx.cfg.timeout;
     let sa = SocketAddr::new(peer, port);
     let s = Instant::now();
@@ -114,9 +169,34 @@ pub async fn mtu(ctx: &Ctx<'_, '_>, p: &Probe, peer: IpAddr, port: u16) -> Check
     )
 }
 
-pub async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Probe, addr: &Addr) -> Vec<CheckResult> {
+/// Path MTU with ICMP echo and DF (the API server, where ICMP is allowed).
+pub struct IcmpMtu;
+
+#[async_trait]
+impl StepKind for IcmpMtu {
+    fn name(&self) -> &'static str {
+        "icmp_mtu"
+    }
+    fn packets(&self, s: &Step, via: &str) -> Vec<String> {
+        vec![
+            "route lookup (local: the interface MTU bounds the search)".into(),
+            self.summary(s, via),
+        ]
+    }
+    fn summary(&self, s: &Step, _: &str) -> String {
+        format!(
+            "ICMP echo with Don't Fragment, up to the interface MTU, to {}",
+            s.addr_text()
+        )
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        icmp_mtu(ctx, s).await
+    }
+}
+
+async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Step) -> Vec<CheckResult> {
     let t = ctx.cfg.timeout;
-    ctx.fan_out(p, addr, |ip| async move {
+    ctx.fan_out(p, |ip| async move {
         let s = Instant::now();
         let eg = egress(ctx, ip).await;
         let out = async {

@@ -258,6 +258,48 @@ impl HostFacts for SystemHost {
     fn privileged(&self) -> bool {
         super::sockopt::is_root()
     }
+
+    fn process_names(&self) -> Result<Vec<String>, String> {
+        let proc = self.under(Path::new("/proc"));
+        let rd =
+            std::fs::read_dir(&proc).map_err(|e| format!("cannot read {}: {e}", proc.display()))?;
+        // a daemon in another network namespace (a container, a lab host) is not this node's
+        let own_ns = std::fs::read_link(proc.join("self/ns/net")).ok();
+        let root = super::sockopt::is_root();
+        let mut names: Vec<String> = rd
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            })
+            .filter(
+                |e| match (&own_ns, std::fs::read_link(e.path().join("ns/net"))) {
+                    (Some(own), Ok(theirs)) => *own == theirs,
+                    // root reads every process's namespace: one it cannot read is exiting
+                    (Some(_), Err(_)) => !root,
+                    (None, _) => true,
+                },
+            )
+            .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+            .map(|n| n.trim().to_string())
+            .take(65_536)
+            .collect();
+        if names.is_empty() {
+            return Err(format!("no process under {}", proc.display()));
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn clock_synchronised(&self) -> Result<bool, String> {
+        if !self.live() {
+            return Err("not read: the --sysroot tree is another host's".into());
+        }
+        super::sockopt::clock_synchronised().map_err(|e| format!("ntp_adjtime: {e}"))
+    }
 }
 
 /// Nameservers in a resolv.conf text.

@@ -1,5 +1,5 @@
 //! The one audited place with `unsafe`: `IP_MTU_DISCOVER` has no safe API in socket2 0.6 or nix
-//! 0.31. Everything else (IP_MTU, geteuid, if_indextoname) goes through nix's safe wrappers.
+//! 0.31, and neither has `ntp_adjtime` (read-only with `modes = 0`). Everything else (IP_MTU, geteuid, if_indextoname) goes through nix's safe wrappers.
 
 #![allow(unsafe_code)]
 
@@ -60,4 +60,19 @@ mod tests {
         assert!(path_mtu(&s).is_some_and(|m| m >= 576));
         assert_eq!(if_name(1).as_deref(), Some("lo"));
     }
+}
+
+/// Whether the kernel's clock is synchronised, as `timedatectl` reports it: `ntp_adjtime` with
+/// `modes = 0` (reads, never sets) returns `TIME_ERROR` while `STA_UNSYNC` is set.
+pub fn clock_synchronised() -> std::io::Result<bool> {
+    // SAFETY: `tx` is a zeroed `timex` owned by this frame; with `modes = 0` the call only writes
+    // the kernel's current values into it and keeps no pointer.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    tx.modes = 0;
+    // SAFETY: as above; `&mut tx` is valid for the call.
+    let r = unsafe { libc::ntp_adjtime(&mut tx) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(r != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0)
 }
