@@ -1,24 +1,24 @@
-//! The commands: turn parsed arguments into options, run, render, and pick the exit code.
+//! The commands: one short function per command. `check` is the named steps of a run —
+//! environment, plan, run, waivers, causes, render, bundle — each in the module it belongs to.
 
 use std::io::IsTerminal;
 use std::time::Instant;
 
+use crate::args::{inbound_nodes, options, regions};
 use crate::catalogue::{self, Catalogue};
-use crate::checks as plan;
+use crate::checks::{self, Step};
 use crate::cli::{
     CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs,
-    ResponderArgs, SummarizeArgs, TargetArgs,
+    ResponderArgs, SummarizeArgs,
 };
-use crate::engine::{self, EngineConfig, Net};
+use crate::engine::{self, EngineConfig};
 use crate::error::{InputError, InternalError};
 use crate::exit;
 use crate::options::{self, Options};
-use crate::regions::{RegionTable, BUILTIN_ORIGIN};
 use crate::report::{self, listing, output, Style};
-use crate::result::{
-    Report, RunOptions, Status, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION,
-};
+use crate::result::{Report, RunOptions, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION};
 use crate::sys;
+use crate::sys::system::{RunEnv, System};
 
 /// Why a command stopped without a report.
 #[derive(Debug, thiserror::Error)]
@@ -38,150 +38,8 @@ impl AppError {
     }
 }
 
-/// A small text input file (at most 4 MiB), or one line naming the flag, the file and the reason.
-fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError> {
-    let shown = path.display().to_string();
-    let bad = |why: String| AppError::from(InputError::flag(flag, &shown, why));
-    let md = std::fs::metadata(path).map_err(|e| bad(sys::errno::words(&e)))?;
-    if !md.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    if md.len() > 4 << 20 {
-        return Err(bad(format!("{} bytes; at most 4 MiB", md.len())));
-    }
-    let bytes = std::fs::read(path).map_err(|e| bad(sys::errno::words(&e)))?;
-    String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))
-}
-
 fn cat() -> Result<&'static Catalogue, AppError> {
     catalogue::builtin().map_err(|e| InternalError::BuiltinData(e).into())
-}
-
-fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> {
-    match file {
-        Some(p) => Ok(RegionTable::from_file(p)?),
-        None => RegionTable::builtin().map_err(|e| InternalError::BuiltinData(e.0).into()),
-    }
-}
-
-/// Validate every option; the first bad one is reported.
-pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
-    let table = regions(t.regions_file.as_deref())?;
-    let origin = match &t.regions_file {
-        Some(p) => format!("--region, regions from {}", p.display()),
-        None => format!("--region, {BUILTIN_ORIGIN}"),
-    };
-    let region = table.find(t.region.trim(), &origin)?.clone();
-    let mut o = Options::for_region(region);
-    o.cni = t.cni;
-    o.k8s_version = options::parse_k8s_version(&t.k8s_version)?;
-    o.apiserver = t
-        .apiserver
-        .as_deref()
-        .map(|s| options::parse_host_port(s, 6443, "--apiserver"))
-        .transpose()?;
-    if !t.ntp_server.is_empty() {
-        for s in &t.ntp_server {
-            options::parse_host_port(s, 123, "--ntp-server")?;
-            if s.contains(':') && s.parse::<std::net::IpAddr>().is_err() {
-                return Err(InputError::flag(
-                    "--ntp-server",
-                    s,
-                    "give a name or address without a port (NTP uses UDP 123)",
-                )
-                .into());
-            }
-        }
-        o.ntp_servers = t
-            .ntp_server
-            .iter()
-            .map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase())
-            .collect();
-        o.ntp_servers.dedup();
-    }
-    o.self_hosted_ntp = t.self_hosted_ntp;
-    o.dns_server = t
-        .dns_server
-        .as_deref()
-        .map(options::parse_dns_server)
-        .transpose()?;
-    o.vpc_cidr = t
-        .vpc_cidr
-        .as_deref()
-        .map(|s| options::parse_cidr(s, "--vpc-cidr"))
-        .transpose()?;
-    o.pod_cidr = t
-        .pod_cidr
-        .as_deref()
-        .map(|s| options::parse_cidr(s, "--pod-cidr"))
-        .transpose()?;
-    o.endpoints = t
-        .endpoint
-        .iter()
-        .map(|s| options::parse_endpoint(s))
-        .collect::<Result<_, _>>()?;
-    o.timeout = options::parse_duration(&t.timeout, "--timeout")?;
-    o.ntp_warn_offset = options::parse_seconds(&t.ntp_warn_offset, "--ntp-warn-offset")?;
-    o.ntp_fail_offset = options::parse_seconds(&t.ntp_fail_offset, "--ntp-fail-offset")?;
-    if o.ntp_fail_offset <= o.ntp_warn_offset {
-        return Err(InputError::flag(
-            "--ntp-fail-offset",
-            &t.ntp_fail_offset,
-            format!(
-                "must be larger than --ntp-warn-offset ({})",
-                t.ntp_warn_offset
-            ),
-        )
-        .into());
-    }
-    for (flag, list) in [("--only", &t.only), ("--skip", &t.skip)] {
-        for sel in list {
-            if !cat.knows(sel) {
-                return Err(InputError::flag(
-                    flag,
-                    sel,
-                    "not a requirement id or category (see `ack-edge-preflight requirements`)",
-                )
-                .into());
-            }
-        }
-    }
-    o.only = t.only.clone();
-    o.skip = t.skip.clone();
-    o.peers = vec![];
-    for s in &t.peer {
-        let ip = options::parse_host_ip(s, "--peer")?;
-        if !o.peers.contains(&ip) {
-            o.peers.push(ip);
-        }
-    }
-    o.accept = t
-        .accept
-        .iter()
-        .map(|a| crate::waiver::parse(a, cat))
-        .collect::<Result<_, _>>()?;
-    for f in &t.ca_file {
-        o.extra_roots.extend(
-            sys::tls::read_pem_certs(f)
-                .map_err(|e| InputError::flag("--ca-file", &f.display().to_string(), e))?,
-        );
-    }
-    if let Some(f) = &t.cluster_ca {
-        o.cluster_roots = sys::tls::read_pem_certs(f)
-            .map_err(|e| InputError::flag("--cluster-ca", &f.display().to_string(), e))?;
-    }
-    if let Some(root) = &t.sysroot {
-        if !root.is_dir() {
-            return Err(InputError::flag(
-                "--sysroot",
-                &root.display().to_string(),
-                "not a directory",
-            )
-            .into());
-        }
-        o.sysroot = root.clone();
-    }
-    Ok(o)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
@@ -191,29 +49,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
         .map_err(|e| InternalError::Runtime(e.to_string()).into())
 }
 
+/// What the report says about how it was made, besides the results.
+struct RunMeta {
+    target: TargetInfo,
+    options: RunOptions,
+    untested: Vec<Untested>,
+    waivers: Vec<crate::waiver::Waiver>,
+}
+
 fn check(a: &CheckArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let opts = options(&a.target, cat)?;
-    let probes = plan::plan(&opts, cat);
-    if probes.is_empty() {
-        return Err(InputError(format!(
-            "nothing to check: --only {} --skip {} leaves no requirement (see `ack-edge-preflight requirements`)",
-            if opts.only.is_empty() { "(all)".to_string() } else { opts.only.join(",") },
-            if opts.skip.is_empty() { "(none)".to_string() } else { opts.skip.join(",") }
-        ))
-        .into());
+    let steps = checks::plan(&opts, cat);
+    if steps.is_empty() {
+        return Err(nothing_selected(&opts).into());
     }
-    let cfg = EngineConfig {
-        region: opts.region.id.clone(),
-        timeout: opts.timeout,
-        ntp_warn_offset: opts.ntp_warn_offset,
-        ntp_fail_offset: opts.ntp_fail_offset,
-    };
-    let target = TargetInfo {
-        region: opts.region.id.clone(),
-        cni: opts.cni.as_str().into(),
-        apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
-    };
     let env = RunEnv {
         dns_server: opts.dns_server,
         sysroot: opts.sysroot.clone(),
@@ -221,105 +71,75 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         cluster_roots: opts.cluster_roots.clone(),
         toward: crate::constants::VPC_DNS_SERVERS[0]
             .parse()
-            .expect("a constant address"),
-        bundle: match &a.bundle {
-            Some(p) => match output::prepare_for(Some(p), "--bundle")? {
-                output::Destination::Replace(t) if Some(p) != a.report.output.as_ref() => Some(t),
-                _ => {
-                    return Err(InputError::flag(
-                        "--bundle",
-                        &p.display().to_string(),
-                        "must be a regular file (new or to replace), not the --output file",
-                    )
-                    .into())
-                }
-            },
-            None => None,
-        },
+            .map_err(|_| InternalError::BuiltinData("VPC DNS address".into()))?,
+        bundle: bundle_path(a)?,
     };
-    let run = RunMeta {
-        options: RunOptions {
+    let meta = RunMeta {
+        target: TargetInfo {
             region: opts.region.id.clone(),
             cni: opts.cni.as_str().into(),
-            k8s_version: format!("{}.{}", opts.k8s_version.0, opts.k8s_version.1),
-            apiserver: opts.apiserver.as_ref().map(|h| h.to_string()),
-            peers: opts.peers.iter().map(|p| p.to_string()).collect(),
-            dns_server: opts.dns_server.map(|d| d.to_string()),
-            only: opts.only.clone(),
-            skip: opts.skip.clone(),
-            accept: a.target.accept.clone(),
-            timeout_ms: opts.timeout.as_millis() as u64,
-            strict: a.report.strict,
+            apiserver: opts.apiserver.as_ref().map(ToString::to_string),
         },
-        untested: plan::untested(&opts, cat, &probes),
+        options: run_options(&opts, a),
+        untested: checks::untested(&opts, cat, &steps),
         waivers: opts.accept.clone(),
     };
-    execute(&probes, &cfg, &env, target, run, &a.report, cat)
+    execute(&steps, &engine_config(&opts), &env, meta, &a.report, cat)
 }
 
-/// What the report says about how it was made, besides the results.
-struct RunMeta {
-    options: RunOptions,
-    untested: Vec<Untested>,
-    waivers: Vec<crate::waiver::Waiver>,
+fn nothing_selected(opts: &Options) -> InputError {
+    InputError(format!(
+        "nothing to check: --only {} --skip {} leaves no requirement (see `ack-edge-preflight requirements`)",
+        if opts.only.is_empty() { "(all)".to_string() } else { opts.only.join(",") },
+        if opts.skip.is_empty() { "(none)".to_string() } else { opts.skip.join(",") }
+    ))
 }
 
-/// What the system implementations need besides the engine configuration.
-struct RunEnv {
-    dns_server: Option<std::net::SocketAddr>,
-    sysroot: std::path::PathBuf,
-    extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
-    cluster_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
-    /// Where the cloud is, for the report's primary address (the route's source address).
-    toward: std::net::IpAddr,
-    /// `--bundle`: where the support bundle goes (checked before anything is sent).
-    bundle: Option<std::path::PathBuf>,
+fn engine_config(opts: &Options) -> EngineConfig {
+    EngineConfig {
+        region: opts.region.id.clone(),
+        timeout: opts.timeout,
+        ntp_warn_offset: opts.ntp_warn_offset,
+        ntp_fail_offset: opts.ntp_fail_offset,
+    }
 }
 
-/// The nodes of `inbound`: every `--node`, then the `--nodes-file` lines, without duplicates.
-fn inbound_nodes(a: &InboundArgs) -> Result<Vec<std::net::IpAddr>, AppError> {
-    let mut nodes = vec![];
-    for n in &a.node {
-        nodes.push(options::parse_host_ip(n, "--node")?);
+/// `--bundle`: a regular file (new or to replace), never the `--output` file; checked before
+/// anything is sent.
+fn bundle_path(a: &CheckArgs) -> Result<Option<std::path::PathBuf>, AppError> {
+    let Some(p) = &a.bundle else { return Ok(None) };
+    match output::prepare_for(Some(p), "--bundle")? {
+        output::Destination::Replace(t) if Some(p) != a.report.output.as_ref() => Ok(Some(t)),
+        _ => Err(InputError::flag(
+            "--bundle",
+            &p.display().to_string(),
+            "must be a regular file (new or to replace), not the --output file",
+        )
+        .into()),
     }
-    if let Some(path) = &a.nodes_file {
-        let shown = path.display().to_string();
-        let text = read_input(path, "--nodes-file")?;
-        for (i, line) in text.lines().enumerate() {
-            let v = line.split('#').next().unwrap_or("").trim();
-            if v.is_empty() {
-                continue;
-            }
-            let origin = format!("{shown}:{}", i + 1);
-            nodes.push(options::parse_host_ip(
-                v,
-                &format!("node address at {origin}"),
-            )?);
-        }
-        if nodes.is_empty() {
-            return Err(
-                InputError::data(&shown, "no node addresses (one per line, # comments)").into(),
-            );
-        }
+}
+
+fn run_options(opts: &Options, a: &CheckArgs) -> RunOptions {
+    RunOptions {
+        region: opts.region.id.clone(),
+        cni: opts.cni.as_str().into(),
+        k8s_version: format!("{}.{}", opts.k8s_version.0, opts.k8s_version.1),
+        apiserver: opts.apiserver.as_ref().map(ToString::to_string),
+        peers: opts.peers.iter().map(ToString::to_string).collect(),
+        dns_server: opts.dns_server.map(|d| d.to_string()),
+        only: opts.only.clone(),
+        skip: opts.skip.clone(),
+        accept: a.target.accept.clone(),
+        timeout_ms: crate::run::ms(opts.timeout),
+        strict: a.report.strict,
     }
-    let mut seen = std::collections::HashSet::new();
-    nodes.retain(|n| seen.insert(*n));
-    if nodes.len() > crate::constants::MAX_INBOUND_NODES {
-        return Err(InputError(format!(
-            "{} nodes given; one run sweeps at most {} (split the list)",
-            nodes.len(),
-            crate::constants::MAX_INBOUND_NODES
-        ))
-        .into());
-    }
-    Ok(nodes)
 }
 
 fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let nodes = inbound_nodes(a)?;
     let timeout = options::parse_duration(&a.timeout, "--timeout")?;
-    let probes = plan::plan_inbound(&nodes, a.cni);
+    let steps = checks::plan_inbound(&nodes, a.cni);
     let cfg = EngineConfig {
         region: "-".into(),
         timeout,
@@ -330,11 +150,6 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
         [one] => format!("inbound to {one}"),
         many => format!("inbound to {} nodes", many.len()),
     };
-    let target = TargetInfo {
-        region,
-        cni: a.cni.as_str().into(),
-        apiserver: None,
-    };
     let env = RunEnv {
         dns_server: None,
         sysroot: "/".into(),
@@ -343,19 +158,24 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
         toward: nodes[0],
         bundle: None,
     };
-    let run = RunMeta {
+    let meta = RunMeta {
+        target: TargetInfo {
+            region,
+            cni: a.cni.as_str().into(),
+            apiserver: None,
+        },
         options: RunOptions {
             region: "-".into(),
             cni: a.cni.as_str().into(),
-            peers: nodes.iter().map(|n| n.to_string()).collect(),
-            timeout_ms: timeout.as_millis() as u64,
+            peers: nodes.iter().map(ToString::to_string).collect(),
+            timeout_ms: crate::run::ms(timeout),
             strict: a.report.strict,
             ..Default::default()
         },
         untested: vec![],
         waivers: vec![],
     };
-    execute(&probes, &cfg, &env, target, run, &a.report, cat)
+    execute(&steps, &cfg, &env, meta, &a.report, cat)
 }
 
 fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
@@ -401,13 +221,57 @@ fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
     Ok(if partial { exit::FAILED } else { exit::OK })
 }
 
-/// Run probes, build the report, render it, pick the exit code.
-fn execute(
-    probes: &[plan::Step],
+/// The rows of a run, and what the report says of the host, from the real system.
+struct Ran {
+    results: Vec<crate::result::CheckResult>,
+    view: sys::system::HostView,
+    bundle_net: Vec<crate::bundle::Entry>,
+}
+
+/// Environment and run: build the system, run the steps (with a progress line on a terminal), and
+/// read the host's view for the report.
+fn run_steps(
+    steps: &[Step],
     cfg: &EngineConfig,
-    opts: &RunEnv,
-    target: TargetInfo,
-    run: RunMeta,
+    env: &RunEnv,
+    cat: &Catalogue,
+) -> Result<Ran, AppError> {
+    let progress = std::io::stderr().is_terminal();
+    let rt = runtime()?;
+    Ok(rt.block_on(async {
+        let system = System::new(env, cfg.timeout);
+        if checks::needs(steps).tls_roots {
+            system.preload_roots();
+        }
+        let net = system.net();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let run = engine::run_counting(steps, &net, cfg, cat, &done);
+        let results = if progress {
+            sys::term::progress_line(run, &done, steps.len(), cfg.deadline_for(steps.len())).await
+        } else {
+            run.await
+        };
+        let view = system.host_view(env.toward).await;
+        let bundle_net = if env.bundle.is_some() {
+            system.bundle_net().await
+        } else {
+            vec![]
+        };
+        Ran {
+            results,
+            view,
+            bundle_net,
+        }
+    }))
+}
+
+/// Run the steps, build the report (waivers, untested, causes), render it, write the bundle, pick
+/// the exit code.
+fn execute(
+    steps: &[Step],
+    cfg: &EngineConfig,
+    env: &RunEnv,
+    meta: RunMeta,
     out: &ReportArgs,
     cat: &Catalogue,
 ) -> Result<i32, AppError> {
@@ -420,66 +284,14 @@ fn execute(
     let dest = output::prepare(out.output.as_deref())?;
     let started = std::time::SystemTime::now();
     let t0 = Instant::now();
-    let progress = std::io::stderr().is_terminal();
-    let rt = runtime()?;
-    let (mut results, addresses, primary, net_entries) = rt.block_on(async {
-        let resolver = sys::dns::HickoryResolver::new(opts.dns_server, cfg.timeout);
-        let routes = sys::netlink::NetlinkRoutes::new();
-        let host = sys::host::SystemHost::new(&opts.sysroot, std::env::var("PATH").ok().as_deref());
-        let tls = sys::tls::RustlsProber::new(&opts.extra_roots, &opts.cluster_roots);
-        if probes.iter().any(|p| p.kind.name() == "tls") {
-            tls.preload(); // the host's roots, read before any probe starts
-        }
-        let pinger = sys::icmp::SurgePinger::new();
-        let net = Net {
-            resolver: &resolver,
-            connector: &sys::tcp::TokioConnector,
-            ntp: &sys::ntp::RsntpClient,
-            routes: &routes,
-            host: &host,
-            tls: &tls,
-            udp: &sys::udp::TokioUdp,
-            icmp: Some(&pinger),
-        };
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let run = engine::run_counting(probes, &net, cfg, cat, &done);
-        let results = if progress {
-            progress_line(run, &done, probes.len(), cfg.deadline_for(probes.len())).await
-        } else {
-            run.await
-        };
-        use crate::net::Routes;
-        let primary = routes
-            .route_to(opts.toward)
-            .await
-            .ok()
-            .and_then(|r| r.source)
-            .map(|a| a.to_string());
-        let addresses: Vec<String> = routes
-            .addresses()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|a| a.interface != "lo" && !a.net.addr().is_loopback())
-            .map(|a| a.net.to_string())
-            .collect();
-        let net_entries = match &opts.bundle {
-            Some(_) => bundle_net(&routes).await,
-            None => vec![],
-        };
-        (results, addresses, primary, net_entries)
-    });
-    let waivers = crate::waiver::apply(&mut results, &run.waivers);
-    let mut untested = run.untested;
-    for r in results.iter().filter(|r| r.status == Status::Skip) {
-        if !untested.iter().any(|u| u.id == r.id) {
-            untested.push(Untested {
-                id: r.id.clone(),
-                reason: format!("not run: {}", crate::text::clean(&r.message, 100)),
-            });
-        }
-    }
-    let host = sys::host::SystemHost::new(&opts.sysroot, None);
+    let Ran {
+        mut results,
+        view,
+        bundle_net,
+    } = run_steps(steps, cfg, env, cat)?;
+    let waivers = crate::waiver::apply(&mut results, &meta.waivers);
+    let untested = Untested::with_skips(meta.untested, &results);
+    let host = sys::host::SystemHost::new(&env.sysroot, None);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -487,68 +299,22 @@ fn execute(
             version: env!("CARGO_PKG_VERSION").into(),
         },
         started_at: crate::clock::rfc3339(started),
-        duration_ms: t0.elapsed().as_millis() as u64,
-        host: sys::host::host_info(&host, addresses, primary, opts.dns_server),
-        target,
-        options: run.options,
+        duration_ms: crate::run::ms(t0.elapsed()),
+        host: sys::host::host_info(&host, view.addresses, view.primary, env.dns_server),
+        target: meta.target,
+        options: meta.options,
         summary: Summary::of(&results, out.strict).with_untested(untested),
         waivers,
         results,
     };
-    drop(rt);
     crate::causes::link_causes(&mut report.results, &report.host.nameservers);
-    let view = sys::term::stdout_view(out.output.is_some(), out.no_color);
-    let style = Style {
-        color: view.color,
-        strict: out.strict,
-        width: view.width,
-        ascii: view.ascii,
-        all: out.all,
-    };
-    let text = report::render(&report, format, style);
-    output::write(&dest, &text)?;
-    if let Some(path) = &opts.bundle {
-        let mut entries = vec![
-            crate::bundle::text_entry(
-                "report/report.json",
-                "report",
-                &report::render(&report, report::Format::Json, Style::PLAIN),
-            ),
-            crate::bundle::text_entry(
-                "report/report.md",
-                "report",
-                &report::render(&report, report::Format::Markdown, Style::PLAIN),
-            ),
-            crate::bundle::text_entry(
-                "report/report.html",
-                "report",
-                &report::render(&report, report::Format::Html, Style::PLAIN),
-            ),
-        ];
-        entries.extend(crate::bundle::host_files(&host, &opts.sysroot));
-        entries.push(crate::bundle::listening(&host));
-        entries.extend(net_entries);
-        let entries = crate::bundle::finish(entries, env!("CARGO_PKG_VERSION"), &report.started_at);
-        let mtime = started
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let dir = format!(
-            "ack-edge-preflight-{}-{}",
-            crate::text::clean(&report.host.hostname, 64).replace(['/', ' '], "_"),
-            report.started_at.replace(':', "")
-        );
-        crate::bundle::write(path, &dir, &entries, mtime).map_err(|e| InternalError::Output {
-            path: path.display().to_string(),
-            reason: sys::errno::words(&e),
-        })?;
-        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        eprintln!(
-            "support bundle written to {} ({} files, {} KiB)",
-            path.display(),
-            entries.len(),
-            bytes.div_ceil(1024)
-        );
+    output::write(&dest, &report::render(&report, format, style(out)))?;
+    if let Some(path) = &env.bundle {
+        crate::bundle::write_support(path, &report, &host, &env.sysroot, bundle_net, started)
+            .map_err(|e| InternalError::Output {
+                path: path.display().to_string(),
+                reason: sys::errno::words(&e),
+            })?;
     }
     if let Some(path) = &out.output {
         let s = &report.summary;
@@ -569,73 +335,16 @@ fn execute(
     })
 }
 
-/// "23/49 done, 1.8 s left" on standard error (a terminal), redrawn every 100 ms while `run` runs,
-/// and cleared before the report is written.
-async fn progress_line<T>(
-    run: impl std::future::Future<Output = T>,
-    done: &std::sync::atomic::AtomicUsize,
-    total: usize,
-    deadline: std::time::Duration,
-) -> T {
-    use std::io::Write;
-    let end = tokio::time::Instant::now() + deadline;
-    let ticker = async {
-        loop {
-            let left = end
-                .saturating_duration_since(tokio::time::Instant::now())
-                .as_secs_f64();
-            let n = done.load(std::sync::atomic::Ordering::Relaxed);
-            let _ = write!(
-                std::io::stderr(),
-                "\r{n}/{total} done, {left:.1} s left\x1b[K"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    };
-    tokio::pin!(run);
-    tokio::pin!(ticker);
-    let out = match futures::future::select(run, ticker).await {
-        futures::future::Either::Left((out, _)) => out,
-        futures::future::Either::Right(((), _)) => unreachable!("the ticker never ends"),
-    };
-    let _ = write!(std::io::stderr(), "\r\x1b[K");
-    out
-}
-
-/// Addresses, routes, rules and neighbours from netlink, for the support bundle.
-async fn bundle_net(routes: &sys::netlink::NetlinkRoutes) -> Vec<crate::bundle::Entry> {
-    use crate::net::Routes;
-    let lines = |r: Result<Vec<String>, String>| match r {
-        Ok(v) => v.join("\n") + "\n",
-        Err(e) => format!("# not readable: {e}\n"),
-    };
-    let addrs = routes.addresses().await.map(|v| {
-        v.into_iter()
-            .map(|a| format!("{} {}", a.interface, a.net))
-            .collect()
-    });
-    let table = routes
-        .routes()
-        .await
-        .map(|v| v.iter().map(|r| r.describe()).collect());
-    vec![
-        crate::bundle::text_entry("net/addresses.txt", "netlink", &lines(addrs)),
-        crate::bundle::text_entry(
-            "net/routes.txt",
-            "netlink (every table but local)",
-            &lines(table),
-        ),
-        crate::bundle::text_entry(
-            "net/rules.txt",
-            "netlink",
-            &lines(routes.rules_text().await),
-        ),
-        crate::bundle::text_entry(
-            "net/neighbours.txt",
-            "netlink",
-            &lines(routes.neighbours_text().await),
-        ),
-    ]
+/// How the report looks: the terminal's width, colour and character set, and the flags.
+fn style(out: &ReportArgs) -> Style {
+    let view = sys::term::stdout_view(out.output.is_some(), out.no_color);
+    Style {
+        color: view.color,
+        strict: out.strict,
+        width: view.width,
+        ascii: view.ascii,
+        all: out.all,
+    }
 }
 
 /// Listings go to standard output; a closed pipe ends quietly, any other write error is exit 3.
@@ -646,7 +355,7 @@ fn print_out(text: &str) -> Result<(), AppError> {
 fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
     let cat = cat()?;
     let opts = options(&a.target, cat)?;
-    let probes = plan::plan(&opts, cat);
+    let probes = checks::plan(&opts, cat);
     let via = match opts.dns_server {
         Some(sa) if sa.port() == 53 => sa.ip().to_string(),
         Some(sa) => sa.to_string(),
@@ -654,10 +363,10 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
     };
     let text = match a.format {
         ListFormat::Json => {
-            let untested = plan::untested(&opts, cat, &probes);
+            let untested = checks::untested(&opts, cat, &probes);
             let packets: Vec<serde_json::Value> =
                 probes.iter().map(|p| serde_json::json!({"id": p.id, "target": p.target, "packets": p.packets(&via)})).collect();
-            let v = serde_json::json!({"region": opts.region.id, "timeout_ms": opts.timeout.as_millis() as u64, "dns": via, "probes": probes, "packets": packets, "untested": untested});
+            let v = serde_json::json!({"region": opts.region.id, "timeout_ms": crate::run::ms(opts.timeout), "dns": via, "probes": probes, "packets": packets, "untested": untested});
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         ListFormat::Table | ListFormat::Markdown => {

@@ -310,6 +310,59 @@ pub fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::
     })
 }
 
+/// Write the support bundle of a finished run to `path`: the report in three formats, the host's
+/// files, its listening sockets and the netlink state read during the run. Says on standard error
+/// what was written.
+pub fn write_support(
+    path: &Path,
+    report: &crate::result::Report,
+    host: &dyn HostFacts,
+    sysroot: &Path,
+    net_entries: Vec<Entry>,
+    started: std::time::SystemTime,
+) -> std::io::Result<()> {
+    use crate::report::{render, Format, Style};
+    let mut entries = vec![
+        text_entry(
+            "report/report.json",
+            "report",
+            &render(report, Format::Json, Style::PLAIN),
+        ),
+        text_entry(
+            "report/report.md",
+            "report",
+            &render(report, Format::Markdown, Style::PLAIN),
+        ),
+        text_entry(
+            "report/report.html",
+            "report",
+            &render(report, Format::Html, Style::PLAIN),
+        ),
+    ];
+    entries.extend(host_files(host, sysroot));
+    entries.push(listening(host));
+    entries.extend(net_entries);
+    let entries = finish(entries, env!("CARGO_PKG_VERSION"), &report.started_at);
+    let mtime = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let dir = format!(
+        "ack-edge-preflight-{}-{}",
+        crate::text::clean(&report.host.hostname, 64).replace(['/', ' '], "_"),
+        report.started_at.replace(':', "")
+    );
+    write(path, &dir, &entries, mtime)?;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "support bundle written to {} ({} files, {} KiB)",
+        path.display(),
+        entries.len(),
+        bytes.div_ceil(1024)
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

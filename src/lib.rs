@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod args;
 pub mod bundle;
 pub mod catalogue;
 pub mod cause;

@@ -178,6 +178,22 @@ pub struct Untested {
     pub reason: String,
 }
 
+impl Untested {
+    /// `planned` (deselected and not runnable with these options), then every requirement that
+    /// was planned but did not run (a SKIP row), once each.
+    pub fn with_skips(mut planned: Vec<Untested>, results: &[CheckResult]) -> Vec<Untested> {
+        for r in results.iter().filter(|r| r.status == Status::Skip) {
+            if !planned.iter().any(|u| u.id == r.id) {
+                planned.push(Untested {
+                    id: r.id.clone(),
+                    reason: format!("not run: {}", crate::text::clean(&r.message, 100)),
+                });
+            }
+        }
+        planned
+    }
+}
+
 /// Counts and the overall verdict. Waived rows are counted under `waived` and in their status, but
 /// not in the verdict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! The real implementations of the engine's traits.
+//! The real implementations of the engine's traits, and the one environment ([`system::System`]) that
+//! owns them for a run.
 
 pub mod dns;
 pub mod errno;
@@ -8,6 +9,7 @@ pub mod netlink;
 pub mod ntp;
 pub mod responder;
 pub mod sockopt;
+pub mod system;
 pub mod tcp;
 pub mod term;
 pub mod tls;

@@ -69,6 +69,39 @@ pub fn stdout_view(to_file: bool, no_color_flag: bool) -> View {
     decide(tty, no_color_flag, &env, if tty { columns() } else { None })
 }
 
+/// "23/49 done, 1.8 s left" on standard error (a terminal), redrawn every 100 ms while `run` runs,
+/// and cleared before the report is written.
+pub async fn progress_line<T>(
+    run: impl std::future::Future<Output = T>,
+    done: &std::sync::atomic::AtomicUsize,
+    total: usize,
+    deadline: std::time::Duration,
+) -> T {
+    use std::io::Write;
+    let end = tokio::time::Instant::now() + deadline;
+    let ticker = async {
+        loop {
+            let left = end
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs_f64();
+            let n = done.load(std::sync::atomic::Ordering::Relaxed);
+            let _ = write!(
+                std::io::stderr(),
+                "\r{n}/{total} done, {left:.1} s left\x1b[K"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    tokio::pin!(run);
+    tokio::pin!(ticker);
+    let out = match futures::future::select(run, ticker).await {
+        futures::future::Either::Left((out, _)) => out,
+        futures::future::Either::Right(((), _)) => unreachable!("the ticker never ends"),
+    };
+    let _ = write!(std::io::stderr(), "\r\x1b[K");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
