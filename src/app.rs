@@ -373,8 +373,7 @@ fn plan_cmd(a: &PlanArgs) -> Result<i32, AppError> {
             let api = opts
                 .apiserver
                 .as_ref()
-                .map(|h| h.to_string())
-                .unwrap_or_else(|| "(not given)".into());
+                .map_or_else(|| "(not given)".into(), std::string::ToString::to_string);
             let heading = format!(
                 "Plan for region {} (cni {}, Kubernetes {}.{}, API server {api}); per-probe timeout {} ms. Nothing is sent by `plan`.\n",
                 opts.region.id,
@@ -421,26 +420,22 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
     let jobs = match a.jobs {
         Some(0) => return Err(InputError::flag("--jobs", "0", "must be at least 1").into()),
         Some(n) => n,
-        None => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     };
     let files = crate::summary::expand(&a.reports);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let age = crate::summary::AgeRule {
         now,
-        max_age_s: max_age.as_secs() as i64,
+        max_age_s: i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
     };
     let s = crate::summary::summarize_files(&files, jobs, age);
     if s.hosts == 0 {
-        let why = s
-            .unreadable
-            .first()
-            .map(|u| format!("{}: {}", u.file, u.reason))
-            .unwrap_or_else(|| "no reports".into());
+        let why = s.unreadable.first().map_or_else(
+            || "no reports".into(),
+            |u| format!("{}: {}", u.file, u.reason),
+        );
         let more = if s.unreadable.len() > 1 {
             format!(" (and {} more unreadable files)", s.unreadable.len() - 1)
         } else {
@@ -451,7 +446,7 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
     {
         let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
         let done = crate::report::fleet::write(a.format, &s, &mut out)
-            .and_then(|_| std::io::Write::flush(&mut out));
+            .and_then(|()| std::io::Write::flush(&mut out));
         match done {
             Err(e) if !output::is_closed_pipe(&e) => {
                 return Err(InternalError::Output {

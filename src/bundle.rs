@@ -124,8 +124,7 @@ fn redact_line(line: &str) -> (String, bool) {
         let start = from + p + 3;
         let end = l[start..]
             .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
-            .map(|e| start + e)
-            .unwrap_or(l.len());
+            .map_or(l.len(), |e| start + e);
         if let Some(at) = l[start..end].rfind('@') {
             l.replace_range(start..start + at, "***");
             changed = true;
@@ -173,7 +172,7 @@ pub fn text_entry(path: &str, source: &str, text: &str) -> Entry {
 /// The host files of the bundle, read through `host` (so `--sysroot` applies), under `files/`.
 pub fn host_files(host: &dyn HostFacts, sysroot: &Path) -> Vec<Entry> {
     let mut out = vec![];
-    let mut paths: Vec<String> = FILES.iter().map(|s| s.to_string()).collect();
+    let mut paths: Vec<String> = FILES.iter().map(std::string::ToString::to_string).collect();
     for d in DIRS {
         paths.extend(host.list_dir(d));
     }
@@ -225,8 +224,7 @@ pub fn listening(host: &dyn HostFacts) -> Entry {
                 {
                     let who = owners
                         .get(&s.inode)
-                        .map(|p| format!("{} (pid {})", p.name, p.pid))
-                        .unwrap_or_else(|| "?".into());
+                        .map_or_else(|| "?".into(), |p| format!("{} (pid {})", p.name, p.pid));
                     t.push_str(&format!(
                         "{} {}:{} {who}\n",
                         proto.as_str(),
@@ -345,15 +343,14 @@ pub fn write_support(
     let entries = finish(entries, env!("CARGO_PKG_VERSION"), &report.started_at);
     let mtime = started
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .map_or(0, |d| d.as_secs());
     let dir = format!(
         "ack-edge-preflight-{}-{}",
         crate::text::clean(&report.host.hostname, 64).replace(['/', ' '], "_"),
         report.started_at.replace(':', "")
     );
     write(path, &dir, &entries, mtime)?;
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     eprintln!(
         "support bundle written to {} ({} files, {} KiB)",
         path.display(),

@@ -92,7 +92,7 @@ pub fn builtin() -> Result<&'static Catalogue, String> {
     static CAT: OnceLock<Result<Catalogue, String>> = OnceLock::new();
     CAT.get_or_init(|| Catalogue::parse(BUILTIN))
         .as_ref()
-        .map_err(|e| e.clone())
+        .map_err(std::clone::Clone::clone)
 }
 
 #[cfg(test)]

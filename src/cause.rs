@@ -149,7 +149,7 @@ mod tests {
             assert_eq!(ErrorClass::parse(c.as_str()), Some(*c));
         }
         let mut v: Vec<&str> = ErrorClass::ALL.iter().map(|c| c.as_str()).collect();
-        v.sort();
+        v.sort_unstable();
         v.dedup();
         assert_eq!(v.len(), ErrorClass::ALL.len());
         assert_eq!(serde_json::to_string(&Phase::Udp).unwrap(), "\"udp\"");

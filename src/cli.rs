@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::constants::{DEFAULT_TIMEOUT_ARG, NTP_FAIL_OFFSET_ARG, NTP_WARN_OFFSET_ARG};
 use crate::options::Cni;
@@ -72,13 +72,7 @@ pub struct SummarizeArgs {
     pub jobs: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SummaryFormat {
-    Table,
-    Json,
-    Markdown,
-    Csv,
-}
+pub use crate::report::fleet::SummaryFormat;
 
 #[derive(Debug, Clone, Args)]
 pub struct ResponderArgs {
@@ -217,12 +211,35 @@ pub struct ReportArgs {
     pub all: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListFormat {
-    Table,
-    Json,
-    Markdown,
+pub use crate::report::listing::ListFormat;
+
+/// clap's names (and help) for enums defined where they are used: the renderers do not import clap.
+macro_rules! value_enum {
+    ($ty:ty { $($v:ident = $name:literal $(=> $help:literal)?),+ $(,)? }) => {
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(<$ty>::$v),+]
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $(<$ty>::$v => clap::builder::PossibleValue::new($name)$(.help($help))?,)+
+                })
+            }
+        }
+    };
 }
+
+value_enum!(Format {
+    Table = "table",
+    Json = "json",
+    Markdown = "markdown",
+    Junit = "junit",
+    Prometheus = "prometheus" => "node_exporter textfile-collector format (Prometheus text exposition)",
+    Html = "html" => "One self-contained HTML page (for a browser or a ticket)",
+});
+value_enum!(crate::options::Cni { Flannel = "flannel", TerwayEdge = "terway-edge" });
+value_enum!(ListFormat { Table = "table", Json = "json", Markdown = "markdown" });
+value_enum!(SummaryFormat { Table = "table", Json = "json", Markdown = "markdown", Csv = "csv" });
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {

@@ -1,12 +1,16 @@
 //! Report timestamps: `YYYY-MM-DDTHH:MM:SSZ` to and from seconds since the epoch (civil-date
 //! arithmetic after Howard Hinnant; no time-zone database needed for UTC).
 
+/// Milliseconds of a duration, saturating (the one conversion every timeout and round trip uses).
+pub fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// RFC 3339 UTC timestamp of a system time (seconds precision).
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // civil-from-days (Howard Hinnant)
     let z = days + 719_468;
@@ -67,10 +71,10 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_255_200);
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_hours(498682);
         assert_eq!(rfc3339(t), "2026-11-21T10:00:00Z");
         assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_hours(264384);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
     }
 

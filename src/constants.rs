@@ -2,6 +2,8 @@
 //! ports, the VXLAN port, NTP defaults and thresholds, timeouts, fan-out caps and the host-name rule.
 //! The planner, the responder, clap's defaults and help, and the checks all read them from here.
 
+use std::time::Duration;
+
 /// TCP ports the edge node serves (kubelet 10250 / 10255, node-exporter 9100, 9445), in the order of
 /// the documents' inbound table.
 pub const NODE_TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
@@ -45,6 +47,15 @@ pub const MAX_SOURCE_HOSTS: usize = 16;
 pub const VXLAN_OVERHEAD: u32 = 50;
 /// Smallest IPv4 MTU every host must accept (RFC 791); path-MTU searches start here.
 pub const MIN_IPV4_MTU: u32 = 576;
+/// Slack of the whole run's deadline beyond two timeouts (one DNS answer, then one probe).
+pub const DEADLINE_SLACK: Duration = Duration::from_millis(500);
+/// What a step's own bound allows beyond the probe's timeout, so the probe's own timeout (with its
+/// precise message) fires first: a TLS handshake, UDP echoes, DF searches, a banner read.
+pub const STEP_GRACE: Duration = Duration::from_millis(200);
+/// The same for one SNTP query (a single datagram each way).
+pub const NTP_GRACE: Duration = Duration::from_millis(100);
+/// The least time a package-source connect gets after its DNS answer.
+pub const MIN_CONNECT_BUDGET: Duration = Duration::from_millis(200);
 /// UDP echo probes sent per peer.
 pub const ECHO_TRIES: u32 = 3;
 

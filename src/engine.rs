@@ -1,6 +1,7 @@
-//! The probe engine, orchestration only: read the host snapshot once, start one shared DNS future per
-//! name, run every planned probe concurrently under one deadline (`timeout_at`), and collect the rows
-//! in plan order. What each probe does is in `run/`; what its outcome means is in `probe/`.
+//! The engine, orchestration only: read the host snapshot the steps need once, start one shared DNS
+//! future per name, run every planned step concurrently under one deadline (`timeout_at`) — the
+//! steps that read other rows after the rest — and collect the rows in plan order. What each kind
+//! of step does is in `run/`; what its outcome means is in `probe/`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,10 +14,7 @@ use tokio::time::Instant;
 use crate::catalogue::Catalogue;
 use crate::checks::{self, Step};
 use crate::ids::ReqId;
-use crate::net::{
-    Connector, HostFacts, Listing, NtpClient, Pinger, Resolver, Routes, TlsProber, ToolLookup,
-    UdpProber,
-};
+use crate::net::{HostFacts, Listing, Resolver, ToolLookup};
 use crate::probe::dns::DnsFailure;
 use crate::probe::port::SocketProto;
 use crate::probe::{pkg, tools};
@@ -24,42 +22,8 @@ use crate::result::CheckResult;
 use crate::run::{bounded, ms, Ctx, DnsFuture, DnsOutcome, HostSnapshot};
 
 pub use crate::constants::{MAX_ADDRESSES_PER_NAME, MAX_PROBES_IN_FLIGHT, MAX_SOURCE_HOSTS};
-
-/// Everything the engine talks to.
-pub struct Net<'a> {
-    pub resolver: &'a dyn Resolver,
-    pub connector: &'a dyn Connector,
-    pub ntp: &'a dyn NtpClient,
-    pub routes: &'a dyn Routes,
-    pub host: &'a dyn HostFacts,
-    pub tls: &'a dyn TlsProber,
-    pub udp: &'a dyn UdpProber,
-    /// ICMP echo for evidence on TCP rows and path MTU; None disables it.
-    pub icmp: Option<&'a dyn Pinger>,
-}
-
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    pub region: String,
-    /// Per-probe timeout (TCP connect, NTP reply, DNS answer).
-    pub timeout: Duration,
-    pub ntp_warn_offset: f64,
-    pub ntp_fail_offset: f64,
-}
-
-impl EngineConfig {
-    /// The whole run's deadline: one DNS answer plus one probe, plus a little slack.
-    pub fn deadline(&self) -> Duration {
-        self.timeout * 2 + Duration::from_millis(500)
-    }
-
-    /// The deadline of a run of `probes` probes: one more timeout for every further batch of
-    /// [`MAX_PROBES_IN_FLIGHT`] (only a large `inbound` sweep has more than one batch).
-    pub fn deadline_for(&self, probes: usize) -> Duration {
-        let batches = probes.div_ceil(MAX_PROBES_IN_FLIGHT).max(1) as u32;
-        self.deadline() + self.timeout * (batches - 1)
-    }
-}
+pub use crate::net::Net;
+pub use crate::run::EngineConfig;
 
 /// Read what the host-side steps need, once, before any step starts.
 async fn snapshot(steps: &[Step], net: &Net<'_>, cat: &Catalogue, t: Duration) -> HostSnapshot {
@@ -261,7 +225,8 @@ async fn run_inner<'a>(
         rows
     };
     // steps that read other rows run once every step without such a dependency has finished
-    let (first, then): (Vec<(usize, &Step)>, Vec<(usize, &Step)>) = steps
+    type Indexed<'s> = Vec<(usize, &'s Step)>;
+    let (first, then): (Indexed, Indexed) = steps
         .iter()
         .enumerate()
         .partition(|(_, s)| s.after.is_empty());

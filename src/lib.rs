@@ -2,8 +2,6 @@
 //!
 //! Pipeline: CLI → [`options::Options`] → [`checks::plan`] → [`engine::run`] → [`report`].
 
-#![deny(unsafe_code)]
-
 pub mod app;
 pub mod args;
 pub mod bundle;

@@ -186,3 +186,16 @@ pub trait Pinger: Send + Sync {
         ip: IpAddr,
     ) -> Result<Box<dyn crate::probe::mtu::DfPath>, crate::probe::mtu::MtuError>;
 }
+
+/// Everything the engine talks to.
+pub struct Net<'a> {
+    pub resolver: &'a dyn Resolver,
+    pub connector: &'a dyn Connector,
+    pub ntp: &'a dyn NtpClient,
+    pub routes: &'a dyn Routes,
+    pub host: &'a dyn HostFacts,
+    pub tls: &'a dyn TlsProber,
+    pub udp: &'a dyn UdpProber,
+    /// ICMP echo for evidence on TCP rows and path MTU; None disables it.
+    pub icmp: Option<&'a dyn Pinger>,
+}

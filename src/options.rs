@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::error::InputError;
 use crate::regions::Region;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cni {
     Flannel,
@@ -72,7 +72,7 @@ fn parse_host(s: &str, flag: &str, whole: &str) -> Result<Host, InputError> {
 
 fn parse_port(s: &str, flag: &str, whole: &str) -> Result<u16, InputError> {
     match s.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
+        Ok(p) if (1..=65535).contains(&p) => Ok(u16::try_from(p).unwrap_or(u16::MAX)),
         Ok(p) => Err(InputError::flag(
             flag,
             whole,
@@ -328,7 +328,10 @@ impl Options {
             k8s_version: (1, 26),
             apiserver: None,
             peers: vec![],
-            ntp_servers: DEFAULT_NTP_SERVERS.iter().map(|s| s.to_string()).collect(),
+            ntp_servers: DEFAULT_NTP_SERVERS
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             self_hosted_ntp: false,
             dns_server: None,
             vpc_cidr: None,

@@ -141,7 +141,7 @@ impl RegionTable {
             .iter()
             .map(|r| (strsim::levenshtein(id, &r.id), r.id.as_str()))
             .collect();
-        near.sort();
+        near.sort_unstable();
         let best: Vec<&str> = near.iter().take(3).map(|(_, s)| *s).collect();
         Err(InputError(format!(
             "unknown region '{id}' (from {origin}); nearest: {} (see `ack-edge-preflight regions`)",
@@ -164,9 +164,17 @@ mod tests {
     fn hangzhou_matches_the_seed_example() {
         let t = RegionTable::builtin().unwrap();
         let r = t.find("cn-hangzhou", "test").unwrap();
-        let routes: Vec<String> = r.registry_routes.iter().map(|n| n.to_string()).collect();
+        let routes: Vec<String> = r
+            .registry_routes
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         assert_eq!(routes, ["100.103.9.188/32", "100.103.7.181/32"]);
-        let vips: Vec<String> = r.oss_vips.iter().map(|n| n.to_string()).collect();
+        let vips: Vec<String> = r
+            .oss_vips
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         assert_eq!(
             vips,
             [

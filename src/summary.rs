@@ -107,8 +107,8 @@ fn classify(bytes: &[u8], e: serde_json::Error) -> String {
         Ok(v) => v,
         Err(e) => return format!("not JSON: {e}"),
     };
-    match v.get("schema_version").and_then(|x| x.as_u64()) {
-        Some(n) if (1..=SCHEMA_VERSION as u64).contains(&n) => format!("invalid report: {e}"),
+    match v.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Some(n) if (1..=u64::from(SCHEMA_VERSION)).contains(&n) => format!("invalid report: {e}"),
         Some(n) => format!("schema_version {n} is not supported (expected 1 to {SCHEMA_VERSION})"),
         None => "not an ack-edge-preflight report (no schema_version)".into(),
     }
@@ -117,7 +117,7 @@ fn classify(bytes: &[u8], e: serde_json::Error) -> String {
 /// Parse one report's bytes (pure; the fuzzable part).
 fn parse(bytes: &[u8], file: usize) -> Result<Parsed, String> {
     let r: Lean = serde_json::from_slice(bytes).map_err(|e| classify(bytes, e))?;
-    if !(1..=SCHEMA_VERSION as u64).contains(&r.schema_version) {
+    if !(1..=u64::from(SCHEMA_VERSION)).contains(&r.schema_version) {
         return Err(format!(
             "schema_version {} is not supported (expected 1 to {SCHEMA_VERSION})",
             r.schema_version
@@ -263,7 +263,7 @@ impl Interner {
         if let Some(&i) = self.map.get(s) {
             return i;
         }
-        let i = self.names.len() as u32;
+        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         self.names.push(s.to_string());
         self.map.insert(s.to_string(), i);
         i
@@ -391,7 +391,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
         if p.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(p)
                 .map(|rd| {
-                    rd.filter_map(|e| e.ok())
+                    rd.filter_map(std::result::Result::ok)
                         .map(|e| e.path())
                         .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
                         .collect()
@@ -427,7 +427,7 @@ pub fn summarize_files(files: &[PathBuf], workers: usize, age: AgeRule) -> Fleet
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
                     let out = read_one(path, &mut buf)
-                        .and_then(|_| parse(&buf, i))
+                        .and_then(|()| parse(&buf, i))
                         .map_err(|e| (i, e));
                     if tx.send(out).is_err() {
                         break;
@@ -551,10 +551,10 @@ fn finish(
             .or_default() += 1;
         match crate::clock::epoch_of(&h.started_at) {
             Some(t) if age.now - t > age.max_age_s => {
-                stale.push(format!("{label} ({})", h.started_at))
+                stale.push(format!("{label} ({})", h.started_at));
             }
             Some(t) if t - age.now > FUTURE_SLACK_S => {
-                future.push(format!("{label} ({})", h.started_at))
+                future.push(format!("{label} ({})", h.started_at));
             }
             Some(_) => {}
             None => stale.push(format!(
@@ -696,7 +696,7 @@ fn finish(
         ));
     }
     let mut dups = fold.duplicates;
-    dups.sort();
+    dups.sort_unstable();
     s.duplicates = dups
         .into_iter()
         .map(|(f, kind, same)| Duplicate {

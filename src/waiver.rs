@@ -39,7 +39,7 @@ pub fn parse(value: &str, cat: &Catalogue) -> Result<Waiver, InputError> {
             .iter()
             .map(|r| (strsim::levenshtein(id, &r.id), r.id.as_str()))
             .collect();
-        near.sort();
+        near.sort_unstable();
         let list: Vec<&str> = near.iter().take(3).map(|x| x.1).collect();
         return Err(InputError::flag(
             "--accept",

@@ -154,7 +154,7 @@ fn play(lab: &Lab, dir: &Path, extra: &[&str]) -> Play {
 fn leftovers() -> Vec<String> {
     std::fs::read_dir(std::env::temp_dir())
         .map(|rd| {
-            rd.filter_map(|e| e.ok())
+            rd.filter_map(std::result::Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.starts_with("ack-edge-preflight."))
                 .collect()
@@ -164,9 +164,7 @@ fn leftovers() -> Vec<String> {
 
 #[test]
 fn ansible_role_runs_the_fleet_and_fails_with_the_summary() {
-    let ci = std::env::var("CI")
-        .map(|v| v == "true" || v == "1")
-        .unwrap_or(false);
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     if let Some(why) = missing() {
         assert!(!ci, "CI=true: the Ansible lab test cannot run: {why}");
         eprintln!("\n!!!!!!!! ANSIBLE LAB NOT RUN: {why} !!!!!!!!\n");

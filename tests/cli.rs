@@ -227,7 +227,7 @@ fn summarize_reports() {
             "started_at": "2026-11-21T10:00:00Z", "duration_ms": 800,
             "host": {"hostname": host, "os": "x", "kernel": "y", "addresses": [], "nameservers": []},
             "target": {"region": "cn-hangzhou", "cni": "flannel", "apiserver": null},
-            "summary": {"pass": 0, "warn": 0, "fail": if status == "fail" {1} else {0}, "skip": 0, "verdict": if status == "fail" {"fail"} else {"pass"}},
+            "summary": {"pass": 0, "warn": 0, "fail": i32::from(status == "fail"), "skip": 0, "verdict": if status == "fail" {"fail"} else {"pass"}},
             "results": [{"id": "tcp.registry", "category": "tcp", "title": "t", "target": "r", "address": "100.103.9.188:443",
                          "status": status, "message": "m", "remediation": "", "source": "", "duration_ms": 1, "details": {}}]
         })

@@ -13,8 +13,7 @@ fn tool(name: &str, package: &str) -> Command {
         .arg("-c")
         .arg(format!("command -v {name}"))
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+        .is_ok_and(|o| o.status.success());
     assert!(
         found,
         "{name} is not installed: apt-get install {package} (.ci/run does)"
@@ -119,7 +118,7 @@ fn tables(html: &str) -> Vec<Vec<Vec<String>>> {
             .map(|r| {
                 r.split(['<'])
                     .filter(|p| p.starts_with("td") || p.starts_with("th"))
-                    .map(|p| p.split_once('>').map(|x| x.1).unwrap_or("").to_string())
+                    .map(|p| p.split_once('>').map_or("", |x| x.1).to_string())
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -275,7 +274,7 @@ fn junit_validates_and_warn_is_not_green() {
         .filter(|n| n.contains(' '))
         .collect();
     let mut uniq = names.clone();
-    uniq.sort();
+    uniq.sort_unstable();
     uniq.dedup();
     assert_eq!(uniq.len(), names.len(), "{names:?}");
     assert!(!x.contains('\x1b'));
@@ -321,8 +320,7 @@ pub fn venv_python(module: &str, package: &str) -> Command {
     let ok = Command::new(&py)
         .args(["-c", &format!("import {module}")])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+        .is_ok_and(|o| o.status.success());
     assert!(ok, "{py} cannot import {module}: pip install {package} into the tools venv (.ci/run does), or set AEP_PYTHON");
     Command::new(py)
 }

@@ -34,7 +34,7 @@ const EPS: [&str; 3] = [
 ];
 
 fn endpoints() -> Vec<String> {
-    EPS.iter().map(|s| s.to_string()).collect()
+    EPS.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn centos7() {
     );
     // the hostname is only on loopback lines of /etc/hosts
     let hosts = nodeip::hosts_lookup(&files.read("/etc/hosts").unwrap(), "localhost.localdomain");
-    assert!(hosts.iter().all(|ip| ip.is_loopback()));
+    assert!(hosts.iter().all(std::net::IpAddr::is_loopback));
 }
 
 #[test]

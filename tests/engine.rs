@@ -61,7 +61,7 @@ struct FakeSock {
 #[async_trait]
 impl Datagrams for FakeSock {
     async fn send_probe(&mut self, d: &[u8]) -> Result<(), DgramError> {
-        let size = d.len() as u32 + 28;
+        let size = u32::try_from(d.len()).unwrap() + 28;
         if self.learned.is_some_and(|l| size > l) {
             return Err(DgramError::TooBig);
         }
@@ -214,7 +214,7 @@ impl NtpClient for World {
             .ntp
             .get(&addr)
             .cloned()
-            .unwrap_or(Err(NtpFailure::Timeout(t.as_millis() as u64)))
+            .unwrap_or(Err(NtpFailure::Timeout(preflight::clock::ms(t))))
         {
             Ok(off) => Ok(NtpSample {
                 server: addr,
@@ -265,7 +265,7 @@ impl HostFacts for World {
         vec!["/usr/bin".into()]
     }
     fn read_file(&self, path: &str) -> Option<String> {
-        self.files.get(path).map(|s| s.to_string())
+        self.files.get(path).map(std::string::ToString::to_string)
     }
     fn list_dir(&self, _: &str) -> Vec<String> {
         vec![]

@@ -48,7 +48,9 @@ fn responder_survives_garbage_and_oversized_datagrams() {
         // garbage of every size, some oversized, some almost-valid
         for _ in 0..10 {
             let len = (xorshift(&mut seed) % 2000) as usize;
-            let junk: Vec<u8> = (0..len).map(|_| xorshift(&mut seed) as u8).collect();
+            let junk: Vec<u8> = (0..len)
+                .map(|_| xorshift(&mut seed).to_le_bytes()[0])
+                .collect();
             let _ = s.send(&junk);
         }
         if round % 8 == 0 {
@@ -100,8 +102,8 @@ fn responder_survives_garbage_and_oversized_datagrams() {
     assert!(s.recv(&mut buf).is_err(), "garbage must not be answered");
 
     // SIGTERM stops it cleanly
-    // SAFETY: kill with a valid pid and signal number.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let mut rest = String::new();
@@ -220,8 +222,8 @@ fn answer_with(query: &[u8], count: u16) -> Vec<u8> {
             4,
             100,
             103,
-            (i >> 8) as u8,
-            i as u8,
+            i.to_be_bytes()[0],
+            i.to_be_bytes()[1],
         ]);
     }
     r
@@ -250,8 +252,8 @@ async fn silent_dns_server_times_out() {
     assert!(
         matches!(
             r,
-            Err(preflight::probe::dns::DnsFailure::Timeout(_))
-                | Err(preflight::probe::dns::DnsFailure::NoServer(_))
+            Err(preflight::probe::dns::DnsFailure::Timeout(_)
+                | preflight::probe::dns::DnsFailure::NoServer(_))
         ),
         "{r:?}"
     );
@@ -423,7 +425,7 @@ async fn a_slow_resolver_answer_to_the_first_query_still_counts() {
         1
     );
     assert!(
-        start.elapsed() < Duration::from_millis(1000),
+        start.elapsed() < Duration::from_secs(1),
         "{:?}",
         start.elapsed()
     );
@@ -479,8 +481,8 @@ fn responder_serves_the_ports_it_can_and_survives_a_connection_flood() {
     s.read_to_string(&mut banner).unwrap();
     assert_eq!(banner, format!("{} {free}\n", echo::TCP_BANNER));
     drop(held);
-    // SAFETY: kill with a valid pid and signal number.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     // one port could not be served: the run says so in its exit code
     assert_eq!(status.code(), Some(1), "{status:?}");

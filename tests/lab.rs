@@ -162,7 +162,7 @@ fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
         args.extend(["--ca-file", &ca, "--cluster-ca", &ca].map(String::from));
     }
     args.extend(["--peer", "192.168.0.20"].map(String::from));
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(std::string::ToString::to_string));
     let o = Command::new("timeout")
         .args(["60", "bash"])
         .arg(lab_sh())
@@ -537,11 +537,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     );
                 }
             }
-            if m["entries"].as_array().map(|a| {
+            if m["entries"].as_array().is_none_or(|a| !{
                 a.iter()
                     .any(|e| e["path"] == "files/etc/environment" && e["redacted"] == true)
-            }) != Some(true)
-            {
+            }) {
                 return Err(format!("environment not marked redacted: {m}").into());
             }
             Ok(())
@@ -966,7 +965,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
             };
             r.exit(1)?;
-            let rows = r.report["results"].as_array().map(|a| a.len()).unwrap_or(0);
+            let rows = r.report["results"].as_array().map_or(0, std::vec::Vec::len);
             if rows != 15 {
                 return Err(format!(
                     "want one row per (node, port): 3 nodes x 5, got {rows}\n{}",
@@ -1031,25 +1030,23 @@ impl Drop for Teardown {
 
 /// Daemons the lab starts are orphaned into this process (not PID 1), so teardown can reap them.
 fn become_subreaper() {
-    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
+    let _ = nix::sys::prctl::set_child_subreaper(true);
 }
 
 fn reap() {
-    // SAFETY: waitpid with WNOHANG on any child; status pointer is valid.
-    let mut status = 0;
-    while unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } > 0 {}
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if s == WaitStatus::StillAlive {
+            break;
+        }
+    }
 }
 
 fn main() {
     become_subreaper();
     let mut args = Arguments::from_args();
     args.test_threads = Some(1); // scenarios share one lab
-    let ci = std::env::var("CI")
-        .map(|v| v == "true" || v == "1")
-        .unwrap_or(false);
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let list_only = args.list;
     let mut ready = Ok(());
     if !list_only {
@@ -1066,7 +1063,7 @@ fn main() {
             .map(|_| ());
         }
     }
-    let _teardown = Teardown;
+    let teardown = Teardown;
     let trials: Vec<Trial> = scenarios()
         .into_iter()
         .map(|(name, f)| match &ready {
@@ -1082,6 +1079,6 @@ fn main() {
         }
     }
     let conclusion = libtest_mimic::run(&args, trials);
-    drop(_teardown);
+    drop(teardown);
     conclusion.exit();
 }

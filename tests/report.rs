@@ -255,7 +255,7 @@ fn schema_enums_are_the_rust_enums() {
         cats,
         preflight::ids::Category::ALL
             .iter()
-            .map(|c| c.to_string())
+            .map(std::string::ToString::to_string)
             .collect::<Vec<_>>()
     );
 }

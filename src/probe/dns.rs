@@ -60,7 +60,7 @@ pub enum DnsExpect {
 fn list(addrs: &[Ipv4Addr]) -> String {
     addrs
         .iter()
-        .map(|a| a.to_string())
+        .map(std::string::ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -92,8 +92,7 @@ pub fn evaluate(
 pub fn failure_fix(e: &DnsFailure, server: &str) -> Option<String> {
     let host = server
         .rsplit_once(':')
-        .map(|(h, p)| if p == "53" { h } else { server })
-        .unwrap_or(server);
+        .map_or(server, |(h, p)| if p == "53" { h } else { server });
     let vpc = crate::constants::VPC_DNS_SERVERS.contains(&host);
     Some(match (e, vpc) {
         (DnsFailure::Timeout(_) | DnsFailure::NoServer(_), true) => format!(
@@ -129,7 +128,12 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
         }
         Ok(a) => a,
     };
-    let shown = serde_json::Value::from(addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    let shown = serde_json::Value::from(
+        addrs
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect::<Vec<_>>(),
+    );
     let f = match expect {
         DnsExpect::Any => Finding::pass(format!("resolves to {} via {server}", list(addrs))),
         DnsExpect::InRanges { ranges, fallback } => {
@@ -143,7 +147,7 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
             } else {
                 ranges
                     .iter()
-                    .map(|r| r.to_string())
+                    .map(std::string::ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(", ")
             };

@@ -61,7 +61,8 @@ fn ipv4_checksum(h: &[u8]) -> u16 {
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
-    !(sum as u16)
+    // folded: sum fits 16 bits now
+    !u16::try_from(sum).unwrap_or(u16::MAX)
 }
 
 /// Encode a packet as a VXLAN frame padded to `total` bytes (at least `HEADER`).
@@ -97,7 +98,7 @@ pub fn encode(p: &Packet, total: usize) -> Vec<u8> {
     b.extend_from_slice(&smac);
     b.extend_from_slice(&0x0800u16.to_be_bytes());
     // inner IPv4
-    let ip_len = (total - 22).min(u16::MAX as usize) as u16;
+    let ip_len = u16::try_from(total - 22).unwrap_or(u16::MAX);
     let ip_start = b.len();
     b.extend_from_slice(&[0x45, 0]);
     b.extend_from_slice(&ip_len.to_be_bytes());
@@ -169,7 +170,7 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
         &Packet {
             kind: KIND_REPLY,
             nonce: p.nonce,
-            size: datagram.len().min(u32::MAX as usize) as u32,
+            size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
         },
         HEADER,
     ))
@@ -192,8 +193,7 @@ pub fn nonce() -> [u8; 16] {
         h.write_u128(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
+                .map_or(0, |d| d.as_nanos()),
         );
         h.write_u32(std::process::id());
         half.copy_from_slice(&h.finish().to_be_bytes());
@@ -240,18 +240,15 @@ impl Tally {
         let matched = decode(datagram)
             .filter(|p| p.kind == KIND_REPLY)
             .and_then(|p| self.outstanding.iter().position(|(n, _)| *n == p.nonce));
-        match matched {
-            Some(i) => {
-                let (_, sent_at) = self.outstanding.swap_remove(i);
-                self.received += 1;
-                self.rtts_ms
-                    .push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
-                true
-            }
-            None => {
-                self.ignored += 1;
-                false
-            }
+        if let Some(i) = matched {
+            let (_, sent_at) = self.outstanding.swap_remove(i);
+            self.received += 1;
+            self.rtts_ms
+                .push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
+            true
+        } else {
+            self.ignored += 1;
+            false
         }
     }
     pub fn all_answered(&self) -> bool {
@@ -393,7 +390,7 @@ mod tests {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    x as u8
+                    x.to_le_bytes()[0]
                 })
                 .collect();
             let _ = answer(&v);

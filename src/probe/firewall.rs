@@ -149,7 +149,7 @@ fn matches(args: &[String], p: &Packet) -> (M, Option<(String, Option<String>)>)
     let mut neg = false;
     while i < args.len() {
         let a = args[i].as_str();
-        let next = args.get(i + 1).map(String::as_str).unwrap_or("");
+        let next = args.get(i + 1).map_or("", String::as_str);
         let mut step = 2;
         let r = match a {
             "!" => {

@@ -20,7 +20,7 @@ pub fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Finding {
             let f = Finding::fail_by(e, format!("TCP {sa}: {e}{hint}"));
             match e {
                 TcpFailure::Refused => {
-                    let tcp: Vec<String> = crate::constants::NODE_TCP_PORTS.iter().map(|p| p.to_string()).collect();
+                    let tcp: Vec<String> = crate::constants::NODE_TCP_PORTS.iter().map(std::string::ToString::to_string).collect();
                     f.fix(format!(
                         "Start `ack-edge-preflight responder` on the node (it answers TCP {} and UDP {}) and run inbound again; if it runs and {sa} still refuses, a firewall on the way rejects the port.",
                         tcp.join(", "),

@@ -193,8 +193,7 @@ pub fn kernel_modules(files: &dyn Files, flannel: bool) -> Finding {
     }
     let release = files
         .read("/proc/sys/kernel/osrelease")
-        .map(|s| first_line(&s).to_string())
-        .unwrap_or_else(|| "?".into());
+        .map_or_else(|| "?".into(), |s| first_line(&s).to_string());
     let readable = files.read("/proc/modules").is_some()
         || ["/lib/modules", "/usr/lib/modules"]
             .iter()
@@ -282,7 +281,7 @@ pub fn cgroup(files: &dyn Files) -> Finding {
         names
             .iter()
             .filter(|n| !enabled.iter().any(|e| e == *n))
-            .map(|n| n.to_string())
+            .map(std::string::ToString::to_string)
             .collect::<Vec<_>>()
     };
     let hard = missing(&["cpu", "cpuset", "memory"]);
@@ -385,7 +384,7 @@ pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&I
                     servers.push((n + 1, ip));
                 }
             }
-            Some("search") | Some("domain") => search = w.map(str::to_string).collect(),
+            Some("search" | "domain") => search = w.map(str::to_string).collect(),
             _ => {}
         }
     }
@@ -539,7 +538,7 @@ pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&s
         );
     };
     let value = rp_filter(files, line);
-    let shown = value.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+    let shown = value.map_or_else(|| "?".into(), |v| v.to_string());
     let f = match (default, value) {
         (Some(d), Some(1)) if d != line => Finding::warn_by(
             &MISCONFIGURED,

@@ -52,19 +52,19 @@ fn iface_of(addrs: &[LocalAddr], ip: IpAddr) -> Option<String> {
 
 pub fn evaluate(f: &Facts) -> Finding {
     let cause = Plain(Phase::Host, ErrorClass::WrongNodeIp);
-    let from_name: Vec<IpAddr> = if !f.hosts.is_empty() {
-        f.hosts.clone()
-    } else {
+    let from_name: Vec<IpAddr> = if f.hosts.is_empty() {
         f.dns
             .as_ref()
             .and_then(|r| r.as_ref().ok())
             .cloned()
             .unwrap_or_default()
-    };
-    let how = if !f.hosts.is_empty() {
-        "/etc/hosts"
     } else {
+        f.hosts.clone()
+    };
+    let how = if f.hosts.is_empty() {
         "DNS"
+    } else {
+        "/etc/hosts"
     };
     let name = crate::text::clean(&f.hostname, 100);
     // the kubelet: the hostname's first non-loopback IPv4 address, else the default route's source
@@ -72,12 +72,15 @@ pub fn evaluate(f: &Facts) -> Finding {
         .iter()
         .copied()
         .find(|ip| ip.is_ipv4() && !ip.is_loopback());
-    if named.is_none() && from_name.iter().any(|ip| ip.is_loopback()) {
-        let lo: Vec<String> = from_name.iter().map(|i| i.to_string()).collect();
+    if named.is_none() && from_name.iter().any(std::net::IpAddr::is_loopback) {
+        let lo: Vec<String> = from_name
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         return Finding::fail_by(&cause, format!("hostname {name:?} maps to loopback ({}) in {how}: the kubelet cannot register a reachable node address from it", lo.join(", ")))
             .fix(format!(
                 "Map the hostname to the address on the line's interface in /etc/hosts ({} {name}), or join with the kubelet's --node-ip set to it.",
-                f.line_src.map(|s| s.to_string()).unwrap_or_else(|| "<line address>".into())
+                f.line_src.map_or_else(|| "<line address>".into(), |s| s.to_string())
             ))
             .with("hostname_addresses", lo);
     }
@@ -96,12 +99,8 @@ pub fn evaluate(f: &Facts) -> Finding {
     };
     let line_iface = f.line_iface.clone().unwrap_or_else(|| "?".into());
     let line_src = f.line_src;
-    let src_shown = line_src
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "?".into());
-    let src_or_placeholder = line_src
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "<line address>".into());
+    let src_shown = line_src.map_or_else(|| "?".into(), |s| s.to_string());
+    let src_or_placeholder = line_src.map_or_else(|| "<line address>".into(), |s| s.to_string());
     let mut problems = vec![];
     let mut worst_fail = false;
     match kubelet_ip {
@@ -123,14 +122,14 @@ pub fn evaluate(f: &Facts) -> Finding {
     }
     match &f.default_iface {
         Some(d) if Some(d) != f.line_iface.as_ref() => {
-            problems.push(format!("Flannel picks the default route's interface {d}, not {line_iface} toward the cloud: VXLAN would leave the wrong NIC"))
+            problems.push(format!("Flannel picks the default route's interface {d}, not {line_iface} toward the cloud: VXLAN would leave the wrong NIC"));
         }
         Some(_) => {}
         None => problems.push(format!("there is no default route, so Flannel cannot pick an interface by itself: it needs --iface={line_iface}")),
     }
     let evidence = format!(
         "kubelet address {} ({kubelet_how}); Flannel interface {}; toward {line_target}: {line_iface} src {}",
-        kubelet_ip.map(|i| i.to_string()).unwrap_or_else(|| "none".into()),
+        kubelet_ip.map_or_else(|| "none".into(), |i| i.to_string()),
         f.default_iface.clone().unwrap_or_else(|| "none (no default route)".into()),
         src_shown
     );

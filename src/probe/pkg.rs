@@ -115,10 +115,7 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
         _ => return None,
     };
     let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority
-        .rsplit_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or(authority);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     if authority.is_empty() || authority.contains('$') {
         return None;
     }
@@ -214,7 +211,7 @@ pub fn parse_apt_list(file: &str, text: &str) -> Vec<Source> {
         let line = line.split('#').next().unwrap_or("").trim();
         let mut words = line.split_whitespace();
         match words.next() {
-            Some("deb") | Some("deb-src") => {}
+            Some("deb" | "deb-src") => {}
             _ => continue,
         }
         let mut uri = words.next();
@@ -273,7 +270,7 @@ pub fn unique_hosts(sources: &[Source]) -> Vec<(String, u16, Vec<String>)> {
         {
             Some(e) => {
                 if !e.2.contains(&s.file) {
-                    e.2.push(s.file.clone())
+                    e.2.push(s.file.clone());
                 }
             }
             None => out.push((s.host.clone(), s.port, vec![s.file.clone()])),

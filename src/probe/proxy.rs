@@ -331,7 +331,7 @@ mod tests {
             "192.168.0.10",
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
         let none = read_envs(&fs(&[("/proc/self/environ", "PATH=/bin\0HOME=/root\0")]));
         assert_eq!(evaluate(&none, &eps).status, Status::Pass);

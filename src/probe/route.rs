@@ -83,7 +83,11 @@ pub fn describe(dst: IpAddr, r: &RouteInfo) -> String {
         s.push_str(&format!(" src {src}"));
     }
     if r.nexthops.len() > 1 {
-        let hops: Vec<String> = r.nexthops.iter().map(|h| h.to_string()).collect();
+        let hops: Vec<String> = r
+            .nexthops
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         s.push_str(&format!(
             " (multipath, {} next hops: {})",
             r.nexthops.len(),
@@ -112,7 +116,10 @@ pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Findi
             if r.nexthops.len() > 1 {
                 f = f.with(
                     "nexthops",
-                    r.nexthops.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+                    r.nexthops
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect::<Vec<_>>(),
                 );
             }
             if r.interface.as_deref() == Some("lo") {

@@ -55,7 +55,7 @@ pub fn evaluate(
         (false, Err(_)) => Finding::pass(format!("{} runs; {flag}", running.join(", "))),
         (true, _) if self_hosted => Finding::fail_by(
             &Plain(Phase::Host, ErrorClass::Missing),
-            format!("no time daemon runs ({}) although the node keeps its own time (--self-hosted-ntp); {flag}", DAEMONS_TEXT),
+            format!("no time daemon runs ({DAEMONS_TEXT}) although the node keeps its own time (--self-hosted-ntp); {flag}"),
         ),
         (true, _) => Finding::warn_by(
             &Plain(Phase::Host, ErrorClass::Missing),
@@ -80,7 +80,7 @@ mod tests {
     use crate::result::Status;
 
     fn procs(n: &[&str]) -> Result<Vec<String>, String> {
-        Ok(n.iter().map(|s| s.to_string()).collect())
+        Ok(n.iter().map(std::string::ToString::to_string).collect())
     }
 
     #[test]

@@ -186,8 +186,7 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
             let cert = s
                 .cert
                 .as_ref()
-                .map(cert_text)
-                .unwrap_or_else(|| "no certificate".into());
+                .map_or_else(|| "no certificate".into(), cert_text);
             let f = match (&s.trust_failure, trust) {
                 (None, Trust::ClusterCa) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA ({cert})", s.version)),
                 (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),

@@ -46,8 +46,8 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
     let rtt = if o.rtts_ms.is_empty() {
         String::new()
     } else {
-        let min = o.rtts_ms.iter().cloned().fold(f64::INFINITY, f64::min);
-        let max = o.rtts_ms.iter().cloned().fold(0.0, f64::max);
+        let min = o.rtts_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = o.rtts_ms.iter().copied().fold(0.0, f64::max);
         format!(", round trip {min:.1}–{max:.1} ms")
     };
     let base = format!(
@@ -95,9 +95,7 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
         };
         f = f.with("full_size", words.clone());
         match full.reply {
-            Ok(DfReply::TooBig) | Ok(DfReply::Silent)
-                if f.status == crate::result::Status::Pass =>
-            {
+            Ok(DfReply::TooBig | DfReply::Silent) if f.status == crate::result::Status::Pass => {
                 let class = if full.reply == Ok(DfReply::Silent) {
                     ErrorClass::PmtuBlackHole
                 } else {

@@ -2,10 +2,9 @@
 //! hosts, the hosts that did not pass, duplicates and unreadable files. Table and Markdown are for
 //! people (long host lists are cut to five with a count); JSON and CSV carry everything.
 
-use crate::cli::SummaryFormat;
 use std::io::Write;
 
-use crate::cli::ListFormat;
+use crate::report::listing::ListFormat;
 use crate::report::listing::{md_cell, table};
 use crate::summary::FleetSummary;
 
@@ -19,6 +18,15 @@ fn some(v: &[String]) -> String {
 }
 
 /// Write the summary; JSON and CSV are streamed (a fleet's host list is not built as one string).
+/// The formats of `summarize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+    Markdown,
+    Csv,
+}
+
 pub fn write(format: SummaryFormat, s: &FleetSummary, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
         SummaryFormat::Json => {

@@ -100,7 +100,9 @@ fn row(out: &mut String, results: &[CheckResult], i: usize, root: &[usize]) {
         ),
         None => r.status.label().to_string(),
     };
-    let cause = if root[i] != i {
+    let cause = if root[i] == i {
+        String::new()
+    } else {
         let c = &results[root[i]];
         format!(
             "<div class=\"cause\">caused by {} {} {}</div>",
@@ -108,8 +110,6 @@ fn row(out: &mut String, results: &[CheckResult], i: usize, root: &[usize]) {
             c.status.label(),
             esc(c.address.as_deref().unwrap_or(&c.target))
         )
-    } else {
-        String::new()
     };
     let fix = if matches!(r.status, Status::Fail | Status::Warn) && !r.remediation.is_empty() {
         format!(

@@ -6,7 +6,6 @@ use comfy_table::{presets, ContentArrangement, Table};
 
 use crate::catalogue::Catalogue;
 use crate::checks::Step;
-use crate::cli::ListFormat;
 use crate::regions::Region;
 
 /// A Markdown cell: `|`, `<`, `>`, `&`, backticks and newlines cannot break the row or turn into HTML.
@@ -32,6 +31,14 @@ fn md_line(s: &str) -> String {
         }
     }
     out
+}
+
+/// The formats of the listings (`plan`, `requirements`, `regions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 /// A GFM pipe table.
@@ -68,19 +75,18 @@ pub fn terminal_table(header: &[&str]) -> Table {
 
 /// A listing in the chosen format (JSON is rendered by the caller from the data itself).
 pub fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> String {
-    match format {
-        ListFormat::Markdown => markdown_table(header, &rows),
-        _ => {
-            let mut t = terminal_table(header);
-            for r in rows {
-                t.add_row(
-                    r.into_iter()
-                        .map(|c| crate::text::clean(&c, 4000))
-                        .collect::<Vec<_>>(),
-                );
-            }
-            format!("{t}\n")
+    if format == ListFormat::Markdown {
+        markdown_table(header, &rows)
+    } else {
+        let mut t = terminal_table(header);
+        for r in rows {
+            t.add_row(
+                r.into_iter()
+                    .map(|c| crate::text::clean(&c, 4000))
+                    .collect::<Vec<_>>(),
+            );
         }
+        format!("{t}\n")
     }
 }
 
@@ -118,7 +124,7 @@ pub fn requirements(format: ListFormat, cat: &Catalogue) -> String {
 pub fn regions(format: ListFormat, regions: &[Region]) -> String {
     let join = |v: &[ipnet::Ipv4Net]| {
         v.iter()
-            .map(|n| n.to_string())
+            .map(std::string::ToString::to_string)
             .collect::<Vec<_>>()
             .join(" ")
     };

@@ -13,7 +13,8 @@ pub mod table;
 use crate::ids::Category;
 use crate::result::{CheckResult, Report, Status};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The report formats (`cli` gives clap their names; renderers never see clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,

@@ -111,9 +111,7 @@ pub fn replace_atomically(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mode = mode.unwrap_or_else(|| {
-        std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644)
+        std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777)
     });
     let tmp = tempfile::Builder::new()
         .prefix(".ack-edge-preflight-")
@@ -135,7 +133,7 @@ pub fn write(dest: &Destination, text: &str) -> Result<(), InternalError> {
     let res = match dest {
         Destination::Stdout => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
                 Err(e) if is_closed_pipe(&e) => Ok(()),
                 r => r,
             }

@@ -112,7 +112,7 @@ fn table(style: Style, wide: bool) -> Table {
         presets::UTF8_FULL_CONDENSED
     });
     t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_width(style.width.clamp(40, 1000) as u16);
+    t.set_width(u16::try_from(style.width.clamp(40, 1000)).unwrap_or(1000));
     if style.color {
         t.enforce_styling();
     } else {
@@ -318,7 +318,7 @@ pub fn render(report: &Report, style: Style) -> String {
                     r.category.clone(),
                     r.details
                         .get("error")
-                        .map(|e| e.to_string())
+                        .map(std::string::ToString::to_string)
                         .unwrap_or_default(),
                     m,
                 )
@@ -327,15 +327,12 @@ pub fn render(report: &Report, style: Style) -> String {
             let mut keys = vec![];
             for (i, deps) in &problems {
                 let k = key(*i);
-                match keys.iter().position(|x| *x == k) {
-                    Some(g) => {
-                        groups[g].0.push(*i);
-                        groups[g].1.extend(deps);
-                    }
-                    None => {
-                        keys.push(k);
-                        groups.push((vec![*i], deps.clone()));
-                    }
+                if let Some(g) = keys.iter().position(|x| *x == k) {
+                    groups[g].0.push(*i);
+                    groups[g].1.extend(deps);
+                } else {
+                    keys.push(k);
+                    groups.push((vec![*i], deps.clone()));
                 }
             }
             let mut t = table(style, wide);

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use super::{bounded, ms, Ctx};
 use crate::checks::{Addr, Step, StepKind};
+use crate::constants::STEP_GRACE;
 use crate::probe::dns::DnsExpect;
 use crate::probe::tcp::TcpFailure;
 use crate::probe::{dns, icmp, inbound, route, tcp};
@@ -154,11 +155,9 @@ impl StepKind for InboundConnect {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, port);
             let start = Instant::now();
-            let out = bounded(
-                t + Duration::from_millis(200),
-                ctx.net.connector.read_banner(sa, t),
-                || Err(TcpFailure::TimedOut(ms(t))),
-            )
+            let out = bounded(t + STEP_GRACE, ctx.net.connector.read_banner(sa, t), || {
+                Err(TcpFailure::TimedOut(ms(t)))
+            })
             .await;
             vec![ctx.result(
                 s,

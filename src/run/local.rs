@@ -12,6 +12,7 @@ use super::{bounded, ms, Ctx};
 use crate::cause::{ErrorClass, Phase, Plain};
 use crate::checks::{Needs, Step, StepKind};
 use crate::constants::MAX_SOURCE_HOSTS;
+use crate::constants::MIN_CONNECT_BUDGET;
 use crate::probe::cidr::{self, OverlapRule};
 use crate::probe::dns::DnsFailure;
 use crate::probe::pkg::{self, SourceFailure};
@@ -163,9 +164,7 @@ async fn reach(
         },
     };
     let sa = SocketAddr::new(ip, port);
-    let left = t
-        .saturating_sub(s.elapsed())
-        .max(Duration::from_millis(200));
+    let left = t.saturating_sub(s.elapsed()).max(MIN_CONNECT_BUDGET);
     bounded(left, ctx.net.connector.connect(sa, left), || {
         Err(TcpFailure::TimedOut(ms(left)))
     })

@@ -22,8 +22,9 @@ use crate::catalogue::Catalogue;
 use crate::cause::{ErrorClass, Phase, Plain};
 use crate::checks::{Addr, Step};
 use crate::constants::MAX_ADDRESSES_PER_NAME;
-use crate::engine::{EngineConfig, Net};
+use crate::constants::{DEADLINE_SLACK, MAX_PROBES_IN_FLIGHT};
 use crate::ids::ReqId;
+use crate::net::Net;
 use crate::net::{LocalAddr, RouteEntry};
 use crate::probe::dns::DnsFailure;
 use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
@@ -57,6 +58,30 @@ pub struct HostSnapshot {
     pub listings: HashMap<crate::net::Listing, Result<String, String>>,
 }
 
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub region: String,
+    /// Per-probe timeout (TCP connect, NTP reply, DNS answer).
+    pub timeout: Duration,
+    pub ntp_warn_offset: f64,
+    pub ntp_fail_offset: f64,
+}
+
+impl EngineConfig {
+    /// The whole run's deadline: one DNS answer plus one probe, plus a little slack.
+    pub fn deadline(&self) -> Duration {
+        self.timeout * 2 + DEADLINE_SLACK
+    }
+
+    /// The deadline of a run of `probes` probes: one more timeout for every further batch of
+    /// [`MAX_PROBES_IN_FLIGHT`] (only a large `inbound` sweep has more than one batch).
+    pub fn deadline_for(&self, probes: usize) -> Duration {
+        let batches =
+            u32::try_from(probes.div_ceil(MAX_PROBES_IN_FLIGHT).max(1)).unwrap_or(u32::MAX);
+        self.deadline() + self.timeout * (batches - 1)
+    }
+}
+
 /// What every step can see.
 pub struct Ctx<'a, 'n> {
     pub net: &'a Net<'n>,
@@ -75,10 +100,7 @@ pub struct Ctx<'a, 'n> {
     pub deadline: Duration,
 }
 
-/// Milliseconds, saturating.
-pub fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
+pub use crate::clock::ms;
 
 /// `fut`, or `on_timeout()` when it does not finish within `t`.
 pub async fn bounded<T>(

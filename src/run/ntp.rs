@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use super::{bounded, ms, Ctx};
 use crate::checks::{Step, StepKind};
+use crate::constants::NTP_GRACE;
 use crate::constants::NTP_PORT;
 use crate::ids::ReqId;
 use crate::probe::ntp::{self, NtpEvidence, NtpFailure, NtpSample};
@@ -32,11 +33,9 @@ impl StepKind for NtpQuery {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, NTP_PORT);
             let start = Instant::now();
-            let out = bounded(
-                t + Duration::from_millis(100),
-                ctx.net.ntp.query(sa, t),
-                || Err(NtpFailure::Timeout(ms(t))),
-            )
+            let out = bounded(t + NTP_GRACE, ctx.net.ntp.query(sa, t), || {
+                Err(NtpFailure::Timeout(ms(t)))
+            })
             .await;
             vec![ctx.result(
                 s,

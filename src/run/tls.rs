@@ -2,13 +2,13 @@
 //! `http.*` row.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{bounded, ms, Ctx};
 use crate::checks::{Needs, Step, StepKind};
+use crate::constants::STEP_GRACE;
 use crate::ids::ReqId;
 use crate::probe::tls::{self, HttpExpect, TlsFailure, TlsOutcome, Trust};
 use crate::result::{CheckResult, Finding};
@@ -77,7 +77,7 @@ impl StepKind for TlsHandshake {
             let start = Instant::now();
             let timeout = || TlsOutcome { session: Err(TlsFailure::Timeout(ms(t))), http: None };
             let probe = ctx.net.tls.probe(sa, self.name.as_deref(), self.trust, http.map(|(_, e)| e), t);
-            let out = bounded(t + Duration::from_millis(200), probe, timeout).await;
+            let out = bounded(t + STEP_GRACE, probe, timeout).await;
             let took = start.elapsed();
             let shown = self.name.clone().unwrap_or_else(|| ip.to_string());
             let mut rows = vec![];

@@ -2,7 +2,6 @@
 //! API server). The algorithms are `probe::echo::echo` and `probe::mtu::search`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -10,6 +9,7 @@ use async_trait::async_trait;
 
 use super::{bounded, Ctx};
 use crate::checks::{Step, StepKind};
+use crate::constants::STEP_GRACE;
 use crate::constants::{ECHO_TRIES, MIN_IPV4_MTU};
 use crate::probe::echo::{self, DgramError};
 use crate::probe::mtu::{self, DfPath, DfReply, Egress, MtuError};
@@ -54,7 +54,7 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
         Err(e) => lost(DgramError::Other(e)),
         Ok(mut sock) => {
             let mut out = bounded(
-                t + Duration::from_millis(200),
+                t + STEP_GRACE,
                 echo::echo(sock.as_mut(), ECHO_TRIES, t),
                 || lost(DgramError::Other("timed out".into())),
             )
@@ -154,7 +154,7 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
         let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
         mtu::search(&mut UdpDf(sock.as_mut()), top, mtu::first_wait(t), t).await
     };
-    let out = bounded(t + Duration::from_millis(200), out, || {
+    let out = bounded(t + STEP_GRACE, out, || {
         Err(MtuError::Io(format!(
             "did not finish within {} ms",
             t.as_millis()
@@ -215,7 +215,7 @@ async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Step) -> Vec<CheckResult> {
             )
             .await
         };
-        let out = bounded(t + Duration::from_millis(200), out, || {
+        let out = bounded(t + STEP_GRACE, out, || {
             Err(MtuError::Io(format!(
                 "did not finish within {} ms",
                 t.as_millis()

@@ -29,7 +29,7 @@ impl HickoryResolver {
         let built = match server {
             Some(sa) => {
                 let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-                for c in ns.connections.iter_mut() {
+                for c in &mut ns.connections {
                     c.port = sa.port();
                 }
                 let cfg = ResolverConfig::from_parts(None, vec![], vec![ns]);
@@ -96,7 +96,7 @@ impl HickoryResolver {
 /// Map hickory's error to the cause classes users act on.
 pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
     match e {
-        NetError::Timeout => DnsFailure::Timeout(timeout.as_millis() as u64),
+        NetError::Timeout => DnsFailure::Timeout(crate::clock::ms(timeout)),
         NetError::Dns(DnsError::NoRecordsFound(nr)) => match nr.response_code {
             ResponseCode::NXDomain => DnsFailure::NxDomain,
             ResponseCode::ServFail => DnsFailure::ServFail,
@@ -112,7 +112,7 @@ pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
         other => {
             let text = other.to_string();
             if text.contains("timed out") || text.contains("timeout") {
-                DnsFailure::Timeout(timeout.as_millis() as u64)
+                DnsFailure::Timeout(crate::clock::ms(timeout))
             } else {
                 DnsFailure::Other(text.chars().take(200).collect())
             }

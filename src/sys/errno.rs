@@ -25,7 +25,7 @@ pub fn tcp_failure(e: &io::Error) -> TcpFailure {
             "no route to host (ICMP host unreachable or an unreachable route)".into(),
         ),
         Some(libc::EINVAL) => TcpFailure::Unreachable("invalid route (blackhole route?)".into()),
-        Some(libc::EACCES) | Some(libc::EPERM) => TcpFailure::LocalBlocked(
+        Some(libc::EACCES | libc::EPERM) => TcpFailure::LocalBlocked(
             "operation not permitted (local firewall or prohibit route)".into(),
         ),
         Some(libc::ENETDOWN) => TcpFailure::Unreachable("network is down".into()),

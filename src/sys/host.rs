@@ -143,9 +143,7 @@ impl HostFacts for SystemHost {
                 }
             }
         }
-        not_exec
-            .map(ToolLookup::NotExecutable)
-            .unwrap_or(ToolLookup::Missing)
+        not_exec.map_or(ToolLookup::Missing, ToolLookup::NotExecutable)
     }
 
     fn tool_dirs(&self) -> Vec<PathBuf> {
@@ -167,12 +165,8 @@ impl HostFacts for SystemHost {
             return vec![];
         };
         let mut out: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_type()
-                    .map(|t| t.is_file() || t.is_symlink())
-                    .unwrap_or(false)
-            })
+            .filter_map(std::result::Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
             .map(|e| {
                 format!(
                     "{}/{}",

@@ -32,7 +32,10 @@ pub struct SurgePinger {
 }
 
 fn ident() -> PingIdentifier {
-    PingIdentifier((std::process::id() as u16) ^ ((crate::probe::echo::nonce()[0] as u16) << 8))
+    PingIdentifier(
+        u16::try_from(std::process::id() & 0xffff).unwrap_or(0)
+            ^ (u16::from(crate::probe::echo::nonce()[0]) << 8),
+    )
 }
 
 #[allow(clippy::new_without_default)] // needs a running tokio runtime, so no Default

@@ -35,7 +35,7 @@ impl NetlinkRoutes {
     /// Policy routing rules, one line each in `ip rule` order (for the support bundle).
     pub async fn rules_text(&self) -> Result<Vec<String>, String> {
         use rtnetlink::packet_route::rule::RuleAttribute;
-        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
         let mut out = vec![];
         for v in [rtnetlink::IpVersion::V4, rtnetlink::IpVersion::V6] {
             let msgs: Vec<_> = handle
@@ -55,7 +55,7 @@ impl NetlinkRoutes {
                         RuleAttribute::Priority(p) => prio = *p,
                         RuleAttribute::Source(ip) => from = format!("{ip}/{}", m.header.src_len),
                         RuleAttribute::Destination(ip) => {
-                            to = format!(" to {ip}/{}", m.header.dst_len)
+                            to = format!(" to {ip}/{}", m.header.dst_len);
                         }
                         RuleAttribute::Table(t) => table = *t,
                         RuleAttribute::Iifname(i) => extra.push(format!("iif {i}")),
@@ -91,7 +91,7 @@ impl NetlinkRoutes {
     /// The neighbour (ARP / NDP) table, one line each (for the support bundle).
     pub async fn neighbours_text(&self) -> Result<Vec<String>, String> {
         use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
-        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
         let msgs: Vec<_> = handle
             .neighbours()
             .get()
@@ -106,10 +106,10 @@ impl NetlinkRoutes {
             for a in &m.attributes {
                 match a {
                     NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
-                        dst = v4.to_string()
+                        dst = v4.to_string();
                     }
                     NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
-                        dst = v6.to_string()
+                        dst = v6.to_string();
                     }
                     NeighbourAttribute::LinkLayerAddress(b) => {
                         lladdr = format!(
@@ -118,7 +118,7 @@ impl NetlinkRoutes {
                                 .map(|x| format!("{x:02x}"))
                                 .collect::<Vec<_>>()
                                 .join(":")
-                        )
+                        );
                     }
                     _ => {}
                 }
@@ -210,7 +210,7 @@ fn table_of(m: &RouteMessage) -> u32 {
                 None
             }
         })
-        .unwrap_or(m.header.table as u32)
+        .unwrap_or(u32::from(m.header.table))
 }
 
 #[async_trait]
@@ -271,7 +271,7 @@ impl Routes for NetlinkRoutes {
     }
 
     async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
-        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
         let msgs: Vec<_> = handle
             .address()
             .get()
@@ -314,7 +314,7 @@ impl Routes for NetlinkRoutes {
     }
 
     async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
-        let handle = self.handle.as_ref().map_err(|e| e.clone())?;
+        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
         let mut out = vec![];
         for msg in [
             RouteMessageBuilder::<Ipv4Addr>::new().build(),

@@ -14,7 +14,7 @@ pub struct RsntpClient;
 pub fn classify(e: &SynchronizationError, timeout: Duration) -> NtpFailure {
     match e {
         SynchronizationError::IOError(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            NtpFailure::Timeout(timeout.as_millis() as u64)
+            NtpFailure::Timeout(crate::clock::ms(timeout))
         }
         SynchronizationError::IOError(io) if super::errno::is_refused(io) => NtpFailure::Refused,
         SynchronizationError::IOError(io) => NtpFailure::Other(io.to_string()),

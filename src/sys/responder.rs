@@ -157,7 +157,9 @@ impl Backoff {
 }
 
 fn lock(stats: &std::sync::Mutex<Stats>) -> std::sync::MutexGuard<'_, Stats> {
-    stats.lock().unwrap_or_else(|e| e.into_inner())
+    stats
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) {
@@ -222,17 +224,14 @@ async fn tcp_loop(
     let mut log = LogLimit::new(Port::Tcp(port));
     let mut backoff = Backoff::new();
     loop {
-        let (mut s, from) = match l.accept().await {
-            Ok(x) => {
-                backoff.reset();
-                x
-            }
-            Err(_) => {
-                // EMFILE / ENFILE / ENOBUFS: wait for descriptors to come back instead of spinning
-                lock(stats).errors += 1;
-                backoff.wait().await;
-                continue;
-            }
+        let (mut s, from) = if let Ok(x) = l.accept().await {
+            backoff.reset();
+            x
+        } else {
+            // EMFILE / ENFILE / ENOBUFS: wait for descriptors to come back instead of spinning
+            lock(stats).errors += 1;
+            backoff.wait().await;
+            continue;
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             lock(stats).tcp_refused_busy += 1;
@@ -331,13 +330,13 @@ pub async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Result<Sta
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
-            _ = term => {},
-            _ = dur => {},
+            () = term => {},
+            () = dur => {},
         }
     };
     tokio::select! {
-        _ = serve => {},
-        _ = stop => {},
+        () = serve => {},
+        () = stop => {},
     }
     let st = *lock(&stats);
     Ok(st)

@@ -18,8 +18,8 @@ pub fn set_pmtudisc_do<S: AsRawFd>(sock: &S) -> std::io::Result<()> {
             fd,
             libc::IPPROTO_IP,
             libc::IP_MTU_DISCOVER,
-            &v as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            (&raw const v).cast::<libc::c_void>(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
         )
     };
     if r == 0 {
@@ -48,6 +48,21 @@ pub fn if_name(index: u32) -> Option<String> {
         .and_then(|c| c.into_string().ok())
 }
 
+/// Whether the kernel's clock is synchronised, as `timedatectl` reports it: `ntp_adjtime` with
+/// `modes = 0` (reads, never sets) returns `TIME_ERROR` while `STA_UNSYNC` is set.
+pub fn clock_synchronised() -> std::io::Result<bool> {
+    // SAFETY: `tx` is a zeroed `timex` owned by this frame; with `modes = 0` the call only writes
+    // the kernel's current values into it and keeps no pointer.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    tx.modes = 0;
+    // SAFETY: as above; `&mut tx` is valid for the call.
+    let r = unsafe { libc::ntp_adjtime(&raw mut tx) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(r != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,19 +75,4 @@ mod tests {
         assert!(path_mtu(&s).is_some_and(|m| m >= 576));
         assert_eq!(if_name(1).as_deref(), Some("lo"));
     }
-}
-
-/// Whether the kernel's clock is synchronised, as `timedatectl` reports it: `ntp_adjtime` with
-/// `modes = 0` (reads, never sets) returns `TIME_ERROR` while `STA_UNSYNC` is set.
-pub fn clock_synchronised() -> std::io::Result<bool> {
-    // SAFETY: `tx` is a zeroed `timex` owned by this frame; with `modes = 0` the call only writes
-    // the kernel's current values into it and keeps no pointer.
-    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
-    tx.modes = 0;
-    // SAFETY: as above; `&mut tx` is valid for the call.
-    let r = unsafe { libc::ntp_adjtime(&mut tx) };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(r != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0)
 }

@@ -20,7 +20,7 @@ impl Connector for TokioConnector {
         }
         .map_err(|e| TcpFailure::Other(format!("socket: {e}")))?;
         match tokio::time::timeout(timeout, sock.connect(addr)).await {
-            Err(_) => Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
+            Err(_) => Err(TcpFailure::TimedOut(crate::clock::ms(timeout))),
             Ok(Err(e)) => Err(super::errno::tcp_failure(&e)),
             Ok(Ok(stream)) => stream
                 .local_addr()
@@ -33,7 +33,7 @@ impl Connector for TokioConnector {
         let start = std::time::Instant::now();
         let mut stream =
             match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-                Err(_) => return Err(TcpFailure::TimedOut(timeout.as_millis() as u64)),
+                Err(_) => return Err(TcpFailure::TimedOut(crate::clock::ms(timeout))),
                 Ok(Err(e)) => return Err(super::errno::tcp_failure(&e)),
                 Ok(Ok(s)) => s,
             };

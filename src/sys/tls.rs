@@ -135,14 +135,14 @@ fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
         for n in &san.value.general_names {
             match n {
                 x509_parser::extensions::GeneralName::DNSName(d) => {
-                    names.push(crate::text::clean(d, 253))
+                    names.push(crate::text::clean(d, 253));
                 }
                 x509_parser::extensions::GeneralName::IPAddress(b) => match b.len() {
                     4 => names.push(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
                     16 => {
                         let mut a = [0u8; 16];
                         a.copy_from_slice(b);
-                        names.push(std::net::Ipv6Addr::from(a).to_string())
+                        names.push(std::net::Ipv6Addr::from(a).to_string());
                     }
                     _ => {}
                 },
@@ -166,16 +166,15 @@ fn trust_failure(e: &rustls::Error, name: &str) -> TrustFailure {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
             TrustFailure::UnknownIssuer
         }
-        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
-            TrustFailure::WrongName(name.to_string())
-        }
-        rustls::Error::InvalidCertificate(CertificateError::Expired)
-        | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. })
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidYet)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => {
-            TrustFailure::Expired
-        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => TrustFailure::WrongName(name.to_string()),
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. },
+        ) => TrustFailure::Expired,
         other => TrustFailure::Other(other.to_string()),
     }
 }
@@ -245,7 +244,7 @@ impl TlsProber for RustlsProber {
         timeout: Duration,
     ) -> TlsOutcome {
         let start = Instant::now();
-        let ms = |d: Duration| d.as_millis() as u64;
+        let ms = crate::clock::ms;
         let roots = match (trust, &self.cluster) {
             (Trust::ClusterCa, Some(c)) => c.clone(),
             _ => self.system_roots().0.clone(),
@@ -298,9 +297,7 @@ impl TlsProber for RustlsProber {
                 Some(Ok(n)) => n,
                 _ => ServerName::IpAddress(addr.ip().into()),
             };
-        let shown = name
-            .map(String::from)
-            .unwrap_or_else(|| addr.ip().to_string());
+        let shown = name.map_or_else(|| addr.ip().to_string(), String::from);
         let tcp = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
             Err(_) => {
                 return TlsOutcome {
@@ -335,12 +332,10 @@ impl TlsProber for RustlsProber {
             }
             Ok(Ok(s)) => s,
         };
-        let version = stream
-            .get_ref()
-            .1
-            .protocol_version()
-            .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
-            .unwrap_or_else(|| "TLS".into());
+        let version = stream.get_ref().1.protocol_version().map_or_else(
+            || "TLS".into(),
+            |v| format!("{v:?}").replace("TLSv1_", "TLSv1."),
+        );
         let cert = recorder
             .cert
             .lock()
@@ -365,9 +360,7 @@ impl TlsProber for RustlsProber {
                 let left = timeout
                     .saturating_sub(start.elapsed())
                     .max(Duration::from_millis(100));
-                let host = name
-                    .map(String::from)
-                    .unwrap_or_else(|| addr.ip().to_string());
+                let host = name.map_or_else(|| addr.ip().to_string(), String::from);
                 Some(
                     match tokio::time::timeout(left, http_get(stream, &host, expect.path())).await {
                         Err(_) => Err(HttpFailure::Timeout(ms(timeout))),

@@ -25,7 +25,9 @@ pub fn schema_errors(v: &serde_json::Value) -> Vec<String> {
 
 /// A report around engine results, as `check` builds it.
 pub fn report_of(results: Vec<preflight::result::CheckResult>) -> serde_json::Value {
-    use preflight::result::*;
+    use preflight::result::{
+        HostInfo, Report, RunOptions, Summary, TargetInfo, ToolInfo, SCHEMA_VERSION,
+    };
     let r = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
