@@ -88,7 +88,7 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
 }
 
 fn nothing_selected(opts: &Options) -> InputError {
-    InputError(format!(
+    InputError::Combination(format!(
         "nothing to check: --only {} --skip {} leaves no requirement (see `ack-edge-preflight requirements`)",
         if opts.only.is_empty() { "(all)".to_string() } else { opts.only.join(",") },
         if opts.skip.is_empty() { "(none)".to_string() } else { opts.skip.join(",") }
@@ -188,7 +188,7 @@ fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
     use sys::responder::Port;
     let ports = match (&a.ports, a.udp_only) {
         (Some(list), _) => {
-            sys::responder::parse_ports(list).map_err(|e| InputError(format!("--ports: {e}")))?
+            sys::responder::parse_ports(list).map_err(|e| InputError::flag("--ports", list, e))?
         }
         (None, true) => vec![Port::Udp(sys::responder::UDP_PORT)],
         (None, false) => sys::responder::default_ports(),
@@ -307,7 +307,7 @@ fn execute(
         waivers,
         results,
     };
-    crate::causes::link_causes(&mut report.results, &report.host.nameservers);
+    crate::rootcause::link_causes(&mut report.results, &report.host.nameservers);
     output::write(&dest, &report::render(&report, format, style(out)))?;
     if let Some(path) = &env.bundle {
         crate::bundle::write_support(path, &report, &host, &env.sysroot, bundle_net, started)
@@ -422,15 +422,15 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     };
-    let files = crate::summary::expand(&a.reports);
+    let files = crate::fleet::expand(&a.reports);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let age = crate::summary::AgeRule {
+    let age = crate::fleet::AgeRule {
         now,
         max_age_s: i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
     };
-    let s = crate::summary::summarize_files(&files, jobs, age);
+    let s = crate::fleet::summarize_files(&files, jobs, age);
     if s.hosts == 0 {
         let why = s.unreadable.first().map_or_else(
             || "no reports".into(),
@@ -441,7 +441,7 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         } else {
             String::new()
         };
-        return Err(InputError(format!("nothing to summarize: {why}{more}")).into());
+        return Err(InputError::Combination(format!("nothing to summarize: {why}{more}")).into());
     }
     {
         let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());

@@ -31,7 +31,9 @@ pub fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError
 pub fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> {
     match file {
         Some(p) => Ok(RegionTable::from_file(p)?),
-        None => RegionTable::builtin().map_err(|e| InternalError::BuiltinData(e.0).into()),
+        None => {
+            RegionTable::builtin().map_err(|e| InternalError::BuiltinData(e.to_string()).into())
+        }
     }
 }
 
@@ -204,7 +206,7 @@ pub fn inbound_nodes(a: &InboundArgs) -> Result<Vec<std::net::IpAddr>, AppError>
     let mut seen = std::collections::HashSet::new();
     nodes.retain(|n| seen.insert(*n));
     if nodes.len() > crate::constants::MAX_INBOUND_NODES {
-        return Err(InputError(format!(
+        return Err(InputError::Combination(format!(
             "{} nodes given; one run sweeps at most {} (split the list)",
             nodes.len(),
             crate::constants::MAX_INBOUND_NODES

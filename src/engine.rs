@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::catalogue::Catalogue;
 use crate::checks::{self, Step};
 use crate::ids::ReqId;
-use crate::net::{HostFacts, Listing, Resolver, ToolLookup};
+use crate::net::{HostFacts, Listing, OsError, Resolver, ToolLookup};
 use crate::probe::dns::DnsFailure;
 use crate::probe::port::SocketProto;
 use crate::probe::{pkg, tools};
@@ -64,10 +64,13 @@ async fn snapshot(steps: &[Step], net: &Net<'_>, cat: &Catalogue, t: Duration) -
         s.listings = listings(net.host);
     }
     if needs.locals {
-        let unread = || format!("no netlink answer within {} ms", ms(t));
+        let unread = |op| OsError::new(op, format!("no answer within {} ms", ms(t)));
         s.locals = Some((
-            bounded(t, net.routes.addresses(), || Err(unread())).await,
-            bounded(t, net.routes.routes(), || Err(unread())).await,
+            bounded(t, net.routes.addresses(), || {
+                Err(unread("netlink address dump"))
+            })
+            .await,
+            bounded(t, net.routes.routes(), || Err(unread("netlink route dump"))).await,
         ));
     }
     s
@@ -91,7 +94,7 @@ fn tool_verdicts(net: &Net<'_>, cat: &Catalogue) -> HashMap<ReqId, crate::result
 }
 
 /// The three firewall listings, side by side: the start waits for the slowest, not their sum.
-fn listings(host: &dyn HostFacts) -> HashMap<Listing, Result<String, String>> {
+fn listings(host: &dyn HostFacts) -> HashMap<Listing, Result<String, OsError>> {
     std::thread::scope(|scope| {
         let runs: Vec<_> = [
             Listing::IptablesSave,
@@ -105,8 +108,9 @@ fn listings(host: &dyn HostFacts) -> HashMap<Listing, Result<String, String>> {
             .map(|(l, h)| {
                 (
                     l,
-                    h.join()
-                        .unwrap_or_else(|_| Err("the listing thread failed".into())),
+                    h.join().unwrap_or_else(|_| {
+                        Err(OsError::new(l.name(), "the listing thread failed"))
+                    }),
                 )
             })
             .collect()

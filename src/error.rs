@@ -2,19 +2,47 @@
 
 use thiserror::Error;
 
-/// Bad user input or data: maps to exit code 2.
+/// Bad user input or data: maps to exit code 2. Every message names the bad value and where it
+/// came from, on one line.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("{0}")]
-pub struct InputError(pub String);
+pub enum InputError {
+    /// A command-line value.
+    #[error("invalid {flag} '{value}': {reason}")]
+    Flag {
+        flag: String,
+        value: String,
+        reason: String,
+    },
+    /// A value in a data file (a regions file, a nodes file), at its origin (`FILE:LINE`).
+    #[error("{origin}: {reason}")]
+    Data { origin: String, reason: String },
+    /// A region id the table does not have, with the nearest ones.
+    #[error("unknown region '{id}' (from {origin}); nearest: {nearest} (see `ack-edge-preflight regions`)")]
+    UnknownRegion {
+        id: String,
+        origin: String,
+        nearest: String,
+    },
+    /// A combination of values that together make no sense (the message names them).
+    #[error("{0}")]
+    Combination(String),
+}
 
 impl InputError {
     /// `invalid <flag> '<value>': <reason>`
     pub fn flag(flag: &str, value: &str, reason: impl std::fmt::Display) -> Self {
-        InputError(format!("invalid {flag} '{value}': {reason}"))
+        InputError::Flag {
+            flag: flag.into(),
+            value: value.into(),
+            reason: reason.to_string(),
+        }
     }
     /// `<origin>: <reason>` for data files.
     pub fn data(origin: &str, reason: impl std::fmt::Display) -> Self {
-        InputError(format!("{origin}: {reason}"))
+        InputError::Data {
+            origin: origin.into(),
+            reason: reason.to_string(),
+        }
     }
 }
 

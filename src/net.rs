@@ -14,6 +14,24 @@ use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use crate::probe::route::{RouteFailure, RouteInfo};
 use crate::probe::tcp::TcpFailure;
 
+/// An OS call that failed, tagged with the operation that failed (the reason already says what was
+/// observed, in words; no "(os error N)").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op}: {reason}")]
+pub struct OsError {
+    pub op: &'static str,
+    pub reason: String,
+}
+
+impl OsError {
+    pub fn new(op: &'static str, reason: impl std::fmt::Display) -> OsError {
+        OsError {
+            op,
+            reason: reason.to_string(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Resolver: Send + Sync {
     /// A records of `name` (no search domains).
@@ -91,8 +109,8 @@ impl RouteEntry {
 pub trait Routes: Send + Sync {
     /// The kernel's answer for a destination (like `ip route get`).
     async fn route_to(&self, dst: IpAddr) -> Result<RouteInfo, RouteFailure>;
-    async fn addresses(&self) -> Result<Vec<LocalAddr>, String>;
-    async fn routes(&self) -> Result<Vec<RouteEntry>, String>;
+    async fn addresses(&self) -> Result<Vec<LocalAddr>, OsError>;
+    async fn routes(&self) -> Result<Vec<RouteEntry>, OsError>;
     /// The MTU of an interface of this network namespace.
     fn iface_mtu(&self, name: &str) -> Option<u32>;
 }
@@ -115,27 +133,24 @@ pub trait HostFacts: Send + Sync {
     /// Regular files in a directory under the sysroot, sorted.
     fn list_dir(&self, path: &str) -> Vec<String>;
     /// Sockets of this network namespace (/proc/net/tcp, ...).
-    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String>;
+    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, OsError>;
     /// The processes owning socket inodes, from one walk of /proc/*/fd (what is visible to this user).
     fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo>;
     /// Whether the run has root's view (every process's sockets, raw ICMP).
     fn privileged(&self) -> bool;
     /// The names of the running processes (`/proc/PID/comm`), or why they could not be read.
-    fn process_names(&self) -> Result<Vec<String>, String> {
-        Err("process names are not available here".into())
+    fn process_names(&self) -> Result<Vec<String>, OsError> {
+        Err(OsError::new("process list", "not available here"))
     }
     /// Whether the kernel says the clock is synchronised (`ntp_adjtime`, read-only), or why that
     /// could not be read.
-    fn clock_synchronised(&self) -> Result<bool, String> {
-        Err("the kernel's clock state is not available here".into())
+    fn clock_synchronised(&self) -> Result<bool, OsError> {
+        Err(OsError::new("ntp_adjtime", "not available here"))
     }
     /// The output of one read-only listing command (`iptables-save`, `nft list ruleset`, ...), or
     /// why it could not run. Only the fixed commands of [`Listing`] exist.
-    fn listing(&self, what: Listing) -> Result<String, String> {
-        Err(format!(
-            "{} is not available here",
-            what.command().join(" ")
-        ))
+    fn listing(&self, what: Listing) -> Result<String, OsError> {
+        Err(OsError::new(what.name(), "not available here"))
     }
 }
 
@@ -148,6 +163,14 @@ pub enum Listing {
 }
 
 impl Listing {
+    /// The command line, as the operation of its errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Listing::IptablesSave => "iptables-save",
+            Listing::NftRuleset => "nft list ruleset",
+            Listing::FirewalldState => "firewall-cmd --state",
+        }
+    }
     pub fn command(self) -> &'static [&'static str] {
         match self {
             Listing::IptablesSave => &["iptables-save"],
@@ -173,7 +196,8 @@ pub trait TlsProber: Send + Sync {
 #[async_trait]
 pub trait UdpProber: Send + Sync {
     /// A UDP socket connected to `peer`, for echo requests and DF probes (one datagram at a time).
-    async fn open(&self, peer: SocketAddr) -> Result<Box<dyn crate::probe::udp::DfSocket>, String>;
+    async fn open(&self, peer: SocketAddr)
+        -> Result<Box<dyn crate::probe::udp::DfSocket>, OsError>;
 }
 
 #[async_trait]

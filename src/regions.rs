@@ -143,10 +143,11 @@ impl RegionTable {
             .collect();
         near.sort_unstable();
         let best: Vec<&str> = near.iter().take(3).map(|(_, s)| *s).collect();
-        Err(InputError(format!(
-            "unknown region '{id}' (from {origin}); nearest: {} (see `ack-edge-preflight regions`)",
-            best.join(", ")
-        )))
+        Err(InputError::UnknownRegion {
+            id: id.into(),
+            origin: origin.into(),
+            nearest: best.join(", "),
+        })
     }
 }
 

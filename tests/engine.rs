@@ -192,7 +192,7 @@ impl TlsProber for World {
 
 #[async_trait]
 impl UdpProber for World {
-    async fn open(&self, _peer: SocketAddr) -> Result<Box<dyn DfSocket>, String> {
+    async fn open(&self, _peer: SocketAddr) -> Result<Box<dyn DfSocket>, OsError> {
         hang_if(self.hang).await;
         Ok(Box::new(FakeSock {
             blocked: self.vxlan_blocked,
@@ -242,10 +242,10 @@ impl Routes for World {
             ..Default::default()
         })
     }
-    async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
+    async fn addresses(&self) -> Result<Vec<LocalAddr>, OsError> {
         Ok(self.addrs.clone())
     }
-    async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
+    async fn routes(&self) -> Result<Vec<RouteEntry>, OsError> {
         Ok(vec![])
     }
     fn iface_mtu(&self, _: &str) -> Option<u32> {
@@ -270,7 +270,7 @@ impl HostFacts for World {
     fn list_dir(&self, _: &str) -> Vec<String> {
         vec![]
     }
-    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String> {
+    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, OsError> {
         Ok(match proto {
             SocketProto::Tcp => vec![SocketEntry {
                 local_ip: "0.0.0.0".into(),

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use preflight::net::{NtpClient, TlsProber};
-use preflight::probe::echo::{self, Packet};
+use preflight::probe::echo::{self, EchoFrame};
 use preflight::probe::ntp::NtpFailure;
 use preflight::probe::tls::{HttpExpect, TlsFailure, Trust};
 
@@ -56,7 +56,7 @@ fn responder_survives_garbage_and_oversized_datagrams() {
         if round % 8 == 0 {
             let _ = s.send(&vec![0xffu8; 65507]);
             let mut almost = echo::encode(
-                &Packet {
+                &EchoFrame {
                     kind: echo::KIND_REPLY,
                     nonce: [9; 16],
                     size: 1,
@@ -70,7 +70,7 @@ fn responder_survives_garbage_and_oversized_datagrams() {
         // a valid probe still gets its own reply
         let nonce = echo::nonce();
         s.send(&echo::encode(
-            &Packet {
+            &EchoFrame {
                 kind: echo::KIND_REQUEST,
                 nonce,
                 size: 100,

@@ -45,7 +45,7 @@ const IP_RESPONDER: [u8; 4] = [169, 254, 84, 73];
 const INNER_SPORT: u16 = 48472;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet {
+pub struct EchoFrame {
     pub kind: u8,
     pub nonce: [u8; 16],
     /// For a request: the bytes sent; for a reply: the bytes the responder received.
@@ -66,7 +66,7 @@ fn ipv4_checksum(h: &[u8]) -> u16 {
 }
 
 /// Encode a packet as a VXLAN frame padded to `total` bytes (at least `HEADER`).
-pub fn encode(p: &Packet, total: usize) -> Vec<u8> {
+pub fn encode(p: &EchoFrame, total: usize) -> Vec<u8> {
     let total = total.max(HEADER);
     let reply = p.kind == KIND_REPLY;
     let (smac, dmac, sip, dip, sport, dport) = if reply {
@@ -124,7 +124,7 @@ pub fn encode(p: &Packet, total: usize) -> Vec<u8> {
 }
 
 /// Decode; None for anything that is not exactly our protocol inside a well-formed VXLAN frame.
-pub fn decode(b: &[u8]) -> Option<Packet> {
+pub fn decode(b: &[u8]) -> Option<EchoFrame> {
     if b.len() < HEADER || b[0] & VXLAN_FLAG_I == 0 || b[4..7] != VXLAN_VNI.to_be_bytes()[1..] {
         return None;
     }
@@ -157,7 +157,7 @@ pub fn decode(b: &[u8]) -> Option<Packet> {
     let mut nonce = [0u8; 16];
     nonce.copy_from_slice(&a[8..24]);
     let size = u32::from_be_bytes([a[24], a[25], a[26], a[27]]);
-    Some(Packet { kind, nonce, size })
+    Some(EchoFrame { kind, nonce, size })
 }
 
 /// The responder's answer to a datagram: a small reply (no amplification), or None (ignore it).
@@ -167,7 +167,7 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     Some(encode(
-        &Packet {
+        &EchoFrame {
             kind: KIND_REPLY,
             nonce: p.nonce,
             size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
@@ -276,7 +276,7 @@ pub async fn echo<D: Datagrams + ?Sized>(
             let n = nonce();
             match d
                 .send_probe(&encode(
-                    &Packet {
+                    &EchoFrame {
                         kind: KIND_REQUEST,
                         nonce: n,
                         size: ECHO_SIZE,
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_reply() {
-        let p = Packet {
+        let p = EchoFrame {
             kind: KIND_REQUEST,
             nonce: [7; 16],
             size: 1400,
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(r.len(), HEADER);
         assert_eq!(
             decode(&r),
-            Some(Packet {
+            Some(EchoFrame {
                 kind: KIND_REPLY,
                 nonce: [7; 16],
                 size: 1400
@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(answer(b""), None);
         assert_eq!(answer(&[0u8; 65507]), None);
         let good = encode(
-            &Packet {
+            &EchoFrame {
                 kind: KIND_REQUEST,
                 nonce: [1; 16],
                 size: 0,
@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn probes_are_real_vxlan_frames() {
         let b = encode(
-            &Packet {
+            &EchoFrame {
                 kind: KIND_REQUEST,
                 nonce: [3; 16],
                 size: 1500,
@@ -500,7 +500,7 @@ mod tests {
     async fn forged_and_zero_nonces_never_count() {
         let mut p = peer(false);
         let zero = encode(
-            &Packet {
+            &EchoFrame {
                 kind: KIND_REPLY,
                 nonce: [0; 16],
                 size: 64,
@@ -508,7 +508,7 @@ mod tests {
             HEADER,
         );
         let other = encode(
-            &Packet {
+            &EchoFrame {
                 kind: KIND_REPLY,
                 nonce: [9; 16],
                 size: 64,
@@ -527,7 +527,7 @@ mod tests {
         t.on_send([1; 16], now);
         t.on_send([2; 16], now);
         let r = encode(
-            &Packet {
+            &EchoFrame {
                 kind: KIND_REPLY,
                 nonce: [1; 16],
                 size: 64,
@@ -538,7 +538,7 @@ mod tests {
         assert!(!t.on_datagram(&r, now), "a replayed reply counted twice");
         assert!(!t.on_datagram(
             &encode(
-                &Packet {
+                &EchoFrame {
                     kind: KIND_REPLY,
                     nonce: [0; 16],
                     size: 64
@@ -550,7 +550,7 @@ mod tests {
         // a request carrying our nonce is not a reply
         assert!(!t.on_datagram(
             &encode(
-                &Packet {
+                &EchoFrame {
                     kind: KIND_REQUEST,
                     nonce: [2; 16],
                     size: 64

@@ -99,7 +99,7 @@ pub fn parse(save: &str) -> Option<Filter> {
 
 /// The packet a rule is matched against.
 #[derive(Debug, Clone)]
-pub struct Packet {
+pub struct NewPacket {
     pub proto: &'static str,
     pub dport: u16,
     /// A source address inside the VPC, when known.
@@ -142,7 +142,7 @@ fn iface_matches(pattern: &str, iface: &str) -> bool {
 }
 
 /// Does a rule's match part apply to `p`? Unknown matches give Maybe.
-fn matches(args: &[String], p: &Packet) -> (M, Option<(String, Option<String>)>) {
+fn matches(args: &[String], p: &NewPacket) -> (M, Option<(String, Option<String>)>) {
     let mut m = M::Yes;
     let mut target = None;
     let mut i = 0;
@@ -267,7 +267,13 @@ pub enum Fate {
     MaybeDropped(String),
 }
 
-fn walk(f: &Filter, chain: &str, p: &Packet, depth: usize, uncertain: &mut bool) -> Option<Fate> {
+fn walk(
+    f: &Filter,
+    chain: &str,
+    p: &NewPacket,
+    depth: usize,
+    uncertain: &mut bool,
+) -> Option<Fate> {
     let c = f.chains.get(chain)?;
     if depth > 16 {
         return Some(Fate::MaybeDropped(format!(
@@ -322,7 +328,7 @@ fn walk(f: &Filter, chain: &str, p: &Packet, depth: usize, uncertain: &mut bool)
 }
 
 /// The fate of `p` in INPUT (policy when no rule decides).
-pub fn input_fate(f: &Filter, p: &Packet) -> Fate {
+pub fn input_fate(f: &Filter, p: &NewPacket) -> Fate {
     let mut uncertain = false;
     match walk(f, "INPUT", p, 0, &mut uncertain) {
         Some(fate) => fate,
@@ -432,7 +438,7 @@ pub fn evaluate(
     let mut maybe = vec![];
     let mut fates = vec![];
     for (proto, port) in ports {
-        let p = Packet {
+        let p = NewPacket {
             proto,
             dport: *port,
             src,

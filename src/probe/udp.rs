@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::probe::echo::{self, Datagrams, DgramError, Packet};
+use crate::probe::echo::{self, Datagrams, DgramError, EchoFrame};
 use crate::probe::mtu::{DfPath, DfReply, MtuError};
 use crate::result::Finding;
 
@@ -140,7 +140,7 @@ impl DfPath for UdpDf<'_> {
         match self
             .0
             .send_probe(&echo::encode(
-                &Packet {
+                &EchoFrame {
                     kind: echo::KIND_REQUEST,
                     nonce: n,
                     size,

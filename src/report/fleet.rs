@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
+use crate::fleet::FleetSummary;
 use crate::report::listing::ListFormat;
 use crate::report::listing::{md_cell, table};
-use crate::summary::FleetSummary;
 
 /// Hosts shown per cell in the table and Markdown.
 const SHOWN: usize = 5;
@@ -140,7 +140,7 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
             format!("{line}\n")
         });
     }
-    let mut not_passing: Vec<&crate::summary::HostRow> = s
+    let mut not_passing: Vec<&crate::fleet::HostRow> = s
         .host_table
         .iter()
         .filter(|h| h.verdict != "pass")

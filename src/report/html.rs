@@ -6,8 +6,8 @@
 
 use std::fmt::Write;
 
-use crate::causes::roots;
 use crate::result::{CheckResult, Report, Status};
+use crate::rootcause::roots;
 
 /// Text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {

@@ -14,9 +14,9 @@ use comfy_table::{
 };
 
 use super::{fixes, grouped, Style};
-use crate::causes::roots;
 use crate::ids::Category;
 use crate::result::{CheckResult, Report, Status, Verdict};
+use crate::rootcause::roots;
 
 /// Colours readable on dark and light backgrounds (the standard, not the bright, ANSI colours).
 fn color(s: Status) -> Color {

@@ -25,7 +25,7 @@ use crate::constants::MAX_ADDRESSES_PER_NAME;
 use crate::constants::{DEADLINE_SLACK, MAX_PROBES_IN_FLIGHT};
 use crate::ids::ReqId;
 use crate::net::Net;
-use crate::net::{LocalAddr, RouteEntry};
+use crate::net::{LocalAddr, OsError, RouteEntry};
 use crate::probe::dns::DnsFailure;
 use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use crate::result::{CheckResult, Finding};
@@ -36,15 +36,15 @@ pub type DnsFuture<'a> = Shared<BoxFuture<'a, DnsOutcome>>;
 
 /// Local addresses and routes, each read or the reason why not.
 pub type Locals = (
-    Result<Vec<LocalAddr>, String>,
-    Result<Vec<RouteEntry>, String>,
+    Result<Vec<LocalAddr>, OsError>,
+    Result<Vec<RouteEntry>, OsError>,
 );
 
 /// Host state read once per run, before the steps start.
 #[derive(Default)]
 pub struct HostSnapshot {
     /// Socket tables per protocol (reading /proc/net/udp walks the whole hash table).
-    pub sockets: HashMap<SocketProto, Result<Vec<SocketEntry>, String>>,
+    pub sockets: HashMap<SocketProto, Result<Vec<SocketEntry>, OsError>>,
     /// Socket inode → owning process, from one walk of /proc/*/fd.
     pub owners: HashMap<u64, ProcInfo>,
     pub privileged: bool,
@@ -55,7 +55,7 @@ pub struct HostSnapshot {
     /// Local addresses and routes, for the CIDR and host checks.
     pub locals: Option<Locals>,
     /// The read-only listings the host checks use (iptables-save, nft, firewalld).
-    pub listings: HashMap<crate::net::Listing, Result<String, String>>,
+    pub listings: HashMap<crate::net::Listing, Result<String, OsError>>,
 }
 
 #[derive(Debug, Clone)]

@@ -51,7 +51,7 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
         full: None,
     };
     let out = match ctx.net.udp.open(sa).await {
-        Err(e) => lost(DgramError::Other(e)),
+        Err(e) => lost(DgramError::Other(e.to_string())),
         Ok(mut sock) => {
             let mut out = bounded(
                 t + STEP_GRACE,
@@ -149,7 +149,12 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
         if !peer.is_ipv4() {
             return Err(MtuError::Ipv6);
         }
-        let mut sock = ctx.net.udp.open(sa).await.map_err(MtuError::Io)?;
+        let mut sock = ctx
+            .net
+            .udp
+            .open(sa)
+            .await
+            .map_err(|e| MtuError::Io(e.to_string()))?;
         sock.set_df().map_err(MtuError::DfUnavailable)?;
         let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
         mtu::search(&mut UdpDf(sock.as_mut()), top, mtu::first_wait(t), t).await

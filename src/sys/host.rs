@@ -180,7 +180,7 @@ impl HostFacts for SystemHost {
         out
     }
 
-    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, String> {
+    fn sockets(&self, proto: SocketProto) -> Result<Vec<SocketEntry>, crate::net::OsError> {
         let files: &[&str] = match proto {
             SocketProto::Tcp => &["/proc/net/tcp", "/proc/net/tcp6"],
             SocketProto::Udp => &["/proc/net/udp", "/proc/net/udp6"],
@@ -196,7 +196,10 @@ impl HostFacts for SystemHost {
         if read_any {
             Ok(out)
         } else {
-            Err(format!("cannot read {}", files.join(" or ")))
+            Err(crate::net::OsError::new(
+                "socket table",
+                format!("cannot read {}", files.join(" or ")),
+            ))
         }
     }
 
@@ -240,23 +243,34 @@ impl HostFacts for SystemHost {
         out
     }
 
-    fn listing(&self, what: crate::net::Listing) -> Result<String, String> {
+    fn listing(&self, what: crate::net::Listing) -> Result<String, crate::net::OsError> {
         if !self.live() {
-            return Err(
-                "not run: the --sysroot tree has its own proc/ (another host's files)".into(),
-            );
+            return Err(crate::net::OsError::new(
+                what.name(),
+                "not run: the --sysroot tree has its own proc/ (another host's files)",
+            ));
         }
         run_listing(&self.dirs, what.command())
+            .map_err(|e| crate::net::OsError::new(what.name(), e))
     }
 
     fn privileged(&self) -> bool {
         super::sockopt::is_root()
     }
 
-    fn process_names(&self) -> Result<Vec<String>, String> {
+    fn process_names(&self) -> Result<Vec<String>, crate::net::OsError> {
+        let op = "process list";
         let proc = self.under(Path::new("/proc"));
-        let rd =
-            std::fs::read_dir(&proc).map_err(|e| format!("cannot read {}: {e}", proc.display()))?;
+        let rd = std::fs::read_dir(&proc).map_err(|e| {
+            crate::net::OsError::new(
+                op,
+                format!(
+                    "cannot read {}: {}",
+                    proc.display(),
+                    super::errno::words(&e)
+                ),
+            )
+        })?;
         // a daemon in another network namespace (a container, a lab host) is not this node's
         let own_ns = std::fs::read_link(proc.join("self/ns/net")).ok();
         let root = super::sockopt::is_root();
@@ -281,18 +295,26 @@ impl HostFacts for SystemHost {
             .take(65_536)
             .collect();
         if names.is_empty() {
-            return Err(format!("no process under {}", proc.display()));
+            return Err(crate::net::OsError::new(
+                op,
+                format!("no process under {}", proc.display()),
+            ));
         }
         names.sort();
         names.dedup();
         Ok(names)
     }
 
-    fn clock_synchronised(&self) -> Result<bool, String> {
+    fn clock_synchronised(&self) -> Result<bool, crate::net::OsError> {
+        let op = "ntp_adjtime";
         if !self.live() {
-            return Err("not read: the --sysroot tree is another host's".into());
+            return Err(crate::net::OsError::new(
+                op,
+                "not read: the --sysroot tree is another host's",
+            ));
         }
-        super::sockopt::clock_synchronised().map_err(|e| format!("ntp_adjtime: {e}"))
+        super::sockopt::clock_synchronised()
+            .map_err(|e| crate::net::OsError::new(op, super::errno::words(&e)))
     }
 }
 

@@ -11,7 +11,7 @@ use rtnetlink::packet_route::route::{
 };
 use rtnetlink::{Handle, RouteMessageBuilder};
 
-use crate::net::{LocalAddr, RouteEntry, Routes};
+use crate::net::{LocalAddr, OsError, RouteEntry, Routes};
 use crate::probe::route::{NextHop, RouteFailure, RouteInfo};
 
 pub struct NetlinkRoutes {
@@ -33,9 +33,10 @@ impl NetlinkRoutes {
     }
 
     /// Policy routing rules, one line each in `ip rule` order (for the support bundle).
-    pub async fn rules_text(&self) -> Result<Vec<String>, String> {
+    pub async fn rules_text(&self) -> Result<Vec<String>, OsError> {
+        let op = "netlink rule dump";
         use rtnetlink::packet_route::rule::RuleAttribute;
-        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
+        let handle = self.handle.as_ref().map_err(|e| OsError::new(op, e))?;
         let mut out = vec![];
         for v in [rtnetlink::IpVersion::V4, rtnetlink::IpVersion::V6] {
             let msgs: Vec<_> = handle
@@ -44,7 +45,7 @@ impl NetlinkRoutes {
                 .execute()
                 .try_collect()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| OsError::new(op, e))?;
             for m in msgs {
                 let mut prio = 0;
                 let (mut from, mut to, mut table) =
@@ -89,16 +90,17 @@ impl NetlinkRoutes {
     }
 
     /// The neighbour (ARP / NDP) table, one line each (for the support bundle).
-    pub async fn neighbours_text(&self) -> Result<Vec<String>, String> {
+    pub async fn neighbours_text(&self) -> Result<Vec<String>, OsError> {
+        let op = "netlink neighbour dump";
         use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
-        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
+        let handle = self.handle.as_ref().map_err(|e| OsError::new(op, e))?;
         let msgs: Vec<_> = handle
             .neighbours()
             .get()
             .execute()
             .try_collect()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| OsError::new(op, e))?;
         let mut out = vec![];
         for m in msgs {
             let mut dst = String::from("?");
@@ -270,15 +272,16 @@ impl Routes for NetlinkRoutes {
         }
     }
 
-    async fn addresses(&self) -> Result<Vec<LocalAddr>, String> {
-        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
+    async fn addresses(&self) -> Result<Vec<LocalAddr>, OsError> {
+        let op = "netlink address dump";
+        let handle = self.handle.as_ref().map_err(|e| OsError::new(op, e))?;
         let msgs: Vec<_> = handle
             .address()
             .get()
             .execute()
             .try_collect()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| OsError::new(op, e))?;
         let mut out = vec![];
         for m in msgs {
             let ip = m.attributes.iter().find_map(|a| match a {
@@ -313,8 +316,9 @@ impl Routes for NetlinkRoutes {
             .ok()
     }
 
-    async fn routes(&self) -> Result<Vec<RouteEntry>, String> {
-        let handle = self.handle.as_ref().map_err(std::clone::Clone::clone)?;
+    async fn routes(&self) -> Result<Vec<RouteEntry>, OsError> {
+        let op = "netlink route dump";
+        let handle = self.handle.as_ref().map_err(|e| OsError::new(op, e))?;
         let mut out = vec![];
         for msg in [
             RouteMessageBuilder::<Ipv4Addr>::new().build(),
@@ -326,7 +330,7 @@ impl Routes for NetlinkRoutes {
                 .execute()
                 .try_collect()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| OsError::new(op, e))?;
             for m in msgs {
                 let table = table_of(&m);
                 if table == 255 {

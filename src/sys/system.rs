@@ -91,7 +91,7 @@ impl System {
 
     /// Addresses, routes, rules and neighbours from netlink, for the support bundle.
     pub async fn bundle_net(&self) -> Vec<crate::bundle::Entry> {
-        let lines = |r: Result<Vec<String>, String>| match r {
+        let lines = |r: Result<Vec<String>, crate::net::OsError>| match r {
             Ok(v) => v.join("\n") + "\n",
             Err(e) => format!("# not readable: {e}\n"),
         };

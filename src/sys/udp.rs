@@ -52,7 +52,7 @@ impl DfSocket for PeerSocket {
 
 #[async_trait]
 impl UdpProber for TokioUdp {
-    async fn open(&self, peer: SocketAddr) -> Result<Box<dyn DfSocket>, String> {
+    async fn open(&self, peer: SocketAddr) -> Result<Box<dyn DfSocket>, crate::net::OsError> {
         let bind: SocketAddr = if peer.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
         } else {
@@ -60,12 +60,9 @@ impl UdpProber for TokioUdp {
         };
         let s = UdpSocket::bind(bind)
             .await
-            .map_err(|e| format!("cannot open a UDP socket: {}", errno::words(&e)))?;
+            .map_err(|e| crate::net::OsError::new("UDP socket", errno::words(&e)))?;
         s.connect(peer).await.map_err(|e| {
-            format!(
-                "cannot connect a UDP socket to {peer}: {}",
-                errno::words(&e)
-            )
+            crate::net::OsError::new("UDP connect", format!("to {peer}: {}", errno::words(&e)))
         })?;
         Ok(Box::new(PeerSocket(s)))
     }

@@ -41,7 +41,7 @@ impl HostCheck for Firewall {
                 .listings
                 .get(&l)
                 .cloned()
-                .unwrap_or_else(|| Err("not read".into()))
+                .unwrap_or_else(|| Err(crate::net::OsError::new(l.name(), "not read")))
         };
         let notes = firewall::listing_notes(
             listing(Listing::FirewalldState).ok().as_deref(),
@@ -60,7 +60,10 @@ impl HostCheck for Firewall {
             ports.push(("udp", VXLAN_PORT));
         }
         firewall::evaluate(
-            save.as_deref().map_err(String::as_str),
+            save.as_deref()
+                .map_err(std::string::ToString::to_string)
+                .as_deref()
+                .map_err(String::as_str),
             &ports,
             src,
             iface.as_deref(),

@@ -24,8 +24,8 @@ impl HostCheck for TimeSync {
     async fn evaluate(&self, ctx: &Ctx<'_, '_>, with: &HostPlan) -> Finding {
         let host = ctx.net.host;
         timesync::evaluate(
-            &host.process_names(),
-            &host.clock_synchronised(),
+            &host.process_names().map_err(|e| e.to_string()),
+            &host.clock_synchronised().map_err(|e| e.to_string()),
             with.self_hosted_ntp,
         )
     }

@@ -11,6 +11,7 @@
 //!
 //! Pure over the rows; never overrides a link a runner made.
 
+use crate::ids::{Category, ReqId};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -50,20 +51,23 @@ pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
     let overlap: Vec<(usize, Vec<IpNet>)> = results
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.id == "cidr.overlap" && r.status == Status::Fail)
+        .filter(|(_, r)| r.id == ReqId::CidrOverlap.as_str() && r.status == Status::Fail)
         .map(|(i, r)| (i, overlapping_nets(r)))
         .filter(|(_, n)| !n.is_empty())
         .collect();
     let routes: Vec<(usize, IpAddr)> = results
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.category == "route" && r.status == Status::Fail)
+        .filter(|(_, r)| r.category == Category::Route.as_str() && r.status == Status::Fail)
         .filter_map(|(i, r)| Some((i, address_ip(r.address.as_deref()?)?)))
         .collect();
     let resolvers: Vec<IpAddr> = nameservers.iter().filter_map(|n| address_ip(n)).collect();
     let mut links: Vec<(usize, Value)> = vec![];
     for (i, r) in results.iter().enumerate() {
-        if r.status == Status::Pass || r.details.contains_key("caused_by") || r.category == "cidr" {
+        if r.status == Status::Pass
+            || r.details.contains_key("caused_by")
+            || r.category == Category::Cidr.as_str()
+        {
             continue;
         }
         let ip = r.address.as_deref().and_then(address_ip);
@@ -75,7 +79,9 @@ pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
         };
         let by_overlap = match ip {
             Some(ip) => in_overlap(ip),
-            None if r.category == "dns" => resolvers.iter().find_map(|ip| in_overlap(*ip)),
+            None if r.category == Category::Dns.as_str() => {
+                resolvers.iter().find_map(|ip| in_overlap(*ip))
+            }
             None => None,
         };
         if let Some(k) = by_overlap {
@@ -86,7 +92,7 @@ pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
             r.details.get("error").and_then(|e| e.as_str()),
             Some("no-route" | "unreachable" | "blackhole")
         );
-        if routing && r.category != "route" {
+        if routing && r.category != Category::Route.as_str() {
             if let Some((k, _)) = routes.iter().find(|(_, a)| Some(*a) == ip) {
                 links.push((i, link(&results[*k])));
             }
