@@ -101,6 +101,12 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
             o.peers.push(ip);
         }
     }
+    for s in &t.raven_gateway {
+        let ip = options::parse_host_ip(s, "--raven-gateway")?;
+        if !o.raven_gateways.contains(&ip) {
+            o.raven_gateways.push(ip);
+        }
+    }
     o.accept = t
         .accept
         .iter()

@@ -163,6 +163,9 @@ pub struct TargetArgs {
     /// Peer running `responder` (a cloud node or VPC host) for the UDP 8472 and path-MTU checks (repeatable)
     #[arg(long = "peer", value_name = "IP")]
     pub peer: Vec<String>,
+    /// Raven gateway the node reaches for cloud-edge traffic (repeatable): TCP 10280-10284 (proxy mode) and UDP 4500 (tunnel mode)
+    #[arg(long = "raven-gateway", value_name = "IP")]
+    pub raven_gateway: Vec<String>,
     /// Extra trusted CA certificates (PEM), e.g. a corporate CA (repeatable)
     #[arg(long, value_name = "PEM")]
     pub ca_file: Vec<PathBuf>,

@@ -56,6 +56,10 @@ pub const STEP_GRACE: Duration = Duration::from_millis(200);
 pub const NTP_GRACE: Duration = Duration::from_millis(100);
 /// The least time a package-source connect gets after its DNS answer.
 pub const MIN_CONNECT_BUDGET: Duration = Duration::from_millis(200);
+/// Raven's proxy mode: the TCP ports its gateway serves for cloud-edge traffic.
+pub const RAVEN_PROXY_PORTS: std::ops::RangeInclusive<u16> = 10280..=10284;
+/// Raven's tunnel mode: IPsec NAT traversal (ESP in UDP, RFC 3948).
+pub const RAVEN_TUNNEL_PORT: u16 = 4500;
 /// UDP echo probes sent per peer.
 pub const ECHO_TRIES: u32 = 3;
 

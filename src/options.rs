@@ -285,6 +285,8 @@ pub struct Options {
     pub k8s_version: (u32, u32),
     pub apiserver: Option<HostPort>,
     pub peers: Vec<IpAddr>,
+    /// Raven gateways (`--raven-gateway`); none: Raven is not in use.
+    pub raven_gateways: Vec<IpAddr>,
     pub ntp_servers: Vec<String>,
     pub self_hosted_ntp: bool,
     pub dns_server: Option<std::net::SocketAddr>,
@@ -328,6 +330,7 @@ impl Options {
             k8s_version: (1, 26),
             apiserver: None,
             peers: vec![],
+            raven_gateways: vec![],
             ntp_servers: DEFAULT_NTP_SERVERS
                 .iter()
                 .map(std::string::ToString::to_string)

@@ -182,7 +182,14 @@ impl Untested {
     /// `planned` (deselected and not runnable with these options), then every requirement that
     /// was planned but did not run (a SKIP row), once each.
     pub fn with_skips(mut planned: Vec<Untested>, results: &[CheckResult]) -> Vec<Untested> {
-        for r in results.iter().filter(|r| r.status == Status::Skip) {
+        // a requirement that does not apply (Raven not in use) was not left untested
+        let applies =
+            |r: &&CheckResult| r.details.get("applicable") != Some(&serde_json::Value::Bool(false));
+        for r in results
+            .iter()
+            .filter(|r| r.status == Status::Skip)
+            .filter(applies)
+        {
             if !planned.iter().any(|u| u.id == r.id) {
                 planned.push(Untested {
                     id: r.id.clone(),

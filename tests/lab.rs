@@ -583,6 +583,74 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "no source is reachable",
             )
         }),
+        ("edge_hub_dummy_address_taken", || {
+            with_faults(&["edgehub-addr"])?;
+            let r = check(&["--only", "cidr"])?;
+            r.exit(1)?;
+            r.expect(
+                "cidr.overlap",
+                "edge-hub 169.254.2.1",
+                "fail",
+                "169.254.2.1/32 on n1",
+            )?;
+            r.expect(
+                "cidr.overlap",
+                "cloud services 100.0.0.0/8",
+                "pass",
+                "nothing",
+            )?;
+            with_faults(&[])?;
+            let r = check(&["--only", "cidr"])?;
+            r.exit(0)?;
+            r.expect(
+                "cidr.overlap",
+                "edge-hub 169.254.2.1",
+                "pass",
+                "nothing on this host uses",
+            )
+        }),
+        ("raven_gateway_proxy_ports_and_tunnel", || {
+            with_faults(&[])?;
+            // without --raven-gateway: SKIP "not in use", and not counted as untested
+            let r = check(&["--only", "tcp,udp"])?;
+            r.expect("tcp.raven", "", "skip", "Raven not in use")?;
+            let untested = r.report["summary"]["untested"].to_string();
+            if untested.contains("raven") {
+                return Err(format!("Raven not in use must not be untested: {untested}").into());
+            }
+            let raven = [
+                "--only",
+                "tcp.raven,udp.raven",
+                "--raven-gateway",
+                "192.168.0.20",
+            ];
+            let r = check(&raven)?;
+            r.exit(0)?;
+            for port in 10280..=10284 {
+                r.expect(
+                    "tcp.raven",
+                    &format!("192.168.0.20:{port}"),
+                    "pass",
+                    "connected",
+                )?;
+            }
+            r.expect(
+                "udp.raven",
+                "192.168.0.20:4500",
+                "pass",
+                "3/3 probes echoed",
+            )?;
+            // a real client agrees: nc connects to the proxy port from the node
+            let nc = lab(&["node", "nc", "-z", "-w", "1", "192.168.0.20", "10280"]);
+            if nc.is_err() {
+                return Err("nc -z 192.168.0.20 10280 failed where tcp.raven passed".into());
+            }
+            with_faults(&["raven-udp-blocked"])?;
+            let r = check(&raven)?;
+            r.exit(1)?;
+            r.expect("udp.raven", "192.168.0.20:4500", "fail", "0/3")?;
+            r.expect("tcp.raven", "192.168.0.20:10282", "pass", "connected")
+        }),
         ("address_overlapping_100_slash_8", || {
             with_faults(&["overlap"])?;
             let r = check(&["--only", "cidr"])?;
@@ -1059,6 +1127,18 @@ fn main() {
                 "192.168.0.20",
                 env!("CARGO_BIN_EXE_ack-edge-preflight"),
                 "--udp-only",
+            ])
+            .map(|_| ());
+        }
+        if ready.is_ok() {
+            // the same VPC host as a Raven gateway: proxy-mode TCP ports and tunnel-mode UDP 4500
+            ready = lab(&[
+                "responder",
+                "cloud",
+                "192.168.0.20",
+                env!("CARGO_BIN_EXE_ack-edge-preflight"),
+                "--ports",
+                "10280,10281,10282,10283,10284,4500/udp",
             ])
             .map(|_| ());
         }

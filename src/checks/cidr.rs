@@ -1,7 +1,12 @@
 //! `cidr.overlap`: no local address or route captures the cloud-service range, the VPC CIDR or
-//! the container CIDR.
+//! the container CIDR, and none collides with an address the edge components claim on the node
+//! (`checks/edge-addresses.toml`: edge-hub's dummy interface).
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use ipnet::IpNet;
+use serde::Deserialize;
 
 use crate::catalogue::Catalogue;
 use crate::checks::{Check, Step};
@@ -9,7 +14,37 @@ use crate::ids::ReqId;
 use crate::options::Options;
 use crate::probe::cidr::OverlapRule;
 use crate::regions::cloud_range;
-use crate::run::local::CidrCompare;
+use crate::run::local::{CidrCompare, ClaimedCompare};
+
+/// The edge components' own addresses on the node, compiled in.
+pub const EDGE_ADDRESSES: &str = include_str!("../../checks/edge-addresses.toml");
+
+/// An address an edge component puts on the node.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeAddress {
+    pub address: IpAddr,
+    pub component: String,
+    /// The component's own interfaces: the address there is the component's.
+    pub interfaces: Vec<String>,
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EdgeTable {
+    address: Vec<EdgeAddress>,
+}
+
+/// Every address of `checks/edge-addresses.toml` (validated by the tests below).
+pub fn edge_addresses() -> &'static [EdgeAddress] {
+    static T: OnceLock<Vec<EdgeAddress>> = OnceLock::new();
+    T.get_or_init(|| {
+        toml::from_str::<EdgeTable>(EDGE_ADDRESSES)
+            .map(|t| t.address)
+            .unwrap_or_default()
+    })
+}
 
 /// `cidr.overlap`: one row per range.
 pub struct Overlap;
@@ -65,6 +100,36 @@ impl Check for Overlap {
                 also,
             ));
         }
+        for e in edge_addresses() {
+            let target = format!("{} {}", e.component, e.address);
+            v.push(Step::new(
+                ReqId::CidrOverlap,
+                target,
+                ClaimedCompare { claimed: e.clone() },
+            ));
+        }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_edge_address_table_parses_and_cites_its_source() {
+        let t: EdgeTable = toml::from_str(EDGE_ADDRESSES).unwrap();
+        assert!(!t.address.is_empty());
+        for e in &t.address {
+            assert!(
+                e.address.is_ipv4() && !e.interfaces.is_empty() && e.source.len() > 20,
+                "{e:?}"
+            );
+            let IpAddr::V4(v4) = e.address else {
+                unreachable!()
+            };
+            assert!(v4.is_link_local(), "{} is not link-local", e.address);
+        }
+        assert_eq!(edge_addresses(), t.address.as_slice());
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod mtu;
 pub(crate) mod ntp;
 pub(crate) mod pkg;
 pub(crate) mod port;
+pub(crate) mod raven;
 pub(crate) mod route;
 pub(crate) mod tcp;
 pub(crate) mod tls;
@@ -82,6 +83,8 @@ pub static REGISTRY: &[&dyn Check] = &[
     &tcp::Endpoint,
     &udp::Vxlan,
     &mtu::Peers,
+    &raven::Proxy,
+    &raven::Tunnel,
     &port::Local,
     &host::Host(&host::firewall::Firewall),
     &host::Host(&host::node_ip::NodeIp),

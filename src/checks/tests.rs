@@ -31,6 +31,7 @@ fn everything() -> Options {
     o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
     o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
     o.peers = vec!["192.168.0.20".parse().unwrap()];
+    o.raven_gateways = vec!["192.168.0.30".parse().unwrap()];
     o
 }
 
@@ -225,10 +226,14 @@ fn only_and_skip() {
 #[test]
 fn cidr_rows_follow_options() {
     let mut o = opts("cn-hangzhou");
-    assert_eq!(of(&plan(&o, cat()), ReqId::CidrOverlap).len(), 1);
+    // the cloud range, and edge-hub's dummy address
+    assert_eq!(of(&plan(&o, cat()), ReqId::CidrOverlap).len(), 2);
     o.vpc_cidr = Some(parse_cidr("192.168.0.0/16", "v").unwrap());
     o.pod_cidr = Some(parse_cidr("172.16.0.0/12", "p").unwrap());
-    assert_eq!(of(&plan(&o, cat()), ReqId::CidrOverlap).len(), 3);
+    assert_eq!(of(&plan(&o, cat()), ReqId::CidrOverlap).len(), 4);
+    assert!(plan(&o, cat())
+        .iter()
+        .any(|s| s.target == "edge-hub 169.254.2.1"));
 }
 
 #[test]
@@ -332,4 +337,28 @@ fn snapshot_needs_come_from_the_steps() {
             ..Needs::NOTHING
         }
     );
+}
+
+#[test]
+fn raven_rows_only_with_gateways_and_untested_only_when_asked_for() {
+    let mut o = opts("cn-hangzhou");
+    let p = plan(&o, cat());
+    let rows = of(&p, ReqId::TcpRaven);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].kind.name(), "not_applicable");
+    assert!(!untested(&o, cat(), &p).iter().any(|u| u.id == "tcp.raven"));
+    o.only = vec!["tcp.raven".into()];
+    let p = plan(&o, cat());
+    assert_eq!(
+        of(&p, ReqId::TcpRaven)[0].kind.untested(),
+        Some("needs --raven-gateway")
+    );
+    o.only.clear();
+    o.raven_gateways = vec!["192.168.0.30".parse().unwrap()];
+    let p = plan(&o, cat());
+    assert_eq!(
+        ports(&p, ReqId::TcpRaven),
+        [10280, 10281, 10282, 10283, 10284]
+    );
+    assert_eq!(ports(&p, ReqId::UdpRaven), [4500]);
 }

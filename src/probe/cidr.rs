@@ -77,6 +77,55 @@ pub fn evaluate(
     }
 }
 
+/// Judge an address an edge component claims on the node (`address` on one of `own`): another
+/// interface that has it, or a route more specific than the link-local /16 that covers it
+/// (something else on this network uses it), collides. The zeroconf route 169.254.0.0/16 that
+/// CentOS adds does not: the component's local address wins over it.
+pub fn evaluate_claimed(
+    component: &str,
+    address: std::net::IpAddr,
+    own: &[String],
+    addrs: &[LocalAddr],
+    routes: &[RouteEntry],
+) -> Finding {
+    let mut hits: Vec<String> = vec![];
+    let mut already = None;
+    for a in addrs {
+        if a.net.addr() == address {
+            if own.contains(&a.interface) {
+                already = Some(a.interface.clone());
+            } else {
+                hits.push(format!("address {} on {}", a.net, a.interface));
+            }
+        }
+    }
+    for r in routes {
+        let own_route = r.interface.as_ref().is_some_and(|i| own.contains(i));
+        if r.kind != "unicast" || r.dst.prefix_len() <= 16 || own_route || !r.dst.contains(&address)
+        {
+            continue;
+        }
+        hits.push(format!("route {}", r.describe()));
+    }
+    let what = format!("{address} ({component}'s dummy interface)");
+    if !hits.is_empty() {
+        return Finding::fail_by(
+            &Plain(Phase::Cidr, ErrorClass::Overlap),
+            format!("{what} is already taken on this host: {}", hits.join("; ")),
+        )
+        .with("overlaps", hits)
+        .fix(format!(
+            "Free {address} on this node (remove the address or route named), or give {component} another dummy address before joining; {component} puts {address} on its own dummy interface and the kubelet reaches the API server through it."
+        ));
+    }
+    match already {
+        Some(i) => Finding::pass(format!(
+            "{what} is on {i} already: {component} of an earlier install (see host.leftovers)"
+        )),
+        None => Finding::pass(format!("nothing on this host uses {what}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +331,47 @@ mod tests {
             &[],
         );
         assert_eq!(f.status, Status::Pass);
+    }
+
+    #[test]
+    fn edge_hub_address_collisions() {
+        let ip: std::net::IpAddr = "169.254.2.1".parse().unwrap();
+        let own = vec!["edge-hub-dummy0".to_string()];
+        let zeroconf = r("169.254.0.0/16", None, "eth0");
+        assert_eq!(
+            evaluate_claimed(
+                "edge-hub",
+                ip,
+                &own,
+                &[a("eth0", "10.0.0.10/24")],
+                std::slice::from_ref(&zeroconf)
+            )
+            .status,
+            Status::Pass
+        );
+        let f = evaluate_claimed("edge-hub", ip, &own, &[a("dummy0", "169.254.2.1/32")], &[]);
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message.contains("address 169.254.2.1/32 on dummy0"),
+            "{}",
+            f.message
+        );
+        let f = evaluate_claimed(
+            "edge-hub",
+            ip,
+            &own,
+            &[],
+            &[r("169.254.2.0/24", Some("10.0.0.1"), "eth0")],
+        );
+        assert_eq!(f.status, Status::Fail, "{}", f.message);
+        let f = evaluate_claimed(
+            "edge-hub",
+            ip,
+            &own,
+            &[a("edge-hub-dummy0", "169.254.2.1/32")],
+            &[],
+        );
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.message.contains("earlier install"));
     }
 }

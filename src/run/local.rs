@@ -145,6 +145,42 @@ impl StepKind for CidrCompare {
     }
 }
 
+/// Local addresses and routes against an address an edge component claims on the node.
+pub struct ClaimedCompare {
+    pub claimed: crate::checks::cidr::EdgeAddress,
+}
+
+#[async_trait]
+impl StepKind for ClaimedCompare {
+    fn name(&self) -> &'static str {
+        "cidr_claimed"
+    }
+    fn packets(&self, _: &Step, _: &str) -> Vec<String> {
+        vec![format!(
+            "compare local addresses and routes with {} ({}'s dummy interface) (local)",
+            self.claimed.address, self.claimed.component
+        )]
+    }
+    fn needs(&self) -> Needs {
+        Needs::LOCALS
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        let unavailable = Plain(Phase::Cidr, ErrorClass::Unavailable);
+        let c = &self.claimed;
+        let f = match &ctx.host.locals {
+            Some((Ok(a), Ok(r))) => {
+                cidr::evaluate_claimed(&c.component, c.address, &c.interfaces, a, r)
+            }
+            Some((Err(e), _) | (_, Err(e))) => Finding::skip_by(
+                &unavailable,
+                format!("cannot read local addresses/routes: {e}"),
+            ),
+            None => Finding::skip_by(&unavailable, "local addresses were not read"),
+        };
+        vec![ctx.result(s, None, f, Duration::ZERO)]
+    }
+}
+
 /// The yum/apt source hosts: resolved and connected to, at most [`MAX_SOURCE_HOSTS`].
 pub struct PkgSources;
 

@@ -219,6 +219,7 @@ clear_faults() {
   in_node iptables -F; in_node iptables -P INPUT ACCEPT; in_node iptables -P FORWARD ACCEPT
   in_node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.n0.rp_filter=0 net.ipv4.conf.n1.rp_filter=0
   in_node ip addr del 100.64.0.5/10 dev n0 2>/dev/null || true
+  in_node ip addr del 169.254.2.1/32 dev n1 2>/dev/null || true
   in_router ip link set rc mtu 1500; in_cloud ip link set c0 mtu 1500
   echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
   hosts_file >"$DIR/hosts"; kill -HUP "$(cat "$DIR/dnsmasq.pid")"
@@ -273,6 +274,10 @@ fault() {
       tool-missing) rm -f "$DIR/root/usr/sbin/socat" ;;
       sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
       overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
+      # something on the node already holds edge-hub's dummy address (169.254.2.1)
+      edgehub-addr) in_node ip addr add 169.254.2.1/32 dev n1 ;;
+      # Raven's tunnel mode (IPsec NAT-T, UDP 4500) dropped on the way; its proxy ports pass
+      raven-udp-blocked) in_router iptables -I FORWARD -p udp --dport 4500 -j DROP ;;
       mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
       # a PMTU black hole: the smaller link stays, the router's ICMP "fragmentation needed" is dropped
       pmtu-blackhole) in_router iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP ;;
