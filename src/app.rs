@@ -12,6 +12,7 @@ use crate::cli::{
     ResponderArgs, SummarizeArgs,
 };
 use crate::engine::{self, EngineConfig};
+pub use crate::error::AppError;
 use crate::error::{InputError, InternalError};
 use crate::exit;
 use crate::options::{self, Options};
@@ -19,24 +20,6 @@ use crate::report::{self, listing, output, Style};
 use crate::result::{Report, RunOptions, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION};
 use crate::sys;
 use crate::sys::system::{RunEnv, System};
-
-/// Why a command stopped without a report.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Input(#[from] InputError),
-    #[error(transparent)]
-    Internal(#[from] InternalError),
-}
-
-impl AppError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            AppError::Input(_) => exit::USAGE,
-            AppError::Internal(_) => exit::INTERNAL,
-        }
-    }
-}
 
 fn cat() -> Result<&'static Catalogue, AppError> {
     catalogue::builtin().map_err(|e| InternalError::BuiltinData(e).into())

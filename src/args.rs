@@ -2,10 +2,9 @@
 //! it and where it came from (exit code 2). The only module besides `cli` and `app` that sees clap's
 //! argument structs.
 
-use crate::app::AppError;
 use crate::catalogue::Catalogue;
 use crate::cli::{InboundArgs, TargetArgs};
-use crate::error::{InputError, InternalError};
+use crate::error::{AppError, InputError, InternalError};
 use crate::options::{self, Options};
 use crate::regions::{RegionTable, BUILTIN_ORIGIN};
 use crate::sys;
@@ -13,7 +12,7 @@ use crate::sys;
 type Roots = Vec<rustls::pki_types::CertificateDer<'static>>;
 
 /// A small text input file (at most 4 MiB), or one line naming the flag, the file and the reason.
-pub fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError> {
+pub(crate) fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError> {
     let shown = path.display().to_string();
     let bad = |why: String| AppError::from(InputError::flag(flag, &shown, why));
     let md = std::fs::metadata(path).map_err(|e| bad(sys::errno::words(&e)))?;
@@ -28,7 +27,7 @@ pub fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError
 }
 
 /// The region table: `--regions-file` or the built-in one.
-pub fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> {
+pub(crate) fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> {
     match file {
         Some(p) => Ok(RegionTable::from_file(p)?),
         None => {
@@ -38,7 +37,7 @@ pub fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> 
 }
 
 /// Validate every option; the first bad one is reported.
-pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
+pub(crate) fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
     let table = regions(t.regions_file.as_deref())?;
     let origin = match &t.regions_file {
         Some(p) => format!("--region, regions from {}", p.display()),
@@ -51,7 +50,7 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
     o.apiserver = t
         .apiserver
         .as_deref()
-        .map(|s| options::parse_host_port(s, 6443, "--apiserver"))
+        .map(|s| options::parse_host_port(s, crate::constants::APISERVER_PORT, "--apiserver"))
         .transpose()?;
     if !t.ntp_server.is_empty() {
         o.ntp_servers = ntp_servers(&t.ntp_server)?;
@@ -131,7 +130,7 @@ pub fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppError> {
 fn ntp_servers(given: &[String]) -> Result<Vec<String>, AppError> {
     let mut out: Vec<String> = vec![];
     for s in given {
-        options::parse_host_port(s, 123, "--ntp-server")?;
+        options::parse_host_port(s, crate::constants::NTP_PORT, "--ntp-server")?;
         if s.contains(':') && s.parse::<std::net::IpAddr>().is_err() {
             return Err(InputError::flag(
                 "--ntp-server",
@@ -184,7 +183,7 @@ fn roots(t: &TargetArgs) -> Result<(Roots, Roots), AppError> {
 }
 
 /// The nodes of `inbound`: every `--node`, then the `--nodes-file` lines, without duplicates.
-pub fn inbound_nodes(a: &InboundArgs) -> Result<Vec<std::net::IpAddr>, AppError> {
+pub(crate) fn inbound_nodes(a: &InboundArgs) -> Result<Vec<std::net::IpAddr>, AppError> {
     let mut nodes = vec![];
     for n in &a.node {
         nodes.push(options::parse_host_ip(n, "--node")?);

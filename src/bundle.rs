@@ -15,12 +15,12 @@ use serde::Serialize;
 
 use crate::net::HostFacts;
 
-pub const MAX_FILE: usize = 1 << 20;
-pub const MAX_TOTAL: usize = 16 << 20;
+pub(crate) const MAX_FILE: usize = 1 << 20;
+pub(crate) const MAX_TOTAL: usize = 16 << 20;
 
 /// Files read from the host (through `--sysroot` like the checks), and directories whose regular
 /// files are read.
-pub const FILES: &[&str] = &[
+pub(crate) const FILES: &[&str] = &[
     "/etc/resolv.conf",
     "/etc/hosts",
     "/etc/hostname",
@@ -35,7 +35,7 @@ pub const FILES: &[&str] = &[
     "/etc/sysctl.conf",
     "/proc/version",
 ];
-pub const DIRS: &[&str] = &[
+pub(crate) const DIRS: &[&str] = &[
     "/etc/apt/sources.list.d",
     "/etc/yum.repos.d",
     "/etc/sysctl.d",
@@ -43,7 +43,7 @@ pub const DIRS: &[&str] = &[
     "/etc/systemd/resolved.conf.d",
 ];
 /// Kernel settings the checks judge, rendered as `key = value`.
-pub const SYSCTLS: &[&str] = &[
+pub(crate) const SYSCTLS: &[&str] = &[
     "net.ipv4.ip_forward",
     "net.ipv4.conf.all.rp_filter",
     "net.ipv4.conf.default.rp_filter",
@@ -91,7 +91,7 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Redact one text: (redacted text, whether anything was changed).
-pub fn redact(text: &str) -> (String, bool) {
+pub(crate) fn redact(text: &str) -> (String, bool) {
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     let mut in_key = false;
@@ -149,7 +149,7 @@ fn redact_line(line: &str) -> (String, bool) {
 }
 
 /// Make an entry from a text: redacted and cut to MAX_FILE.
-pub fn text_entry(path: &str, source: &str, text: &str) -> Entry {
+pub(crate) fn text_entry(path: &str, source: &str, text: &str) -> Entry {
     let (mut t, redacted) = redact(text);
     let truncated = t.len() > MAX_FILE;
     if truncated {
@@ -170,7 +170,7 @@ pub fn text_entry(path: &str, source: &str, text: &str) -> Entry {
 }
 
 /// The host files of the bundle, read through `host` (so `--sysroot` applies), under `files/`.
-pub fn host_files(host: &dyn HostFacts, sysroot: &Path) -> Vec<Entry> {
+pub(crate) fn host_files(host: &dyn HostFacts, sysroot: &Path) -> Vec<Entry> {
     let mut out = vec![];
     let mut paths: Vec<String> = FILES.iter().map(std::string::ToString::to_string).collect();
     for d in DIRS {
@@ -211,7 +211,7 @@ pub fn host_files(host: &dyn HostFacts, sysroot: &Path) -> Vec<Entry> {
 }
 
 /// Listening sockets with their owners (from /proc/net and /proc/*/fd, as `port.local` reads them).
-pub fn listening(host: &dyn HostFacts) -> Entry {
+pub(crate) fn listening(host: &dyn HostFacts) -> Entry {
     use crate::probe::port::SocketProto;
     let owners = host.socket_owners();
     let mut t = String::new();
@@ -248,7 +248,7 @@ fn sha256(data: &[u8]) -> String {
 }
 
 /// Entries within MAX_TOTAL (later ones are left out and listed), then the manifest.
-pub fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &str) -> Vec<Entry> {
+pub(crate) fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &str) -> Vec<Entry> {
     let mut total = 0;
     let mut left_out = vec![];
     entries.retain(|e| {
@@ -291,7 +291,7 @@ pub fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &str) -> 
 
 /// Write the entries as a gzip-compressed tar under `dir/`, atomically and mode 0600 (the way
 /// `--output` replaces a file).
-pub fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::Result<()> {
+pub(crate) fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::Result<()> {
     crate::report::output::replace_atomically(path, Some(0o600), |file| {
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         let mut tar = tar::Builder::new(gz);
@@ -311,7 +311,7 @@ pub fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::
 /// Write the support bundle of a finished run to `path`: the report in three formats, the host's
 /// files, its listening sockets and the netlink state read during the run. Says on standard error
 /// what was written.
-pub fn write_support(
+pub(crate) fn write_support(
     path: &Path,
     report: &crate::result::Report,
     host: &dyn HostFacts,

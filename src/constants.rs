@@ -10,62 +10,62 @@ pub const NODE_TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
 /// TCP ports the node's own components bind locally (not reached from the VPC): the kubelet's
 /// healthz 10248, kube-proxy's metrics 10249 and healthz 10256, and the edge hub's (OpenYurt
 /// yurthub) 10261, 10267 and 10268. A leftover process holding one breaks the component.
-pub const NODE_LOCAL_TCP_PORTS: [u16; 6] = [10248, 10249, 10256, 10261, 10267, 10268];
+pub(crate) const NODE_LOCAL_TCP_PORTS: [u16; 6] = [10248, 10249, 10256, 10261, 10267, 10268];
 /// Flannel VXLAN's UDP port (Linux's IANA-pre-standard default that Flannel uses).
 pub const VXLAN_PORT: u16 = 8472;
 /// The VPC DNS servers every Alibaba Cloud VPC answers on (reachable over the dedicated line).
-pub const VPC_DNS_SERVERS: [&str; 2] = ["100.100.2.136", "100.100.2.138"];
+pub(crate) const VPC_DNS_SERVERS: [&str; 2] = ["100.100.2.136", "100.100.2.138"];
 /// The VXLAN network identifier of the probes: Flannel's default VNI.
-pub const VXLAN_VNI: u32 = 1;
+pub(crate) const VXLAN_VNI: u32 = 1;
 /// SNTP's port.
-pub const NTP_PORT: u16 = 123;
+pub(crate) const NTP_PORT: u16 = 123;
 /// The API server's default port.
-pub const APISERVER_PORT: u16 = 6443;
+pub(crate) const APISERVER_PORT: u16 = 6443;
 /// NTP servers the documents name; `--ntp-server` replaces them.
 pub const DEFAULT_NTP_SERVERS: &[&str] = &["ntp1.aliyun.com", "cn.ntp.org.cn"];
 /// Clock offset that warns / fails (seconds), and their clap defaults.
-pub const NTP_WARN_OFFSET_S: f64 = 0.5;
-pub const NTP_FAIL_OFFSET_S: f64 = 5.0;
-pub const NTP_WARN_OFFSET_ARG: &str = "0.5s";
-pub const NTP_FAIL_OFFSET_ARG: &str = "5s";
+pub(crate) const NTP_WARN_OFFSET_S: f64 = 0.5;
+pub(crate) const NTP_FAIL_OFFSET_S: f64 = 5.0;
+pub(crate) const NTP_WARN_OFFSET_ARG: &str = "0.5s";
+pub(crate) const NTP_FAIL_OFFSET_ARG: &str = "5s";
 /// Default per-probe timeout (clap default and `Options::for_region`).
-pub const DEFAULT_TIMEOUT_ARG: &str = "3s";
-pub const DEFAULT_TIMEOUT_MS: u64 = 3000;
+pub(crate) const DEFAULT_TIMEOUT_ARG: &str = "3s";
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 3000;
 /// A DNS answer slower than this is WARN "slow resolver" (edgeadm's resolver still waits 5 s per
 /// attempt, but every pull and API call pays it again).
-pub const DNS_SLOW_MS: u64 = 1000;
+pub(crate) const DNS_SLOW_MS: u64 = 1000;
 /// Most addresses per resolved name that are probed (a hostile DNS answer cannot fan out further).
 pub const MAX_ADDRESSES_PER_NAME: usize = 8;
 /// Most probes in flight at once (a rack sweep of `inbound` plans 5 per node): the run's deadline
 /// grows by one timeout per further batch, so every probe still gets its full timeout.
 pub const MAX_PROBES_IN_FLIGHT: usize = 256;
 /// Most nodes one `inbound` run sweeps.
-pub const MAX_INBOUND_NODES: usize = 4096;
+pub(crate) const MAX_INBOUND_NODES: usize = 4096;
 /// Most package-source hosts probed.
 pub const MAX_SOURCE_HOSTS: usize = 16;
 /// VXLAN encapsulation overhead (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).
-pub const VXLAN_OVERHEAD: u32 = 50;
+pub(crate) const VXLAN_OVERHEAD: u32 = 50;
 /// Smallest IPv4 MTU every host must accept (RFC 791); path-MTU searches start here.
-pub const MIN_IPV4_MTU: u32 = 576;
+pub(crate) const MIN_IPV4_MTU: u32 = 576;
 /// Slack of the whole run's deadline beyond two timeouts (one DNS answer, then one probe).
-pub const DEADLINE_SLACK: Duration = Duration::from_millis(500);
+pub(crate) const DEADLINE_SLACK: Duration = Duration::from_millis(500);
 /// What a step's own bound allows beyond the probe's timeout, so the probe's own timeout (with its
 /// precise message) fires first: a TLS handshake, UDP echoes, DF searches, a banner read.
-pub const STEP_GRACE: Duration = Duration::from_millis(200);
+pub(crate) const STEP_GRACE: Duration = Duration::from_millis(200);
 /// The same for one SNTP query (a single datagram each way).
-pub const NTP_GRACE: Duration = Duration::from_millis(100);
+pub(crate) const NTP_GRACE: Duration = Duration::from_millis(100);
 /// The least time a package-source connect gets after its DNS answer.
-pub const MIN_CONNECT_BUDGET: Duration = Duration::from_millis(200);
+pub(crate) const MIN_CONNECT_BUDGET: Duration = Duration::from_millis(200);
 /// Raven's proxy mode: the TCP ports its gateway serves for cloud-edge traffic.
-pub const RAVEN_PROXY_PORTS: std::ops::RangeInclusive<u16> = 10280..=10284;
+pub(crate) const RAVEN_PROXY_PORTS: std::ops::RangeInclusive<u16> = 10280..=10284;
 /// Raven's tunnel mode: IPsec NAT traversal (ESP in UDP, RFC 3948).
-pub const RAVEN_TUNNEL_PORT: u16 = 4500;
+pub(crate) const RAVEN_TUNNEL_PORT: u16 = 4500;
 /// UDP echo probes sent per peer.
-pub const ECHO_TRIES: u32 = 3;
+pub(crate) const ECHO_TRIES: u32 = 3;
 
 /// A DNS host name: labels of letters, digits, '-' (and '_', seen in real service names), 1–63
 /// characters, not starting or ending with '-', at most 253 characters; one trailing dot allowed.
-pub fn valid_hostname(s: &str) -> bool {
+pub(crate) fn valid_hostname(s: &str) -> bool {
     let s = s.strip_suffix('.').unwrap_or(s);
     !s.is_empty()
         && s.len() <= 253

@@ -59,8 +59,26 @@ pub enum InternalError {
     Listen(String),
 }
 
+/// Why a command stopped without a report.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl AppError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Input(_) => crate::exit::USAGE,
+            AppError::Internal(_) => crate::exit::INTERNAL,
+        }
+    }
+}
+
 /// Turn a TOML parse error into one line with the line number.
-pub fn toml_error_line(text: &str, err: &toml::de::Error) -> String {
+pub(crate) fn toml_error_line(text: &str, err: &toml::de::Error) -> String {
     let msg = err.message().trim().replace('\n', " ");
     match err.span() {
         Some(span) => {

@@ -3,16 +3,16 @@
 //! Pipeline: CLI → [`options::Options`] → [`checks::plan`] → [`engine::run`] → [`report`].
 
 pub mod app;
-pub mod args;
-pub mod bundle;
+pub(crate) mod args;
+pub(crate) mod bundle;
 pub mod catalogue;
 pub mod cause;
 pub mod checks;
 pub mod cli;
 pub mod clock;
-pub mod constants;
+pub(crate) mod constants;
 pub mod engine;
-pub mod error;
+pub(crate) mod error;
 pub mod exit;
 pub mod fleet;
 pub mod ids;
@@ -22,8 +22,8 @@ pub mod probe;
 pub mod regions;
 pub mod report;
 pub mod result;
-pub mod rootcause;
-pub mod run;
+pub(crate) mod rootcause;
+pub(crate) mod run;
 pub mod sys;
-pub mod text;
-pub mod waiver;
+pub(crate) mod text;
+pub(crate) mod waiver;

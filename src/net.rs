@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ipnet::IpNet;
 
 use crate::probe::dns::DnsFailure;
 use crate::probe::ntp::{NtpFailure, NtpSample};
@@ -53,57 +52,7 @@ pub trait NtpClient: Send + Sync {
     async fn query(&self, addr: SocketAddr, timeout: Duration) -> Result<NtpSample, NtpFailure>;
 }
 
-/// An interface address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalAddr {
-    pub interface: String,
-    pub net: IpNet,
-}
-
-/// A route of the main (or any non-local) table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteEntry {
-    pub dst: IpNet,
-    pub interface: Option<String>,
-    pub gateway: Option<IpAddr>,
-    /// unicast, blackhole, unreachable, prohibit, ...
-    pub kind: String,
-    pub table: u32,
-    /// Every next hop of a multipath (ECMP) route; empty for a single-path route.
-    pub nexthops: Vec<crate::probe::route::NextHop>,
-    /// The nexthop object the route uses (`ip route ... nhid N`), if any.
-    pub nexthop_id: Option<u32>,
-}
-
-impl RouteEntry {
-    /// Directly connected: no gateway on the route, on any of its next hops, and no nexthop
-    /// object (whose gateway the route dump does not show). A multipath route over two lines is
-    /// never directly connected.
-    pub fn is_connected(&self) -> bool {
-        self.gateway.is_none()
-            && self.nexthop_id.is_none()
-            && self.nexthops.iter().all(|h| h.gateway.is_none())
-    }
-
-    /// `ip route` style: `100.0.0.0/8 via 10.0.0.1 dev eth0`, every next hop of a multipath route.
-    pub fn describe(&self) -> String {
-        let mut s = self.dst.to_string();
-        let first = crate::probe::route::NextHop {
-            gateway: self.gateway,
-            interface: self.interface.clone(),
-        };
-        if !first.to_string().is_empty() {
-            s.push_str(&format!(" {first}"));
-        }
-        for h in &self.nexthops {
-            s.push_str(&format!(" nexthop {h}"));
-        }
-        if let Some(id) = self.nexthop_id {
-            s.push_str(&format!(" nhid {id}"));
-        }
-        s
-    }
-}
+pub use crate::probe::route::{LocalAddr, RouteEntry};
 
 #[async_trait]
 pub trait Routes: Send + Sync {
@@ -115,13 +64,7 @@ pub trait Routes: Send + Sync {
     fn iface_mtu(&self, name: &str) -> Option<u32>;
 }
 
-/// Where a tool was looked for and what was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ToolLookup {
-    Found(PathBuf),
-    NotExecutable(PathBuf),
-    Missing,
-}
+pub use crate::probe::tools::ToolLookup;
 
 pub trait HostFacts: Send + Sync {
     /// An executable (bare name) or a file (absolute path) under the sysroot.

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::result::{CheckResult, Status};
 
 /// The IP of a row address: `1.2.3.4`, `1.2.3.4:443`, `[::1]:443`.
-pub fn address_ip(a: &str) -> Option<IpAddr> {
+pub(crate) fn address_ip(a: &str) -> Option<IpAddr> {
     a.parse::<IpAddr>()
         .ok()
         .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
@@ -47,7 +47,7 @@ fn link(row: &CheckResult) -> Value {
 }
 
 /// Add `caused_by` where the report shows the cause. `nameservers` are the resolvers the run used.
-pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
+pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
     let overlap: Vec<(usize, Vec<IpNet>)> = results
         .iter()
         .enumerate()
@@ -104,7 +104,7 @@ pub fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
 }
 
 /// Index of the row a row's `caused_by` names (the first that matches id, target and address).
-pub fn cause_of(results: &[CheckResult], i: usize) -> Option<usize> {
+pub(crate) fn cause_of(results: &[CheckResult], i: usize) -> Option<usize> {
     let c = results[i].details.get("caused_by")?;
     let id = c.get("id")?.as_str()?;
     let target = c.get("target").and_then(|t| t.as_str());
@@ -118,7 +118,7 @@ pub fn cause_of(results: &[CheckResult], i: usize) -> Option<usize> {
 }
 
 /// The root each row leads to (itself when nothing explains it); cycles end at the row itself.
-pub fn roots(results: &[CheckResult]) -> Vec<usize> {
+pub(crate) fn roots(results: &[CheckResult]) -> Vec<usize> {
     let direct: Vec<Option<usize>> = (0..results.len()).map(|i| cause_of(results, i)).collect();
     (0..results.len())
         .map(|i| {

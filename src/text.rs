@@ -3,7 +3,7 @@
 //! characters (ESC, CR, BEL, C1, bidi overrides) are shown escaped, and the length is capped.
 
 /// Escape control and bidi-override characters as `\u{..}` and cap at `max` characters ("…" marks a cut).
-pub fn clean(s: &str, max: usize) -> String {
+pub(crate) fn clean(s: &str, max: usize) -> String {
     let mut out = String::new();
     for (n, c) in s.chars().enumerate() {
         if n >= max {
@@ -23,7 +23,7 @@ pub fn clean(s: &str, max: usize) -> String {
 }
 
 /// The first `n` items joined with ", ", and how many more: "a, b, c … (+7)".
-pub fn first_few(v: &[String], n: usize) -> String {
+pub(crate) fn first_few(v: &[String], n: usize) -> String {
     let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
     if v.len() > n {
         s.push_str(&format!(" … (+{})", v.len() - n));

@@ -17,7 +17,7 @@ pub struct Waiver {
 }
 
 /// Parse one `--accept` value; an unknown id is exit 2 naming the nearest ids.
-pub fn parse(value: &str, cat: &Catalogue) -> Result<Waiver, InputError> {
+pub(crate) fn parse(value: &str, cat: &Catalogue) -> Result<Waiver, InputError> {
     let (spec, reason) = match value.split_once('=') {
         Some((s, r)) => (s.trim(), r.trim()),
         None => (value.trim(), ""),
@@ -74,7 +74,7 @@ impl Waiver {
 }
 
 /// Mark the FAIL / WARN / SKIP rows each waiver covers; report every waiver with its match count.
-pub fn apply(results: &mut [CheckResult], waivers: &[Waiver]) -> Vec<WaiverUse> {
+pub(crate) fn apply(results: &mut [CheckResult], waivers: &[Waiver]) -> Vec<WaiverUse> {
     waivers
         .iter()
         .map(|w| {

@@ -2,7 +2,6 @@
 //! the container CIDR, and none collides with an address the edge components claim on the node
 //! (`checks/edge-addresses.toml`: edge-hub's dummy interface).
 
-use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use ipnet::IpNet;
@@ -17,18 +16,9 @@ use crate::regions::cloud_range;
 use crate::run::local::{CidrCompare, ClaimedCompare};
 
 /// The edge components' own addresses on the node, compiled in.
-pub const EDGE_ADDRESSES: &str = include_str!("../../checks/edge-addresses.toml");
+pub(crate) const EDGE_ADDRESSES: &str = include_str!("../../checks/edge-addresses.toml");
 
-/// An address an edge component puts on the node.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EdgeAddress {
-    pub address: IpAddr,
-    pub component: String,
-    /// The component's own interfaces: the address there is the component's.
-    pub interfaces: Vec<String>,
-    pub source: String,
-}
+pub(crate) use crate::probe::cidr::EdgeAddress;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +27,7 @@ struct EdgeTable {
 }
 
 /// Every address of `checks/edge-addresses.toml` (validated by the tests below).
-pub fn edge_addresses() -> &'static [EdgeAddress] {
+pub(crate) fn edge_addresses() -> &'static [EdgeAddress] {
     static T: OnceLock<Vec<EdgeAddress>> = OnceLock::new();
     T.get_or_init(|| {
         toml::from_str::<EdgeTable>(EDGE_ADDRESSES)
@@ -47,7 +37,7 @@ pub fn edge_addresses() -> &'static [EdgeAddress] {
 }
 
 /// `cidr.overlap`: one row per range.
-pub struct Overlap;
+pub(crate) struct Overlap;
 impl Check for Overlap {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::CidrOverlap]
@@ -125,7 +115,7 @@ mod tests {
                 e.address.is_ipv4() && !e.interfaces.is_empty() && e.source.len() > 20,
                 "{e:?}"
             );
-            let IpAddr::V4(v4) = e.address else {
+            let std::net::IpAddr::V4(v4) = e.address else {
                 unreachable!()
             };
             assert!(v4.is_link_local(), "{} is not link-local", e.address);

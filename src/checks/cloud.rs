@@ -7,7 +7,7 @@ use crate::checks::Addr;
 use crate::options::{Host, Options};
 
 /// The registry's documented /32 route addresses: probed even when DNS fails.
-pub fn registry_addresses(opts: &Options) -> Vec<IpAddr> {
+pub(crate) fn registry_addresses(opts: &Options) -> Vec<IpAddr> {
     opts.region
         .registry_routes
         .iter()
@@ -17,7 +17,7 @@ pub fn registry_addresses(opts: &Options) -> Vec<IpAddr> {
 
 /// Every other A record of the registry name (the documented ones are probed as fixed addresses,
 /// so rows are not doubled).
-pub fn registry_resolved(opts: &Options) -> Addr {
+pub(crate) fn registry_resolved(opts: &Options) -> Addr {
     Addr::Resolved {
         name: opts.region.registry.clone(),
         except: registry_addresses(opts),
@@ -25,7 +25,7 @@ pub fn registry_resolved(opts: &Options) -> Addr {
 }
 
 /// The control plane's port: 443 from Kubernetes 1.26, 80 before.
-pub fn control_plane_port(opts: &Options) -> u16 {
+pub(crate) fn control_plane_port(opts: &Options) -> u16 {
     if opts.is_modern() {
         443
     } else {
@@ -34,7 +34,7 @@ pub fn control_plane_port(opts: &Options) -> u16 {
 }
 
 /// A given host as an address to probe.
-pub fn host_addr(host: &Host) -> Addr {
+pub(crate) fn host_addr(host: &Host) -> Addr {
     match host {
         Host::Ip(ip) => Addr::Fixed(*ip),
         Host::Name(n) => Addr::resolved(n),
@@ -42,7 +42,7 @@ pub fn host_addr(host: &Host) -> Addr {
 }
 
 /// A representative host address of a range, for route lookups (the first usable address).
-pub fn representative(net: &ipnet::Ipv4Net) -> Ipv4Addr {
+pub(crate) fn representative(net: &ipnet::Ipv4Net) -> Ipv4Addr {
     if net.prefix_len() >= 31 {
         net.network()
     } else {
@@ -51,7 +51,7 @@ pub fn representative(net: &ipnet::Ipv4Net) -> Ipv4Addr {
 }
 
 /// The NTP servers to query, as hosts (none with `--self-hosted-ntp`).
-pub fn ntp_hosts(opts: &Options) -> Vec<(String, Host)> {
+pub(crate) fn ntp_hosts(opts: &Options) -> Vec<(String, Host)> {
     if opts.self_hosted_ntp {
         return vec![];
     }
@@ -68,4 +68,4 @@ pub fn ntp_hosts(opts: &Options) -> Vec<(String, Host)> {
 }
 
 /// The reason the API server rows cannot run without `--apiserver`.
-pub const NO_APISERVER: &str = "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10";
+pub(crate) const NO_APISERVER: &str = "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10";

@@ -20,7 +20,7 @@ fn query(id: ReqId, name: &str, expect: DnsExpect) -> Step {
 }
 
 /// `dns.control-plane`: the control plane resolves into the cloud-service range.
-pub struct ControlPlane;
+pub(crate) struct ControlPlane;
 impl Check for ControlPlane {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::DnsControlPlane]
@@ -39,7 +39,7 @@ impl Check for ControlPlane {
 }
 
 /// `dns.oss`: the OSS internal name resolves into the region's OSS VIP ranges.
-pub struct Oss;
+pub(crate) struct Oss;
 impl Check for Oss {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::DnsOss]
@@ -55,7 +55,7 @@ impl Check for Oss {
 }
 
 /// `dns.registry`: the registry's VPC name resolves to the documented addresses.
-pub struct Registry;
+pub(crate) struct Registry;
 impl Check for Registry {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::DnsRegistry]
@@ -76,7 +76,7 @@ impl Check for Registry {
 }
 
 /// `dns.apiserver`: a named API server endpoint resolves.
-pub struct Apiserver;
+pub(crate) struct Apiserver;
 impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::DnsApiserver]
@@ -90,7 +90,7 @@ impl Check for Apiserver {
 }
 
 /// `dns.ntp`: each named NTP server resolves.
-pub struct Ntp;
+pub(crate) struct Ntp;
 impl Check for Ntp {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::DnsNtp]
@@ -107,7 +107,7 @@ impl Check for Ntp {
 }
 
 /// `dns.endpoint`: each named `--endpoint` resolves.
-pub struct Endpoint;
+pub(crate) struct Endpoint;
 impl Check for Endpoint {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::DnsEndpoint]

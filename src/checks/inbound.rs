@@ -12,7 +12,7 @@ use crate::run::ip::InboundConnect;
 use crate::run::udp::UdpEcho;
 
 /// Both inbound rows, node by node.
-pub struct Inbound;
+pub(crate) struct Inbound;
 impl Check for Inbound {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::InboundTcp, ReqId::InboundUdp]

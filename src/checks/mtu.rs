@@ -9,7 +9,7 @@ use crate::options::{Cni, Options};
 use crate::run::udp::{IcmpMtu, UdpMtu};
 
 /// `mtu.path` toward the API server (Flannel only).
-pub struct Apiserver;
+pub(crate) struct Apiserver;
 impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::MtuPath]
@@ -26,7 +26,7 @@ impl Check for Apiserver {
 }
 
 /// `mtu.path` toward each `--peer`.
-pub struct Peers;
+pub(crate) struct Peers;
 impl Check for Peers {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::MtuPath]

@@ -12,7 +12,7 @@ const SELF_HOSTED: &str =
 const NOT_APPLICABLE: &str = "not applicable with --self-hosted-ntp";
 
 /// `ntp.server`: one SNTP request to each address of each server.
-pub struct Server;
+pub(crate) struct Server;
 impl Check for Server {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::NtpServer]
@@ -33,7 +33,7 @@ impl Check for Server {
 }
 
 /// `ntp.offset`: computed from the `ntp.server` rows; sends nothing.
-pub struct Offset;
+pub(crate) struct Offset;
 impl Check for Offset {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::NtpOffset]

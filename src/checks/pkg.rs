@@ -7,7 +7,7 @@ use crate::options::Options;
 use crate::run::local::PkgSources;
 
 /// `pkg.sources`.
-pub struct Sources;
+pub(crate) struct Sources;
 impl Check for Sources {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::PkgSources]

@@ -9,7 +9,7 @@ use crate::probe::port::SocketProto;
 use crate::run::local::PortLocal;
 
 /// `port.local`: the inbound TCP ports, the components' local ones, and VXLAN's UDP port.
-pub struct Local;
+pub(crate) struct Local;
 impl Check for Local {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::PortLocal]

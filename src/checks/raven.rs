@@ -18,7 +18,7 @@ use crate::run::Ctx;
 const NOT_IN_USE: &str = "Raven not in use: no --raven-gateway given";
 
 /// A requirement that does not apply with these options: SKIP with the reason, never untested.
-pub struct NotInUse(pub &'static str);
+pub(crate) struct NotInUse(pub &'static str);
 
 #[async_trait]
 impl StepKind for NotInUse {
@@ -52,7 +52,7 @@ fn without_gateways(o: &Options, id: ReqId) -> Vec<Step> {
 }
 
 /// `tcp.raven`: a TCP connect to each proxy-mode port of each gateway.
-pub struct Proxy;
+pub(crate) struct Proxy;
 impl Check for Proxy {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TcpRaven]
@@ -75,7 +75,7 @@ impl Check for Proxy {
 }
 
 /// `udp.raven`: echo requests to UDP 4500 of each gateway (its `responder --ports 4500/udp`).
-pub struct Tunnel;
+pub(crate) struct Tunnel;
 impl Check for Tunnel {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::UdpRaven]

@@ -13,7 +13,7 @@ fn lookup(id: ReqId, target: impl Into<String>, addr: Addr) -> Step {
 }
 
 /// `route.control-plane`.
-pub struct ControlPlane;
+pub(crate) struct ControlPlane;
 impl Check for ControlPlane {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::RouteControlPlane]
@@ -25,7 +25,7 @@ impl Check for ControlPlane {
 }
 
 /// `route.oss`: a representative address of each OSS VIP range, and the resolved addresses.
-pub struct Oss;
+pub(crate) struct Oss;
 impl Check for Oss {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::RouteOss]
@@ -53,7 +53,7 @@ impl Check for Oss {
 }
 
 /// `route.registry`: the documented addresses, then every other resolved one.
-pub struct Registry;
+pub(crate) struct Registry;
 impl Check for Registry {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::RouteRegistry]
@@ -74,7 +74,7 @@ impl Check for Registry {
 }
 
 /// `route.apiserver`.
-pub struct Apiserver;
+pub(crate) struct Apiserver;
 impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::RouteApiserver]
@@ -94,7 +94,7 @@ impl Check for Apiserver {
 }
 
 /// `route.endpoint`.
-pub struct Endpoint;
+pub(crate) struct Endpoint;
 impl Check for Endpoint {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::RouteEndpoint]

@@ -11,7 +11,7 @@ fn connect(id: ReqId, target: impl Into<String>, addr: Addr, port: u16) -> Step 
 }
 
 /// `tcp.control-plane`: 443 from Kubernetes 1.26, 80 before.
-pub struct ControlPlane;
+pub(crate) struct ControlPlane;
 impl Check for ControlPlane {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TcpControlPlane]
@@ -28,7 +28,7 @@ impl Check for ControlPlane {
 }
 
 /// `tcp.oss`: 443, and 80 too before Kubernetes 1.26.
-pub struct Oss;
+pub(crate) struct Oss;
 impl Check for Oss {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TcpOss]
@@ -50,7 +50,7 @@ impl Check for Oss {
 }
 
 /// `tcp.registry`: the documented addresses, then every other resolved one, on 443.
-pub struct Registry;
+pub(crate) struct Registry;
 impl Check for Registry {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TcpRegistry]
@@ -72,7 +72,7 @@ impl Check for Registry {
 }
 
 /// `tcp.apiserver`: SKIP with a hint when `--apiserver` is not given.
-pub struct Apiserver;
+pub(crate) struct Apiserver;
 impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TcpApiserver]
@@ -96,7 +96,7 @@ impl Check for Apiserver {
 }
 
 /// `tcp.endpoint`: each `--endpoint tcp://HOST:PORT`.
-pub struct Endpoint;
+pub(crate) struct Endpoint;
 impl Check for Endpoint {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TcpEndpoint]

@@ -28,7 +28,7 @@ fn system(name: &str, tcp: ReqId, http: Option<(ReqId, HttpExpect)>) -> TlsHands
 }
 
 /// `tls.registry` and `http.registry`: the documented addresses, then every other resolved one.
-pub struct Registry;
+pub(crate) struct Registry;
 impl Check for Registry {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TlsRegistry, ReqId::HttpRegistry]
@@ -58,7 +58,7 @@ impl Check for Registry {
 }
 
 /// `tls.oss` and `http.oss`.
-pub struct Oss;
+pub(crate) struct Oss;
 impl Check for Oss {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TlsOss, ReqId::HttpOss]
@@ -77,7 +77,7 @@ impl Check for Oss {
 }
 
 /// `tls.control-plane`: from Kubernetes 1.26 (before it the control plane is plain HTTP on 80).
-pub struct ControlPlane;
+pub(crate) struct ControlPlane;
 impl Check for ControlPlane {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TlsControlPlane]
@@ -99,7 +99,7 @@ impl Check for ControlPlane {
 }
 
 /// `tls.apiserver`: verified against `--cluster-ca` when given, else evidence only.
-pub struct Apiserver;
+pub(crate) struct Apiserver;
 impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::TlsApiserver]

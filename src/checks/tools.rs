@@ -7,7 +7,7 @@ use crate::options::Options;
 use crate::run::local::ToolGroup;
 
 /// Every `tools.*` group (the groups and their binaries are catalogue data).
-pub struct Tools;
+pub(crate) struct Tools;
 impl Check for Tools {
     fn ids(&self) -> &'static [ReqId] {
         Category::Tools.ids()

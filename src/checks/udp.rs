@@ -8,7 +8,7 @@ use crate::options::{Cni, Options};
 use crate::run::udp::UdpEcho;
 
 /// Why the VXLAN rows (`udp.vxlan`, `mtu.path` toward peers) cannot run, if they cannot.
-pub fn not_runnable(o: &Options) -> Option<(&'static str, String, &'static str)> {
+pub(crate) fn not_runnable(o: &Options) -> Option<(&'static str, String, &'static str)> {
     if o.cni != Cni::Flannel {
         Some((
             "(terway-edge)",
@@ -27,7 +27,7 @@ pub fn not_runnable(o: &Options) -> Option<(&'static str, String, &'static str)>
 }
 
 /// `udp.vxlan`: echo requests to each `--peer`.
-pub struct Vxlan;
+pub(crate) struct Vxlan;
 impl Check for Vxlan {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::UdpVxlan]

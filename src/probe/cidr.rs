@@ -3,7 +3,7 @@
 use ipnet::IpNet;
 
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::net::{LocalAddr, RouteEntry};
+use crate::probe::route::{LocalAddr, RouteEntry};
 use crate::result::Finding;
 
 /// Which local routes count as an overlap for a range.
@@ -75,6 +75,17 @@ pub fn evaluate(
         )
         .with("overlaps", hits)
     }
+}
+
+/// An address an edge component puts on the node.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeAddress {
+    pub address: std::net::IpAddr,
+    pub component: String,
+    /// The component's own interfaces: the address there is the component's.
+    pub interfaces: Vec<String>,
+    pub source: String,
 }
 
 /// Judge an address an edge component claims on the node (`address` on one of `own`): another

@@ -176,6 +176,26 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
     ))
 }
 
+/// What the echoes to one peer saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EchoOutcome {
+    pub sent: u32,
+    pub received: u32,
+    pub rtts_ms: Vec<f64>,
+    /// An error seen while sending or receiving (e.g. ICMP port unreachable), if any.
+    pub error: Option<DgramError>,
+    /// The full-size Don't-Fragment frame sent after the small echoes answered, if one was.
+    pub full: Option<FullSize>,
+}
+
+/// One VXLAN frame of the interface MTU with DF: what Flannel sends for a full-size pod packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullSize {
+    pub size: u32,
+    /// What happened to it, or why it could not be sent (DF unavailable, ...).
+    pub reply: Result<crate::probe::mtu::DfReply, String>,
+}
+
 /// The bytes of a small echo request: a short inner packet, as Flannel's ARP and TCP ACKs are.
 pub const ECHO_SIZE: u32 = 128;
 
@@ -257,11 +277,7 @@ impl Tally {
 }
 
 /// Send `tries` echo requests a few ms apart and count authenticated replies within `timeout`.
-pub async fn echo<D: Datagrams + ?Sized>(
-    d: &mut D,
-    tries: u32,
-    timeout: Duration,
-) -> crate::probe::udp::EchoOutcome {
+pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duration) -> EchoOutcome {
     let start = Instant::now();
     let end = start + timeout;
     let mut tally = Tally::default();
@@ -311,7 +327,7 @@ pub async fn echo<D: Datagrams + ?Sized>(
             }
         }
     }
-    crate::probe::udp::EchoOutcome {
+    EchoOutcome {
         sent: tally.sent,
         received: tally.received,
         rtts_ms: tally.rtts_ms,

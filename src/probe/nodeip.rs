@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::net::LocalAddr;
+use crate::probe::route::LocalAddr;
 use crate::result::Finding;
 
 /// The node's own hostname in /etc/hosts (IPv4 and IPv6), in file order.

@@ -140,6 +140,58 @@ pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Findi
     }
 }
 
+/// An interface address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAddr {
+    pub interface: String,
+    pub net: ipnet::IpNet,
+}
+
+/// A route of the main (or any non-local) table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub dst: ipnet::IpNet,
+    pub interface: Option<String>,
+    pub gateway: Option<IpAddr>,
+    /// unicast, blackhole, unreachable, prohibit, ...
+    pub kind: String,
+    pub table: u32,
+    /// Every next hop of a multipath (ECMP) route; empty for a single-path route.
+    pub nexthops: Vec<NextHop>,
+    /// The nexthop object the route uses (`ip route ... nhid N`), if any.
+    pub nexthop_id: Option<u32>,
+}
+
+impl RouteEntry {
+    /// Directly connected: no gateway on the route, on any of its next hops, and no nexthop
+    /// object (whose gateway the route dump does not show). A multipath route over two lines is
+    /// never directly connected.
+    pub fn is_connected(&self) -> bool {
+        self.gateway.is_none()
+            && self.nexthop_id.is_none()
+            && self.nexthops.iter().all(|h| h.gateway.is_none())
+    }
+
+    /// `ip route` style: `100.0.0.0/8 via 10.0.0.1 dev eth0`, every next hop of a multipath route.
+    pub fn describe(&self) -> String {
+        let mut s = self.dst.to_string();
+        let first = NextHop {
+            gateway: self.gateway,
+            interface: self.interface.clone(),
+        };
+        if !first.to_string().is_empty() {
+            s.push_str(&format!(" {first}"));
+        }
+        for h in &self.nexthops {
+            s.push_str(&format!(" nexthop {h}"));
+        }
+        if let Some(id) = self.nexthop_id {
+            s.push_str(&format!(" nhid {id}"));
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use crate::catalogue::Requirement;
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::net::ToolLookup;
 use crate::result::Finding;
 
 /// Every name (binary or absolute file) a tool group may be looked up by.
@@ -80,6 +79,14 @@ pub fn evaluate(
     .with("not_executable", not_exec)
     .with("yum", yum)
     .with("apt", apt)
+}
+
+/// Where a tool was looked for and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolLookup {
+    Found(PathBuf),
+    NotExecutable(PathBuf),
+    Missing,
 }
 
 #[cfg(test)]

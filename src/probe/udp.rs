@@ -12,24 +12,7 @@ use crate::probe::echo::{self, Datagrams, DgramError, EchoFrame};
 use crate::probe::mtu::{DfPath, DfReply, MtuError};
 use crate::result::Finding;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct EchoOutcome {
-    pub sent: u32,
-    pub received: u32,
-    pub rtts_ms: Vec<f64>,
-    /// An error seen while sending or receiving (e.g. ICMP port unreachable), if any.
-    pub error: Option<DgramError>,
-    /// The full-size Don't-Fragment frame sent after the small echoes answered, if one was.
-    pub full: Option<FullSize>,
-}
-
-/// One VXLAN frame of the interface MTU with DF: what Flannel sends for a full-size pod packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FullSize {
-    pub size: u32,
-    /// What happened to it, or why it could not be sent (DF unavailable, ...).
-    pub reply: Result<DfReply, String>,
-}
+pub use crate::probe::echo::{EchoOutcome, FullSize};
 
 fn error_words(e: &DgramError, port: u16) -> String {
     match e {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use super::step::{Addr, Step, StepKind};
 use super::{bounded, ms, Ctx};
-use crate::checks::{Addr, Step, StepKind};
 use crate::constants::STEP_GRACE;
 use crate::probe::dns::DnsExpect;
 use crate::probe::tcp::TcpFailure;
@@ -15,7 +15,7 @@ use crate::probe::{dns, icmp, inbound, route, tcp};
 use crate::result::CheckResult;
 
 /// A DNS A query for one name, judged against what the answer must be.
-pub struct DnsQuery {
+pub(crate) struct DnsQuery {
     pub name: String,
     pub expect: DnsExpect,
 }
@@ -45,7 +45,7 @@ impl StepKind for DnsQuery {
 }
 
 /// The kernel's route to each address (netlink; sends nothing).
-pub struct RouteLookup;
+pub(crate) struct RouteLookup;
 
 #[async_trait]
 impl StepKind for RouteLookup {
@@ -75,12 +75,12 @@ impl StepKind for RouteLookup {
 
 /// The ICMP echo is evidence: it gets a short budget of its own and never delays the TCP verdict
 /// beyond it (cloud VIPs often drop ICMP).
-pub fn icmp_budget(t: Duration) -> Duration {
+pub(crate) fn icmp_budget(t: Duration) -> Duration {
     (t / 10).clamp(Duration::from_millis(50), Duration::from_millis(300))
 }
 
 /// A TCP connect to each address, with an ICMP echo beside it as evidence.
-pub struct TcpConnect;
+pub(crate) struct TcpConnect;
 
 #[async_trait]
 impl StepKind for TcpConnect {
@@ -135,7 +135,7 @@ impl StepKind for TcpConnect {
 }
 
 /// From the VPC side: a TCP connect to a node's inbound port and the responder's banner.
-pub struct InboundConnect;
+pub(crate) struct InboundConnect;
 
 #[async_trait]
 impl StepKind for InboundConnect {

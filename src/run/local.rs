@@ -8,9 +8,9 @@ use futures::future::join_all;
 use ipnet::IpNet;
 use tokio::time::Instant;
 
+use super::step::{Needs, Step, StepKind};
 use super::{bounded, ms, Ctx};
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::checks::{Needs, Step, StepKind};
 use crate::constants::MAX_SOURCE_HOSTS;
 use crate::constants::MIN_CONNECT_BUDGET;
 use crate::probe::cidr::{self, OverlapRule};
@@ -21,7 +21,7 @@ use crate::probe::tcp::TcpFailure;
 use crate::result::{CheckResult, Finding, Status};
 
 /// Who holds a local port, from the socket table of the snapshot.
-pub struct PortLocal {
+pub(crate) struct PortLocal {
     pub proto: SocketProto,
     pub port: u16,
 }
@@ -79,7 +79,7 @@ impl StepKind for PortLocal {
 }
 
 /// One tool group's verdict, from the lookups of the snapshot.
-pub struct ToolGroup;
+pub(crate) struct ToolGroup;
 
 #[async_trait]
 impl StepKind for ToolGroup {
@@ -107,7 +107,7 @@ impl StepKind for ToolGroup {
 }
 
 /// Local addresses and routes against one range.
-pub struct CidrCompare {
+pub(crate) struct CidrCompare {
     pub range: IpNet,
     pub label: String,
     pub rule: OverlapRule,
@@ -146,8 +146,8 @@ impl StepKind for CidrCompare {
 }
 
 /// Local addresses and routes against an address an edge component claims on the node.
-pub struct ClaimedCompare {
-    pub claimed: crate::checks::cidr::EdgeAddress,
+pub(crate) struct ClaimedCompare {
+    pub claimed: crate::probe::cidr::EdgeAddress,
 }
 
 #[async_trait]
@@ -182,7 +182,7 @@ impl StepKind for ClaimedCompare {
 }
 
 /// The yum/apt source hosts: resolved and connected to, at most [`MAX_SOURCE_HOSTS`].
-pub struct PkgSources;
+pub(crate) struct PkgSources;
 
 /// Resolve (unless an address) and connect to one source host within `t`.
 async fn reach(

@@ -3,11 +3,12 @@
 //! `probe/`. The shared helpers — "bounded by the timeout", "one DNS lookup with a timeout" and
 //! "fan out over the resolved addresses" — are written once here.
 
-pub mod ip;
-pub mod local;
-pub mod ntp;
-pub mod tls;
-pub mod udp;
+pub(crate) mod ip;
+pub(crate) mod local;
+pub(crate) mod ntp;
+pub(crate) mod step;
+pub(crate) mod tls;
+pub(crate) mod udp;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +21,6 @@ use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
 use crate::cause::{ErrorClass, Phase, Plain};
-use crate::checks::{Addr, Step};
 use crate::constants::MAX_ADDRESSES_PER_NAME;
 use crate::constants::{DEADLINE_SLACK, MAX_PROBES_IN_FLIGHT};
 use crate::ids::ReqId;
@@ -29,13 +29,14 @@ use crate::net::{LocalAddr, OsError, RouteEntry};
 use crate::probe::dns::DnsFailure;
 use crate::probe::port::{ProcInfo, SocketEntry, SocketProto};
 use crate::result::{CheckResult, Finding};
+use step::{Addr, Step};
 
 /// A name's DNS answer and how long it took (ms), shared by every step that needs it.
-pub type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
-pub type DnsFuture<'a> = Shared<BoxFuture<'a, DnsOutcome>>;
+pub(crate) type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
+pub(crate) type DnsFuture<'a> = Shared<BoxFuture<'a, DnsOutcome>>;
 
 /// Local addresses and routes, each read or the reason why not.
-pub type Locals = (
+pub(crate) type Locals = (
     Result<Vec<LocalAddr>, OsError>,
     Result<Vec<RouteEntry>, OsError>,
 );
@@ -100,10 +101,10 @@ pub struct Ctx<'a, 'n> {
     pub deadline: Duration,
 }
 
-pub use crate::clock::ms;
+pub(crate) use crate::clock::ms;
 
 /// `fut`, or `on_timeout()` when it does not finish within `t`.
-pub async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     t: Duration,
     fut: impl Future<Output = T>,
     on_timeout: impl FnOnce() -> T,

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use super::step::{Step, StepKind};
 use super::{bounded, ms, Ctx};
-use crate::checks::{Step, StepKind};
 use crate::constants::NTP_GRACE;
 use crate::constants::NTP_PORT;
 use crate::ids::ReqId;
@@ -15,7 +15,7 @@ use crate::probe::ntp::{self, NtpEvidence, NtpFailure, NtpSample};
 use crate::result::CheckResult;
 
 /// One SNTP client request to each address.
-pub struct NtpQuery;
+pub(crate) struct NtpQuery;
 
 #[async_trait]
 impl StepKind for NtpQuery {
@@ -49,7 +49,7 @@ impl StepKind for NtpQuery {
 }
 
 /// The clock offset against the best `ntp.server` answer; sends nothing.
-pub struct NtpOffset;
+pub(crate) struct NtpOffset;
 
 #[async_trait]
 impl StepKind for NtpOffset {

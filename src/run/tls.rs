@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use super::step::{Needs, Step, StepKind};
 use super::{bounded, ms, Ctx};
-use crate::checks::{Needs, Step, StepKind};
 use crate::constants::STEP_GRACE;
 use crate::ids::ReqId;
 use crate::probe::tls::{self, HttpExpect, TlsFailure, TlsOutcome, Trust};
 use crate::result::{CheckResult, Finding};
 
 /// A TLS handshake (SNI `name`), then one HTTP request when `http` is set.
-pub struct TlsHandshake {
+pub(crate) struct TlsHandshake {
     pub name: Option<String>,
     pub trust: Trust,
     /// The `http.*` row and what must answer.

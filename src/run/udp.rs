@@ -7,8 +7,8 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 
+use super::step::{Step, StepKind};
 use super::{bounded, Ctx};
-use crate::checks::{Step, StepKind};
 use crate::constants::STEP_GRACE;
 use crate::constants::{ECHO_TRIES, MIN_IPV4_MTU};
 use crate::probe::echo::{self, DgramError};
@@ -17,7 +17,7 @@ use crate::probe::udp::{self, DfSocket, EchoOutcome, FullSize, UdpDf};
 use crate::result::CheckResult;
 
 /// Echo requests to a responder's UDP port (`udp.vxlan`, `inbound.udp`).
-pub struct UdpEcho;
+pub(crate) struct UdpEcho;
 
 #[async_trait]
 impl StepKind for UdpEcho {
@@ -111,7 +111,7 @@ async fn egress(ctx: &Ctx<'_, '_>, ip: IpAddr) -> Egress {
 }
 
 /// Path MTU toward a responder with DF probes.
-pub struct UdpMtu;
+pub(crate) struct UdpMtu;
 
 #[async_trait]
 impl StepKind for UdpMtu {
@@ -175,7 +175,7 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
 }
 
 /// Path MTU with ICMP echo and DF (the API server, where ICMP is allowed).
-pub struct IcmpMtu;
+pub(crate) struct IcmpMtu;
 
 #[async_trait]
 impl StepKind for IcmpMtu {

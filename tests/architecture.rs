@@ -1,0 +1,199 @@
+//! The shape of the code, checked: no cycles between modules, renderers without clap, no
+//! requirement ids spelled as strings outside tests, every OS error in the library typed.
+//!
+//! A "module" here is a top-level module of `src/`, or one file of `probe/`, `run/`, `checks/`,
+//! `sys/` and `report/` (whose files are separate units). References are `crate::…` and `super::…`
+//! paths in code (comments and the trailing `#[cfg(test)]` module are not code).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const SPLIT: [&str; 5] = ["probe", "run", "checks", "sys", "report"];
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The unit a file belongs to (`engine`, `probe::echo`, `checks::host`).
+fn unit_of(rel: &Path) -> Option<String> {
+    let mut parts: Vec<String> = rel
+        .with_extension("")
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|l| l == "mod") {
+        parts.pop();
+    }
+    match parts.as_slice() {
+        [one] if one == "lib" || one == "main" => None,
+        [top, sub, ..] if SPLIT.contains(&top.as_str()) => Some(format!("{top}::{sub}")),
+        [top, ..] => Some(top.clone()),
+        [] => None,
+    }
+}
+
+/// The code of a file: without comments and without its trailing test module.
+fn code(text: &str) -> String {
+    let body = text.split("\n#[cfg(test)]").next().unwrap_or("");
+    body.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The unit a path `crate::a::b` names.
+fn target(a: &str, b: Option<&str>) -> String {
+    match b {
+        Some(b)
+            if SPLIT.contains(&a)
+                && (src().join(a).join(format!("{b}.rs")).exists()
+                    || src().join(a).join(b).is_dir()) =>
+        {
+            format!("{a}::{b}")
+        }
+        _ => a.to_string(),
+    }
+}
+
+fn idents(s: &str) -> Vec<&str> {
+    s.split("::")
+        .map(|p| p.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .collect()
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut all = vec![];
+    files(&src(), &mut all);
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in all {
+        let rel = f.strip_prefix(src()).unwrap().to_path_buf();
+        let Some(unit) = unit_of(&rel) else { continue };
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        let mut refs = BTreeSet::new();
+        for (i, _) in text.match_indices("crate::") {
+            let tail: String = text[i + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let p = idents(&tail);
+            if let Some(a) = p.first().filter(|a| !a.is_empty()) {
+                refs.insert(target(a, p.get(1).copied().filter(|b| !b.is_empty())));
+            }
+        }
+        if let Some((top, _)) = unit.split_once("::") {
+            for (i, _) in text.match_indices("super::") {
+                let tail: String = text[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                refs.insert(target(top, Some(&tail)));
+            }
+        }
+        refs.remove(&unit);
+        g.entry(unit).or_default().extend(refs);
+    }
+    g
+}
+
+/// Every cycle's members (strongly connected components of more than one unit).
+fn cycles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reach = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.to_string()];
+        while let Some(u) = todo.pop() {
+            for v in g.get(&u).into_iter().flatten() {
+                if seen.insert(v.clone()) {
+                    todo.push(v.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&String, BTreeSet<String>> = g.keys().map(|k| (k, reach(k))).collect();
+    let mut out: Vec<Vec<String>> = vec![];
+    for (u, r) in &reaches {
+        let comp: Vec<String> = r
+            .iter()
+            .filter(|v| reaches.get(v).is_some_and(|rv| rv.contains(*u)))
+            .cloned()
+            .collect();
+        if comp.len() > 1 && !out.iter().any(|c| c.contains(u)) {
+            out.push(comp);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_module_cycles() {
+    let g = graph();
+    assert!(
+        g.contains_key("engine") && g.contains_key("probe::echo"),
+        "the scan found the modules"
+    );
+    let c = cycles(&g);
+    assert!(c.is_empty(), "modules that depend on each other: {c:?}");
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.entry("a".into()).or_default().insert("b".into());
+    g.entry("b".into()).or_default().insert("c".into());
+    g.entry("c".into()).or_default().insert("a".into());
+    g.entry("d".into()).or_default().insert("a".into());
+    assert_eq!(
+        cycles(&g),
+        vec![vec!["a".to_string(), "b".into(), "c".into()]]
+    );
+}
+
+#[test]
+fn renderers_do_not_import_clap() {
+    let mut all = vec![];
+    files(&src().join("report"), &mut all);
+    for f in all {
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        assert!(!text.contains("clap"), "{} uses clap", f.display());
+    }
+}
+
+#[test]
+fn no_requirement_id_literals_in_library_code() {
+    let cat = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/requirements.toml"),
+    )
+    .unwrap();
+    let ids: Vec<String> = cat
+        .lines()
+        .filter_map(|l| l.strip_prefix("id = "))
+        .map(|v| v.trim().to_string())
+        .collect();
+    assert!(ids.len() > 40);
+    let mut all = vec![];
+    files(&src(), &mut all);
+    for f in all.iter().filter(|f| !f.ends_with("tests.rs")) {
+        let text = code(&std::fs::read_to_string(f).unwrap());
+        for id in &ids {
+            assert!(
+                !text.contains(id.as_str()),
+                "{} spells {id}: use ReqId",
+                f.display()
+            );
+        }
+    }
+}
