@@ -16,7 +16,7 @@ fn validator() -> &'static jsonschema::Validator {
 }
 
 /// The schema's errors for a report, as text (empty when valid).
-pub fn schema_errors(v: &serde_json::Value) -> Vec<String> {
+pub(crate) fn schema_errors(v: &serde_json::Value) -> Vec<String> {
     validator()
         .iter_errors(v)
         .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -24,7 +24,7 @@ pub fn schema_errors(v: &serde_json::Value) -> Vec<String> {
 }
 
 /// A report around engine results, as `check` builds it.
-pub fn report_of(results: Vec<preflight::result::CheckResult>) -> serde_json::Value {
+pub(crate) fn report_of(results: Vec<preflight::result::CheckResult>) -> serde_json::Value {
     use preflight::result::{
         HostInfo, Report, RunOptions, Summary, TargetInfo, ToolInfo, SCHEMA_VERSION,
     };
