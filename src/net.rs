@@ -41,8 +41,8 @@ pub trait Resolver: Send + Sync {
 
 #[async_trait]
 pub trait Connector: Send + Sync {
-    /// TCP connect; on success the local address used.
-    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<SocketAddr, TcpFailure>;
+    /// TCP connect; on success the local address used and the MSS the handshake settled on.
+    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<Connected, TcpFailure>;
     /// TCP connect and read the first line the server sends (at most 128 bytes).
     async fn read_banner(&self, addr: SocketAddr, timeout: Duration) -> Result<String, TcpFailure>;
 }
@@ -53,6 +53,7 @@ pub trait NtpClient: Send + Sync {
 }
 
 pub use crate::probe::route::{LocalAddr, RouteEntry};
+pub use crate::probe::tcp::Connected;
 
 #[async_trait]
 pub trait Routes: Send + Sync {

@@ -124,7 +124,7 @@ impl Resolver for World {
 
 #[async_trait]
 impl Connector for World {
-    async fn connect(&self, addr: SocketAddr, _t: Duration) -> Result<SocketAddr, TcpFailure> {
+    async fn connect(&self, addr: SocketAddr, _t: Duration) -> Result<Connected, TcpFailure> {
         hang_if(self.hang).await;
         if self.slow.contains(&addr.ip()) {
             tokio::time::sleep(Duration::from_secs(100)).await;
@@ -135,7 +135,10 @@ impl Connector for World {
             .cloned()
             .unwrap_or(Err(TcpFailure::Refused))
         {
-            Ok(()) => Ok("10.0.0.10:40000".parse().unwrap()),
+            Ok(()) => Ok(Connected {
+                local: "10.0.0.10:40000".parse().unwrap(),
+                mss: Some(1448),
+            }),
             Err(e) => Err(e),
         }
     }

@@ -583,6 +583,37 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "no source is reachable",
             )
         }),
+        ("tcp_rows_record_the_negotiated_mss", || {
+            let mss_of = |r: &Run| -> Result<u64, Failed> {
+                let row = r.row("tcp.registry", "100.103.9.188:443")?;
+                row["details"]["mss"]
+                    .as_u64()
+                    .ok_or_else(|| format!("no mss in {row}").into())
+            };
+            with_faults(&[])?;
+            let r = check(&["--only", "tcp"])?;
+            let full = mss_of(&r)?;
+            if !(1400..=1460).contains(&full) {
+                return Err(
+                    format!("MSS over a 1500-byte path should be about 1448, got {full}").into(),
+                );
+            }
+            r.expect(
+                "tcp.registry",
+                "100.103.9.188:443",
+                "pass",
+                &format!("MSS {full}"),
+            )?;
+            with_faults(&["mss-clamp"])?;
+            let r = check(&["--only", "tcp"])?;
+            let clamped = mss_of(&r)?;
+            if clamped > 1000 {
+                return Err(
+                    format!("the firewall clamps MSS to 1000, the row says {clamped}").into(),
+                );
+            }
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
+        }),
         ("edge_hub_dummy_address_taken", || {
             with_faults(&["edgehub-addr"])?;
             let r = check(&["--only", "cidr"])?;

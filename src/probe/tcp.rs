@@ -21,6 +21,28 @@ pub enum TcpFailure {
     Other(String),
 }
 
+/// A TCP connection that was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connected {
+    /// The local address the kernel chose.
+    pub local: SocketAddr,
+    /// The maximum segment size after the handshake (`TCP_MAXSEG`): the smaller of ours and the
+    /// peer's announced MSS, lowered by a firewall that clamps it; `None` where it cannot be read.
+    pub mss: Option<u32>,
+}
+
+/// The evidence of a `tcp.*` row (`details`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TcpEvidence {
+    /// The local address of the connection.
+    pub local: String,
+    /// How long the handshake took.
+    pub rtt_ms: u64,
+    /// The negotiated MSS, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mss: Option<u32>,
+}
+
 impl TcpFailure {
     /// The kernel's `ETIMEDOUT` does not say after how long (`TimedOut(0)`): the caller's timeout `t`.
     #[must_use]
@@ -51,15 +73,22 @@ impl Cause for TcpFailure {
 
 pub fn evaluate(
     addr: SocketAddr,
-    outcome: &Result<SocketAddr, TcpFailure>,
+    outcome: &Result<Connected, TcpFailure>,
     elapsed_ms: u64,
 ) -> Finding {
     match outcome {
-        Ok(local) => Finding::pass(format!(
-            "connected to {addr} in {elapsed_ms} ms (from {local})"
-        ))
-        .with("local", local.to_string())
-        .with("rtt_ms", elapsed_ms),
+        Ok(c) => {
+            let mss = c.mss.map(|m| format!(", MSS {m}")).unwrap_or_default();
+            Finding::pass(format!(
+                "connected to {addr} in {elapsed_ms} ms (from {}{mss})",
+                c.local
+            ))
+            .evidence(&TcpEvidence {
+                local: c.local.to_string(),
+                rtt_ms: elapsed_ms,
+                mss: c.mss,
+            })
+        }
         Err(e) => {
             let f = Finding::fail_by(e, format!("TCP {addr}: {e}"));
             match failure_fix(addr, e) {
@@ -98,8 +127,17 @@ mod tests {
     #[test]
     fn findings() {
         let a: SocketAddr = "100.103.9.188:443".parse().unwrap();
-        let ok = evaluate(a, &Ok("10.0.0.10:5555".parse().unwrap()), 3);
+        let c = Connected {
+            local: "10.0.0.10:5555".parse().unwrap(),
+            mss: Some(1460),
+        };
+        let ok = evaluate(a, &Ok(c), 3);
         assert_eq!(ok.status, Status::Pass);
+        assert!(ok.message.contains("MSS 1460"), "{}", ok.message);
+        assert_eq!(ok.details["mss"], 1460);
+        let back: TcpEvidence =
+            serde_json::from_value(serde_json::Value::Object(ok.details)).unwrap();
+        assert_eq!(back.mss, Some(1460));
         let f = evaluate(a, &Err(TcpFailure::TimedOut(3000)), 3000);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("timed out after 3000 ms"));

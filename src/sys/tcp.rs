@@ -6,13 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::net::Connector;
-use crate::probe::tcp::TcpFailure;
+use crate::probe::tcp::{Connected, TcpFailure};
 
 pub struct TokioConnector;
 
 #[async_trait]
 impl Connector for TokioConnector {
-    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<SocketAddr, TcpFailure> {
+    async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<Connected, TcpFailure> {
         let sock = if addr.is_ipv4() {
             tokio::net::TcpSocket::new_v4()
         } else {
@@ -22,9 +22,15 @@ impl Connector for TokioConnector {
         match tokio::time::timeout(timeout, sock.connect(addr)).await {
             Err(_) => Err(TcpFailure::TimedOut(crate::clock::ms(timeout))),
             Ok(Err(e)) => Err(super::errno::tcp_failure(&e)),
-            Ok(Ok(stream)) => stream
-                .local_addr()
-                .map_err(|e| TcpFailure::Other(e.to_string())),
+            Ok(Ok(stream)) => {
+                let local = stream
+                    .local_addr()
+                    .map_err(|e| TcpFailure::Other(e.to_string()))?;
+                let mss =
+                    nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::TcpMaxSeg)
+                        .ok();
+                Ok(Connected { local, mss })
+            }
         }
     }
 

@@ -210,6 +210,7 @@ down() {
 clear_faults() {
   in_router iptables -F FORWARD
   in_router iptables -F OUTPUT
+  in_router iptables -t mangle -F FORWARD
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
@@ -274,6 +275,8 @@ fault() {
       tool-missing) rm -f "$DIR/root/usr/sbin/socat" ;;
       sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
       overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
+      # a datacenter firewall that clamps TCP MSS (what most do in front of a smaller link)
+      mss-clamp) in_router iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000 ;;
       # something on the node already holds edge-hub's dummy address (169.254.2.1)
       edgehub-addr) in_node ip addr add 169.254.2.1/32 dev n1 ;;
       # Raven's tunnel mode (IPsec NAT-T, UDP 4500) dropped on the way; its proxy ports pass
