@@ -91,6 +91,7 @@ closed_enum! {
         UnknownIssuer = "unknown-issuer",
         WrongName = "wrong-name",
         Expired = "expired",
+        NotYetValid = "not-yet-valid",
         Untrusted = "untrusted",
         WrongService = "wrong-service",
         OutsideRange = "outside-range",

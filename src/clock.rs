@@ -6,6 +6,22 @@ pub fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// RFC 3339 UTC timestamp of seconds since the epoch (negative: before it).
+pub fn rfc3339_s(secs: i64) -> String {
+    let t = if secs >= 0 {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.unsigned_abs())
+    } else {
+        std::time::UNIX_EPOCH
+    };
+    rfc3339(t)
+}
+
+/// Seconds since the epoch of a system time (before it: 0).
+pub fn epoch_s(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// RFC 3339 UTC timestamp of a system time (seconds precision).
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t

@@ -82,6 +82,10 @@ pub trait HostFacts: Send + Sync {
     fn socket_owners(&self) -> std::collections::HashMap<u64, ProcInfo>;
     /// Whether the run has root's view (every process's sockets, raw ICMP).
     fn privileged(&self) -> bool;
+    /// The local clock (the TLS rows judge certificate windows against it, as the kubelet will).
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
     /// The names of the running processes (`/proc/PID/comm`), or why they could not be read.
     fn process_names(&self) -> Result<Vec<String>, OsError> {
         Err(OsError::new("process list", "not available here"))

@@ -98,9 +98,52 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
             }
         }
     }
+    links.extend(clock_links(results));
     for (i, v) in links {
-        results[i].details.insert("caused_by".into(), v);
+        results[i].details.entry("caused_by").or_insert(v);
     }
+}
+
+/// Certificates judged expired or not yet valid because the local clock is wrong: linked to
+/// `ntp.offset` when it failed, or when the time NTP gives (local + offset) lies inside the
+/// certificate's window although the local time does not.
+fn clock_links(results: &[CheckResult]) -> Vec<(usize, Value)> {
+    let Some(ntp) = results
+        .iter()
+        .find(|r| r.id == ReqId::NtpOffset.as_str() && r.status != Status::Skip)
+    else {
+        return vec![];
+    };
+    let offset = ntp.details.get("offset_s").and_then(Value::as_f64);
+    let clock_error = |r: &CheckResult| {
+        matches!(
+            r.details.get("error").and_then(Value::as_str),
+            Some("expired" | "not-yet-valid")
+        )
+    };
+    let ntp_says_valid = |r: &CheckResult| {
+        let n = |k: &str| r.details.get(k).and_then(Value::as_i64);
+        match (
+            n("local_time_s"),
+            n("not_before_s"),
+            n("not_after_s"),
+            offset,
+        ) {
+            (Some(now), Some(nb), Some(na), Some(off)) => {
+                (nb as f64..=na as f64).contains(&(now as f64 + off))
+            }
+            _ => false,
+        }
+    };
+    results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.status != Status::Pass && !r.details.contains_key("caused_by") && clock_error(r)
+        })
+        .filter(|(_, r)| ntp.status == Status::Fail || ntp_says_valid(r))
+        .map(|(i, _)| (i, link(ntp)))
+        .collect()
 }
 
 /// Index of the row a row's `caused_by` names (the first that matches id, target and address).
@@ -280,5 +323,51 @@ mod tests {
             .insert("caused_by".into(), json!({"id": "a.x"}));
         let r = roots(&rs);
         assert!(r[0] < 2 && r[1] < 2);
+    }
+
+    #[test]
+    fn a_wrong_clock_explains_expired_and_not_yet_valid_certificates() {
+        let mut ntp = row(
+            "ntp.offset",
+            "local clock",
+            None,
+            Status::Fail,
+            Some("clock-skew"),
+        );
+        ntp.details.insert("offset_s".into(), json!(-31_536_000.0));
+        let mut tls = row(
+            "tls.registry",
+            "reg",
+            Some("100.103.9.188:443"),
+            Status::Fail,
+            Some("expired"),
+        );
+        tls.details
+            .insert("local_time_s".into(), json!(1_800_000_000));
+        tls.details
+            .insert("not_before_s".into(), json!(1_700_000_000));
+        tls.details
+            .insert("not_after_s".into(), json!(1_790_000_000));
+        let other = row(
+            "tls.oss",
+            "oss",
+            Some("100.118.28.10:443"),
+            Status::Fail,
+            Some("unknown-issuer"),
+        );
+        let mut rs = vec![ntp.clone(), tls.clone(), other];
+        link_causes(&mut rs, &[]);
+        assert_eq!(rs[1].details["caused_by"]["id"], "ntp.offset");
+        assert!(!rs[2].details.contains_key("caused_by"));
+        // only a warning offset, but NTP's time puts the certificate inside its window
+        ntp.status = Status::Warn;
+        let mut rs = vec![ntp.clone(), tls.clone()];
+        link_causes(&mut rs, &[]);
+        assert_eq!(rs[1].details["caused_by"]["id"], "ntp.offset");
+        // NTP agrees with the local clock: the certificate itself is expired
+        ntp.details.insert("offset_s".into(), json!(0.2));
+        let mut rs = vec![ntp, tls];
+        link_causes(&mut rs, &[]);
+        assert!(!rs[1].details.contains_key("caused_by"));
     }
 }

@@ -121,10 +121,16 @@ impl Run {
 }
 
 fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
+    check_wrapped(user, &[], extra)
+}
+
+/// `check` in the node namespace under a wrapper command (`faketime -f -400d`).
+fn check_wrapped(user: Option<&str>, wrap: &[&str], extra: &[&str]) -> Result<Run, Failed> {
     let dir = lab_dir();
     let root = format!("{dir}/root");
     let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
     let mut args: Vec<String> = vec!["node".into()];
+    args.extend(wrap.iter().map(|s| (*s).to_string()));
     if let Some(u) = user {
         args.extend(
             [
@@ -583,6 +589,69 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "no source is reachable",
             )
         }),
+        (
+            "wrong_local_clock_is_the_cause_of_the_certificate_rows",
+            || {
+                with_faults(&[])?;
+                // the lab's certificates are valid for 30 days from now: 400 days back they are not yet
+                let fake = ["faketime", "-f", "-400d"];
+                // the real client on the node agrees: curl under the same clock rejects the certificate
+                let curl = lab(&[
+                    "node",
+                    "faketime",
+                    "-f",
+                    "-400d",
+                    "curl",
+                    "-sS",
+                    "-o",
+                    "/dev/null",
+                    "--max-time",
+                    "3",
+                    "--cacert",
+                    &format!("{}/pki/ca.pem", lab_dir()),
+                    "https://192.168.0.10:6443/",
+                ]);
+                match &curl {
+                    Err(e) if e.message().unwrap_or("").contains("not yet valid") => {}
+                    other => return Err(format!(
+                        "curl under faketime should reject a not-yet-valid certificate: {other:?}"
+                    )
+                    .into()),
+                }
+                let r = check_wrapped(None, &fake, &["--only", "ntp,tls"])?;
+                r.exit(1)?;
+                r.expect("ntp.offset", "", "fail", "local clock is off")?;
+                let api = r.row("tls.apiserver", "192.168.0.10:6443")?;
+                if api["details"]["error"] != "not-yet-valid"
+                    || api["details"]["caused_by"]["id"] != "ntp.offset"
+                {
+                    return Err(format!(
+                        "tls.apiserver should be not-yet-valid, caused by ntp.offset: {api}"
+                    )
+                    .into());
+                }
+                // without --cluster-ca the API server's certificate is not verified, and still WARNs
+                let ca = format!("{}/pki/ca.pem", lab_dir());
+                let r = check_wrapped(
+                    None,
+                    &fake,
+                    &["--only", "ntp,tls.apiserver", "--ca-file", &ca],
+                )?;
+                let api = r.row("tls.apiserver", "192.168.0.10:6443")?;
+                if api["status"] != "warn" || api["details"]["error"] != "not-yet-valid" {
+                    return Err(format!(
+                        "an unverified certificate outside its window must WARN: {api}"
+                    )
+                    .into());
+                }
+                r.expect(
+                    "tls.apiserver",
+                    "192.168.0.10:6443",
+                    "warn",
+                    "the kubelet would reject it",
+                )
+            },
+        ),
         ("tcp_rows_record_the_negotiated_mss", || {
             let mss_of = |r: &Run| -> Result<u64, Failed> {
                 let row = r.row("tcp.registry", "100.103.9.188:443")?;

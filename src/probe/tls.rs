@@ -42,7 +42,21 @@ pub struct CertInfo {
     pub issuer: String,
     pub not_before: String,
     pub not_after: String,
+    /// The validity window in seconds since the epoch, when the certificate could be parsed.
+    pub window_s: Option<(i64, i64)>,
     pub names: Vec<String>,
+}
+
+/// Where the local clock stands against a certificate's validity window.
+pub fn window_excludes(c: &CertInfo, now_s: i64) -> Option<TrustFailure> {
+    let (nb, na) = c.window_s?;
+    if now_s < nb {
+        Some(TrustFailure::NotYetValid)
+    } else if now_s > na {
+        Some(TrustFailure::Expired)
+    } else {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,8 +67,10 @@ pub enum TrustFailure {
     UnknownIssuer,
     #[error("certificate is not valid for {0}")]
     WrongName(String),
-    #[error("certificate has expired or is not yet valid")]
+    #[error("certificate has expired")]
     Expired,
+    #[error("certificate is not yet valid")]
+    NotYetValid,
     #[error("certificate rejected: {0}")]
     Other(String),
 }
@@ -102,6 +118,7 @@ impl Cause for TrustFailure {
             TrustFailure::UnknownIssuer => ErrorClass::UnknownIssuer,
             TrustFailure::WrongName(_) => ErrorClass::WrongName,
             TrustFailure::Expired => ErrorClass::Expired,
+            TrustFailure::NotYetValid => ErrorClass::NotYetValid,
             TrustFailure::Other(_) => ErrorClass::Untrusted,
         }
     }
@@ -171,11 +188,22 @@ fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
             .with("not_before", c.not_before.clone())
             .with("not_after", c.not_after.clone())
             .with("names", c.names.clone());
+        if let Some((nb, na)) = c.window_s {
+            f = f.with("not_before_s", nb).with("not_after_s", na);
+        }
     }
     f
 }
 
-pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFailure>) -> Finding {
+/// Judge a handshake. `now_s` is the local clock (seconds since the epoch): a certificate whose
+/// validity window excludes it is at least WARN even when it is not verified, because the kubelet
+/// verifies it against this clock.
+pub fn evaluate_tls(
+    name: &str,
+    trust: Trust,
+    outcome: &Result<TlsSession, TlsFailure>,
+    now_s: i64,
+) -> Finding {
     match outcome {
         Err(c @ TlsFailure::Connect(e)) => Finding::skip_by(
             c,
@@ -190,10 +218,17 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
             let f = match (&s.trust_failure, trust) {
                 (None, Trust::ClusterCa) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA ({cert})", s.version)),
                 (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),
-                (Some(_), Trust::EvidenceOnly) => Finding::pass(format!(
-                    "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
-                    s.version
-                )),
+                (_, Trust::EvidenceOnly) => match s.cert.as_ref().and_then(|c| window_excludes(c, now_s)) {
+                    Some(t) => Finding::warn_by(&t, format!(
+                        "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it), but {t} by the local clock ({}): the kubelet would reject it; the clock or the certificate is wrong (see ntp.offset): {cert}",
+                        s.version,
+                        crate::clock::rfc3339_s(now_s)
+                    )),
+                    None => Finding::pass(format!(
+                        "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
+                        s.version
+                    )),
+                },
                 (Some(t), Trust::ClusterCa) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)).fix(match t {
                     TrustFailure::UnknownIssuer => "The certificate does not chain to the --cluster-ca you gave: check that it is this cluster's CA (certificate-authority-data in the cluster's kubeconfig, or /etc/kubernetes/pki/ca.crt); with the right CA, an unknown issuer means TLS interception on the way or another cluster's endpoint.".to_string(),
                     TrustFailure::WrongName(n) => format!("The API server's certificate is not valid for {n}: use the endpoint exactly as the cluster's Basic Information tab shows it (the certificate's SANs name it)."),
@@ -201,7 +236,9 @@ pub fn evaluate_tls(name: &str, trust: Trust, outcome: &Result<TlsSession, TlsFa
                 }),
                 (Some(t), _) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
             };
-            with_cert(f, &s.cert).with("tls_version", s.version.clone())
+            with_cert(f, &s.cert)
+                .with("tls_version", s.version.clone())
+                .with("local_time_s", now_s)
         }
     }
 }
@@ -269,16 +306,49 @@ mod tests {
         }))
     }
 
+    /// 2026-12-01T00:00:00Z
+    const NOW: i64 = 1_796_083_200;
+
+    #[test]
+    fn a_window_that_excludes_the_local_clock_warns_even_unverified() {
+        let mut s = session(Some(TrustFailure::UnknownIssuer));
+        if let Ok(s) = &mut s {
+            s.cert.as_mut().unwrap().window_s = Some((NOW + 86_400, NOW + 86_400 * 365));
+        }
+        let f = evaluate_tls("api", Trust::EvidenceOnly, &s, NOW);
+        assert_eq!(f.status, Status::Warn, "{}", f.message);
+        assert_eq!(f.details["error"], "not-yet-valid");
+        assert!(
+            f.message
+                .contains("not yet valid by the local clock (2026-12-01T00:00:00Z)"),
+            "{}",
+            f.message
+        );
+        let f = evaluate_tls("api", Trust::EvidenceOnly, &s, NOW + 86_400 * 400);
+        assert_eq!(f.details["error"], "expired");
+        assert_eq!(f.details["not_before_s"], NOW + 86_400);
+        assert_eq!(
+            evaluate_tls("api", Trust::EvidenceOnly, &s, NOW + 86_400 * 2).status,
+            Status::Pass
+        );
+        assert_eq!(TrustFailure::NotYetValid.class(), ErrorClass::NotYetValid);
+        assert_ne!(
+            TrustFailure::NotYetValid.to_string(),
+            TrustFailure::Expired.to_string()
+        );
+    }
+
     #[test]
     fn trust_outcomes() {
         assert_eq!(
-            evaluate_tls("r", Trust::System, &session(None)).status,
+            evaluate_tls("r", Trust::System, &session(None), NOW).status,
             Status::Pass
         );
         let f = evaluate_tls(
             "r",
             Trust::System,
             &session(Some(TrustFailure::UnknownIssuer)),
+            NOW,
         );
         assert_eq!(f.status, Status::Fail);
         assert!(
@@ -291,7 +361,8 @@ mod tests {
             evaluate_tls(
                 "r",
                 Trust::System,
-                &session(Some(TrustFailure::WrongName("r".into())))
+                &session(Some(TrustFailure::WrongName("r".into()))),
+                NOW
             )
             .status,
             Status::Fail
@@ -301,18 +372,20 @@ mod tests {
             "api",
             Trust::EvidenceOnly,
             &session(Some(TrustFailure::UnknownIssuer)),
+            NOW,
         );
         assert_eq!(f.status, Status::Pass);
         assert!(f.message.contains("--cluster-ca"));
         assert_eq!(
-            evaluate_tls("r", Trust::System, &Err(TlsFailure::Timeout(3000))).status,
+            evaluate_tls("r", Trust::System, &Err(TlsFailure::Timeout(3000)), NOW).status,
             Status::Fail
         );
         assert_eq!(
             evaluate_tls(
                 "r",
                 Trust::System,
-                &Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::Refused))
+                &Err(TlsFailure::Connect(crate::probe::tcp::TcpFailure::Refused)),
+                NOW
             )
             .status,
             Status::Skip

@@ -82,7 +82,7 @@ impl StepKind for TlsHandshake {
             let shown = self.name.clone().unwrap_or_else(|| ip.to_string());
             let mut rows = vec![];
             if emit_tls {
-                let f = self.link_tcp(tls::evaluate_tls(&shown, self.trust, &out.session), s, sa, &out.session);
+                let f = self.link_tcp(tls::evaluate_tls(&shown, self.trust, &out.session, crate::clock::epoch_s(ctx.net.host.now())), s, sa, &out.session);
                 rows.push(ctx.result(s, Some(sa.to_string()), f, took));
             }
             if let Some((hid, e)) = http {

@@ -157,6 +157,10 @@ fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
         issuer: crate::text::clean(&c.issuer().to_string(), 300),
         not_before: c.validity().not_before.to_string(),
         not_after: c.validity().not_after.to_string(),
+        window_s: Some((
+            c.validity().not_before.timestamp(),
+            c.validity().not_after.timestamp(),
+        )),
         names,
     })
 }
@@ -170,11 +174,11 @@ fn trust_failure(e: &rustls::Error, name: &str) -> TrustFailure {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => TrustFailure::WrongName(name.to_string()),
         rustls::Error::InvalidCertificate(
-            CertificateError::Expired
-            | CertificateError::ExpiredContext { .. }
-            | CertificateError::NotValidYet
-            | CertificateError::NotValidYetContext { .. },
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => TrustFailure::Expired,
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
+        ) => TrustFailure::NotYetValid,
         other => TrustFailure::Other(other.to_string()),
     }
 }
