@@ -60,6 +60,11 @@ pub(crate) const MIN_CONNECT_BUDGET: Duration = Duration::from_millis(200);
 pub(crate) const RAVEN_PROXY_PORTS: std::ops::RangeInclusive<u16> = 10280..=10284;
 /// Raven's tunnel mode: IPsec NAT traversal (ESP in UDP, RFC 3948).
 pub(crate) const RAVEN_TUNNEL_PORT: u16 = 4500;
+/// After a TCP connect succeeded in round trip `r`, its evidence echo gets `ICMP_RTT_FACTOR × r`
+/// more (at least [`ICMP_FLOOR`]): a path that answered TCP that fast answers ICMP as fast, so
+/// filtered ICMP costs a healthy run a few round trips, not the whole echo budget.
+pub(crate) const ICMP_RTT_FACTOR: u32 = 4;
+pub(crate) const ICMP_FLOOR: Duration = Duration::from_millis(20);
 /// UDP echo probes sent per peer.
 pub(crate) const ECHO_TRIES: u32 = 3;
 

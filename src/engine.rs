@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use futures::future::{join_all, BoxFuture, FutureExt};
+use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
@@ -181,8 +180,8 @@ pub async fn run_until(
     run_inner(steps, net, cfg, cat, deadline, None).await
 }
 
-async fn run_inner<'a>(
-    steps: &'a [Step],
+async fn run_inner(
+    steps: &[Step],
     net: &Net<'_>,
     cfg: &EngineConfig,
     cat: &Catalogue,
@@ -202,7 +201,7 @@ async fn run_inner<'a>(
         dns: dns_futures(steps, net.resolver, cfg.timeout),
         dns_ids,
         host,
-        earlier: OnceLock::new(),
+        earlier: std::sync::Mutex::new(vec![]),
         end,
         deadline,
     };
@@ -210,39 +209,41 @@ async fn run_inner<'a>(
     // a bounded number of steps in flight (sockets, file descriptors)
     let slots = tokio::sync::Semaphore::new(MAX_PROBES_IN_FLIGHT);
     let slots = &slots;
-    let one = |s: &'a Step| async move {
-        let step = async {
-            let _slot = slots.acquire().await;
-            s.kind.run(ctx, s).await
-        };
-        let rows = match tokio::time::timeout_at(end, step).await {
-            Ok(r) => r,
-            Err(_) => ctx.overrun(
-                s,
-                s.fixed_address().map(|ip| s.address_for(ip)),
-                &ctx.pending(s),
-            ),
-        };
-        if let Some(d) = done {
-            d.fetch_add(1, Ordering::Relaxed);
+    // every step as a shared future; a step with dependencies first awaits the steps it reads
+    // (planned before it), then takes a slot: it never holds one while it waits
+    let mut futs: Vec<Shared<BoxFuture<'_, Vec<CheckResult>>>> = Vec::with_capacity(steps.len());
+    for s in steps {
+        let deps: Vec<_> = steps
+            .iter()
+            .zip(&futs)
+            .filter(|(d, _)| s.after.contains(&d.id))
+            .map(|(_, f)| f.clone())
+            .collect();
+        let fut = async move {
+            let step = async {
+                for r in join_all(deps).await {
+                    ctx.finished(r);
+                }
+                let _slot = slots.acquire().await;
+                s.kind.run(ctx, s).await
+            };
+            let rows = match tokio::time::timeout_at(end, step).await {
+                Ok(r) => r,
+                Err(_) => ctx.overrun(
+                    s,
+                    s.fixed_address().map(|ip| s.address_for(ip)),
+                    &ctx.pending(s),
+                ),
+            };
+            if let Some(d) = done {
+                d.fetch_add(1, Ordering::Relaxed);
+            }
+            rows
         }
-        rows
-    };
-    // steps that read other rows run once every step without such a dependency has finished
-    type Indexed<'s> = Vec<(usize, &'s Step)>;
-    let (first, then): (Indexed, Indexed) = steps
-        .iter()
-        .enumerate()
-        .partition(|(_, s)| s.after.is_empty());
-    let mut rows: Vec<Vec<CheckResult>> = vec![vec![]; steps.len()];
-    let done_first = join_all(first.iter().map(|(_, s)| one(s))).await;
-    for ((i, _), r) in first.iter().zip(done_first) {
-        rows[*i] = r;
+        .boxed()
+        .shared();
+        futs.push(fut);
     }
-    let _ = ctx.earlier.set(rows.iter().flatten().cloned().collect());
-    let done_then = join_all(then.iter().map(|(_, s)| one(s))).await;
-    for ((i, _), r) in then.iter().zip(done_then) {
-        rows[*i] = r;
-    }
+    let rows = join_all(futs).await;
     rows.into_iter().flatten().collect()
 }

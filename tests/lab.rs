@@ -613,10 +613,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 ]);
                 match &curl {
                     Err(e) if e.message().unwrap_or("").contains("not yet valid") => {}
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "curl under faketime should reject a not-yet-valid certificate: {other:?}"
                     )
-                    .into()),
+                        .into())
+                    }
                 }
                 let r = check_wrapped(None, &fake, &["--only", "ntp,tls"])?;
                 r.exit(1)?;

@@ -14,6 +14,10 @@ impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::MtuPath]
     }
+    /// The search waits a few of the TCP connect's round trips for the first echo.
+    fn after(&self) -> &'static [ReqId] {
+        &[ReqId::TcpApiserver]
+    }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         match &o.apiserver {
             Some(api) if o.cni == Cni::Flannel => {

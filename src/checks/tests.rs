@@ -362,3 +362,19 @@ fn raven_rows_only_with_gateways_and_untested_only_when_asked_for() {
     );
     assert_eq!(ports(&p, ReqId::UdpRaven), [4500]);
 }
+
+#[test]
+fn dependencies_are_planned_before_their_dependents() {
+    let p = plan(&everything(), cat());
+    for (i, s) in p.iter().enumerate() {
+        for dep in s.after {
+            let first = p.iter().position(|d| d.id == *dep);
+            assert!(
+                first.is_none_or(|k| k < i),
+                "{:?} runs after {dep}, planned later",
+                s.id
+            );
+        }
+    }
+    assert_eq!(of(&p, ReqId::MtuPath)[0].after, [ReqId::TcpApiserver]);
+}

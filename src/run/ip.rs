@@ -79,6 +79,39 @@ pub(crate) fn icmp_budget(t: Duration) -> Duration {
     (t / 10).clamp(Duration::from_millis(50), Duration::from_millis(300))
 }
 
+/// Run the connect and its evidence echo side by side. Once the connect has succeeded in round
+/// trip `r`, the echo gets `ICMP_RTT_FACTOR × r` more (at least `ICMP_FLOOR`, at most what is left
+/// of `budget`); a failed connect leaves the echo its whole budget (the evidence matters more then).
+async fn echo_bounded_by_connect<C, P, E>(
+    connect: C,
+    ping: P,
+    budget: Duration,
+) -> ((Result<E, TcpFailure>, Duration), Option<icmp::IcmpOutcome>)
+where
+    C: std::future::Future<Output = (Result<E, TcpFailure>, Duration)>,
+    P: std::future::Future<Output = Option<icmp::IcmpOutcome>>,
+{
+    use crate::constants::{ICMP_FLOOR, ICMP_RTT_FACTOR};
+    use futures::future::{select, Either};
+    let start = Instant::now();
+    let (connect, ping) = (std::pin::pin!(connect), std::pin::pin!(ping));
+    match select(connect, ping).await {
+        Either::Left(((out, took), ping)) => {
+            let left = budget.saturating_sub(start.elapsed());
+            let grace = if out.is_ok() {
+                (took * ICMP_RTT_FACTOR).max(ICMP_FLOOR).min(left)
+            } else {
+                left
+            };
+            let pinged = tokio::time::timeout(grace, ping)
+                .await
+                .unwrap_or(Some(icmp::IcmpOutcome::NoReply));
+            ((out, took), pinged)
+        }
+        Either::Right((pinged, connect)) => (connect.await, pinged),
+    }
+}
+
 /// A TCP connect to each address, with an ICMP echo beside it as evidence.
 pub(crate) struct TcpConnect;
 
@@ -123,7 +156,8 @@ impl StepKind for TcpConnect {
                     None => None,
                 }
             };
-            let ((out, took), pinged) = futures::join!(connect, ping);
+            let ((out, took), pinged) =
+                echo_bounded_by_connect(connect, ping, icmp_budget(t)).await;
             let mut f = tcp::evaluate(sa, &out, ms(took));
             if let Some(o) = &pinged {
                 f = icmp::annotate(f, o);
@@ -167,5 +201,43 @@ impl StepKind for InboundConnect {
             )]
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_filtered_echo_costs_a_few_connect_round_trips_not_its_budget() {
+        let connect = async {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            (Ok::<(), TcpFailure>(()), Duration::from_millis(2))
+        };
+        let silent = std::future::pending::<Option<icmp::IcmpOutcome>>();
+        let start = Instant::now();
+        let (_, pinged) =
+            echo_bounded_by_connect(connect, silent, Duration::from_millis(300)).await;
+        assert_eq!(pinged, Some(icmp::IcmpOutcome::NoReply));
+        // 2 ms connect + the 20 ms floor (4 × 2 ms is below it)
+        assert_eq!(start.elapsed(), Duration::from_millis(22));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_connect_leaves_the_echo_its_budget_and_a_reply_is_kept() {
+        let refused = async { (Err::<(), _>(TcpFailure::Refused), Duration::from_millis(1)) };
+        let late = async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            Some(icmp::IcmpOutcome::Reply(Duration::from_millis(150)))
+        };
+        let (_, pinged) = echo_bounded_by_connect(refused, late, Duration::from_millis(300)).await;
+        assert_eq!(
+            pinged,
+            Some(icmp::IcmpOutcome::Reply(Duration::from_millis(150)))
+        );
+        let fast = async { (Ok::<(), TcpFailure>(()), Duration::from_millis(1)) };
+        let echo = async { Some(icmp::IcmpOutcome::Reply(Duration::from_millis(1))) };
+        let (_, pinged) = echo_bounded_by_connect(fast, echo, Duration::from_millis(300)).await;
+        assert!(matches!(pinged, Some(icmp::IcmpOutcome::Reply(_))));
     }
 }

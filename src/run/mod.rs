@@ -13,7 +13,6 @@ pub(crate) mod udp;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures::future::{join_all, BoxFuture, Shared};
@@ -93,7 +92,7 @@ pub struct Ctx<'a, 'n> {
     pub dns_ids: HashMap<String, ReqId>,
     pub host: HostSnapshot,
     /// The rows of the steps that others depend on, set once they have all finished.
-    pub earlier: OnceLock<Vec<CheckResult>>,
+    pub earlier: std::sync::Mutex<Vec<CheckResult>>,
     /// The run's deadline: a step (or one address of it) still running then becomes a SKIP row
     /// saying what was pending.
     pub end: Instant,
@@ -208,13 +207,24 @@ impl Ctx<'_, '_> {
         .await
     }
 
-    /// The rows of the steps this one runs after (empty before they have all finished).
-    pub fn earlier_rows(&self, id: ReqId) -> impl Iterator<Item = &CheckResult> {
+    /// The rows of `id` among the steps this one runs after (the engine records them before the
+    /// dependent step starts).
+    pub fn earlier_rows(&self, id: ReqId) -> Vec<CheckResult> {
         self.earlier
-            .get()
-            .into_iter()
-            .flatten()
-            .filter(move |r| r.id == id.as_str())
+            .lock()
+            .map(|v| v.iter().filter(|r| r.id == id.as_str()).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Record the rows of a finished step that another step reads.
+    pub fn finished(&self, rows: Vec<CheckResult>) {
+        if let Ok(mut v) = self.earlier.lock() {
+            for r in rows {
+                if !v.contains(&r) {
+                    v.push(r);
+                }
+            }
+        }
     }
 
     /// The addresses a step targets, or a SKIP finding (linked to the dns row) when its name did

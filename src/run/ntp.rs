@@ -62,6 +62,7 @@ impl StepKind for NtpOffset {
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
         let samples: Vec<NtpSample> = ctx
             .earlier_rows(ReqId::NtpServer)
+            .iter()
             .filter_map(NtpEvidence::of_row)
             .collect();
         let f = ntp::evaluate_offset(&samples, ctx.cfg.ntp_warn_offset, ctx.cfg.ntp_fail_offset);

@@ -2,6 +2,7 @@
 //! API server). The algorithms are `probe::echo::echo` and `probe::mtu::search`.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -174,6 +175,25 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
     )
 }
 
+/// How long the ICMP search waits for its first answer: a few TCP round trips to the same
+/// address when its `tcp.*` row connected (the search runs after it), else the echo budget.
+fn first_echo_wait(ctx: &Ctx<'_, '_>, ip: IpAddr, t: Duration) -> Duration {
+    use crate::constants::{ICMP_FLOOR, ICMP_RTT_FACTOR};
+    let budget = super::ip::icmp_budget(t);
+    let rtt = ctx
+        .earlier_rows(crate::ids::ReqId::TcpApiserver)
+        .iter()
+        .filter(|r| r.status == crate::result::Status::Pass)
+        .filter(|r| r.address.as_deref().and_then(crate::rootcause::address_ip) == Some(ip))
+        .find_map(|r| r.details.get("rtt_ms").and_then(serde_json::Value::as_u64));
+    match rtt {
+        Some(ms) => (Duration::from_millis(ms) * ICMP_RTT_FACTOR)
+            .max(ICMP_FLOOR)
+            .min(budget),
+        None => budget,
+    }
+}
+
 /// Path MTU with ICMP echo and DF (the API server, where ICMP is allowed).
 pub(crate) struct IcmpMtu;
 
@@ -215,7 +235,7 @@ async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Step) -> Vec<CheckResult> {
             mtu::search(
                 path.as_mut(),
                 eg.iface_mtu.unwrap_or(1500),
-                super::ip::icmp_budget(t),
+                first_echo_wait(ctx, ip, t),
                 t,
             )
             .await
