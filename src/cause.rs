@@ -92,6 +92,7 @@ closed_enum! {
         WrongName = "wrong-name",
         Expired = "expired",
         NotYetValid = "not-yet-valid",
+        SourceNat = "source-nat",
         Untrusted = "untrusted",
         WrongService = "wrong-service",
         OutsideRange = "outside-range",

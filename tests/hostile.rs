@@ -90,7 +90,12 @@ fn responder_survives_garbage_and_oversized_datagrams() {
             if p.nonce == nonce {
                 assert_eq!(p.kind, echo::KIND_REPLY);
                 assert_eq!(p.size, 100);
-                assert_eq!(n, echo::HEADER, "replies are small: no amplification");
+                assert!(
+                    n <= echo::HEADER + echo::OBSERVED_MAX,
+                    "replies are small, never larger than the request: no amplification ({n})"
+                );
+                // the reply says which source the responder saw: here, this very socket
+                assert_eq!(echo::observed(&buf[..n]), Some(s.local_addr().unwrap()));
                 answered += 1;
                 break;
             }

@@ -654,6 +654,45 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 )
             },
         ),
+        ("source_nat_without_a_return_route_is_named", || {
+            let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+            // without the NAT: the VPC side reaches the node's kubelet port (the real client: nc)
+            with_faults(&[])?;
+            lab(&["responder", "node", "10.0.0.10", bin])?;
+            lab(&["cloud", "nc", "-z", "-w", "1", "10.0.0.10", "10250"])
+                .map_err(|e| format!("without NAT the VPC should reach 10.0.0.10:10250: {e:?}"))?;
+            let r = check(&["--only", "udp"])?;
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "pass",
+                "3/3 probes echoed",
+            )?;
+            with_faults(&["core-snat"])?;
+            lab(&["responder", "node", "10.0.0.10", bin])?;
+            if lab(&["cloud", "nc", "-z", "-w", "1", "10.0.0.10", "10250"]).is_ok() {
+                return Err("with the NAT and no return route, nc from the VPC should fail".into());
+            }
+            // the node's own echo still returns through the NAT's state: the row must say why
+            // the other direction breaks
+            let r = check(&["--only", "udp,tcp"])?;
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "warn",
+                "saw this node as 10.255.0.1:",
+            )?;
+            let row = r.row("udp.vxlan", "192.168.0.20:8472")?;
+            if row["details"]["error"] != "source-nat"
+                || !row["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("kubelet 10250")
+            {
+                return Err(format!("udp.vxlan should name the NAT and what breaks: {row}").into());
+            }
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
+        }),
         ("tcp_rows_record_the_negotiated_mss", || {
             let mss_of = |r: &Run| -> Result<u64, Failed> {
                 let row = r.row("tcp.registry", "100.103.9.188:443")?;

@@ -14,6 +14,12 @@
 //! padding     0x5a up to the probed size
 //! ```
 //!
+//! A reply may carry, right after the AEPF header (in what older versions pad), the source the
+//! responder saw: `"OBSV" | family 4 or 6 | port u16 BE | address 4 or 16 bytes`. The agent compares
+//! it with its own socket's address to see a NAT on the way. Older agents ignore it (it is
+//! padding to them); a reply carries it only when the request was at least as large, so a reply is
+//! never larger than its request.
+//!
 //! The outer headers (IPv4 20 + UDP 8) plus the 8 + 14 above are `VXLAN_OVERHEAD`: a probe of
 //! N bytes on the wire carries an inner packet of N − 50 bytes, exactly as Flannel's would.
 
@@ -32,6 +38,10 @@ const AEPF_LEN: usize = 28;
 pub const HEADER: usize = FRAMING + AEPF_LEN;
 pub const KIND_REQUEST: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
+/// The magic of the observed-source block of a reply.
+pub const OBSERVED_MAGIC: &[u8; 4] = b"OBSV";
+/// The largest observed-source block (IPv6).
+pub const OBSERVED_MAX: usize = 4 + 1 + 2 + 16;
 /// The TCP banner prefix the responder writes on every accepted connection.
 pub const TCP_BANNER: &str = "AEPF-TCP";
 
@@ -162,18 +172,72 @@ pub fn decode(b: &[u8]) -> Option<EchoFrame> {
 
 /// The responder's answer to a datagram: a small reply (no amplification), or None (ignore it).
 pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
+    answer_from(datagram, None)
+}
+
+/// [`answer`], telling the prober the source address and port the responder saw (`from`) when the
+/// request is large enough to carry it back (the reply is never larger than the request).
+pub fn answer_from(datagram: &[u8], from: Option<std::net::SocketAddr>) -> Option<Vec<u8>> {
     let p = decode(datagram)?;
     if p.kind != KIND_REQUEST {
         return None;
     }
-    Some(encode(
+    let mut reply = encode(
         &EchoFrame {
             kind: KIND_REPLY,
             nonce: p.nonce,
             size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
         },
         HEADER,
-    ))
+    );
+    if let Some(from) = from {
+        let block = observed_block(from);
+        if datagram.len() >= HEADER + block.len() {
+            reply = encode(
+                &EchoFrame {
+                    kind: KIND_REPLY,
+                    nonce: p.nonce,
+                    size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
+                },
+                HEADER + block.len(),
+            );
+            reply[HEADER..].copy_from_slice(&block);
+        }
+    }
+    Some(reply)
+}
+
+fn observed_block(from: std::net::SocketAddr) -> Vec<u8> {
+    let mut b = OBSERVED_MAGIC.to_vec();
+    match from.ip() {
+        std::net::IpAddr::V4(v4) => {
+            b.push(4);
+            b.extend_from_slice(&from.port().to_be_bytes());
+            b.extend_from_slice(&v4.octets());
+        }
+        std::net::IpAddr::V6(v6) => {
+            b.push(6);
+            b.extend_from_slice(&from.port().to_be_bytes());
+            b.extend_from_slice(&v6.octets());
+        }
+    }
+    b
+}
+
+/// The source a reply says the responder saw, if it carries one (pure; fuzzed with `decode`).
+pub fn observed(reply: &[u8]) -> Option<std::net::SocketAddr> {
+    decode(reply).filter(|p| p.kind == KIND_REPLY)?;
+    let b = reply.get(HEADER..)?;
+    if b.get(..4)? != OBSERVED_MAGIC {
+        return None;
+    }
+    let port = u16::from_be_bytes([*b.get(5)?, *b.get(6)?]);
+    let ip = match b.get(4)? {
+        4 => std::net::IpAddr::from(<[u8; 4]>::try_from(b.get(7..11)?).ok()?),
+        6 => std::net::IpAddr::from(<[u8; 16]>::try_from(b.get(7..23)?).ok()?),
+        _ => return None,
+    };
+    Some(std::net::SocketAddr::new(ip, port))
 }
 
 /// What the echoes to one peer saw.
@@ -186,6 +250,10 @@ pub struct EchoOutcome {
     pub error: Option<DgramError>,
     /// The full-size Don't-Fragment frame sent after the small echoes answered, if one was.
     pub full: Option<FullSize>,
+    /// The source address the responder saw, from its replies (a NAT on the way rewrites it).
+    pub observed: Option<std::net::SocketAddr>,
+    /// This side's own socket address toward the peer.
+    pub local: Option<std::net::SocketAddr>,
 }
 
 /// One VXLAN frame of the interface MTU with DF: what Flannel sends for a full-size pod packet.
@@ -248,6 +316,8 @@ pub struct Tally {
     pub rtts_ms: Vec<f64>,
     /// Datagrams that were not a reply to an outstanding request.
     pub ignored: u32,
+    /// The source the responder saw, from the first authenticated reply that says it.
+    pub observed: Option<std::net::SocketAddr>,
 }
 
 impl Tally {
@@ -263,6 +333,9 @@ impl Tally {
         if let Some(i) = matched {
             let (_, sent_at) = self.outstanding.swap_remove(i);
             self.received += 1;
+            if self.observed.is_none() {
+                self.observed = observed(datagram);
+            }
             self.rtts_ms
                 .push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
             true
@@ -333,6 +406,8 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
         rtts_ms: tally.rtts_ms,
         error,
         full: None,
+        observed: tally.observed,
+        local: None,
     }
 }
 
@@ -576,5 +651,40 @@ mod tests {
             now
         ));
         assert_eq!((t.sent, t.received, t.ignored), (2, 1, 3));
+    }
+
+    #[test]
+    fn replies_say_the_source_seen_and_never_grow_past_the_request() {
+        let req = encode(
+            &EchoFrame {
+                kind: KIND_REQUEST,
+                nonce: [7; 16],
+                size: 128,
+            },
+            128,
+        );
+        let from: std::net::SocketAddr = "172.31.255.1:40001".parse().unwrap();
+        let r = answer_from(&req, Some(from)).unwrap();
+        assert!(r.len() <= req.len());
+        assert_eq!(observed(&r), Some(from));
+        assert_eq!(decode(&r).unwrap().nonce, [7; 16]);
+        let v6: std::net::SocketAddr = "[2001:db8::1]:8472".parse().unwrap();
+        assert_eq!(observed(&answer_from(&req, Some(v6)).unwrap()), Some(v6));
+        // a minimal request gets a minimal reply, without the block
+        let small = encode(
+            &EchoFrame {
+                kind: KIND_REQUEST,
+                nonce: [1; 16],
+                size: 78,
+            },
+            HEADER,
+        );
+        let r = answer_from(&small, Some(v6)).unwrap();
+        assert_eq!(r.len(), HEADER);
+        assert_eq!(observed(&r), None);
+        // garbage after the header is not an observation
+        let mut junk = answer(&req).unwrap();
+        junk.extend_from_slice(b"OBSV\x09\x00\x01");
+        assert_eq!(observed(&junk), None);
     }
 }

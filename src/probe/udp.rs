@@ -97,7 +97,44 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
             _ => f.message = format!("{}; {words}", f.message),
         }
     }
-    f
+    nat(f, o)
+}
+
+/// A source rewritten on the way (the responder saw another address than this socket's) is at
+/// least WARN: the echo returned through the NAT's state, but nothing the other side opens
+/// toward this node's own address will. It stays WARN, not FAIL: a NAT with a static mapping
+/// can still work, and only the other direction (`inbound` from the VPC) proves it.
+pub fn nat(mut f: Finding, o: &EchoOutcome) -> Finding {
+    let (Some(seen), Some(local)) = (o.observed, o.local) else {
+        return f;
+    };
+    f = f
+        .with("observed_source", seen.to_string())
+        .with("local_source", local.to_string());
+    // a wildcard local address says nothing; a port-only rewrite is still a NAT
+    if seen == local || local.ip().is_unspecified() {
+        return f;
+    }
+    let msg = format!(
+        "{}; but the peer saw this node as {seen}, not {local}: a NAT rewrites the source on the way, so connections the VPC opens to the node (API server → kubelet 10250, metrics 9100), VXLAN from cloud nodes toward {} and Flannel's public-ip would go to the wrong address",
+        f.message,
+        local.ip()
+    );
+    let fix = format!(
+        "Exempt the node's traffic to the VPC from source NAT on the datacenter firewall or core switch (a no-NAT rule for {} toward the VPC CIDR), and give the cloud side a route back to the node's network over the line.",
+        local.ip()
+    );
+    if f.status == crate::result::Status::Pass {
+        let details = std::mem::take(&mut f.details);
+        f = Finding::warn_by(&Plain(Phase::Udp, ErrorClass::SourceNat), msg);
+        for (k, v) in details {
+            f.details.entry(k).or_insert(v);
+        }
+        f.fix(fix)
+    } else {
+        f.message = msg;
+        f
+    }
 }
 
 /// A UDP socket toward a responder that can carry Don't-Fragment probes.
@@ -109,6 +146,10 @@ pub trait DfSocket: Datagrams {
     /// The route's MTU toward the peer before any probe (IP_MTU), if known.
     fn route_mtu(&self) -> Option<u32> {
         self.learned_mtu()
+    }
+    /// This socket's own address (the source the peer should see without a NAT).
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
     }
 }
 
@@ -173,6 +214,8 @@ mod tests {
             rtts_ms: vec![0.5; r as usize],
             error: None,
             full: None,
+            observed: None,
+            local: None,
         };
         assert_eq!(evaluate_echo(p, &o(3)).status, Status::Pass);
         assert_eq!(evaluate_echo(p, &o(1)).status, Status::Warn);
@@ -202,6 +245,8 @@ mod tests {
             rtts_ms: vec![0.5; 3],
             error: None,
             full: Some(FullSize { size: 1500, reply }),
+            observed: None,
+            local: None,
         };
         let f = evaluate_echo(p, &o(Ok(DfReply::Echoed)));
         assert_eq!(f.status, Status::Pass);
@@ -231,5 +276,32 @@ mod tests {
             "{}",
             f.message
         );
+    }
+
+    #[test]
+    fn source_nat_is_named_from_both_addresses() {
+        let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
+        let o = |seen: &str| EchoOutcome {
+            sent: 3,
+            received: 3,
+            rtts_ms: vec![0.5; 3],
+            error: None,
+            full: None,
+            observed: Some(seen.parse().unwrap()),
+            local: Some("10.0.0.10:40001".parse().unwrap()),
+        };
+        let f = evaluate_echo(p, &o("10.0.0.10:40001"));
+        assert_eq!(f.status, Status::Pass);
+        assert_eq!(f.details["observed_source"], "10.0.0.10:40001");
+        let f = evaluate_echo(p, &o("172.31.255.1:40001"));
+        assert_eq!(f.status, Status::Warn);
+        assert_eq!(f.details["error"], "source-nat");
+        assert!(
+            f.message
+                .contains("saw this node as 172.31.255.1:40001, not 10.0.0.10:40001"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("kubelet 10250") && f.fix.unwrap().contains("no-NAT"));
     }
 }

@@ -50,6 +50,8 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
         rtts_ms: vec![],
         error: Some(e),
         full: None,
+        observed: None,
+        local: None,
     };
     let out = match ctx.net.udp.open(sa).await {
         Err(e) => lost(DgramError::Other(e.to_string())),
@@ -60,6 +62,7 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
                 || lost(DgramError::Other("timed out".into())),
             )
             .await;
+            out.local = sock.local_addr();
             if out.received > 0 && peer.is_ipv4() {
                 out.full = Some(full_size(ctx, sock.as_mut(), peer).await);
             }

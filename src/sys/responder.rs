@@ -184,7 +184,7 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
                 continue;
             }
         };
-        let reply = echo::answer(&buf[..len]);
+        let reply = echo::answer_from(&buf[..len], Some(from));
         let send = {
             let mut st = lock(stats);
             match reply {

@@ -48,6 +48,9 @@ impl DfSocket for PeerSocket {
     fn learned_mtu(&self) -> Option<u32> {
         sockopt::path_mtu(&self.0)
     }
+    fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.0.local_addr().ok()
+    }
 }
 
 #[async_trait]

@@ -211,6 +211,8 @@ clear_faults() {
   in_router iptables -F FORWARD
   in_router iptables -F OUTPUT
   in_router iptables -t mangle -F FORWARD
+  in_router iptables -t nat -F POSTROUTING
+  in_cloud ip route replace 10.0.0.0/8 via 10.255.0.1 src $PEER
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
@@ -275,6 +277,9 @@ fault() {
       tool-missing) rm -f "$DIR/root/usr/sbin/socat" ;;
       sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
       overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
+      # the core source-NATs the node toward the cloud, and the cloud has no route back to it
+      core-snat) in_router iptables -t nat -A POSTROUTING -o rc -s 10.0.0.0/24 -j MASQUERADE
+                 in_cloud ip route del 10.0.0.0/8 ;;
       # a datacenter firewall that clamps TCP MSS (what most do in front of a smaller link)
       mss-clamp) in_router iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000 ;;
       # something on the node already holds edge-hub's dummy address (169.254.2.1)
