@@ -1038,8 +1038,70 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             // the path MTU toward the API server cannot be measured without ICMP: SKIP, never PASS
             r.expect("mtu.path", "192.168.0.10", "skip", "ICMP filtered")
         }),
+        ("random_loss_is_not_read_as_a_black_hole", || {
+            with_faults(&["lossy"])?;
+            // the real client: a TLS request to the API server goes through (TCP retransmits)
+            let ca = format!("{}/pki/ca.pem", lab_dir());
+            lab(&[
+                "node",
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "5",
+                "--cacert",
+                &ca,
+                "https://192.168.0.10:6443/",
+            ])
+            .map_err(|e| format!("curl should get through 5 % loss: {e:?}"))?;
+            for _ in 0..3 {
+                let r = check(&["--only", "mtu,udp", "--timeout", "3s"])?;
+                for row in r.rows("mtu.path") {
+                    if row["details"]["error"] == "pmtu-black-hole" {
+                        return Err(format!(
+                            "random loss read as a black hole: {row}\n{}",
+                            r.brief()
+                        )
+                        .into());
+                    }
+                }
+            }
+            Ok(())
+        }),
+        (
+            "pmtu_black_hole_with_the_mss_of_the_ends_is_a_warning",
+            || {
+                // the cloud end's own interface is 1400: its SYN-ACK announces MSS 1360, so TCP
+                // segments fit the path although ICMP fragmentation-needed is dropped
+                with_faults(&["mtu-1400", "pmtu-blackhole"])?;
+                let r = check(&["--timeout", "3s"])?;
+                r.expect(
+                    "mtu.path",
+                    "192.168.0.20:8472",
+                    "warn",
+                    "TCP transfers are safe",
+                )?;
+                r.expect(
+                    "mtu.path",
+                    "192.168.0.20:8472",
+                    "warn",
+                    "Flannel's MTU to 1350",
+                )?;
+                let mss = r.row("tcp.apiserver", "192.168.0.10:6443")?["details"]["mss"]
+                    .as_u64()
+                    .unwrap_or(0);
+                if mss == 0 || mss > 1360 {
+                    return Err(format!(
+                        "the TCP rows should show the clamped MSS (≤ 1360), got {mss}"
+                    )
+                    .into());
+                }
+                Ok(())
+            },
+        ),
         ("pmtu_black_hole_fails_with_the_mss_advice", || {
-            with_faults(&["mtu-1400", "pmtu-blackhole"])?;
+            with_faults(&["mtu-1400-core", "pmtu-blackhole"])?;
             let r = check(&["--timeout", "3s"])?;
             r.expect(
                 "mtu.path",

@@ -14,9 +14,10 @@ impl Check for Apiserver {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::MtuPath]
     }
-    /// The search waits a few of the TCP connect's round trips for the first echo.
+    /// The search waits a few of the TCP connect's round trips for the first echo, and judges a
+    /// black hole against the MSS the TCP rows over the line settled on.
     fn after(&self) -> &'static [ReqId] {
-        &[ReqId::TcpApiserver]
+        LINE_TCP
     }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         match &o.apiserver {
@@ -31,9 +32,21 @@ impl Check for Apiserver {
 
 /// `mtu.path` toward each `--peer`.
 pub(crate) struct Peers;
+
+/// The TCP rows over the line whose MSS tells whether a firewall clamps it.
+const LINE_TCP: &[ReqId] = &[
+    ReqId::TcpApiserver,
+    ReqId::TcpRegistry,
+    ReqId::TcpOss,
+    ReqId::TcpControlPlane,
+];
+
 impl Check for Peers {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::MtuPath]
+    }
+    fn after(&self) -> &'static [ReqId] {
+        LINE_TCP
     }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         if let Some((target, reason, needs)) = udp::not_runnable(o) {

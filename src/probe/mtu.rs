@@ -80,7 +80,16 @@ pub enum PathKind {
     BlackHole,
     /// The deadline ended the search: the path MTU is between `path_mtu` and `upper`.
     CutShort { upper: u32 },
+    /// Larger packets were lost, but small control probes were lost too, or a size read as
+    /// vanished answered when asked again: random loss, not a size limit. No MTU verdict.
+    Undecided,
 }
+
+/// Probes just above a black-hole candidate, each followed by a small control probe: the size is
+/// a black hole only when all of these large probes are lost and all of their controls answer.
+/// Under random loss q per echo that happens with probability q³(1 − q)³ — 0.09 % at q = 10 %
+/// (`docs/path-mtu.md`).
+pub const CONFIRM_PROBES: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MtuSearch {
@@ -91,6 +100,16 @@ pub struct MtuSearch {
     pub kind: PathKind,
     /// Probes sent.
     pub probes: u32,
+    /// Small control probes sent to tell random loss from a size limit, and how many were lost.
+    pub controls: (u32, u32),
+}
+
+impl MtuSearch {
+    /// The loss the control probes saw, in percent (None: no control was sent).
+    pub fn control_loss_pct(&self) -> Option<u32> {
+        let (sent, lost) = self.controls;
+        (sent > 0).then(|| lost * 100 / sent)
+    }
 }
 
 /// Find the largest DF packet that passes, within `timeout`. `first_wait` bounds the wait for the
@@ -117,21 +136,23 @@ pub async fn search<P: DfPath + ?Sized>(
         }
     }
     let wait = (t0.elapsed() * 4).clamp(Duration::from_millis(50), step);
-    let done = |path_mtu, kind, probes| {
+    let mut controls = (0, 0);
+    let done = |path_mtu, kind, probes, controls| {
         Ok(MtuSearch {
             path_mtu,
             top,
             kind,
             probes,
+            controls,
         })
     };
     if top == MIN_IPV4_MTU {
-        return done(top, PathKind::Full, probes);
+        return done(top, PathKind::Full, probes, controls);
     }
     let mut icmp_seen = false;
     probes += 1;
     match path.probe(top, wait.min(left())).await? {
-        DfReply::Echoed => return done(top, PathKind::Full, probes),
+        DfReply::Echoed => return done(top, PathKind::Full, probes, controls),
         DfReply::TooBig => icmp_seen = true,
         DfReply::Silent => {}
     }
@@ -143,7 +164,7 @@ pub async fn search<P: DfPath + ?Sized>(
         icmp_seen = true;
         if probe_twice(path, learned, wait, start + timeout, &mut probes).await? == DfReply::Echoed
         {
-            return done(learned, PathKind::IcmpReported, probes);
+            return done(learned, PathKind::IcmpReported, probes, controls);
         }
         hi = learned.saturating_sub(1).max(lo);
     }
@@ -164,7 +185,7 @@ pub async fn search<P: DfPath + ?Sized>(
         }
     }
     if lo < hi {
-        return done(lo, PathKind::CutShort { upper: hi }, probes);
+        return done(lo, PathKind::CutShort { upper: hi }, probes, controls);
     }
     if !icmp_seen && lo < top && left() > Duration::ZERO {
         // the ICMP for an earlier probe may have arrived since: the kernel now refuses lo + 1
@@ -175,15 +196,40 @@ pub async fn search<P: DfPath + ?Sized>(
             icmp_seen = true;
         }
     }
-    done(
-        lo,
-        if icmp_seen {
-            PathKind::IcmpReported
-        } else {
-            PathKind::BlackHole
-        },
-        probes,
-    )
+    if icmp_seen || lo >= top {
+        return done(
+            lo,
+            if icmp_seen {
+                PathKind::IcmpReported
+            } else {
+                PathKind::Full
+            },
+            probes,
+            controls,
+        );
+    }
+    // a black-hole candidate: larger packets vanished. Random loss reads the same, so ask again
+    // just above it, each time with a small control probe beside it
+    if left() < wait * 2 * CONFIRM_PROBES {
+        return done(lo, PathKind::CutShort { upper: lo + 1 }, probes, controls);
+    }
+    let mut large_answered = 0;
+    for _ in 0..CONFIRM_PROBES {
+        probes += 2;
+        if path.probe(lo + 1, wait.min(left())).await? == DfReply::Echoed {
+            large_answered += 1;
+        }
+        controls.0 += 1;
+        if path.probe(MIN_IPV4_MTU, wait.min(left())).await? != DfReply::Echoed {
+            controls.1 += 1;
+        }
+    }
+    let kind = if large_answered == 0 && controls.1 == 0 {
+        PathKind::BlackHole
+    } else {
+        PathKind::Undecided
+    };
+    done(lo, kind, probes, controls)
 }
 
 /// One probe, and a second one when the first was silent and time allows, so a single lost packet
@@ -212,12 +258,15 @@ pub struct Egress {
     pub iface_mtu: Option<u32>,
 }
 
-/// Judge a path-MTU measurement toward `toward` (an address, or address:port).
+/// Judge a path-MTU measurement toward `toward` (an address, or address:port). `tcp_mss` is the
+/// largest MSS the node's TCP connections over the line settled on (`tcp.*` rows), if any: at or
+/// below the path MTU − 40 a firewall clamps it, and TCP is safe from the black hole.
 pub fn evaluate(
     toward: &str,
     how: &str,
     egress: &Egress,
     out: &Result<MtuSearch, MtuError>,
+    tcp_mss: Option<u32>,
 ) -> Finding {
     let m = match out {
         Err(e) => {
@@ -240,6 +289,24 @@ pub fn evaluate(
                 m.path_mtu, m.top
             ),
         ),
+        PathKind::BlackHole if tcp_mss.is_some_and(|s| s <= mss) => Finding::warn_by(
+            &Plain(Phase::Mtu, ErrorClass::PmtuBlackHole),
+            format!(
+                "path MTU black hole toward {toward}: packets larger than {} bytes vanish and no ICMP fragmentation-needed comes back, but TCP's MSS is clamped to {} (≤ {mss}, seen on the tcp rows), so TCP transfers are safe; non-TCP traffic is at risk: set Flannel's MTU to {vx} ({how})",
+                m.path_mtu,
+                tcp_mss.unwrap_or_default()
+            ),
+        )
+        .with("tcp_mss", tcp_mss),
+        PathKind::Undecided => Finding::warn_by(
+            &Plain(Phase::Mtu, ErrorClass::Loss),
+            format!(
+                "undecided: {} % of the small control probes toward {toward} were lost, and larger probes no more often than those: random loss on the path (a policer, dirty optics), not a size limit; packets of {} bytes passed; no MTU verdict is made from noise ({how}, {} probes)",
+                m.control_loss_pct().unwrap_or(0),
+                m.path_mtu,
+                m.probes
+            ),
+        ),
         PathKind::BlackHole => Finding::fail_by(
             &Plain(Phase::Mtu, ErrorClass::PmtuBlackHole),
             format!(
@@ -257,7 +324,10 @@ pub fn evaluate(
         .with("path_mtu_upper", upper),
     };
     let mut f = f.with("path_mtu", m.path_mtu).with("probes", m.probes);
-    if !matches!(m.kind, PathKind::CutShort { .. }) {
+    if let Some(loss) = m.control_loss_pct() {
+        f = f.with("control_loss_pct", loss);
+    }
+    if !matches!(m.kind, PathKind::CutShort { .. } | PathKind::Undecided) {
         f = f.with("vxlan_mtu", vx);
     }
     if let Some(i) = egress.iface_mtu {
@@ -373,7 +443,7 @@ mod tests {
             PathKind::CutShort { upper } => assert!(m.path_mtu <= 1400 && upper >= 1400, "{m:?}"),
             k => panic!("expected a cut-short search, got {k:?}"),
         }
-        let f = evaluate("192.0.2.1:8472", "UDP", &Egress::default(), &Ok(m));
+        let f = evaluate("192.0.2.1:8472", "UDP", &Egress::default(), &Ok(m), None);
         assert_eq!(f.status, Status::Warn);
         assert!(
             f.message.contains("between") && !f.details.contains_key("vxlan_mtu"),
@@ -390,7 +460,7 @@ mod tests {
         let e = search(&mut p, 1500, W, T).await.unwrap_err();
         assert!(matches!(e, MtuError::NoAnswer(_)));
         assert_eq!(
-            evaluate("x", "UDP", &Egress::default(), &Err(e)).status,
+            evaluate("x", "UDP", &Egress::default(), &Err(e), None).status,
             Status::Skip
         );
     }
@@ -407,16 +477,17 @@ mod tests {
                 top: 1500,
                 kind,
                 probes: 3,
+                controls: (0, 0),
             })
         };
         assert_eq!(
-            evaluate("p", "UDP", &eg, &m(1500, PathKind::Full)).status,
+            evaluate("p", "UDP", &eg, &m(1500, PathKind::Full), None).status,
             Status::Pass
         );
-        let w = evaluate("p", "UDP", &eg, &m(1400, PathKind::IcmpReported));
+        let w = evaluate("p", "UDP", &eg, &m(1400, PathKind::IcmpReported), None);
         assert_eq!(w.status, Status::Warn);
         assert!(w.message.contains("1350"), "{}", w.message);
-        let b = evaluate("p", "UDP", &eg, &m(1400, PathKind::BlackHole));
+        let b = evaluate("p", "UDP", &eg, &m(1400, PathKind::BlackHole), None);
         assert_eq!(b.status, Status::Fail);
         assert!(
             b.message.contains("black hole")
@@ -431,10 +502,94 @@ mod tests {
             "ICMP",
             &eg,
             &Err(MtuError::DfUnavailable("EPERM".into())),
+            None,
         );
         assert_eq!(
             (s.status, s.details["error"].as_str()),
             (Status::Skip, Some("not-permitted"))
         );
+    }
+
+    /// A path that loses a fixed pattern of probes whatever their size (random loss, made
+    /// repeatable): it passes everything up to 1500.
+    struct Lossy {
+        lose: Vec<bool>,
+        at: usize,
+    }
+
+    #[async_trait]
+    impl DfPath for Lossy {
+        async fn probe(&mut self, _size: u32, wait: Duration) -> Result<DfReply, MtuError> {
+            let lost = self.lose.get(self.at).copied().unwrap_or(false);
+            self.at += 1;
+            if lost {
+                tokio::time::sleep(wait).await;
+                Ok(DfReply::Silent)
+            } else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok(DfReply::Echoed)
+            }
+        }
+        fn learned_mtu(&self) -> Option<u32> {
+            Some(1500)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn random_loss_is_not_read_as_a_black_hole() {
+        // the full-size probe and the first retries are lost, as bad luck on a lossy line does:
+        // the search narrows down, but the probes above the candidate answer when asked again
+        let mut lose = vec![false, true];
+        lose.extend([true, true, false, false, true, true, false, false, false]);
+        let mut p = Lossy { lose, at: 0 };
+        let m = search(&mut p, 1500, W, T).await.unwrap();
+        assert_ne!(m.kind, PathKind::BlackHole, "{m:?}");
+        let f = evaluate("p", "UDP", &Egress::default(), &Ok(m.clone()), None);
+        assert_ne!(f.status, Status::Fail, "{}", f.message);
+        // every probe lost after the first: loss everywhere, control probes included
+        let mut p = Lossy {
+            lose: std::iter::once(false)
+                .chain(std::iter::repeat_n(true, 64))
+                .collect(),
+            at: 0,
+        };
+        let m = search(&mut p, 1500, W, T).await.unwrap();
+        assert_ne!(m.kind, PathKind::BlackHole, "{m:?}");
+        if m.kind == PathKind::Undecided {
+            let f = evaluate("p", "UDP", &Egress::default(), &Ok(m), None);
+            assert!(f.message.starts_with("undecided: 100 %"), "{}", f.message);
+            assert_eq!(f.details["error"], "loss");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_real_black_hole_is_confirmed_with_controls_that_answer() {
+        let m = search(&mut FakePath::new(1400, false), 1500, W, T)
+            .await
+            .unwrap();
+        assert_eq!(m.kind, PathKind::BlackHole);
+        assert_eq!(m.controls, (CONFIRM_PROBES, 0));
+    }
+
+    #[test]
+    fn a_clamped_mss_makes_the_black_hole_a_warning_for_tcp() {
+        let m = Ok(MtuSearch {
+            path_mtu: 1400,
+            top: 1500,
+            kind: PathKind::BlackHole,
+            probes: 9,
+            controls: (3, 0),
+        });
+        let eg = Egress::default();
+        let clamped = evaluate("p", "UDP", &eg, &m, Some(1300));
+        assert_eq!(clamped.status, Status::Warn, "{}", clamped.message);
+        assert!(
+            clamped.message.contains("MSS is clamped to 1300") && clamped.message.contains("1350")
+        );
+        assert_eq!(
+            evaluate("p", "UDP", &eg, &m, Some(1448)).status,
+            Status::Fail
+        );
+        assert_eq!(evaluate("p", "UDP", &eg, &m, None).status, Status::Fail);
     }
 }

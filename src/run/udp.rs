@@ -173,9 +173,33 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
     ctx.result(
         p,
         Some(sa.to_string()),
-        mtu::evaluate(&sa.to_string(), "UDP DF probes to the responder", &eg, &out),
+        mtu::evaluate(
+            &sa.to_string(),
+            "UDP DF probes to the responder",
+            &eg,
+            &out,
+            line_mss(ctx),
+        ),
         s.elapsed(),
     )
+}
+
+/// The largest MSS the node's TCP connections over the line settled on (the `tcp.*` rows the
+/// path-MTU steps run after); None when none connected or none could read it.
+fn line_mss(ctx: &Ctx<'_, '_>) -> Option<u32> {
+    use crate::ids::ReqId;
+    [
+        ReqId::TcpApiserver,
+        ReqId::TcpRegistry,
+        ReqId::TcpOss,
+        ReqId::TcpControlPlane,
+    ]
+    .into_iter()
+    .flat_map(|id| ctx.earlier_rows(id))
+    .filter(|r| r.status == crate::result::Status::Pass)
+    .filter_map(|r| r.details.get("mss").and_then(serde_json::Value::as_u64))
+    .filter_map(|m| u32::try_from(m).ok())
+    .max()
 }
 
 /// How long the ICMP search waits for its first answer: a few TCP round trips to the same
@@ -259,7 +283,13 @@ async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Step) -> Vec<CheckResult> {
         vec![ctx.result(
             p,
             Some(ip.to_string()),
-            mtu::evaluate(&ip.to_string(), "ICMP echo with DF", &eg, &out),
+            mtu::evaluate(
+                &ip.to_string(),
+                "ICMP echo with DF",
+                &eg,
+                &out,
+                line_mss(ctx),
+            ),
             s.elapsed(),
         )]
     })

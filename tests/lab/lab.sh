@@ -287,6 +287,11 @@ fault() {
       # Raven's tunnel mode (IPsec NAT-T, UDP 4500) dropped on the way; its proxy ports pass
       raven-udp-blocked) in_router iptables -I FORWARD -p udp --dport 4500 -j DROP ;;
       mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
+      # random loss on the line (a policer, dirty optics): 5 % of forwarded packets, any size
+      lossy) in_router iptables -I FORWARD -m statistic --mode random --probability 0.05 -j DROP ;;
+      # a smaller link in the middle that neither end knows of: the cloud host's interface stays at
+      # 1500, so its SYN-ACK announces MSS 1460 and nothing clamps it
+      mtu-1400-core) in_router ip link set rc mtu 1400 ;;
       # a PMTU black hole: the smaller link stays, the router's ICMP "fragmentation needed" is dropped
       pmtu-blackhole) in_router iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP ;;
       # cloud VIPs that drop ICMP echo (common): TCP works, ping does not
