@@ -45,6 +45,9 @@ struct World {
     pmtu_icmp: bool,
     /// TCP connects and TLS handshakes to these addresses take 100 s, whatever the timeout says
     slow: Vec<IpAddr>,
+    /// The first SNTP request to each server is lost (a lossy line); later ones are answered.
+    ntp_lose_first: std::sync::Mutex<Vec<SocketAddr>>,
+    lossy_ntp: bool,
 }
 
 /// A responder behind a path with an MTU: answers echo requests that fit, after 1 ms.
@@ -213,6 +216,15 @@ impl UdpProber for World {
 impl NtpClient for World {
     async fn query(&self, addr: SocketAddr, t: Duration) -> Result<NtpSample, NtpFailure> {
         hang_if(self.hang).await;
+        let lose = self.ntp_lose_first.lock().map(|mut v| {
+            let first = !v.contains(&addr);
+            v.push(addr);
+            first
+        });
+        if self.ntp.contains_key(&addr) && lose.unwrap_or(false) && self.lossy_ntp {
+            tokio::time::sleep(t).await;
+            return Err(NtpFailure::Timeout(preflight::clock::ms(t)));
+        }
         match self
             .ntp
             .get(&addr)
@@ -705,4 +717,18 @@ async fn a_hostile_dns_answer_cannot_fan_out_past_the_cap() {
         preflight::engine::MAX_ADDRESSES_PER_NAME
     );
     assert_eq!(rows(&r, "dns.control-plane")[0].status, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_sntp_request_is_sent_again_within_the_timeout() {
+    let mut w = healthy();
+    w.lossy_ntp = true;
+    let r = check(&w, &opts()).await;
+    let servers = rows(&r, "ntp.server");
+    assert!(!servers.is_empty());
+    for s in servers {
+        assert_eq!(s.status, Status::Pass, "{}", s.message);
+        assert_eq!(s.details["requests"], 2, "{:?}", s.details);
+    }
+    assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Pass);
 }
