@@ -12,8 +12,8 @@ pub struct Cgroup;
 
 #[async_trait]
 impl HostCheck for Cgroup {
-    fn id(&self) -> ReqId {
-        ReqId::HostCgroup
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostCgroup
     }
     fn target(&self) -> &'static str {
         "cgroup controllers"

@@ -17,8 +17,8 @@ pub struct Firewall;
 
 #[async_trait]
 impl HostCheck for Firewall {
-    fn id(&self) -> ReqId {
-        ReqId::HostFirewall
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostFirewall
     }
     fn target(&self) -> &'static str {
         "netfilter INPUT / FORWARD"

@@ -12,8 +12,8 @@ pub struct Hostname;
 
 #[async_trait]
 impl HostCheck for Hostname {
-    fn id(&self) -> ReqId {
-        ReqId::HostHostname
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostHostname
     }
     fn target(&self) -> &'static str {
         "node name"

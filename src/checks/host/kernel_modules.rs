@@ -12,8 +12,8 @@ pub struct KernelModules;
 
 #[async_trait]
 impl HostCheck for KernelModules {
-    fn id(&self) -> ReqId {
-        ReqId::HostKernelModules
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostKernelModules
     }
     fn target(&self) -> &'static str {
         "vxlan, br_netfilter, overlay"

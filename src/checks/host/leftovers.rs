@@ -12,8 +12,8 @@ pub struct Leftovers;
 
 #[async_trait]
 impl HostCheck for Leftovers {
-    fn id(&self) -> ReqId {
-        ReqId::HostLeftovers
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostLeftovers
     }
     fn target(&self) -> &'static str {
         "earlier install"

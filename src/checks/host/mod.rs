@@ -73,7 +73,8 @@ impl HostPlan {
 /// One read-only host check: its row, what `plan` says it reads, and its evaluation.
 #[async_trait]
 pub trait HostCheck: Sync {
-    fn id(&self) -> ReqId;
+    /// Its row (a constant: `&ReqId::HostSwap`).
+    fn id(&self) -> &'static ReqId;
     /// The row's target column.
     fn target(&self) -> &'static str;
     /// What it reads (for `plan`): files, commands, kernel state; never a change.
@@ -94,20 +95,16 @@ pub struct Host(pub &'static dyn HostCheck);
 
 impl Check for Host {
     fn ids(&self) -> &'static [ReqId] {
-        std::slice::from_ref(
-            ReqId::ALL
-                .iter()
-                .find(|id| **id == self.0.id())
-                .unwrap_or(&ReqId::ALL[0]),
-        )
+        std::slice::from_ref(self.0.id())
     }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
+        let with = HostPlan::of(o);
         vec![Step::new(
-            self.0.id(),
+            *self.0.id(),
             self.0.target(),
             HostStep {
                 check: self.0,
-                with: HostPlan::of(o),
+                with,
             },
         )]
     }

@@ -16,8 +16,8 @@ pub struct NodeIp;
 
 #[async_trait]
 impl HostCheck for NodeIp {
-    fn id(&self) -> ReqId {
-        ReqId::HostNodeIp
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostNodeIp
     }
     fn target(&self) -> &'static str {
         "kubelet and Flannel address"

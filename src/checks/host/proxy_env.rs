@@ -12,8 +12,8 @@ pub struct ProxyEnv;
 
 #[async_trait]
 impl HostCheck for ProxyEnv {
-    fn id(&self) -> ReqId {
-        ReqId::ProxyEnv
+    fn id(&self) -> &'static ReqId {
+        &ReqId::ProxyEnv
     }
     fn target(&self) -> &'static str {
         "HTTP(S)_PROXY / NO_PROXY"

@@ -12,8 +12,8 @@ pub struct Resolver;
 
 #[async_trait]
 impl HostCheck for Resolver {
-    fn id(&self) -> ReqId {
-        ReqId::DnsResolver
+    fn id(&self) -> &'static ReqId {
+        &ReqId::DnsResolver
     }
     fn target(&self) -> &'static str {
         "/etc/resolv.conf"

@@ -12,8 +12,8 @@ pub struct RpFilter;
 
 #[async_trait]
 impl HostCheck for RpFilter {
-    fn id(&self) -> ReqId {
-        ReqId::HostRpFilter
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostRpFilter
     }
     fn target(&self) -> &'static str {
         "reverse-path filter"

@@ -12,8 +12,8 @@ pub struct Swap;
 
 #[async_trait]
 impl HostCheck for Swap {
-    fn id(&self) -> ReqId {
-        ReqId::HostSwap
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostSwap
     }
     fn target(&self) -> &'static str {
         "/proc/swaps"

@@ -12,8 +12,8 @@ pub struct Sysctl;
 
 #[async_trait]
 impl HostCheck for Sysctl {
-    fn id(&self) -> ReqId {
-        ReqId::HostSysctl
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostSysctl
     }
     fn target(&self) -> &'static str {
         "net.ipv4.ip_forward"

@@ -12,8 +12,8 @@ pub struct TimeSync;
 
 #[async_trait]
 impl HostCheck for TimeSync {
-    fn id(&self) -> ReqId {
-        ReqId::HostTimeSync
+    fn id(&self) -> &'static ReqId {
+        &ReqId::HostTimeSync
     }
     fn target(&self) -> &'static str {
         "time daemon"
