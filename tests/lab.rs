@@ -901,6 +901,24 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("udp.vxlan", "192.168.0.20:8472", "fail", "0/3")?;
             r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
         }),
+        ("vxlan_rejected_on_the_way_names_the_router", || {
+            with_faults(&["vxlan-rejected"])?;
+            let r = check(&["--only", "udp"])?;
+            r.exit(1)?;
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "fail",
+                "ICMP host unreachable, from 10.0.0.1 on the way",
+            )?;
+            let row = r.row("udp.vxlan", "192.168.0.20:8472")?;
+            if row["details"]["error"] != "unreachable" {
+                return Err(
+                    format!("a router's ICMP error is unreachable, not no-echo: {row}").into(),
+                );
+            }
+            Ok(())
+        }),
         ("vxlan_echo_and_full_path_mtu", || {
             with_faults(&[])?;
             let r = check(&[])?;

@@ -296,6 +296,12 @@ pub enum DgramError {
     Refused,
     /// Larger than the path MTU the kernel knows (EMSGSIZE with Don't Fragment).
     TooBig,
+    /// An ICMP error whose sender the kernel named (`IP_RECVERR`, `SO_EE_OFFENDER`), when it is
+    /// not the peer itself: a router or firewall on the way. `what` is the error in words.
+    IcmpFrom {
+        what: String,
+        from: std::net::IpAddr,
+    },
     Other(String),
 }
 

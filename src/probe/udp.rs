@@ -20,6 +20,9 @@ fn error_words(e: &DgramError, port: u16) -> String {
             format!("ICMP port unreachable: nothing listens on UDP {port} there")
         }
         DgramError::TooBig => "the datagram is larger than the known path MTU".into(),
+        DgramError::IcmpFrom { what, from } => {
+            format!("{what}, from {from} on the way (not the peer: a router or firewall there rejects UDP {port})")
+        }
         DgramError::Other(s) => s.clone(),
     }
 }
@@ -42,6 +45,10 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
             Some(e @ DgramError::Refused) => (
                 format!(" ({})", error_words(e, peer.port())),
                 ErrorClass::Refused,
+            ),
+            Some(e @ DgramError::IcmpFrom { .. }) => (
+                format!(" ({})", error_words(e, peer.port())),
+                ErrorClass::Unreachable,
             ),
             Some(e) => (
                 format!(" ({})", error_words(e, peer.port())),
@@ -175,7 +182,7 @@ impl DfPath for UdpDf<'_> {
         {
             Ok(()) => {}
             Err(DgramError::TooBig) => return Ok(DfReply::TooBig),
-            Err(DgramError::Refused) => return Ok(DfReply::Silent),
+            Err(DgramError::Refused | DgramError::IcmpFrom { .. }) => return Ok(DfReply::Silent),
             Err(DgramError::Other(e)) => return Err(MtuError::Io(e)),
         }
         let end = Instant::now() + wait;

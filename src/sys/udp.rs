@@ -18,6 +18,54 @@ pub struct TokioUdp;
 pub struct PeerSocket(UdpSocket);
 
 fn dgram_error(e: &std::io::Error) -> DgramError {
+    dgram_error_from(e, None, None)
+}
+
+/// The ICMP error the kernel queued for this socket (`IP_RECVERR`): its type, code and sender.
+fn queued_icmp(sock: &UdpSocket) -> Option<(u8, u8, std::net::IpAddr)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn};
+    use std::os::fd::AsRawFd;
+    let mut data = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut data)];
+    let mut space = nix::cmsg_space!(libc::sock_extended_err, libc::sockaddr_in);
+    let flags = MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT;
+    let msg = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut space), flags).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::Ipv4RecvErr(ee, Some(from)) = c {
+            // SO_EE_ORIGIN_ICMP: an ICMP error from a router or the peer
+            if ee.ee_origin == 2 {
+                let ip = std::net::Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr));
+                return Some((ee.ee_type, ee.ee_code, std::net::IpAddr::V4(ip)));
+            }
+        }
+    }
+    None
+}
+
+/// ICMP destination-unreachable codes in words.
+fn unreachable_words(code: u8) -> String {
+    match code {
+        0 => "ICMP network unreachable".into(),
+        1 => "ICMP host unreachable".into(),
+        3 => "ICMP port unreachable".into(),
+        9 | 10 | 13 => "ICMP administratively prohibited".into(),
+        c => format!("ICMP destination unreachable (code {c})"),
+    }
+}
+
+fn dgram_error_from(
+    e: &std::io::Error,
+    icmp: Option<(u8, u8, std::net::IpAddr)>,
+    peer: Option<std::net::IpAddr>,
+) -> DgramError {
+    if let (Some((3, code, from)), Some(peer)) = (icmp, peer) {
+        if from != peer && code != 4 {
+            return DgramError::IcmpFrom {
+                what: unreachable_words(code),
+                from,
+            };
+        }
+    }
     if errno::is_refused(e) {
         DgramError::Refused
     } else if errno::is_too_big(e) {
@@ -37,7 +85,13 @@ impl Datagrams for PeerSocket {
             .map_err(|e| dgram_error(&e))
     }
     async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
-        self.0.recv(buf).await.map_err(|e| dgram_error(&e))
+        match self.0.recv(buf).await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                let peer = self.0.peer_addr().ok().map(|p| p.ip());
+                Err(dgram_error_from(&e, queued_icmp(&self.0), peer))
+            }
+        }
     }
 }
 
@@ -64,6 +118,11 @@ impl UdpProber for TokioUdp {
         let s = UdpSocket::bind(bind)
             .await
             .map_err(|e| crate::net::OsError::new("UDP socket", errno::words(&e)))?;
+        if peer.is_ipv4() {
+            // ICMP errors are queued with their sender (SO_EE_OFFENDER), so a row can name the
+            // router or firewall that rejected the probe; without it the row says less, no worse
+            let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::Ipv4RecvErr, &true);
+        }
         s.connect(peer).await.map_err(|e| {
             crate::net::OsError::new("UDP connect", format!("to {peer}: {}", errno::words(&e)))
         })?;

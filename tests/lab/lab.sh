@@ -253,6 +253,8 @@ fault() {
       ntp-blocked) in_router iptables -I FORWARD -p udp --dport 123 -j DROP ;;
       oss-blocked) in_router iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
+      # the core rejects VXLAN with an ICMP error of its own (an unreachable route, a REJECT rule)
+      vxlan-rejected) in_router iptables -I FORWARD -p udp --dport 8472 -j REJECT --reject-with icmp-host-unreachable ;;
       # a VXLAN-aware filter (NSX, a hypervisor's): drops UDP 8472 whose payload starts with the
       # VXLAN I flag (0x08), passes every other UDP 8472 datagram
       vxlan-aware) in_router iptables -I FORWARD -p udp --dport 8472 -m u32 --u32 "0>>22&0x3C@8>>24=0x08" -j DROP ;;
