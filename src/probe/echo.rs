@@ -182,27 +182,19 @@ pub fn answer_from(datagram: &[u8], from: Option<std::net::SocketAddr>) -> Optio
     if p.kind != KIND_REQUEST {
         return None;
     }
-    let mut reply = encode(
-        &EchoFrame {
-            kind: KIND_REPLY,
-            nonce: p.nonce,
-            size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
-        },
-        HEADER,
-    );
-    if let Some(from) = from {
-        let block = observed_block(from);
-        if datagram.len() >= HEADER + block.len() {
-            reply = encode(
-                &EchoFrame {
-                    kind: KIND_REPLY,
-                    nonce: p.nonce,
-                    size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
-                },
-                HEADER + block.len(),
-            );
-            reply[HEADER..].copy_from_slice(&block);
-        }
+    // the observed source rides along only when the request is large enough to carry it back
+    let block = from
+        .map(observed_block)
+        .filter(|b| datagram.len() >= HEADER + b.len());
+    let extra = block.as_ref().map_or(0, Vec::len);
+    let frame = EchoFrame {
+        kind: KIND_REPLY,
+        nonce: p.nonce,
+        size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
+    };
+    let mut reply = encode(&frame, HEADER + extra);
+    if let Some(b) = block {
+        reply[HEADER..].copy_from_slice(&b);
     }
     Some(reply)
 }

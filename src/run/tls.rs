@@ -61,7 +61,7 @@ impl StepKind for TlsHandshake {
             .unwrap_or_default();
         let to = format!("{}:{}", s.addr_text(), s.port.unwrap_or_default());
         vec![match &self.http {
-            Some((_, e)) if s.reports(self.http_id()) => {
+            Some((hid, e)) if s.reports(*hid) => {
                 format!("TLS handshake with {to}{sni}, then HTTP GET {}", e.path())
             }
             _ => format!("TLS handshake with {to}{sni}"),
@@ -95,11 +95,5 @@ impl StepKind for TlsHandshake {
             rows
         })
         .await
-    }
-}
-
-impl TlsHandshake {
-    fn http_id(&self) -> ReqId {
-        self.http.map_or(self.tcp, |(id, _)| id)
     }
 }
