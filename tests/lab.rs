@@ -273,6 +273,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     format!("host.time-sync counted another namespace's daemon: {time}").into(),
                 );
             }
+            // the node keeps its own time but nothing runs to keep it: FAIL
+            let own = check(&["--only", "host.time-sync", "--self-hosted-ntp"])?;
+            own.exit(1)?;
+            own.expect("host.time-sync", "", "fail", "no time daemon runs")?;
             // ICMP round trip is evidence on TCP rows (root can open ICMP sockets)
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "ICMP echo")
         }),
@@ -790,7 +794,15 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = check(&raven)?;
             r.exit(1)?;
             r.expect("udp.raven", "192.168.0.20:4500", "fail", "0/3")?;
-            r.expect("tcp.raven", "192.168.0.20:10282", "pass", "connected")
+            r.expect("tcp.raven", "192.168.0.20:10282", "pass", "connected")?;
+            with_faults(&["raven-tcp-blocked"])?;
+            if lab(&["node", "nc", "-z", "-w", "1", "192.168.0.20", "10282"]).is_ok() {
+                return Err("nc should not reach a dropped proxy port".into());
+            }
+            let r = check(&raven)?;
+            r.exit(1)?;
+            r.expect("tcp.raven", "192.168.0.20:10282", "fail", "timed out")?;
+            r.expect("tcp.raven", "192.168.0.20:10281", "pass", "connected")
         }),
         ("address_overlapping_100_slash_8", || {
             with_faults(&["overlap"])?;

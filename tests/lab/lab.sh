@@ -288,6 +288,8 @@ fault() {
       edgehub-addr) in_node ip addr add 169.254.2.1/32 dev n1 ;;
       # Raven's tunnel mode (IPsec NAT-T, UDP 4500) dropped on the way; its proxy ports pass
       raven-udp-blocked) in_router iptables -I FORWARD -p udp --dport 4500 -j DROP ;;
+      # one of Raven's proxy ports dropped on the way
+      raven-tcp-blocked) in_router iptables -I FORWARD -p tcp --dport 10282 -j DROP ;;
       mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
       # random loss on the line (a policer, dirty optics): 5 % of forwarded packets, any size
       lossy) in_router iptables -I FORWARD -m statistic --mode random --probability 0.05 -j DROP ;;
