@@ -93,6 +93,7 @@ closed_enum! {
         Expired = "expired",
         NotYetValid = "not-yet-valid",
         SourceNat = "source-nat",
+        NoReturnPath = "no-return-path",
         Untrusted = "untrusted",
         WrongService = "wrong-service",
         OutsideRange = "outside-range",

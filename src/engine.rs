@@ -128,11 +128,17 @@ fn dns_futures<'a>(
             let n = name.clone();
             let fut: BoxFuture<'a, DnsOutcome> = async move {
                 let s = Instant::now();
-                let out = bounded(t, resolver.resolve_a(&n), || {
-                    Err(DnsFailure::Timeout(ms(t)))
+                let (out, x) = bounded(t, resolver.resolve_a_counted(&n), || {
+                    (
+                        Err(DnsFailure::Timeout(ms(t))),
+                        crate::probe::loss::Exchange {
+                            sent: 1,
+                            answered: 0,
+                        },
+                    )
                 })
                 .await;
-                (out, ms(s.elapsed()))
+                (out, ms(s.elapsed()), x)
             }
             .boxed();
             (name, fut.shared())

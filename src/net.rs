@@ -35,6 +35,19 @@ impl OsError {
 pub trait Resolver: Send + Sync {
     /// A records of `name` (no search domains).
     async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure>;
+    /// [`Resolver::resolve_a`], with the queries it sent and how many were answered (a resolver
+    /// that retransmits says so; the default is one query).
+    async fn resolve_a_counted(
+        &self,
+        name: &str,
+    ) -> (
+        Result<Vec<Ipv4Addr>, DnsFailure>,
+        crate::probe::loss::Exchange,
+    ) {
+        let out = self.resolve_a(name).await;
+        let answered = u32::from(out.is_ok() || !matches!(out, Err(DnsFailure::Timeout(_))));
+        (out, crate::probe::loss::Exchange { sent: 1, answered })
+    }
     /// Which server(s) answer, as evidence.
     fn servers(&self) -> Vec<String>;
 }
@@ -146,6 +159,20 @@ pub trait UdpProber: Send + Sync {
     /// A UDP socket connected to `peer`, for echo requests and DF probes (one datagram at a time).
     async fn open(&self, peer: SocketAddr)
         -> Result<Box<dyn crate::probe::udp::DfSocket>, OsError>;
+    /// A UDP socket bound to `local` (this node's address and Flannel's 8472) that takes datagrams
+    /// from `peer` only, for the return datagram a responder sends toward the node (several peers:
+    /// several such sockets, each connected to its peer). The default: not available.
+    async fn listen(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Result<Box<dyn crate::probe::echo::Datagrams>, OsError> {
+        let _ = peer;
+        Err(OsError::new(
+            "UDP bind",
+            format!("{local}: not available here"),
+        ))
+    }
 }
 
 #[async_trait]

@@ -32,6 +32,9 @@ fn lab_id() -> String {
 }
 
 fn lab(args: &[&str]) -> Result<String, Failed> {
+    if matches!(args.first(), Some(&"fault" | &"clear")) {
+        GENERATION.with(|g| g.set(g.get() + 1));
+    }
     let o = Command::new("timeout")
         .args(["120", "bash"])
         .arg(lab_sh())
@@ -120,6 +123,24 @@ impl Run {
     }
 }
 
+thread_local! {
+    /// Bumped by every change of the lab's faults: a recorded run is compared with the real
+    /// clients only while the lab is still in the state it ran in.
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The last whole `check` (no --only) of this scenario: (generation, wrapper, report).
+    static LAST_CHECK: std::cell::RefCell<Option<(u64, Vec<String>, Value)>> = const { std::cell::RefCell::new(None) };
+    /// The last `inbound` run from the VPC side: (generation, report).
+    static LAST_INBOUND: std::cell::RefCell<Option<(u64, Value)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn generation() -> u64 {
+    GENERATION.with(std::cell::Cell::get)
+}
+
+fn record_inbound(r: &Run) {
+    LAST_INBOUND.with(|l| *l.borrow_mut() = Some((generation(), r.report.clone())));
+}
+
 fn check_as(user: Option<&str>, extra: &[&str]) -> Result<Run, Failed> {
     check_wrapped(user, &[], extra)
 }
@@ -183,11 +204,19 @@ fn check_wrapped(user: Option<&str>, wrap: &[&str], extra: &[&str]) -> Result<Ru
             o.status.code()
         )
     })?;
-    Ok(Run {
+    let run = Run {
         code: o.status.code().unwrap_or(-1),
         report: valid(report)?,
         stderr,
-    })
+    };
+    let whole = !extra
+        .iter()
+        .any(|a| matches!(*a, "--only" | "--skip" | "--peer"));
+    if whole {
+        let w = wrap.iter().map(|s| (*s).to_string()).collect();
+        LAST_CHECK.with(|l| *l.borrow_mut() = Some((generation(), w, run.report.clone())));
+    }
+    Ok(run)
 }
 
 fn check(extra: &[&str]) -> Result<Run, Failed> {
@@ -205,6 +234,143 @@ fn with_faults(faults: &[&str]) -> Result<(), Failed> {
 }
 
 type Scenario = fn() -> Result<(), Failed>;
+
+/// Rows of one requirement in a report.
+fn rows_of<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
+    report["results"]
+        .as_array()
+        .map(|a| a.iter().filter(|r| r["id"] == id).collect())
+        .unwrap_or_default()
+}
+
+/// The agent says this path is broken: every row of `id` FAILs (one dead address of several is
+/// a FAIL row, but clients fall back to the other address: the component still works).
+fn all_fail(report: &Value, id: &str) -> Option<String> {
+    let rows = rows_of(report, id);
+    (!rows.is_empty() && rows.iter().all(|r| r["status"] == "fail")).then(|| {
+        format!(
+            "{id} {}",
+            rows[0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(160)
+                .collect::<String>()
+        )
+    })
+}
+
+/// What the agent's report says of each component the real clients exercise: Some(why) where it
+/// predicts the client fails, None where it predicts it works; components it cannot see are absent.
+fn predictions(
+    check: Option<&Value>,
+    inbound: Option<&Value>,
+) -> Vec<(&'static str, Option<String>)> {
+    let mut out = vec![];
+    if let Some(r) = check {
+        let first = |ids: &[&str]| ids.iter().find_map(|id| all_fail(r, id));
+        // a black hole that stalls TCP (not one TCP's MSS already avoids: that is a WARN)
+        let tcp_stalls = rows_of(r, "mtu.path")
+            .into_iter()
+            .find(|x| x["status"] == "fail")
+            .map(|x| format!("mtu.path {}", x["message"]));
+        out.push((
+            "pull",
+            first(&[
+                "dns.registry",
+                "route.registry",
+                "tcp.registry",
+                "tls.registry",
+                "http.registry",
+            ])
+            .or_else(|| tcp_stalls.clone()),
+        ));
+        out.push((
+            "oss",
+            first(&["dns.oss", "route.oss", "tcp.oss", "tls.oss", "http.oss"])
+                .or_else(|| tcp_stalls.clone()),
+        ));
+        out.push((
+            "apiserver",
+            first(&["route.apiserver", "tcp.apiserver", "tls.apiserver"])
+                .or_else(|| tcp_stalls.clone()),
+        ));
+        out.push(("ntp", first(&["dns.ntp", "ntp.server"])));
+        out.push(("clock", first(&["ntp.offset"])));
+        // VXLAN: the echo through the path, or the node's own firewall dropping UDP 8472
+        let firewall = rows_of(r, "host.firewall")
+            .into_iter()
+            .find(|x| x["status"] == "fail" && x["message"].as_str().unwrap_or("").contains("8472"))
+            .map(|x| format!("host.firewall {}", x["message"]));
+        out.push(("vxlan", first(&["udp.vxlan"]).or(firewall)));
+        if inbound.is_none() {
+            // from the node alone: the peer's datagram to this node's own address did not arrive
+            // or nothing reaches the VPC from here at all, neither TCP nor UDP
+            let back = rows_of(r, "udp.vxlan")
+                .into_iter()
+                .find(|x| x["details"]["error"] == "no-return-path")
+                .map(|x| format!("udp.vxlan {}", x["message"]))
+                .or_else(|| {
+                    all_fail(r, "tcp.apiserver")
+                        .and_then(|t| all_fail(r, "udp.vxlan").map(|u| format!("{t}; {u}")))
+                });
+            out.push(("kubelet", back));
+        }
+    }
+    if let Some(i) = inbound {
+        let k = rows_of(i, "inbound.tcp")
+            .into_iter()
+            .find(|x| x["address"] == "10.0.0.10:10250" && x["status"] == "fail")
+            .map(|x| format!("inbound.tcp {}", x["message"]));
+        out.push(("kubelet", k));
+    }
+    out
+}
+
+/// Real clients on the node (lab.sh truth) against the agent's last runs of this scenario: a
+/// component the agent says works must work, one it says fails must fail.
+fn agree_with_real_clients() -> Result<(), Failed> {
+    let g = generation();
+    let check = LAST_CHECK.with(|l| l.borrow().clone()).filter(|c| c.0 == g);
+    let inbound = LAST_INBOUND
+        .with(|l| l.borrow().clone())
+        .filter(|c| c.0 == g);
+    if check.is_none() && inbound.is_none() {
+        return Ok(());
+    }
+    let wrap: Vec<String> = check.as_ref().map(|c| c.1.clone()).unwrap_or_default();
+    let mut args = vec!["truth"];
+    args.extend(wrap.iter().map(String::as_str));
+    let out = lab(&args)?;
+    let mut wrong = vec![];
+    for (component, predicted) in
+        predictions(check.as_ref().map(|c| &c.2), inbound.as_ref().map(|c| &c.1))
+    {
+        let Some(line) = out.lines().find(|l| l.split(' ').next() == Some(component)) else {
+            return Err(format!("lab.sh truth said nothing of {component}: {out}").into());
+        };
+        let real = line.split(' ').nth(1).unwrap_or("");
+        match (real, &predicted) {
+            ("unknown", _) | ("ok", None) | ("fail", Some(_)) => {}
+            ("ok", Some(why)) => wrong.push(format!(
+                "{component}: the real client works, the agent says it fails: {why}"
+            )),
+            (_, None) => wrong.push(format!(
+                "{component}: the real client fails, the agent says nothing: {line}"
+            )),
+            _ => wrong.push(format!("{component}: {line}")),
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the agent disagrees with real clients on the node:\n  {}",
+            wrong.join("\n  ")
+        )
+        .into())
+    }
+}
 
 /// Host checks that read the machine's global state (not the lab namespace's).
 const HOST_GLOBAL: [&str; 6] = [
@@ -655,7 +821,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     "192.168.0.10:6443",
                     "warn",
                     "the kubelet would reject it",
-                )
+                )?;
+                // the whole run, for the comparison with the real clients under the same clock
+                let r = check_wrapped(None, &fake, &[])?;
+                r.expect("ntp.offset", "", "fail", "local clock is off")
             },
         ),
         ("source_nat_without_a_return_route_is_named", || {
@@ -684,7 +853,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "udp.vxlan",
                 "192.168.0.20:8472",
                 "warn",
-                "saw this node as 10.255.0.1:",
+                "saw this node as 172.31.255.1:",
             )?;
             let row = r.row("udp.vxlan", "192.168.0.20:8472")?;
             if row["details"]["error"] != "source-nat"
@@ -695,7 +864,18 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             {
                 return Err(format!("udp.vxlan should name the NAT and what breaks: {row}").into());
             }
-            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")?;
+            // the whole run, for the comparison with the real clients (kernel VXLAN, nc from the
+            // VPC); the node's responder holds 8472 and 10250: a fresh lab state without it
+            with_faults(&["core-snat"])?;
+            let r = check(&[])?;
+            r.exit(1)?;
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "fail",
+                "did not come back",
+            )
         }),
         ("tcp_rows_record_the_negotiated_mss", || {
             let mss_of = |r: &Run| -> Result<u64, Failed> {
@@ -1070,6 +1250,21 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         }),
         ("random_loss_is_not_read_as_a_black_hole", || {
             with_faults(&["lossy"])?;
+            // the whole run: no FAIL, as the real clients below get through (TCP retransmits,
+            // ntpdate and the kernel's VXLAN retry)
+            let whole = check(&["--timeout", "3s"])?;
+            if whole.report["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|x| {
+                    x["status"] == "fail" && !HOST_GLOBAL.contains(&x["id"].as_str().unwrap_or(""))
+                })
+            {
+                return Err(
+                    format!("5 % random loss must not FAIL a row\n{}", whole.brief()).into(),
+                );
+            }
             // the real client: a TLS request to the API server goes through (TCP retransmits)
             let ca = format!("{}/pki/ca.pem", lab_dir());
             lab(&[
@@ -1130,6 +1325,19 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 Ok(())
             },
         ),
+        ("pmtu_black_hole_behind_an_mss_clamp_only_warns", || {
+            // the datacenter firewall clamps TCP MSS to 1000 in front of the smaller line: TCP is
+            // safe (the real pull works), only non-TCP traffic (VXLAN) meets the black hole
+            with_faults(&["mtu-1400-core", "pmtu-blackhole", "mss-clamp"])?;
+            let r = check(&["--timeout", "3s"])?;
+            r.expect(
+                "mtu.path",
+                "192.168.0.20:8472",
+                "warn",
+                "TCP transfers are safe",
+            )?;
+            r.expect("mtu.path", "192.168.0.20:8472", "warn", "MSS is clamped")
+        }),
         ("pmtu_black_hole_fails_with_the_mss_advice", || {
             with_faults(&["mtu-1400-core", "pmtu-blackhole"])?;
             let r = check(&["--timeout", "3s"])?;
@@ -1186,11 +1394,13 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                         String::from_utf8_lossy(&o.stderr)
                     )
                 })?;
-                Ok(Run {
+                let run = Run {
                     code: o.status.code().unwrap_or(-1),
                     report: valid(report)?,
                     stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-                })
+                };
+                record_inbound(&run);
+                Ok(run)
             };
             let r = inbound(&[])?;
             r.exit(0)?;
@@ -1380,7 +1590,12 @@ fn main() {
     let trials: Vec<Trial> = scenarios()
         .into_iter()
         .map(|(name, f)| match &ready {
-            Ok(()) => Trial::test(name, f),
+            Ok(()) => Trial::test(name, move || {
+                LAST_CHECK.with(|l| *l.borrow_mut() = None);
+                LAST_INBOUND.with(|l| *l.borrow_mut() = None);
+                f()?;
+                agree_with_real_clients()
+            }),
             Err(_) => Trial::test(name, || Ok(())).with_ignored_flag(true),
         })
         .collect();

@@ -20,6 +20,15 @@
 //! padding to them); a reply carries it only when the request was at least as large, so a reply is
 //! never larger than its request.
 //!
+//! A request may carry, in the same place, the address the prober listens on for the *return*
+//! datagram: `"BACK" | family | port u16 BE | address`: the node's own address and Flannel's UDP
+//! 8472. The responder then also sends one datagram of kind 3 (return) with the request's nonce,
+//! from its port, to that address, as a cloud node's VXLAN toward this node would travel; its reply
+//! then ends with `"RTRN"` so the prober knows one was sent. It does so only toward the address
+//! the request came from, or, when a NAT rewrote that, toward a private address (RFC 1918,
+//! 100.64.0.0/10, IPv6 ULA): one small datagram per request, never larger than the request, and
+//! never to an arbitrary public address. Older responders ignore the block (it is padding).
+//!
 //! The outer headers (IPv4 20 + UDP 8) plus the 8 + 14 above are `VXLAN_OVERHEAD`: a probe of
 //! N bytes on the wire carries an inner packet of N − 50 bytes, exactly as Flannel's would.
 
@@ -38,6 +47,12 @@ const AEPF_LEN: usize = 28;
 pub const HEADER: usize = FRAMING + AEPF_LEN;
 pub const KIND_REQUEST: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
+/// The responder's datagram to the address a request's BACK block names (the return path).
+pub const KIND_RETURN: u8 = 3;
+/// The magic of a request's return-address block.
+pub const BACK_MAGIC: &[u8; 4] = b"BACK";
+/// The marker that ends a reply whose responder sent the return datagram.
+pub const RETURN_MARKER: &[u8; 4] = b"RTRN";
 /// The magic of the observed-source block of a reply.
 pub const OBSERVED_MAGIC: &[u8; 4] = b"OBSV";
 /// The largest observed-source block (IPv6).
@@ -161,7 +176,7 @@ pub fn decode(b: &[u8]) -> Option<EchoFrame> {
         return None;
     }
     let kind = a[5];
-    if kind != KIND_REQUEST && kind != KIND_REPLY {
+    if !matches!(kind, KIND_REQUEST | KIND_REPLY | KIND_RETURN) {
         return None;
     }
     let mut nonce = [0u8; 16];
@@ -173,6 +188,107 @@ pub fn decode(b: &[u8]) -> Option<EchoFrame> {
 /// The responder's answer to a datagram: a small reply (no amplification), or None (ignore it).
 pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
     answer_from(datagram, None)
+}
+
+/// What the responder sends for one request: the reply to its source, and the return datagram to
+/// the address its BACK block names, when it may send one there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub reply: Vec<u8>,
+    pub back: Option<(std::net::SocketAddr, Vec<u8>)>,
+}
+
+/// An address the responder may send a return datagram to although the request came from
+/// elsewhere (a NAT rewrote it): a private one, never an arbitrary public address.
+fn private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// [`answer_from`] plus the return datagram a request's BACK block asks for.
+pub fn answer_with_return(datagram: &[u8], from: std::net::SocketAddr) -> Option<Answer> {
+    let p = decode(datagram)?;
+    if p.kind != KIND_REQUEST {
+        return None;
+    }
+    let back = back_of(datagram)
+        .filter(|b| !b.ip().is_unspecified() && b.port() != 0)
+        .filter(|b| b.ip() == from.ip() || private(b.ip()));
+    let mut reply = answer_from(datagram, Some(from))?;
+    let Some(to) = back else {
+        return Some(Answer { reply, back: None });
+    };
+    // the marker rides at the end of the reply; the reply stays no larger than the request
+    if reply.len() + RETURN_MARKER.len() > datagram.len() {
+        return Some(Answer { reply, back: None });
+    }
+    reply.extend_from_slice(RETURN_MARKER);
+    let ret = encode(
+        &EchoFrame {
+            kind: KIND_RETURN,
+            nonce: p.nonce,
+            size: u32::try_from(datagram.len()).unwrap_or(u32::MAX),
+        },
+        HEADER,
+    );
+    Some(Answer {
+        reply,
+        back: Some((to, ret)),
+    })
+}
+
+/// An echo request that names the address the prober listens on for the return datagram.
+pub fn encode_request(
+    nonce: [u8; 16],
+    total: usize,
+    back: Option<std::net::SocketAddr>,
+) -> Vec<u8> {
+    let size = u32::try_from(total).unwrap_or(u32::MAX);
+    let mut b = encode(
+        &EchoFrame {
+            kind: KIND_REQUEST,
+            nonce,
+            size,
+        },
+        total,
+    );
+    if let Some(addr) = back {
+        let mut block = BACK_MAGIC.to_vec();
+        block.extend_from_slice(&observed_block(addr)[4..]);
+        if b.len() >= HEADER + block.len() {
+            b[HEADER..HEADER + block.len()].copy_from_slice(&block);
+        }
+    }
+    b
+}
+
+/// The return address a request names, if it carries a BACK block (pure; fuzzed with `decode`).
+pub fn back_of(request: &[u8]) -> Option<std::net::SocketAddr> {
+    decode(request).filter(|p| p.kind == KIND_REQUEST)?;
+    address_block(request.get(HEADER..)?, BACK_MAGIC)
+}
+
+/// Whether a reply says its responder sent the return datagram.
+pub fn promises_return(reply: &[u8]) -> bool {
+    reply.len() >= HEADER + RETURN_MARKER.len() && reply.ends_with(RETURN_MARKER)
+}
+
+fn address_block(b: &[u8], magic: &[u8; 4]) -> Option<std::net::SocketAddr> {
+    if b.get(..4)? != magic {
+        return None;
+    }
+    let port = u16::from_be_bytes([*b.get(5)?, *b.get(6)?]);
+    let ip = match b.get(4)? {
+        4 => std::net::IpAddr::from(<[u8; 4]>::try_from(b.get(7..11)?).ok()?),
+        6 => std::net::IpAddr::from(<[u8; 16]>::try_from(b.get(7..23)?).ok()?),
+        _ => return None,
+    };
+    Some(std::net::SocketAddr::new(ip, port))
 }
 
 /// [`answer`], telling the prober the source address and port the responder saw (`from`) when the
@@ -219,17 +335,7 @@ fn observed_block(from: std::net::SocketAddr) -> Vec<u8> {
 /// The source a reply says the responder saw, if it carries one (pure; fuzzed with `decode`).
 pub fn observed(reply: &[u8]) -> Option<std::net::SocketAddr> {
     decode(reply).filter(|p| p.kind == KIND_REPLY)?;
-    let b = reply.get(HEADER..)?;
-    if b.get(..4)? != OBSERVED_MAGIC {
-        return None;
-    }
-    let port = u16::from_be_bytes([*b.get(5)?, *b.get(6)?]);
-    let ip = match b.get(4)? {
-        4 => std::net::IpAddr::from(<[u8; 4]>::try_from(b.get(7..11)?).ok()?),
-        6 => std::net::IpAddr::from(<[u8; 16]>::try_from(b.get(7..23)?).ok()?),
-        _ => return None,
-    };
-    Some(std::net::SocketAddr::new(ip, port))
+    address_block(reply.get(HEADER..)?, OBSERVED_MAGIC)
 }
 
 /// What the echoes to one peer saw.
@@ -246,6 +352,22 @@ pub struct EchoOutcome {
     pub observed: Option<std::net::SocketAddr>,
     /// This side's own socket address toward the peer.
     pub local: Option<std::net::SocketAddr>,
+    /// The return path: the peer's own datagram to this node's address and UDP 8472.
+    pub returned: ReturnPath,
+}
+
+/// Whether the peer's datagram toward this node's own address came back (the direction a cloud
+/// node's VXLAN and every connection the VPC opens travel).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ReturnPath {
+    /// Not tested: why (no reply came, an older responder, the port is taken here, ...).
+    #[default]
+    NotTested,
+    Untested(String),
+    /// The responder sent it and it arrived, at this address.
+    Arrived(std::net::SocketAddr),
+    /// The responder sent it toward this address, and nothing arrived.
+    Lost(std::net::SocketAddr),
 }
 
 /// One VXLAN frame of the interface MTU with DF: what Flannel sends for a full-size pod packet.
@@ -316,12 +438,31 @@ pub struct Tally {
     pub ignored: u32,
     /// The source the responder saw, from the first authenticated reply that says it.
     pub observed: Option<std::net::SocketAddr>,
+    /// Every nonce this run sent (a return datagram may come after its reply).
+    nonces: Vec<[u8; 16]>,
+    /// A reply said its responder sent the return datagram.
+    pub return_promised: bool,
+    /// Authenticated return datagrams received.
+    pub returns: u32,
 }
 
 impl Tally {
     pub fn on_send(&mut self, nonce: [u8; 16], at: Instant) {
         self.sent += 1;
         self.outstanding.push((nonce, at));
+        self.nonces.push(nonce);
+    }
+    /// Count a datagram on the return socket; true when it is a return datagram of this run.
+    pub fn on_return(&mut self, datagram: &[u8]) -> bool {
+        let ours = decode(datagram)
+            .filter(|p| p.kind == KIND_RETURN)
+            .is_some_and(|p| self.nonces.contains(&p.nonce));
+        if ours {
+            self.returns += 1;
+        } else {
+            self.ignored += 1;
+        }
+        ours
     }
     /// Count a received datagram; true when it answered one of our requests.
     pub fn on_datagram(&mut self, datagram: &[u8], at: Instant) -> bool {
@@ -334,6 +475,7 @@ impl Tally {
             if self.observed.is_none() {
                 self.observed = observed(datagram);
             }
+            self.return_promised |= promises_return(datagram);
             self.rtts_ms
                 .push(at.saturating_duration_since(sent_at).as_secs_f64() * 1000.0);
             true
@@ -349,6 +491,19 @@ impl Tally {
 
 /// Send `tries` echo requests a few ms apart and count authenticated replies within `timeout`.
 pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duration) -> EchoOutcome {
+    echo_with_return(d, None, tries, timeout).await
+}
+
+/// [`echo`], and when `back` is given (a socket listening on this node's address and UDP 8472, and
+/// that address), the requests ask the responder for a return datagram there; after the replies
+/// it is awaited a few round trips (with a floor), never past `timeout`.
+pub async fn echo_with_return<D: Datagrams + ?Sized>(
+    d: &mut D,
+    mut back: Option<(&mut dyn Datagrams, std::net::SocketAddr)>,
+    tries: u32,
+    timeout: Duration,
+) -> EchoOutcome {
+    let back_addr = back.as_ref().map(|(_, a)| *a);
     let start = Instant::now();
     let end = start + timeout;
     let mut tally = Tally::default();
@@ -362,14 +517,7 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
         if sending && Instant::now() >= next_send {
             let n = nonce();
             match d
-                .send_probe(&encode(
-                    &EchoFrame {
-                        kind: KIND_REQUEST,
-                        nonce: n,
-                        size: ECHO_SIZE,
-                    },
-                    ECHO_SIZE as usize,
-                ))
+                .send_probe(&encode_request(n, ECHO_SIZE as usize, back_addr))
                 .await
             {
                 Ok(()) => tally.on_send(n, Instant::now()),
@@ -398,6 +546,33 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
             }
         }
     }
+    let returned = match (&mut back, back_addr) {
+        (Some((sock, _)), Some(addr)) if tally.return_promised => {
+            // the return datagrams left the responder right after the replies: a few round trips
+            let rtt = tally.rtts_ms.iter().copied().fold(0.0, f64::max);
+            let grace =
+                Duration::from_secs_f64((rtt * 4.0 / 1000.0).max(RETURN_FLOOR.as_secs_f64()));
+            let until = (Instant::now() + grace).min(end.max(Instant::now()));
+            while tally.returns == 0 {
+                match tokio::time::timeout_at(until, sock.recv_probe(&mut buf)).await {
+                    Ok(Ok(len)) => {
+                        tally.on_return(&buf[..len]);
+                    }
+                    Ok(Err(_)) => {}
+                    Err(_) => break,
+                }
+            }
+            if tally.returns > 0 {
+                ReturnPath::Arrived(addr)
+            } else {
+                ReturnPath::Lost(addr)
+            }
+        }
+        (Some(_), Some(_)) if tally.received > 0 => ReturnPath::Untested(
+            "the responder did not offer a return datagram (an older version)".into(),
+        ),
+        _ => ReturnPath::NotTested,
+    };
     EchoOutcome {
         sent: tally.sent,
         received: tally.received,
@@ -406,8 +581,12 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
         full: None,
         observed: tally.observed,
         local: None,
+        returned,
     }
 }
+
+/// The least time a return datagram is awaited after the replies (a loaded responder, a slow line).
+pub const RETURN_FLOOR: Duration = Duration::from_millis(100);
 
 #[cfg(test)]
 mod tests {
@@ -566,6 +745,138 @@ mod tests {
             forged: vec![],
             queue: Default::default(),
         }
+    }
+
+    /// Datagrams in flight toward the node's return socket.
+    type InFlight = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(Instant, Vec<u8>)>>>;
+
+    /// A fake responder that also sends the return datagram (through `to`, when the return path
+    /// is open) the way `answer_with_return` decides, as seen from `from`.
+    struct FakeReturning {
+        inner: FakePeer,
+        from: std::net::SocketAddr,
+        open: bool,
+        returns: InFlight,
+    }
+
+    #[async_trait::async_trait]
+    impl Datagrams for FakeReturning {
+        async fn send_probe(&mut self, d: &[u8]) -> Result<(), DgramError> {
+            if let Some(a) = answer_with_return(d, self.from) {
+                let at = Instant::now() + self.inner.rtt;
+                self.inner.queue.push_back((at, a.reply));
+                if let (Some((_, ret)), true) = (a.back, self.open) {
+                    self.returns.lock().unwrap().push_back((at, ret));
+                }
+            }
+            Ok(())
+        }
+        async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
+            self.inner.recv_probe(buf).await
+        }
+    }
+
+    /// The node's end of the return path: what the fake responder sent there.
+    struct ReturnEnd(InFlight);
+
+    #[async_trait::async_trait]
+    impl Datagrams for ReturnEnd {
+        async fn send_probe(&mut self, _: &[u8]) -> Result<(), DgramError> {
+            Ok(())
+        }
+        async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
+            let next = self.0.lock().unwrap().pop_front();
+            match next {
+                Some((at, d)) => {
+                    tokio::time::sleep_until(at).await;
+                    buf[..d.len()].copy_from_slice(&d);
+                    Ok(d.len())
+                }
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    async fn with_return(seen: &str, open: bool) -> (EchoOutcome, Duration) {
+        let returns = std::sync::Arc::default();
+        let mut p = FakeReturning {
+            inner: peer(false),
+            from: seen.parse().unwrap(),
+            open,
+            returns: std::sync::Arc::clone(&returns),
+        };
+        let mut end = ReturnEnd(returns);
+        let back: std::net::SocketAddr = "10.0.0.10:8472".parse().unwrap();
+        let start = Instant::now();
+        let o = echo_with_return(&mut p, Some((&mut end, back)), 3, Duration::from_secs(2)).await;
+        (o, start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_return_datagram_is_awaited_briefly_and_told() {
+        // no NAT, open path: it arrives, and the run does not wait out its timeout
+        let (o, took) = with_return("10.0.0.10:40000", true).await;
+        assert_eq!(
+            o.returned,
+            ReturnPath::Arrived("10.0.0.10:8472".parse().unwrap())
+        );
+        assert!(took < Duration::from_millis(200), "{took:?}");
+        // a NAT (the responder saw 172.31.255.1) and no route back: it is lost, after a short wait
+        let (o, took) = with_return("172.31.255.1:40000", false).await;
+        assert_eq!(o.received, 3);
+        assert_eq!(
+            o.returned,
+            ReturnPath::Lost("10.0.0.10:8472".parse().unwrap())
+        );
+        assert!(took < Duration::from_millis(300), "{took:?}");
+    }
+
+    #[test]
+    fn the_responder_returns_only_to_the_source_or_a_private_address() {
+        let req =
+            |back: &str| encode_request([3; 16], ECHO_SIZE as usize, Some(back.parse().unwrap()));
+        let from: std::net::SocketAddr = "172.31.255.1:40000".parse().unwrap();
+        // a private address behind a NAT: yes, one datagram no larger than the request
+        let a = answer_with_return(&req("10.0.0.10:8472"), from).unwrap();
+        let (to, ret) = a.back.unwrap();
+        assert_eq!(to, "10.0.0.10:8472".parse().unwrap());
+        assert!(ret.len() <= ECHO_SIZE as usize && a.reply.len() <= ECHO_SIZE as usize);
+        assert_eq!(decode(&ret).unwrap().kind, KIND_RETURN);
+        assert!(promises_return(&a.reply));
+        assert_eq!(observed(&a.reply), Some(from));
+        // an arbitrary public address is never a target
+        assert!(answer_with_return(&req("198.51.100.7:8472"), from)
+            .unwrap()
+            .back
+            .is_none());
+        // the source itself is, whatever its range
+        let public: std::net::SocketAddr = "198.51.100.7:40000".parse().unwrap();
+        assert!(answer_with_return(&req("198.51.100.7:8472"), public)
+            .unwrap()
+            .back
+            .is_some());
+        // a request without the block, or too small to carry the marker back: no return
+        assert!(
+            answer_with_return(&encode_request([3; 16], ECHO_SIZE as usize, None), from)
+                .unwrap()
+                .back
+                .is_none()
+        );
+        assert!(answer_with_return(
+            &encode_request([3; 16], HEADER, Some("10.0.0.10:8472".parse().unwrap())),
+            from
+        )
+        .unwrap()
+        .back
+        .is_none());
+        // a return datagram is not a reply, and a forged one (another nonce) does not count
+        let mut t = Tally::default();
+        t.on_send([3; 16], Instant::now());
+        assert!(!t.on_datagram(&ret, Instant::now()));
+        assert!(t.on_return(&ret));
+        let mut forged = ret.clone();
+        forged[FRAMING + 8] ^= 1;
+        assert!(!t.on_return(&forged));
     }
 
     #[tokio::test(start_paused = true)]

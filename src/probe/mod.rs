@@ -6,6 +6,7 @@ pub mod echo;
 pub mod firewall;
 pub mod icmp;
 pub mod inbound;
+pub mod loss;
 pub mod mtu;
 pub mod node;
 pub mod nodeip;

@@ -104,7 +104,57 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
             _ => f.message = format!("{}; {words}", f.message),
         }
     }
-    nat(f, o)
+    return_path(nat(f, o), o)
+}
+
+/// The peer's own datagram toward this node's address and UDP 8472 (the direction of a cloud
+/// node's VXLAN and of every connection the VPC opens): proven lost is FAIL, whatever the echo
+/// says; arrived is said on the row; untested is said in `details.return_path`.
+pub fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
+    use crate::probe::echo::ReturnPath;
+    let nat = matches!((o.observed, o.local), (Some(seen), Some(local)) if seen != local && !local.ip().is_unspecified());
+    match &o.returned {
+        ReturnPath::NotTested => f,
+        ReturnPath::Untested(why) => f.with("return_path", format!("untested: {why}")),
+        ReturnPath::Arrived(to) => {
+            f.message = if nat {
+                format!("{}; the peer's datagram to {to} did arrive, so a route back to the node exists despite the NAT", f.message)
+            } else {
+                format!("{}; the peer's datagram to {to} arrived (the return path a cloud node's VXLAN takes)", f.message)
+            };
+            f.with("return_path", "arrived")
+        }
+        ReturnPath::Lost(to) => {
+            let why = if nat {
+                format!(
+                    "the NAT rewrites this node's source, and nothing the cloud sends to {} arrives (no route back over the line, or a firewall drops it)",
+                    to.ip()
+                )
+            } else {
+                format!(
+                    "replies come back, but a datagram the cloud sends to {to} (as a cloud node's VXLAN does) does not arrive: a firewall drops UDP {} toward the node (its own INPUT chain, see host.firewall, or the datacenter's), or the cloud has no route back",
+                    to.port()
+                )
+            };
+            let msg = format!(
+                "{}; but the peer's datagram to this node's own address {to} did not come back: {why}; VXLAN from cloud nodes, and connections the VPC opens to the node (API server → kubelet 10250, metrics 9100), will fail",
+                f.message
+            );
+            let details = std::mem::take(&mut f.details);
+            let mut g = Finding::fail_by(&Plain(Phase::Udp, ErrorClass::NoReturnPath), msg);
+            for (k, v) in details {
+                if k != "error" && k != "phase" {
+                    g.details.insert(k, v);
+                }
+            }
+            let fix = if nat {
+                format!("Exempt the node's traffic to the VPC from source NAT (a no-NAT rule for {} toward the VPC CIDR) and route the node's network back over the line on the cloud side (the VBR / VPC route table).", to.ip())
+            } else {
+                format!("Allow UDP {} from the VPC CIDR to the node (the node's INPUT chain and the datacenter firewall), and make sure the VPC route table sends the node's network back over the line.", to.port())
+            };
+            g.fix(fix).with("return_path", "lost")
+        }
+    }
 }
 
 /// A source rewritten on the way (the responder saw another address than this socket's) is at
@@ -223,6 +273,7 @@ mod tests {
             full: None,
             observed: None,
             local: None,
+            returned: crate::probe::echo::ReturnPath::NotTested,
         };
         assert_eq!(evaluate_echo(p, &o(3)).status, Status::Pass);
         assert_eq!(evaluate_echo(p, &o(1)).status, Status::Warn);
@@ -254,6 +305,7 @@ mod tests {
             full: Some(FullSize { size: 1500, reply }),
             observed: None,
             local: None,
+            returned: crate::probe::echo::ReturnPath::NotTested,
         };
         let f = evaluate_echo(p, &o(Ok(DfReply::Echoed)));
         assert_eq!(f.status, Status::Pass);
@@ -296,6 +348,7 @@ mod tests {
             full: None,
             observed: Some(seen.parse().unwrap()),
             local: Some("10.0.0.10:40001".parse().unwrap()),
+            returned: crate::probe::echo::ReturnPath::NotTested,
         };
         let f = evaluate_echo(p, &o("10.0.0.10:40001"));
         assert_eq!(f.status, Status::Pass);

@@ -8,10 +8,11 @@ use tokio::time::Instant;
 
 use super::step::{Addr, Step, StepKind};
 use super::{bounded, ms, Ctx};
+use crate::cause::Phase;
 use crate::constants::STEP_GRACE;
 use crate::probe::dns::DnsExpect;
 use crate::probe::tcp::TcpFailure;
-use crate::probe::{dns, icmp, inbound, route, tcp};
+use crate::probe::{dns, icmp, inbound, loss, route, tcp};
 use crate::result::CheckResult;
 
 /// A DNS A query for one name, judged against what the answer must be.
@@ -32,7 +33,7 @@ impl StepKind for DnsQuery {
         Some(&self.name)
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
-        let (out, took) = ctx.lookup(&self.name).await;
+        let (out, took, x) = ctx.lookup(&self.name).await;
         let server = ctx.net.resolver.servers().join(", ");
         let via = if server.is_empty() {
             "the system resolver"
@@ -40,6 +41,7 @@ impl StepKind for DnsQuery {
             &server
         };
         let f = dns::evaluate(&out, &self.expect, via, took);
+        let f = loss::account(f, Phase::Dns, &format!("DNS queries via {via}"), x);
         vec![ctx.result(s, None, f, Duration::from_millis(took))]
     }
 }

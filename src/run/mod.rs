@@ -31,7 +31,12 @@ use crate::result::{CheckResult, Finding};
 use step::{Addr, Step};
 
 /// A name's DNS answer and how long it took (ms), shared by every step that needs it.
-pub(crate) type DnsOutcome = (Result<Vec<Ipv4Addr>, DnsFailure>, u64);
+/// A name's answer, how long it took (ms), and the queries sent and answered for it.
+pub(crate) type DnsOutcome = (
+    Result<Vec<Ipv4Addr>, DnsFailure>,
+    u64,
+    crate::probe::loss::Exchange,
+);
 pub(crate) type DnsFuture<'a> = Shared<BoxFuture<'a, DnsOutcome>>;
 
 /// Local addresses and routes, each read or the reason why not.
@@ -111,6 +116,52 @@ pub(crate) async fn bounded<T>(
     tokio::time::timeout(t, fut)
         .await
         .unwrap_or_else(|_| on_timeout())
+}
+
+/// One attempt that gets the whole `t`, and a second one started at `t / 2` when the first has not
+/// finished by then (a lossy but working line: as resolvers and TLS clients retry); the first
+/// definite outcome wins, a transient one (a timeout) waits for the other. Returns the outcome and
+/// how many attempts were started.
+pub(crate) async fn with_second_attempt<T, F, Fut>(
+    t: Duration,
+    attempt: F,
+    transient: impl Fn(&T) -> bool,
+) -> (T, u32)
+where
+    F: Fn(Duration) -> Fut,
+    Fut: Future<Output = T>,
+{
+    use futures::future::{select, Either};
+    let half = t / 2;
+    let attempt = &attempt;
+    let first = Box::pin(attempt(t));
+    let second = Box::pin(async move {
+        tokio::time::sleep(half).await;
+        attempt(t.saturating_sub(half)).await
+    });
+    let started = Instant::now();
+    match select(first, second).await {
+        Either::Left((out, other)) => {
+            let attempts = if started.elapsed() >= half { 2 } else { 1 };
+            if transient(&out) && attempts == 2 {
+                let o2 = other.await;
+                if transient(&o2) {
+                    (out, 2)
+                } else {
+                    (o2, 2)
+                }
+            } else {
+                (out, attempts)
+            }
+        }
+        Either::Right((out, other)) => {
+            if transient(&out) {
+                (other.await, 2)
+            } else {
+                (out, 2)
+            }
+        }
+    }
 }
 
 impl Ctx<'_, '_> {
@@ -193,6 +244,10 @@ impl Ctx<'_, '_> {
                     "{name} was not planned for resolution"
                 ))),
                 0,
+                crate::probe::loss::Exchange {
+                    sent: 0,
+                    answered: 0,
+                },
             ),
         }
     }

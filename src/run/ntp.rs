@@ -8,9 +8,11 @@ use tokio::time::Instant;
 
 use super::step::{Step, StepKind};
 use super::{bounded, ms, Ctx};
+use crate::cause::Phase;
 use crate::constants::NTP_GRACE;
 use crate::constants::NTP_PORT;
 use crate::ids::ReqId;
+use crate::probe::loss::{self, Exchange};
 use crate::probe::ntp::{self, NtpEvidence, NtpFailure, NtpSample};
 use crate::result::CheckResult;
 
@@ -51,7 +53,17 @@ impl StepKind for NtpQuery {
                 NtpFailure::Timeout(_) => NtpFailure::Timeout(ms(t)),
                 e => e,
             });
+            let answered = u32::from(out.is_ok());
             let f = ntp::evaluate_server(sa, &out).with("requests", requests);
+            let f = loss::account(
+                f,
+                Phase::Ntp,
+                &format!("SNTP requests to {sa}"),
+                Exchange {
+                    sent: requests,
+                    answered,
+                },
+            );
             vec![ctx.result(s, Some(sa.to_string()), f, start.elapsed())]
         })
         .await

@@ -7,11 +7,15 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::step::{Needs, Step, StepKind};
-use super::{bounded, ms, Ctx};
+use super::{bounded, ms, with_second_attempt, Ctx};
+use crate::cause::Phase;
 use crate::constants::STEP_GRACE;
 use crate::ids::ReqId;
+use crate::probe::loss::{self, Exchange};
+use crate::probe::tcp::TcpFailure;
 use crate::probe::tls::{self, HttpExpect, TlsFailure, TlsOutcome, Trust};
 use crate::result::{CheckResult, Finding};
+use std::time::Duration;
 
 /// A TLS handshake (SNI `name`), then one HTTP request when `http` is set.
 pub(crate) struct TlsHandshake {
@@ -76,13 +80,26 @@ impl StepKind for TlsHandshake {
             let sa = SocketAddr::new(ip, port);
             let start = Instant::now();
             let timeout = || TlsOutcome { session: Err(TlsFailure::Timeout(ms(t))), http: None };
-            let probe = ctx.net.tls.probe(sa, self.name.as_deref(), self.trust, http.map(|(_, e)| e), t);
-            let out = bounded(t + STEP_GRACE, probe, timeout).await;
+            // a handshake still unfinished at half the timeout gets a second connection beside it
+            // (a lossy line: a lost SYN or flight costs a retransmission timeout, not the join)
+            let attempt = |wait: Duration| {
+                let probe = ctx.net.tls.probe(sa, self.name.as_deref(), self.trust, http.map(|(_, e)| e), wait);
+                bounded(wait + STEP_GRACE, probe, move || TlsOutcome { session: Err(TlsFailure::Timeout(ms(wait))), http: None })
+            };
+            let transient = |o: &TlsOutcome| {
+                matches!(&o.session, Err(TlsFailure::Timeout(_) | TlsFailure::Connect(TcpFailure::TimedOut(_))))
+            };
+            let (mut out, attempts) = with_second_attempt(t, attempt, transient).await;
+            if let Err(TlsFailure::Timeout(_)) = &out.session {
+                out = timeout();
+            }
             let took = start.elapsed();
             let shown = self.name.clone().unwrap_or_else(|| ip.to_string());
             let mut rows = vec![];
             if emit_tls {
                 let f = self.link_tcp(tls::evaluate_tls(&shown, self.trust, &out.session, crate::clock::epoch_s(ctx.net.host.now())), s, sa, &out.session);
+                let answered = u32::from(out.session.is_ok());
+                let f = loss::account(f, Phase::Tls, &format!("TLS connections to {sa}"), Exchange { sent: attempts, answered });
                 rows.push(ctx.result(s, Some(sa.to_string()), f, took));
             }
             if let Some((hid, e)) = http {

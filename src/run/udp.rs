@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use super::step::{Step, StepKind};
 use super::{bounded, Ctx};
 use crate::constants::STEP_GRACE;
-use crate::constants::{ECHO_TRIES, MIN_IPV4_MTU};
-use crate::probe::echo::{self, DgramError};
+use crate::constants::{ECHO_TRIES, MIN_IPV4_MTU, VXLAN_PORT};
+use crate::probe::echo::{self, DgramError, ReturnPath};
 use crate::probe::mtu::{self, DfPath, DfReply, Egress, MtuError};
 use crate::probe::udp::{self, DfSocket, EchoOutcome, FullSize, UdpDf};
 use crate::result::CheckResult;
@@ -52,17 +52,37 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
         full: None,
         observed: None,
         local: None,
+        returned: crate::probe::echo::ReturnPath::NotTested,
     };
     let out = match ctx.net.udp.open(sa).await {
         Err(e) => lost(DgramError::Other(e.to_string())),
         Ok(mut sock) => {
+            // the return path: listen on this node's own address and Flannel's port, where a
+            // cloud node's VXLAN would arrive; the responder sends one datagram there
+            let local = sock.local_addr();
+            let back_addr = local.map(|l| SocketAddr::new(l.ip(), VXLAN_PORT));
+            let listener: Result<Box<dyn echo::Datagrams>, String> = match back_addr {
+                Some(a) => ctx.net.udp.listen(a, sa).await.map_err(|e| e.to_string()),
+                None => Err("this socket has no local address".into()),
+            };
+            let (mut listener, why) = match listener {
+                Ok(l) => (Some(l), None),
+                Err(e) => (None, Some(e)),
+            };
+            let back = listener
+                .as_mut()
+                .map(|l| -> &mut dyn echo::Datagrams { l.as_mut() })
+                .zip(back_addr);
             let mut out = bounded(
                 t + STEP_GRACE,
-                echo::echo(sock.as_mut(), ECHO_TRIES, t),
+                echo::echo_with_return(sock.as_mut(), back, ECHO_TRIES, t),
                 || lost(DgramError::Other("timed out".into())),
             )
             .await;
-            out.local = sock.local_addr();
+            if let (Some(why), true) = (why, out.received > 0) {
+                out.returned = ReturnPath::Untested(format!("cannot listen for it: {why}"));
+            }
+            out.local = local;
             if out.received > 0 && peer.is_ipv4() {
                 out.full = Some(full_size(ctx, sock.as_mut(), peer).await);
             }

@@ -12,6 +12,7 @@ use hickory_resolver::TokioResolver;
 
 use crate::net::Resolver;
 use crate::probe::dns::DnsFailure;
+use crate::probe::loss::Exchange;
 
 pub struct HickoryResolver {
     inner: Option<TokioResolver>,
@@ -142,22 +143,47 @@ async fn lookup_a(
 #[async_trait]
 impl Resolver for HickoryResolver {
     async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+        self.resolve_a_counted(name).await.0
+    }
+
+    async fn resolve_a_counted(&self, name: &str) -> (Result<Vec<Ipv4Addr>, DnsFailure>, Exchange) {
         let Some(r) = &self.inner else {
-            return Err(DnsFailure::Other(format!(
-                "unusable resolver configuration: {}",
-                self.config_error.clone().unwrap_or_default()
-            )));
+            return (
+                Err(DnsFailure::Other(format!(
+                    "unusable resolver configuration: {}",
+                    self.config_error.clone().unwrap_or_default()
+                ))),
+                Exchange {
+                    sent: 0,
+                    answered: 0,
+                },
+            );
         };
         let fqdn = if name.ends_with('.') {
             name.to_string()
         } else {
             format!("{name}.")
         };
+        let answered = |out: &Result<Vec<Ipv4Addr>, DnsFailure>| {
+            u32::from(!matches!(
+                out,
+                Err(DnsFailure::Timeout(_) | DnsFailure::NoServer(_))
+            ))
+        };
         let first = Box::pin(lookup_a(r.clone(), fqdn.clone(), self.timeout));
         let Some(r2) = self.retry.clone() else {
-            return first.await;
+            let out = first.await;
+            let a = answered(&out);
+            return (
+                out,
+                Exchange {
+                    sent: 1,
+                    answered: a,
+                },
+            );
         };
         let (half, t) = (self.timeout / 2, self.timeout);
+        let started = tokio::time::Instant::now();
         let second = Box::pin(async move {
             tokio::time::sleep(half).await;
             lookup_a(r2, fqdn, t).await
@@ -167,7 +193,7 @@ impl Resolver for HickoryResolver {
         let transient =
             |e: &DnsFailure| matches!(e, DnsFailure::Timeout(_) | DnsFailure::NoServer(_));
         let keep = |e: DnsFailure, e2: DnsFailure| if transient(&e2) { e } else { e2 };
-        match futures::future::select(first, second).await {
+        let out = match futures::future::select(first, second).await {
             futures::future::Either::Left((Err(e), other)) if transient(&e) => {
                 other.await.map_err(|e2| keep(e, e2))
             }
@@ -177,7 +203,11 @@ impl Resolver for HickoryResolver {
             futures::future::Either::Left((out, _)) | futures::future::Either::Right((out, _)) => {
                 out
             }
-        }
+        };
+        // the retransmission went out when no answer had come by half the timeout
+        let sent = if started.elapsed() >= half { 2 } else { 1 };
+        let a = answered(&out);
+        (out, Exchange { sent, answered: a })
     }
 
     fn servers(&self) -> Vec<String> {

@@ -184,7 +184,7 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
                 continue;
             }
         };
-        let reply = echo::answer_from(&buf[..len], Some(from));
+        let reply = echo::answer_with_return(&buf[..len], from);
         let send = {
             let mut st = lock(stats);
             match reply {
@@ -209,7 +209,12 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
             }
         };
         if let Some(r) = send {
-            let _ = sock.send_to(&r, from).await;
+            let _ = sock.send_to(&r.reply, from).await;
+            // the return datagram: from this port to the node's own address and 8472, as a cloud
+            // node's VXLAN toward it would travel (answer_with_return decides where it may go)
+            if let Some((to, ret)) = r.back {
+                let _ = sock.send_to(&ret, to).await;
+            }
             log.answered(from);
         }
     }

@@ -128,4 +128,41 @@ impl UdpProber for TokioUdp {
         })?;
         Ok(Box::new(PeerSocket(s)))
     }
+    async fn listen(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Result<Box<dyn Datagrams>, crate::net::OsError> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let os = |op: &'static str, e: &std::io::Error| {
+            crate::net::OsError::new(op, format!("{local}: {}", errno::words(e)))
+        };
+        let s = Socket::new(Domain::for_address(local), Type::DGRAM, Some(Protocol::UDP))
+            .map_err(|e| os("UDP socket", &e))?;
+        // one socket per peer on the same address: each connected to its peer, so the kernel
+        // hands each return datagram to the socket of the echo it answers. A daemon that holds
+        // the port without SO_REUSEADDR (flanneld) still makes the bind fail: then it is untested.
+        s.set_reuse_address(true)
+            .map_err(|e| os("SO_REUSEADDR", &e))?;
+        s.set_nonblocking(true).map_err(|e| os("O_NONBLOCK", &e))?;
+        s.bind(&local.into()).map_err(|e| os("UDP bind", &e))?;
+        s.connect(&peer.into()).map_err(|e| os("UDP connect", &e))?;
+        let s = UdpSocket::from_std(s.into()).map_err(|e| os("UDP socket", &e))?;
+        Ok(Box::new(Listener(s)))
+    }
+}
+
+/// An unconnected UDP socket bound to the node's address and 8472: the return datagram's end.
+pub struct Listener(UdpSocket);
+
+#[async_trait]
+impl Datagrams for Listener {
+    async fn send_probe(&mut self, _: &[u8]) -> Result<(), DgramError> {
+        Err(DgramError::Other(
+            "the return-path socket only receives".into(),
+        ))
+    }
+    async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
+        self.0.recv(buf).await.map_err(|e| dgram_error(&e))
+    }
 }

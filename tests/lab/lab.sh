@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# A simulated datacenter in network namespaces: node ── router (core switch/firewall/VBR/line) ── cloud.
+# A simulated datacenter in network namespaces:
+#   node (10.0.0.10) ── core switch/firewall (ID-router, 10.0.0.1) ── line/VBR (ID-vbr, 172.31.255.2) ── cloud
+# The core↔VBR link is the line (Express Connect); the VBR↔cloud link is the cloud's side of it.
 # The cloud namespace serves SPEC's cn-hangzhou example with real servers: dnsmasq (VPC DNS),
 # chronyd (NTP), nginx with TLS (registry, OSS, control plane, API server, a package mirror).
 # Nothing here routes to the host namespace or the outside: the node's only routes lead into the lab.
@@ -19,11 +21,22 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The example of seeds/dedicated-line-network-and-endpoints.ja.txt (cn-hangzhou).
 CP=100.103.42.233 REG1=100.103.9.188 REG2=100.103.7.181 OSS=100.118.28.10 VPCDNS=100.100.2.136
 API=192.168.0.10 PEER=192.168.0.20 NTP1=198.18.0.123 NTP2=198.18.0.124 MIRROR=198.18.0.80 PUBLIC=198.18.1.1
-CLOUD_ADDRS="$CP $REG1 $REG2 $OSS $VPCDNS $API $PEER $NTP1 $NTP2 $MIRROR $PUBLIC"
+# the registry's token service (the realm of its 401) and the storage host its blob requests are
+# redirected to: for Alibaba Cloud's registry, hosts other than the registry's own
+TOKEN=100.103.9.200 STORAGE=100.103.20.10
+CLOUD_ADDRS="$CP $REG1 $REG2 $OSS $VPCDNS $API $PEER $NTP1 $NTP2 $MIRROR $PUBLIC $TOKEN $STORAGE"
+# a VPC host beside the cloud services (its own namespace, ID-vpc): the kernel VXLAN peer of the
+# real-client truth (lab.sh truth); the responder on $PEER holds UDP 8472 in the cloud namespace
+VPCHOST=192.168.100.20
+REGNAME=registry-cn-hangzhou-vpc.ack.aliyuncs.com TOKENNAME=dockerauth-vpc.cn-hangzhou.aliyuncs.com
+STORAGENAME=registry-storage-cn-hangzhou.lab.test OSSNAME=aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com
+IMAGE=acs/pause:3.9
 
 in_node() { ip netns exec "$NODE" "$@"; }
 in_router() { ip netns exec "$ROUTER" "$@"; }
+in_vbr() { ip netns exec "$ID-vbr" "$@"; }
 in_cloud() { ip netns exec "$CLOUD" "$@"; }
+in_vpc() { ip netns exec "$ID-vpc" "$@"; }
 log() { echo "lab: $*" >&2; }
 
 hosts_file() {
@@ -36,6 +49,8 @@ $NTP1 ntp1.aliyun.com
 $NTP2 cn.ntp.org.cn
 $MIRROR mirror.lab.test
 $API apiserver.lab.test
+$TOKEN $TOKENNAME
+$STORAGE $STORAGENAME
 H
 }
 
@@ -49,6 +64,7 @@ make_pki() {
     -keyout "$p/evil-ca.key" -out "$p/evil-ca.pem" 2>/dev/null
   local san="DNS:registry-cn-hangzhou-vpc.ack.aliyuncs.com,DNS:aliacs-k8s-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com"
   san="$san,DNS:cs-anony-vpc.cn-hangzhou.aliyuncs.com,DNS:apiserver.lab.test,IP:$API,IP:$REG1,IP:$REG2,IP:$OSS,IP:$CP"
+  san="$san,DNS:$TOKENNAME,DNS:$STORAGENAME"
   for ca in ca evil-ca; do
     openssl req -newkey rsa:2048 -nodes -subj "/CN=lab services" -keyout "$p/$ca-server.key" -out "$p/$ca-server.csr" 2>/dev/null
     printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$p/ext.cnf"
@@ -57,6 +73,35 @@ make_pki() {
   done
   cp "$p/ca-server.pem" "$p/server.pem"
   cp "$p/ca-server.key" "$p/server.key"
+  # the token service's signing key; the registry trusts its certificate (rootcertbundle)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=lab token signer" \
+    -keyout "$p/token.key" -out "$p/token.pem" 2>/dev/null
+  # where skopeo looks for the CA of a registry (--src-cert-dir / --dest-cert-dir)
+  mkdir -p "$DIR/certs"; cp "$p/ca.pem" "$DIR/certs/ca.crt"
+}
+
+registry_conf() {
+  cat <<R
+version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage:
+  filesystem: { rootdirectory: $DIR/registry }
+  redirect: { disable: false }
+middleware:
+  storage:
+    - name: redirect
+      options: { baseurl: "https://$STORAGENAME" }
+http:
+  addr: 127.0.0.1:5000
+  host: https://$REGNAME
+  secret: lab-registry-secret
+auth:
+  token:
+    realm: https://$TOKENNAME/auth
+    service: $REGNAME
+    issuer: lab-token-service
+    rootcertbundle: $DIR/pki/token.pem
+R
 }
 
 nginx_conf() {
@@ -85,17 +130,27 @@ N
 N
   else
     cat <<N
-  server {  # container registry: GET /v2/ answers 401 with Docker-Distribution-Api-Version
+  server {  # the container registry (Distribution, token authentication) behind the TLS front
     listen $REG1:443 ssl; listen $REG2:443 ssl; listen $PUBLIC:443 ssl;
-    location /v2/ { add_header Docker-Distribution-Api-Version registry/2.0 always; return 401 '{"errors":[{"code":"UNAUTHORIZED"}]}'; }
+    client_max_body_size 0;
+    location /v2/ {
+      proxy_pass http://127.0.0.1:5000; proxy_set_header Host \$host; proxy_set_header X-Forwarded-Proto https;
+      proxy_buffering off; proxy_request_buffering off; proxy_http_version 1.1;
+    }
     location / { return 404; }
   }
 N
   fi
   cat <<N
-  server {  # OSS internal endpoint: 403 with x-oss-request-id
+  server {  # OSS internal endpoint: 403 with x-oss-request-id; /lab/ serves a multi-megabyte object
     listen $OSS:443 ssl; listen $OSS:80;
+    location /lab/ { root $DIR/oss; add_header x-oss-request-id 6540B1E2C0FFEE0002 always; }
     location / { add_header x-oss-request-id 6540B1E2C0FFEE0001 always; return 403 '<Error><Code>AccessDenied</Code></Error>'; }
+  }
+  server {  # the storage host the registry redirects blob requests to (its filesystem, read-only)
+    listen $STORAGE:443 ssl;
+    location /docker/registry/v2/blobs/ { root $DIR/registry; default_type application/octet-stream; }
+    location / { return 403; }
   }
   server { listen $CP:443 ssl; listen $CP:80; location / { return 404; } }
   server { listen $API:6443 ssl; location / { return 403 '{"kind":"Status","code":403}'; } }
@@ -141,30 +196,44 @@ up() {
   down >/dev/null 2>&1 || true
   mkdir -p "$DIR/nginx-tmp" "/etc/netns/$NODE"
   echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
-  ip netns add "$NODE"; ip netns add "$ROUTER"; ip netns add "$CLOUD"
+  ip netns add "$NODE"; ip netns add "$ROUTER"; ip netns add "$ID-vbr"; ip netns add "$CLOUD"
   ip link add n0 netns "$NODE" type veth peer name rn netns "$ROUTER"
-  ip link add rc netns "$ROUTER" type veth peer name c0 netns "$CLOUD"
+  ip link add rv netns "$ROUTER" type veth peer name vr netns "$ID-vbr"
+  ip link add vc netns "$ID-vbr" type veth peer name c0 netns "$CLOUD"
   # a second line (Express Connect is built in pairs): used as an ECMP next hop by the 'ecmp' fault
   ip link add n1 netns "$NODE" type veth peer name rn1 netns "$ROUTER"
-  in_node ip link set lo up; in_router ip link set lo up; in_cloud ip link set lo up
+  in_node ip link set lo up; in_router ip link set lo up; in_vbr ip link set lo up; in_cloud ip link set lo up
   in_node ip addr add 10.0.0.10/24 dev n0; in_node ip link set n0 up
   in_router ip addr add 10.0.0.1/24 dev rn; in_router ip link set rn up
   in_node ip addr add 10.0.1.10/24 dev n1; in_node ip link set n1 up
   in_router ip addr add 10.0.1.1/24 dev rn1; in_router ip link set rn1 up
-  in_router ip addr add 10.255.0.1/30 dev rc; in_router ip link set rc up
+  in_router ip addr add 172.31.255.1/30 dev rv; in_router ip link set rv up
+  in_vbr ip addr add 172.31.255.2/30 dev vr; in_vbr ip link set vr up
+  in_vbr ip addr add 10.255.0.1/30 dev vc; in_vbr ip link set vc up
   in_cloud ip addr add 10.255.0.2/30 dev c0; in_cloud ip link set c0 up
   # the core switch routes cloud services, the VPC and the lab's "public" range over the line
   for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do
     in_node ip route add $net via 10.0.0.1
-    in_router ip route add $net via 10.255.0.2
+    in_router ip route add $net via 172.31.255.2
+    in_vbr ip route add $net via 10.255.0.2
   done
+  in_vbr ip route add 10.0.0.0/8 via 172.31.255.1
   in_router sysctl -qw net.ipv4.ip_forward=1
+  in_vbr sysctl -qw net.ipv4.ip_forward=1
   in_node sysctl -qw net.ipv4.ip_forward=1  # a node ready to join forwards (host.sysctl)
   # the node's default route also leads to the core switch, which routes only lab ranges: nothing
   # leaves the lab, and the kubelet / Flannel find their address and interface as on a real node
   in_node ip route add default via 10.0.0.1
   for a in $CLOUD_ADDRS; do in_cloud ip addr add "$a/32" dev lo; done
   in_cloud ip route add 10.0.0.0/8 via 10.255.0.1 src $PEER  # VPC hosts reach the datacenter from the VPC CIDR
+  in_cloud ip route add 172.31.255.0/30 via 10.255.0.1
+  ip netns add "$ID-vpc"
+  ip link add cv netns "$CLOUD" type veth peer name v0 netns "$ID-vpc"
+  in_vpc ip link set lo up
+  in_cloud ip addr add 192.168.100.1/24 dev cv; in_cloud ip link set cv up
+  in_vpc ip addr add $VPCHOST/24 dev v0; in_vpc ip link set v0 up
+  in_vpc ip route add default via 192.168.100.1
+  in_cloud sysctl -qw net.ipv4.ip_forward=1
 
   make_pki
   make_sysroot
@@ -175,13 +244,25 @@ up() {
     --log-facility="$DIR/dnsmasq.log"
   chrony_conf >"$DIR/chrony.conf"
   in_cloud chronyd -f "$DIR/chrony.conf" -x -u root
+  mkdir -p "$DIR/oss/lab" "$DIR/registry"
+  head -c $((8 << 20)) /dev/urandom >"$DIR/oss/lab/object-8m"
   nginx_conf >"$DIR/nginx.conf"
   in_cloud nginx -c "$DIR/nginx.conf" -p "$DIR"
+  registry_conf >"$DIR/registry.yml"
+  in_cloud docker-registry serve "$DIR/registry.yml" </dev/null >"$DIR/registry.log" 2>&1 &
+  in_cloud python3 "$HERE/token_service.py" $TOKEN "$DIR/pki/server.pem" "$DIR/pki/server.key" \
+    "$DIR/pki/token.key" lab-token-service "$DIR/token-no-anon" </dev/null >"$DIR/token.log" 2>&1 &
   # wait for the servers
-  for _ in $(seq 50); do
-    [ -s "$DIR/nginx.pid" ] && [ -s "$DIR/dnsmasq.pid" ] && [ -s "$DIR/chronyd.pid" ] && break
+  for _ in $(seq 100); do
+    [ -s "$DIR/nginx.pid" ] && [ -s "$DIR/dnsmasq.pid" ] && [ -s "$DIR/chronyd.pid" ] \
+      && grep -q listening "$DIR/token.log" && in_cloud bash -c ': </dev/tcp/127.0.0.1/5000' 2>/dev/null && break
     sleep 0.1
   done
+  # a small image of a few megabytes, pushed as a CI pipeline would (Basic credentials at the token service)
+  python3 "$HERE/make_image.py" "$DIR/image" 3.9 $((3 << 20))
+  in_node timeout 60 skopeo --insecure-policy copy --quiet --dest-creds lab:lab --dest-cert-dir "$DIR/certs" \
+    "oci:$DIR/image:3.9" "docker://$REGNAME/$IMAGE" >"$DIR/push.log" 2>&1 \
+    || { echo "lab: pushing the lab image failed: $(cat "$DIR/push.log" "$DIR/registry.log" "$DIR/token.log")" >&2; exit 1; }
   log "up: $NODE (10.0.0.10) -> $ROUTER -> $CLOUD ($CLOUD_ADDRS)"
 }
 
@@ -212,6 +293,7 @@ clear_faults() {
   in_router iptables -F OUTPUT
   in_router iptables -t mangle -F FORWARD
   in_router iptables -t nat -F POSTROUTING
+  in_vbr iptables -F FORWARD; in_vbr iptables -F OUTPUT
   in_cloud ip route replace 10.0.0.0/8 via 10.255.0.1 src $PEER
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
@@ -223,10 +305,12 @@ clear_faults() {
   in_node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.n0.rp_filter=0 net.ipv4.conf.n1.rp_filter=0
   in_node ip addr del 100.64.0.5/10 dev n0 2>/dev/null || true
   in_node ip addr del 169.254.2.1/32 dev n1 2>/dev/null || true
-  in_router ip link set rc mtu 1500; in_cloud ip link set c0 mtu 1500
+  in_router ip link set rv mtu 1500; in_vbr ip link set vr mtu 1500
+  in_vbr ip link set vc mtu 1500; in_cloud ip link set c0 mtu 1500
   echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
   hosts_file >"$DIR/hosts"; kill -HUP "$(cat "$DIR/dnsmasq.pid")"
   kill_pidfile "$DIR/listener.pid"
+  rm -f "$DIR/token-no-anon"
   # nothing runs in the node namespace between scenarios (a busy-port listener, say)
   for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   make_sysroot
@@ -280,7 +364,7 @@ fault() {
       sources-unreachable) in_router iptables -I FORWARD -d $MIRROR -j DROP ;;
       overlap) in_node ip addr add 100.64.0.5/10 dev n0 ;;
       # the core source-NATs the node toward the cloud, and the cloud has no route back to it
-      core-snat) in_router iptables -t nat -A POSTROUTING -o rc -s 10.0.0.0/24 -j MASQUERADE
+      core-snat) in_router iptables -t nat -A POSTROUTING -o rv -s 10.0.0.0/24 -j MASQUERADE
                  in_cloud ip route del 10.0.0.0/8 ;;
       # a datacenter firewall that clamps TCP MSS (what most do in front of a smaller link)
       mss-clamp) in_router iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000 ;;
@@ -290,14 +374,16 @@ fault() {
       raven-udp-blocked) in_router iptables -I FORWARD -p udp --dport 4500 -j DROP ;;
       # one of Raven's proxy ports dropped on the way
       raven-tcp-blocked) in_router iptables -I FORWARD -p tcp --dport 10282 -j DROP ;;
-      mtu-1400) in_router ip link set rc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
+      # the cloud's side of the line is 1400, and the cloud hosts know it (their MSS says so)
+      mtu-1400) in_vbr ip link set vc mtu 1400; in_cloud ip link set c0 mtu 1400 ;;
       # random loss on the line (a policer, dirty optics): 5 % of forwarded packets, any size
       lossy) in_router iptables -I FORWARD -m statistic --mode random --probability 0.05 -j DROP ;;
-      # a smaller link in the middle that neither end knows of: the cloud host's interface stays at
-      # 1500, so its SYN-ACK announces MSS 1460 and nothing clamps it
-      mtu-1400-core) in_router ip link set rc mtu 1400 ;;
-      # a PMTU black hole: the smaller link stays, the router's ICMP "fragmentation needed" is dropped
-      pmtu-blackhole) in_router iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP ;;
+      # a smaller link in the middle (the line between the core and the VBR, both ways) that neither
+      # end knows of: the cloud host's interface stays at 1500, its SYN-ACK announces MSS 1460
+      mtu-1400-core) in_router ip link set rv mtu 1400; in_vbr ip link set vr mtu 1400 ;;
+      # a PMTU black hole: the smaller link stays, the routers' ICMP "fragmentation needed" is dropped
+      pmtu-blackhole) in_router iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+                      in_vbr iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP ;;
       # cloud VIPs that drop ICMP echo (common): TCP works, ping does not
       icmp-filtered) in_router iptables -I FORWARD -p icmp --icmp-type echo-request -j DROP ;;
       registry-plain) touch "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"; kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
@@ -309,6 +395,71 @@ fault() {
       *) echo "lab: unknown fault $f" >&2; exit 2 ;;
     esac
   done
+}
+
+# Flannel's VXLAN device on the node and on the VPC host: VNI 1, UDP 8472, MTU 1450, static FDB
+# and neighbour entries as flanneld writes them (no learning)
+vxlan_up() {
+  vxlan_down
+  in_node ip link add aepvx type vxlan id 1 dstport 8472 local 10.0.0.10 dev n0 nolearning
+  in_node ip link set aepvx address 02:00:0a:00:00:0a mtu 1450 up
+  in_node ip addr add 172.30.0.10/24 dev aepvx
+  in_node bridge fdb append 02:00:c0:a8:64:14 dev aepvx dst $VPCHOST
+  in_node ip neigh replace 172.30.0.20 lladdr 02:00:c0:a8:64:14 dev aepvx nud permanent
+  in_vpc ip link add aepvx type vxlan id 1 dstport 8472 local $VPCHOST dev v0 nolearning
+  in_vpc ip link set aepvx address 02:00:c0:a8:64:14 mtu 1450 up
+  in_vpc ip addr add 172.30.0.20/24 dev aepvx
+  in_vpc bridge fdb append 02:00:0a:00:00:0a dev aepvx dst 10.0.0.10
+  in_vpc ip neigh replace 172.30.0.10 lladdr 02:00:0a:00:00:0a dev aepvx nud permanent
+}
+vxlan_down() { in_node ip link del aepvx 2>/dev/null || true; in_vpc ip link del aepvx 2>/dev/null || true; }
+
+# truth [WRAP...]: what real clients on the node do in the lab's present state, one line per
+# component: "NAME ok|fail WHAT". WRAP (e.g. faketime -f -400d) runs the C clients under it; Go
+# binaries ignore libfaketime, so under a wrapper the pull is judged by curl of the registry.
+truth() {
+  local t=$DIR/truth ca=$DIR/pki/ca.pem
+  rm -rf "$t"; mkdir -p "$t"
+  # flanneld and the kubelet would hold UDP 8472 and TCP 10250: nothing else of the lab's may
+  for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  sleep 0.1
+  vxlan_up
+  # a kubelet stand-in on 10250 (unless something already listens there)
+  in_node timeout 20 nc -l 10.0.0.10 10250 </dev/null >/dev/null 2>&1 &
+  local listener=$!
+  run() {  # run NAME CMD...: exit status and output of one client, in the background
+    local name=$1; shift
+    ( set +e; "$@" >"$t/$name.out" 2>&1; echo $? >"$t/$name.rc" ) &
+  }
+  if [ $# -eq 0 ]; then
+    run pull in_node timeout 15 skopeo --insecure-policy --command-timeout 12s copy --quiet \
+      --src-cert-dir "$DIR/certs" "docker://$REGNAME/$IMAGE" "dir:$t/image"
+  else
+    run pull in_node "$@" curl -sS --max-time 8 --cacert "$ca" -o /dev/null "https://$REGNAME/v2/"
+  fi
+  run oss in_node "$@" curl -sS --fail --max-time 10 --cacert "$ca" -o "$t/object" "https://$OSSNAME/lab/object-8m"
+  run apiserver in_node "$@" curl -sS --max-time 8 --cacert "$ca" -o /dev/null "https://$API:6443/"
+  run ntp in_node "$@" ntpdate -q -t 1 ntp1.aliyun.com cn.ntp.org.cn  # by name, as chrony.conf names them
+  run vxlan in_node ping -n -q -c 3 -i 0.3 -W 2 -M do -s 1422 172.30.0.20
+  sleep 0.2
+  run kubelet in_cloud timeout 5 nc -z -w 3 -s $API 10.0.0.10 10250
+  wait "$(jobs -p | grep -vx "$listener")" 2>/dev/null || true
+  while [ "$(find "$t" -name '*.rc' | wc -l)" -lt 6 ]; do sleep 0.1; done
+  kill "$listener" 2>/dev/null || true
+  vxlan_down
+  local c rc
+  for c in pull oss apiserver ntp vxlan kubelet; do
+    rc=$(cat "$t/$c.rc")
+    if [ "$rc" = 0 ]; then echo "$c ok"; else echo "$c fail $(tr '\n' ' ' <"$t/$c.out" | cut -c1-300)"; fi
+  done
+  # the clock, as ntpdate measured it: the largest offset among the servers that answered
+  local off
+  # ntpdate (ntpsec) prints "DATE (+0000) OFFSET +/- ERROR SERVER sN no-leap" per answer
+  off=$(awk '{for (i = 2; i <= NF; i++) if ($i == "+/-") {o = $(i-1); o = o < 0 ? -o : o; if (o > m) m = o; n++}}
+             END {if (n) print m}' "$t/ntp.out")
+  if [ -z "$off" ]; then echo "clock unknown no NTP answer"
+  elif awk -v o="$off" 'BEGIN {exit !(o >= 5)}'; then echo "clock fail offset $off s"
+  else echo "clock ok offset $off s"; fi
 }
 
 # responder NS ADDR BIN [ARGS...]: start the agent's responder in a namespace, in the background
@@ -368,7 +519,7 @@ C
 
 status() {
   ip netns list | grep "^$ID-" || true
-  for ns in "$NODE" "$ROUTER" "$CLOUD"; do echo "$ns: pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"; done
+  for ns in "$NODE" "$ROUTER" "$ID-vbr" "$CLOUD"; do echo "$ns: pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"; done
 }
 
 cmd=${1:-}; shift || true
@@ -385,5 +536,6 @@ case $cmd in
   ctl) ip netns exec "$ID-ctl" "$@" ;;
   responder) start_responder "$@" ;;
   dir) echo "$DIR" ;;
+  truth) truth "$@" ;;
   *) echo "usage: lab.sh up|down|clear|fault NAME...|node CMD...|cloud CMD...|status|dir|fleet N KEY|ctl CMD..." >&2; exit 2 ;;
 esac

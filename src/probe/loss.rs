@@ -1,0 +1,121 @@
+//! Loss measured, not guessed: what a probe family sent and what came back, and the one rule that
+//! turns a working but lossy exchange into a WARN (docs/loss.md).
+
+use crate::cause::{ErrorClass, Phase, Plain};
+use crate::result::{Finding, Status};
+
+/// A row whose probes lost at least this share (in per cent) is WARN "lossy path" even when an
+/// answer came: one lost query of two (answered on the retransmission) is 50 %, one lost echo
+/// of three is 33 %. Below it (a single loss among many probes) the row says the numbers only.
+pub const LOSS_WARN_PCT: u32 = 20;
+
+/// What one row's probes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exchange {
+    pub sent: u32,
+    pub answered: u32,
+}
+
+impl Exchange {
+    /// The share lost, in per cent (rounded down); 0 when nothing was sent.
+    pub fn loss_pct(self) -> u32 {
+        if self.sent == 0 {
+            return 0;
+        }
+        self.sent.saturating_sub(self.answered) * 100 / self.sent
+    }
+}
+
+/// Record `x` in the row's details (`sent`, `answered`, `loss_pct`), and make a passing row WARN
+/// "lossy path" when it lost `LOSS_WARN_PCT` or more but still got its answer. `what` names the
+/// probes ("DNS queries to 100.100.2.136"). A failed row keeps its own verdict.
+pub fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Finding {
+    let pct = x.loss_pct();
+    let mut f = f
+        .with("sent", x.sent)
+        .with("answered", x.answered)
+        .with("loss_pct", pct);
+    if f.status != Status::Pass || x.answered == 0 || pct < LOSS_WARN_PCT {
+        return f;
+    }
+    let msg = format!(
+        "lossy path: {pct} % of probes lost ({} of {} {what} went unanswered in time; the answer came on a retransmission); {}",
+        x.sent - x.answered,
+        x.sent,
+        f.message
+    );
+    let details = std::mem::take(&mut f.details);
+    let mut w = Finding::warn_by(&Plain(phase, ErrorClass::Loss), msg);
+    for (k, v) in details {
+        w.details.entry(k).or_insert(v);
+    }
+    w.fix("Find the loss on the line before the node joins: a policer or a dirty optic drops packets at random (mtr or repeated pings to the same address show where); image pulls and the kubelet's watches slow down under loss.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retransmission_that_answered_is_a_warning_a_clean_exchange_is_not() {
+        let one_of_two = account(
+            Finding::pass("resolved"),
+            Phase::Dns,
+            "DNS queries",
+            Exchange {
+                sent: 2,
+                answered: 1,
+            },
+        );
+        assert_eq!(one_of_two.status, Status::Warn);
+        assert!(
+            one_of_two
+                .message
+                .starts_with("lossy path: 50 % of probes lost (1 of 2 DNS queries"),
+            "{}",
+            one_of_two.message
+        );
+        assert_eq!(one_of_two.details["error"], "loss");
+        assert_eq!(one_of_two.details["loss_pct"], 50);
+        let clean = account(
+            Finding::pass("resolved"),
+            Phase::Dns,
+            "DNS queries",
+            Exchange {
+                sent: 1,
+                answered: 1,
+            },
+        );
+        assert_eq!(clean.status, Status::Pass);
+        assert_eq!(clean.details["loss_pct"], 0);
+        // one loss among many stays below the threshold; a failure keeps its verdict
+        let many = account(
+            Finding::pass("ok"),
+            Phase::Udp,
+            "echoes",
+            Exchange {
+                sent: 10,
+                answered: 9,
+            },
+        );
+        assert_eq!(many.status, Status::Pass);
+        let failed = account(
+            Finding::fail("no answer"),
+            Phase::Dns,
+            "DNS queries",
+            Exchange {
+                sent: 2,
+                answered: 0,
+            },
+        );
+        assert_eq!(failed.status, Status::Fail);
+        assert_eq!(
+            Exchange {
+                sent: 0,
+                answered: 0
+            }
+            .loss_pct(),
+            0
+        );
+    }
+}
