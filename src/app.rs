@@ -79,8 +79,12 @@ fn nothing_selected(opts: &Options) -> InputError {
 }
 
 fn engine_config(opts: &Options) -> EngineConfig {
+    let mut cloud_nets = vec![ipnet::IpNet::V4(crate::regions::cloud_range())];
+    cloud_nets.extend(opts.vpc_cidr);
     EngineConfig {
         region: opts.region.id.clone(),
+        line_peer: opts.line_peer,
+        cloud_nets,
         timeout: opts.timeout,
         ntp_warn_offset: opts.ntp_warn_offset,
         ntp_fail_offset: opts.ntp_fail_offset,
@@ -125,6 +129,8 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let steps = checks::plan_inbound(&nodes, a.cni);
     let cfg = EngineConfig {
         region: "-".into(),
+        line_peer: None,
+        cloud_nets: vec![],
         timeout,
         ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S,
         ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S,

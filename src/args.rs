@@ -66,6 +66,11 @@ pub(crate) fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppErr
         .as_deref()
         .map(|s| options::parse_cidr(s, "--vpc-cidr"))
         .transpose()?;
+    o.line_peer = t
+        .line_peer
+        .as_deref()
+        .map(|s| options::parse_host_ip(s, "--line-peer"))
+        .transpose()?;
     o.pod_cidr = t
         .pod_cidr
         .as_deref()

@@ -135,6 +135,10 @@ pub struct TargetArgs {
     /// VPC CIDR block, checked for overlap with local networks
     #[arg(long, value_name = "CIDR")]
     pub vpc_cidr: Option<String>,
+    /// The cloud end of the line (the VBR address in the console): a failed path says whether it
+    /// breaks before it (the datacenter) or beyond it (the cloud)
+    #[arg(long, value_name = "IP")]
+    pub line_peer: Option<String>,
     /// Container (pod) CIDR block, checked for overlap (required knowledge for Terway Edge)
     #[arg(long, value_name = "CIDR")]
     pub pod_cidr: Option<String>,

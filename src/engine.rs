@@ -208,6 +208,7 @@ async fn run_inner(
         dns_ids,
         host,
         earlier: std::sync::Mutex::new(vec![]),
+        traces: std::sync::Mutex::default(),
         end,
         deadline,
     };

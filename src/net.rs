@@ -58,6 +58,17 @@ pub trait Connector: Send + Sync {
     async fn connect(&self, addr: SocketAddr, timeout: Duration) -> Result<Connected, TcpFailure>;
     /// TCP connect and read the first line the server sends (at most 128 bytes).
     async fn read_banner(&self, addr: SocketAddr, timeout: Duration) -> Result<String, TcpFailure>;
+    /// TTL-limited SYNs of one flow toward `addr`, for where a failed connect breaks. The default:
+    /// not available.
+    fn ttl_path(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<Box<dyn crate::probe::trace::HopProbe>, OsError> {
+        Err(OsError::new(
+            "TTL probe",
+            format!("{addr}: not available here"),
+        ))
+    }
 }
 
 #[async_trait]
@@ -159,6 +170,19 @@ pub trait UdpProber: Send + Sync {
     /// A UDP socket connected to `peer`, for echo requests and DF probes (one datagram at a time).
     async fn open(&self, peer: SocketAddr)
         -> Result<Box<dyn crate::probe::udp::DfSocket>, OsError>;
+    /// TTL-limited datagrams (`payload`) of one flow toward `peer`, for where a lost UDP exchange
+    /// breaks. The default: not available.
+    async fn ttl_path(
+        &self,
+        peer: SocketAddr,
+        payload: Vec<u8>,
+    ) -> Result<Box<dyn crate::probe::trace::HopProbe>, OsError> {
+        let _ = payload;
+        Err(OsError::new(
+            "TTL probe",
+            format!("{peer}: not available here"),
+        ))
+    }
     /// A UDP socket bound to `local` (this node's address and Flannel's 8472) that takes datagrams
     /// from `peer` only, for the return datagram a responder sends toward the node (several peers:
     /// several such sockets, each connected to its peer). The default: not available.

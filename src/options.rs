@@ -291,6 +291,8 @@ pub struct Options {
     pub self_hosted_ntp: bool,
     pub dns_server: Option<std::net::SocketAddr>,
     pub vpc_cidr: Option<IpNet>,
+    /// `--line-peer`: the cloud end of the line (VBR), for the side of each hop of a sweep.
+    pub line_peer: Option<IpAddr>,
     pub pod_cidr: Option<IpNet>,
     pub endpoints: Vec<HostPort>,
     pub timeout: Duration,
@@ -338,6 +340,7 @@ impl Options {
             self_hosted_ntp: false,
             dns_server: None,
             vpc_cidr: None,
+            line_peer: None,
             pod_cidr: None,
             endpoints: vec![],
             timeout: Duration::from_millis(crate::constants::DEFAULT_TIMEOUT_MS),

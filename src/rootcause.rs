@@ -99,9 +99,45 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
         }
     }
     links.extend(clock_links(results));
+    let linked: Vec<usize> = links.iter().map(|(i, _)| *i).collect();
+    links.extend(hop_links(results, &linked));
     for (i, v) in links {
         results[i].details.entry("caused_by").or_insert(v);
     }
+}
+
+/// The hop where a failed row's TTL sweep stopped (its last answering hop) and whose side it is.
+fn stop_hop(r: &CheckResult) -> Option<(String, String)> {
+    let whose = r.details.get("where")?.as_str()?;
+    if !matches!(whose, "datacenter" | "cloud") {
+        return None;
+    }
+    let last = r
+        .details
+        .get("hops")?
+        .as_array()?
+        .iter()
+        .rev()
+        .find_map(|h| h.get("address")?.as_str().map(str::to_string))?;
+    Some((last, whose.to_string()))
+}
+
+/// Failed rows whose sweeps stopped at the same hop, on the same side, are one cause: the first of
+/// them in plan order leads, the others carry `caused_by` it (the view folds them under it).
+fn hop_links(results: &[CheckResult], already: &[usize]) -> Vec<(usize, Value)> {
+    let mut first: Vec<((String, String), usize)> = vec![];
+    let mut out = vec![];
+    for (i, r) in results.iter().enumerate() {
+        if r.status != Status::Fail || r.details.contains_key("caused_by") || already.contains(&i) {
+            continue;
+        }
+        let Some(key) = stop_hop(r) else { continue };
+        match first.iter().find(|(k, _)| *k == key) {
+            Some((_, k)) => out.push((i, link(&results[*k]))),
+            None => first.push((key, i)),
+        }
+    }
+    out
 }
 
 /// Certificates judged expired or not yet valid because the local clock is wrong: linked to
@@ -369,5 +405,48 @@ mod tests {
         let mut rs = vec![ntp, tls];
         link_causes(&mut rs, &[]);
         assert!(!rs[1].details.contains_key("caused_by"));
+    }
+
+    #[test]
+    fn rows_that_stop_at_the_same_hop_fold_under_the_first() {
+        let mut rs = vec![
+            row(
+                "tcp.oss",
+                "oss",
+                Some("100.118.28.10:443"),
+                Status::Fail,
+                Some("timeout"),
+            ),
+            row(
+                "udp.vxlan",
+                "peer",
+                Some("192.168.0.20:8472"),
+                Status::Fail,
+                Some("no-echo"),
+            ),
+            row(
+                "tcp.apiserver",
+                "api",
+                Some("192.168.0.10:6443"),
+                Status::Fail,
+                Some("timeout"),
+            ),
+        ];
+        let hops = |a: &str| json!([{"ttl": 1, "address": "10.0.0.1"}, {"ttl": 2, "address": a}]);
+        for (r, (last, whose)) in rs.iter_mut().zip([
+            ("172.31.255.2", "cloud"),
+            ("172.31.255.2", "cloud"),
+            ("172.31.255.2", "datacenter"),
+        ]) {
+            r.details.insert("hops".into(), hops(last));
+            r.details.insert("where".into(), json!(whose));
+        }
+        link_causes(&mut rs, &[]);
+        assert!(!rs[0].details.contains_key("caused_by"));
+        assert_eq!(rs[1].details["caused_by"]["id"], "tcp.oss");
+        assert!(
+            !rs[2].details.contains_key("caused_by"),
+            "another side is another cause"
+        );
     }
 }

@@ -372,6 +372,8 @@ fn opts() -> Options {
 
 fn cfg() -> EngineConfig {
     EngineConfig {
+        line_peer: None,
+        cloud_nets: vec![],
         region: "cn-hangzhou".into(),
         timeout: Duration::from_secs(3),
         ntp_warn_offset: 0.5,
@@ -511,8 +513,9 @@ async fn blackholed_network_ends_within_one_deadline() {
         "took {took:?}, deadline {:?}",
         cfg().deadline()
     );
-    // not the sum of timeouts: one DNS timeout plus one probe timeout at most
-    assert!(took <= Duration::from_secs(7), "{took:?}");
+    // not the sum of timeouts: one DNS timeout, one probe timeout and one sweep's budget (where
+    // a failed probe breaks) at most
+    assert!(took <= Duration::from_secs(10), "{took:?}");
     assert!(rows(&r, "dns.registry")[0].message.contains("timed out"));
     let documented: Vec<_> = rows(&r, "tcp.registry")
         .into_iter()

@@ -189,6 +189,10 @@ fn check_wrapped(user: Option<&str>, wrap: &[&str], extra: &[&str]) -> Result<Ru
         args.extend(["--ca-file", &ca, "--cluster-ca", &ca].map(String::from));
     }
     args.extend(["--peer", "192.168.0.20"].map(String::from));
+    if !extra.contains(&"--line-peer") {
+        // the VBR's address, as the console shows it: hops are labelled by side
+        args.extend(["--line-peer", "172.31.255.2"].map(String::from));
+    }
     args.extend(extra.iter().map(std::string::ToString::to_string));
     let o = Command::new("timeout")
         .args(["60", "bash"])
@@ -462,6 +466,13 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "fail",
                 "timed out",
             )?;
+            // where: TTL-limited queries to the VPC DNS get past nothing after the core switch
+            r.expect(
+                "dns.registry",
+                "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+                "fail",
+                "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)",
+            )?;
             // the fix follows what was observed: the node already asks the VPC DNS, port 53 is dropped
             let fix = r.row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com")?
                 ["remediation"]
@@ -551,6 +562,45 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&["oss-blocked"])?;
             let r = check(&[])?;
             r.expect("tcp.oss", "100.118.28.10:443", "fail", "timed out")?;
+            // where: the core switch answers TTL 1, nothing after it
+            r.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)",
+            )?;
+            let row = r.row("tcp.oss", "100.118.28.10:443")?;
+            if row["details"]["where"] != "datacenter"
+                || row["details"]["hops"][0]["address"] != "10.0.0.1"
+            {
+                return Err(format!("tcp.oss should carry the hop list: {row}").into());
+            }
+            r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
+        }),
+        ("the_vbr_dropping_is_beyond_the_line", || {
+            with_faults(&["vbr-drops-oss"])?;
+            let r = check(&[])?;
+            r.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "dropped beyond the line, after 172.31.255.2 (hop 2, the line's cloud end: VBR)",
+            )?;
+            let row = r.row("tcp.oss", "100.118.28.10:443")?;
+            if row["details"]["where"] != "cloud" || row["details"]["hops"][1]["side"] != "line" {
+                return Err(format!("tcp.oss hops: {row}").into());
+            }
+            Ok(())
+        }),
+        ("an_unreachable_route_on_the_core_names_it", || {
+            with_faults(&["core-unreachable"])?;
+            let r = check(&[])?;
+            r.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "from 10.0.0.1 (hop 1, the node's gateway): rejected inside the datacenter",
+            )?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
         ("route_missing", || {
@@ -1091,6 +1141,12 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = check(&[])?;
             r.exit(1)?;
             r.expect("udp.vxlan", "192.168.0.20:8472", "fail", "0/3")?;
+            r.expect(
+                "udp.vxlan",
+                "192.168.0.20:8472",
+                "fail",
+                "dropped inside the datacenter, after 10.0.0.1",
+            )?;
             r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
         }),
         ("vxlan_rejected_on_the_way_names_the_router", || {

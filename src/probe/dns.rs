@@ -342,3 +342,30 @@ mod tests {
         );
     }
 }
+
+/// One DNS A query for `name` on the wire (RFC 1035: header, question), for the TTL-limited probes
+/// of a DNS path that timed out; the answer itself is never read.
+pub fn query_bytes(name: &str) -> Vec<u8> {
+    let mut b = vec![0x4a, 0x45, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]; // id, RD, one question
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        let l = &label.as_bytes()[..label.len().min(63)];
+        b.push(u8::try_from(l.len()).unwrap_or(63));
+        b.extend_from_slice(l);
+    }
+    b.extend_from_slice(&[0, 0, 1, 0, 1]); // root, type A, class IN
+    b
+}
+
+#[cfg(test)]
+mod wire_tests {
+    #[test]
+    fn a_query_is_well_formed() {
+        let q = super::query_bytes("oss.aliyuncs.com.");
+        assert_eq!(&q[12..], b"\x03oss\x08aliyuncs\x03com\x00\x00\x01\x00\x01");
+        assert_eq!(&q[4..6], &[0, 1]);
+    }
+}

@@ -748,7 +748,8 @@ mod tests {
     }
 
     /// Datagrams in flight toward the node's return socket.
-    type InFlight = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(Instant, Vec<u8>)>>>;
+    type InFlight =
+        std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(Instant, Vec<u8>)>>>;
 
     /// A fake responder that also sends the return datagram (through `to`, when the return path
     /// is open) the way `answer_with_return` decides, as seen from `from`.

@@ -19,4 +19,5 @@ pub mod tcp;
 pub mod timesync;
 pub mod tls;
 pub mod tools;
+pub mod trace;
 pub mod udp;

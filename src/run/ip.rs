@@ -41,7 +41,25 @@ impl StepKind for DnsQuery {
             &server
         };
         let f = dns::evaluate(&out, &self.expect, via, took);
-        let f = loss::account(f, Phase::Dns, &format!("DNS queries via {via}"), x);
+        let mut f = loss::account(f, Phase::Dns, &format!("DNS queries via {via}"), x);
+        if matches!(out, Err(dns::DnsFailure::Timeout(_))) {
+            // an A query for the same name at rising TTLs, to the first server in use
+            let server = ctx.net.resolver.servers().first().and_then(|s| {
+                s.parse::<SocketAddr>().ok().or_else(|| {
+                    s.parse::<std::net::IpAddr>()
+                        .ok()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+            });
+            if let Some(sa) = server {
+                if let Some(l) = ctx
+                    .locate(sa, super::Flow::Udp(dns::query_bytes(&self.name)))
+                    .await
+                {
+                    f = l.annotate(f);
+                }
+            }
+        }
         vec![ctx.result(s, None, f, Duration::from_millis(took))]
     }
 }
@@ -134,6 +152,11 @@ impl StepKind for TcpConnect {
             format!(
                 "ICMP echo to {echo} (evidence only, at most 300 ms; root or ping_group_range)"
             ),
+            crate::probe::trace::plan_words(
+                "SYNs",
+                &format!("{}:{port}", s.addr_text()),
+                "the connect times out or is rejected",
+            ),
         ]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
@@ -163,6 +186,15 @@ impl StepKind for TcpConnect {
             let mut f = tcp::evaluate(sa, &out, ms(took));
             if let Some(o) = &pinged {
                 f = icmp::annotate(f, o);
+            }
+            // silently dropped or rejected on the way: which hop, whose side
+            if matches!(
+                out,
+                Err(TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_))
+            ) {
+                if let Some(l) = ctx.locate(sa, super::Flow::Tcp).await {
+                    f = l.annotate(f);
+                }
             }
             vec![ctx.result(s, Some(sa.to_string()), f, took)]
         })

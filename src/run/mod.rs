@@ -12,7 +12,7 @@ pub(crate) mod udp;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures::future::{join_all, BoxFuture, Shared};
@@ -66,6 +66,10 @@ pub struct HostSnapshot {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub region: String,
+    /// `--line-peer`: the cloud end of the line (the VBR), for the side of each hop.
+    pub line_peer: Option<std::net::IpAddr>,
+    /// The cloud range and the VPC CIDR: hops there are on the cloud side.
+    pub cloud_nets: Vec<ipnet::IpNet>,
     /// Per-probe timeout (TCP connect, NTP reply, DNS answer).
     pub timeout: Duration,
     pub ntp_warn_offset: f64,
@@ -75,7 +79,9 @@ pub struct EngineConfig {
 impl EngineConfig {
     /// The whole run's deadline: one DNS answer plus one probe, plus a little slack.
     pub fn deadline(&self) -> Duration {
-        self.timeout * 2 + DEADLINE_SLACK
+        // one DNS answer, one probe, and where a failed probe breaks (a TTL sweep of at most one
+        // timeout, only on failure)
+        self.timeout * 3 + DEADLINE_SLACK
     }
 
     /// The deadline of a run of `probes` probes: one more timeout for every further batch of
@@ -98,6 +104,8 @@ pub struct Ctx<'a, 'n> {
     pub host: HostSnapshot,
     /// The rows of the steps that others depend on, set once they have all finished.
     pub earlier: std::sync::Mutex<Vec<CheckResult>>,
+    /// Sweeps already made, by flow (protocol, destination): paths traced once per run.
+    pub traces: std::sync::Mutex<HashMap<(bool, SocketAddr), TraceCell>>,
     /// The run's deadline: a step (or one address of it) still running then becomes a SKIP row
     /// saying what was pending.
     pub end: Instant,
@@ -164,7 +172,79 @@ where
     }
 }
 
+/// One flow's sweep, made once: concurrent rows of the same flow wait for the first.
+pub(crate) type TraceCell = std::sync::Arc<tokio::sync::OnceCell<Option<Located>>>;
+
+/// Where a failed flow breaks: the words for the row, whose side, the hop list.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub words: String,
+    pub whose: &'static str,
+    pub hops: serde_json::Value,
+}
+
+/// The flow a sweep repeats: the failed probe's own protocol and destination port.
+pub enum Flow {
+    Tcp,
+    /// UDP with this payload (a VXLAN frame to 8472, a query to 53 or 123).
+    Udp(Vec<u8>),
+}
+
+impl Located {
+    /// The row, with where it breaks said in its message and `details`.
+    pub fn annotate(&self, mut f: Finding) -> Finding {
+        f.message = format!("{}; {}", f.message, self.words);
+        f.with("where", self.whose).with("hops", self.hops.clone())
+    }
+}
+
 impl Ctx<'_, '_> {
+    /// Trace where a failed flow toward `dst` breaks (once per flow and run), bounded by one
+    /// timeout and the run's deadline; None when the platform cannot send TTL probes.
+    pub async fn locate(&self, dst: SocketAddr, flow: Flow) -> Option<Located> {
+        let key = (matches!(flow, Flow::Tcp), dst);
+        let cell = std::sync::Arc::clone(self.traces.lock().ok()?.entry(key).or_default());
+        cell.get_or_init(|| self.sweep(dst, flow)).await.clone()
+    }
+
+    async fn sweep(&self, dst: SocketAddr, flow: Flow) -> Option<Located> {
+        use crate::probe::trace;
+        let mut probe = match flow {
+            Flow::Tcp => self.net.connector.ttl_path(dst),
+            Flow::Udp(payload) => self.net.udp.ttl_path(dst, payload).await,
+        }
+        .ok()?;
+        let left = self.end.saturating_duration_since(Instant::now());
+        let budget = self
+            .cfg
+            .timeout
+            .min(left.saturating_sub(Duration::from_millis(50)));
+        if budget.is_zero() {
+            return None;
+        }
+        // a hop answers within a few ms on a datacenter path; a quarter of the timeout, at most
+        // 250 ms, for a slow router
+        let wait = (self.cfg.timeout / 4).min(Duration::from_millis(250));
+        let t = trace::sweep(probe.as_mut(), trace::MAX_HOPS, wait, budget).await;
+        let mut sides = trace::Sides {
+            line_peer: self.cfg.line_peer,
+            cloud_nets: self.cfg.cloud_nets.clone(),
+            ..trace::Sides::default()
+        };
+        if let Ok(addrs) = self.net.routes.addresses().await {
+            sides.local_nets = addrs.iter().map(|a| a.net.trunc()).collect();
+        }
+        if let Ok(r) = self.net.routes.route_to(dst.ip()).await {
+            sides.gateway = r.gateway;
+        }
+        let (words, whose) = trace::words(&t, &sides);
+        Some(Located {
+            words,
+            whose,
+            hops: trace::hops_json(&t, &sides),
+        })
+    }
+
     /// A row for step `s` with the catalogue texts of its id.
     pub fn result(
         &self,

@@ -25,10 +25,13 @@ impl StepKind for NtpQuery {
         "ntp"
     }
     fn packets(&self, s: &Step, _: &str) -> Vec<String> {
-        vec![format!(
-            "SNTP client request (UDP {NTP_PORT}, 48 bytes) to {}, and a second one when the first gets no answer within half the timeout",
-            s.addr_text()
-        )]
+        vec![
+            format!(
+                "SNTP client request (UDP {NTP_PORT}, 48 bytes) to {}, and a second one when the first gets no answer within half the timeout",
+                s.addr_text()
+            ),
+            crate::probe::trace::plan_words("SNTP requests", &format!("{}:{NTP_PORT}", s.addr_text()), "no answer comes"),
+        ]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
         let t = ctx.cfg.timeout;
@@ -54,7 +57,15 @@ impl StepKind for NtpQuery {
                 e => e,
             });
             let answered = u32::from(out.is_ok());
-            let f = ntp::evaluate_server(sa, &out).with("requests", requests);
+            let mut f = ntp::evaluate_server(sa, &out).with("requests", requests);
+            if matches!(out, Err(NtpFailure::Timeout(_))) {
+                // an SNTP client request (mode 3, version 4) at rising TTLs
+                let mut req = vec![0u8; 48];
+                req[0] = 0x23;
+                if let Some(l) = ctx.locate(sa, super::Flow::Udp(req)).await {
+                    f = l.annotate(f);
+                }
+            }
             let f = loss::account(
                 f,
                 Phase::Ntp,

@@ -26,12 +26,19 @@ impl StepKind for UdpEcho {
         "udp_echo"
     }
     fn packets(&self, s: &Step, _: &str) -> Vec<String> {
-        vec![format!(
-            "{ECHO_TRIES} UDP echo requests ({} bytes) to the responder at {}:{}",
-            echo::ECHO_SIZE,
-            s.addr_text(),
-            s.port.unwrap_or_default()
-        )]
+        vec![
+            format!(
+                "{ECHO_TRIES} UDP echo requests ({} bytes) to the responder at {}:{}, each naming this node's address and UDP {VXLAN_PORT} for one return datagram",
+                echo::ECHO_SIZE,
+                s.addr_text(),
+                s.port.unwrap_or_default()
+            ),
+            crate::probe::trace::plan_words(
+                "VXLAN frames",
+                &format!("{}:{}", s.addr_text(), s.port.unwrap_or_default()),
+                "no echo comes back",
+            ),
+        ]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
         let port = s.port.unwrap_or_default();
@@ -89,12 +96,15 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
             out
         }
     };
-    ctx.result(
-        p,
-        Some(sa.to_string()),
-        udp::evaluate_echo(sa, &out),
-        s.elapsed(),
-    )
+    let mut f = udp::evaluate_echo(sa, &out);
+    if out.received == 0 {
+        // a VXLAN frame like the echo's, at rising TTLs: which hop drops it, whose side
+        let frame = echo::encode_request(echo::nonce(), echo::ECHO_SIZE as usize, None);
+        if let Some(l) = ctx.locate(sa, super::Flow::Udp(frame)).await {
+            f = l.annotate(f);
+        }
+    }
+    ctx.result(p, Some(sa.to_string()), f, s.elapsed())
 }
 
 /// One VXLAN frame of the interface MTU with Don't Fragment (two tries: one loss is not a verdict),

@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod errno;
+pub mod errqueue;
 pub mod host;
 pub mod icmp;
 pub mod netlink;
@@ -13,4 +14,5 @@ pub mod system;
 pub mod tcp;
 pub mod term;
 pub mod tls;
+pub mod trace;
 pub mod udp;

@@ -34,6 +34,16 @@ impl Connector for TokioConnector {
         }
     }
 
+    fn ttl_path(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<Box<dyn crate::probe::trace::HopProbe>, crate::net::OsError> {
+        if !addr.is_ipv4() {
+            return Err(crate::net::OsError::new("TTL probe", "IPv4 only"));
+        }
+        Ok(Box::new(super::trace::TcpTtl::new(addr)))
+    }
+
     async fn read_banner(&self, addr: SocketAddr, timeout: Duration) -> Result<String, TcpFailure> {
         use tokio::io::AsyncReadExt;
         let start = std::time::Instant::now();

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use tokio::net::UdpSocket;
 
 use super::errno;
+use super::errqueue::{queued_icmp, unreachable_words};
 use super::sockopt;
 use crate::net::UdpProber;
 use crate::probe::echo::{Datagrams, DgramError};
@@ -19,38 +20,6 @@ pub struct PeerSocket(UdpSocket);
 
 fn dgram_error(e: &std::io::Error) -> DgramError {
     dgram_error_from(e, None, None)
-}
-
-/// The ICMP error the kernel queued for this socket (`IP_RECVERR`): its type, code and sender.
-fn queued_icmp(sock: &UdpSocket) -> Option<(u8, u8, std::net::IpAddr)> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn};
-    use std::os::fd::AsRawFd;
-    let mut data = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut data)];
-    let mut space = nix::cmsg_space!(libc::sock_extended_err, libc::sockaddr_in);
-    let flags = MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT;
-    let msg = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut space), flags).ok()?;
-    for c in msg.cmsgs().ok()? {
-        if let ControlMessageOwned::Ipv4RecvErr(ee, Some(from)) = c {
-            // SO_EE_ORIGIN_ICMP: an ICMP error from a router or the peer
-            if ee.ee_origin == 2 {
-                let ip = std::net::Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr));
-                return Some((ee.ee_type, ee.ee_code, std::net::IpAddr::V4(ip)));
-            }
-        }
-    }
-    None
-}
-
-/// ICMP destination-unreachable codes in words.
-fn unreachable_words(code: u8) -> String {
-    match code {
-        0 => "ICMP network unreachable".into(),
-        1 => "ICMP host unreachable".into(),
-        3 => "ICMP port unreachable".into(),
-        9 | 10 | 13 => "ICMP administratively prohibited".into(),
-        c => format!("ICMP destination unreachable (code {c})"),
-    }
 }
 
 fn dgram_error_from(
@@ -127,6 +96,13 @@ impl UdpProber for TokioUdp {
             crate::net::OsError::new("UDP connect", format!("to {peer}: {}", errno::words(&e)))
         })?;
         Ok(Box::new(PeerSocket(s)))
+    }
+    async fn ttl_path(
+        &self,
+        peer: SocketAddr,
+        payload: Vec<u8>,
+    ) -> Result<Box<dyn crate::probe::trace::HopProbe>, crate::net::OsError> {
+        Ok(Box::new(super::trace::UdpTtl::open(peer, payload).await?))
     }
     async fn listen(
         &self,

@@ -220,6 +220,9 @@ up() {
   in_vbr ip route add 10.0.0.0/8 via 172.31.255.1
   in_router sysctl -qw net.ipv4.ip_forward=1
   in_vbr sysctl -qw net.ipv4.ip_forward=1
+  # the lab's routers answer every TTL-limited probe (real routers rate-limit ICMP; the sweep reads
+  # a silent hop as a gap, tested on a fake path)
+  in_router sysctl -qw net.ipv4.icmp_ratelimit=0; in_vbr sysctl -qw net.ipv4.icmp_ratelimit=0
   in_node sysctl -qw net.ipv4.ip_forward=1  # a node ready to join forwards (host.sysctl)
   # the node's default route also leads to the core switch, which routes only lab ranges: nothing
   # leaves the lab, and the kubelet / Flannel find their address and interface as on a real node
@@ -294,6 +297,7 @@ clear_faults() {
   in_router iptables -t mangle -F FORWARD
   in_router iptables -t nat -F POSTROUTING
   in_vbr iptables -F FORWARD; in_vbr iptables -F OUTPUT
+  in_router ip route del unreachable 100.118.0.0/16 2>/dev/null || true
   in_cloud ip route replace 10.0.0.0/8 via 10.255.0.1 src $PEER
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
@@ -336,6 +340,10 @@ fault() {
       api-refused) in_router iptables -I FORWARD -p tcp -d $API --dport 6443 -j REJECT --reject-with tcp-reset ;;
       ntp-blocked) in_router iptables -I FORWARD -p udp --dport 123 -j DROP ;;
       oss-blocked) in_router iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
+      # the core switch has an unreachable route for OSS (it answers ICMP network unreachable)
+      core-unreachable) in_router ip route add unreachable 100.118.0.0/16 ;;
+      # the VBR (the cloud end of the line) drops OSS
+      vbr-drops-oss) in_vbr iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
       # the core rejects VXLAN with an ICMP error of its own (an unreachable route, a REJECT rule)
       vxlan-rejected) in_router iptables -I FORWARD -p udp --dport 8472 -j REJECT --reject-with icmp-host-unreachable ;;
@@ -432,12 +440,13 @@ truth() {
     ( set +e; "$@" >"$t/$name.out" 2>&1; echo $? >"$t/$name.rc" ) &
   }
   if [ $# -eq 0 ]; then
-    run pull in_node timeout 15 skopeo --insecure-policy --command-timeout 12s copy --quiet \
+    # the kubelet gives a pull minutes; Go's resolver retransmits after 5 s: 30 s here
+    run pull in_node timeout 35 skopeo --insecure-policy --command-timeout 30s copy --quiet \
       --src-cert-dir "$DIR/certs" "docker://$REGNAME/$IMAGE" "dir:$t/image"
   else
     run pull in_node "$@" curl -sS --max-time 8 --cacert "$ca" -o /dev/null "https://$REGNAME/v2/"
   fi
-  run oss in_node "$@" curl -sS --fail --max-time 10 --cacert "$ca" -o "$t/object" "https://$OSSNAME/lab/object-8m"
+  run oss in_node "$@" curl -sS --fail --max-time 20 --cacert "$ca" -o "$t/object" "https://$OSSNAME/lab/object-8m"
   run apiserver in_node "$@" curl -sS --max-time 8 --cacert "$ca" -o /dev/null "https://$API:6443/"
   run ntp in_node "$@" ntpdate -q -t 1 ntp1.aliyun.com cn.ntp.org.cn  # by name, as chrony.conf names them
   run vxlan in_node ping -n -q -c 3 -i 0.3 -W 2 -M do -s 1422 172.30.0.20

@@ -1,0 +1,481 @@
+//! Where a path breaks: TTL-limited probes of the failed row's own protocol and destination port
+//! (a TCP SYN to 443, a UDP datagram to 8472 / 53 / 123), one fixed flow per sweep (Paris-style:
+//! the same 5-tuple at every TTL, so ECMP cannot scramble the hops), collecting ICMP time-exceeded.
+//! The algorithm is generic over one probe ([`HopProbe`]), so it is tested with fake paths on a
+//! paused clock; `sys/trace.rs` holds the sockets. Each hop is then labelled with the side of the
+//! line it is on, from what the node knows ([`Sides`]).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// What came back for one TTL-limited probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HopReply {
+    /// ICMP time exceeded from this router.
+    TimeExceeded(IpAddr),
+    /// The destination answered (a SYN-ACK or RST, an ICMP port unreachable from the destination).
+    Reached,
+    /// A router rejected it (ICMP destination unreachable / prohibited from `from`).
+    Rejected { from: IpAddr, what: String },
+    /// Nothing within the wait.
+    Silent,
+}
+
+/// One probe of a fixed flow with a chosen TTL (the seam fakes replace).
+#[async_trait::async_trait]
+pub trait HopProbe: Send {
+    /// Send one probe with this TTL and wait at most `wait` for what it provokes.
+    async fn probe(&mut self, ttl: u8, wait: Duration) -> Result<HopReply, String>;
+}
+
+/// One hop of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    pub ttl: u8,
+    /// The router that answered; None: no answer at this TTL.
+    pub from: Option<IpAddr>,
+    pub rtt_ms: Option<f64>,
+}
+
+/// How a sweep ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// The destination answered at this TTL: the path works now (the failure was elsewhere or
+    /// intermittent).
+    Reached(u8),
+    /// A router said no.
+    Rejected { from: IpAddr, what: String, ttl: u8 },
+    /// Silence from this TTL on.
+    LostAfter(u8),
+    /// The sweep could not run (no permission, a socket error): said, never guessed.
+    Error(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub hops: Vec<Hop>,
+    pub end: End,
+}
+
+impl Trace {
+    /// The last hop that answered.
+    pub fn last_answer(&self) -> Option<&Hop> {
+        self.hops.iter().rev().find(|h| h.from.is_some())
+    }
+}
+
+/// At most this many hops per sweep: a datacenter to a cloud region is a handful of routers.
+pub const MAX_HOPS: u8 = 8;
+/// Silent TTLs in a row that end a sweep (one alone may be a router that rate-limits ICMP).
+pub const SILENT_END: u8 = 2;
+
+/// Sweep TTL 1, 2, … until the destination answers, a router rejects, `SILENT_END` TTLs in a row
+/// are silent, `max_hops` is reached, or `budget` is spent. Each probe waits `wait`.
+pub async fn sweep<P: HopProbe + ?Sized>(
+    p: &mut P,
+    max_hops: u8,
+    wait: Duration,
+    budget: Duration,
+) -> Trace {
+    let end_at = Instant::now() + budget;
+    let mut hops = vec![];
+    let mut silent = 0u8;
+    for ttl in 1..=max_hops {
+        let left = end_at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let start = Instant::now();
+        let reply = match p.probe(ttl, wait.min(left)).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Trace {
+                    hops,
+                    end: End::Error(e),
+                }
+            }
+        };
+        let rtt = Some(start.elapsed().as_secs_f64() * 1000.0);
+        match reply {
+            HopReply::TimeExceeded(from) => {
+                silent = 0;
+                hops.push(Hop {
+                    ttl,
+                    from: Some(from),
+                    rtt_ms: rtt,
+                });
+            }
+            HopReply::Reached => {
+                return Trace {
+                    hops,
+                    end: End::Reached(ttl),
+                }
+            }
+            HopReply::Rejected { from, what } => {
+                hops.push(Hop {
+                    ttl,
+                    from: Some(from),
+                    rtt_ms: rtt,
+                });
+                return Trace {
+                    hops,
+                    end: End::Rejected { from, what, ttl },
+                };
+            }
+            HopReply::Silent => {
+                silent += 1;
+                hops.push(Hop {
+                    ttl,
+                    from: None,
+                    rtt_ms: None,
+                });
+                if silent >= SILENT_END {
+                    break;
+                }
+            }
+        }
+    }
+    // trailing silent hops say nothing more than "lost after the last answer"
+    while hops.last().is_some_and(|h| h.from.is_none()) {
+        hops.pop();
+    }
+    let after = hops.last().map_or(0, |h| h.ttl);
+    Trace {
+        hops,
+        end: End::LostAfter(after),
+    }
+}
+
+/// Which side of the line a hop is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The node's own networks and gateway: the datacenter's network team.
+    Datacenter(&'static str),
+    /// The cloud end of the line (`--line-peer`, the VBR address shown in the console).
+    Line,
+    /// The cloud range (100.0.0.0/8) or the VPC CIDR: the cloud side.
+    Cloud,
+    Unknown,
+}
+
+/// What the node knows about the sides of its path.
+#[derive(Debug, Clone, Default)]
+pub struct Sides {
+    /// The node's own networks (address/prefix of its interfaces).
+    pub local_nets: Vec<ipnet::IpNet>,
+    /// The gateway of the route toward the destination.
+    pub gateway: Option<IpAddr>,
+    /// `--line-peer`: the cloud side of the line (the VBR).
+    pub line_peer: Option<IpAddr>,
+    /// The cloud range and the VPC CIDR.
+    pub cloud_nets: Vec<ipnet::IpNet>,
+}
+
+impl Sides {
+    pub fn of(&self, ip: IpAddr, seen_line_peer_before: bool) -> Side {
+        if Some(ip) == self.line_peer {
+            Side::Line
+        } else if Some(ip) == self.gateway {
+            Side::Datacenter("the node's gateway")
+        } else if self.cloud_nets.iter().any(|n| n.contains(&ip)) || seen_line_peer_before {
+            Side::Cloud
+        } else if self.local_nets.iter().any(|n| n.contains(&ip)) {
+            Side::Datacenter("in the node's network")
+        } else if self.line_peer.is_some() {
+            // before the line peer on the way: the datacenter's routers
+            Side::Datacenter("a datacenter router")
+        } else {
+            Side::Unknown
+        }
+    }
+}
+
+/// The hops labelled: (hop, side), in order (a hop after the line peer is on the cloud side).
+pub fn label(t: &Trace, sides: &Sides) -> Vec<(Hop, Option<Side>)> {
+    let mut past_line = false;
+    t.hops
+        .iter()
+        .map(|h| {
+            let side = h.from.map(|ip| {
+                let s = sides.of(ip, past_line);
+                past_line |= s == Side::Line;
+                s
+            });
+            (h.clone(), side)
+        })
+        .collect()
+}
+
+fn hop_words(ip: IpAddr, ttl: u8, side: Option<&Side>) -> String {
+    match side {
+        Some(Side::Line) => format!("{ip} (hop {ttl}, the line's cloud end: VBR)"),
+        Some(Side::Datacenter(role)) => format!("{ip} (hop {ttl}, {role})"),
+        Some(Side::Cloud) => format!("{ip} (hop {ttl}, cloud side)"),
+        _ => format!("{ip} (hop {ttl})"),
+    }
+}
+
+/// Where it breaks, in words for the failing row, and whose side that is.
+pub fn words(t: &Trace, sides: &Sides) -> (String, &'static str) {
+    let labelled = label(t, sides);
+    let side_of = |ip: IpAddr| {
+        labelled
+            .iter()
+            .find(|(h, _)| h.from == Some(ip))
+            .and_then(|(_, s)| s.clone())
+    };
+    let last = labelled.iter().rev().find(|(h, _)| h.from.is_some());
+    match &t.end {
+        End::Error(e) => (format!("where it breaks could not be traced: {e}"), "unknown"),
+        End::Reached(ttl) => (
+            format!("a TTL-limited probe of the same flow reached the destination at hop {ttl}: the path works now (intermittent loss, or the failure is beyond the connection)"),
+            "none",
+        ),
+        End::Rejected { from, what, ttl } => {
+            let side = side_of(*from);
+            let whose = whose(side.as_ref());
+            (
+                format!("{what}, from {}: {}", hop_words(*from, *ttl, side.as_ref()), whose_words(whose)),
+                whose,
+            )
+        }
+        End::LostAfter(_) => match last {
+            None => (
+                "no router on the way answered a TTL-limited probe: lost before the first hop (the node's own firewall or link), or every router hides itself".into(),
+                "unknown",
+            ),
+            Some((h, side)) => {
+                let ip = h.from.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+                let whose = match side {
+                    Some(Side::Line | Side::Cloud) => "cloud",
+                    Some(Side::Datacenter(_)) => "datacenter",
+                    _ => "unknown",
+                };
+                let place = match whose {
+                    "cloud" => format!("dropped beyond the line, after {}", hop_words(ip, h.ttl, side.as_ref())),
+                    "datacenter" => format!("dropped inside the datacenter, after {}", hop_words(ip, h.ttl, side.as_ref())),
+                    _ => format!("reaches {}; lost after it", hop_words(ip, h.ttl, side.as_ref())),
+                };
+                (place, whose)
+            }
+        },
+    }
+}
+
+fn whose(side: Option<&Side>) -> &'static str {
+    match side {
+        Some(Side::Datacenter(_)) => "datacenter",
+        Some(Side::Line | Side::Cloud) => "cloud",
+        _ => "unknown",
+    }
+}
+
+fn whose_words(whose: &str) -> &'static str {
+    match whose {
+        "datacenter" => "rejected inside the datacenter",
+        "cloud" => "rejected beyond the line",
+        _ => "rejected on the way",
+    }
+}
+
+/// What `plan` says of the sweep a step sends when its probe fails.
+pub fn plan_words(what: &str, to: &str, when: &str) -> String {
+    format!(
+        "when {when}: TTL-limited {what} to {to} (TTL 1 to {MAX_HOPS}, one fixed flow, ICMP time exceeded read from the error queue), to name the hop where it breaks"
+    )
+}
+
+/// The hop list for `details.hops`.
+pub fn hops_json(t: &Trace, sides: &Sides) -> serde_json::Value {
+    serde_json::Value::Array(
+        label(t, sides)
+            .into_iter()
+            .map(|(h, side)| {
+                serde_json::json!({
+                    "ttl": h.ttl,
+                    "address": h.from.map(|a| a.to_string()),
+                    "rtt_ms": h.rtt_ms.map(|r| (r * 100.0).round() / 100.0),
+                    "side": match side {
+                        Some(Side::Datacenter(_)) => Some("datacenter"),
+                        Some(Side::Line) => Some("line"),
+                        Some(Side::Cloud) => Some("cloud"),
+                        Some(Side::Unknown) => Some("unknown"),
+                        None => None,
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake path: routers at TTL 1..; a destination at `dest_ttl`; silent from `silent_from`;
+    /// `rate_limited` TTLs never answer; two next hops chosen by the flow (ECMP).
+    struct FakePath {
+        routers: Vec<IpAddr>,
+        alt: Option<(u8, IpAddr)>,
+        flow_takes_alt: bool,
+        silent_from: Option<u8>,
+        rate_limited: Vec<u8>,
+        reject_at: Option<u8>,
+        rtt: Duration,
+        sent: Vec<u8>,
+    }
+
+    #[async_trait::async_trait]
+    impl HopProbe for FakePath {
+        async fn probe(&mut self, ttl: u8, wait: Duration) -> Result<HopReply, String> {
+            self.sent.push(ttl);
+            if self.silent_from.is_some_and(|s| ttl >= s) || self.rate_limited.contains(&ttl) {
+                tokio::time::sleep(wait).await;
+                return Ok(HopReply::Silent);
+            }
+            tokio::time::sleep(self.rtt * u32::from(ttl)).await;
+            if self.reject_at == Some(ttl) {
+                return Ok(HopReply::Rejected {
+                    from: self.routers[usize::from(ttl) - 1],
+                    what: "ICMP network unreachable".into(),
+                });
+            }
+            match self.routers.get(usize::from(ttl) - 1) {
+                Some(r) => match self.alt {
+                    Some((at, alt)) if at == ttl && self.flow_takes_alt => {
+                        Ok(HopReply::TimeExceeded(alt))
+                    }
+                    _ => Ok(HopReply::TimeExceeded(*r)),
+                },
+                None => Ok(HopReply::Reached),
+            }
+        }
+    }
+
+    fn path(routers: &[&str]) -> FakePath {
+        FakePath {
+            routers: routers.iter().map(|r| r.parse().unwrap()).collect(),
+            alt: None,
+            flow_takes_alt: false,
+            silent_from: None,
+            rate_limited: vec![],
+            reject_at: None,
+            rtt: Duration::from_millis(1),
+            sent: vec![],
+        }
+    }
+
+    fn sides() -> Sides {
+        Sides {
+            local_nets: vec!["10.0.0.0/24".parse().unwrap()],
+            gateway: Some("10.0.0.1".parse().unwrap()),
+            line_peer: Some("172.31.255.2".parse().unwrap()),
+            cloud_nets: vec![
+                "100.0.0.0/8".parse().unwrap(),
+                "192.168.0.0/16".parse().unwrap(),
+            ],
+        }
+    }
+
+    const WAIT: Duration = Duration::from_millis(200);
+    const BUDGET: Duration = Duration::from_secs(2);
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_after_the_core_is_dropped_inside_the_datacenter() {
+        let mut p = path(&["10.0.0.1", "172.31.255.2", "10.255.0.2"]);
+        p.silent_from = Some(2);
+        let start = Instant::now();
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        assert_eq!(t.end, End::LostAfter(1));
+        assert_eq!(p.sent, vec![1, 2, 3], "two silent TTLs end it");
+        assert!(
+            start.elapsed() <= Duration::from_millis(450),
+            "{:?}",
+            start.elapsed()
+        );
+        let (w, whose) = words(&t, &sides());
+        assert_eq!(whose, "datacenter");
+        assert_eq!(
+            w,
+            "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_after_the_vbr_is_dropped_beyond_the_line() {
+        let mut p = path(&["10.0.0.1", "172.31.255.2", "10.255.0.2"]);
+        p.silent_from = Some(3);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let (w, whose) = words(&t, &sides());
+        assert_eq!(whose, "cloud");
+        assert_eq!(
+            w,
+            "dropped beyond the line, after 172.31.255.2 (hop 2, the line's cloud end: VBR)"
+        );
+        let hops = hops_json(&t, &sides());
+        assert_eq!(hops[0]["side"], "datacenter");
+        assert_eq!(hops[1]["side"], "line");
+        assert_eq!(hops.as_array().unwrap().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_router_is_a_gap_not_the_end() {
+        let mut p = path(&["10.0.0.1", "10.0.5.1", "172.31.255.2"]);
+        p.rate_limited = vec![2];
+        p.silent_from = Some(4);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        assert_eq!(t.end, End::LostAfter(3));
+        assert_eq!(t.hops[1].from, None);
+        assert_eq!(
+            t.last_answer().unwrap().from,
+            Some("172.31.255.2".parse().unwrap())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_flow_sees_one_of_two_ecmp_next_hops_at_every_ttl() {
+        for takes_alt in [false, true] {
+            let mut p = path(&["10.0.0.1", "172.31.255.2", "10.255.0.2"]);
+            p.alt = Some((2, "172.31.254.2".parse().unwrap()));
+            p.flow_takes_alt = takes_alt;
+            p.silent_from = Some(3);
+            let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+            let want: IpAddr = if takes_alt {
+                "172.31.254.2"
+            } else {
+                "172.31.255.2"
+            }
+            .parse()
+            .unwrap();
+            assert_eq!(t.last_answer().unwrap().from, Some(want));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rejecting_router_is_named_and_the_destination_ends_a_sweep() {
+        let mut p = path(&["10.0.0.1", "172.31.255.2"]);
+        p.reject_at = Some(1);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let (w, whose) = words(&t, &sides());
+        assert_eq!(whose, "datacenter");
+        assert!(w.starts_with("ICMP network unreachable, from 10.0.0.1 (hop 1, the node's gateway): rejected inside the datacenter"), "{w}");
+        let mut p = path(&["10.0.0.1", "172.31.255.2"]);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        assert_eq!(t.end, End::Reached(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_bounds_a_silent_path() {
+        let mut p = path(&[]);
+        p.silent_from = Some(1);
+        let start = Instant::now();
+        let t = sweep(&mut p, MAX_HOPS, WAIT, Duration::from_millis(300)).await;
+        assert!(start.elapsed() <= Duration::from_millis(300));
+        assert_eq!(t.end, End::LostAfter(0));
+        assert!(words(&t, &sides())
+            .0
+            .starts_with("no router on the way answered"));
+    }
+}
