@@ -66,6 +66,11 @@ pub(crate) fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppErr
         .as_deref()
         .map(|s| options::parse_cidr(s, "--vpc-cidr"))
         .transpose()?;
+    o.pull_image = t
+        .pull_image
+        .as_deref()
+        .map(options::parse_image)
+        .transpose()?;
     o.line_peer = t
         .line_peer
         .as_deref()

@@ -52,6 +52,7 @@ closed_enum! {
         Tcp = "tcp",
         Tls = "tls",
         Http = "http",
+        Pull = "pull",
         Ntp = "ntp",
         Udp = "udp",
         Mtu = "mtu",

@@ -135,6 +135,10 @@ pub struct TargetArgs {
     /// VPC CIDR block, checked for overlap with local networks
     #[arg(long, value_name = "CIDR")]
     pub vpc_cidr: Option<String>,
+    /// The image the pull rows follow, REPO:TAG in the region's registry (default acs/pause:3.9,
+    /// the sandbox image every node pulls)
+    #[arg(long, value_name = "REPO:TAG")]
+    pub pull_image: Option<String>,
     /// The cloud end of the line (the VBR address in the console): a failed path says whether it
     /// breaks before it (the datacenter) or beyond it (the cloud)
     #[arg(long, value_name = "IP")]

@@ -163,6 +163,22 @@ pub trait TlsProber: Send + Sync {
         http: Option<crate::probe::tls::HttpExpect>,
         timeout: Duration,
     ) -> crate::probe::tls::TlsOutcome;
+    /// One HTTPS request (TCP connect, TLS with SNI `name` verified against `trust`, the
+    /// request, the head and at most `MAX_BODY` bytes of the body), bounded by `timeout`; redirects
+    /// are never followed. The default: not available.
+    async fn request(
+        &self,
+        addr: SocketAddr,
+        name: &str,
+        trust: crate::probe::tls::Trust,
+        req: crate::probe::pull::HttpRequest,
+        timeout: Duration,
+    ) -> Result<crate::probe::pull::HttpReply, crate::probe::pull::PullFailure> {
+        let _ = (addr, name, trust, req, timeout);
+        Err(crate::probe::pull::PullFailure::Unavailable(
+            "HTTPS requests are not available here".into(),
+        ))
+    }
 }
 
 #[async_trait]

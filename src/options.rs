@@ -200,6 +200,34 @@ pub fn parse_seconds(s: &str, flag: &str) -> Result<f64, InputError> {
 }
 
 /// A CIDR such as 172.16.0.0/12 (host bits must be zero).
+/// `--pull-image REPO:TAG`: lower-case path components of [a-z0-9._-] separated by '/', a tag of
+/// [A-Za-z0-9._-] (at most 128), as the OCI Distribution Specification names them.
+pub fn parse_image(s: &str) -> Result<(String, String), InputError> {
+    let bad = |why: &str| InputError::flag("--pull-image", s, why);
+    let (repo, tag) = s
+        .rsplit_once(':')
+        .ok_or_else(|| bad("must be REPO:TAG, e.g. acs/pause:3.9"))?;
+    let comp_ok = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    };
+    if repo.is_empty() || repo.len() > 255 || !repo.split('/').all(comp_ok) {
+        return Err(bad("the repository must be lower-case path components of a-z, 0-9, '.', '_', '-' separated by '/'"));
+    }
+    if tag.is_empty()
+        || tag.len() > 128
+        || !tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return Err(bad(
+            "the tag must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', '-'",
+        ));
+    }
+    Ok((repo.to_string(), tag.to_string()))
+}
+
 pub fn parse_cidr(s: &str, flag: &str) -> Result<IpNet, InputError> {
     let net: IpNet = s
         .trim()
@@ -291,6 +319,8 @@ pub struct Options {
     pub self_hosted_ntp: bool,
     pub dns_server: Option<std::net::SocketAddr>,
     pub vpc_cidr: Option<IpNet>,
+    /// `--pull-image REPO:TAG`: the image the pull rows follow (default: checks/pull-image.toml).
+    pub pull_image: Option<(String, String)>,
     /// `--line-peer`: the cloud end of the line (VBR), for the side of each hop of a sweep.
     pub line_peer: Option<IpAddr>,
     pub pod_cidr: Option<IpNet>,
@@ -341,6 +371,7 @@ impl Options {
             dns_server: None,
             vpc_cidr: None,
             line_peer: None,
+            pull_image: None,
             pod_cidr: None,
             endpoints: vec![],
             timeout: Duration::from_millis(crate::constants::DEFAULT_TIMEOUT_MS),

@@ -286,6 +286,9 @@ fn predictions(
                 "tcp.registry",
                 "tls.registry",
                 "http.registry",
+                "pull.auth",
+                "pull.manifest",
+                "pull.blob",
             ])
             .or_else(|| tcp_stalls.clone()),
         ));
@@ -591,6 +594,80 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 return Err(format!("tcp.oss hops: {row}").into());
             }
             Ok(())
+        }),
+        (
+            "the_pull_is_followed_to_the_token_service_and_the_storage_host",
+            || {
+                with_faults(&[])?;
+                let r = check(&[])?;
+                r.expect(
+                    "pull.auth",
+                    "100.103.9.188:443",
+                    "pass",
+                    "gave an anonymous pull token for acs/pause",
+                )?;
+                r.expect(
+                    "pull.manifest",
+                    "100.103.9.188:443",
+                    "pass",
+                    "manifest of acs/pause:3.9",
+                )?;
+                r.expect("pull.blob", "100.103.9.188:443", "pass", "redirected (HTTP 307) to the storage host registry-storage-cn-hangzhou.lab.test")?;
+                // an image this registry does not have: WARN with what was seen, never FAIL
+                let r = check(&["--only", "pull", "--pull-image", "acs/missing:1.0"])?;
+                r.expect("pull.manifest", "100.103.9.188:443", "warn", "HTTP 404")?;
+                r.expect("pull.blob", "100.103.9.188:443", "skip", "not probed")?;
+                Ok(())
+            },
+        ),
+        (
+            "token_service_blocked_fails_the_pull_while_the_registry_answers",
+            || {
+                with_faults(&["token-blocked"])?;
+                let r = check(&[])?;
+                r.exit(1)?;
+                r.expect(
+                    "pull.auth",
+                    "100.103.9.188:443",
+                    "fail",
+                    "token service dockerauth-vpc.cn-hangzhou.aliyuncs.com",
+                )?;
+                r.expect(
+                    "pull.auth",
+                    "100.103.9.188:443",
+                    "fail",
+                    "dropped inside the datacenter, after 10.0.0.1",
+                )?;
+                r.expect("http.registry", "100.103.9.188:443", "pass", "")?;
+                let m = r.row("pull.manifest", "100.103.9.188:443")?;
+                if m["status"] != "skip" || m["details"]["caused_by"]["id"] != "pull.auth" {
+                    return Err(format!("pull.manifest should be caused by pull.auth: {m}").into());
+                }
+                Ok(())
+            },
+        ),
+        ("storage_host_blocked_fails_the_blob", || {
+            with_faults(&["storage-blocked"])?;
+            let r = check(&[])?;
+            r.exit(1)?;
+            r.expect("pull.manifest", "100.103.9.188:443", "pass", "manifest")?;
+            r.expect("pull.blob", "100.103.9.188:443", "fail", "storage host registry-storage-cn-hangzhou.lab.test, which cannot be reached over the line")
+        }),
+        ("anonymous_pull_refused_is_a_warning", || {
+            with_faults(&["anon-refused"])?;
+            let r = check(&[])?;
+            r.expect(
+                "pull.auth",
+                "100.103.9.188:443",
+                "warn",
+                "refuses an anonymous pull token",
+            )?;
+            r.expect(
+                "pull.auth",
+                "100.103.9.188:443",
+                "warn",
+                "needs credentials",
+            )
         }),
         ("an_unreachable_route_on_the_core_names_it", || {
             with_faults(&["core-unreachable"])?;

@@ -19,6 +19,7 @@ pub(crate) mod mtu;
 pub(crate) mod ntp;
 pub(crate) mod pkg;
 pub(crate) mod port;
+pub(crate) mod pull;
 pub(crate) mod raven;
 pub(crate) mod route;
 pub(crate) mod tcp;
@@ -65,6 +66,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &tls::Registry,
     &tls::Oss,
     &tls::ControlPlane,
+    &pull::Pull,
     &dns::Apiserver,
     &route::Apiserver,
     &tcp::Apiserver,

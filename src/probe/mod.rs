@@ -14,6 +14,7 @@ pub mod ntp;
 pub mod pkg;
 pub mod port;
 pub mod proxy;
+pub mod pull;
 pub mod route;
 pub mod tcp;
 pub mod timesync;

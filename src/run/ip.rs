@@ -165,11 +165,20 @@ impl StepKind for TcpConnect {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, port);
             let start = Instant::now();
+            let tries = std::sync::atomic::AtomicU32::new(1);
             let connect = async {
-                let out = bounded(t, ctx.net.connector.connect(sa, t), || {
-                    Err(TcpFailure::TimedOut(ms(t)))
+                // a SYN lost twice costs 3 s of retransmission timers: a second connect beside the
+                // first at half the timeout keeps a lossy but working line from being a FAIL
+                let once = |wait: Duration| {
+                    bounded(wait, ctx.net.connector.connect(sa, wait), move || {
+                        Err(TcpFailure::TimedOut(ms(wait)))
+                    })
+                };
+                let (out, attempts) = super::with_second_attempt(t, once, |o| {
+                    matches!(o, Err(TcpFailure::TimedOut(_)))
                 })
                 .await;
+                tries.store(attempts, std::sync::atomic::Ordering::Relaxed);
                 (out.map_err(|e| e.with_timeout(t)), start.elapsed())
             };
             let ping = async {
@@ -183,7 +192,17 @@ impl StepKind for TcpConnect {
             };
             let ((out, took), pinged) =
                 echo_bounded_by_connect(connect, ping, icmp_budget(t)).await;
+            let attempts = tries.load(std::sync::atomic::Ordering::Relaxed);
             let mut f = tcp::evaluate(sa, &out, ms(took));
+            f = loss::account(
+                f,
+                Phase::Tcp,
+                &format!("TCP connects to {sa}"),
+                loss::Exchange {
+                    sent: attempts,
+                    answered: u32::from(out.is_ok()),
+                },
+            );
             if let Some(o) = &pinged {
                 f = icmp::annotate(f, o);
             }

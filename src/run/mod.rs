@@ -6,6 +6,7 @@
 pub(crate) mod ip;
 pub(crate) mod local;
 pub(crate) mod ntp;
+pub(crate) mod pull;
 pub(crate) mod step;
 pub(crate) mod tls;
 pub(crate) mod udp;

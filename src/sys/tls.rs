@@ -2,6 +2,7 @@
 //! The verifier records the verdict instead of aborting, so a failed chain still yields the
 //! certificate as evidence (issuer and subject seen), and the HTTP answer can still be read.
 
+use crate::probe::pull::{HttpReply, HttpRequest, PullFailure, MAX_BODY};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -237,16 +238,22 @@ where
     })
 }
 
-#[async_trait]
-impl TlsProber for RustlsProber {
-    async fn probe(
+impl RustlsProber {
+    /// TCP connect and TLS handshake (SNI `name`, or the address), recording the certificate and
+    /// whether it verified against the roots `trust` picks. Bounded by `timeout`.
+    async fn handshake(
         &self,
         addr: SocketAddr,
         name: Option<&str>,
         trust: Trust,
-        http: Option<HttpExpect>,
         timeout: Duration,
-    ) -> TlsOutcome {
+    ) -> Result<
+        (
+            tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+            TlsSession,
+        ),
+        TlsFailure,
+    > {
         let start = Instant::now();
         let ms = crate::clock::ms;
         let roots = match (trust, &self.cluster) {
@@ -267,12 +274,9 @@ impl TlsProber for RustlsProber {
                     .1
                     .clone()
                     .unwrap_or_else(|| e.to_string());
-                return TlsOutcome {
-                    session: Err(TlsFailure::Handshake(format!(
-                        "cannot build a verifier: {note}"
-                    ))),
-                    http: None,
-                };
+                return Err(TlsFailure::Handshake(format!(
+                    "cannot build a verifier: {note}"
+                )));
             }
         };
         let recorder = Arc::new(Recorder {
@@ -289,12 +293,7 @@ impl TlsProber for RustlsProber {
                 .dangerous()
                 .with_custom_certificate_verifier(recorder.clone())
                 .with_no_client_auth(),
-            Err(e) => {
-                return TlsOutcome {
-                    session: Err(TlsFailure::Handshake(e.to_string())),
-                    http: None,
-                }
-            }
+            Err(e) => return Err(TlsFailure::Handshake(e.to_string())),
         };
         let server_name: ServerName<'static> =
             match name.map(|n| ServerName::try_from(n.to_string())) {
@@ -304,36 +303,18 @@ impl TlsProber for RustlsProber {
         let shown = name.map_or_else(|| addr.ip().to_string(), String::from);
         let tcp = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
             Err(_) => {
-                return TlsOutcome {
-                    session: Err(TlsFailure::Connect(
-                        crate::probe::tcp::TcpFailure::TimedOut(ms(timeout)),
-                    )),
-                    http: None,
-                }
+                return Err(TlsFailure::Connect(
+                    crate::probe::tcp::TcpFailure::TimedOut(ms(timeout)),
+                ))
             }
-            Ok(Err(e)) => {
-                return TlsOutcome {
-                    session: Err(TlsFailure::Connect(super::errno::tcp_failure(&e))),
-                    http: None,
-                }
-            }
+            Ok(Err(e)) => return Err(TlsFailure::Connect(super::errno::tcp_failure(&e))),
             Ok(Ok(s)) => s,
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let left = timeout.saturating_sub(start.elapsed());
         let stream = match tokio::time::timeout(left, connector.connect(server_name, tcp)).await {
-            Err(_) => {
-                return TlsOutcome {
-                    session: Err(TlsFailure::Timeout(ms(timeout))),
-                    http: None,
-                }
-            }
-            Ok(Err(e)) => {
-                return TlsOutcome {
-                    session: Err(TlsFailure::Handshake(e.to_string())),
-                    http: None,
-                }
-            }
+            Err(_) => return Err(TlsFailure::Timeout(ms(timeout))),
+            Ok(Err(e)) => return Err(TlsFailure::Handshake(e.to_string())),
             Ok(Ok(s)) => s,
         };
         let version = stream.get_ref().1.protocol_version().map_or_else(
@@ -357,6 +338,144 @@ impl TlsProber for RustlsProber {
             version,
             cert,
             trust_failure,
+        };
+        Ok((stream, session))
+    }
+}
+
+/// One request over an established stream: the head (at most 16 KiB) and at most `MAX_BODY`
+/// bytes of the body. The caller bounds it in time.
+async fn http_request<S>(stream: S, host: &str, req: HttpRequest) -> Result<HttpReply, HttpFailure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper::body::Body as _;
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_HTTP_HEAD.max(8192))
+        .handshake::<_, String>(io)
+        .await
+        .map_err(|e| HttpFailure::Other(e.to_string()))?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let mut b = hyper::Request::builder()
+        .method(req.method)
+        .uri(req.path.as_str())
+        .header("host", host)
+        .header(
+            "user-agent",
+            concat!("ack-edge-preflight/", env!("CARGO_PKG_VERSION")),
+        )
+        .header("connection", "close");
+    for (k, v) in &req.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let request = b
+        .body(String::new())
+        .map_err(|e| HttpFailure::Other(e.to_string()))?;
+    let resp = sender.send_request(request).await.map_err(|e| {
+        let t = e.to_string();
+        if e.is_parse() {
+            HttpFailure::Malformed(t)
+        } else {
+            HttpFailure::Other(t)
+        }
+    });
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => {
+            driver.abort();
+            return Err(e);
+        }
+    };
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .take(MAX_HEADERS)
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), 2048),
+            )
+        })
+        .collect();
+    let mut body = resp.into_body();
+    let mut bytes = vec![];
+    while bytes.len() < MAX_BODY {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            Some(Ok(f)) => {
+                if let Ok(d) = f.into_data() {
+                    let take = d.len().min(MAX_BODY - bytes.len());
+                    bytes.extend_from_slice(&d[..take]);
+                }
+            }
+            Some(Err(e)) => {
+                driver.abort();
+                return Err(HttpFailure::Other(e.to_string()));
+            }
+            None => break,
+        }
+    }
+    driver.abort();
+    Ok(HttpReply {
+        status,
+        headers,
+        body: bytes,
+    })
+}
+
+#[async_trait]
+impl TlsProber for RustlsProber {
+    async fn request(
+        &self,
+        addr: SocketAddr,
+        name: &str,
+        trust: Trust,
+        req: HttpRequest,
+        timeout: Duration,
+    ) -> Result<HttpReply, PullFailure> {
+        let start = Instant::now();
+        let (stream, session) = self
+            .handshake(addr, Some(name), trust, timeout)
+            .await
+            .map_err(PullFailure::Tls)?;
+        if let Some(t) = session.trust_failure {
+            return Err(PullFailure::Untrusted(t.to_string()));
+        }
+        let left = timeout
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(100));
+        match tokio::time::timeout(left, http_request(stream, name, req)).await {
+            Err(_) => Err(PullFailure::Http(format!(
+                "no answer within {} ms",
+                crate::clock::ms(timeout)
+            ))),
+            Ok(Err(e)) => Err(PullFailure::Http(e.to_string())),
+            Ok(Ok(r)) => Ok(r),
+        }
+    }
+
+    async fn probe(
+        &self,
+        addr: SocketAddr,
+        name: Option<&str>,
+        trust: Trust,
+        http: Option<HttpExpect>,
+        timeout: Duration,
+    ) -> TlsOutcome {
+        let start = Instant::now();
+        let ms = crate::clock::ms;
+        let (stream, session) = match self.handshake(addr, name, trust, timeout).await {
+            Ok(x) => x,
+            Err(e) => {
+                return TlsOutcome {
+                    session: Err(e),
+                    http: None,
+                }
+            }
         };
         let http = match http {
             None => None,

@@ -314,7 +314,7 @@ clear_faults() {
   echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
   hosts_file >"$DIR/hosts"; kill -HUP "$(cat "$DIR/dnsmasq.pid")"
   kill_pidfile "$DIR/listener.pid"
-  rm -f "$DIR/token-no-anon"
+  rm -f "$DIR/token-no-anon" "$DIR/truth-creds"
   # nothing runs in the node namespace between scenarios (a busy-port listener, say)
   for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   make_sysroot
@@ -342,6 +342,11 @@ fault() {
       oss-blocked) in_router iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       # the core switch has an unreachable route for OSS (it answers ICMP network unreachable)
       core-unreachable) in_router ip route add unreachable 100.118.0.0/16 ;;
+      # the registry's token service, or the storage host its blobs are redirected to, dropped
+      token-blocked) in_router iptables -I FORWARD -d $TOKEN -j DROP ;;
+      storage-blocked) in_router iptables -I FORWARD -d $STORAGE -j DROP ;;
+      # the token service refuses anonymous pulls; the node has credentials (as imagePullSecrets)
+      anon-refused) touch "$DIR/token-no-anon"; echo lab:lab >"$DIR/truth-creds" ;;
       # the VBR (the cloud end of the line) drops OSS
       vbr-drops-oss) in_vbr iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
@@ -441,8 +446,10 @@ truth() {
   }
   if [ $# -eq 0 ]; then
     # the kubelet gives a pull minutes; Go's resolver retransmits after 5 s: 30 s here
+    local creds=()
+    [ -s "$DIR/truth-creds" ] && creds=(--src-creds "$(cat "$DIR/truth-creds")")
     run pull in_node timeout 35 skopeo --insecure-policy --command-timeout 30s copy --quiet \
-      --src-cert-dir "$DIR/certs" "docker://$REGNAME/$IMAGE" "dir:$t/image"
+      --src-cert-dir "$DIR/certs" "${creds[@]}" "docker://$REGNAME/$IMAGE" "dir:$t/image"
   else
     run pull in_node "$@" curl -sS --max-time 8 --cacert "$ca" -o /dev/null "https://$REGNAME/v2/"
   fi

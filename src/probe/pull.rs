@@ -1,0 +1,335 @@
+//! Following a real pull, read-only (phase: pull): the registry's 401 names a token service
+//! (`Www-Authenticate: Bearer realm=…`), which gives an anonymous pull token; with it the image's
+//! manifest names a blob, and a blob request may be redirected to a storage host. Pure parsing and
+//! verdicts here, fuzzable; `run/pull.rs` sends the requests.
+
+use crate::cause::{Cause, ErrorClass, Phase, Plain};
+use crate::result::Finding;
+use crate::text::clean;
+
+/// One HTTPS request of the pull (method, path with query, extra headers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Its answer: the head, and at most [`MAX_BODY`] bytes of the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The most of a body read: a token or a manifest is a few KiB.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Why one request of the pull failed, by phase.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PullFailure {
+    #[error("{host} does not resolve: {why}")]
+    Dns { host: String, why: String },
+    #[error("no route to {ip}: {why}")]
+    Route { ip: String, why: String },
+    #[error("{0}")]
+    Tls(crate::probe::tls::TlsFailure),
+    #[error("the server's certificate is not trusted: {0}")]
+    Untrusted(String),
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl Cause for PullFailure {
+    fn phase(&self) -> Phase {
+        match self {
+            PullFailure::Dns { .. } => Phase::Dns,
+            PullFailure::Route { .. } => Phase::Route,
+            PullFailure::Tls(e) => e.phase(),
+            _ => Phase::Pull,
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            PullFailure::Dns { .. } => ErrorClass::NoRecords,
+            PullFailure::Route { .. } => ErrorClass::NoRoute,
+            PullFailure::Tls(e) => e.class(),
+            PullFailure::Untrusted(_) => ErrorClass::Untrusted,
+            PullFailure::Http(_) => ErrorClass::Malformed,
+            PullFailure::Unavailable(_) => ErrorClass::Error,
+        }
+    }
+}
+
+/// A Bearer challenge: where the token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub realm: String,
+    pub service: Option<String>,
+}
+
+/// Parse `Www-Authenticate: Bearer realm="…",service="…",scope="…"` (RFC 6750 §3 auth-params).
+pub fn parse_challenge(h: &str) -> Option<Challenge> {
+    let rest = h.trim();
+    let (scheme, params) = rest.split_once(char::is_whitespace)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut realm = None;
+    let mut service = None;
+    let mut s = params.trim();
+    while !s.is_empty() {
+        let (key, after) = s.split_once('=')?;
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, rest) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"')?;
+            (&q[..end], &q[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        match key.as_str() {
+            "realm" => realm = Some(value.to_string()),
+            "service" => service = Some(value.to_string()),
+            _ => {}
+        }
+        s = rest.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some(Challenge {
+        realm: realm?,
+        service,
+    })
+}
+
+/// An https URL split for one request: host, port, path with query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+/// Parse an absolute `https://host[:port]/path?query` (what realms and redirects carry); None for
+/// anything else (plain http, user info, a relative location).
+pub fn parse_url(u: &str) -> Option<Url> {
+    let rest = u.trim().strip_prefix("https://")?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() || authority.contains('@') || authority.starts_with('[') {
+        return None;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok()?),
+        None => (authority, 443),
+    };
+    let valid = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if host.is_empty() || !valid {
+        return None;
+    }
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    Some(Url {
+        host: host.to_ascii_lowercase(),
+        port,
+        path,
+    })
+}
+
+/// Percent-encode a query value (RFC 3986 unreserved characters pass).
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The token request for pulling `repository`: the realm's path with service and scope added.
+pub fn token_path(realm: &Url, c: &Challenge, repository: &str) -> String {
+    let sep = if realm.path.contains('?') { '&' } else { '?' };
+    let mut p = format!(
+        "{}{sep}scope={}",
+        realm.path,
+        encode(&format!("repository:{repository}:pull"))
+    );
+    if let Some(s) = &c.service {
+        p.push_str(&format!("&service={}", encode(s)));
+    }
+    p
+}
+
+/// The token of a token service's JSON answer (`token`, or OAuth2's `access_token`).
+pub fn token_of(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let t = v.get("token").or_else(|| v.get("access_token"))?.as_str()?;
+    (!t.is_empty() && t.len() <= 16 * 1024 && t.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| t.to_string())
+}
+
+/// What a manifest names next: a platform manifest of an index (linux/amd64, else the first), or
+/// the blob to fetch (the config, else the first layer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Manifest(String),
+    Blob(String),
+}
+
+fn digest_ok(d: &str) -> bool {
+    d.split_once(':').is_some_and(|(alg, hex)| {
+        !alg.is_empty()
+            && alg.bytes().all(|b| b.is_ascii_alphanumeric())
+            && (32..=128).contains(&hex.len())
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Parse a manifest or an index (OCI or Docker v2) for what to fetch next.
+pub fn next_of(body: &[u8]) -> Option<Next> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(list) = v.get("manifests").and_then(|m| m.as_array()) {
+        let amd64 = list
+            .iter()
+            .find(|m| m["platform"]["architecture"] == "amd64" && m["platform"]["os"] == "linux");
+        let d = amd64.or(list.first())?.get("digest")?.as_str()?;
+        return digest_ok(d).then(|| Next::Manifest(d.to_string()));
+    }
+    let d = v["config"]["digest"]
+        .as_str()
+        .or_else(|| v["layers"].as_array()?.first()?.get("digest")?.as_str())?;
+    digest_ok(d).then(|| Next::Blob(d.to_string()))
+}
+
+/// What the registry's answer to an authorised request means when it is not the expected one:
+/// a WARN with what was seen (the image may need credentials, the name may differ), never a FAIL.
+pub fn refused(what: &str, status: u16, body: &[u8]) -> Finding {
+    let seen = clean(&String::from_utf8_lossy(&body[..body.len().min(200)]), 200);
+    let why = match status {
+        401 | 403 => "the image needs credentials (imagePullSecrets), or the registry refuses anonymous pulls",
+        404 => "the repository or tag differs in this registry (--pull-image REPO:TAG)",
+        _ => "an unexpected answer",
+    };
+    Finding::warn_by(
+        &Plain(Phase::Pull, ErrorClass::WrongService),
+        format!("{what}: HTTP {status}: {why} ({seen})"),
+    )
+    .with("http_status", u32::from(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_of_real_registries() {
+        let c = parse_challenge(r#"Bearer realm="https://dockerauth-vpc.cn-hangzhou.aliyuncs.com/auth",service="registry.aliyuncs.com:cn-hangzhou:26842",scope="repository:acs/pause:pull""#).unwrap();
+        assert_eq!(
+            c.realm,
+            "https://dockerauth-vpc.cn-hangzhou.aliyuncs.com/auth"
+        );
+        assert_eq!(
+            c.service.as_deref(),
+            Some("registry.aliyuncs.com:cn-hangzhou:26842")
+        );
+        let c = parse_challenge("bearer realm=https://auth.example/token, service=reg").unwrap();
+        assert_eq!(
+            (c.realm.as_str(), c.service.as_deref()),
+            ("https://auth.example/token", Some("reg"))
+        );
+        assert!(parse_challenge(r#"Basic realm="x""#).is_none());
+        assert!(parse_challenge("Bearer service=x").is_none());
+        assert!(parse_challenge(r#"Bearer realm="unterminated"#).is_none());
+    }
+
+    #[test]
+    fn urls_and_the_token_request() {
+        let u = parse_url("https://DockerAuth.example:8443/auth?x=1").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("dockerauth.example", 8443, "/auth?x=1")
+        );
+        assert_eq!(parse_url("https://h.example").unwrap().path, "/");
+        for bad in [
+            "http://h/",
+            "https://u:p@h/",
+            "https:///x",
+            "https://h:99999/",
+            "https://h_/",
+            "/v2/x",
+        ] {
+            assert!(parse_url(bad).is_none(), "{bad}");
+        }
+        let c = Challenge {
+            realm: String::new(),
+            service: Some("reg:cn hz".into()),
+        };
+        let p = token_path(
+            &parse_url("https://a.example/auth").unwrap(),
+            &c,
+            "acs/pause",
+        );
+        assert_eq!(
+            p,
+            "/auth?scope=repository%3Aacs%2Fpause%3Apull&service=reg%3Acn%20hz"
+        );
+    }
+
+    #[test]
+    fn tokens_and_manifests() {
+        assert_eq!(
+            token_of(br#"{"token":"abc.def"}"#).as_deref(),
+            Some("abc.def")
+        );
+        assert_eq!(token_of(br#"{"access_token":"x"}"#).as_deref(), Some("x"));
+        assert!(token_of(br#"{"token":"a\nb"}"#).is_none());
+        assert!(token_of(b"<html>").is_none());
+        let d = format!("sha256:{}", "a".repeat(64));
+        let index = format!(
+            r#"{{"manifests":[{{"digest":"sha256:{}","platform":{{"architecture":"arm64","os":"linux"}}}},{{"digest":"{d}","platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+            "b".repeat(64)
+        );
+        assert_eq!(next_of(index.as_bytes()), Some(Next::Manifest(d.clone())));
+        let m = format!(r#"{{"config":{{"digest":"{d}"}},"layers":[]}}"#);
+        assert_eq!(next_of(m.as_bytes()), Some(Next::Blob(d)));
+        assert!(next_of(br#"{"config":{"digest":"sha256:../../etc"}}"#).is_none());
+        let w = refused(
+            "manifest of acs/pause:3.9",
+            404,
+            b"{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}\x1b[2J",
+        );
+        assert_eq!(w.status, crate::result::Status::Warn);
+        assert!(
+            w.message.contains("the repository or tag differs") && !w.message.contains('\x1b'),
+            "{}",
+            w.message
+        );
+    }
+}
