@@ -186,6 +186,14 @@ impl PullFollow {
                 json!({"id": cause, "target": target, "address": reg.to_string()}),
             )
         };
+        // pull.auth decided the pull cannot go on: the rows after it say why, caused by it
+        let stop = |f: Finding, why: &str| {
+            vec![
+                row(ReqId::PullAuth, f),
+                row(ReqId::PullManifest, after(ReqId::PullAuth, why)),
+                row(ReqId::PullBlob, after(ReqId::PullAuth, why)),
+            ]
+        };
         let mut rows = vec![];
         // 1. the registry's challenge
         let challenge = match self
@@ -210,16 +218,7 @@ impl PullFollow {
                 .and_then(pull::parse_challenge)
             else {
                 let f = Finding::warn_by(&Plain(Phase::Pull, ErrorClass::WrongService), "the registry's 401 names no Bearer token service (Www-Authenticate); a pull cannot be followed further");
-                rows.push(row(ReqId::PullAuth, f));
-                rows.push(row(
-                    ReqId::PullManifest,
-                    after(ReqId::PullAuth, "no token service"),
-                ));
-                rows.push(row(
-                    ReqId::PullBlob,
-                    after(ReqId::PullAuth, "no token service"),
-                ));
-                return rows;
+                return stop(f, "no token service");
             };
             let Some(realm) = pull::parse_url(&c.realm) else {
                 let f = Finding::warn_by(
@@ -229,16 +228,7 @@ impl PullFollow {
                         crate::text::clean(&c.realm, 200)
                     ),
                 );
-                rows.push(row(ReqId::PullAuth, f));
-                rows.push(row(
-                    ReqId::PullManifest,
-                    after(ReqId::PullAuth, "no token service"),
-                ));
-                rows.push(row(
-                    ReqId::PullBlob,
-                    after(ReqId::PullAuth, "no token service"),
-                ));
-                return rows;
+                return stop(f, "no token service");
             };
             let what = format!(
                 "the registry's token service {} (realm {})",
@@ -273,19 +263,10 @@ impl PullFollow {
             }
             .with("realm", crate::text::clean(&c.realm, 200))
             .with("token_host", realm.host.clone());
-            let ok = f.status == crate::result::Status::Pass;
-            rows.push(row(ReqId::PullAuth, f));
-            if !ok {
-                rows.push(row(
-                    ReqId::PullManifest,
-                    after(ReqId::PullAuth, "no pull token"),
-                ));
-                rows.push(row(
-                    ReqId::PullBlob,
-                    after(ReqId::PullAuth, "no pull token"),
-                ));
-                return rows;
+            if f.status != crate::result::Status::Pass {
+                return stop(f, "no pull token");
             }
+            rows.push(row(ReqId::PullAuth, f));
         } else {
             rows.push(row(ReqId::PullAuth, Finding::pass(format!("the registry answers /v2/ with HTTP {} without a token: anonymous access, no token service", challenge.status))));
         }

@@ -190,51 +190,15 @@ pub async fn http_get<S>(stream: S, host: &str, path: &str) -> Result<HttpAnswer
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
-        .max_buf_size(MAX_HTTP_HEAD.max(8192))
-        .handshake::<_, String>(io)
-        .await
-        .map_err(|e| HttpFailure::Other(e.to_string()))?;
-    // the connection driver runs beside the request; only the response head is read
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let request = hyper::Request::builder()
-        .method("GET")
-        .uri(path)
-        .header("host", host)
-        .header(
-            "user-agent",
-            concat!("ack-edge-preflight/", env!("CARGO_PKG_VERSION")),
-        )
-        .header("connection", "close")
-        .body(String::new())
-        .map_err(|e| HttpFailure::Other(e.to_string()))?;
-    let res = sender.send_request(request).await;
-    driver.abort();
-    let resp = res.map_err(|e| {
-        let t = e.to_string();
-        if e.is_parse() {
-            HttpFailure::Malformed(t)
-        } else {
-            HttpFailure::Other(t)
-        }
-    })?;
-    let headers = resp
-        .headers()
-        .iter()
-        .take(MAX_HEADERS)
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), 200),
-            )
-        })
-        .collect();
+    let req = HttpRequest {
+        method: "GET",
+        path: path.to_string(),
+        headers: vec![],
+    };
+    let r = http_request(stream, host, req, 0, 200).await?;
     Ok(HttpAnswer {
-        status: resp.status().as_u16(),
-        headers,
+        status: r.status,
+        headers: r.headers,
     })
 }
 
@@ -343,9 +307,15 @@ impl RustlsProber {
     }
 }
 
-/// One request over an established stream: the head (at most 16 KiB) and at most `MAX_BODY`
-/// bytes of the body. The caller bounds it in time.
-async fn http_request<S>(stream: S, host: &str, req: HttpRequest) -> Result<HttpReply, HttpFailure>
+/// One request over an established stream: the head (at most 16 KiB, header values cut at
+/// `header_cap` characters) and at most `max_body` bytes of the body. The caller bounds it in time.
+async fn http_request<S>(
+    stream: S,
+    host: &str,
+    req: HttpRequest,
+    max_body: usize,
+    header_cap: usize,
+) -> Result<HttpReply, HttpFailure>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -397,18 +367,18 @@ where
         .map(|(k, v)| {
             (
                 k.as_str().to_ascii_lowercase(),
-                crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), 2048),
+                crate::text::clean(&String::from_utf8_lossy(v.as_bytes()), header_cap),
             )
         })
         .collect();
     let mut body = resp.into_body();
     let mut bytes = vec![];
-    while bytes.len() < MAX_BODY {
+    while bytes.len() < max_body {
         let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
         match frame {
             Some(Ok(f)) => {
                 if let Ok(d) = f.into_data() {
-                    let take = d.len().min(MAX_BODY - bytes.len());
+                    let take = d.len().min(max_body - bytes.len());
                     bytes.extend_from_slice(&d[..take]);
                 }
             }
@@ -448,7 +418,7 @@ impl TlsProber for RustlsProber {
         let left = timeout
             .saturating_sub(start.elapsed())
             .max(Duration::from_millis(100));
-        match tokio::time::timeout(left, http_request(stream, name, req)).await {
+        match tokio::time::timeout(left, http_request(stream, name, req, MAX_BODY, 2048)).await {
             Err(_) => Err(PullFailure::Http(format!(
                 "no answer within {} ms",
                 crate::clock::ms(timeout)
