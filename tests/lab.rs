@@ -578,6 +578,19 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             {
                 return Err(format!("tcp.oss should carry the hop list: {row}").into());
             }
+            // the raw ICMP listener alone (the path of kernels that queue no SYN_SENT errors)
+            // names the same hop
+            let raw = check_wrapped(
+                None,
+                &["env", "ACK_EDGE_PREFLIGHT_TRACE=raw"],
+                &["--only", "tcp.oss"],
+            )?;
+            raw.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)",
+            )?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
         ("the_vbr_dropping_is_beyond_the_line", || {

@@ -280,6 +280,51 @@ fn whose_words(whose: &str) -> &'static str {
     }
 }
 
+/// An ICMP error as a raw IPv4 socket receives it: who sent it, and the flow it quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcmpError {
+    pub from: IpAddr,
+    pub kind: u8,
+    pub code: u8,
+    pub proto: u8,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// Parse an IPv4 packet carrying ICMP time exceeded (11) or destination unreachable (3) and the
+/// start of the packet it quotes (its IP header and the first 8 bytes: the ports). Pure, for any
+/// bytes: None unless every length adds up.
+pub fn parse_icmp_error(p: &[u8]) -> Option<IcmpError> {
+    let ihl = usize::from(*p.first()? & 0x0f) * 4;
+    if *p.first()? >> 4 != 4 || ihl < 20 || *p.get(9)? != 1 {
+        return None;
+    }
+    let from = IpAddr::from(<[u8; 4]>::try_from(p.get(12..16)?).ok()?);
+    let icmp = p.get(ihl..)?;
+    let (kind, code) = (*icmp.first()?, *icmp.get(1)?);
+    if kind != 11 && kind != 3 {
+        return None;
+    }
+    let inner = icmp.get(8..)?;
+    let ihl2 = usize::from(*inner.first()? & 0x0f) * 4;
+    if *inner.first()? >> 4 != 4 || ihl2 < 20 {
+        return None;
+    }
+    let proto = *inner.get(9)?;
+    let dst = IpAddr::from(<[u8; 4]>::try_from(inner.get(16..20)?).ok()?);
+    let ports = inner.get(ihl2..ihl2 + 4)?;
+    Some(IcmpError {
+        from,
+        kind,
+        code,
+        proto,
+        dst,
+        sport: u16::from_be_bytes([ports[0], ports[1]]),
+        dport: u16::from_be_bytes([ports[2], ports[3]]),
+    })
+}
+
 /// What `plan` says of the sweep a step sends when its probe fails.
 pub fn plan_words(what: &str, to: &str, when: &str) -> String {
     format!(
@@ -381,6 +426,30 @@ mod tests {
 
     const WAIT: Duration = Duration::from_millis(200);
     const BUDGET: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn a_raw_icmp_error_names_its_sender_and_the_flow_it_quotes() {
+        // IPv4 from 10.0.0.1, ICMP time exceeded, quoting a TCP SYN 10.0.0.10:40001 -> 100.118.28.10:443
+        let mut p = vec![
+            0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 10,
+        ];
+        p.extend_from_slice(&[11, 0, 0, 0, 0, 0, 0, 0]);
+        p.extend_from_slice(&[
+            0x45, 0, 0, 60, 0, 0, 0x40, 0, 1, 6, 0, 0, 10, 0, 0, 10, 100, 118, 28, 10,
+        ]);
+        p.extend_from_slice(&[0x9c, 0x41, 0x01, 0xbb, 0, 0, 0, 1]);
+        let e = parse_icmp_error(&p).unwrap();
+        assert_eq!(e.from, "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!((e.kind, e.proto, e.sport, e.dport), (11, 6, 40001, 443));
+        assert_eq!(e.dst, "100.118.28.10".parse::<IpAddr>().unwrap());
+        // every truncation, and an echo reply, is None, never a panic
+        for n in 0..p.len() - 4 {
+            assert!(parse_icmp_error(&p[..n]).is_none(), "{n}");
+        }
+        let mut echo = p.clone();
+        echo[20] = 0;
+        assert!(parse_icmp_error(&echo).is_none());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn silent_after_the_core_is_dropped_inside_the_datacenter() {

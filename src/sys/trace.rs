@@ -2,7 +2,9 @@
 //! UDP: one connected socket (one 5-tuple), `IP_TTL` set before each datagram, ICMP time exceeded
 //! read from the error queue (`IP_RECVERR`, `SO_EE_OFFENDER`). TCP: one SYN per TTL from the same
 //! source port (`SO_REUSEADDR`), the kernel reports ICMP errors in SYN_SENT to the error queue of an
-//! `IP_RECVERR` socket (Linux ≥ 4.x; where it does not, the hop's address is missing and said).
+//! `IP_RECVERR` socket (Linux ≥ 4.x). Where the kernel does not (CentOS 7's 3.10), a raw ICMP
+//! socket (root or CAP_NET_RAW) reads the routers' errors instead, matched to the flow by the TCP
+//! header they quote; without either, the row says the sweep could not be traced.
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -79,11 +81,59 @@ impl HopProbe for UdpTtl {
 pub struct TcpTtl {
     dst: SocketAddr,
     port: u16,
+    /// The raw ICMP listener, where this process may open one (root or CAP_NET_RAW).
+    raw: Option<socket2::Socket>,
+    /// Skip the error queue and read the raw listener only (the path of kernels without SYN_SENT
+    /// error reporting; `ACK_EDGE_PREFLIGHT_TRACE=raw` chooses it, for the lab's test of it).
+    raw_only: bool,
 }
 
 impl TcpTtl {
     pub fn new(dst: SocketAddr) -> TcpTtl {
-        TcpTtl { dst, port: 0 }
+        let raw = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV4),
+        )
+        .ok()
+        .filter(|s| s.set_nonblocking(true).is_ok());
+        let raw_only = std::env::var("ACK_EDGE_PREFLIGHT_TRACE").is_ok_and(|v| v == "raw");
+        TcpTtl {
+            dst,
+            port: 0,
+            raw,
+            raw_only,
+        }
+    }
+
+    /// Discard what the raw listener holds (answers to earlier TTLs, other traffic).
+    fn drain_raw(&self) {
+        use std::io::Read;
+        let Some(raw) = &self.raw else { return };
+        let mut buf = [0u8; 1500];
+        while (&mut &*raw).read(&mut buf).is_ok_and(|n| n > 0) {}
+    }
+
+    /// The first ICMP error on the raw listener that quotes this flow's SYN.
+    fn raw_answer(&self) -> Option<(u8, u8, IpAddr)> {
+        use std::io::Read;
+        let raw = self.raw.as_ref()?;
+        let mut buf = [0u8; 1500];
+        while let Ok(n) = (&mut &*raw).read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Some(e) = crate::probe::trace::parse_icmp_error(&buf[..n]) {
+                let ours = e.proto == 6
+                    && e.dst == self.dst.ip()
+                    && e.dport == self.dst.port()
+                    && e.sport == self.port;
+                if ours {
+                    return Some((e.kind, e.code, e.from));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -102,11 +152,21 @@ impl HopProbe for TcpTtl {
         setsockopt(&sock, sockopt::Ipv4RecvErr, &true).map_err(|e| format!("IP_RECVERR: {e}"))?;
         // the error queue outlives the connect future, which owns (and closes) the socket
         let keep = nix::unistd::dup(&sock).map_err(|e| format!("dup: {e}"))?;
-        match tokio::time::timeout(wait, sock.connect(self.dst)).await {
-            Err(_) => Ok(HopReply::Silent),
+        self.drain_raw();
+        let out = tokio::time::timeout(wait, sock.connect(self.dst)).await;
+        // a router's error read by the raw listener: where the kernel queues none for SYN_SENT
+        // (it then keeps retransmitting until the wait ends), or when asked to use it alone
+        let raw = || match self.raw_answer() {
+            Some(icmp) => Ok(classify(Some(icmp), self.dst.ip())),
+            None => Ok(HopReply::Silent),
+        };
+        match out {
             Ok(Ok(_)) => Ok(HopReply::Reached),
             Ok(Err(e)) if errno::is_refused(&e) => Ok(HopReply::Reached),
+            _ if self.raw_only => raw(),
+            Err(_) => raw(),
             Ok(Err(e)) => match classify(queued_icmp(&FdRef(keep.as_raw_fd())), self.dst.ip()) {
+                HopReply::Silent if self.raw.is_some() => raw(),
                 HopReply::Silent => Err(format!(
                     "connect at TTL {ttl}: {} (the kernel queued no ICMP error for it)",
                     errno::words(&e)
