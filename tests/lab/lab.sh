@@ -440,6 +440,10 @@ truth() {
   # a kubelet stand-in on 10250 (unless something already listens there)
   in_node timeout 20 nc -l 10.0.0.10 10250 </dev/null >/dev/null 2>&1 &
   local listener=$!
+  # the kubelet and containerd retry a failed pull; the truth's clients retry their name lookups
+  # each second instead (glibc's RES_OPTIONS; skopeo through cgo's resolver), so random loss on the
+  # line does not decide a pull by one lost DNS answer
+  export RES_OPTIONS="timeout:1 attempts:5" GODEBUG=netdns=cgo
   run() {  # run NAME CMD...: exit status and output of one client, in the background
     local name=$1; shift
     ( set +e; "$@" >"$t/$name.out" 2>&1; echo $? >"$t/$name.rc" ) &
