@@ -748,13 +748,13 @@ mod tests {
         let results: Vec<CheckResult> = rows
             .iter()
             .map(|(id, st, err)| {
-                let mut details = std::collections::BTreeMap::new();
-                if let Some(e) = err {
-                    details.insert(
-                        "error".to_string(),
-                        serde_json::Value::String(e.to_string()),
-                    );
-                }
+                let details = match err {
+                    Some(e) => {
+                        serde_json::from_value(serde_json::json!({"phase": "tcp", "error": e}))
+                            .unwrap()
+                    }
+                    None => crate::evidence::Details::default(),
+                };
                 CheckResult {
                     id: id.to_string(),
                     category: id.split('.').next().unwrap().into(),
@@ -766,7 +766,7 @@ mod tests {
                     remediation: String::new(),
                     source: String::new(),
                     duration_ms: 1,
-                    details: details.into_iter().collect(),
+                    details,
                     waived: None,
                 }
             })

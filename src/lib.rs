@@ -2,6 +2,8 @@
 //!
 //! Pipeline: CLI → [`options::Options`] → [`checks::plan`] → [`engine::run`] → [`report`].
 
+#[macro_use]
+pub mod evidence;
 pub mod app;
 pub(crate) mod args;
 pub(crate) mod bundle;

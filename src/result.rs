@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cause::{Cause, ErrorClass, Phase};
+use crate::evidence::{Details, Evidence};
 
 /// The verdict of one (requirement, target) row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
@@ -38,7 +39,7 @@ impl Status {
 pub struct Finding {
     pub status: Status,
     pub message: String,
-    pub details: serde_json::Map<String, serde_json::Value>,
+    pub details: Details,
     /// A fix built from what was observed (the resolver in use, refused or silent, which CA was
     /// given); replaces the catalogue's general remediation on this row.
     pub fix: Option<String>,
@@ -49,7 +50,7 @@ impl Finding {
         Finding {
             status,
             message: message.into(),
-            details: serde_json::Map::new(),
+            details: Details::default(),
             fix: None,
         }
     }
@@ -65,17 +66,25 @@ impl Finding {
     pub fn skip(m: impl Into<String>) -> Self {
         Self::new(Status::Skip, m)
     }
-    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.details.insert(key.to_string(), value.into());
+    /// A family's typed record into `details`.
+    #[must_use]
+    pub fn evidence(mut self, e: &impl Evidence) -> Self {
+        self.details.record(e);
         self
     }
-    /// Every field of a typed evidence struct into `details`.
+    /// The row that explains this one.
     #[must_use]
-    pub fn evidence(mut self, e: &impl Serialize) -> Self {
-        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(e) {
-            self.details.extend(m);
-        }
+    pub fn caused_by(mut self, c: crate::evidence::CausedBy) -> Self {
+        self.details.caused_by = Some(c);
         self
+    }
+    /// The same evidence under another verdict: status, cause and message replaced, every
+    /// recorded field kept.
+    #[must_use]
+    pub fn recast(mut self, status: Status, c: &dyn Cause, message: impl Into<String>) -> Self {
+        self.status = status;
+        self.message = message.into();
+        self.because(c)
     }
     /// Set the observed fix for this row.
     pub fn fix(mut self, text: impl Into<String>) -> Self {
@@ -83,9 +92,10 @@ impl Finding {
         self
     }
     /// Record why: `details.phase` and `details.error` from one cause, always together.
-    pub fn because(self, c: &dyn Cause) -> Self {
-        self.with("phase", c.phase().as_str())
-            .with("error", c.class().as_str())
+    pub fn because(mut self, c: &dyn Cause) -> Self {
+        self.details.phase = Some(c.phase());
+        self.details.error = Some(c.class());
+        self
     }
     /// A FAIL caused by `c`.
     pub fn fail_by(c: &dyn Cause, m: impl Into<String>) -> Self {
@@ -101,17 +111,11 @@ impl Finding {
     }
     /// The phase recorded, if any.
     pub fn phase(&self) -> Option<Phase> {
-        self.details
-            .get("phase")
-            .and_then(|v| v.as_str())
-            .and_then(Phase::parse)
+        self.details.phase
     }
     /// The error class recorded, if any.
     pub fn class(&self) -> Option<ErrorClass> {
-        self.details
-            .get("error")
-            .and_then(|v| v.as_str())
-            .and_then(ErrorClass::parse)
+        self.details.error
     }
 }
 
@@ -128,7 +132,8 @@ pub struct CheckResult {
     pub remediation: String,
     pub source: String,
     pub duration_ms: u64,
-    pub details: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub details: Details,
     /// Set when an `--accept` waiver covers this row: it keeps its status and evidence but does not
     /// count for the verdict or the exit code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,8 +188,7 @@ impl Untested {
     /// was planned but did not run (a SKIP row), once each.
     pub fn with_skips(mut planned: Vec<Untested>, results: &[CheckResult]) -> Vec<Untested> {
         // a requirement that does not apply (Raven not in use) was not left untested
-        let applies =
-            |r: &&CheckResult| r.details.get("applicable") != Some(&serde_json::Value::Bool(false));
+        let applies = |r: &&CheckResult| r.details.applicable != Some(false);
         for r in results
             .iter()
             .filter(|r| r.status == Status::Skip)

@@ -15,8 +15,12 @@ use crate::ids::{Category, ReqId};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use serde_json::{json, Value};
 
+use crate::cause::ErrorClass;
+use crate::evidence::{CausedBy, Whose};
+use crate::probe::cidr::CidrEvidence;
+use crate::probe::ntp::NtpRun;
+use crate::probe::tls::TlsEvidence;
 use crate::result::{CheckResult, Status};
 
 /// The IP of a row address: `1.2.3.4`, `1.2.3.4:443`, `[::1]:443`.
@@ -26,24 +30,21 @@ pub(crate) fn address_ip(a: &str) -> Option<IpAddr> {
         .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
-/// The local networks of a `cidr.overlap` row ("address 100.64.0.5/10 on n0", "route 100.64.0.0/10 …").
+/// The node's own networks a `cidr.overlap` row found inside a cloud range (its addresses'
+/// networks and its routes).
 fn overlapping_nets(row: &CheckResult) -> Vec<IpNet> {
-    let Some(Value::Array(v)) = row.details.get("overlaps") else {
-        return vec![];
-    };
-    v.iter()
-        .filter_map(|x| x.as_str())
-        .filter_map(|s| s.split_whitespace().nth(1))
-        .filter_map(|n| n.parse::<IpNet>().ok().map(|n| n.trunc()))
-        .collect()
+    row.details
+        .read::<CidrEvidence>()
+        .and_then(|e| e.local_nets)
+        .unwrap_or_default()
 }
 
-fn link(row: &CheckResult) -> Value {
-    let mut v = json!({"id": row.id, "target": row.target});
-    if let Some(a) = &row.address {
-        v["address"] = json!(a);
+fn link(row: &CheckResult) -> CausedBy {
+    CausedBy {
+        id: row.id.clone(),
+        target: Some(row.target.clone()),
+        address: row.address.clone(),
     }
-    v
 }
 
 /// Add `caused_by` where the report shows the cause. `nameservers` are the resolvers the run used.
@@ -62,10 +63,10 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
         .filter_map(|(i, r)| Some((i, address_ip(r.address.as_deref()?)?)))
         .collect();
     let resolvers: Vec<IpAddr> = nameservers.iter().filter_map(|n| address_ip(n)).collect();
-    let mut links: Vec<(usize, Value)> = vec![];
+    let mut links: Vec<(usize, CausedBy)> = vec![];
     for (i, r) in results.iter().enumerate() {
         if r.status == Status::Pass
-            || r.details.contains_key("caused_by")
+            || r.details.caused_by.is_some()
             || r.category == Category::Cidr.as_str()
         {
             continue;
@@ -89,8 +90,8 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
             continue;
         }
         let routing = matches!(
-            r.details.get("error").and_then(|e| e.as_str()),
-            Some("no-route" | "unreachable" | "blackhole")
+            r.details.error,
+            Some(ErrorClass::NoRoute | ErrorClass::Unreachable | ErrorClass::Blackhole)
         );
         if routing && r.category != Category::Route.as_str() {
             if let Some((k, _)) = routes.iter().find(|(_, a)| Some(*a) == ip) {
@@ -102,33 +103,34 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
     let linked: Vec<usize> = links.iter().map(|(i, _)| *i).collect();
     links.extend(hop_links(results, &linked));
     for (i, v) in links {
-        results[i].details.entry("caused_by").or_insert(v);
+        results[i].details.caused_by.get_or_insert(v);
     }
 }
 
 /// The hop where a failed row's TTL sweep stopped (its last answering hop) and whose side it is.
-fn stop_hop(r: &CheckResult) -> Option<(String, String)> {
-    let whose = r.details.get("where")?.as_str()?;
-    if !matches!(whose, "datacenter" | "cloud") {
-        return None;
+fn stop_hop(r: &CheckResult) -> Option<(IpAddr, Whose)> {
+    let whose = r.details.whose?;
+    match whose {
+        Whose::Datacenter | Whose::Cloud => {}
+        Whose::Unknown | Whose::None => return None,
     }
     let last = r
         .details
-        .get("hops")?
-        .as_array()?
+        .hops
+        .as_ref()?
         .iter()
         .rev()
-        .find_map(|h| h.get("address")?.as_str().map(str::to_string))?;
-    Some((last, whose.to_string()))
+        .find_map(|h| h.address)?;
+    Some((last, whose))
 }
 
 /// Failed rows whose sweeps stopped at the same hop, on the same side, are one cause: the first of
 /// them in plan order leads, the others carry `caused_by` it (the view folds them under it).
-fn hop_links(results: &[CheckResult], already: &[usize]) -> Vec<(usize, Value)> {
-    let mut first: Vec<((String, String), usize)> = vec![];
+fn hop_links(results: &[CheckResult], already: &[usize]) -> Vec<(usize, CausedBy)> {
+    let mut first: Vec<((IpAddr, Whose), usize)> = vec![];
     let mut out = vec![];
     for (i, r) in results.iter().enumerate() {
-        if r.status != Status::Fail || r.details.contains_key("caused_by") || already.contains(&i) {
+        if r.status != Status::Fail || r.details.caused_by.is_some() || already.contains(&i) {
             continue;
         }
         let Some(key) = stop_hop(r) else { continue };
@@ -143,28 +145,25 @@ fn hop_links(results: &[CheckResult], already: &[usize]) -> Vec<(usize, Value)> 
 /// Certificates judged expired or not yet valid because the local clock is wrong: linked to
 /// `ntp.offset` when it failed, or when the time NTP gives (local + offset) lies inside the
 /// certificate's window although the local time does not.
-fn clock_links(results: &[CheckResult]) -> Vec<(usize, Value)> {
+fn clock_links(results: &[CheckResult]) -> Vec<(usize, CausedBy)> {
     let Some(ntp) = results
         .iter()
         .find(|r| r.id == ReqId::NtpOffset.as_str() && r.status != Status::Skip)
     else {
         return vec![];
     };
-    let offset = ntp.details.get("offset_s").and_then(Value::as_f64);
+    let offset = ntp.details.read::<NtpRun>().and_then(|n| n.offset_s);
     let clock_error = |r: &CheckResult| {
         matches!(
-            r.details.get("error").and_then(Value::as_str),
-            Some("expired" | "not-yet-valid")
+            r.details.error,
+            Some(ErrorClass::Expired | ErrorClass::NotYetValid)
         )
     };
     let ntp_says_valid = |r: &CheckResult| {
-        let n = |k: &str| r.details.get(k).and_then(Value::as_i64);
-        match (
-            n("local_time_s"),
-            n("not_before_s"),
-            n("not_after_s"),
-            offset,
-        ) {
+        let Some(t) = r.details.read::<TlsEvidence>() else {
+            return false;
+        };
+        match (t.local_time_s, t.not_before_s, t.not_after_s, offset) {
             (Some(now), Some(nb), Some(na), Some(off)) => {
                 (nb as f64..=na as f64).contains(&(now as f64 + off))
             }
@@ -175,7 +174,7 @@ fn clock_links(results: &[CheckResult]) -> Vec<(usize, Value)> {
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            r.status != Status::Pass && !r.details.contains_key("caused_by") && clock_error(r)
+            r.status != Status::Pass && r.details.caused_by.is_none() && clock_error(r)
         })
         .filter(|(_, r)| ntp.status == Status::Fail || ntp_says_valid(r))
         .map(|(i, _)| (i, link(ntp)))
@@ -184,10 +183,10 @@ fn clock_links(results: &[CheckResult]) -> Vec<(usize, Value)> {
 
 /// Index of the row a row's `caused_by` names (the first that matches id, target and address).
 pub(crate) fn cause_of(results: &[CheckResult], i: usize) -> Option<usize> {
-    let c = results[i].details.get("caused_by")?;
-    let id = c.get("id")?.as_str()?;
-    let target = c.get("target").and_then(|t| t.as_str());
-    let address = c.get("address").and_then(|a| a.as_str());
+    let c = results[i].details.caused_by.as_ref()?;
+    let id = c.id.as_str();
+    let target = c.target.as_deref();
+    let address = c.address.as_deref();
     results.iter().enumerate().position(|(k, r)| {
         k != i
             && r.id == id
@@ -216,6 +215,16 @@ pub(crate) fn roots(results: &[CheckResult]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    /// Merge JSON into a row's details, as a report read back would carry it.
+    fn set(r: &mut CheckResult, v: Value) {
+        let mut j = r.details.to_json();
+        for (k, x) in v.as_object().unwrap() {
+            j[k] = x.clone();
+        }
+        r.details = serde_json::from_value(j).unwrap();
+    }
 
     fn row(
         id: &str,
@@ -224,10 +233,10 @@ mod tests {
         status: Status,
         error: Option<&str>,
     ) -> CheckResult {
-        let mut details = std::collections::BTreeMap::new();
-        if let Some(e) = error {
-            details.insert("error".to_string(), json!(e));
-        }
+        let details = match error {
+            Some(e) => serde_json::from_value(json!({"phase": "tcp", "error": e})).unwrap(),
+            None => crate::evidence::Details::default(),
+        };
         CheckResult {
             id: id.into(),
             category: id.split('.').next().unwrap().into(),
@@ -239,7 +248,7 @@ mod tests {
             remediation: String::new(),
             source: String::new(),
             duration_ms: 0,
-            details: details.into_iter().collect(),
+            details,
             waived: None,
         }
     }
@@ -276,17 +285,17 @@ mod tests {
                 Some("timeout"),
             ),
         ];
-        rs[2].details.insert(
-            "caused_by".into(),
-            json!({"id": "tcp.registry", "target": "reg", "address": "100.103.9.188:443"}),
+        set(
+            &mut rs[2],
+            json!({"caused_by": json!({"id": "tcp.registry", "target": "reg", "address": "100.103.9.188:443"})}),
         );
         link_causes(&mut rs, &[]);
         assert_eq!(
-            rs[1].details["caused_by"],
+            rs[1].details.to_json()["caused_by"],
             json!({"id": "route.registry", "target": "reg", "address": "100.103.9.188"})
         );
         assert!(
-            !rs[3].details.contains_key("caused_by"),
+            !rs[3].details.to_json().get("caused_by").is_some(),
             "a timeout is not a routing failure"
         );
         assert_eq!(roots(&rs), [0, 0, 0, 3]);
@@ -301,8 +310,10 @@ mod tests {
             Status::Fail,
             Some("overlap"),
         );
-        ov.details
-            .insert("overlaps".into(), json!(["address 100.64.0.5/10 on n0"]));
+        set(
+            &mut ov,
+            json!({"overlaps": ["address 100.64.0.5/10 on n0"], "local_nets": ["100.64.0.0/10"]}),
+        );
         let mut rs = vec![
             row("dns.registry", "reg", None, Status::Fail, Some("timeout")),
             row(
@@ -330,16 +341,17 @@ mod tests {
         ];
         link_causes(&mut rs, &["100.100.2.136".into()]);
         assert_eq!(
-            rs[0].details["caused_by"]["id"], "cidr.overlap",
+            rs[0].details.to_json()["caused_by"]["id"],
+            "cidr.overlap",
             "the resolver is inside 100.64.0.0/10"
         );
-        assert_eq!(rs[1].details["caused_by"]["id"], "cidr.overlap");
+        assert_eq!(rs[1].details.to_json()["caused_by"]["id"], "cidr.overlap");
         assert!(
-            !rs[2].details.contains_key("caused_by"),
+            !rs[2].details.to_json().get("caused_by").is_some(),
             "192.168.0.10 is outside the overlap"
         );
         assert!(
-            !rs[3].details.contains_key("caused_by"),
+            !rs[3].details.to_json().get("caused_by").is_some(),
             "a PASS has no cause"
         );
         assert_eq!(roots(&rs), [4, 4, 2, 3, 4]);
@@ -351,12 +363,8 @@ mod tests {
             row("a.x", "t", None, Status::Fail, None),
             row("b.x", "t", None, Status::Fail, None),
         ];
-        rs[0]
-            .details
-            .insert("caused_by".into(), json!({"id": "b.x"}));
-        rs[1]
-            .details
-            .insert("caused_by".into(), json!({"id": "a.x"}));
+        set(&mut rs[0], json!({"caused_by": json!({"id": "b.x"})}));
+        set(&mut rs[1], json!({"caused_by": json!({"id": "a.x"})}));
         let r = roots(&rs);
         assert!(r[0] < 2 && r[1] < 2);
     }
@@ -370,7 +378,7 @@ mod tests {
             Status::Fail,
             Some("clock-skew"),
         );
-        ntp.details.insert("offset_s".into(), json!(-31_536_000.0));
+        set(&mut ntp, json!({"offset_s": json!(-31_536_000.0)}));
         let mut tls = row(
             "tls.registry",
             "reg",
@@ -378,12 +386,9 @@ mod tests {
             Status::Fail,
             Some("expired"),
         );
-        tls.details
-            .insert("local_time_s".into(), json!(1_800_000_000));
-        tls.details
-            .insert("not_before_s".into(), json!(1_700_000_000));
-        tls.details
-            .insert("not_after_s".into(), json!(1_790_000_000));
+        set(&mut tls, json!({"local_time_s": json!(1_800_000_000)}));
+        set(&mut tls, json!({"not_before_s": json!(1_700_000_000)}));
+        set(&mut tls, json!({"not_after_s": json!(1_790_000_000)}));
         let other = row(
             "tls.oss",
             "oss",
@@ -393,18 +398,18 @@ mod tests {
         );
         let mut rs = vec![ntp.clone(), tls.clone(), other];
         link_causes(&mut rs, &[]);
-        assert_eq!(rs[1].details["caused_by"]["id"], "ntp.offset");
-        assert!(!rs[2].details.contains_key("caused_by"));
+        assert_eq!(rs[1].details.to_json()["caused_by"]["id"], "ntp.offset");
+        assert!(!rs[2].details.to_json().get("caused_by").is_some());
         // only a warning offset, but NTP's time puts the certificate inside its window
         ntp.status = Status::Warn;
         let mut rs = vec![ntp.clone(), tls.clone()];
         link_causes(&mut rs, &[]);
-        assert_eq!(rs[1].details["caused_by"]["id"], "ntp.offset");
+        assert_eq!(rs[1].details.to_json()["caused_by"]["id"], "ntp.offset");
         // NTP agrees with the local clock: the certificate itself is expired
-        ntp.details.insert("offset_s".into(), json!(0.2));
+        set(&mut ntp, json!({"offset_s": json!(0.2)}));
         let mut rs = vec![ntp, tls];
         link_causes(&mut rs, &[]);
-        assert!(!rs[1].details.contains_key("caused_by"));
+        assert!(!rs[1].details.to_json().get("caused_by").is_some());
     }
 
     #[test]
@@ -438,14 +443,14 @@ mod tests {
             ("172.31.255.2", "cloud"),
             ("172.31.255.2", "datacenter"),
         ]) {
-            r.details.insert("hops".into(), hops(last));
-            r.details.insert("where".into(), json!(whose));
+            set(r, json!({"hops": hops(last)}));
+            set(r, json!({"where": json!(whose)}));
         }
         link_causes(&mut rs, &[]);
-        assert!(!rs[0].details.contains_key("caused_by"));
-        assert_eq!(rs[1].details["caused_by"]["id"], "tcp.oss");
+        assert!(!rs[0].details.to_json().get("caused_by").is_some());
+        assert_eq!(rs[1].details.to_json()["caused_by"]["id"], "tcp.oss");
         assert!(
-            !rs[2].details.contains_key("caused_by"),
+            !rs[2].details.to_json().get("caused_by").is_some(),
             "another side is another cause"
         );
     }

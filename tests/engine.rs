@@ -490,15 +490,15 @@ async fn tcp_failure_classes_are_kept_apart() {
     );
     let r = check(&w, &opts()).await;
     let api = rows(&r, "tcp.apiserver")[0];
-    assert_eq!(api.details["error"], "timeout");
+    assert_eq!(api.details.to_json()["error"], "timeout");
     assert!(
         api.message.contains("timed out after 3000 ms"),
         "{}",
         api.message
     );
     let reg = rows(&r, "tcp.registry");
-    assert_eq!(reg[0].details["error"], "refused");
-    assert_eq!(reg[1].details["error"], "unreachable");
+    assert_eq!(reg[0].details.to_json()["error"], "refused");
+    assert_eq!(reg[1].details.to_json()["error"], "unreachable");
 }
 
 #[tokio::test(start_paused = true)]
@@ -524,7 +524,7 @@ async fn blackholed_network_ends_within_one_deadline() {
     assert_eq!(documented.len(), 2);
     assert!(documented
         .iter()
-        .all(|x| x.status == Status::Fail && x.details["error"] == "timeout"));
+        .all(|x| x.status == Status::Fail && x.details.to_json()["error"] == "timeout"));
     assert!(rows(&r, "ntp.server")
         .iter()
         .all(|x| x.status != Status::Pass));
@@ -567,9 +567,9 @@ async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pendi
         .find(|x| x.address.as_deref() == Some("100.103.7.181:443"))
         .unwrap();
     assert_eq!(slow.status, Status::Skip);
-    assert_eq!(slow.details["phase"], "deadline");
+    assert_eq!(slow.details.to_json()["phase"], "deadline");
     assert_eq!(
-        slow.details["pending"],
+        slow.details.to_json()["pending"],
         "TCP connect (SYN) to 100.103.7.181:443"
     );
     // the TLS probe of the registry promises tls.registry and http.registry: both rows are there
@@ -580,7 +580,7 @@ async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pendi
             .filter(|x| x.address.as_deref() == Some("100.103.7.181:443"))
             .collect();
         assert_eq!(slow.len(), 1, "{id}: {:#?}", rows(&r, id));
-        assert_eq!(slow[0].details["phase"], "deadline", "{id}");
+        assert_eq!(slow[0].details.to_json()["phase"], "deadline", "{id}");
     }
     // every id the plan promised has at least one row
     for id in preflight::checks::emitted_ids(&probes) {
@@ -691,7 +691,7 @@ async fn vxlan_and_mtu() {
         "{}",
         m.message
     );
-    assert_eq!(m.details["error"], "pmtu-black-hole");
+    assert_eq!(m.details.to_json()["error"], "pmtu-black-hole");
     w.vxlan_blocked = true;
     let r = check(&w, &opts()).await;
     assert_eq!(rows(&r, "udp.vxlan")[0].status, Status::Fail);
@@ -737,9 +737,12 @@ async fn a_lost_sntp_request_is_sent_again_within_the_timeout() {
             "{}",
             s.message
         );
-        assert_eq!(s.details["requests"], 2, "{:?}", s.details);
+        assert_eq!(s.details.to_json()["requests"], 2, "{:?}", s.details);
         assert_eq!(
-            (s.details["sent"].as_u64(), s.details["answered"].as_u64()),
+            (
+                s.details.to_json()["sent"].as_u64(),
+                s.details.to_json()["answered"].as_u64()
+            ),
             (Some(2), Some(1))
         );
     }

@@ -1,5 +1,7 @@
 //! Report renderers: snapshots with the timestamp redacted, and the JSON Schema in docs/.
 
+use preflight::cause::{ErrorClass, Phase};
+use preflight::evidence::CausedBy;
 use preflight::report::{render, Format, Style};
 use preflight::result::*;
 
@@ -17,7 +19,7 @@ fn row(id: &str, target: &str, addr: Option<&str>, status: Status, msg: &str) ->
         remediation: req.remediation.replace("{region}", "cn-hangzhou"),
         source: req.source.clone(),
         duration_ms: 3,
-        details: serde_json::Map::new(),
+        details: Default::default(),
         waived: None,
     }
 }
@@ -25,8 +27,8 @@ fn row(id: &str, target: &str, addr: Option<&str>, status: Status, msg: &str) ->
 pub fn sample() -> Report {
     let mut fail = row("tcp.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com", Some("100.103.9.188:443"), Status::Fail,
         "TCP 100.103.9.188:443: connection timed out after 3000 ms (packets silently dropped: firewall DROP or broken route)");
-    fail.details.insert("phase".into(), "tcp".into());
-    fail.details.insert("error".into(), "timeout".into());
+    fail.details.phase = Some(Phase::Tcp);
+    fail.details.error = Some(ErrorClass::Timeout);
     let results = vec![
         row(
             "dns.registry",
@@ -45,8 +47,8 @@ pub fn sample() -> Report {
         ),
         {
             let mut w = row("tools.socat", "socat", None, Status::Warn, "missing socat (searched /usr/bin); edgeadm will try to install it online: yum install socat / apt-get install socat");
-            w.details.insert("phase".into(), "tools".into());
-            w.details.insert("error".into(), "missing".into());
+            w.details.phase = Some(Phase::Tools);
+            w.details.error = Some(ErrorClass::Missing);
             w
         },
         row(
@@ -154,9 +156,13 @@ fn with_consequences() -> Report {
             Status::Skip,
             "not probed: TCP connect failed (connection timed out after 3000 ms)",
         );
-        x.details.insert("phase".into(), "tcp".into());
-        x.details.insert("error".into(), "timeout".into());
-        x.details.insert("caused_by".into(), serde_json::json!({"id": "tcp.registry", "target": "registry-cn-hangzhou-vpc.ack.aliyuncs.com", "address": "100.103.9.188:443"}));
+        x.details.phase = Some(Phase::Tcp);
+        x.details.error = Some(ErrorClass::Timeout);
+        x.details.caused_by = Some(CausedBy {
+            id: "tcp.registry".into(),
+            target: Some("registry-cn-hangzhou-vpc.ack.aliyuncs.com".into()),
+            address: Some("100.103.9.188:443".into()),
+        });
         r.results.push(x);
     }
     r.summary = Summary::of(&r.results, false);

@@ -29,7 +29,8 @@ impl StepKind for NotInUse {
         vec![format!("nothing: {}", self.0)]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
-        let f = Finding::skip(self.0).with("applicable", false);
+        let mut f = Finding::skip(self.0);
+        f.details.applicable = Some(false);
         s.rows
             .iter()
             .map(|id| ctx.row(*id, &s.target, None, f.clone(), std::time::Duration::ZERO))

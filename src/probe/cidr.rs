@@ -6,6 +6,17 @@ use crate::cause::{ErrorClass, Phase, Plain};
 use crate::probe::route::{LocalAddr, RouteEntry};
 use crate::result::Finding;
 
+evidence! {
+    /// The evidence of a `cidr.*` row that found an overlap.
+    pub struct CidrEvidence {
+        /// Each overlap in words: `address 100.64.0.5/10 on n0`, `route …`, `VPC CIDR …`.
+        overlaps: Vec<String>,
+        /// The node's own networks among them (an address's network, a route's destination):
+        /// traffic toward an address inside one of these stays on this network.
+        local_nets: Vec<IpNet>,
+    }
+}
+
 /// Which local routes count as an overlap for a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverlapRule {
@@ -30,6 +41,7 @@ pub fn evaluate(
     also: &[(String, IpNet)],
 ) -> Finding {
     let mut hits: Vec<String> = vec![];
+    let mut local_nets: Vec<IpNet> = vec![];
     // interfaces whose own address already overlaps: their connected route only repeats it
     let mut addr_ifaces: Vec<&str> = vec![];
     for a in addrs {
@@ -38,6 +50,7 @@ pub fn evaluate(
         }
         if overlaps(&a.net.trunc(), range) || range.contains(&a.net.addr()) {
             hits.push(format!("address {} on {}", a.net, a.interface));
+            local_nets.push(a.net.trunc());
             addr_ifaces.push(&a.interface);
         }
     }
@@ -59,6 +72,7 @@ pub fn evaluate(
                 .is_some_and(|i| addr_ifaces.contains(&i));
         if !repeats {
             hits.push(format!("route {}", r.describe()));
+            local_nets.push(r.dst.trunc());
         }
     }
     for (other_label, other) in also {
@@ -73,7 +87,10 @@ pub fn evaluate(
             &Plain(Phase::Cidr, ErrorClass::Overlap),
             format!("{label} {range} overlaps {}", hits.join("; ")),
         )
-        .with("overlaps", hits)
+        .evidence(&CidrEvidence {
+            overlaps: Some(hits),
+            local_nets: Some(local_nets),
+        })
     }
 }
 
@@ -100,6 +117,7 @@ pub fn evaluate_claimed(
     routes: &[RouteEntry],
 ) -> Finding {
     let mut hits: Vec<String> = vec![];
+    let mut local_nets: Vec<IpNet> = vec![];
     let mut already = None;
     for a in addrs {
         if a.net.addr() == address {
@@ -107,6 +125,7 @@ pub fn evaluate_claimed(
                 already = Some(a.interface.clone());
             } else {
                 hits.push(format!("address {} on {}", a.net, a.interface));
+                local_nets.push(a.net.trunc());
             }
         }
     }
@@ -117,6 +136,7 @@ pub fn evaluate_claimed(
             continue;
         }
         hits.push(format!("route {}", r.describe()));
+        local_nets.push(r.dst.trunc());
     }
     let what = format!("{address} ({component}'s dummy interface)");
     if !hits.is_empty() {
@@ -124,7 +144,10 @@ pub fn evaluate_claimed(
             &Plain(Phase::Cidr, ErrorClass::Overlap),
             format!("{what} is already taken on this host: {}", hits.join("; ")),
         )
-        .with("overlaps", hits)
+        .evidence(&CidrEvidence {
+            overlaps: Some(hits),
+            local_nets: Some(local_nets),
+        })
         .fix(format!(
             "Free {address} on this node (remove the address or route named), or give {component} another dummy address before joining; {component} puts {address} on its own dummy interface and the kubelet reaches the API server through it."
         ));
@@ -240,7 +263,7 @@ mod tests {
             &[],
         );
         assert_eq!(
-            f.details["overlaps"].as_array().unwrap().len(),
+            f.details.to_json()["overlaps"].as_array().unwrap().len(),
             2,
             "{}",
             f.message

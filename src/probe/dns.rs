@@ -5,7 +5,28 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::Ipv4Net;
 
 use crate::cause::{Cause, ErrorClass, Phase, Plain};
-use crate::result::Finding;
+use crate::result::{Finding, Status};
+
+evidence! {
+    /// The evidence of a `dns.*` row.
+    pub struct DnsEvidence {
+        /// The addresses the answer held (documented ones and others).
+        addresses: Vec<String>,
+        /// The resolver asked (`address:port`).
+        server: String,
+        /// How long the answer took.
+        answer_ms: u64,
+    }
+}
+
+impl DnsEvidence {
+    fn took(ms: u64) -> DnsEvidence {
+        DnsEvidence {
+            answer_ms: Some(ms),
+            ..DnsEvidence::default()
+        }
+    }
+}
 
 /// Why a name did not resolve. Phase: dns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,19 +94,17 @@ pub fn evaluate(
     took_ms: u64,
 ) -> Finding {
     let f = judge(outcome, expect, server);
-    if f.status == crate::result::Status::Pass && took_ms > crate::constants::DNS_SLOW_MS {
-        let mut w = Finding::warn_by(
-            &Plain(Phase::Dns, ErrorClass::Slow),
-            format!(
-                "slow resolver: {server} answered in {:.1} s; {}",
-                took_ms as f64 / 1000.0,
-                f.message
-            ),
+    if f.status == Status::Pass && took_ms > crate::constants::DNS_SLOW_MS {
+        let msg = format!(
+            "slow resolver: {server} answered in {:.1} s; {}",
+            took_ms as f64 / 1000.0,
+            f.message
         );
-        w.details.extend(f.details); // a PASS carries no phase or error to overwrite the WARN's cause
-        return w.with("answer_ms", took_ms);
+        return f
+            .recast(Status::Warn, &Plain(Phase::Dns, ErrorClass::Slow), msg)
+            .evidence(&DnsEvidence::took(took_ms));
     }
-    f.with("answer_ms", took_ms)
+    f.evidence(&DnsEvidence::took(took_ms))
 }
 
 /// The fix for a failed lookup, from what was observed: which resolver was asked and how it failed.
@@ -128,12 +147,7 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
         }
         Ok(a) => a,
     };
-    let shown = serde_json::Value::from(
-        addrs
-            .iter()
-            .map(std::string::ToString::to_string)
-            .collect::<Vec<_>>(),
-    );
+    let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
     let f = match expect {
         DnsExpect::Any => Finding::pass(format!("resolves to {} via {server}", list(addrs))),
         DnsExpect::InRanges { ranges, fallback } => {
@@ -183,7 +197,11 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
             }
         }
     };
-    f.with("addresses", shown).with("server", server)
+    f.evidence(&DnsEvidence {
+        addresses: Some(shown),
+        server: Some(server.to_string()),
+        ..DnsEvidence::default()
+    })
 }
 
 /// True when an address is where the dedicated line can carry it.
@@ -265,7 +283,7 @@ mod tests {
             "{}",
             f.message
         );
-        assert_eq!(f.details["error"], "slow");
+        assert_eq!(f.details.to_json()["error"], "slow");
         let f = evaluate(
             &Ok(vec![ip("100.103.9.188")]),
             &DnsExpect::Any,
@@ -334,7 +352,7 @@ mod tests {
                 "{}",
                 f.message
             );
-            assert_eq!(f.details["phase"], "dns");
+            assert_eq!(f.details.to_json()["phase"], "dns");
         }
         assert_eq!(
             evaluate(&Ok(vec![]), &DnsExpect::Any, "s", 5).status,

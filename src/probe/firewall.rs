@@ -421,7 +421,7 @@ pub fn evaluate(
                 &Plain(Phase::Host, ErrorClass::Unavailable),
                 format!("the netfilter rules were not read: {why}"),
             )
-            .with("notes", extra.to_vec())
+            .evidence(&FirewallEvidence::notes(extra))
         }
     };
     let Some(filter) = parse(save) else {
@@ -432,7 +432,7 @@ pub fn evaluate(
                 format!("no iptables filter table; {}", extra.join("; ")),
             );
         }
-        return f.with("notes", extra.to_vec());
+        return f.evidence(&FirewallEvidence::notes(extra));
     };
     let mut dropped = vec![];
     let mut maybe = vec![];
@@ -453,7 +453,7 @@ pub fn evaluate(
             Fate::MaybeDropped(r) => format!("{what}: may be dropped by {r}"),
         });
         match fate {
-            Fate::Dropped(r) => dropped.push(format!("{what} by {r}")),
+            Fate::Dropped(r) => dropped.push((what, r)),
             Fate::MaybeDropped(r) => maybe.push(format!("{what} by {r}")),
             Fate::Accepted(_) => {}
         }
@@ -463,7 +463,12 @@ pub fn evaluate(
     warns.extend(extra.iter().cloned());
     let from = src.map(|s| format!(" from {s}")).unwrap_or_default();
     let f = if !dropped.is_empty() {
-        Finding::fail_by(&cause_drop, format!("this node's firewall drops inbound {}{from}: {}", dropped.iter().map(|d| d.split(' ').next().unwrap_or("")).collect::<Vec<_>>().join(", "), dropped.join("; ")))
+        let ports: Vec<&str> = dropped.iter().map(|(what, _)| what.as_str()).collect();
+        let by: Vec<String> = dropped
+            .iter()
+            .map(|(what, r)| format!("{what} by {r}"))
+            .collect();
+        Finding::fail_by(&cause_drop, format!("this node's firewall drops inbound {}{from}: {}", ports.join(", "), by.join("; ")))
             .fix("Accept the node's ports from the VPC CIDR before that rule, e.g. iptables -I INPUT -s <VPC CIDR> -p tcp -m multiport --dports 10250,10255,9100,9445 -j ACCEPT and iptables -I INPUT -s <VPC CIDR> -p udp --dport 8472 -j ACCEPT (firewalld: firewall-cmd --permanent --add-port=10250/tcp … --add-port=8472/udp; then --reload), and persist it.")
     } else if !warns.is_empty() {
         Finding::warn_by(&cause_drop, warns.join("; "))
@@ -471,7 +476,29 @@ pub fn evaluate(
     } else {
         Finding::pass(format!("the node's INPUT rules accept the node's ports{from}; FORWARD has no DROP policy or catch-all"))
     };
-    f.with("ports", fates).with("notes", extra.to_vec())
+    f.evidence(&FirewallEvidence {
+        ports: Some(fates),
+        notes: Some(extra.to_vec()),
+    })
+}
+
+evidence! {
+    /// The evidence of `host.firewall`.
+    pub struct FirewallEvidence {
+        /// The fate of a new packet to each node port (`tcp/10250: accepted by …`).
+        ports: Vec<String>,
+        /// What else was noticed (another backend's rules, rules not evaluated).
+        notes: Vec<String>,
+    }
+}
+
+impl FirewallEvidence {
+    fn notes(extra: &[String]) -> FirewallEvidence {
+        FirewallEvidence {
+            ports: None,
+            notes: Some(extra.to_vec()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,14 +19,37 @@ pub fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
         IcmpOutcome::Reply(rtt) => {
             let ms = (rtt.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
             f.message.push_str(&format!("; ICMP echo {ms} ms"));
-            f.with("icmp_rtt_ms", ms)
+            f.evidence(&IcmpEvidence {
+                icmp_rtt_ms: Some(ms),
+                icmp: None,
+            })
         }
-        IcmpOutcome::NoReply => f.with(
-            "icmp",
-            "no echo reply (ICMP may be filtered; not a failure)",
-        ),
-        IcmpOutcome::NotPermitted(why) => f.with("icmp", format!("skipped: {why}")),
-        IcmpOutcome::Error(e) => f.with("icmp", format!("error: {e}")),
+        IcmpOutcome::NoReply => f.evidence(&IcmpEvidence::said(
+            "no echo reply (ICMP may be filtered; not a failure)".into(),
+        )),
+        IcmpOutcome::NotPermitted(why) => {
+            f.evidence(&IcmpEvidence::said(format!("skipped: {why}")))
+        }
+        IcmpOutcome::Error(e) => f.evidence(&IcmpEvidence::said(format!("error: {e}"))),
+    }
+}
+
+evidence! {
+    /// The ICMP echo beside a row (never its verdict).
+    pub struct IcmpEvidence {
+        /// The echo's round trip.
+        icmp_rtt_ms: f64,
+        /// Why there is none.
+        icmp: String,
+    }
+}
+
+impl IcmpEvidence {
+    fn said(words: String) -> IcmpEvidence {
+        IcmpEvidence {
+            icmp_rtt_ms: None,
+            icmp: Some(words),
+        }
     }
 }
 
@@ -51,7 +74,9 @@ mod tests {
         );
         assert_eq!(f.message, "connected; ICMP echo 0.42 ms");
         assert!(
-            annotate(Finding::pass("x"), &IcmpOutcome::NotPermitted("no".into())).details["icmp"]
+            annotate(Finding::pass("x"), &IcmpOutcome::NotPermitted("no".into()))
+                .details
+                .to_json()["icmp"]
                 .as_str()
                 .unwrap()
                 .starts_with("skipped")

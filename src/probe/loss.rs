@@ -31,10 +31,11 @@ impl Exchange {
 /// probes ("DNS queries to 100.100.2.136"). A failed row keeps its own verdict.
 pub fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Finding {
     let pct = x.loss_pct();
-    let mut f = f
-        .with("sent", x.sent)
-        .with("answered", x.answered)
-        .with("loss_pct", pct);
+    let f = f.evidence(&LossEvidence {
+        sent: Some(x.sent),
+        answered: Some(x.answered),
+        loss_pct: Some(pct),
+    });
     if f.status != Status::Pass || x.answered == 0 || pct < LOSS_WARN_PCT {
         return f;
     }
@@ -44,12 +45,16 @@ pub fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Finding {
         x.sent,
         f.message
     );
-    let details = std::mem::take(&mut f.details);
-    let mut w = Finding::warn_by(&Plain(phase, ErrorClass::Loss), msg);
-    for (k, v) in details {
-        w.details.entry(k).or_insert(v);
+    f.recast(Status::Warn, &Plain(phase, ErrorClass::Loss), msg).fix("Find the loss on the line before the node joins: a policer or a dirty optic drops packets at random (mtr or repeated pings to the same address show where); image pulls and the kubelet's watches slow down under loss.")
+}
+
+evidence! {
+    /// How many probes of a row's exchange were sent and answered (a second attempt under loss).
+    pub struct LossEvidence {
+        sent: u32,
+        answered: u32,
+        loss_pct: u32,
     }
-    w.fix("Find the loss on the line before the node joins: a policer or a dirty optic drops packets at random (mtr or repeated pings to the same address show where); image pulls and the kubelet's watches slow down under loss.")
 }
 
 #[cfg(test)]
@@ -75,8 +80,8 @@ mod tests {
             "{}",
             one_of_two.message
         );
-        assert_eq!(one_of_two.details["error"], "loss");
-        assert_eq!(one_of_two.details["loss_pct"], 50);
+        assert_eq!(one_of_two.details.to_json()["error"], "loss");
+        assert_eq!(one_of_two.details.to_json()["loss_pct"], 50);
         let clean = account(
             Finding::pass("resolved"),
             Phase::Dns,
@@ -87,7 +92,7 @@ mod tests {
             },
         );
         assert_eq!(clean.status, Status::Pass);
-        assert_eq!(clean.details["loss_pct"], 0);
+        assert_eq!(clean.details.to_json()["loss_pct"], 0);
         // one loss among many stays below the threshold; a failure keeps its verdict
         let many = account(
             Finding::pass("ok"),

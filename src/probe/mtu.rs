@@ -297,7 +297,10 @@ pub fn evaluate(
                 tcp_mss.unwrap_or_default()
             ),
         )
-        .with("tcp_mss", tcp_mss),
+        .evidence(&MtuEvidence {
+            tcp_mss,
+            ..MtuEvidence::default()
+        }),
         PathKind::Undecided => Finding::warn_by(
             &Plain(Phase::Mtu, ErrorClass::Loss),
             format!(
@@ -321,19 +324,42 @@ pub fn evaluate(
                 m.path_mtu, m.probes, m.top
             ),
         )
-        .with("path_mtu_upper", upper),
+        .evidence(&MtuEvidence {
+            path_mtu_upper: Some(upper),
+            ..MtuEvidence::default()
+        }),
     };
-    let mut f = f.with("path_mtu", m.path_mtu).with("probes", m.probes);
-    if let Some(loss) = m.control_loss_pct() {
-        f = f.with("control_loss_pct", loss);
+    let decided = match m.kind {
+        PathKind::CutShort { .. } | PathKind::Undecided => false,
+        PathKind::Full | PathKind::IcmpReported | PathKind::BlackHole => true,
+    };
+    f.evidence(&MtuEvidence {
+        path_mtu: Some(m.path_mtu),
+        probes: Some(m.probes),
+        control_loss_pct: m.control_loss_pct(),
+        vxlan_mtu: decided.then_some(vx),
+        interface_mtu: egress.iface_mtu,
+        ..MtuEvidence::default()
+    })
+}
+
+evidence! {
+    /// The evidence of an `mtu.path` row.
+    pub struct MtuEvidence {
+        /// The largest packet that passed with DF, and the smallest that did not when the search
+        /// was cut short.
+        path_mtu: u32,
+        path_mtu_upper: u32,
+        /// Probes sent, and the loss of the small control probes beside them.
+        probes: u32,
+        control_loss_pct: u32,
+        /// The MTU Flannel's VXLAN will need (path MTU − 50).
+        vxlan_mtu: u32,
+        /// The egress interface's MTU.
+        interface_mtu: u32,
+        /// The MSS seen on the tcp rows over the line (a clamp makes a black hole safe for TCP).
+        tcp_mss: u32,
     }
-    if !matches!(m.kind, PathKind::CutShort { .. } | PathKind::Undecided) {
-        f = f.with("vxlan_mtu", vx);
-    }
-    if let Some(i) = egress.iface_mtu {
-        f = f.with("interface_mtu", i);
-    }
-    f
 }
 
 #[cfg(test)]
@@ -446,7 +472,7 @@ mod tests {
         let f = evaluate("192.0.2.1:8472", "UDP", &Egress::default(), &Ok(m), None);
         assert_eq!(f.status, Status::Warn);
         assert!(
-            f.message.contains("between") && !f.details.contains_key("vxlan_mtu"),
+            f.message.contains("between") && !f.details.to_json().get("vxlan_mtu").is_some(),
             "{}",
             f.message
         );
@@ -496,7 +522,7 @@ mod tests {
             "{}",
             b.message
         );
-        assert_eq!(b.details["error"], "pmtu-black-hole");
+        assert_eq!(b.details.to_json()["error"], "pmtu-black-hole");
         let s = evaluate(
             "p",
             "ICMP",
@@ -505,7 +531,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            (s.status, s.details["error"].as_str()),
+            (s.status, s.details.to_json()["error"].as_str()),
             (Status::Skip, Some("not-permitted"))
         );
     }
@@ -558,7 +584,7 @@ mod tests {
         if m.kind == PathKind::Undecided {
             let f = evaluate("p", "UDP", &Egress::default(), &Ok(m), None);
             assert!(f.message.starts_with("undecided: 100 %"), "{}", f.message);
-            assert_eq!(f.details["error"], "loss");
+            assert_eq!(f.details.to_json()["error"], "loss");
         }
     }
 

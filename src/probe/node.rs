@@ -114,22 +114,24 @@ pub fn sysctl(files: &dyn Files) -> Finding {
     } else {
         Finding::pass(format!("net.ipv4.ip_forward is 1, and {boot_text}"))
     };
-    f = f.with("ip_forward", live.clone());
-    if let Some((v, at)) = &boot {
-        f = f.with("ip_forward_boot", format!("{v} ({at})"));
-    }
+    f = f.evidence(&HostEvidence {
+        ip_forward: Some(live.clone()),
+        ip_forward_boot: boot.as_ref().map(|(v, at)| format!("{v} ({at})")),
+        ..HostEvidence::default()
+    });
     // bridge netfilter, when the module is loaded: flannel's and kube-proxy's rules need it
     if let Some(b) = files.read("/proc/sys/net/bridge/bridge-nf-call-iptables") {
         let b = first_line(&b).to_string();
         if b != "1" && f.status == crate::result::Status::Pass {
-            f = Finding::warn_by(
-                &MISCONFIGURED,
-                format!("{}; but net.bridge.bridge-nf-call-iptables is {b}: bridged pod traffic bypasses iptables (Services break)", f.message),
-            )
-            .fix("sysctl -w net.bridge.bridge-nf-call-iptables=1 and persist it in /etc/sysctl.d/99-kubernetes.conf.")
-            .with("ip_forward", live);
+            let msg = format!("{}; but net.bridge.bridge-nf-call-iptables is {b}: bridged pod traffic bypasses iptables (Services break)", f.message);
+            f = f
+                .recast(crate::result::Status::Warn, &MISCONFIGURED, msg)
+                .fix("sysctl -w net.bridge.bridge-nf-call-iptables=1 and persist it in /etc/sysctl.d/99-kubernetes.conf.");
         }
-        f = f.with("bridge_nf_call_iptables", b);
+        f = f.evidence(&HostEvidence {
+            bridge_nf_call_iptables: Some(b),
+            ..HostEvidence::default()
+        });
     }
     f
 }
@@ -230,7 +232,10 @@ pub fn kernel_modules(files: &dyn Files, flannel: bool) -> Finding {
             missing.join(", ")
         ))
     };
-    f.with("modules", states)
+    f.evidence(&HostEvidence {
+        modules: Some(states),
+        ..HostEvidence::default()
+    })
 }
 
 // ---------------------------------------------------------------- host.swap
@@ -250,7 +255,10 @@ pub fn swap(files: &dyn Files) -> Finding {
     } else {
         Finding::fail_by(&MISCONFIGURED, format!("swap is active on {}: the kubelet refuses to start with swap on (failSwapOn)", active.join(", ")))
             .fix("swapoff -a, and comment out the swap entries in /etc/fstab (and mask any systemd swap unit) so it stays off after reboot.")
-            .with("swaps", active)
+            .evidence(&HostEvidence {
+                swaps: Some(active),
+                ..HostEvidence::default()
+            })
     }
 }
 
@@ -296,7 +304,11 @@ pub fn cgroup(files: &dyn Files) -> Finding {
             "cgroup {version} with cpu, cpuset, memory and pids"
         ))
     };
-    f.with("cgroup", version).with("controllers", enabled)
+    f.evidence(&HostEvidence {
+        cgroup: Some(version.to_string()),
+        controllers: Some(enabled),
+        ..HostEvidence::default()
+    })
 }
 
 // ---------------------------------------------------------------- host.hostname
@@ -350,7 +362,10 @@ pub fn hostname(files: &dyn Files) -> Finding {
     } else {
         Finding::pass(format!("hostname {shown:?} is a valid node name"))
     };
-    f.with("hostname", shown)
+    f.evidence(&HostEvidence {
+        hostname: Some(shown),
+        ..HostEvidence::default()
+    })
 }
 
 // ---------------------------------------------------------------- dns.resolver
@@ -456,7 +471,11 @@ pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&I
     } else {
         f.fix("Give the kubelet a resolv.conf with the real upstream servers (resolvConf in the kubelet config, e.g. /run/systemd/resolve/resolv.conf), at most 3 nameservers outside the container CIDR and a short search list.")
     };
-    f.with("nameservers", shown).with("search", search)
+    f.evidence(&HostEvidence {
+        nameservers: Some(shown),
+        search: Some(search),
+        ..HostEvidence::default()
+    })
 }
 
 // ---------------------------------------------------------------- host.leftovers
@@ -509,7 +528,10 @@ pub fn leftovers(files: &dyn Files) -> Finding {
     } else {
         Finding::warn_by(&MISCONFIGURED, format!("an earlier Kubernetes install left {} item(s): {}", found.len(), found.join(", ")))
             .fix("Clean the node first: edgeadm reset (or kubeadm reset), then remove /etc/cni/net.d/*, the cni0 / flannel.1 links (ip link delete) and /var/lib/kubelet.")
-            .with("leftovers", found)
+            .evidence(&HostEvidence {
+                leftovers: Some(found),
+                ..HostEvidence::default()
+            })
     }
 }
 
@@ -549,8 +571,38 @@ pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&s
         (_, Some(v)) => Finding::pass(format!("rp_filter on {line} is {v} ({})", if v == 1 { "strict, but only one uplink" } else { "not strict" })),
         (_, None) => Finding::skip_by(&HOST_UNREAD, format!("cannot read rp_filter for {line}")),
     };
-    f.with("interface", line.to_string())
-        .with("rp_filter", shown)
+    f.evidence(&HostEvidence {
+        interface: Some(line.to_string()),
+        rp_filter: Some(shown),
+        ..HostEvidence::default()
+    })
+}
+
+evidence! {
+    /// The evidence of the `host.*` rows (each row records its own fields).
+    pub struct HostEvidence {
+        /// net.ipv4.ip_forward now, and what the sysctl files set at boot (`1 (file)`).
+        ip_forward: String,
+        ip_forward_boot: String,
+        bridge_nf_call_iptables: String,
+        /// Each kernel module and its state.
+        modules: Vec<String>,
+        /// Active swap devices.
+        swaps: Vec<String>,
+        /// cgroup version and its enabled controllers.
+        cgroup: String,
+        controllers: Vec<String>,
+        /// The hostname (escaped).
+        hostname: String,
+        /// resolv.conf's nameservers and search domains.
+        nameservers: Vec<String>,
+        search: Vec<String>,
+        /// What an earlier install left.
+        leftovers: Vec<String>,
+        /// The line's interface and its rp_filter.
+        interface: String,
+        rp_filter: String,
+    }
 }
 
 #[cfg(test)]

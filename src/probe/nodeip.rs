@@ -82,7 +82,10 @@ pub fn evaluate(f: &Facts) -> Finding {
                 "Map the hostname to the address on the line's interface in /etc/hosts ({} {name}), or join with the kubelet's --node-ip set to it.",
                 f.line_src.map_or_else(|| "<line address>".into(), |s| s.to_string())
             ))
-            .with("hostname_addresses", lo);
+            .evidence(&NodeIpEvidence {
+                hostname_addresses: Some(lo),
+                ..NodeIpEvidence::default()
+            });
     }
     let (kubelet_ip, kubelet_how) = match named {
         Some(ip) => (Some(ip), format!("hostname {name:?} in {how}")),
@@ -143,15 +146,25 @@ pub fn evaluate(f: &Facts) -> Finding {
     } else {
         Finding::warn_by(&cause, format!("{}; {evidence}", problems.join("; "))).fix(fix)
     };
-    out.with(
-        "kubelet_address",
-        kubelet_ip.map(|i| i.to_string()).unwrap_or_default(),
-    )
-    .with("line_interface", line_iface)
-    .with(
-        "flannel_interface",
-        f.default_iface.clone().unwrap_or_default(),
-    )
+    out.evidence(&NodeIpEvidence {
+        hostname_addresses: None,
+        kubelet_address: Some(kubelet_ip.map(|i| i.to_string()).unwrap_or_default()),
+        line_interface: Some(line_iface),
+        flannel_interface: Some(f.default_iface.clone().unwrap_or_default()),
+    })
+}
+
+evidence! {
+    /// The evidence of `host.node-ip`.
+    pub struct NodeIpEvidence {
+        /// What the hostname resolves to when that is loopback.
+        hostname_addresses: Vec<String>,
+        /// The address the kubelet will register, the line's interface, and the interface Flannel
+        /// picks (the default route's); "" when unknown.
+        kubelet_address: String,
+        line_interface: String,
+        flannel_interface: String,
+    }
 }
 
 #[cfg(test)]

@@ -25,12 +25,25 @@ pub struct NtpEvidence {
     pub rtt_ms: f64,
 }
 
+impl crate::evidence::Evidence for NtpEvidence {}
+
+evidence! {
+    /// What an `ntp.server` row tried and an `ntp.offset` row judged.
+    pub struct NtpRun {
+        /// SNTP requests sent to this server (a second one when the first went unanswered).
+        requests: u32,
+        /// The offset judged (the best reply's), in seconds.
+        offset_s: f64,
+        /// The server of that reply.
+        server: String,
+    }
+}
+
 impl NtpEvidence {
     /// The sample an `ntp.server` row recorded, if it has one.
     pub fn of_row(row: &crate::result::CheckResult) -> Option<NtpSample> {
         let server: SocketAddr = row.address.as_deref()?.parse().ok()?;
-        let e: NtpEvidence =
-            serde_json::from_value(serde_json::Value::Object(row.details.clone())).ok()?;
+        let e: NtpEvidence = row.details.read()?;
         Some(NtpSample {
             server,
             offset_s: e.offset_s,
@@ -101,12 +114,12 @@ pub fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Findi
     let Some(best) = samples.iter().min_by(|a, b| a.rtt_s.total_cmp(&b.rtt_s)) else {
         return Finding::skip_by(
             &Plain(Phase::Ntp, ErrorClass::NoSample),
-            "no NTP server replied, so the offset cannot be measured (see ntp.server)",
+            format!(
+                "no NTP server replied, so the offset cannot be measured (see {})",
+                crate::ids::ReqId::NtpServer
+            ),
         )
-        .with(
-            "caused_by",
-            serde_json::json!({"id": crate::ids::ReqId::NtpServer}),
-        );
+        .caused_by(crate::evidence::CausedBy::any(crate::ids::ReqId::NtpServer));
     };
     let off = best.offset_s.abs();
     let text = format!(
@@ -125,8 +138,11 @@ pub fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Findi
     } else {
         Finding::pass(text)
     };
-    f.with("offset_s", best.offset_s)
-        .with("server", best.server.to_string())
+    f.evidence(&NtpRun {
+        offset_s: Some(best.offset_s),
+        server: Some(best.server.to_string()),
+        ..NtpRun::default()
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +194,7 @@ mod tests {
         ] {
             let f = evaluate_server(a, &Err(e.clone()));
             assert_eq!(f.status, Status::Fail);
-            assert_eq!(f.details["error"], e.class().as_str());
+            assert_eq!(f.details.to_json()["error"], e.class().as_str());
         }
     }
 }

@@ -108,9 +108,21 @@ pub fn evaluate(
         format!("{}/{port} is in use: {}", proto.as_str(), who.join("; ")),
     );
     if let Some((_, Some(p))) = held.first() {
-        f = f.with("pid", p.pid).with("process", p.name.clone());
+        f = f.evidence(&PortEvidence {
+            pid: Some(p.pid),
+            process: Some(p.name.clone()),
+        });
     }
     f
+}
+
+evidence! {
+    /// The evidence of a `port.*` row that found its port in use.
+    pub struct PortEvidence {
+        /// The process that holds it.
+        pid: u32,
+        process: String,
+    }
 }
 
 #[cfg(test)]

@@ -270,7 +270,17 @@ pub fn evaluate(envs: &[ProxyEnv], endpoints: &[String]) -> Finding {
     } else {
         Finding::pass(format!("a proxy is set, and NO_PROXY exempts every line endpoint under Go's and curl's rules ({} environment(s))", seen.len()))
     };
-    f.with("proxies", seen)
+    f.evidence(&ProxyEvidence {
+        proxies: Some(seen),
+    })
+}
+
+evidence! {
+    /// The evidence of `host.proxy`.
+    pub struct ProxyEvidence {
+        /// Each environment's proxy settings, in words.
+        proxies: Vec<String>,
+    }
 }
 
 #[cfg(test)]

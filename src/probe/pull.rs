@@ -241,7 +241,27 @@ pub fn refused(what: &str, status: u16, body: &[u8]) -> Finding {
         &Plain(Phase::Pull, ErrorClass::WrongService),
         format!("{what}: HTTP {status}: {why} ({seen})"),
     )
-    .with("http_status", u32::from(status))
+    .evidence(&PullEvidence {
+        http_status: Some(status),
+        ..PullEvidence::default()
+    })
+}
+
+evidence! {
+    /// The evidence of the `pull.*` rows.
+    pub struct PullEvidence {
+        /// The HTTP status of the step that failed.
+        http_status: u16,
+        /// The challenge's realm (escaped) and the token service's host and address.
+        realm: String,
+        token_host: String,
+        token_address: String,
+        /// The manifest's digest and the blob fetched.
+        manifest_digest: String,
+        blob: String,
+        /// Where the blob redirect points.
+        storage_host: String,
+    }
 }
 
 #[cfg(test)]

@@ -103,25 +103,14 @@ pub fn describe(dst: IpAddr, r: &RouteInfo) -> String {
 pub fn evaluate(dst: IpAddr, outcome: &Result<RouteInfo, RouteFailure>) -> Finding {
     match outcome {
         Ok(r) => {
-            let mut f = Finding::pass(format!("route: {}", describe(dst, r)));
-            if let Some(i) = &r.interface {
-                f = f.with("interface", i.clone());
-            }
-            if let Some(g) = r.gateway {
-                f = f.with("gateway", g.to_string());
-            }
-            if let Some(s) = r.source {
-                f = f.with("source", s.to_string());
-            }
-            if r.nexthops.len() > 1 {
-                f = f.with(
-                    "nexthops",
-                    r.nexthops
-                        .iter()
-                        .map(std::string::ToString::to_string)
-                        .collect::<Vec<_>>(),
-                );
-            }
+            let f =
+                Finding::pass(format!("route: {}", describe(dst, r))).evidence(&RouteEvidence {
+                    interface: r.interface.clone(),
+                    gateway: r.gateway,
+                    source: r.source,
+                    nexthops: (r.nexthops.len() > 1)
+                        .then(|| r.nexthops.iter().map(ToString::to_string).collect()),
+                });
             if r.interface.as_deref() == Some("lo") {
                 return Finding::fail_by(
                     &Plain(Phase::Route, ErrorClass::LocalAddress),
@@ -192,6 +181,17 @@ impl RouteEntry {
     }
 }
 
+evidence! {
+    /// The evidence of a `route.*` row: the kernel's route toward the address.
+    pub struct RouteEvidence {
+        interface: String,
+        gateway: IpAddr,
+        source: IpAddr,
+        /// The next hops of a multipath route.
+        nexthops: Vec<String>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,7 +256,7 @@ mod tests {
             f.message
         );
         assert_eq!(
-            f.details["nexthops"],
+            f.details.to_json()["nexthops"],
             serde_json::json!(["via 10.0.0.1 dev eth0", "via 10.0.1.1 dev eth1"])
         );
     }

@@ -43,6 +43,8 @@ pub struct TcpEvidence {
     pub mss: Option<u32>,
 }
 
+impl crate::evidence::Evidence for TcpEvidence {}
+
 impl TcpFailure {
     /// The kernel's `ETIMEDOUT` does not say after how long (`TimedOut(0)`): the caller's timeout `t`.
     #[must_use]
@@ -134,14 +136,13 @@ mod tests {
         let ok = evaluate(a, &Ok(c), 3);
         assert_eq!(ok.status, Status::Pass);
         assert!(ok.message.contains("MSS 1460"), "{}", ok.message);
-        assert_eq!(ok.details["mss"], 1460);
-        let back: TcpEvidence =
-            serde_json::from_value(serde_json::Value::Object(ok.details)).unwrap();
+        assert_eq!(ok.details.to_json()["mss"], 1460);
+        let back: TcpEvidence = ok.details.read().unwrap();
         assert_eq!(back.mss, Some(1460));
         let f = evaluate(a, &Err(TcpFailure::TimedOut(3000)), 3000);
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("timed out after 3000 ms"));
-        assert_eq!(f.details["error"], "timeout");
+        assert_eq!(f.details.to_json()["error"], "timeout");
         assert!(
             f.fix
                 .as_deref()

@@ -62,14 +62,20 @@ pub fn evaluate(
             format!("no time daemon runs ({DAEMONS_TEXT}): nothing keeps the clock where ntp.offset measured it; {flag}"),
         ),
     };
-    f.with(
-        "time_daemons",
-        running
-            .iter()
-            .map(|s| serde_json::Value::from(*s))
-            .collect::<Vec<_>>(),
-    )
-    .with("synchronised", synced.as_ref().ok().copied())
+    f.evidence(&TimeSyncEvidence {
+        time_daemons: Some(running.iter().map(|s| (*s).to_string()).collect()),
+        synchronised: synced.as_ref().ok().copied(),
+    })
+}
+
+evidence! {
+    /// The evidence of `host.time-sync`.
+    pub struct TimeSyncEvidence {
+        /// The time daemons that run.
+        time_daemons: Vec<String>,
+        /// Whether the kernel says the clock is synchronised (absent: could not be read).
+        synchronised: bool,
+    }
 }
 
 const DAEMONS_TEXT: &str = "chronyd, ntpd, systemd-timesyncd";

@@ -182,15 +182,16 @@ fn cert_text(c: &CertInfo) -> String {
 
 fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
     if let Some(c) = c {
-        f = f
-            .with("subject", c.subject.clone())
-            .with("issuer", c.issuer.clone())
-            .with("not_before", c.not_before.clone())
-            .with("not_after", c.not_after.clone())
-            .with("names", c.names.clone());
-        if let Some((nb, na)) = c.window_s {
-            f = f.with("not_before_s", nb).with("not_after_s", na);
-        }
+        f = f.evidence(&TlsEvidence {
+            subject: Some(c.subject.clone()),
+            issuer: Some(c.issuer.clone()),
+            not_before: Some(c.not_before.clone()),
+            not_after: Some(c.not_after.clone()),
+            names: Some(c.names.clone()),
+            not_before_s: c.window_s.map(|w| w.0),
+            not_after_s: c.window_s.map(|w| w.1),
+            ..TlsEvidence::default()
+        });
     }
     f
 }
@@ -236,9 +237,11 @@ pub fn evaluate_tls(
                 }),
                 (Some(t), _) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
             };
-            with_cert(f, &s.cert)
-                .with("tls_version", s.version.clone())
-                .with("local_time_s", now_s)
+            with_cert(f, &s.cert).evidence(&TlsEvidence {
+                tls_version: Some(s.version.clone()),
+                local_time_s: Some(now_s),
+                ..TlsEvidence::default()
+            })
         }
     }
 }
@@ -277,7 +280,34 @@ pub fn evaluate_http(
             ),
         },
     };
-    f.with("status", answer.status)
+    f.evidence(&HttpEvidence {
+        status: Some(answer.status),
+    })
+}
+
+evidence! {
+    /// The evidence of a `tls.*` row: the certificate and the session.
+    pub struct TlsEvidence {
+        subject: String,
+        issuer: String,
+        not_before: String,
+        not_after: String,
+        /// The names the certificate is valid for.
+        names: Vec<String>,
+        /// Its validity window and the local clock, in seconds since the epoch.
+        not_before_s: i64,
+        not_after_s: i64,
+        local_time_s: i64,
+        tls_version: String,
+    }
+}
+
+evidence! {
+    /// The evidence of an `http.*` row.
+    pub struct HttpEvidence {
+        /// The HTTP status of the answer.
+        status: u16,
+    }
 }
 
 #[cfg(test)]
@@ -317,7 +347,7 @@ mod tests {
         }
         let f = evaluate_tls("api", Trust::EvidenceOnly, &s, NOW);
         assert_eq!(f.status, Status::Warn, "{}", f.message);
-        assert_eq!(f.details["error"], "not-yet-valid");
+        assert_eq!(f.details.to_json()["error"], "not-yet-valid");
         assert!(
             f.message
                 .contains("not yet valid by the local clock (2026-12-01T00:00:00Z)"),
@@ -325,8 +355,8 @@ mod tests {
             f.message
         );
         let f = evaluate_tls("api", Trust::EvidenceOnly, &s, NOW + 86_400 * 400);
-        assert_eq!(f.details["error"], "expired");
-        assert_eq!(f.details["not_before_s"], NOW + 86_400);
+        assert_eq!(f.details.to_json()["error"], "expired");
+        assert_eq!(f.details.to_json()["not_before_s"], NOW + 86_400);
         assert_eq!(
             evaluate_tls("api", Trust::EvidenceOnly, &s, NOW + 86_400 * 2).status,
             Status::Pass
@@ -356,7 +386,7 @@ mod tests {
             "{}",
             f.message
         );
-        assert_eq!(f.details["phase"], "tls");
+        assert_eq!(f.details.to_json()["phase"], "tls");
         assert_eq!(
             evaluate_tls(
                 "r",

@@ -34,7 +34,10 @@ pub fn evaluate(
                     _ => None,
                 })
                 .collect();
-            return Finding::pass(format!("found {}", paths.join(", "))).with("paths", paths);
+            return Finding::pass(format!("found {}", paths.join(", "))).evidence(&ToolsEvidence {
+                paths: Some(paths),
+                ..ToolsEvidence::default()
+            });
         }
         if best.as_ref().is_none_or(|(n, _)| found > *n) {
             best = Some((found, looked));
@@ -75,10 +78,27 @@ pub fn evaluate(
         parts.join("; "),
         dirs.join(", ")
     ))
-    .with("missing", missing)
-    .with("not_executable", not_exec)
-    .with("yum", yum)
-    .with("apt", apt)
+    .evidence(&ToolsEvidence {
+        paths: None,
+        missing: Some(missing.iter().map(ToString::to_string).collect()),
+        not_executable: Some(not_exec),
+        yum: Some(yum.to_string()),
+        apt: Some(apt.to_string()),
+    })
+}
+
+evidence! {
+    /// The evidence of a `tools.*` row.
+    pub struct ToolsEvidence {
+        /// Where the tool was found.
+        paths: Vec<String>,
+        /// Names not found, and paths found but not executable.
+        missing: Vec<String>,
+        not_executable: Vec<String>,
+        /// The packages that provide it.
+        yum: String,
+        apt: String,
+    }
 }
 
 /// Where a tool was looked for and what was found.

@@ -5,6 +5,7 @@
 //! paused clock; `sys/trace.rs` holds the sockets. Each hop is then labelled with the side of the
 //! line it is on, from what the node knows ([`Sides`]).
 
+use crate::evidence::{HopRecord, HopSide, Whose};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -218,7 +219,7 @@ fn hop_words(ip: IpAddr, ttl: u8, side: Option<&Side>) -> String {
 }
 
 /// Where it breaks, in words for the failing row, and whose side that is.
-pub fn words(t: &Trace, sides: &Sides) -> (String, &'static str) {
+pub fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
     let labelled = label(t, sides);
     let side_of = |ip: IpAddr| {
         labelled
@@ -228,10 +229,10 @@ pub fn words(t: &Trace, sides: &Sides) -> (String, &'static str) {
     };
     let last = labelled.iter().rev().find(|(h, _)| h.from.is_some());
     match &t.end {
-        End::Error(e) => (format!("where it breaks could not be traced: {e}"), "unknown"),
+        End::Error(e) => (format!("where it breaks could not be traced: {e}"), Whose::Unknown),
         End::Reached(ttl) => (
             format!("a TTL-limited probe of the same flow reached the destination at hop {ttl}: the path works now (intermittent loss, or the failure is beyond the connection)"),
-            "none",
+            Whose::None,
         ),
         End::Rejected { from, what, ttl } => {
             let side = side_of(*from);
@@ -244,19 +245,15 @@ pub fn words(t: &Trace, sides: &Sides) -> (String, &'static str) {
         End::LostAfter(_) => match last {
             None => (
                 "no router on the way answered a TTL-limited probe: lost before the first hop (the node's own firewall or link), or every router hides itself".into(),
-                "unknown",
+                Whose::Unknown,
             ),
             Some((h, side)) => {
                 let ip = h.from.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-                let whose = match side {
-                    Some(Side::Line | Side::Cloud) => "cloud",
-                    Some(Side::Datacenter(_)) => "datacenter",
-                    _ => "unknown",
-                };
+                let whose = whose(side.as_ref());
                 let place = match whose {
-                    "cloud" => format!("dropped beyond the line, after {}", hop_words(ip, h.ttl, side.as_ref())),
-                    "datacenter" => format!("dropped inside the datacenter, after {}", hop_words(ip, h.ttl, side.as_ref())),
-                    _ => format!("reaches {}; lost after it", hop_words(ip, h.ttl, side.as_ref())),
+                    Whose::Cloud => format!("dropped beyond the line, after {}", hop_words(ip, h.ttl, side.as_ref())),
+                    Whose::Datacenter => format!("dropped inside the datacenter, after {}", hop_words(ip, h.ttl, side.as_ref())),
+                    Whose::Unknown | Whose::None => format!("reaches {}; lost after it", hop_words(ip, h.ttl, side.as_ref())),
                 };
                 (place, whose)
             }
@@ -264,19 +261,19 @@ pub fn words(t: &Trace, sides: &Sides) -> (String, &'static str) {
     }
 }
 
-fn whose(side: Option<&Side>) -> &'static str {
+fn whose(side: Option<&Side>) -> Whose {
     match side {
-        Some(Side::Datacenter(_)) => "datacenter",
-        Some(Side::Line | Side::Cloud) => "cloud",
-        _ => "unknown",
+        Some(Side::Datacenter(_)) => Whose::Datacenter,
+        Some(Side::Line | Side::Cloud) => Whose::Cloud,
+        Some(Side::Unknown) | None => Whose::Unknown,
     }
 }
 
-fn whose_words(whose: &str) -> &'static str {
+fn whose_words(whose: Whose) -> &'static str {
     match whose {
-        "datacenter" => "rejected inside the datacenter",
-        "cloud" => "rejected beyond the line",
-        _ => "rejected on the way",
+        Whose::Datacenter => "rejected inside the datacenter",
+        Whose::Cloud => "rejected beyond the line",
+        Whose::Unknown | Whose::None => "rejected on the way",
     }
 }
 
@@ -333,26 +330,21 @@ pub fn plan_words(what: &str, to: &str, when: &str) -> String {
 }
 
 /// The hop list for `details.hops`.
-pub fn hops_json(t: &Trace, sides: &Sides) -> serde_json::Value {
-    serde_json::Value::Array(
-        label(t, sides)
-            .into_iter()
-            .map(|(h, side)| {
-                serde_json::json!({
-                    "ttl": h.ttl,
-                    "address": h.from.map(|a| a.to_string()),
-                    "rtt_ms": h.rtt_ms.map(|r| (r * 100.0).round() / 100.0),
-                    "side": match side {
-                        Some(Side::Datacenter(_)) => Some("datacenter"),
-                        Some(Side::Line) => Some("line"),
-                        Some(Side::Cloud) => Some("cloud"),
-                        Some(Side::Unknown) => Some("unknown"),
-                        None => None,
-                    },
-                })
-            })
-            .collect(),
-    )
+pub fn hop_records(t: &Trace, sides: &Sides) -> Vec<HopRecord> {
+    label(t, sides)
+        .into_iter()
+        .map(|(h, side)| HopRecord {
+            ttl: h.ttl,
+            address: h.from,
+            rtt_ms: h.rtt_ms.map(|r| (r * 100.0).round() / 100.0),
+            side: side.map(|s| match s {
+                Side::Datacenter(_) => HopSide::Datacenter,
+                Side::Line => HopSide::Line,
+                Side::Cloud => HopSide::Cloud,
+                Side::Unknown => HopSide::Unknown,
+            }),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -465,7 +457,7 @@ mod tests {
             start.elapsed()
         );
         let (w, whose) = words(&t, &sides());
-        assert_eq!(whose, "datacenter");
+        assert_eq!(whose, Whose::Datacenter);
         assert_eq!(
             w,
             "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)"
@@ -478,15 +470,15 @@ mod tests {
         p.silent_from = Some(3);
         let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
         let (w, whose) = words(&t, &sides());
-        assert_eq!(whose, "cloud");
+        assert_eq!(whose, Whose::Cloud);
         assert_eq!(
             w,
             "dropped beyond the line, after 172.31.255.2 (hop 2, the line's cloud end: VBR)"
         );
-        let hops = hops_json(&t, &sides());
-        assert_eq!(hops[0]["side"], "datacenter");
-        assert_eq!(hops[1]["side"], "line");
-        assert_eq!(hops.as_array().unwrap().len(), 2);
+        let hops = hop_records(&t, &sides());
+        assert_eq!(hops[0].side, Some(HopSide::Datacenter));
+        assert_eq!(hops[1].side, Some(HopSide::Line));
+        assert_eq!(hops.len(), 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -528,7 +520,7 @@ mod tests {
         p.reject_at = Some(1);
         let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
         let (w, whose) = words(&t, &sides());
-        assert_eq!(whose, "datacenter");
+        assert_eq!(whose, Whose::Datacenter);
         assert!(w.starts_with("ICMP network unreachable, from 10.0.0.1 (hop 1, the node's gateway): rejected inside the datacenter"), "{w}");
         let mut p = path(&["10.0.0.1", "172.31.255.2"]);
         let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;

@@ -10,9 +10,34 @@ use tokio::time::Instant;
 use crate::cause::{ErrorClass, Phase, Plain};
 use crate::probe::echo::{self, Datagrams, DgramError, EchoFrame};
 use crate::probe::mtu::{DfPath, DfReply, MtuError};
-use crate::result::Finding;
+use crate::result::{Finding, Status};
 
 pub use crate::probe::echo::{EchoOutcome, FullSize};
+
+evidence! {
+    /// The evidence of a `udp.vxlan` row.
+    pub struct EchoEvidence {
+        /// Echo probes sent and echoed.
+        sent: u32,
+        received: u32,
+        /// What the full-size DF frame did, in words.
+        full_size: String,
+        /// The peer's own datagram back to this node: `arrived`, `lost`, `untested: …`.
+        return_path: String,
+        /// The source the responder saw, and this socket's own (they differ behind a NAT).
+        observed_source: String,
+        local_source: String,
+    }
+}
+
+impl EchoEvidence {
+    fn return_path(words: String) -> EchoEvidence {
+        EchoEvidence {
+            return_path: Some(words),
+            ..EchoEvidence::default()
+        }
+    }
+}
 
 fn error_words(e: &DgramError, port: u16) -> String {
     match e {
@@ -74,7 +99,11 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
     } else {
         Finding::pass(base.clone())
     };
-    let mut f = f.with("sent", o.sent).with("received", o.received);
+    let mut f = f.evidence(&EchoEvidence {
+        sent: Some(o.sent),
+        received: Some(o.received),
+        ..EchoEvidence::default()
+    });
     if let (Some(full), true) = (&o.full, o.received > 0) {
         let size = full.size;
         let words = match &full.reply {
@@ -83,9 +112,12 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
             Ok(DfReply::Silent) => format!("a full-size {size}-byte VXLAN frame with DF got no echo"),
             Err(e) => format!("no full-size frame was sent: {e}"),
         };
-        f = f.with("full_size", words.clone());
+        f = f.evidence(&EchoEvidence {
+            full_size: Some(words.clone()),
+            ..EchoEvidence::default()
+        });
         match full.reply {
-            Ok(DfReply::TooBig | DfReply::Silent) if f.status == crate::result::Status::Pass => {
+            Ok(DfReply::TooBig | DfReply::Silent) if f.status == Status::Pass => {
                 let class = if full.reply == Ok(DfReply::Silent) {
                     ErrorClass::PmtuBlackHole
                 } else {
@@ -95,11 +127,7 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
                     "{base}, but {words}: Flannel sends frames of the interface MTU and those would be lost; set Flannel's MTU from the path MTU (see mtu.path toward {})",
                     peer.ip()
                 );
-                let details = std::mem::take(&mut f.details);
-                f = Finding::warn_by(&Plain(Phase::Mtu, class), msg);
-                for (k, v) in details {
-                    f.details.entry(k).or_insert(v);
-                }
+                f = f.recast(Status::Warn, &Plain(Phase::Mtu, class), msg);
             }
             _ => f.message = format!("{}; {words}", f.message),
         }
@@ -115,14 +143,16 @@ pub fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
     let nat = matches!((o.observed, o.local), (Some(seen), Some(local)) if seen != local && !local.ip().is_unspecified());
     match &o.returned {
         ReturnPath::NotTested => f,
-        ReturnPath::Untested(why) => f.with("return_path", format!("untested: {why}")),
+        ReturnPath::Untested(why) => {
+            f.evidence(&EchoEvidence::return_path(format!("untested: {why}")))
+        }
         ReturnPath::Arrived(to) => {
             f.message = if nat {
                 format!("{}; the peer's datagram to {to} did arrive, so a route back to the node exists despite the NAT", f.message)
             } else {
                 format!("{}; the peer's datagram to {to} arrived (the return path a cloud node's VXLAN takes)", f.message)
             };
-            f.with("return_path", "arrived")
+            f.evidence(&EchoEvidence::return_path("arrived".into()))
         }
         ReturnPath::Lost(to) => {
             let why = if nat {
@@ -140,19 +170,18 @@ pub fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
                 "{}; but the peer's datagram to this node's own address {to} did not come back: {why}; VXLAN from cloud nodes, and connections the VPC opens to the node (API server → kubelet 10250, metrics 9100), will fail",
                 f.message
             );
-            let details = std::mem::take(&mut f.details);
-            let mut g = Finding::fail_by(&Plain(Phase::Udp, ErrorClass::NoReturnPath), msg);
-            for (k, v) in details {
-                if k != "error" && k != "phase" {
-                    g.details.insert(k, v);
-                }
-            }
+            let g = f.recast(
+                Status::Fail,
+                &Plain(Phase::Udp, ErrorClass::NoReturnPath),
+                msg,
+            );
             let fix = if nat {
                 format!("Exempt the node's traffic to the VPC from source NAT (a no-NAT rule for {} toward the VPC CIDR) and route the node's network back over the line on the cloud side (the VBR / VPC route table).", to.ip())
             } else {
                 format!("Allow UDP {} from the VPC CIDR to the node (the node's INPUT chain and the datacenter firewall), and make sure the VPC route table sends the node's network back over the line.", to.port())
             };
-            g.fix(fix).with("return_path", "lost")
+            g.fix(fix)
+                .evidence(&EchoEvidence::return_path("lost".into()))
         }
     }
 }
@@ -165,9 +194,11 @@ pub fn nat(mut f: Finding, o: &EchoOutcome) -> Finding {
     let (Some(seen), Some(local)) = (o.observed, o.local) else {
         return f;
     };
-    f = f
-        .with("observed_source", seen.to_string())
-        .with("local_source", local.to_string());
+    f = f.evidence(&EchoEvidence {
+        observed_source: Some(seen.to_string()),
+        local_source: Some(local.to_string()),
+        ..EchoEvidence::default()
+    });
     // a wildcard local address says nothing; a port-only rewrite is still a NAT
     if seen == local || local.ip().is_unspecified() {
         return f;
@@ -181,13 +212,9 @@ pub fn nat(mut f: Finding, o: &EchoOutcome) -> Finding {
         "Exempt the node's traffic to the VPC from source NAT on the datacenter firewall or core switch (a no-NAT rule for {} toward the VPC CIDR), and give the cloud side a route back to the node's network over the line.",
         local.ip()
     );
-    if f.status == crate::result::Status::Pass {
-        let details = std::mem::take(&mut f.details);
-        f = Finding::warn_by(&Plain(Phase::Udp, ErrorClass::SourceNat), msg);
-        for (k, v) in details {
-            f.details.entry(k).or_insert(v);
-        }
-        f.fix(fix)
+    if f.status == Status::Pass {
+        f.recast(Status::Warn, &Plain(Phase::Udp, ErrorClass::SourceNat), msg)
+            .fix(fix)
     } else {
         f.message = msg;
         f
@@ -279,14 +306,14 @@ mod tests {
         assert_eq!(evaluate_echo(p, &o(1)).status, Status::Warn);
         let f = evaluate_echo(p, &o(0));
         assert_eq!(f.status, Status::Fail);
-        assert_eq!(f.details["phase"], "udp");
-        assert_eq!(f.details["error"], "no-echo");
+        assert_eq!(f.details.to_json()["phase"], "udp");
+        assert_eq!(f.details.to_json()["error"], "no-echo");
         let refused = EchoOutcome {
             error: Some(DgramError::Refused),
             ..o(0)
         };
         let f = evaluate_echo(p, &refused);
-        assert_eq!(f.details["error"], "refused");
+        assert_eq!(f.details.to_json()["error"], "refused");
         assert!(
             f.message.contains("nothing listens on UDP 8472"),
             "{}",
@@ -317,15 +344,15 @@ mod tests {
         );
         let f = evaluate_echo(p, &o(Ok(DfReply::Silent)));
         assert_eq!(f.status, Status::Warn);
-        assert_eq!(f.details["error"], "pmtu-black-hole");
-        assert_eq!(f.details["received"], 3);
+        assert_eq!(f.details.to_json()["error"], "pmtu-black-hole");
+        assert_eq!(f.details.to_json()["received"], 3);
         assert!(
             f.message.contains("see mtu.path toward 192.168.0.20"),
             "{}",
             f.message
         );
         assert_eq!(
-            evaluate_echo(p, &o(Ok(DfReply::TooBig))).details["error"],
+            evaluate_echo(p, &o(Ok(DfReply::TooBig))).details.to_json()["error"],
             "smaller-path-mtu"
         );
         let f = evaluate_echo(p, &o(Err("Don't Fragment cannot be set".into())));
@@ -352,10 +379,10 @@ mod tests {
         };
         let f = evaluate_echo(p, &o("10.0.0.10:40001"));
         assert_eq!(f.status, Status::Pass);
-        assert_eq!(f.details["observed_source"], "10.0.0.10:40001");
+        assert_eq!(f.details.to_json()["observed_source"], "10.0.0.10:40001");
         let f = evaluate_echo(p, &o("172.31.255.1:40001"));
         assert_eq!(f.status, Status::Warn);
-        assert_eq!(f.details["error"], "source-nat");
+        assert_eq!(f.details.to_json()["error"], "source-nat");
         assert!(
             f.message
                 .contains("saw this node as 172.31.255.1:40001, not 10.0.0.10:40001"),

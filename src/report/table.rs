@@ -313,15 +313,7 @@ pub fn render(report: &Report, style: Style) -> String {
                         m = m.replace(ip, "{ip}");
                     }
                 }
-                (
-                    r.status,
-                    r.category.clone(),
-                    r.details
-                        .get("error")
-                        .map(std::string::ToString::to_string)
-                        .unwrap_or_default(),
-                    m,
-                )
+                (r.status, r.category.clone(), r.details.error, m)
             };
             let mut groups: Vec<(Vec<usize>, Vec<usize>)> = vec![];
             let mut keys = vec![];

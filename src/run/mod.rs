@@ -173,6 +173,14 @@ where
     }
 }
 
+evidence! {
+    /// A row the run's deadline cut short.
+    pub(crate) struct Overrun {
+        /// What was still pending.
+        pending: String,
+    }
+}
+
 /// One flow's sweep, made once: concurrent rows of the same flow wait for the first.
 pub(crate) type TraceCell = std::sync::Arc<tokio::sync::OnceCell<Option<Located>>>;
 
@@ -180,8 +188,8 @@ pub(crate) type TraceCell = std::sync::Arc<tokio::sync::OnceCell<Option<Located>
 #[derive(Debug, Clone)]
 pub struct Located {
     pub words: String,
-    pub whose: &'static str,
-    pub hops: serde_json::Value,
+    pub whose: crate::evidence::Whose,
+    pub hops: Vec<crate::evidence::HopRecord>,
 }
 
 /// The flow a sweep repeats: the failed probe's own protocol and destination port.
@@ -195,7 +203,13 @@ impl Located {
     /// The row, with where it breaks said in its message and `details`.
     pub fn annotate(&self, mut f: Finding) -> Finding {
         f.message = format!("{}; {}", f.message, self.words);
-        f.with("where", self.whose).with("hops", self.hops.clone())
+        self.annotate_details(f)
+    }
+    /// Only `details.where` and `details.hops` (the message already says where).
+    pub fn annotate_details(&self, mut f: Finding) -> Finding {
+        f.details.whose = Some(self.whose);
+        f.details.hops = Some(self.hops.clone());
+        f
     }
 }
 
@@ -242,7 +256,7 @@ impl Ctx<'_, '_> {
         Some(Located {
             words,
             whose,
-            hops: trace::hops_json(&t, &sides),
+            hops: trace::hop_records(&t, &sides),
         })
     }
 
@@ -296,7 +310,9 @@ impl Ctx<'_, '_> {
                 ms(self.deadline)
             ),
         )
-        .with("pending", pending.to_string());
+        .evidence(&Overrun {
+            pending: Some(pending.to_string()),
+        });
         s.rows
             .iter()
             .map(|id| self.row(*id, &s.target, address.clone(), f.clone(), self.deadline))
@@ -386,7 +402,9 @@ impl Ctx<'_, '_> {
                     format!("not probed: {name} did not resolve: {failure}"),
                 );
                 Err(match self.dns_ids.get(name) {
-                    Some(id) => f.with("caused_by", serde_json::json!({"id": id, "target": name})),
+                    Some(id) => {
+                        f.caused_by(crate::evidence::CausedBy::new(*id, name.clone(), None))
+                    }
                     None => f,
                 })
             }

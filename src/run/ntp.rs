@@ -57,7 +57,10 @@ impl StepKind for NtpQuery {
                 e => e,
             });
             let answered = u32::from(out.is_ok());
-            let mut f = ntp::evaluate_server(sa, &out).with("requests", requests);
+            let mut f = ntp::evaluate_server(sa, &out).evidence(&ntp::NtpRun {
+                requests: Some(requests),
+                ..ntp::NtpRun::default()
+            });
             if matches!(out, Err(NtpFailure::Timeout(_))) {
                 // an SNTP client request (mode 3, version 4) at rising TTLs
                 let mut req = vec![0u8; 48];

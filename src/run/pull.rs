@@ -6,8 +6,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::evidence::CausedBy;
+use crate::probe::pull::PullEvidence;
 use async_trait::async_trait;
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::step::{Step, StepKind};
@@ -144,7 +145,7 @@ fn unreachable(what: &str, u: &Unreached) -> Finding {
         ),
     );
     match &u.located {
-        Some(l) => f.with("where", l.whose).with("hops", l.hops.clone()),
+        Some(l) => l.annotate_details(f),
         None => f,
     }
 }
@@ -181,10 +182,7 @@ impl PullFollow {
                 &Plain(Phase::Pull, ErrorClass::Incomplete),
                 format!("not probed: {why}"),
             )
-            .with(
-                "caused_by",
-                json!({"id": cause, "target": target, "address": reg.to_string()}),
-            )
+            .caused_by(CausedBy::new(cause, target.clone(), Some(reg.to_string())))
         };
         // pull.auth decided the pull cannot go on: the rows after it say why, caused by it
         let stop = |f: Finding, why: &str| {
@@ -202,7 +200,7 @@ impl PullFollow {
         {
             Err(u) => {
                 let f = Finding::skip_by(&u.failure, format!("not probed: the registry did not answer ({}); see tcp.registry and tls.registry", u.words))
-                    .with("caused_by", json!({"id": ReqId::TlsRegistry, "target": s.target, "address": reg.to_string()}));
+                    .caused_by(CausedBy::new(ReqId::TlsRegistry, s.target.clone(), Some(reg.to_string())));
                 return vec![
                     row(ReqId::PullAuth, f.clone()),
                     row(ReqId::PullManifest, f.clone()),
@@ -245,7 +243,10 @@ impl PullFollow {
                             "{what} at {} gave an anonymous pull token for {}",
                             r.addr, self.repository
                         ))
-                        .with("token_address", r.addr.to_string())
+                        .evidence(&PullEvidence {
+                            token_address: Some(r.addr.to_string()),
+                            ..PullEvidence::default()
+                        })
                     }
                     (200, None) => Finding::warn_by(
                         &Plain(Phase::Pull, ErrorClass::Malformed),
@@ -261,8 +262,11 @@ impl PullFollow {
                     ),
                 },
             }
-            .with("realm", crate::text::clean(&c.realm, 200))
-            .with("token_host", realm.host.clone());
+            .evidence(&PullEvidence {
+                realm: Some(crate::text::clean(&c.realm, 200)),
+                token_host: Some(realm.host.clone()),
+                ..PullEvidence::default()
+            });
             if f.status != crate::result::Status::Pass {
                 return stop(f, "no pull token");
             }
@@ -308,7 +312,10 @@ impl PullFollow {
                                     format!(", {digest}")
                                 }
                             ))
-                            .with("manifest_digest", digest),
+                            .evidence(&PullEvidence {
+                                manifest_digest: Some(digest),
+                                ..PullEvidence::default()
+                            }),
                         );
                         blob = Some(d);
                         break;
@@ -366,13 +373,22 @@ impl PullFollow {
                             Ok(s2) if matches!(s2.reply.status, 200 | 206) => Finding::pass(format!("blob {digest} is redirected (HTTP {status}) to the storage host {}, which answers at {} (HTTP {})", loc.host, s2.addr, s2.reply.status)),
                             Ok(s2) => pull::refused(&format!("the storage host {} answers the redirected blob request", loc.host), s2.reply.status, &s2.reply.body),
                         }
-                        .with("storage_host", loc.host.clone())
+                        .evidence(&PullEvidence {
+                            storage_host: Some(loc.host.clone()),
+                            ..PullEvidence::default()
+                        })
                     }
                 },
                 status => pull::refused(&format!("blob {digest}"), status, &r.reply.body),
             },
         };
-        rows.push(row(ReqId::PullBlob, f.with("blob", digest)));
+        rows.push(row(
+            ReqId::PullBlob,
+            f.evidence(&PullEvidence {
+                blob: Some(digest),
+                ..PullEvidence::default()
+            }),
+        ));
         rows
     }
 }

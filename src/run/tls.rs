@@ -37,10 +37,11 @@ impl TlsHandshake {
         session: &Result<tls::TlsSession, TlsFailure>,
     ) -> Finding {
         match session {
-            Err(TlsFailure::Connect(_)) => f.with(
-                "caused_by",
-                serde_json::json!({"id": self.tcp, "target": s.target, "address": sa.to_string()}),
-            ),
+            Err(TlsFailure::Connect(_)) => f.caused_by(crate::evidence::CausedBy::new(
+                self.tcp,
+                s.target.clone(),
+                Some(sa.to_string()),
+            )),
             _ => f,
         }
     }
@@ -79,15 +80,30 @@ impl StepKind for TlsHandshake {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, port);
             let start = Instant::now();
-            let timeout = || TlsOutcome { session: Err(TlsFailure::Timeout(ms(t))), http: None };
+            let timeout = || TlsOutcome {
+                session: Err(TlsFailure::Timeout(ms(t))),
+                http: None,
+            };
             // a handshake still unfinished at half the timeout gets a second connection beside it
             // (a lossy line: a lost SYN or flight costs a retransmission timeout, not the join)
             let attempt = |wait: Duration| {
-                let probe = ctx.net.tls.probe(sa, self.name.as_deref(), self.trust, http.map(|(_, e)| e), wait);
-                bounded(wait + STEP_GRACE, probe, move || TlsOutcome { session: Err(TlsFailure::Timeout(ms(wait))), http: None })
+                let probe = ctx.net.tls.probe(
+                    sa,
+                    self.name.as_deref(),
+                    self.trust,
+                    http.map(|(_, e)| e),
+                    wait,
+                );
+                bounded(wait + STEP_GRACE, probe, move || TlsOutcome {
+                    session: Err(TlsFailure::Timeout(ms(wait))),
+                    http: None,
+                })
             };
             let transient = |o: &TlsOutcome| {
-                matches!(&o.session, Err(TlsFailure::Timeout(_) | TlsFailure::Connect(TcpFailure::TimedOut(_))))
+                matches!(
+                    &o.session,
+                    Err(TlsFailure::Timeout(_) | TlsFailure::Connect(TcpFailure::TimedOut(_)))
+                )
             };
             let (mut out, attempts) = with_second_attempt(t, attempt, transient).await;
             if let Err(TlsFailure::Timeout(_)) = &out.session {
@@ -97,15 +113,42 @@ impl StepKind for TlsHandshake {
             let shown = self.name.clone().unwrap_or_else(|| ip.to_string());
             let mut rows = vec![];
             if emit_tls {
-                let f = self.link_tcp(tls::evaluate_tls(&shown, self.trust, &out.session, crate::clock::epoch_s(ctx.net.host.now())), s, sa, &out.session);
+                let f = self.link_tcp(
+                    tls::evaluate_tls(
+                        &shown,
+                        self.trust,
+                        &out.session,
+                        crate::clock::epoch_s(ctx.net.host.now()),
+                    ),
+                    s,
+                    sa,
+                    &out.session,
+                );
                 let answered = u32::from(out.session.is_ok());
-                let f = loss::account(f, Phase::Tls, &format!("TLS connections to {sa}"), Exchange { sent: attempts, answered });
+                let f = loss::account(
+                    f,
+                    Phase::Tls,
+                    &format!("TLS connections to {sa}"),
+                    Exchange {
+                        sent: attempts,
+                        answered,
+                    },
+                );
                 rows.push(ctx.result(s, Some(sa.to_string()), f, took));
             }
             if let Some((hid, e)) = http {
-                let mut f = self.link_tcp(tls::evaluate_http(e, &out.session, &out.http), s, sa, &out.session);
-                if emit_tls && out.session.is_err() && !f.details.contains_key("caused_by") {
-                    f = f.with("caused_by", serde_json::json!({"id": s.id, "target": s.target, "address": sa.to_string()}));
+                let mut f = self.link_tcp(
+                    tls::evaluate_http(e, &out.session, &out.http),
+                    s,
+                    sa,
+                    &out.session,
+                );
+                if emit_tls && out.session.is_err() && f.details.caused_by.is_none() {
+                    f = f.caused_by(crate::evidence::CausedBy::new(
+                        s.id,
+                        s.target.clone(),
+                        Some(sa.to_string()),
+                    ));
                 }
                 rows.push(ctx.row(hid, &s.target, Some(sa.to_string()), f, took));
             }

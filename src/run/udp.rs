@@ -1,6 +1,7 @@
 //! UDP echo (udp.vxlan, inbound.udp) and path-MTU runners (UDP toward a responder, ICMP toward the
 //! API server). The algorithms are `probe::echo::echo` and `probe::mtu::search`.
 
+use crate::probe::tcp::TcpEvidence;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -227,8 +228,7 @@ fn line_mss(ctx: &Ctx<'_, '_>) -> Option<u32> {
     .into_iter()
     .flat_map(|id| ctx.earlier_rows(id))
     .filter(|r| r.status == crate::result::Status::Pass)
-    .filter_map(|r| r.details.get("mss").and_then(serde_json::Value::as_u64))
-    .filter_map(|m| u32::try_from(m).ok())
+    .filter_map(|r| r.details.read::<TcpEvidence>()?.mss)
     .max()
 }
 
@@ -242,7 +242,7 @@ fn first_echo_wait(ctx: &Ctx<'_, '_>, ip: IpAddr, t: Duration) -> Duration {
         .iter()
         .filter(|r| r.status == crate::result::Status::Pass)
         .filter(|r| r.address.as_deref().and_then(crate::rootcause::address_ip) == Some(ip))
-        .find_map(|r| r.details.get("rtt_ms").and_then(serde_json::Value::as_u64));
+        .find_map(|r| Some(r.details.read::<TcpEvidence>()?.rtt_ms));
     match rtt {
         Some(ms) => (Duration::from_millis(ms) * ICMP_RTT_FACTOR)
             .max(ICMP_FLOOR)
