@@ -97,7 +97,9 @@ fn bundle_path(a: &CheckArgs) -> Result<Option<std::path::PathBuf>, AppError> {
     let Some(p) = &a.bundle else { return Ok(None) };
     match output::prepare_for(Some(p), "--bundle")? {
         output::Destination::Replace(t) if Some(p) != a.report.output.as_ref() => Ok(Some(t)),
-        _ => Err(InputError::flag(
+        output::Destination::Replace(_)
+        | output::Destination::Stdout
+        | output::Destination::Direct(_) => Err(InputError::flag(
             "--bundle",
             &p.display().to_string(),
             "must be a regular file (new or to replace), not the --output file",
@@ -385,7 +387,7 @@ fn requirements(a: &ListArgs) -> Result<i32, AppError> {
             "{}\n",
             serde_json::to_string_pretty(&cat.requirements).unwrap_or_default()
         ),
-        f => listing::requirements(f, cat),
+        f @ (ListFormat::Table | ListFormat::Markdown) => listing::requirements(f, cat),
     };
     print_out(&text)?;
     Ok(exit::OK)
@@ -398,7 +400,7 @@ fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
             "{}\n",
             serde_json::to_string_pretty(&table_data.regions).unwrap_or_default()
         ),
-        f => listing::regions(f, &table_data.regions),
+        f @ (ListFormat::Table | ListFormat::Markdown) => listing::regions(f, &table_data.regions),
     };
     print_out(&text)?;
     Ok(exit::OK)

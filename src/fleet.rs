@@ -596,7 +596,7 @@ fn finish(
             let (list, mine) = match key.status {
                 Status::Fail => (&mut r.failing_hosts, &mut row.failing),
                 Status::Warn => (&mut r.warning_hosts, &mut row.warning),
-                _ => continue,
+                Status::Pass | Status::Skip => continue,
             };
             if list.last() != Some(label) {
                 list.push(label.clone());

@@ -271,7 +271,7 @@ pub fn unicast(ip: IpAddr, flag: &str, whole: &str) -> Result<IpAddr, InputError
         _ if ip.is_unspecified() => Some("the unspecified address is not a host"),
         _ if ip.is_multicast() => Some("a multicast address is not a host"),
         IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address is not a host"),
-        _ => None,
+        IpAddr::V4(_) | IpAddr::V6(_) => None,
     };
     match why {
         Some(w) => Err(InputError::flag(flag, whole, w)),

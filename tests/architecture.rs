@@ -197,3 +197,119 @@ fn no_requirement_id_literals_in_library_code() {
         }
     }
 }
+
+/// Every library file's code (comments and trailing test module removed), with its path.
+fn library_code() -> Vec<(PathBuf, String)> {
+    let mut all = vec![];
+    files(&src(), &mut all);
+    all.into_iter()
+        .filter(|f| !f.ends_with("tests.rs"))
+        .map(|f| {
+            let text = code(&std::fs::read_to_string(&f).unwrap());
+            (f, text)
+        })
+        .collect()
+}
+
+/// The string literals of some code (escapes kept as written).
+fn literals(code: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur: Option<String> = None;
+    let mut escaped = false;
+    for c in code.chars() {
+        match (&mut cur, c) {
+            (Some(s), '\\') if !escaped => {
+                escaped = true;
+                s.push(c);
+            }
+            (Some(s), '"') if !escaped => {
+                out.push(std::mem::take(s));
+                cur = None;
+            }
+            (Some(s), _) => {
+                escaped = false;
+                s.push(c);
+            }
+            (None, '"') => cur = Some(String::new()),
+            (None, _) => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_literal_scanner_finds_ids_in_prose() {
+    let l = literals(r#"format!("see \"x\" ntp.offset row", a); "b""#);
+    assert_eq!(l, [r#"see \"x\" ntp.offset row"#, "b"]);
+}
+
+/// Evidence is read back by type: `details` is a typed `Details` whose family map is private to
+/// `src/evidence.rs`; no code reads it by key or parses a message for data.
+#[test]
+fn evidence_is_read_by_type_never_by_key_or_from_prose() {
+    let forbidden = [
+        ".details.get(",
+        "details[\"",
+        ".details.contains_key(",
+        ".details.insert(",
+        ".with(\"",
+        ".message.split",
+        ".message.find(",
+        ".message.rsplit",
+        ".message.parse",
+        "Value::Object(row.details",
+        "Value::Object(r.details",
+    ];
+    let mut found = vec![];
+    for (f, text) in library_code() {
+        for pat in forbidden {
+            if text.contains(pat) {
+                found.push(format!("{}: {pat}", f.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "string-keyed evidence or prose parsed for data: {found:?}"
+    );
+    let ev = std::fs::read_to_string(src().join("evidence.rs")).unwrap();
+    assert!(
+        ev.contains("    family: Map<String, Value>,"),
+        "the family map of Details stays private"
+    );
+}
+
+/// Requirement ids in messages, fixes and plans come from `ReqId` / `Category` (a renamed id
+/// cannot leave a stale reference in prose).
+#[test]
+fn no_requirement_id_in_prose() {
+    let cat = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/requirements.toml"),
+    )
+    .unwrap();
+    let ids: Vec<String> = cat
+        .lines()
+        .filter_map(|l| l.strip_prefix("id = "))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .collect();
+    let cats: BTreeSet<String> = ids
+        .iter()
+        .filter_map(|i| i.split('.').next())
+        .map(|c| format!("{c}.*"))
+        .collect();
+    let mut found = vec![];
+    for (f, text) in library_code() {
+        for lit in literals(&text) {
+            let words: Vec<&str> = lit
+                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*')))
+                .map(|w| w.trim_end_matches('.'))
+                .collect();
+            for w in words {
+                if ids.iter().any(|i| i == w) || cats.contains(w) {
+                    found.push(format!("{}: {w} in {lit:?}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "ids spelled in prose: {found:#?}");
+}

@@ -84,7 +84,7 @@ impl Check for Apiserver {
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         match o.apiserver.as_ref().map(|a| &a.host) {
             Some(Host::Name(n)) => vec![query(ReqId::DnsApiserver, n, DnsExpect::Any)],
-            _ => vec![],
+            Some(Host::Ip(_)) | None => vec![],
         }
     }
 }

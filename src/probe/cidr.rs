@@ -154,7 +154,8 @@ pub fn evaluate_claimed(
     }
     match already {
         Some(i) => Finding::pass(format!(
-            "{what} is on {i} already: {component} of an earlier install (see host.leftovers)"
+            "{what} is on {i} already: {component} of an earlier install (see {})",
+            crate::ids::ReqId::HostLeftovers
         )),
         None => Finding::pass(format!("nothing on this host uses {what}")),
     }

@@ -115,7 +115,8 @@ pub fn failure_fix(e: &DnsFailure, server: &str) -> Option<String> {
     let vpc = crate::constants::VPC_DNS_SERVERS.contains(&host);
     Some(match (e, vpc) {
         (DnsFailure::Timeout(_) | DnsFailure::NoServer(_), true) => format!(
-            "The node already uses the VPC DNS ({host}) and it did not answer: allow UDP and TCP 53 from the node to {host} on the datacenter firewall, and route 100.0.0.0/8 over the dedicated line (see the route.* rows)."
+            "The node already uses the VPC DNS ({host}) and it did not answer: allow UDP and TCP 53 from the node to {host} on the datacenter firewall, and route 100.0.0.0/8 over the dedicated line (see the {}.* rows).",
+            crate::ids::Category::Route
         ),
         (DnsFailure::Refused, true) => format!(
             "The VPC DNS ({host}) refused the query: it answers only sources inside the VPC or routed to it; check that the datacenter CIDR reaches it over the line (VBR / CEN routes back) and that no NAT on the way rewrites the source."

@@ -15,7 +15,10 @@ pub fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Finding {
         Err(e) => {
             let hint = match e {
                 TcpFailure::Refused => "; is `ack-edge-preflight responder` running on the node?",
-                _ => "",
+                TcpFailure::TimedOut(_)
+                | TcpFailure::Unreachable(_)
+                | TcpFailure::LocalBlocked(_)
+                | TcpFailure::Other(_) => "",
             };
             let f = Finding::fail_by(e, format!("TCP {sa}: {e}{hint}"));
             match e {
@@ -27,7 +30,10 @@ pub fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Finding {
                         crate::constants::VXLAN_PORT
                     ))
                 }
-                _ => f,
+                TcpFailure::TimedOut(_)
+                | TcpFailure::Unreachable(_)
+                | TcpFailure::LocalBlocked(_)
+                | TcpFailure::Other(_) => f,
             }
         }
         Ok(b) if b.starts_with(TCP_BANNER) => Finding::pass(format!("{sa} reachable from here; the node's responder answered")),

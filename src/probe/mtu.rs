@@ -129,7 +129,7 @@ pub async fn search<P: DfPath + ?Sized>(
     let t0 = Instant::now();
     match path.probe(MIN_IPV4_MTU, first_wait.min(left())).await? {
         DfReply::Echoed => {}
-        _ => {
+        DfReply::Silent | DfReply::TooBig => {
             return Err(MtuError::NoAnswer(
                 "nothing answers, or the probes are filtered".into(),
             ))
@@ -467,12 +467,15 @@ mod tests {
             .unwrap();
         match m.kind {
             PathKind::CutShort { upper } => assert!(m.path_mtu <= 1400 && upper >= 1400, "{m:?}"),
-            k => panic!("expected a cut-short search, got {k:?}"),
+            k @ (PathKind::Full
+            | PathKind::IcmpReported
+            | PathKind::BlackHole
+            | PathKind::Undecided) => panic!("expected a cut-short search, got {k:?}"),
         }
         let f = evaluate("192.0.2.1:8472", "UDP", &Egress::default(), &Ok(m), None);
         assert_eq!(f.status, Status::Warn);
         assert!(
-            f.message.contains("between") && !f.details.to_json().get("vxlan_mtu").is_some(),
+            f.message.contains("between") && f.details.to_json().get("vxlan_mtu").is_none(),
             "{}",
             f.message
         );

@@ -556,7 +556,10 @@ pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&s
     let Some(line) = line else {
         return Finding::skip_by(
             &HOST_UNREAD,
-            "no route toward the cloud: no line interface to judge (see the route.* rows)",
+            format!(
+                "no route toward the cloud: no line interface to judge (see the {}.* rows)",
+                crate::ids::Category::Route
+            ),
         );
     };
     let value = rp_filter(files, line);

@@ -97,7 +97,10 @@ pub fn evaluate(f: &Facts) -> Finding {
     let Some(line_target) = f.line_target else {
         return Finding::skip_by(
             &Plain(Phase::Host, ErrorClass::Unavailable),
-            "no route toward the cloud to compare with (see the route.* rows)",
+            format!(
+                "no route toward the cloud to compare with (see the {}.* rows)",
+                crate::ids::Category::Route
+            ),
         );
     };
     let line_iface = f.line_iface.clone().unwrap_or_else(|| "?".into());

@@ -59,7 +59,9 @@ impl Cause for PullFailure {
             PullFailure::Dns { .. } => Phase::Dns,
             PullFailure::Route { .. } => Phase::Route,
             PullFailure::Tls(e) => e.phase(),
-            _ => Phase::Pull,
+            PullFailure::Untrusted(_) | PullFailure::Http(_) | PullFailure::Unavailable(_) => {
+                Phase::Pull
+            }
         }
     }
     fn class(&self) -> ErrorClass {

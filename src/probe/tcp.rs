@@ -53,7 +53,11 @@ impl TcpFailure {
             TcpFailure::TimedOut(0) => {
                 TcpFailure::TimedOut(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
             }
-            e => e,
+            e @ (TcpFailure::TimedOut(_)
+            | TcpFailure::Refused
+            | TcpFailure::Unreachable(_)
+            | TcpFailure::LocalBlocked(_)
+            | TcpFailure::Other(_)) => e,
         }
     }
 }
@@ -109,7 +113,8 @@ pub fn failure_fix(addr: SocketAddr, e: &TcpFailure) -> Option<String> {
             "{ip} answered TCP {port} with a reset, so packets get there and back: either a firewall on the way rejects TCP {port} (look for a REJECT rule toward {ip}, on this host first: iptables -S / nft list ruleset) or the address answering is not the service (check the route and any NAT for {ip})."
         ),
         TcpFailure::TimedOut(_) => format!(
-            "TCP {port} to {ip} is silently dropped: allow it from this node on the datacenter firewall (and in the VPC security group for the API server), and check the path over the dedicated line (the route.* row; core switch, VBR, CEN routes back to the datacenter CIDR)."
+            "TCP {port} to {ip} is silently dropped: allow it from this node on the datacenter firewall (and in the VPC security group for the API server), and check the path over the dedicated line (the {}.* row; core switch, VBR, CEN routes back to the datacenter CIDR).",
+            crate::ids::Category::Route
         ),
         TcpFailure::Unreachable(_) => format!(
             "A router on the way says {ip} is unreachable: add or fix the route toward {ip} over the dedicated line on the node and on every hop."

@@ -50,7 +50,7 @@ pub fn evaluate(
         (false, Ok(true)) => Finding::pass(format!("{} runs; {flag}", running.join(", "))),
         (false, Ok(false)) => Finding::warn_by(
             &Plain(Phase::Host, ErrorClass::Unsynchronised),
-            format!("{} runs but {flag}: it has not reached a server yet (see ntp.server)", running.join(", ")),
+            format!("{} runs but {flag}: it has not reached a server yet (see {})", running.join(", "), crate::ids::ReqId::NtpServer),
         ),
         (false, Err(_)) => Finding::pass(format!("{} runs; {flag}", running.join(", "))),
         (true, _) if self_hosted => Finding::fail_by(
@@ -59,7 +59,7 @@ pub fn evaluate(
         ),
         (true, _) => Finding::warn_by(
             &Plain(Phase::Host, ErrorClass::Missing),
-            format!("no time daemon runs ({DAEMONS_TEXT}): nothing keeps the clock where ntp.offset measured it; {flag}"),
+            format!("no time daemon runs ({DAEMONS_TEXT}): nothing keeps the clock where {} measured it; {flag}", crate::ids::ReqId::NtpOffset),
         ),
     };
     f.evidence(&TimeSyncEvidence {

@@ -97,7 +97,7 @@ impl Cause for TlsFailure {
     fn phase(&self) -> Phase {
         match self {
             TlsFailure::Connect(e) => e.phase(),
-            _ => Phase::Tls,
+            TlsFailure::Handshake(_) | TlsFailure::Timeout(_) => Phase::Tls,
         }
     }
     fn class(&self) -> ErrorClass {
@@ -221,9 +221,10 @@ pub fn evaluate_tls(
                 (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),
                 (_, Trust::EvidenceOnly) => match s.cert.as_ref().and_then(|c| window_excludes(c, now_s)) {
                     Some(t) => Finding::warn_by(&t, format!(
-                        "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it), but {t} by the local clock ({}): the kubelet would reject it; the clock or the certificate is wrong (see ntp.offset): {cert}",
+                        "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it), but {t} by the local clock ({}): the kubelet would reject it; the clock or the certificate is wrong (see {}): {cert}",
                         s.version,
-                        crate::clock::rfc3339_s(now_s)
+                        crate::clock::rfc3339_s(now_s),
+                        crate::ids::ReqId::NtpOffset,
                     )),
                     None => Finding::pass(format!(
                         "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
@@ -233,7 +234,7 @@ pub fn evaluate_tls(
                 (Some(t), Trust::ClusterCa) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)).fix(match t {
                     TrustFailure::UnknownIssuer => "The certificate does not chain to the --cluster-ca you gave: check that it is this cluster's CA (certificate-authority-data in the cluster's kubeconfig, or /etc/kubernetes/pki/ca.crt); with the right CA, an unknown issuer means TLS interception on the way or another cluster's endpoint.".to_string(),
                     TrustFailure::WrongName(n) => format!("The API server's certificate is not valid for {n}: use the endpoint exactly as the cluster's Basic Information tab shows it (the certificate's SANs name it)."),
-                    _ => "Check the clock (ntp.offset row) and the certificate's validity dates; an expired certificate on the API server is renewed by the cluster, on a middlebox by its operator.".to_string(),
+                    TrustFailure::Expired | TrustFailure::NotYetValid | TrustFailure::Other(_) => format!("Check the clock ({} row) and the certificate's validity dates; an expired certificate on the API server is renewed by the cluster, on a middlebox by its operator.", crate::ids::ReqId::NtpOffset),
                 }),
                 (Some(t), _) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
             };

@@ -31,7 +31,7 @@ pub fn evaluate(
                 .iter()
                 .filter_map(|(_, l)| match l {
                     ToolLookup::Found(p) => Some(p.display().to_string()),
-                    _ => None,
+                    ToolLookup::NotExecutable(_) | ToolLookup::Missing => None,
                 })
                 .collect();
             return Finding::pass(format!("found {}", paths.join(", "))).evidence(&ToolsEvidence {

@@ -214,7 +214,7 @@ fn hop_words(ip: IpAddr, ttl: u8, side: Option<&Side>) -> String {
         Some(Side::Line) => format!("{ip} (hop {ttl}, the line's cloud end: VBR)"),
         Some(Side::Datacenter(role)) => format!("{ip} (hop {ttl}, {role})"),
         Some(Side::Cloud) => format!("{ip} (hop {ttl}, cloud side)"),
-        _ => format!("{ip} (hop {ttl})"),
+        Some(Side::Unknown) | None => format!("{ip} (hop {ttl})"),
     }
 }
 

@@ -116,20 +116,21 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
             full_size: Some(words.clone()),
             ..EchoEvidence::default()
         });
-        match full.reply {
-            Ok(DfReply::TooBig | DfReply::Silent) if f.status == Status::Pass => {
-                let class = if full.reply == Ok(DfReply::Silent) {
-                    ErrorClass::PmtuBlackHole
-                } else {
-                    ErrorClass::SmallerPathMtu
-                };
+        let class = match &full.reply {
+            Ok(DfReply::Silent) => Some(ErrorClass::PmtuBlackHole),
+            Ok(DfReply::TooBig) => Some(ErrorClass::SmallerPathMtu),
+            Ok(DfReply::Echoed) | Err(_) => None,
+        };
+        match class {
+            Some(class) if f.status == Status::Pass => {
                 let msg = format!(
-                    "{base}, but {words}: Flannel sends frames of the interface MTU and those would be lost; set Flannel's MTU from the path MTU (see mtu.path toward {})",
+                    "{base}, but {words}: Flannel sends frames of the interface MTU and those would be lost; set Flannel's MTU from the path MTU (see {} toward {})",
+                    crate::ids::ReqId::MtuPath,
                     peer.ip()
                 );
                 f = f.recast(Status::Warn, &Plain(Phase::Mtu, class), msg);
             }
-            _ => f.message = format!("{}; {words}", f.message),
+            Some(_) | None => f.message = format!("{}; {words}", f.message),
         }
     }
     return_path(nat(f, o), o)
@@ -162,8 +163,9 @@ pub fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
                 )
             } else {
                 format!(
-                    "replies come back, but a datagram the cloud sends to {to} (as a cloud node's VXLAN does) does not arrive: a firewall drops UDP {} toward the node (its own INPUT chain, see host.firewall, or the datacenter's), or the cloud has no route back",
-                    to.port()
+                    "replies come back, but a datagram the cloud sends to {to} (as a cloud node's VXLAN does) does not arrive: a firewall drops UDP {} toward the node (its own INPUT chain, see {}, or the datacenter's), or the cloud has no route back",
+                    to.port(),
+                    crate::ids::ReqId::HostFirewall
                 )
             };
             let msg = format!(

@@ -28,6 +28,8 @@ fn color(s: Status) -> Color {
     }
 }
 
+// comfy-table's colours: the view paints with the four named, any other is the default
+#[allow(clippy::wildcard_enum_match_arm)]
 fn paint(text: &str, c: Color, style: Style) -> String {
     if !style.color {
         return text.to_string();

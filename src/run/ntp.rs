@@ -54,7 +54,11 @@ impl StepKind for NtpQuery {
             }
             let out = out.map_err(|e| match e {
                 NtpFailure::Timeout(_) => NtpFailure::Timeout(ms(t)),
-                e => e,
+                e @ (NtpFailure::KissOfDeath(_)
+                | NtpFailure::Unsynchronised
+                | NtpFailure::Malformed(_)
+                | NtpFailure::Refused
+                | NtpFailure::Other(_)) => e,
             });
             let answered = u32::from(out.is_ok());
             let mut f = ntp::evaluate_server(sa, &out).evidence(&ntp::NtpRun {
@@ -93,7 +97,10 @@ impl StepKind for NtpOffset {
         "ntp_offset"
     }
     fn packets(&self, _: &Step, _: &str) -> Vec<String> {
-        vec!["computed from the ntp.server replies (sends nothing)".into()]
+        vec![format!(
+            "computed from the {} replies (sends nothing)",
+            crate::ids::ReqId::NtpServer
+        )]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
         let samples: Vec<NtpSample> = ctx

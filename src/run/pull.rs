@@ -68,7 +68,20 @@ impl PullFollow {
                     PullFailure::Tls(TlsFailure::Connect(
                         TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_),
                     )) => ctx.locate(addr, Flow::Tcp).await,
-                    _ => None,
+                    PullFailure::Tls(
+                        TlsFailure::Connect(
+                            TcpFailure::Refused
+                            | TcpFailure::LocalBlocked(_)
+                            | TcpFailure::Other(_),
+                        )
+                        | TlsFailure::Handshake(_)
+                        | TlsFailure::Timeout(_),
+                    )
+                    | PullFailure::Dns { .. }
+                    | PullFailure::Route { .. }
+                    | PullFailure::Untrusted(_)
+                    | PullFailure::Http(_)
+                    | PullFailure::Unavailable(_) => None,
                 };
                 let mut words = format!("{host} ({addr}): {failure}");
                 if let Some(l) = &located {
@@ -199,8 +212,20 @@ impl PullFollow {
             .await
         {
             Err(u) => {
-                let f = Finding::skip_by(&u.failure, format!("not probed: the registry did not answer ({}); see tcp.registry and tls.registry", u.words))
-                    .caused_by(CausedBy::new(ReqId::TlsRegistry, s.target.clone(), Some(reg.to_string())));
+                let f = Finding::skip_by(
+                    &u.failure,
+                    format!(
+                        "not probed: the registry did not answer ({}); see {} and {}",
+                        u.words,
+                        ReqId::TcpRegistry,
+                        ReqId::TlsRegistry
+                    ),
+                )
+                .caused_by(CausedBy::new(
+                    ReqId::TlsRegistry,
+                    s.target.clone(),
+                    Some(reg.to_string()),
+                ));
                 return vec![
                     row(ReqId::PullAuth, f.clone()),
                     row(ReqId::PullManifest, f.clone()),

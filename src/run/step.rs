@@ -189,7 +189,7 @@ impl Step {
     pub fn fixed_address(&self) -> Option<IpAddr> {
         match &self.addr {
             Some(Addr::Fixed(ip)) => Some(*ip),
-            _ => None,
+            Some(Addr::Resolved { .. }) | None => None,
         }
     }
 
@@ -197,7 +197,7 @@ impl Step {
     pub fn resolves(&self) -> Option<&str> {
         match &self.addr {
             Some(Addr::Resolved { name, .. }) => Some(name),
-            _ => None,
+            Some(Addr::Fixed(_)) | None => None,
         }
     }
 

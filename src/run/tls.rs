@@ -42,7 +42,7 @@ impl TlsHandshake {
                 s.target.clone(),
                 Some(sa.to_string()),
             )),
-            _ => f,
+            Err(TlsFailure::Handshake(_) | TlsFailure::Timeout(_)) | Ok(_) => f,
         }
     }
 }

@@ -308,7 +308,10 @@ async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Step) -> Vec<CheckResult> {
             MtuError::NoAnswer(_) => {
                 MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?"))
             }
-            e => e,
+            e @ (MtuError::DfUnavailable(_)
+            | MtuError::NotPermitted(_)
+            | MtuError::Ipv6
+            | MtuError::Io(_)) => e,
         });
         vec![ctx.result(
             p,

@@ -64,7 +64,9 @@ impl HopProbe for UdpTtl {
             let icmp = queued_icmp(&self.sock);
             return match classify(icmp, self.dst.ip()) {
                 HopReply::Silent => Err(format!("send: {}", errno::words(&e))),
-                r => Ok(r),
+                r @ (HopReply::TimeExceeded(_) | HopReply::Reached | HopReply::Rejected { .. }) => {
+                    Ok(r)
+                }
             };
         }
         let mut buf = [0u8; 512];
@@ -171,7 +173,9 @@ impl HopProbe for TcpTtl {
                     "connect at TTL {ttl}: {} (the kernel queued no ICMP error for it)",
                     errno::words(&e)
                 )),
-                r => Ok(r),
+                r @ (HopReply::TimeExceeded(_) | HopReply::Reached | HopReply::Rejected { .. }) => {
+                    Ok(r)
+                }
             },
         }
     }

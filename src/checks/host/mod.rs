@@ -50,7 +50,7 @@ impl HostPlan {
         let documented = cloud::registry_addresses(o);
         let line = match o.apiserver.as_ref().map(|a| &a.host) {
             Some(Named::Ip(ip)) => Some(*ip),
-            _ => documented.first().copied(),
+            Some(Named::Name(_)) | None => documented.first().copied(),
         };
         let r = &o.region;
         let mut endpoints: Vec<String> =
