@@ -18,7 +18,7 @@ use crate::ids::ReqId;
 use crate::probe::pull::{self, HttpReply, HttpRequest, Next, PullFailure, Url};
 use crate::probe::tcp::TcpFailure;
 use crate::probe::tls::{TlsFailure, Trust};
-use crate::result::{CheckResult, Finding};
+use crate::result::{CheckResult, Finding, Status};
 
 /// Accept headers of a pull (what containerd sends).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -187,233 +187,669 @@ impl PullFollow {
     async fn follow(&self, ctx: &Ctx<'_, '_>, s: &Step, ip: IpAddr) -> Vec<CheckResult> {
         let start = Instant::now();
         let reg = SocketAddr::new(ip, 443);
-        let target = format!("{}/{}", self.registry, self.reference());
-        let row =
-            |id: ReqId, f: Finding| ctx.row(id, &target, Some(reg.to_string()), f, start.elapsed());
-        let after = |cause: ReqId, why: &str| {
-            Finding::skip_by(
-                &Plain(Phase::Pull, ErrorClass::Incomplete),
-                format!("not probed: {why}"),
-            )
-            .caused_by(CausedBy::new(cause, target.clone(), Some(reg.to_string())))
+        let links = Links {
+            target: format!("{}/{}", self.registry, self.reference()),
+            registry: reg.to_string(),
+            tls_target: s.target.clone(),
         };
-        // pull.auth decided the pull cannot go on: the rows after it say why, caused by it
-        let stop = |f: Finding, why: &str| {
-            vec![
-                row(ReqId::PullAuth, f),
-                row(ReqId::PullManifest, after(ReqId::PullAuth, why)),
-                row(ReqId::PullBlob, after(ReqId::PullAuth, why)),
-            ]
+        let hosts = Live {
+            image: self,
+            ctx,
+            reg,
         };
-        let mut rows = vec![];
-        // 1. the registry's challenge
-        let challenge = match self
-            .at(ctx, reg, &self.registry, get("/v2/".into(), vec![]))
+        steps(&hosts, self, &links)
             .await
-        {
-            Err(u) => {
-                let f = Finding::skip_by(
-                    &u.failure,
-                    format!(
-                        "not probed: the registry did not answer ({}); see {} and {}",
-                        u.words,
-                        ReqId::TcpRegistry,
-                        ReqId::TlsRegistry
-                    ),
+            .into_iter()
+            .map(|(id, f)| {
+                ctx.row(
+                    id,
+                    &links.target,
+                    Some(links.registry.clone()),
+                    f,
+                    start.elapsed(),
                 )
-                .caused_by(CausedBy::new(
-                    ReqId::TlsRegistry,
-                    s.target.clone(),
-                    Some(reg.to_string()),
-                ));
-                return vec![
-                    row(ReqId::PullAuth, f.clone()),
-                    row(ReqId::PullManifest, f.clone()),
-                    row(ReqId::PullBlob, f),
-                ];
+            })
+            .collect()
+    }
+}
+
+/// The hosts of one pull, one request at a time: the registry at the address being followed, and
+/// the hosts its answers name (token service, storage host). The seam the unit tests fake.
+#[async_trait]
+trait PullHosts: Sync {
+    /// One request to the registry.
+    async fn registry(&self, req: HttpRequest) -> Result<Reached, Unreached>;
+    /// One request to a host the registry named: resolved, routed, then asked.
+    async fn named(&self, url: &Url, req: HttpRequest) -> Result<Reached, Unreached>;
+}
+
+/// The hosts over the node's own network, resolver and routes.
+struct Live<'p, 'c, 'a, 'n> {
+    image: &'p PullFollow,
+    ctx: &'c Ctx<'a, 'n>,
+    reg: SocketAddr,
+}
+
+#[async_trait]
+impl PullHosts for Live<'_, '_, '_, '_> {
+    async fn registry(&self, req: HttpRequest) -> Result<Reached, Unreached> {
+        self.image
+            .at(self.ctx, self.reg, &self.image.registry, req)
+            .await
+    }
+    async fn named(&self, url: &Url, req: HttpRequest) -> Result<Reached, Unreached> {
+        self.image.named(self.ctx, url, req).await
+    }
+}
+
+/// What the pull's rows are about and link to.
+struct Links {
+    /// `registry/repository:tag`, the rows' target.
+    target: String,
+    /// The registry address being followed.
+    registry: String,
+    /// The target of the `tls.registry` row of that address.
+    tls_target: String,
+}
+
+impl Links {
+    /// A row not probed because an earlier step of this pull stopped.
+    fn after(&self, cause: ReqId, why: &str) -> Finding {
+        Finding::skip_by(
+            &Plain(Phase::Pull, ErrorClass::Incomplete),
+            format!("not probed: {why}"),
+        )
+        .caused_by(CausedBy::new(
+            cause,
+            self.target.clone(),
+            Some(self.registry.clone()),
+        ))
+    }
+    /// `pull.auth` decided the pull cannot go on: the rows after it say why, caused by it.
+    fn stop(&self, f: Finding, why: &str) -> Vec<(ReqId, Finding)> {
+        vec![
+            (ReqId::PullAuth, f),
+            (ReqId::PullManifest, self.after(ReqId::PullAuth, why)),
+            (ReqId::PullBlob, self.after(ReqId::PullAuth, why)),
+        ]
+    }
+}
+
+/// The pull's steps in order: challenge, token service, manifest, blob (and its storage host).
+async fn steps(h: &dyn PullHosts, img: &PullFollow, l: &Links) -> Vec<(ReqId, Finding)> {
+    let challenge = match h.registry(get("/v2/".into(), vec![])).await {
+        Ok(r) => r.reply,
+        Err(u) => return registry_silent(&u, l),
+    };
+    let (auth_f, auth) = match token(h, img, &challenge).await {
+        Ok(x) => x,
+        Err((f, why)) => return l.stop(f, why),
+    };
+    let mut rows = vec![(ReqId::PullAuth, auth_f)];
+    let (manifest_f, blob_digest) = manifest(h, img, &auth).await;
+    rows.push((ReqId::PullManifest, manifest_f));
+    let f = match blob_digest {
+        Some(d) => blob(h, img, auth, &d).await.evidence(&PullEvidence {
+            blob: Some(d),
+            ..PullEvidence::default()
+        }),
+        None => l.after(ReqId::PullManifest, "no blob named"),
+    };
+    rows.push((ReqId::PullBlob, f));
+    rows
+}
+
+/// The registry did not answer its `/v2/` at all: the tcp/tls rows of the address say why.
+fn registry_silent(u: &Unreached, l: &Links) -> Vec<(ReqId, Finding)> {
+    let f = Finding::skip_by(
+        &u.failure,
+        format!(
+            "not probed: the registry did not answer ({}); see {} and {}",
+            u.words,
+            ReqId::TcpRegistry,
+            ReqId::TlsRegistry
+        ),
+    )
+    .caused_by(CausedBy::new(
+        ReqId::TlsRegistry,
+        l.tls_target.clone(),
+        Some(l.registry.clone()),
+    ));
+    vec![
+        (ReqId::PullAuth, f.clone()),
+        (ReqId::PullManifest, f.clone()),
+        (ReqId::PullBlob, f),
+    ]
+}
+
+/// Step 1–2: the registry's challenge, then its token service. Ok: the `pull.auth` row and the
+/// headers that authorise the next requests; Err: the row, and why the pull stops there.
+async fn token(
+    h: &dyn PullHosts,
+    img: &PullFollow,
+    challenge: &HttpReply,
+) -> Result<(Finding, Vec<(String, String)>), (Finding, &'static str)> {
+    if challenge.status != 401 {
+        return Ok((Finding::pass(format!("the registry answers /v2/ with HTTP {} without a token: anonymous access, no token service", challenge.status)), vec![]));
+    }
+    let Some(c) = challenge
+        .header("www-authenticate")
+        .and_then(pull::parse_challenge)
+    else {
+        let f = Finding::warn_by(&Plain(Phase::Pull, ErrorClass::WrongService), "the registry's 401 names no Bearer token service (Www-Authenticate); a pull cannot be followed further");
+        return Err((f, "no token service"));
+    };
+    let shown_realm = crate::text::clean(&c.realm, 200);
+    let Some(realm) = pull::parse_url(&c.realm) else {
+        let f = Finding::warn_by(
+            &Plain(Phase::Pull, ErrorClass::Malformed),
+            format!("the token service's realm is not an https URL: {shown_realm}"),
+        );
+        return Err((f, "no token service"));
+    };
+    let what = format!(
+        "the registry's token service {} (realm {shown_realm})",
+        realm.host
+    );
+    let path = pull::token_path(&realm, &c, &img.repository);
+    let mut auth = vec![];
+    let f = match h.named(&realm, get(path, vec![])).await {
+        Err(u) => unreachable(&format!("{what} cannot be reached over the line"), &u),
+        Ok(r) => match (r.reply.status, pull::token_of(&r.reply.body)) {
+            (200, Some(token)) => {
+                auth.push(("authorization".into(), format!("Bearer {token}")));
+                Finding::pass(format!(
+                    "{what} at {} gave an anonymous pull token for {}",
+                    r.addr, img.repository
+                ))
+                .evidence(&PullEvidence {
+                    token_address: Some(r.addr.to_string()),
+                    ..PullEvidence::default()
+                })
             }
-            Ok(r) => r.reply,
+            (200, None) => Finding::warn_by(
+                &Plain(Phase::Pull, ErrorClass::Malformed),
+                format!("{what} answered 200 without a token"),
+            ),
+            (status, _) => pull::refused(
+                &format!(
+                    "{what} refuses an anonymous pull token for {}",
+                    img.repository
+                ),
+                status,
+                &r.reply.body,
+            ),
+        },
+    }
+    .evidence(&PullEvidence {
+        realm: Some(shown_realm),
+        token_host: Some(realm.host.clone()),
+        ..PullEvidence::default()
+    });
+    match f.status {
+        Status::Pass => Ok((f, auth)),
+        Status::Warn | Status::Fail | Status::Skip => Err((f, "no pull token")),
+    }
+}
+
+/// Step 3: the manifest, and the platform manifest when it is an index. The `pull.manifest` row
+/// and the digest of the blob to fetch.
+async fn manifest(
+    h: &dyn PullHosts,
+    img: &PullFollow,
+    auth: &[(String, String)],
+) -> (Finding, Option<String>) {
+    let mut headers = auth.to_vec();
+    headers.push(("accept".into(), MANIFEST_TYPES.into()));
+    let mut reference = img.tag.clone();
+    for _ in 0..2 {
+        let path = format!("/v2/{}/manifests/{reference}", img.repository);
+        let r = match h.registry(get(path, headers.clone())).await {
+            Err(u) => {
+                return (
+                    unreachable("the registry stopped answering for the manifest", &u),
+                    None,
+                )
+            }
+            Ok(r) => r,
         };
-        let mut auth: Vec<(String, String)> = vec![];
-        if challenge.status == 401 {
-            let Some(c) = challenge
-                .header("www-authenticate")
-                .and_then(pull::parse_challenge)
-            else {
-                let f = Finding::warn_by(&Plain(Phase::Pull, ErrorClass::WrongService), "the registry's 401 names no Bearer token service (Www-Authenticate); a pull cannot be followed further");
-                return stop(f, "no token service");
-            };
-            let Some(realm) = pull::parse_url(&c.realm) else {
+        if r.reply.status != 200 {
+            let f = pull::refused(
+                &format!("manifest of {}", img.reference()),
+                r.reply.status,
+                &r.reply.body,
+            );
+            return (f, None);
+        }
+        match pull::next_of(&r.reply.body) {
+            Some(Next::Manifest(d)) => reference = d,
+            Some(Next::Blob(d)) => return (manifest_read(img, &r.reply), Some(d)),
+            None => {
                 let f = Finding::warn_by(
                     &Plain(Phase::Pull, ErrorClass::Malformed),
                     format!(
-                        "the token service's realm is not an https URL: {}",
-                        crate::text::clean(&c.realm, 200)
+                        "the manifest of {} names no blob this agent can read",
+                        img.reference()
                     ),
                 );
-                return stop(f, "no token service");
+                return (f, None);
+            }
+        }
+    }
+    let f = Finding::warn_by(
+        &Plain(Phase::Pull, ErrorClass::Malformed),
+        "an index points to another index: not followed further",
+    );
+    (f, None)
+}
+
+fn manifest_read(img: &PullFollow, reply: &HttpReply) -> Finding {
+    let digest = reply
+        .header("docker-content-digest")
+        .unwrap_or("")
+        .to_string();
+    let shown = if digest.is_empty() {
+        String::new()
+    } else {
+        format!(", {digest}")
+    };
+    Finding::pass(format!(
+        "manifest of {} read with the token ({} bytes{shown})",
+        img.reference(),
+        reply.body.len()
+    ))
+    .evidence(&PullEvidence {
+        manifest_digest: Some(digest),
+        ..PullEvidence::default()
+    })
+}
+
+/// Step 4: a few bytes of one blob, redirects not followed; a redirect's storage host is checked
+/// like the token service. The `pull.blob` row.
+async fn blob(
+    h: &dyn PullHosts,
+    img: &PullFollow,
+    mut headers: Vec<(String, String)>,
+    digest: &str,
+) -> Finding {
+    headers.push(("range".into(), BLOB_RANGE.into()));
+    let path = format!("/v2/{}/blobs/{digest}", img.repository);
+    let r = match h.registry(get(path, headers)).await {
+        Err(u) => return unreachable("the registry stopped answering for the blob", &u),
+        Ok(r) => r,
+    };
+    let status = r.reply.status;
+    match status {
+        200 | 206 => Finding::pass(format!(
+            "blob {digest} is served by the registry itself (HTTP {status})"
+        )),
+        301 | 302 | 303 | 307 | 308 => match r.reply.header("location").and_then(pull::parse_url) {
+            None => Finding::warn_by(&Plain(Phase::Pull, ErrorClass::Malformed), format!("blob {digest}: HTTP {status} to a location this agent does not follow (not an absolute https URL)")),
+            Some(loc) => storage(h, &loc, digest, status).await,
+        },
+        _ => pull::refused(&format!("blob {digest}"), status, &r.reply.body),
+    }
+}
+
+/// Step 5: the storage host a blob request was redirected to (with HTTP `status`).
+async fn storage(h: &dyn PullHosts, loc: &Url, digest: &str, status: u16) -> Finding {
+    let req = get(loc.path.clone(), vec![("range".into(), BLOB_RANGE.into())]);
+    let host = &loc.host;
+    match h.named(loc, req).await {
+        Err(u) => unreachable(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}, which cannot be reached over the line"), &u),
+        Ok(s) if matches!(s.reply.status, 200 | 206) => Finding::pass(format!("blob {digest} is redirected (HTTP {status}) to the storage host {host}, which answers at {} (HTTP {})", s.addr, s.reply.status)),
+        Ok(s) => pull::refused(&format!("the storage host {host} answers the redirected blob request"), s.reply.status, &s.reply.body),
+    }
+    .evidence(&PullEvidence {
+        storage_host: Some(host.clone()),
+        ..PullEvidence::default()
+    })
+}
+
+/// The bytes of a blob the agent asks for.
+const BLOB_RANGE: &str = "bytes=0-15";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A registry, token service and storage host as tables: (host, path prefix) → answer.
+    #[derive(Default)]
+    struct Fake {
+        answers: Vec<(&'static str, &'static str, Result<HttpReply, &'static str>)>,
+        asked: Mutex<Vec<(String, HttpRequest)>>,
+    }
+
+    fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Result<HttpReply, &'static str> {
+        Ok(HttpReply {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    impl Fake {
+        async fn answer(&self, host: &str, req: HttpRequest) -> Result<Reached, Unreached> {
+            // each answer takes a round trip on the paused clock
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let found = self
+                .answers
+                .iter()
+                .find(|(h, p, _)| *h == host && req.path.starts_with(p))
+                .map(|(_, _, a)| a.clone());
+            self.asked.lock().unwrap().push((host.to_string(), req));
+            let addr: SocketAddr = "198.18.0.9:443".parse().unwrap();
+            let why = match found {
+                Some(Ok(reply)) => return Ok(Reached { reply, addr }),
+                Some(Err(why)) => why,
+                None => "no such path",
             };
-            let what = format!(
-                "the registry's token service {} (realm {})",
-                realm.host,
-                crate::text::clean(&c.realm, 200)
-            );
-            let path = pull::token_path(&realm, &c, &self.repository);
-            let f = match self.named(ctx, &realm, get(path, vec![])).await {
-                Err(u) => unreachable(&format!("{what} cannot be reached over the line"), &u),
-                Ok(r) => match (r.reply.status, pull::token_of(&r.reply.body)) {
-                    (200, Some(token)) => {
-                        auth.push(("authorization".into(), format!("Bearer {token}")));
-                        Finding::pass(format!(
-                            "{what} at {} gave an anonymous pull token for {}",
-                            r.addr, self.repository
-                        ))
-                        .evidence(&PullEvidence {
-                            token_address: Some(r.addr.to_string()),
-                            ..PullEvidence::default()
-                        })
-                    }
-                    (200, None) => Finding::warn_by(
-                        &Plain(Phase::Pull, ErrorClass::Malformed),
-                        format!("{what} answered 200 without a token"),
-                    ),
-                    (status, _) => pull::refused(
-                        &format!(
-                            "{what} refuses an anonymous pull token for {}",
-                            self.repository
-                        ),
-                        status,
-                        &r.reply.body,
-                    ),
-                },
-            }
-            .evidence(&PullEvidence {
-                realm: Some(crate::text::clean(&c.realm, 200)),
-                token_host: Some(realm.host.clone()),
-                ..PullEvidence::default()
-            });
-            if f.status != crate::result::Status::Pass {
-                return stop(f, "no pull token");
-            }
-            rows.push(row(ReqId::PullAuth, f));
-        } else {
-            rows.push(row(ReqId::PullAuth, Finding::pass(format!("the registry answers /v2/ with HTTP {} without a token: anonymous access, no token service", challenge.status))));
+            Err(Unreached {
+                words: format!("{host} ({addr}): {why}"),
+                failure: PullFailure::Tls(TlsFailure::Connect(TcpFailure::TimedOut(1000))),
+                located: None,
+            })
         }
-        // 2. the manifest (and the platform manifest of an index)
-        let mut headers = auth.clone();
-        headers.push(("accept".into(), MANIFEST_TYPES.into()));
-        let mut reference = self.tag.clone();
-        let mut blob = None;
-        let mut manifest_f = None;
-        for _ in 0..2 {
-            let path = format!("/v2/{}/manifests/{reference}", self.repository);
-            match self
-                .at(ctx, reg, &self.registry, get(path, headers.clone()))
-                .await
-            {
-                Err(u) => {
-                    manifest_f = Some(unreachable(
-                        "the registry stopped answering for the manifest",
-                        &u,
-                    ));
-                    break;
-                }
-                Ok(r) if r.reply.status == 200 => match pull::next_of(&r.reply.body) {
-                    Some(Next::Manifest(d)) => reference = d,
-                    Some(Next::Blob(d)) => {
-                        let digest = r
-                            .reply
-                            .header("docker-content-digest")
-                            .unwrap_or("")
-                            .to_string();
-                        manifest_f = Some(
-                            Finding::pass(format!(
-                                "manifest of {} read with the token ({} bytes{})",
-                                self.reference(),
-                                r.reply.body.len(),
-                                if digest.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(", {digest}")
-                                }
-                            ))
-                            .evidence(&PullEvidence {
-                                manifest_digest: Some(digest),
-                                ..PullEvidence::default()
-                            }),
-                        );
-                        blob = Some(d);
-                        break;
-                    }
-                    None => {
-                        manifest_f = Some(Finding::warn_by(
-                            &Plain(Phase::Pull, ErrorClass::Malformed),
-                            format!(
-                                "the manifest of {} names no blob this agent can read",
-                                self.reference()
-                            ),
-                        ));
-                        break;
-                    }
-                },
-                Ok(r) => {
-                    manifest_f = Some(pull::refused(
-                        &format!("manifest of {}", self.reference()),
-                        r.reply.status,
-                        &r.reply.body,
-                    ));
-                    break;
-                }
-            }
+    }
+
+    #[async_trait]
+    impl PullHosts for Fake {
+        async fn registry(&self, req: HttpRequest) -> Result<Reached, Unreached> {
+            self.answer("registry", req).await
         }
-        let manifest_f = manifest_f.unwrap_or_else(|| {
-            Finding::warn_by(
-                &Plain(Phase::Pull, ErrorClass::Malformed),
-                "an index points to another index: not followed further",
-            )
-        });
-        rows.push(row(ReqId::PullManifest, manifest_f));
-        let Some(digest) = blob else {
-            rows.push(row(
-                ReqId::PullBlob,
-                after(ReqId::PullManifest, "no blob named"),
-            ));
-            return rows;
+        async fn named(&self, url: &Url, req: HttpRequest) -> Result<Reached, Unreached> {
+            self.answer(&url.host, req).await
+        }
+    }
+
+    fn image() -> PullFollow {
+        PullFollow {
+            registry: "registry".into(),
+            repository: "acs/pause".into(),
+            tag: "3.9".into(),
+        }
+    }
+
+    fn links() -> Links {
+        Links {
+            target: "registry/acs/pause:3.9".into(),
+            registry: "198.18.0.9:443".into(),
+            tls_target: "registry".into(),
+        }
+    }
+
+    const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const PLATFORM: &str =
+        "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn manifest_body() -> String {
+        format!(r#"{{"schemaVersion":2,"config":{{"digest":"{DIGEST}"}},"layers":[]}}"#)
+    }
+
+    fn index_body() -> String {
+        format!(
+            r#"{{"manifests":[{{"digest":"{PLATFORM}","platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#
+        )
+    }
+
+    fn statuses(rows: &[(ReqId, Finding)]) -> Vec<(ReqId, Status)> {
+        rows.iter().map(|(id, f)| (*id, f.status)).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_anonymous_registry_serving_its_blobs_passes_every_step() {
+        let m = manifest_body();
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[], Box::leak(m.into_boxed_str())),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(206, &[], "0123456789abcdef"),
+                ),
+                ("registry", "/v2/", reply(200, &[], "{}")),
+            ],
+            ..Fake::default()
         };
-        // 3. one blob, redirects not followed
-        let mut headers = auth;
-        headers.push(("range".into(), "bytes=0-15".into()));
-        let path = format!("/v2/{}/blobs/{digest}", self.repository);
-        let f = match self.at(ctx, reg, &self.registry, get(path, headers)).await {
-            Err(u) => unreachable("the registry stopped answering for the blob", &u),
-            Ok(r) => match r.reply.status {
-                200 | 206 => Finding::pass(format!("blob {digest} is served by the registry itself (HTTP {})", r.reply.status)),
-                301 | 302 | 303 | 307 | 308 => match r.reply.header("location").and_then(pull::parse_url) {
-                    None => Finding::warn_by(&Plain(Phase::Pull, ErrorClass::Malformed), format!("blob {digest}: HTTP {} to a location this agent does not follow (not an absolute https URL)", r.reply.status)),
-                    Some(loc) => {
-                        let status = r.reply.status;
-                        let req = get(loc.path.clone(), vec![("range".into(), "bytes=0-15".into())]);
-                        match self.named(ctx, &loc, req).await {
-                            Err(u) => unreachable(&format!("blob requests are redirected (HTTP {status}) to the storage host {}, which cannot be reached over the line", loc.host), &u),
-                            Ok(s2) if matches!(s2.reply.status, 200 | 206) => Finding::pass(format!("blob {digest} is redirected (HTTP {status}) to the storage host {}, which answers at {} (HTTP {})", loc.host, s2.addr, s2.reply.status)),
-                            Ok(s2) => pull::refused(&format!("the storage host {} answers the redirected blob request", loc.host), s2.reply.status, &s2.reply.body),
-                        }
-                        .evidence(&PullEvidence {
-                            storage_host: Some(loc.host.clone()),
-                            ..PullEvidence::default()
-                        })
-                    }
-                },
-                status => pull::refused(&format!("blob {digest}"), status, &r.reply.body),
-            },
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(
+            statuses(&rows),
+            [
+                (ReqId::PullAuth, Status::Pass),
+                (ReqId::PullManifest, Status::Pass),
+                (ReqId::PullBlob, Status::Pass)
+            ]
+        );
+        assert!(rows[2].1.message.contains("served by the registry itself"));
+        let asked = fake.asked.lock().unwrap();
+        assert!(asked
+            .iter()
+            .all(|(h, r)| h == "registry" && !r.headers.iter().any(|(k, _)| k == "authorization")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_an_index_and_a_redirect_are_followed_to_the_storage_host() {
+        let idx = Box::leak(index_body().into_boxed_str());
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[], idx),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/sha256:bbb",
+                    reply(200, &[("docker-content-digest", PLATFORM)], m),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(307, &[("location", "https://oss.lab.test/blob?sig=1")], ""),
+                ),
+                (
+                    "registry",
+                    "/v2/",
+                    reply(
+                        401,
+                        &[(
+                            "www-authenticate",
+                            r#"Bearer realm="https://auth.lab.test/token",service="registry""#,
+                        )],
+                        "",
+                    ),
+                ),
+                (
+                    "auth.lab.test",
+                    "/token",
+                    reply(200, &[], r#"{"token":"t0k"}"#),
+                ),
+                ("oss.lab.test", "/blob", reply(206, &[], "0123456789abcdef")),
+            ],
+            ..Fake::default()
         };
-        rows.push(row(
-            ReqId::PullBlob,
-            f.evidence(&PullEvidence {
-                blob: Some(digest),
-                ..PullEvidence::default()
-            }),
-        ));
-        rows
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(
+            statuses(&rows),
+            [
+                (ReqId::PullAuth, Status::Pass),
+                (ReqId::PullManifest, Status::Pass),
+                (ReqId::PullBlob, Status::Pass)
+            ],
+            "{rows:#?}"
+        );
+        let pe = |i: usize| rows[i].1.details.read::<PullEvidence>().unwrap();
+        assert_eq!(pe(0).token_host.as_deref(), Some("auth.lab.test"));
+        assert_eq!(pe(1).manifest_digest.as_deref(), Some(PLATFORM));
+        assert_eq!(pe(2).storage_host.as_deref(), Some("oss.lab.test"));
+        assert_eq!(pe(2).blob.as_deref(), Some(DIGEST));
+        let asked = fake.asked.lock().unwrap();
+        let token_sent = |h: &str| {
+            asked
+                .iter()
+                .filter(|(x, r)| x == h && r.path != "/v2/")
+                .all(|(_, r)| {
+                    r.headers
+                        .iter()
+                        .any(|(k, v)| k == "authorization" && v == "Bearer t0k")
+                })
+        };
+        assert!(
+            asked
+                .iter()
+                .any(|(h, r)| h == "auth.lab.test" && r.path.contains("scope=repository")),
+            "{asked:?}"
+        );
+        assert!(
+            token_sent("registry"),
+            "manifest and blob requests carry the token: {asked:?}"
+        );
+        assert!(
+            !token_sent("oss.lab.test"),
+            "the token is not sent to the storage host"
+        );
+        assert!(asked.iter().filter(|(h, _)| h == "registry").count() == 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_token_service_fails_auth_and_stops_the_pull() {
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/",
+                    reply(
+                        401,
+                        &[(
+                            "www-authenticate",
+                            r#"Bearer realm="https://auth.lab.test/token""#,
+                        )],
+                        "",
+                    ),
+                ),
+                ("auth.lab.test", "/token", Err("timed out")),
+            ],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(
+            statuses(&rows),
+            [
+                (ReqId::PullAuth, Status::Fail),
+                (ReqId::PullManifest, Status::Skip),
+                (ReqId::PullBlob, Status::Skip)
+            ]
+        );
+        assert!(
+            rows[0]
+                .1
+                .message
+                .contains("cannot be reached over the line"),
+            "{}",
+            rows[0].1.message
+        );
+        let cause = rows[1].1.details.caused_by.as_ref().unwrap();
+        assert_eq!(cause.id, ReqId::PullAuth.as_str());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_401_without_a_bearer_challenge_warns_and_stops() {
+        let fake = Fake {
+            answers: vec![(
+                "registry",
+                "/v2/",
+                reply(401, &[("www-authenticate", "Basic realm=x")], ""),
+            )],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(rows[0].1.status, Status::Warn);
+        assert_eq!(rows[0].1.details.error, Some(ErrorClass::WrongService));
+        assert_eq!(rows[2].1.status, Status::Skip);
+        assert_eq!(
+            fake.asked.lock().unwrap().len(),
+            1,
+            "nothing after the challenge"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storage_host_out_of_reach_fails_the_blob_only() {
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[], m),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(302, &[("location", "https://oss.lab.test/b")], ""),
+                ),
+                ("registry", "/v2/", reply(200, &[], "")),
+                ("oss.lab.test", "/b", Err("timed out")),
+            ],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(
+            statuses(&rows),
+            [
+                (ReqId::PullAuth, Status::Pass),
+                (ReqId::PullManifest, Status::Pass),
+                (ReqId::PullBlob, Status::Fail)
+            ]
+        );
+        assert!(rows[2].1.message.contains("storage host oss.lab.test"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_registry_skips_every_row_under_its_tls_row() {
+        let fake = Fake::default();
+        let rows = steps(&fake, &image(), &links()).await;
+        assert!(rows.iter().all(|(_, f)| f.status == Status::Skip));
+        let c = rows[0].1.details.caused_by.as_ref().unwrap();
+        assert_eq!(c.id, ReqId::TlsRegistry.as_str());
+        assert_eq!(c.target.as_deref(), Some("registry"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_redirect_to_plain_http_is_not_followed() {
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[], m),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(307, &[("location", "http://oss.lab.test/b")], ""),
+                ),
+                ("registry", "/v2/", reply(200, &[], "")),
+            ],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(rows[2].1.status, Status::Warn);
+        assert!(!fake
+            .asked
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(h, _)| h == "oss.lab.test"));
     }
 }
