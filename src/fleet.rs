@@ -490,8 +490,83 @@ fn finish(
             b.file,
         ))
     });
+    let labels = host_labels(&hosts, &name);
+    let label_of: HashMap<usize, usize> = hosts
+        .iter()
+        .enumerate()
+        .map(|(k, (slot, _))| (*slot, k))
+        .collect();
 
-    // unique labels: the hostname, qualified by the address, then the machine id, then the file
+    let mut s = FleetSummary {
+        files: files.len(),
+        hosts: hosts.len(),
+        ..Default::default()
+    };
+    let mut tally = Tally::default();
+    let mut spread = Spread::default();
+    for (k, (_, h)) in hosts.into_iter().enumerate() {
+        let label = &labels[k];
+        *s.verdicts.entry(h.verdict.clone()).or_default() += 1;
+        if h.verdict == "fail" {
+            s.failing_hosts.push(label.clone());
+        }
+        let region = strings[h.region as usize].as_str();
+        spread.add(
+            label,
+            region,
+            &strings[h.version as usize],
+            &h.started_at,
+            age,
+        );
+        let mut row = HostRow {
+            host: label.clone(),
+            file: name(h.file),
+            hostname: crate::text::clean(&h.hostname, 64),
+            machine_id: h.machine_id,
+            address: h.address,
+            verdict: h.verdict,
+            started_at: h.started_at,
+            version: strings[h.version as usize].clone(),
+            region: region.to_string(),
+            ..Default::default()
+        };
+        tally.add_host(h.rows.into_vec(), label, &mut row, strings);
+        // a row's status per host counts once per host even with several rows of one id
+        s.host_table.push(row);
+    }
+    for ((id, status, error), (slot, msg)) in fold.samples {
+        if let (Some(g), Some(&k)) = (
+            tally.groups.get_mut(&(id, status, error)),
+            label_of.get(&slot),
+        ) {
+            g.sample = Some(format!("{}: {msg}", labels[k]));
+        }
+    }
+    s.requirements = tally.ordered();
+    s.warnings = spread.warnings(age);
+    let mut dups = fold.duplicates;
+    dups.sort_unstable();
+    s.duplicates = dups
+        .into_iter()
+        .map(|(f, kind, same)| Duplicate {
+            file: name(f),
+            kind,
+            same_as: name(same),
+        })
+        .collect();
+    unreadable.sort();
+    s.unreadable = unreadable
+        .into_iter()
+        .map(|(f, reason)| Unreadable {
+            file: name(f),
+            reason,
+        })
+        .collect();
+    s
+}
+
+/// Unique labels: the hostname, qualified by the address, then the machine id, then the file.
+fn host_labels(hosts: &[(usize, HostEntry)], name: &dyn Fn(usize) -> String) -> Vec<String> {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (k, (_, h)) in hosts.iter().enumerate() {
         by_name.entry(h.hostname.as_str()).or_default().push(k);
@@ -520,68 +595,35 @@ fn finish(
             };
         }
     }
-    let label_of: HashMap<usize, usize> = hosts
-        .iter()
-        .enumerate()
-        .map(|(k, (slot, _))| (*slot, k))
-        .collect();
+    labels
+}
 
-    let mut s = FleetSummary {
-        files: files.len(),
-        hosts: hosts.len(),
-        ..Default::default()
-    };
-    let mut reqs: BTreeMap<u32, RequirementSummary> = BTreeMap::new();
-    let mut groups: HashMap<(u32, Status, u32), ErrorGroup> = HashMap::new();
-    let mut regions: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut versions: BTreeMap<&str, usize> = BTreeMap::new();
-    let (mut stale, mut future) = (vec![], vec![]);
-    for (k, (_, h)) in hosts.into_iter().enumerate() {
-        let label = &labels[k];
-        *s.verdicts.entry(h.verdict.clone()).or_default() += 1;
-        if h.verdict == "fail" {
-            s.failing_hosts.push(label.clone());
-        }
-        let region = strings[h.region as usize].as_str();
-        if !region.is_empty() && region != "-" {
-            *regions.entry(region).or_default() += 1;
-        }
-        *versions
-            .entry(strings[h.version as usize].as_str())
-            .or_default() += 1;
-        match crate::clock::epoch_of(&h.started_at) {
-            Some(t) if age.now - t > age.max_age_s => {
-                stale.push(format!("{label} ({})", h.started_at));
-            }
-            Some(t) if t - age.now > FUTURE_SLACK_S => {
-                future.push(format!("{label} ({})", h.started_at));
-            }
-            Some(_) => {}
-            None => stale.push(format!(
-                "{label} (started_at {:?} unreadable)",
-                crate::text::clean(&h.started_at, 40)
-            )),
-        }
-        let mut rows = h.rows.into_vec();
-        let mut row = HostRow {
-            host: label.clone(),
-            file: name(h.file),
-            hostname: crate::text::clean(&h.hostname, 64),
-            machine_id: h.machine_id,
-            address: h.address,
-            verdict: h.verdict,
-            started_at: h.started_at,
-            version: strings[h.version as usize].clone(),
-            region: region.to_string(),
-            ..Default::default()
-        };
+/// Per requirement: counts, the hosts that fail or warn, and the groups of one error.
+#[derive(Default)]
+struct Tally {
+    reqs: BTreeMap<u32, RequirementSummary>,
+    groups: HashMap<(u32, Status, u32), ErrorGroup>,
+}
+
+impl Tally {
+    /// Count one host's rows (and name its failing and warning ids in its table row).
+    fn add_host(
+        &mut self,
+        mut rows: Vec<(RowKey, u32)>,
+        label: &String,
+        row: &mut HostRow,
+        strings: &[String],
+    ) {
         rows.sort_by_key(|(key, _)| (key.id, key.status, key.error, key.address));
         for (key, n) in rows {
             let id = &strings[key.id as usize];
-            let r = reqs.entry(key.id).or_insert_with(|| RequirementSummary {
-                id: id.clone(),
-                ..Default::default()
-            });
+            let r = self
+                .reqs
+                .entry(key.id)
+                .or_insert_with(|| RequirementSummary {
+                    id: id.clone(),
+                    ..Default::default()
+                });
             let n = n as usize;
             if key.waived {
                 r.waived += n;
@@ -604,116 +646,134 @@ fn finish(
             if mine.last() != Some(id) {
                 mine.push(id.clone());
             }
-            let g = groups
-                .entry((key.id, key.status, key.error))
-                .or_insert_with(|| ErrorGroup {
-                    status: key.status,
-                    error: if key.error == NONE {
-                        String::new()
-                    } else {
-                        strings[key.error as usize].clone()
-                    },
-                    hosts: vec![],
-                    addresses: vec![],
-                    sample: None,
-                });
-            if g.hosts.last() != Some(label) {
-                g.hosts.push(label.clone());
-            }
-            if key.address != NONE && g.addresses.len() < MAX_GROUP_ADDRESSES {
-                let a = &strings[key.address as usize];
-                if !g.addresses.contains(a) {
-                    g.addresses.push(a.clone());
-                }
-            }
-        }
-        // a row's status per host counts once per host even with several rows of one id
-        s.host_table.push(row);
-    }
-    for ((id, status, error), (slot, msg)) in fold.samples {
-        if let (Some(g), Some(&k)) = (groups.get_mut(&(id, status, error)), label_of.get(&slot)) {
-            g.sample = Some(format!("{}: {msg}", labels[k]));
+            self.group(key, label, strings);
         }
     }
-    for ((id, _, _), g) in groups {
-        if let Some(r) = reqs.get_mut(&id) {
-            r.groups.push(g);
-        }
-    }
-    let mut reqs: Vec<RequirementSummary> = reqs.into_values().collect();
-    for r in &mut reqs {
-        r.groups.sort_by(|a, b| {
-            b.status
-                .cmp(&a.status)
-                .then(b.hosts.len().cmp(&a.hosts.len()))
-                .then(a.error.cmp(&b.error))
-        });
-    }
-    // the most widespread failures first
-    reqs.sort_by(|a, b| {
-        b.failing_hosts
-            .len()
-            .cmp(&a.failing_hosts.len())
-            .then(b.warning_hosts.len().cmp(&a.warning_hosts.len()))
-            .then(a.id.cmp(&b.id))
-    });
-    s.requirements = reqs;
 
-    let spread = |m: &BTreeMap<&str, usize>| {
-        m.iter()
-            .map(|(k, v)| format!("{} ({v})", crate::text::clean(k, 40)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if regions.len() > 1 {
-        s.warnings.push(format!(
-            "{} regions among the reports: {}",
-            regions.len(),
-            spread(&regions)
-        ));
+    /// Add a failing or warning row to the group of its (requirement, status, error).
+    fn group(&mut self, key: RowKey, label: &String, strings: &[String]) {
+        let g = self
+            .groups
+            .entry((key.id, key.status, key.error))
+            .or_insert_with(|| ErrorGroup {
+                status: key.status,
+                error: if key.error == NONE {
+                    String::new()
+                } else {
+                    strings[key.error as usize].clone()
+                },
+                hosts: vec![],
+                addresses: vec![],
+                sample: None,
+            });
+        if g.hosts.last() != Some(label) {
+            g.hosts.push(label.clone());
+        }
+        if key.address != NONE && g.addresses.len() < MAX_GROUP_ADDRESSES {
+            let a = &strings[key.address as usize];
+            if !g.addresses.contains(a) {
+                g.addresses.push(a.clone());
+            }
+        }
     }
-    if versions.len() > 1 {
-        s.warnings.push(format!(
-            "{} tool versions among the reports: {}",
-            versions.len(),
-            spread(&versions)
-        ));
+
+    /// The requirements with their groups, the most widespread failures first.
+    fn ordered(mut self) -> Vec<RequirementSummary> {
+        for ((id, _, _), g) in self.groups {
+            if let Some(r) = self.reqs.get_mut(&id) {
+                r.groups.push(g);
+            }
+        }
+        let mut reqs: Vec<RequirementSummary> = self.reqs.into_values().collect();
+        for r in &mut reqs {
+            r.groups.sort_by(|a, b| {
+                b.status
+                    .cmp(&a.status)
+                    .then(b.hosts.len().cmp(&a.hosts.len()))
+                    .then(a.error.cmp(&b.error))
+            });
+        }
+        reqs.sort_by(|a, b| {
+            b.failing_hosts
+                .len()
+                .cmp(&a.failing_hosts.len())
+                .then(b.warning_hosts.len().cmp(&a.warning_hosts.len()))
+                .then(a.id.cmp(&b.id))
+        });
+        reqs
     }
-    let some = |v: &[String]| crate::text::first_few(v, 5);
-    if !stale.is_empty() {
-        s.warnings.push(format!(
-            "{} reports older than {}: {}",
-            stale.len(),
-            age_words(age.max_age_s),
-            some(&stale)
-        ));
+}
+
+/// What the reports should share and may not: region, tool version, and when they ran.
+#[derive(Default)]
+struct Spread {
+    regions: BTreeMap<String, usize>,
+    versions: BTreeMap<String, usize>,
+    stale: Vec<String>,
+    future: Vec<String>,
+}
+
+impl Spread {
+    fn add(&mut self, label: &str, region: &str, version: &str, started_at: &str, age: AgeRule) {
+        if !region.is_empty() && region != "-" {
+            *self.regions.entry(region.to_string()).or_default() += 1;
+        }
+        *self.versions.entry(version.to_string()).or_default() += 1;
+        match crate::clock::epoch_of(started_at) {
+            Some(t) if age.now - t > age.max_age_s => {
+                self.stale.push(format!("{label} ({started_at})"));
+            }
+            Some(t) if t - age.now > FUTURE_SLACK_S => {
+                self.future.push(format!("{label} ({started_at})"));
+            }
+            Some(_) => {}
+            None => self.stale.push(format!(
+                "{label} (started_at {:?} unreadable)",
+                crate::text::clean(started_at, 40)
+            )),
+        }
     }
-    if !future.is_empty() {
-        s.warnings.push(format!(
-            "{} reports dated in the future (the host's clock is off): {}",
-            future.len(),
-            some(&future)
-        ));
+
+    fn warnings(&self, age: AgeRule) -> Vec<String> {
+        let spread = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{} ({v})", crate::text::clean(k, 40)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let some = |v: &[String]| crate::text::first_few(v, 5);
+        let mut w = vec![];
+        if self.regions.len() > 1 {
+            w.push(format!(
+                "{} regions among the reports: {}",
+                self.regions.len(),
+                spread(&self.regions)
+            ));
+        }
+        if self.versions.len() > 1 {
+            w.push(format!(
+                "{} tool versions among the reports: {}",
+                self.versions.len(),
+                spread(&self.versions)
+            ));
+        }
+        if !self.stale.is_empty() {
+            w.push(format!(
+                "{} reports older than {}: {}",
+                self.stale.len(),
+                age_words(age.max_age_s),
+                some(&self.stale)
+            ));
+        }
+        if !self.future.is_empty() {
+            w.push(format!(
+                "{} reports dated in the future (the host's clock is off): {}",
+                self.future.len(),
+                some(&self.future)
+            ));
+        }
+        w
     }
-    let mut dups = fold.duplicates;
-    dups.sort_unstable();
-    s.duplicates = dups
-        .into_iter()
-        .map(|(f, kind, same)| Duplicate {
-            file: name(f),
-            kind,
-            same_as: name(same),
-        })
-        .collect();
-    unreadable.sort();
-    s.unreadable = unreadable
-        .into_iter()
-        .map(|(f, reason)| Unreadable {
-            file: name(f),
-            reason,
-        })
-        .collect();
-    s
 }
 
 fn age_words(secs: i64) -> String {
