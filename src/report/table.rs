@@ -260,7 +260,6 @@ fn consequences(results: &[CheckResult], of: &[usize], arrow: &str) -> Option<St
 pub fn render(report: &Report, style: Style) -> String {
     let wide = style.width >= 140;
     let results = &report.results;
-    let root = roots(results);
     let mut out = format!(
         "ack-edge-preflight {} · region {} · cni {} · host {}\n",
         report.tool.version,
@@ -268,134 +267,177 @@ pub fn render(report: &Report, style: Style) -> String {
         report.target.cni,
         crate::text::clean(&report.host.hostname, 64)
     );
-    let shown_order: Vec<usize>;
-    if style.all {
+    let shown_order = if style.all {
+        every_row(&mut out, results, style, wide)
+    } else {
+        let root = roots(results);
+        let shown = problems_first(&mut out, results, &root, style, wide);
+        passed_line(&mut out, results, style);
+        not_run(&mut out, results, &root, style);
+        shown
+    };
+    verdict_lines(&mut out, report, style);
+    how_to_fix(&mut out, results, &shown_order, style);
+    if style.ascii {
+        out = to_ascii(&out);
+    }
+    out
+}
+
+/// `--all`: every row, by category; the order shown.
+fn every_row(out: &mut String, results: &[CheckResult], style: Style, wide: bool) -> Vec<usize> {
+    let mut t = table(style, wide);
+    let mut order = vec![];
+    for (_, rows) in grouped(results) {
+        for r in rows {
+            let i = results.iter().position(|x| std::ptr::eq(x, r)).unwrap_or(0);
+            order.push(i);
+            add_row(&mut t, results, &[i], None, style, wide);
+        }
+    }
+    constrain(&mut t, wide);
+    out.push_str(&format!("{t}\n"));
+    order
+}
+
+/// Problems that nothing else explains, the causes with most consequences first, their
+/// consequences folded under them; rows that say the same thing are one row. The order shown.
+fn problems_first(
+    out: &mut String,
+    results: &[CheckResult],
+    root: &[usize],
+    style: Style,
+    wide: bool,
+) -> Vec<usize> {
+    let explained = |i: usize| root[i] != i;
+    let dependents = |i: usize| -> Vec<usize> {
+        (0..results.len())
+            .filter(|&k| k != i && root[k] == i)
+            .collect()
+    };
+    let rank = Category::rank;
+    let mut problems: Vec<(usize, Vec<usize>)> = (0..results.len())
+        .filter(|&i| matches!(results[i].status, Status::Fail | Status::Warn) && !explained(i))
+        .map(|i| (i, dependents(i)))
+        .collect();
+    problems.sort_by(|(a, da), (b, db)| {
+        (db.len().min(1), results[*b].status == Status::Fail)
+            .cmp(&(da.len().min(1), results[*a].status == Status::Fail))
+            .then(db.len().cmp(&da.len()))
+            .then(rank(&results[*a].category).cmp(&rank(&results[*b].category)))
+            .then(a.cmp(b))
+    });
+    if !problems.is_empty() {
         let mut t = table(style, wide);
-        let mut order = vec![];
-        for (_, rows) in grouped(results) {
-            for r in rows {
-                let i = results.iter().position(|x| std::ptr::eq(x, r)).unwrap_or(0);
-                order.push(i);
-                add_row(&mut t, results, &[i], None, style, wide);
-            }
+        for (rows, deps) in &same_words(results, &problems) {
+            add_row(
+                &mut t,
+                results,
+                rows,
+                consequences(results, deps, "→"),
+                style,
+                wide,
+            );
         }
         constrain(&mut t, wide);
         out.push_str(&format!("{t}\n"));
-        shown_order = order;
-    } else {
-        // problems that nothing else explains, the causes with most consequences first
-        let explained = |i: usize| root[i] != i;
-        let dependents = |i: usize| -> Vec<usize> {
-            (0..results.len())
-                .filter(|&k| k != i && root[k] == i)
-                .collect()
-        };
-        let rank = Category::rank;
-        let mut problems: Vec<(usize, Vec<usize>)> = (0..results.len())
-            .filter(|&i| matches!(results[i].status, Status::Fail | Status::Warn) && !explained(i))
-            .map(|i| (i, dependents(i)))
-            .collect();
-        problems.sort_by(|(a, da), (b, db)| {
-            (db.len().min(1), results[*b].status == Status::Fail)
-                .cmp(&(da.len().min(1), results[*a].status == Status::Fail))
-                .then(db.len().cmp(&da.len()))
-                .then(rank(&results[*a].category).cmp(&rank(&results[*b].category)))
-                .then(a.cmp(b))
-        });
-        if !problems.is_empty() {
-            // rows that say the same thing (same status, error and message but for their own
-            // address) are one row: four names the resolver did not answer, two registry addresses
-            // that time out
-            let key = |i: usize| {
-                let r = &results[i];
-                let mut m = r.message.clone();
-                if let Some(a) = &r.address {
-                    m = m.replace(a.as_str(), "{addr}");
-                    if let Some(ip) = a.rsplit_once(':').map(|(h, _)| h) {
-                        m = m.replace(ip, "{ip}");
-                    }
-                }
-                (r.status, r.category.clone(), r.details.error, m)
-            };
-            let mut groups: Vec<(Vec<usize>, Vec<usize>)> = vec![];
-            let mut keys = vec![];
-            for (i, deps) in &problems {
-                let k = key(*i);
-                if let Some(g) = keys.iter().position(|x| *x == k) {
-                    groups[g].0.push(*i);
-                    groups[g].1.extend(deps);
-                } else {
-                    keys.push(k);
-                    groups.push((vec![*i], deps.clone()));
-                }
-            }
-            let mut t = table(style, wide);
-            for (rows, deps) in &groups {
-                add_row(
-                    &mut t,
-                    results,
-                    rows,
-                    consequences(results, deps, "→"),
-                    style,
-                    wide,
-                );
-            }
-            constrain(&mut t, wide);
-            out.push_str(&format!("{t}\n"));
-        }
-        shown_order = problems.iter().map(|(i, _)| *i).collect();
-        // what passed, one entry per category
-        let mut passed: Vec<String> = vec![];
-        for (cat, rows) in grouped(results) {
-            let n = rows.iter().filter(|r| r.status == Status::Pass).count();
-            if n > 0 {
-                passed.push(format!("{cat}\u{a0}{n}"));
+    }
+    problems.iter().map(|(i, _)| *i).collect()
+}
+
+/// Rows that say the same thing (same status, error and message but for their own address) as
+/// one: four names the resolver did not answer, two registry addresses that time out. Each group:
+/// its rows and their dependents.
+fn same_words(
+    results: &[CheckResult],
+    problems: &[(usize, Vec<usize>)],
+) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let key = |i: usize| {
+        let r = &results[i];
+        let mut m = r.message.clone();
+        if let Some(a) = &r.address {
+            m = m.replace(a.as_str(), "{addr}");
+            if let Some(ip) = a.rsplit_once(':').map(|(h, _)| h) {
+                m = m.replace(ip, "{ip}");
             }
         }
-        if !passed.is_empty() {
-            out.push_str(&wrap(
-                &format!("{} ", paint("Passed:", color(Status::Pass), style)),
-                "        ",
-                &passed.join(" · "),
-                style.width,
-            ));
-        }
-        // SKIPs nothing explains (or explained by a row that is not a problem), by reason
-        let mut reasons: Vec<(String, Vec<usize>)> = vec![];
-        for i in 0..results.len() {
-            let r = &results[i];
-            if r.status != Status::Skip
-                || (explained(i) && matches!(results[root[i]].status, Status::Fail | Status::Warn))
-            {
-                continue;
-            }
-            let reason = crate::text::clean(&r.message, 300);
-            let key = reason.split(':').next().unwrap_or("").to_string();
-            match reasons.iter_mut().find(|(k, _)| *k == key) {
-                Some(e) => e.1.push(i),
-                None => reasons.push((key, vec![i])),
-            }
-        }
-        if !reasons.is_empty() {
-            let n: usize = reasons.iter().map(|(_, v)| v.len()).sum();
-            out.push_str(&format!(
-                "{} ({n}):\n",
-                paint("Not run", color(Status::Skip), style)
-            ));
-            for (_, rows) in &reasons {
-                let mut ids: Vec<&str> = rows.iter().map(|&k| results[k].id.as_str()).collect();
-                ids.dedup();
-                let text = format!(
-                    "{} — {}",
-                    ids.join(", "),
-                    crate::text::clean(&results[rows[0]].message, 300)
-                );
-                out.push_str(&wrap("  ", "    ", &text, style.width));
-            }
+        (r.status, r.category.clone(), r.details.error, m)
+    };
+    let mut groups: Vec<(Vec<usize>, Vec<usize>)> = vec![];
+    let mut keys = vec![];
+    for (i, deps) in problems {
+        let k = key(*i);
+        if let Some(g) = keys.iter().position(|x| *x == k) {
+            groups[g].0.push(*i);
+            groups[g].1.extend(deps);
+        } else {
+            keys.push(k);
+            groups.push((vec![*i], deps.clone()));
         }
     }
+    groups
+}
+
+/// What passed, one entry per category.
+fn passed_line(out: &mut String, results: &[CheckResult], style: Style) {
+    let mut passed: Vec<String> = vec![];
+    for (cat, rows) in grouped(results) {
+        let n = rows.iter().filter(|r| r.status == Status::Pass).count();
+        if n > 0 {
+            passed.push(format!("{cat}\u{a0}{n}"));
+        }
+    }
+    if !passed.is_empty() {
+        out.push_str(&wrap(
+            &format!("{} ", paint("Passed:", color(Status::Pass), style)),
+            "        ",
+            &passed.join(" · "),
+            style.width,
+        ));
+    }
+}
+
+/// SKIPs nothing explains (or explained by a row that is not a problem), by reason.
+fn not_run(out: &mut String, results: &[CheckResult], root: &[usize], style: Style) {
+    let mut reasons: Vec<(String, Vec<usize>)> = vec![];
+    for (i, r) in results.iter().enumerate() {
+        let explained = root[i] != i;
+        if r.status != Status::Skip
+            || (explained && matches!(results[root[i]].status, Status::Fail | Status::Warn))
+        {
+            continue;
+        }
+        let reason = crate::text::clean(&r.message, 300);
+        let key = reason.split(':').next().unwrap_or("").to_string();
+        match reasons.iter_mut().find(|(k, _)| *k == key) {
+            Some(e) => e.1.push(i),
+            None => reasons.push((key, vec![i])),
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    let n: usize = reasons.iter().map(|(_, v)| v.len()).sum();
+    out.push_str(&format!(
+        "{} ({n}):\n",
+        paint("Not run", color(Status::Skip), style)
+    ));
+    for (_, rows) in &reasons {
+        let mut ids: Vec<&str> = rows.iter().map(|&k| results[k].id.as_str()).collect();
+        ids.dedup();
+        let text = format!(
+            "{} — {}",
+            ids.join(", "),
+            crate::text::clean(&results[rows[0]].message, 300)
+        );
+        out.push_str(&wrap("  ", "    ", &text, style.width));
+    }
+}
+
+/// The verdict, short (which requirements were not tested is in "Not run" and the JSON), the
+/// counts, and the waivers.
+fn verdict_lines(out: &mut String, report: &Report, style: Style) {
     let s = &report.summary;
-    // the verdict, short: which requirements were not tested is in "Not run" (and the JSON)
     let verdict = format!("Verdict: {}", s.verdict_short());
     let c = match s.verdict {
         Verdict::Pass => Color::DarkGreen,
@@ -426,9 +468,12 @@ pub fn render(report: &Report, style: Style) -> String {
             )),
         }
     }
-    // how to fix: one per requirement id, in the order the rows were shown
-    let ordered: Vec<CheckResult> = shown_order.iter().map(|&i| results[i].clone()).collect();
-    // one entry per fix text: requirements that share a fix are named together
+}
+
+/// How to fix: one entry per fix text, in the order the rows were shown; requirements that share
+/// a fix are named together.
+fn how_to_fix(out: &mut String, results: &[CheckResult], shown: &[usize], style: Style) {
+    let ordered: Vec<CheckResult> = shown.iter().map(|&i| results[i].clone()).collect();
     let mut fx: Vec<(Status, Vec<&str>, &str)> = vec![];
     for (id, status, text) in fixes(&ordered, true) {
         match fx.iter_mut().find(|(_, _, t)| *t == text) {
@@ -441,26 +486,23 @@ pub fn render(report: &Report, style: Style) -> String {
             None => fx.push((status, vec![id], text)),
         }
     }
-    if !fx.is_empty() {
-        out.push_str("\nHow to fix:\n");
-        for (status, ids, text) in fx {
-            let head = format!(
-                "  {} {}: ",
-                paint(status.label(), color(status), style),
-                ids.join(", ")
-            );
-            out.push_str(&wrap(
-                &head,
-                "    ",
-                &crate::text::clean(text, 2000),
-                style.width,
-            ));
-        }
+    if fx.is_empty() {
+        return;
     }
-    if style.ascii {
-        out = to_ascii(&out);
+    out.push_str("\nHow to fix:\n");
+    for (status, ids, text) in fx {
+        let head = format!(
+            "  {} {}: ",
+            paint(status.label(), color(status), style),
+            ids.join(", ")
+        );
+        out.push_str(&wrap(
+            &head,
+            "    ",
+            &crate::text::clean(text, 2000),
+            style.width,
+        ));
     }
-    out
 }
 
 #[cfg(test)]
