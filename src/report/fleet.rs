@@ -69,35 +69,81 @@ pub fn headline(s: &FleetSummary) -> String {
 }
 
 fn people(format: ListFormat, s: &FleetSummary) -> String {
-    let md = format == ListFormat::Markdown;
-    let mut out = String::new();
-    let heading = |t: &str| {
-        if md {
-            format!("\n### {t}\n\n")
-        } else {
-            format!("\n{t}\n")
-        }
+    let p = Page {
+        format,
+        md: format == ListFormat::Markdown,
     };
-    out.push_str(&if md {
-        format!("**{}**\n", md_cell(&headline(s)))
-    } else {
-        format!("{}\n", headline(s))
-    });
+    let mut out = p.line(&headline(s));
     if !s.warnings.is_empty() {
-        out.push_str(&heading("Warnings"));
+        out.push_str(&p.heading("Warnings"));
         for w in &s.warnings {
-            out.push_str(&if md {
+            out.push_str(&if p.md {
                 format!("- {}\n", md_cell(w))
             } else {
                 format!("  ! {}\n", crate::text::clean(w, 400))
             });
         }
     }
+    requirements_section(&mut out, &p, s);
+    hosts_section(&mut out, &p, s);
+    if !s.duplicates.is_empty() {
+        out.push_str(&p.heading("Not counted"));
+        let rows = s
+            .duplicates
+            .iter()
+            .map(|d| vec![d.file.clone(), d.kind.into(), d.same_as.clone()])
+            .collect();
+        out.push_str(&table(format, &["File", "Why", "Counted instead"], rows));
+    }
+    if !s.unreadable.is_empty() {
+        out.push_str(&p.heading("Unreadable files"));
+        let rows = s
+            .unreadable
+            .iter()
+            .map(|u| vec![u.file.clone(), u.reason.clone()])
+            .collect();
+        out.push_str(&table(format, &["File", "Reason"], rows));
+    }
+    out
+}
+
+/// The page being written: its format, and whether that is Markdown.
+struct Page {
+    format: ListFormat,
+    md: bool,
+}
+
+impl Page {
+    fn heading(&self, t: &str) -> String {
+        if self.md {
+            format!("\n### {t}\n\n")
+        } else {
+            format!("\n{t}\n")
+        }
+    }
+    /// The headline: bold in Markdown.
+    fn line(&self, t: &str) -> String {
+        if self.md {
+            format!("**{}**\n", md_cell(t))
+        } else {
+            format!("{t}\n")
+        }
+    }
+    /// A note after a table.
+    fn note(&self, t: &str) -> String {
+        if self.md {
+            format!("\n{}\n", md_cell(t))
+        } else {
+            format!("{t}\n")
+        }
+    }
+}
+
+/// Requirements that failed or warned, one row per (requirement, status, error) group; then
+/// those that passed everywhere.
+fn requirements_section(out: &mut String, p: &Page, s: &FleetSummary) {
     let mut rows = vec![];
     for r in &s.requirements {
-        if r.groups.is_empty() {
-            continue;
-        }
         for g in &r.groups {
             let mut hosts = format!("{} {}", g.hosts.len(), some(&g.hosts));
             if !g.addresses.is_empty() {
@@ -122,24 +168,26 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
         .filter(|r| r.groups.is_empty())
         .map(|r| r.id.clone())
         .collect();
-    out.push_str(&heading("Requirements that failed or warned"));
+    out.push_str(&p.heading("Requirements that failed or warned"));
     if rows.is_empty() {
         out.push_str("none\n");
     } else {
         out.push_str(&table(
-            format,
+            p.format,
             &["Requirement", "Status", "Error", "Hosts", "Example"],
             rows,
         ));
     }
     if !clean.is_empty() {
-        let line = format!("Passed (or skipped) on every host: {}", clean.join(", "));
-        out.push_str(&if md {
-            format!("\n{}\n", md_cell(&line))
-        } else {
-            format!("{line}\n")
-        });
+        out.push_str(&p.note(&format!(
+            "Passed (or skipped) on every host: {}",
+            clean.join(", ")
+        )));
     }
+}
+
+/// Hosts that did not pass (failing first, at most `HOST_ROWS`), and how many passed.
+fn hosts_section(out: &mut String, p: &Page, s: &FleetSummary) {
     let mut not_passing: Vec<&crate::fleet::HostRow> = s
         .host_table
         .iter()
@@ -164,12 +212,12 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
             ]
         })
         .collect();
-    out.push_str(&heading("Hosts that did not pass"));
+    out.push_str(&p.heading("Hosts that did not pass"));
     if shown.is_empty() {
         out.push_str("none\n");
     } else {
         out.push_str(&table(
-            format,
+            p.format,
             &[
                 "Host", "Address", "Verdict", "Failing", "Warning", "Started", "Version", "File",
             ],
@@ -177,42 +225,15 @@ fn people(format: ListFormat, s: &FleetSummary) -> String {
         ));
     }
     if hidden > 0 {
-        let line = format!(
+        out.push_str(&p.note(&format!(
             "… and {hidden} more hosts that did not pass (every host: --format csv or json)"
-        );
-        out.push_str(&if md {
-            format!("\n{}\n", md_cell(&line))
-        } else {
-            format!("{line}\n")
-        });
+        )));
     }
     if passing > 0 {
-        let line = format!("{passing} hosts passed (every host: --format csv or json)");
-        out.push_str(&if md {
-            format!("\n{}\n", md_cell(&line))
-        } else {
-            format!("{line}\n")
-        });
+        out.push_str(&p.note(&format!(
+            "{passing} hosts passed (every host: --format csv or json)"
+        )));
     }
-    if !s.duplicates.is_empty() {
-        out.push_str(&heading("Not counted"));
-        let rows = s
-            .duplicates
-            .iter()
-            .map(|d| vec![d.file.clone(), d.kind.into(), d.same_as.clone()])
-            .collect();
-        out.push_str(&table(format, &["File", "Why", "Counted instead"], rows));
-    }
-    if !s.unreadable.is_empty() {
-        out.push_str(&heading("Unreadable files"));
-        let rows = s
-            .unreadable
-            .iter()
-            .map(|u| vec![u.file.clone(), u.reason.clone()])
-            .collect();
-        out.push_str(&table(format, &["File", "Reason"], rows));
-    }
-    out
 }
 
 /// RFC 4180 field: quoted when it holds a comma, quote or line break; control characters cleaned.

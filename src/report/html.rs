@@ -181,7 +181,15 @@ pub fn render(report: &Report) -> String {
         row(&mut out, &report.results, i, &root);
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
-    // host facts and options
+    facts_and_options(&mut out, report);
+    lists(&mut out, report);
+    let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// The host's facts and the options of the run, as two tables.
+fn facts_and_options(out: &mut String, report: &Report) {
+    let h = &report.host;
     out.push_str("<h2>Host</h2>\n<table class=\"facts\">\n");
     let o = &report.options;
     let facts: Vec<(&str, String)> = vec![
@@ -237,6 +245,11 @@ pub fn render(report: &Report) -> String {
         );
     }
     out.push_str("</table>\n");
+}
+
+/// Waivers and what was not tested.
+fn lists(out: &mut String, report: &Report) {
+    let s = &report.summary;
     if !report.waivers.is_empty() {
         out.push_str("<h2>Waivers</h2>\n<ul>\n");
         for w in &report.waivers {
@@ -262,8 +275,6 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str("</ul>\n");
     }
-    let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");
-    out
 }
 
 #[cfg(test)]
