@@ -56,7 +56,7 @@ pub(crate) const SYSCTLS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Path inside the archive.
     pub path: String,
     pub data: Vec<u8>,

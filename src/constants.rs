@@ -6,13 +6,13 @@ use std::time::Duration;
 
 /// TCP ports the edge node serves (kubelet 10250 / 10255, node-exporter 9100, 9445), in the order of
 /// the documents' inbound table.
-pub const NODE_TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
+pub(crate) const NODE_TCP_PORTS: [u16; 4] = [10250, 10255, 9100, 9445];
 /// TCP ports the node's own components bind locally (not reached from the VPC): the kubelet's
 /// healthz 10248, kube-proxy's metrics 10249 and healthz 10256, and the edge hub's (OpenYurt
 /// yurthub) 10261, 10267 and 10268. A leftover process holding one breaks the component.
 pub(crate) const NODE_LOCAL_TCP_PORTS: [u16; 6] = [10248, 10249, 10256, 10261, 10267, 10268];
 /// Flannel VXLAN's UDP port (Linux's IANA-pre-standard default that Flannel uses).
-pub const VXLAN_PORT: u16 = 8472;
+pub(crate) const VXLAN_PORT: u16 = 8472;
 /// The VPC DNS servers every Alibaba Cloud VPC answers on (reachable over the dedicated line).
 pub(crate) const VPC_DNS_SERVERS: [&str; 2] = ["100.100.2.136", "100.100.2.138"];
 /// The VXLAN network identifier of the probes: Flannel's default VNI.

@@ -8,7 +8,7 @@ use crate::result::Finding;
 
 evidence! {
     /// The evidence of a `cidr.*` row that found an overlap.
-    pub struct CidrEvidence {
+    pub(crate) struct CidrEvidence {
         /// Each overlap in words: `address 100.64.0.5/10 on n0`, `route …`, `VPC CIDR …`.
         overlaps: Vec<String>,
         /// The node's own networks among them (an address's network, a route's destination):
@@ -19,7 +19,7 @@ evidence! {
 
 /// Which local routes count as an overlap for a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverlapRule {
+pub(crate) enum OverlapRule {
     /// 100.0.0.0/8 and the VPC: reached through a gateway over the line; only addresses and
     /// directly connected routes (no gateway) overlap.
     Remote,
@@ -27,12 +27,12 @@ pub enum OverlapRule {
     Container,
 }
 
-pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// Judge one range. `also` are the other ranges of the plan it must not overlap either (pod vs VPC).
-pub fn evaluate(
+pub(crate) fn evaluate(
     label: &str,
     range: &IpNet,
     rule: OverlapRule,
@@ -97,7 +97,7 @@ pub fn evaluate(
 /// An address an edge component puts on the node.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EdgeAddress {
+pub(crate) struct EdgeAddress {
     pub address: std::net::IpAddr,
     pub component: String,
     /// The component's own interfaces: the address there is the component's.
@@ -109,7 +109,7 @@ pub struct EdgeAddress {
 /// interface that has it, or a route more specific than the link-local /16 that covers it
 /// (something else on this network uses it), collides. The zeroconf route 169.254.0.0/16 that
 /// CentOS adds does not: the component's local address wins over it.
-pub fn evaluate_claimed(
+pub(crate) fn evaluate_claimed(
     component: &str,
     address: std::net::IpAddr,
     own: &[String],

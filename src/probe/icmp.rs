@@ -14,7 +14,7 @@ pub enum IcmpOutcome {
 }
 
 /// Add the ICMP evidence to a finding without changing its status.
-pub fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
+pub(crate) fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
     match o {
         IcmpOutcome::Reply(rtt) => {
             let ms = (rtt.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
@@ -36,7 +36,7 @@ pub fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
 
 evidence! {
     /// The ICMP echo beside a row (never its verdict).
-    pub struct IcmpEvidence {
+    pub(crate) struct IcmpEvidence {
         /// The echo's round trip.
         icmp_rtt_ms: f64,
         /// Why there is none.

@@ -9,7 +9,7 @@ use crate::probe::tcp::TcpFailure;
 use crate::result::Finding;
 
 /// Judge a banner read: the responder's banner is PASS; a connection that answers otherwise is WARN.
-pub fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Finding {
+pub(crate) fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Finding {
     let other = Plain(Phase::Inbound, ErrorClass::WrongService);
     match out {
         Err(e) => {

@@ -7,7 +7,7 @@ use crate::result::{Finding, Status};
 /// A row whose probes lost at least this share (in per cent) is WARN "lossy path" even when an
 /// answer came: one lost query of two (answered on the retransmission) is 50 %, one lost echo
 /// of three is 33 %. Below it (a single loss among many probes) the row says the numbers only.
-pub const LOSS_WARN_PCT: u32 = 20;
+pub(crate) const LOSS_WARN_PCT: u32 = 20;
 
 /// What one row's probes did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,7 @@ impl Exchange {
 /// Record `x` in the row's details (`sent`, `answered`, `loss_pct`), and make a passing row WARN
 /// "lossy path" when it lost `LOSS_WARN_PCT` or more but still got its answer. `what` names the
 /// probes ("DNS queries to 100.100.2.136"). A failed row keeps its own verdict.
-pub fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Finding {
+pub(crate) fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Finding {
     let pct = x.loss_pct();
     let f = f.evidence(&LossEvidence {
         sent: Some(x.sent),
@@ -50,7 +50,7 @@ pub fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Finding {
 
 evidence! {
     /// How many probes of a row's exchange were sent and answered (a second attempt under loss).
-    pub struct LossEvidence {
+    pub(crate) struct LossEvidence {
         sent: u32,
         answered: u32,
         loss_pct: u32,

@@ -65,13 +65,13 @@ impl Cause for MtuError {
 
 /// How long a UDP DF probe waits for its echo before it counts as silent: long enough for a
 /// slow line, short enough that a black hole does not eat the run.
-pub fn first_wait(timeout: Duration) -> Duration {
+pub(crate) fn first_wait(timeout: Duration) -> Duration {
     (timeout / 6).clamp(Duration::from_millis(300), Duration::from_millis(500))
 }
 
 /// What the search found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathKind {
+pub(crate) enum PathKind {
     /// Full-size packets pass.
     Full,
     /// A smaller path MTU, and ICMP "fragmentation needed" reaches this host (PMTU discovery works).
@@ -89,10 +89,10 @@ pub enum PathKind {
 /// a black hole only when all of these large probes are lost and all of their controls answer.
 /// Under random loss q per echo that happens with probability q³(1 − q)³ — 0.09 % at q = 10 %
 /// (`docs/path-mtu.md`).
-pub const CONFIRM_PROBES: u32 = 3;
+pub(crate) const CONFIRM_PROBES: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MtuSearch {
+pub(crate) struct MtuSearch {
     /// Largest IP packet that passed with DF.
     pub path_mtu: u32,
     /// The size the search started from (interface MTU, or 1500).
@@ -106,7 +106,7 @@ pub struct MtuSearch {
 
 impl MtuSearch {
     /// The loss the control probes saw, in percent (None: no control was sent).
-    pub fn control_loss_pct(&self) -> Option<u32> {
+    pub(crate) fn control_loss_pct(&self) -> Option<u32> {
         let (sent, lost) = self.controls;
         (sent > 0).then(|| lost * 100 / sent)
     }
@@ -115,7 +115,7 @@ impl MtuSearch {
 /// Find the largest DF packet that passes, within `timeout`. `first_wait` bounds the wait for the
 /// first (small) probe — the answer to "does anything answer at all?"; later probes wait four round
 /// trips of the first, between 50 ms and a sixth of the timeout.
-pub async fn search<P: DfPath + ?Sized>(
+pub(crate) async fn search<P: DfPath + ?Sized>(
     path: &mut P,
     top: u32,
     first_wait: Duration,
@@ -253,7 +253,7 @@ async fn probe_twice<P: DfPath + ?Sized>(
 
 /// The interface a measurement went out of, for the evidence.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Egress {
+pub(crate) struct Egress {
     pub iface: Option<String>,
     pub iface_mtu: Option<u32>,
 }
@@ -261,7 +261,7 @@ pub struct Egress {
 /// Judge a path-MTU measurement toward `toward` (an address, or address:port). `tcp_mss` is the
 /// largest MSS the node's TCP connections over the line settled on (`tcp.*` rows), if any: at or
 /// below the path MTU − 40 a firewall clamps it, and TCP is safe from the black hole.
-pub fn evaluate(
+pub(crate) fn evaluate(
     toward: &str,
     how: &str,
     egress: &Egress,
@@ -345,7 +345,7 @@ pub fn evaluate(
 
 evidence! {
     /// The evidence of an `mtu.path` row.
-    pub struct MtuEvidence {
+    pub(crate) struct MtuEvidence {
         /// The largest packet that passed with DF, and the smallest that did not when the search
         /// was cut short.
         path_mtu: u32,

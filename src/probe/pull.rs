@@ -34,7 +34,7 @@ impl HttpReply {
 }
 
 /// The most of a body read: a token or a manifest is a few KiB.
-pub const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// Why one request of the pull failed, by phase.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,13 +78,13 @@ impl Cause for PullFailure {
 
 /// A Bearer challenge: where the token comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
+pub(crate) struct Challenge {
     pub realm: String,
     pub service: Option<String>,
 }
 
 /// Parse `Www-Authenticate: Bearer realm="…",service="…",scope="…"` (RFC 6750 §3 auth-params).
-pub fn parse_challenge(h: &str) -> Option<Challenge> {
+pub(crate) fn parse_challenge(h: &str) -> Option<Challenge> {
     let rest = h.trim();
     let (scheme, params) = rest.split_once(char::is_whitespace)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -123,7 +123,7 @@ pub fn parse_challenge(h: &str) -> Option<Challenge> {
 
 /// An https URL split for one request: host, port, path with query.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
+pub(crate) struct Url {
     pub host: String,
     pub port: u16,
     pub path: String,
@@ -131,7 +131,7 @@ pub struct Url {
 
 /// Parse an absolute `https://host[:port]/path?query` (what realms and redirects carry); None for
 /// anything else (plain http, user info, a relative location).
-pub fn parse_url(u: &str) -> Option<Url> {
+pub(crate) fn parse_url(u: &str) -> Option<Url> {
     let rest = u.trim().strip_prefix("https://")?;
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -176,7 +176,7 @@ fn encode(v: &str) -> String {
 }
 
 /// The token request for pulling `repository`: the realm's path with service and scope added.
-pub fn token_path(realm: &Url, c: &Challenge, repository: &str) -> String {
+pub(crate) fn token_path(realm: &Url, c: &Challenge, repository: &str) -> String {
     let sep = if realm.path.contains('?') { '&' } else { '?' };
     let mut p = format!(
         "{}{sep}scope={}",
@@ -190,7 +190,7 @@ pub fn token_path(realm: &Url, c: &Challenge, repository: &str) -> String {
 }
 
 /// The token of a token service's JSON answer (`token`, or OAuth2's `access_token`).
-pub fn token_of(body: &[u8]) -> Option<String> {
+pub(crate) fn token_of(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let t = v.get("token").or_else(|| v.get("access_token"))?.as_str()?;
     (!t.is_empty() && t.len() <= 16 * 1024 && t.bytes().all(|b| b.is_ascii_graphic()))
@@ -200,7 +200,7 @@ pub fn token_of(body: &[u8]) -> Option<String> {
 /// What a manifest names next: a platform manifest of an index (linux/amd64, else the first), or
 /// the blob to fetch (the config, else the first layer).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     Manifest(String),
     Blob(String),
 }
@@ -215,7 +215,7 @@ fn digest_ok(d: &str) -> bool {
 }
 
 /// Parse a manifest or an index (OCI or Docker v2) for what to fetch next.
-pub fn next_of(body: &[u8]) -> Option<Next> {
+pub(crate) fn next_of(body: &[u8]) -> Option<Next> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     if let Some(list) = v.get("manifests").and_then(|m| m.as_array()) {
         let amd64 = list
@@ -232,7 +232,7 @@ pub fn next_of(body: &[u8]) -> Option<Next> {
 
 /// What the registry's answer to an authorised request means when it is not the expected one:
 /// a WARN with what was seen (the image may need credentials, the name may differ), never a FAIL.
-pub fn refused(what: &str, status: u16, body: &[u8]) -> Finding {
+pub(crate) fn refused(what: &str, status: u16, body: &[u8]) -> Finding {
     let seen = clean(&String::from_utf8_lossy(&body[..body.len().min(200)]), 200);
     let why = match status {
         401 | 403 => "the image needs credentials (imagePullSecrets), or the registry refuses anonymous pulls",
@@ -251,7 +251,7 @@ pub fn refused(what: &str, status: u16, body: &[u8]) -> Finding {
 
 evidence! {
     /// The evidence of the `pull.*` rows.
-    pub struct PullEvidence {
+    pub(crate) struct PullEvidence {
         /// The HTTP status of the step that failed.
         http_status: u16,
         /// The challenge's realm (escaped) and the token service's host and address.

@@ -5,7 +5,7 @@ use crate::cause::{ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 /// The time daemons the node may run, by process name (`/proc/PID/comm`).
-pub const DAEMONS: &[&str] = &[
+pub(crate) const DAEMONS: &[&str] = &[
     "chronyd",
     "ntpd",
     "systemd-timesyn",
@@ -25,7 +25,7 @@ fn shown(comm: &str) -> &str {
 
 /// Judge what runs (`processes`: every process name, or why they could not be read) and the
 /// kernel's flag (`synced`: from `ntp_adjtime`, or why it could not be read).
-pub fn evaluate(
+pub(crate) fn evaluate(
     processes: &Result<Vec<String>, String>,
     synced: &Result<bool, String>,
     self_hosted: bool,
@@ -70,7 +70,7 @@ pub fn evaluate(
 
 evidence! {
     /// The evidence of `host.time-sync`.
-    pub struct TimeSyncEvidence {
+    pub(crate) struct TimeSyncEvidence {
         /// The time daemons that run.
         time_daemons: Vec<String>,
         /// Whether the kernel says the clock is synchronised (absent: could not be read).

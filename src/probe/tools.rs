@@ -7,13 +7,13 @@ use crate::cause::{ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 /// Every name (binary or absolute file) a tool group may be looked up by.
-pub fn names(req: &Requirement) -> impl Iterator<Item = &String> {
+pub(crate) fn names(req: &Requirement) -> impl Iterator<Item = &String> {
     req.any_of.iter().flatten()
 }
 
 /// Judge a tool group from lookup results (`lookup` answers for every name of [`names`]; `dirs` are
 /// the directories that were searched, for the evidence).
-pub fn evaluate(
+pub(crate) fn evaluate(
     req: &Requirement,
     lookup: &dyn Fn(&str) -> ToolLookup,
     dirs: &[PathBuf],
@@ -89,7 +89,7 @@ pub fn evaluate(
 
 evidence! {
     /// The evidence of a `tools.*` row.
-    pub struct ToolsEvidence {
+    pub(crate) struct ToolsEvidence {
         /// Where the tool was found.
         paths: Vec<String>,
         /// Names not found, and paths found but not executable.

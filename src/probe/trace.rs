@@ -33,7 +33,7 @@ pub trait HopProbe: Send {
 
 /// One hop of a sweep.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hop {
+pub(crate) struct Hop {
     pub ttl: u8,
     /// The router that answered; None: no answer at this TTL.
     pub from: Option<IpAddr>,
@@ -42,7 +42,7 @@ pub struct Hop {
 
 /// How a sweep ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// The destination answered at this TTL: the path works now (the failure was elsewhere or
     /// intermittent).
     Reached(u8),
@@ -55,26 +55,27 @@ pub enum End {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Trace {
+pub(crate) struct Trace {
     pub hops: Vec<Hop>,
     pub end: End,
 }
 
+#[cfg(test)]
 impl Trace {
     /// The last hop that answered.
-    pub fn last_answer(&self) -> Option<&Hop> {
+    pub(crate) fn last_answer(&self) -> Option<&Hop> {
         self.hops.iter().rev().find(|h| h.from.is_some())
     }
 }
 
 /// At most this many hops per sweep: a datacenter to a cloud region is a handful of routers.
-pub const MAX_HOPS: u8 = 8;
+pub(crate) const MAX_HOPS: u8 = 8;
 /// Silent TTLs in a row that end a sweep (one alone may be a router that rate-limits ICMP).
-pub const SILENT_END: u8 = 2;
+pub(crate) const SILENT_END: u8 = 2;
 
 /// Sweep TTL 1, 2, … until the destination answers, a router rejects, `SILENT_END` TTLs in a row
 /// are silent, `max_hops` is reached, or `budget` is spent. Each probe waits `wait`.
-pub async fn sweep<P: HopProbe + ?Sized>(
+pub(crate) async fn sweep<P: HopProbe + ?Sized>(
     p: &mut P,
     max_hops: u8,
     wait: Duration,
@@ -151,7 +152,7 @@ pub async fn sweep<P: HopProbe + ?Sized>(
 
 /// Which side of the line a hop is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     /// The node's own networks and gateway: the datacenter's network team.
     Datacenter(&'static str),
     /// The cloud end of the line (`--line-peer`, the VBR address shown in the console).
@@ -163,7 +164,7 @@ pub enum Side {
 
 /// What the node knows about the sides of its path.
 #[derive(Debug, Clone, Default)]
-pub struct Sides {
+pub(crate) struct Sides {
     /// The node's own networks (address/prefix of its interfaces).
     pub local_nets: Vec<ipnet::IpNet>,
     /// The gateway of the route toward the destination.
@@ -175,7 +176,7 @@ pub struct Sides {
 }
 
 impl Sides {
-    pub fn of(&self, ip: IpAddr, seen_line_peer_before: bool) -> Side {
+    pub(crate) fn of(&self, ip: IpAddr, seen_line_peer_before: bool) -> Side {
         if Some(ip) == self.line_peer {
             Side::Line
         } else if Some(ip) == self.gateway {
@@ -194,7 +195,7 @@ impl Sides {
 }
 
 /// The hops labelled: (hop, side), in order (a hop after the line peer is on the cloud side).
-pub fn label(t: &Trace, sides: &Sides) -> Vec<(Hop, Option<Side>)> {
+pub(crate) fn label(t: &Trace, sides: &Sides) -> Vec<(Hop, Option<Side>)> {
     let mut past_line = false;
     t.hops
         .iter()
@@ -219,7 +220,7 @@ fn hop_words(ip: IpAddr, ttl: u8, side: Option<&Side>) -> String {
 }
 
 /// Where it breaks, in words for the failing row, and whose side that is.
-pub fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
+pub(crate) fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
     let labelled = label(t, sides);
     let side_of = |ip: IpAddr| {
         labelled
@@ -279,7 +280,7 @@ fn whose_words(whose: Whose) -> &'static str {
 
 /// An ICMP error as a raw IPv4 socket receives it: who sent it, and the flow it quotes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IcmpError {
+pub(crate) struct IcmpError {
     pub from: IpAddr,
     pub kind: u8,
     pub code: u8,
@@ -292,7 +293,7 @@ pub struct IcmpError {
 /// Parse an IPv4 packet carrying ICMP time exceeded (11) or destination unreachable (3) and the
 /// start of the packet it quotes (its IP header and the first 8 bytes: the ports). Pure, for any
 /// bytes: None unless every length adds up.
-pub fn parse_icmp_error(p: &[u8]) -> Option<IcmpError> {
+pub(crate) fn parse_icmp_error(p: &[u8]) -> Option<IcmpError> {
     let ihl = usize::from(*p.first()? & 0x0f) * 4;
     if *p.first()? >> 4 != 4 || ihl < 20 || *p.get(9)? != 1 {
         return None;
@@ -323,14 +324,14 @@ pub fn parse_icmp_error(p: &[u8]) -> Option<IcmpError> {
 }
 
 /// What `plan` says of the sweep a step sends when its probe fails.
-pub fn plan_words(what: &str, to: &str, when: &str) -> String {
+pub(crate) fn plan_words(what: &str, to: &str, when: &str) -> String {
     format!(
         "when {when}: TTL-limited {what} to {to} (TTL 1 to {MAX_HOPS}, one fixed flow, ICMP time exceeded read from the error queue), to name the hop where it breaks"
     )
 }
 
 /// The hop list for `details.hops`.
-pub fn hop_records(t: &Trace, sides: &Sides) -> Vec<HopRecord> {
+pub(crate) fn hop_records(t: &Trace, sides: &Sides) -> Vec<HopRecord> {
     label(t, sides)
         .into_iter()
         .map(|(h, side)| HopRecord {

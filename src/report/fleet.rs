@@ -27,7 +27,11 @@ pub enum SummaryFormat {
     Csv,
 }
 
-pub fn write(format: SummaryFormat, s: &FleetSummary, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn write(
+    format: SummaryFormat,
+    s: &FleetSummary,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
         SummaryFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, s)?;
@@ -40,7 +44,7 @@ pub fn write(format: SummaryFormat, s: &FleetSummary, out: &mut dyn Write) -> st
 }
 
 /// The one-line answer: how many hosts, their verdicts, and what was not counted.
-pub fn headline(s: &FleetSummary) -> String {
+pub(crate) fn headline(s: &FleetSummary) -> String {
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
     let mut line = format!(
         "{} hosts from {} files: {} fail, {} warn, {} pass",

@@ -10,7 +10,7 @@ use crate::result::{CheckResult, Report, Status};
 use crate::rootcause::roots;
 
 /// Text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in crate::text::clean(s, 8000).chars() {
         match c {
@@ -133,7 +133,7 @@ fn row(out: &mut String, results: &[CheckResult], i: usize, root: &[usize]) {
     );
 }
 
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let s = &report.summary;
     let h = &report.host;
     let v = s.verdict.as_str();

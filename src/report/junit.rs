@@ -67,7 +67,7 @@ fn outcome(r: &CheckResult, strict: bool) -> (String, &'static str) {
     }
 }
 
-pub fn render(report: &Report, strict: bool) -> String {
+pub(crate) fn render(report: &Report, strict: bool) -> String {
     let host = if report.host.hostname.is_empty() {
         "unknown-host"
     } else {

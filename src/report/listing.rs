@@ -9,7 +9,7 @@ use crate::checks::Step;
 use crate::regions::Region;
 
 /// A Markdown cell: `|`, `<`, `>`, `&`, backticks and newlines cannot break the row or turn into HTML.
-pub fn md_cell(s: &str) -> String {
+pub(crate) fn md_cell(s: &str) -> String {
     s.lines().map(md_line).collect::<Vec<_>>().join("<br>")
 }
 
@@ -42,7 +42,7 @@ pub enum ListFormat {
 }
 
 /// A GFM pipe table.
-pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = format!(
         "| {} |\n|{}\n",
         header
@@ -62,7 +62,7 @@ pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A terminal table that adapts to the width (160 columns when not a terminal).
-pub fn terminal_table(header: &[&str]) -> Table {
+pub(crate) fn terminal_table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(ContentArrangement::Dynamic);
@@ -74,7 +74,7 @@ pub fn terminal_table(header: &[&str]) -> Table {
 }
 
 /// A listing in the chosen format (JSON is rendered by the caller from the data itself).
-pub fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> String {
     if format == ListFormat::Markdown {
         markdown_table(header, &rows)
     } else {
@@ -90,7 +90,7 @@ pub fn table(format: ListFormat, header: &[&str], rows: Vec<Vec<String>>) -> Str
     }
 }
 
-pub fn plan(format: ListFormat, probes: &[Step], via: &str, heading: &str) -> String {
+pub(crate) fn plan(format: ListFormat, probes: &[Step], via: &str, heading: &str) -> String {
     let mut rows = vec![];
     for p in probes {
         for action in p.packets(via) {
@@ -105,7 +105,7 @@ pub fn plan(format: ListFormat, probes: &[Step], via: &str, heading: &str) -> St
     )
 }
 
-pub fn requirements(format: ListFormat, cat: &Catalogue) -> String {
+pub(crate) fn requirements(format: ListFormat, cat: &Catalogue) -> String {
     let rows = cat
         .requirements
         .iter()
@@ -121,7 +121,7 @@ pub fn requirements(format: ListFormat, cat: &Catalogue) -> String {
     table(format, &["Id", "Title", "Applies", "Source"], rows)
 }
 
-pub fn regions(format: ListFormat, regions: &[Region]) -> String {
+pub(crate) fn regions(format: ListFormat, regions: &[Region]) -> String {
     let join = |v: &[ipnet::Ipv4Net]| {
         v.iter()
             .map(std::string::ToString::to_string)

@@ -4,7 +4,7 @@ use super::listing::{markdown_table, md_cell as esc};
 use super::{fixes, grouped};
 use crate::result::Report;
 
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let s = &report.summary;
     let h = &report.host;
     let mut out = format!(

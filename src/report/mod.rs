@@ -1,14 +1,14 @@
 //! Report renderers, one module per format; and the atomic `--output` writer.
 
-pub mod fleet;
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod listing;
-pub mod markdown;
-pub mod output;
-pub mod prometheus;
-pub mod table;
+pub(crate) mod fleet;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod listing;
+pub(crate) mod markdown;
+pub(crate) mod output;
+pub(crate) mod prometheus;
+pub(crate) mod table;
 
 use crate::ids::Category;
 use crate::result::{CheckResult, Report, Status};

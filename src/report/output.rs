@@ -12,7 +12,7 @@ use super::Format;
 use crate::error::{InputError, InternalError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     Stdout,
     /// A regular file (or a new one), replaced atomically; symlinks are resolved to their target.
     Replace(PathBuf),
@@ -21,7 +21,7 @@ pub enum Destination {
 }
 
 /// The format an `--output` file asks for by its extension.
-pub fn format_for(path: &Path) -> Result<Format, InputError> {
+pub(crate) fn format_for(path: &Path) -> Result<Format, InputError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -43,12 +43,12 @@ pub fn format_for(path: &Path) -> Result<Format, InputError> {
 }
 
 /// Check the `--output` destination before anything is sent.
-pub fn prepare(path: Option<&Path>) -> Result<Destination, InputError> {
+pub(crate) fn prepare(path: Option<&Path>) -> Result<Destination, InputError> {
     prepare_for(path, "--output")
 }
 
 /// Check a destination named by `flag` before anything is sent.
-pub fn prepare_for(path: Option<&Path>, flag: &str) -> Result<Destination, InputError> {
+pub(crate) fn prepare_for(path: Option<&Path>, flag: &str) -> Result<Destination, InputError> {
     let Some(path) = path else {
         return Ok(Destination::Stdout);
     };
@@ -92,7 +92,7 @@ pub fn prepare_for(path: Option<&Path>, flag: &str) -> Result<Destination, Input
 }
 
 /// Whether a write error is a closed pipe (`| head`), which ends quietly.
-pub fn is_closed_pipe(e: &std::io::Error) -> bool {
+pub(crate) fn is_closed_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
 
@@ -100,7 +100,7 @@ pub fn is_closed_pipe(e: &std::io::Error) -> bool {
 /// `fill`, synced, renamed over `path`, and the directory synced. `mode` is the new file's mode;
 /// None keeps the replaced file's, or 0644 for a new one (the textfile collector reads it as another
 /// user), not the temp file's 0600.
-pub fn replace_atomically(
+pub(crate) fn replace_atomically(
     path: &Path,
     mode: Option<u32>,
     fill: impl FnOnce(&std::fs::File) -> std::io::Result<()>,
@@ -129,7 +129,7 @@ fn replace(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Write the text; a closed standard output is not an error (the reader went away).
-pub fn write(dest: &Destination, text: &str) -> Result<(), InternalError> {
+pub(crate) fn write(dest: &Destination, text: &str) -> Result<(), InternalError> {
     let res = match dest {
         Destination::Stdout => {
             let mut out = std::io::stdout().lock();

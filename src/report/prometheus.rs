@@ -8,11 +8,11 @@ use std::fmt::Write;
 
 use crate::result::{Report, Status, Verdict};
 
-pub const PREFIX: &str = "ack_edge_preflight";
+pub(crate) const PREFIX: &str = "ack_edge_preflight";
 const STATUSES: [Status; 4] = [Status::Pass, Status::Warn, Status::Fail, Status::Skip];
 
 /// A label value: backslash, double quote and line feed escaped; other control characters dropped.
-pub fn label(v: &str) -> String {
+pub(crate) fn label(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
@@ -40,7 +40,7 @@ fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {PREFIX}_{name} gauge");
 }
 
-pub fn render(r: &Report) -> String {
+pub(crate) fn render(r: &Report) -> String {
     // one series per (id, target, address): worst status, summed duration
     let mut series: BTreeMap<(&str, &str, &str), (Status, u64)> = BTreeMap::new();
     for row in &r.results {

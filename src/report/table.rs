@@ -60,7 +60,7 @@ fn visible_len(s: &str) -> usize {
 }
 
 /// Word-wrap `text` to `width` columns, the first line after `first`, the others after `indent`.
-pub fn wrap(first: &str, indent: &str, text: &str, width: usize) -> String {
+pub(crate) fn wrap(first: &str, indent: &str, text: &str, width: usize) -> String {
     let mut out = String::new();
     let mut line = first.to_string();
     let mut len = visible_len(first);
@@ -88,7 +88,7 @@ pub fn wrap(first: &str, indent: &str, text: &str, width: usize) -> String {
 }
 
 /// What ASCII mode writes for the few non-ASCII characters the views use; anything else is `?`.
-pub fn to_ascii(s: &str) -> String {
+pub(crate) fn to_ascii(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             c if c.is_ascii() => c.to_string(),
@@ -257,7 +257,7 @@ fn consequences(results: &[CheckResult], of: &[usize], arrow: &str) -> Option<St
     Some(format!("{arrow} {what}: {}", list.join(", ")))
 }
 
-pub fn render(report: &Report, style: Style) -> String {
+pub(crate) fn render(report: &Report, style: Style) -> String {
     let wide = style.width >= 140;
     let results = &report.results;
     let mut out = format!(

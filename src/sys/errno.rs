@@ -7,7 +7,7 @@ use crate::probe::route::RouteFailure;
 use crate::probe::tcp::TcpFailure;
 
 /// The OS's description of an error, without Rust's " (os error N)" suffix.
-pub fn words(e: &io::Error) -> String {
+pub(crate) fn words(e: &io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) if s.ends_with(')') => s[..i].to_string(),
@@ -16,7 +16,7 @@ pub fn words(e: &io::Error) -> String {
 }
 
 /// Classify an OS error from `connect()`.
-pub fn tcp_failure(e: &io::Error) -> TcpFailure {
+pub(crate) fn tcp_failure(e: &io::Error) -> TcpFailure {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => TcpFailure::Refused,
         Some(libc::ETIMEDOUT) => TcpFailure::TimedOut(0),
@@ -34,7 +34,7 @@ pub fn tcp_failure(e: &io::Error) -> TcpFailure {
 }
 
 /// Map the errno of a failed RTM_GETROUTE.
-pub fn route_failure(errno: i32) -> RouteFailure {
+pub(crate) fn route_failure(errno: i32) -> RouteFailure {
     match errno {
         libc::ENETUNREACH => RouteFailure::NoRoute,
         libc::EHOSTUNREACH => RouteFailure::Unreachable,
@@ -45,12 +45,12 @@ pub fn route_failure(errno: i32) -> RouteFailure {
 }
 
 /// Whether a send or receive failed because the datagram is larger than the known path MTU.
-pub fn is_too_big(e: &io::Error) -> bool {
+pub(crate) fn is_too_big(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::EMSGSIZE)
 }
 
 /// Whether a UDP socket got ICMP port unreachable.
-pub fn is_refused(e: &io::Error) -> bool {
+pub(crate) fn is_refused(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ECONNREFUSED)
 }
 

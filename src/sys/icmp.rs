@@ -24,7 +24,7 @@ fn is_echo_reply(p: &IcmpPacket) -> bool {
     }
 }
 
-pub struct SurgePinger {
+pub(crate) struct SurgePinger {
     client: Result<Client, String>,
     /// Whether Don't Fragment could be set on the ICMP socket (needed for path MTU).
     df: Result<(), String>,
@@ -41,7 +41,7 @@ fn ident() -> PingIdentifier {
 #[allow(clippy::new_without_default)] // needs a running tokio runtime, so no Default
 impl SurgePinger {
     /// Open the ICMP socket (must run inside the tokio runtime).
-    pub fn new() -> SurgePinger {
+    pub(crate) fn new() -> SurgePinger {
         let client = Client::new(&Config::default()).map_err(|e| {
             let why = errno::words(&e);
             format!("ICMP not permitted for this user ({why}): unprivileged ICMP needs net.ipv4.ping_group_range to include the group, raw ICMP needs root or CAP_NET_RAW")

@@ -2,17 +2,17 @@
 //! owns them for a run.
 
 pub mod dns;
-pub mod errno;
-pub mod errqueue;
+pub(crate) mod errno;
+pub(crate) mod errqueue;
 pub mod host;
-pub mod icmp;
-pub mod netlink;
+pub(crate) mod icmp;
+pub(crate) mod netlink;
 pub mod ntp;
-pub mod responder;
-pub mod sockopt;
-pub mod system;
-pub mod tcp;
-pub mod term;
+pub(crate) mod responder;
+pub(crate) mod sockopt;
+pub(crate) mod system;
+pub(crate) mod tcp;
+pub(crate) mod term;
 pub mod tls;
-pub mod trace;
-pub mod udp;
+pub(crate) mod trace;
+pub(crate) mod udp;

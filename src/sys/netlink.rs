@@ -18,14 +18,14 @@ use rtnetlink::{Handle, RouteMessageBuilder};
 use crate::net::{LocalAddr, OsError, RouteEntry, Routes};
 use crate::probe::route::{NextHop, RouteFailure, RouteInfo};
 
-pub struct NetlinkRoutes {
+pub(crate) struct NetlinkRoutes {
     handle: Result<Handle, String>,
 }
 
 #[allow(clippy::new_without_default)] // needs a running tokio runtime, so no Default
 impl NetlinkRoutes {
     /// Open a netlink socket (must run inside the tokio runtime).
-    pub fn new() -> NetlinkRoutes {
+    pub(crate) fn new() -> NetlinkRoutes {
         let handle = match rtnetlink::new_connection() {
             Ok((conn, handle, _)) => {
                 tokio::spawn(conn);
@@ -37,7 +37,7 @@ impl NetlinkRoutes {
     }
 
     /// Policy routing rules, one line each in `ip rule` order (for the support bundle).
-    pub async fn rules_text(&self) -> Result<Vec<String>, OsError> {
+    pub(crate) async fn rules_text(&self) -> Result<Vec<String>, OsError> {
         let op = "netlink rule dump";
         use rtnetlink::packet_route::rule::RuleAttribute;
         let handle = self.handle.as_ref().map_err(|e| OsError::new(op, e))?;
@@ -94,7 +94,7 @@ impl NetlinkRoutes {
     }
 
     /// The neighbour (ARP / NDP) table, one line each (for the support bundle).
-    pub async fn neighbours_text(&self) -> Result<Vec<String>, OsError> {
+    pub(crate) async fn neighbours_text(&self) -> Result<Vec<String>, OsError> {
         let op = "netlink neighbour dump";
         use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
         let handle = self.handle.as_ref().map_err(|e| OsError::new(op, e))?;
@@ -136,7 +136,7 @@ impl NetlinkRoutes {
     }
 }
 
-pub use super::sockopt::if_name as ifname;
+pub(crate) use super::sockopt::if_name as ifname;
 
 fn addr(a: &RouteAddress) -> Option<IpAddr> {
     match a {

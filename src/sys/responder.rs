@@ -17,11 +17,11 @@ use tokio::sync::Semaphore;
 
 use crate::probe::echo;
 
-pub use crate::constants::{NODE_TCP_PORTS as TCP_PORTS, VXLAN_PORT as UDP_PORT};
+pub(crate) use crate::constants::{NODE_TCP_PORTS as TCP_PORTS, VXLAN_PORT as UDP_PORT};
 /// Replies per second, at most (a flood cannot turn the responder into an amplifier).
 const MAX_REPLIES_PER_SEC: u32 = 2000;
 /// Concurrent TCP connections, at most; more are closed at once.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// How long a connection may take to receive its banner.
 const BANNER_TIMEOUT: Duration = Duration::from_secs(2);
 /// Back-off after a failing `accept`/`recv_from`: doubles from the first to the last value.
@@ -30,7 +30,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// One port the responder serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Port {
+pub(crate) enum Port {
     Tcp(u16),
     Udp(u16),
 }
@@ -45,14 +45,14 @@ impl std::fmt::Display for Port {
 }
 
 /// The default ports: TCP 10250, 10255, 9100, 9445 and UDP 8472.
-pub fn default_ports() -> Vec<Port> {
+pub(crate) fn default_ports() -> Vec<Port> {
     let mut v: Vec<Port> = TCP_PORTS.iter().map(|p| Port::Tcp(*p)).collect();
     v.push(Port::Udp(UDP_PORT));
     v
 }
 
 /// Parse `--ports`: comma-separated `N` or `N/tcp` (TCP) and `N/udp`; duplicates dropped.
-pub fn parse_ports(s: &str) -> Result<Vec<Port>, String> {
+pub(crate) fn parse_ports(s: &str) -> Result<Vec<Port>, String> {
     let mut out = vec![];
     for item in s.split(',').map(str::trim) {
         let (num, proto) = match item.split_once('/') {
@@ -79,14 +79,14 @@ pub fn parse_ports(s: &str) -> Result<Vec<Port>, String> {
 }
 
 #[derive(Debug, Clone)]
-pub struct ResponderConfig {
+pub(crate) struct ResponderConfig {
     pub bind: IpAddr,
     pub ports: Vec<Port>,
     pub duration: Option<Duration>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub answered: u64,
     pub ignored: u64,
     pub tcp_accepted: u64,
@@ -98,7 +98,7 @@ pub struct Stats {
 
 /// What `run` bound, and what it could not (with the reason in words).
 #[derive(Debug, Clone, Default)]
-pub struct Bound {
+pub(crate) struct Bound {
     pub listening: Vec<String>,
     pub failed: Vec<String>,
 }
@@ -268,7 +268,7 @@ fn bind_error(e: &std::io::Error) -> String {
 
 /// Bind every port it can (a busy port is reported, the others still serve), then serve. An error
 /// only when nothing could be bound.
-pub async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Result<Stats, String> {
+pub(crate) async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Result<Stats, String> {
     let mut bound = Bound::default();
     let mut udps = vec![];
     let mut tcps = vec![];

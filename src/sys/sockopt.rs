@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 /// Set Don't Fragment on every datagram of an IPv4 socket (`IP_PMTUDISC_DO`); the result is checked.
 /// Takes `AsRawFd` because surge-ping exposes only the raw descriptor of its socket.
-pub fn set_pmtudisc_do<S: AsRawFd>(sock: &S) -> std::io::Result<()> {
+pub(crate) fn set_pmtudisc_do<S: AsRawFd>(sock: &S) -> std::io::Result<()> {
     let fd = sock.as_raw_fd();
     let v: libc::c_int = libc::IP_PMTUDISC_DO;
     // SAFETY: `fd` is a live socket owned by the caller for the duration of the call (an invalid fd
@@ -30,19 +30,19 @@ pub fn set_pmtudisc_do<S: AsRawFd>(sock: &S) -> std::io::Result<()> {
 }
 
 /// The kernel's current path MTU estimate for a connected IPv4 socket (`IP_MTU`).
-pub fn path_mtu<S: AsFd>(sock: &S) -> Option<u32> {
+pub(crate) fn path_mtu<S: AsFd>(sock: &S) -> Option<u32> {
     nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::IpMtu)
         .ok()
         .and_then(|v| u32::try_from(v).ok())
 }
 
 /// Whether this process runs with effective uid 0.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
 /// The name of an interface index, in this network namespace.
-pub fn if_name(index: u32) -> Option<String> {
+pub(crate) fn if_name(index: u32) -> Option<String> {
     nix::net::if_::if_indextoname(index)
         .ok()
         .and_then(|c| c.into_string().ok())
@@ -50,7 +50,7 @@ pub fn if_name(index: u32) -> Option<String> {
 
 /// Whether the kernel's clock is synchronised, as `timedatectl` reports it: `ntp_adjtime` with
 /// `modes = 0` (reads, never sets) returns `TIME_ERROR` while `STA_UNSYNC` is set.
-pub fn clock_synchronised() -> std::io::Result<bool> {
+pub(crate) fn clock_synchronised() -> std::io::Result<bool> {
     // SAFETY: `tx` is a zeroed `timex` owned by this frame; with `modes = 0` the call only writes
     // the kernel's current values into it and keeps no pointer.
     let mut tx: libc::timex = unsafe { std::mem::zeroed() };

@@ -11,7 +11,7 @@ use crate::engine::Net;
 use crate::net::Routes;
 
 /// What the system implementations need besides the engine configuration.
-pub struct RunEnv {
+pub(crate) struct RunEnv {
     pub dns_server: Option<SocketAddr>,
     pub sysroot: PathBuf,
     pub extra_roots: Vec<CertificateDer<'static>>,
@@ -23,7 +23,7 @@ pub struct RunEnv {
 }
 
 /// The real resolver, routes, host, TLS, UDP and ICMP of this machine.
-pub struct System {
+pub(crate) struct System {
     resolver: super::dns::HickoryResolver,
     pub routes: super::netlink::NetlinkRoutes,
     pub host: super::host::SystemHost,
@@ -32,14 +32,14 @@ pub struct System {
 }
 
 /// What the report says of the host's network: its addresses and the one toward the cloud.
-pub struct HostView {
+pub(crate) struct HostView {
     pub addresses: Vec<String>,
     pub primary: Option<String>,
 }
 
 impl System {
     /// Must be called inside the runtime (the resolver and netlink start their tasks there).
-    pub fn new(env: &RunEnv, timeout: std::time::Duration) -> System {
+    pub(crate) fn new(env: &RunEnv, timeout: std::time::Duration) -> System {
         System {
             resolver: super::dns::HickoryResolver::new(env.dns_server, timeout),
             routes: super::netlink::NetlinkRoutes::new(),
@@ -50,12 +50,12 @@ impl System {
     }
 
     /// Read the host's trusted roots now, before any handshake starts.
-    pub fn preload_roots(&self) {
+    pub(crate) fn preload_roots(&self) {
         self.tls.preload();
     }
 
     /// The engine's view of it.
-    pub fn net(&self) -> Net<'_> {
+    pub(crate) fn net(&self) -> Net<'_> {
         Net {
             resolver: &self.resolver,
             connector: &super::tcp::TokioConnector,
@@ -69,7 +69,7 @@ impl System {
     }
 
     /// The host's non-loopback addresses, and its source address toward `toward`.
-    pub async fn host_view(&self, toward: IpAddr) -> HostView {
+    pub(crate) async fn host_view(&self, toward: IpAddr) -> HostView {
         let primary = self
             .routes
             .route_to(toward)
@@ -90,7 +90,7 @@ impl System {
     }
 
     /// Addresses, routes, rules and neighbours from netlink, for the support bundle.
-    pub async fn bundle_net(&self) -> Vec<crate::bundle::Entry> {
+    pub(crate) async fn bundle_net(&self) -> Vec<crate::bundle::Entry> {
         let lines = |r: Result<Vec<String>, crate::net::OsError>| match r {
             Ok(v) => v.join("\n") + "\n",
             Err(e) => format!("# not readable: {e}\n"),

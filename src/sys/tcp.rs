@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::net::Connector;
 use crate::probe::tcp::{Connected, TcpFailure};
 
-pub struct TokioConnector;
+pub(crate) struct TokioConnector;
 
 #[async_trait]
 impl Connector for TokioConnector {

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 
 /// Width used when the output is not a terminal (a file, a pipe, a ticket).
-pub const FILE_WIDTH: usize = 100;
+pub(crate) const FILE_WIDTH: usize = 100;
 
 /// Columns of the terminal on standard output, if it is one (comfy-table asks crossterm, which
 /// asks the kernel: TIOCGWINSZ).
-pub fn columns() -> Option<usize> {
+pub(crate) fn columns() -> Option<usize> {
     comfy_table::Table::new()
         .width()
         .map(usize::from)
@@ -16,7 +16,11 @@ pub fn columns() -> Option<usize> {
 }
 
 /// Whether the locale says UTF-8: the first set of LC_ALL, LC_CTYPE, LANG (POSIX order); none is "C".
-pub fn utf8_locale(lc_all: Option<&str>, lc_ctype: Option<&str>, lang: Option<&str>) -> bool {
+pub(crate) fn utf8_locale(
+    lc_all: Option<&str>,
+    lc_ctype: Option<&str>,
+    lang: Option<&str>,
+) -> bool {
     let v = [lc_all, lc_ctype, lang]
         .into_iter()
         .flatten()
@@ -28,7 +32,7 @@ pub fn utf8_locale(lc_all: Option<&str>, lc_ctype: Option<&str>, lang: Option<&s
 
 /// How the table view is drawn on standard output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct View {
+pub(crate) struct View {
     pub width: usize,
     pub ascii: bool,
     pub color: bool,
@@ -36,7 +40,7 @@ pub struct View {
 
 /// Decide from the environment: colour only on a terminal, never with NO_COLOR (any value),
 /// --no-color or TERM=dumb; ASCII when TERM=dumb or the locale is not UTF-8.
-pub fn decide(
+pub(crate) fn decide(
     to_terminal: bool,
     no_color_flag: bool,
     env: &dyn Fn(&str) -> Option<String>,
@@ -63,7 +67,7 @@ pub fn decide(
 }
 
 /// [`decide`] for standard output (or a file when `to_file`).
-pub fn stdout_view(to_file: bool, no_color_flag: bool) -> View {
+pub(crate) fn stdout_view(to_file: bool, no_color_flag: bool) -> View {
     let tty = !to_file && std::io::stdout().is_terminal();
     let env = |k: &str| std::env::var(k).ok();
     decide(tty, no_color_flag, &env, if tty { columns() } else { None })
@@ -71,7 +75,7 @@ pub fn stdout_view(to_file: bool, no_color_flag: bool) -> View {
 
 /// "23/49 done, 1.8 s left" on standard error (a terminal), redrawn every 100 ms while `run` runs,
 /// and cleared before the report is written.
-pub async fn progress_line<T>(
+pub(crate) async fn progress_line<T>(
     run: impl std::future::Future<Output = T>,
     done: &std::sync::atomic::AtomicUsize,
     total: usize,

@@ -33,14 +33,14 @@ fn classify(icmp: Option<(u8, u8, IpAddr)>, dst: IpAddr) -> HopReply {
 }
 
 /// UDP datagrams of one flow toward `dst`.
-pub struct UdpTtl {
+pub(crate) struct UdpTtl {
     sock: UdpSocket,
     dst: SocketAddr,
     payload: Vec<u8>,
 }
 
 impl UdpTtl {
-    pub async fn open(dst: SocketAddr, payload: Vec<u8>) -> Result<UdpTtl, OsError> {
+    pub(crate) async fn open(dst: SocketAddr, payload: Vec<u8>) -> Result<UdpTtl, OsError> {
         let sock = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))
             .await
             .map_err(|e| OsError::new("UDP socket", errno::words(&e)))?;
@@ -80,7 +80,7 @@ impl HopProbe for UdpTtl {
 }
 
 /// TCP SYNs of one flow (one source port) toward `dst`.
-pub struct TcpTtl {
+pub(crate) struct TcpTtl {
     dst: SocketAddr,
     port: u16,
     /// The raw ICMP listener, where this process may open one (root or CAP_NET_RAW).
@@ -91,7 +91,7 @@ pub struct TcpTtl {
 }
 
 impl TcpTtl {
-    pub fn new(dst: SocketAddr) -> TcpTtl {
+    pub(crate) fn new(dst: SocketAddr) -> TcpTtl {
         let raw = socket2::Socket::new(
             socket2::Domain::IPV4,
             socket2::Type::RAW,

@@ -13,10 +13,10 @@ use crate::net::UdpProber;
 use crate::probe::echo::{Datagrams, DgramError};
 use crate::probe::udp::DfSocket;
 
-pub struct TokioUdp;
+pub(crate) struct TokioUdp;
 
 /// A connected UDP socket.
-pub struct PeerSocket(UdpSocket);
+pub(crate) struct PeerSocket(UdpSocket);
 
 fn dgram_error(e: &std::io::Error) -> DgramError {
     dgram_error_from(e, None, None)
@@ -129,7 +129,7 @@ impl UdpProber for TokioUdp {
 }
 
 /// An unconnected UDP socket bound to the node's address and 8472: the return datagram's end.
-pub struct Listener(UdpSocket);
+pub(crate) struct Listener(UdpSocket);
 
 #[async_trait]
 impl Datagrams for Listener {
