@@ -12,7 +12,7 @@ use crate::cli::{
     ResponderArgs, SummarizeArgs,
 };
 use crate::engine::{self, EngineConfig};
-pub use crate::error::AppError;
+pub(crate) use crate::error::AppError;
 use crate::error::{InputError, InternalError};
 use crate::exit;
 use crate::options::{self, Options};

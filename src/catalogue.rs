@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::toml_error_line;
 use crate::ids::ReqId;
 
-pub const BUILTIN: &str = include_str!("../checks/requirements.toml");
+pub(crate) const BUILTIN: &str = include_str!("../checks/requirements.toml");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,7 +82,7 @@ impl Catalogue {
     }
 
     /// Whether `sel` (an id or a category) names something in the catalogue.
-    pub fn knows(&self, sel: &str) -> bool {
+    pub(crate) fn knows(&self, sel: &str) -> bool {
         self.categories.iter().any(|c| c == sel) || self.get_str(sel).is_some()
     }
 }

@@ -129,7 +129,7 @@ pub trait Cause {
 
 /// A cause given directly, for verdicts that are not an error type (an overlap, a missing tool).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plain(pub Phase, pub ErrorClass);
+pub(crate) struct Plain(pub Phase, pub ErrorClass);
 
 impl Cause for Plain {
     fn phase(&self) -> Phase {

@@ -10,7 +10,7 @@ use crate::options::Cni;
 use crate::report::Format;
 
 /// `--version`: the version, the git commit, the target triple and, for gnu builds, the glibc floor.
-pub const LONG_VERSION: &str = concat!(
+pub(crate) const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\ncommit: ",
     env!("AEP_COMMIT"),
@@ -72,7 +72,7 @@ pub struct SummarizeArgs {
     pub jobs: Option<usize>,
 }
 
-pub use crate::report::fleet::SummaryFormat;
+pub(crate) use crate::report::fleet::SummaryFormat;
 
 #[derive(Debug, Clone, Args)]
 pub struct ResponderArgs {
@@ -222,7 +222,7 @@ pub struct ReportArgs {
     pub all: bool,
 }
 
-pub use crate::report::listing::ListFormat;
+pub(crate) use crate::report::listing::ListFormat;
 
 /// clap's names (and help) for enums defined where they are used: the renderers do not import clap.
 macro_rules! value_enum {

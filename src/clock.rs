@@ -7,7 +7,7 @@ pub fn ms(d: std::time::Duration) -> u64 {
 }
 
 /// RFC 3339 UTC timestamp of seconds since the epoch (negative: before it).
-pub fn rfc3339_s(secs: i64) -> String {
+pub(crate) fn rfc3339_s(secs: i64) -> String {
     let t = if secs >= 0 {
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.unsigned_abs())
     } else {
@@ -17,13 +17,13 @@ pub fn rfc3339_s(secs: i64) -> String {
 }
 
 /// Seconds since the epoch of a system time (before it: 0).
-pub fn epoch_s(t: std::time::SystemTime) -> i64 {
+pub(crate) fn epoch_s(t: std::time::SystemTime) -> i64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// RFC 3339 UTC timestamp of a system time (seconds precision).
-pub fn rfc3339(t: std::time::SystemTime) -> String {
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -48,7 +48,7 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 }
 
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (the reports' `started_at`).
-pub fn epoch_of(s: &str) -> Option<i64> {
+pub(crate) fn epoch_of(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() != 20
         || b[4] != b'-'

@@ -22,7 +22,7 @@ pub(crate) const NTP_PORT: u16 = 123;
 /// The API server's default port.
 pub(crate) const APISERVER_PORT: u16 = 6443;
 /// NTP servers the documents name; `--ntp-server` replaces them.
-pub const DEFAULT_NTP_SERVERS: &[&str] = &["ntp1.aliyun.com", "cn.ntp.org.cn"];
+pub(crate) const DEFAULT_NTP_SERVERS: &[&str] = &["ntp1.aliyun.com", "cn.ntp.org.cn"];
 /// Clock offset that warns / fails (seconds), and their clap defaults.
 pub(crate) const NTP_WARN_OFFSET_S: f64 = 0.5;
 pub(crate) const NTP_FAIL_OFFSET_S: f64 = 5.0;
@@ -38,11 +38,11 @@ pub(crate) const DNS_SLOW_MS: u64 = 1000;
 pub const MAX_ADDRESSES_PER_NAME: usize = 8;
 /// Most probes in flight at once (a rack sweep of `inbound` plans 5 per node): the run's deadline
 /// grows by one timeout per further batch, so every probe still gets its full timeout.
-pub const MAX_PROBES_IN_FLIGHT: usize = 256;
+pub(crate) const MAX_PROBES_IN_FLIGHT: usize = 256;
 /// Most nodes one `inbound` run sweeps.
 pub(crate) const MAX_INBOUND_NODES: usize = 4096;
 /// Most package-source hosts probed.
-pub const MAX_SOURCE_HOSTS: usize = 16;
+pub(crate) const MAX_SOURCE_HOSTS: usize = 16;
 /// VXLAN encapsulation overhead (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).
 pub(crate) const VXLAN_OVERHEAD: u32 = 50;
 /// Smallest IPv4 MTU every host must accept (RFC 791); path-MTU searches start here.

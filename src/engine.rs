@@ -20,7 +20,8 @@ use crate::probe::{pkg, tools};
 use crate::result::CheckResult;
 use crate::run::{bounded, ms, Ctx, DnsFuture, DnsOutcome, HostSnapshot};
 
-pub use crate::constants::{MAX_ADDRESSES_PER_NAME, MAX_PROBES_IN_FLIGHT, MAX_SOURCE_HOSTS};
+pub use crate::constants::MAX_ADDRESSES_PER_NAME;
+pub(crate) use crate::constants::MAX_PROBES_IN_FLIGHT;
 pub use crate::net::Net;
 pub use crate::run::EngineConfig;
 
@@ -157,7 +158,7 @@ pub async fn run(
 }
 
 /// [`run`], counting finished steps in `done` (for a progress line).
-pub async fn run_counting(
+pub(crate) async fn run_counting(
     steps: &[Step],
     net: &Net<'_>,
     cfg: &EngineConfig,

@@ -91,7 +91,7 @@ where
 impl Details {
     /// Add a family's record (its fields join `details`; a later record's field replaces an
     /// earlier one of the same name).
-    pub fn record(&mut self, e: &impl Evidence) {
+    pub(crate) fn record(&mut self, e: &impl Evidence) {
         if let Ok(Value::Object(m)) = serde_json::to_value(e) {
             self.family.extend(m);
         }

@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::result::{Status, SCHEMA_VERSION};
 
 /// A report larger than this is not read (a real one is tens of KB).
-pub const MAX_REPORT_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_REPORT_BYTES: u64 = 64 << 20;
 /// Distinct row addresses kept per (requirement, status, error) group.
-pub const MAX_GROUP_ADDRESSES: usize = 20;
+pub(crate) const MAX_GROUP_ADDRESSES: usize = 20;
 /// A report dated more than this after now is flagged (the host's clock is off).
-pub const FUTURE_SLACK_S: i64 = 300;
+pub(crate) const FUTURE_SLACK_S: i64 = 300;
 
 // ---- what is read of each report -------------------------------------------------------------
 
@@ -115,6 +115,11 @@ fn classify(bytes: &[u8], e: serde_json::Error) -> String {
 }
 
 /// Parse one report's bytes (pure; the fuzzable part).
+/// Read one report as `summarize` does, keeping nothing (the fuzz target's entry point).
+pub fn parse_report(text: &str) -> Result<(), String> {
+    parse(text.as_bytes(), 0).map(|_| ())
+}
+
 fn parse(bytes: &[u8], file: usize) -> Result<Parsed, String> {
     let r: Lean = serde_json::from_slice(bytes).map_err(|e| classify(bytes, e))?;
     if !(1..=u64::from(SCHEMA_VERSION)).contains(&r.schema_version) {
@@ -171,7 +176,7 @@ fn read_one(path: &std::path::Path, buf: &mut Vec<u8>) -> Result<(), String> {
 // ---- the summary ----------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct FleetSummary {
+pub(crate) struct FleetSummary {
     /// Files given (after directories are expanded).
     pub files: usize,
     /// Hosts counted (each once, by its newest report).
@@ -187,7 +192,7 @@ pub struct FleetSummary {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct RequirementSummary {
+pub(crate) struct RequirementSummary {
     pub id: String,
     /// Rows per status over the counted hosts (waived rows only under `waived`).
     pub pass: usize,
@@ -202,7 +207,7 @@ pub struct RequirementSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorGroup {
+pub(crate) struct ErrorGroup {
     pub status: Status,
     /// `details.error`, or "" for rows without one.
     pub error: String,
@@ -214,7 +219,7 @@ pub struct ErrorGroup {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct HostRow {
+pub(crate) struct HostRow {
     /// Unique name of the host in this summary: the hostname, qualified when hostnames repeat.
     pub host: String,
     pub file: String,
@@ -230,7 +235,7 @@ pub struct HostRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Duplicate {
+pub(crate) struct Duplicate {
     pub file: String,
     /// "duplicate" (the same report as `same_as`) or "superseded" (an older report of its host).
     pub kind: &'static str,
@@ -238,14 +243,14 @@ pub struct Duplicate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Unreadable {
+pub(crate) struct Unreadable {
     pub file: String,
     pub reason: String,
 }
 
 /// How to judge report ages.
 #[derive(Debug, Clone, Copy)]
-pub struct AgeRule {
+pub(crate) struct AgeRule {
     /// Seconds since the epoch, now.
     pub now: i64,
     pub max_age_s: i64,
@@ -385,7 +390,7 @@ impl Fold {
 }
 
 /// Expand directories to the `*.json` files in them (sorted); other paths stay as given.
-pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = vec![];
     for p in paths {
         if p.is_dir() {
@@ -410,7 +415,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Read, parse and fold every file, on `workers` threads.
-pub fn summarize_files(files: &[PathBuf], workers: usize, age: AgeRule) -> FleetSummary {
+pub(crate) fn summarize_files(files: &[PathBuf], workers: usize, age: AgeRule) -> FleetSummary {
     let next = AtomicUsize::new(0);
     let workers = workers.clamp(1, 16);
     let mut fold = Fold::default();
@@ -450,7 +455,8 @@ pub fn summarize_files(files: &[PathBuf], workers: usize, age: AgeRule) -> Fleet
 }
 
 /// Summarize in-memory report texts (tests; the same fold as files).
-pub fn summarize_texts(texts: &[(String, String)], age: AgeRule) -> FleetSummary {
+#[cfg(test)]
+pub(crate) fn summarize_texts(texts: &[(String, String)], age: AgeRule) -> FleetSummary {
     let mut fold = Fold::default();
     let mut unreadable = vec![];
     for (i, (_, t)) in texts.iter().enumerate() {

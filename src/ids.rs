@@ -17,7 +17,7 @@ impl ReqId {
 
     /// Whether a `--only` / `--skip` / `--accept` selector (an id or a category) names this id.
     #[must_use]
-    pub fn selected_by(self, selector: &str) -> bool {
+    pub(crate) fn selected_by(self, selector: &str) -> bool {
         self.as_str() == selector || self.category().as_str() == selector
     }
 }
@@ -31,18 +31,11 @@ impl Category {
 
     /// Where a category named `s` sorts in reports (unknown ones last).
     #[must_use]
-    pub fn rank(s: &str) -> usize {
+    pub(crate) fn rank(s: &str) -> usize {
         Category::ALL
             .iter()
             .position(|c| c.as_str() == s)
             .unwrap_or(Category::ALL.len())
-    }
-
-    /// The category of a report row's id (rows read back from older reports may carry ids this
-    /// build does not know; their prefix still names the category).
-    #[must_use]
-    pub fn of_id(id: &str) -> Option<Category> {
-        Category::parse(id.split('.').next().unwrap_or(""))
     }
 }
 
@@ -82,6 +75,5 @@ mod tests {
             assert!(id.category().ids().contains(id));
         }
         assert_eq!(ReqId::parse("tcp.nothing"), None);
-        assert_eq!(Category::of_id("tools.socat"), Some(Category::Tools));
     }
 }

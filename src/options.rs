@@ -159,7 +159,11 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration, InputError> {
 
 /// A positive duration with an optional unit (`ms`, `s`, `m`, `h`, `d`; seconds without one), at least
 /// 10 ms and at most `max_secs`.
-pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration, InputError> {
+pub(crate) fn parse_duration_max(
+    s: &str,
+    flag: &str,
+    max_secs: f64,
+) -> Result<Duration, InputError> {
     let t = s.trim();
     // "ms" before "m" and "s"
     let (num, scale) = [
@@ -194,7 +198,7 @@ pub fn parse_duration_max(s: &str, flag: &str, max_secs: f64) -> Result<Duration
 }
 
 /// Seconds as a non-negative float (offset thresholds).
-pub fn parse_seconds(s: &str, flag: &str) -> Result<f64, InputError> {
+pub(crate) fn parse_seconds(s: &str, flag: &str) -> Result<f64, InputError> {
     let d = parse_duration(s, flag)?;
     Ok(d.as_secs_f64())
 }
@@ -202,7 +206,7 @@ pub fn parse_seconds(s: &str, flag: &str) -> Result<f64, InputError> {
 /// A CIDR such as 172.16.0.0/12 (host bits must be zero).
 /// `--pull-image REPO:TAG`: lower-case path components of [a-z0-9._-] separated by '/', a tag of
 /// [A-Za-z0-9._-] (at most 128), as the OCI Distribution Specification names them.
-pub fn parse_image(s: &str) -> Result<(String, String), InputError> {
+pub(crate) fn parse_image(s: &str) -> Result<(String, String), InputError> {
     let bad = |why: &str| InputError::flag("--pull-image", s, why);
     let (repo, tag) = s
         .rsplit_once(':')
@@ -244,7 +248,7 @@ pub fn parse_cidr(s: &str, flag: &str) -> Result<IpNet, InputError> {
 }
 
 /// `--dns-server IP[:PORT]` (port 53 by default; `[v6]:port` for IPv6 with a port).
-pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, InputError> {
+pub(crate) fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, InputError> {
     let hp = parse_host_port(s, 53, "--dns-server")?;
     match hp.host {
         Host::Ip(ip) => Ok(std::net::SocketAddr::new(
@@ -259,14 +263,14 @@ pub fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, InputError> {
     }
 }
 
-pub fn parse_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
+pub(crate) fn parse_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
     s.trim()
         .parse()
         .map_err(|_| InputError::flag(flag, s, "expected an IP address"))
 }
 
 /// A single host's address: not unspecified (0.0.0.0, ::), broadcast or multicast.
-pub fn unicast(ip: IpAddr, flag: &str, whole: &str) -> Result<IpAddr, InputError> {
+pub(crate) fn unicast(ip: IpAddr, flag: &str, whole: &str) -> Result<IpAddr, InputError> {
     let why = match ip {
         _ if ip.is_unspecified() => Some("the unspecified address is not a host"),
         _ if ip.is_multicast() => Some("a multicast address is not a host"),
@@ -280,7 +284,7 @@ pub fn unicast(ip: IpAddr, flag: &str, whole: &str) -> Result<IpAddr, InputError
 }
 
 /// A peer or node address (`--peer`, `--node`).
-pub fn parse_host_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
+pub(crate) fn parse_host_ip(s: &str, flag: &str) -> Result<IpAddr, InputError> {
     unicast(parse_ip(s, flag)?, flag, s)
 }
 
@@ -340,16 +344,16 @@ pub struct Options {
     pub accept: Vec<crate::waiver::Waiver>,
 }
 
-pub use crate::constants::DEFAULT_NTP_SERVERS;
+pub(crate) use crate::constants::DEFAULT_NTP_SERVERS;
 
 impl Options {
     /// Kubernetes >= 1.26 uses 443 for the control plane and OSS; earlier versions use 80 (and 443 for OSS).
-    pub fn is_modern(&self) -> bool {
+    pub(crate) fn is_modern(&self) -> bool {
         self.k8s_version >= (1, 26)
     }
 
     /// Whether a requirement id is selected by `--only` / `--skip`.
-    pub fn selected(&self, id: crate::ids::ReqId) -> bool {
+    pub(crate) fn selected(&self, id: crate::ids::ReqId) -> bool {
         let matches = |sel: &String| id.selected_by(sel);
         (self.only.is_empty() || self.only.iter().any(matches)) && !self.skip.iter().any(matches)
     }

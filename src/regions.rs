@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{toml_error_line, InputError};
 
 /// The built-in region table.
-pub const BUILTIN: &str = include_str!("../regions/regions.toml");
+pub(crate) const BUILTIN: &str = include_str!("../regions/regions.toml");
 /// Where the built-in table came from, for messages.
-pub const BUILTIN_ORIGIN: &str = "built-in regions/regions.toml";
+pub(crate) const BUILTIN_ORIGIN: &str = "built-in regions/regions.toml";
 
 /// Alibaba Cloud's cloud-service range, reached over the dedicated line.
-pub fn cloud_range() -> Ipv4Net {
+pub(crate) fn cloud_range() -> Ipv4Net {
     Ipv4Net::new(std::net::Ipv4Addr::new(100, 0, 0, 0), 8).expect("valid prefix")
 }
 
@@ -31,7 +31,7 @@ pub struct Region {
 
 impl Region {
     /// OSS VIP ranges to accept, and whether they are the 100.0.0.0/8 fallback.
-    pub fn oss_ranges(&self) -> (Vec<Ipv4Net>, bool) {
+    pub(crate) fn oss_ranges(&self) -> (Vec<Ipv4Net>, bool) {
         if self.oss_vips.is_empty() {
             (vec![cloud_range()], true)
         } else {
@@ -63,7 +63,7 @@ impl RegionTable {
     }
 
     /// Read `--regions-file FILE`.
-    pub fn from_file(path: &std::path::Path) -> Result<RegionTable, InputError> {
+    pub(crate) fn from_file(path: &std::path::Path) -> Result<RegionTable, InputError> {
         let origin = format!("--regions-file {}", path.display());
         let text = std::fs::read_to_string(path).map_err(|e| InputError::data(&origin, e))?;
         Self::parse(&text, &origin)

@@ -81,7 +81,12 @@ impl Finding {
     /// The same evidence under another verdict: status, cause and message replaced, every
     /// recorded field kept.
     #[must_use]
-    pub fn recast(mut self, status: Status, c: &dyn Cause, message: impl Into<String>) -> Self {
+    pub(crate) fn recast(
+        mut self,
+        status: Status,
+        c: &dyn Cause,
+        message: impl Into<String>,
+    ) -> Self {
         self.status = status;
         self.message = message.into();
         self.because(c)
@@ -98,15 +103,15 @@ impl Finding {
         self
     }
     /// A FAIL caused by `c`.
-    pub fn fail_by(c: &dyn Cause, m: impl Into<String>) -> Self {
+    pub(crate) fn fail_by(c: &dyn Cause, m: impl Into<String>) -> Self {
         Self::fail(m).because(c)
     }
     /// A WARN caused by `c`.
-    pub fn warn_by(c: &dyn Cause, m: impl Into<String>) -> Self {
+    pub(crate) fn warn_by(c: &dyn Cause, m: impl Into<String>) -> Self {
         Self::warn(m).because(c)
     }
     /// A SKIP caused by `c`.
-    pub fn skip_by(c: &dyn Cause, m: impl Into<String>) -> Self {
+    pub(crate) fn skip_by(c: &dyn Cause, m: impl Into<String>) -> Self {
         Self::skip(m).because(c)
     }
     /// The phase recorded, if any.
@@ -186,7 +191,7 @@ pub struct Untested {
 impl Untested {
     /// `planned` (deselected and not runnable with these options), then every requirement that
     /// was planned but did not run (a SKIP row), once each.
-    pub fn with_skips(mut planned: Vec<Untested>, results: &[CheckResult]) -> Vec<Untested> {
+    pub(crate) fn with_skips(mut planned: Vec<Untested>, results: &[CheckResult]) -> Vec<Untested> {
         // a requirement that does not apply (Raven not in use) was not left untested
         let applies = |r: &&CheckResult| r.details.applicable != Some(false);
         for r in results
@@ -268,7 +273,7 @@ impl Summary {
     }
     /// "PASS", or "PASS, incomplete: tcp.apiserver needs --apiserver; …".
     /// The verdict, short: "FAIL", or "FAIL, incomplete (2 requirements not tested)".
-    pub fn verdict_short(&self) -> String {
+    pub(crate) fn verdict_short(&self) -> String {
         if self.complete {
             return self.verdict.label().to_string();
         }
@@ -283,7 +288,7 @@ impl Summary {
         )
     }
 
-    pub fn verdict_line(&self) -> String {
+    pub(crate) fn verdict_line(&self) -> String {
         if self.complete {
             return self.verdict.label().to_string();
         }

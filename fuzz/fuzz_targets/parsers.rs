@@ -17,5 +17,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = options::parse_cidr(&text, "--pod-cidr");
     let _ = options::parse_k8s_version(&text);
     let _ = preflight::sys::host::parse_nameservers(&text);
-    let _ = preflight::fleet::parse_report(&text, "fuzz");
+    let _ = preflight::fleet::parse_report(&text);
 });

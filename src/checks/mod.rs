@@ -33,7 +33,7 @@ use crate::catalogue::Catalogue;
 use crate::ids::ReqId;
 use crate::options::{Cni, Options};
 use crate::result::Untested;
-pub use crate::run::step::{skipped, Addr, Needs, Skipped, Step, StepKind};
+pub(crate) use crate::run::step::{skipped, Addr, Needs, Step, StepKind};
 
 /// One requirement (or a small family that shares one probe, such as a TLS handshake that reports
 /// the `tls.*` and the `http.*` row).
@@ -113,7 +113,7 @@ pub fn plan(opts: &Options, cat: &Catalogue) -> Vec<Step> {
 }
 
 /// The steps of `inbound --node IP`: each node's inbound ports, answered by its `responder`.
-pub fn plan_inbound(nodes: &[IpAddr], cni: Cni) -> Vec<Step> {
+pub(crate) fn plan_inbound(nodes: &[IpAddr], cni: Cni) -> Vec<Step> {
     nodes
         .iter()
         .flat_map(|node| {

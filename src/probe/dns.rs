@@ -1,6 +1,6 @@
 //! DNS: classify answers (in / out of the expected ranges) and failures.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
@@ -9,7 +9,7 @@ use crate::result::{Finding, Status};
 
 evidence! {
     /// The evidence of a `dns.*` row.
-    pub struct DnsEvidence {
+    pub(crate) struct DnsEvidence {
         /// The addresses the answer held (documented ones and others).
         addresses: Vec<String>,
         /// The resolver asked (`address:port`).
@@ -108,7 +108,7 @@ pub fn evaluate(
 }
 
 /// The fix for a failed lookup, from what was observed: which resolver was asked and how it failed.
-pub fn failure_fix(e: &DnsFailure, server: &str) -> Option<String> {
+pub(crate) fn failure_fix(e: &DnsFailure, server: &str) -> Option<String> {
     let host = server
         .rsplit_once(':')
         .map_or(server, |(h, p)| if p == "53" { h } else { server });
@@ -203,11 +203,6 @@ fn judge(outcome: &Result<Vec<Ipv4Addr>, DnsFailure>, expect: &DnsExpect, server
         server: Some(server.to_string()),
         ..DnsEvidence::default()
     })
-}
-
-/// True when an address is where the dedicated line can carry it.
-pub fn in_cloud(ip: IpAddr) -> bool {
-    matches!(ip, IpAddr::V4(v4) if crate::regions::cloud_range().contains(&v4))
 }
 
 #[cfg(test)]
@@ -364,7 +359,7 @@ mod tests {
 
 /// One DNS A query for `name` on the wire (RFC 1035: header, question), for the TTL-limited probes
 /// of a DNS path that timed out; the answer itself is never read.
-pub fn query_bytes(name: &str) -> Vec<u8> {
+pub(crate) fn query_bytes(name: &str) -> Vec<u8> {
     let mut b = vec![0x4a, 0x45, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]; // id, RD, one question
     for label in name
         .trim_end_matches('.')

@@ -38,23 +38,23 @@ use tokio::time::Instant;
 
 use crate::constants::{VXLAN_PORT, VXLAN_VNI};
 
-pub const MAGIC: &[u8; 4] = b"AEPF";
-pub const VERSION: u8 = 1;
+pub(crate) const MAGIC: &[u8; 4] = b"AEPF";
+pub(crate) const VERSION: u8 = 1;
 /// VXLAN header (8) + inner Ethernet (14) + inner IPv4 (20) + inner UDP (8).
-pub const FRAMING: usize = 50;
+pub(crate) const FRAMING: usize = 50;
 const AEPF_LEN: usize = 28;
 /// The smallest datagram of the protocol, and the size of every reply.
 pub const HEADER: usize = FRAMING + AEPF_LEN;
 pub const KIND_REQUEST: u8 = 1;
 pub const KIND_REPLY: u8 = 2;
 /// The responder's datagram to the address a request's BACK block names (the return path).
-pub const KIND_RETURN: u8 = 3;
+pub(crate) const KIND_RETURN: u8 = 3;
 /// The magic of a request's return-address block.
-pub const BACK_MAGIC: &[u8; 4] = b"BACK";
+pub(crate) const BACK_MAGIC: &[u8; 4] = b"BACK";
 /// The marker that ends a reply whose responder sent the return datagram.
-pub const RETURN_MARKER: &[u8; 4] = b"RTRN";
+pub(crate) const RETURN_MARKER: &[u8; 4] = b"RTRN";
 /// The magic of the observed-source block of a reply.
-pub const OBSERVED_MAGIC: &[u8; 4] = b"OBSV";
+pub(crate) const OBSERVED_MAGIC: &[u8; 4] = b"OBSV";
 /// The largest observed-source block (IPv6).
 pub const OBSERVED_MAX: usize = 4 + 1 + 2 + 16;
 /// The TCP banner prefix the responder writes on every accepted connection.
@@ -193,7 +193,7 @@ pub fn answer(datagram: &[u8]) -> Option<Vec<u8>> {
 /// What the responder sends for one request: the reply to its source, and the return datagram to
 /// the address its BACK block names, when it may send one there.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub reply: Vec<u8>,
     pub back: Option<(std::net::SocketAddr, Vec<u8>)>,
 }
@@ -211,7 +211,7 @@ fn private(ip: std::net::IpAddr) -> bool {
 }
 
 /// [`answer_from`] plus the return datagram a request's BACK block asks for.
-pub fn answer_with_return(datagram: &[u8], from: std::net::SocketAddr) -> Option<Answer> {
+pub(crate) fn answer_with_return(datagram: &[u8], from: std::net::SocketAddr) -> Option<Answer> {
     let p = decode(datagram)?;
     if p.kind != KIND_REQUEST {
         return None;
@@ -243,7 +243,7 @@ pub fn answer_with_return(datagram: &[u8], from: std::net::SocketAddr) -> Option
 }
 
 /// An echo request that names the address the prober listens on for the return datagram.
-pub fn encode_request(
+pub(crate) fn encode_request(
     nonce: [u8; 16],
     total: usize,
     back: Option<std::net::SocketAddr>,
@@ -268,13 +268,13 @@ pub fn encode_request(
 }
 
 /// The return address a request names, if it carries a BACK block (pure; fuzzed with `decode`).
-pub fn back_of(request: &[u8]) -> Option<std::net::SocketAddr> {
+pub(crate) fn back_of(request: &[u8]) -> Option<std::net::SocketAddr> {
     decode(request).filter(|p| p.kind == KIND_REQUEST)?;
     address_block(request.get(HEADER..)?, BACK_MAGIC)
 }
 
 /// Whether a reply says its responder sent the return datagram.
-pub fn promises_return(reply: &[u8]) -> bool {
+pub(crate) fn promises_return(reply: &[u8]) -> bool {
     reply.len() >= HEADER + RETURN_MARKER.len() && reply.ends_with(RETURN_MARKER)
 }
 
@@ -379,7 +379,7 @@ pub struct FullSize {
 }
 
 /// The bytes of a small echo request: a short inner packet, as Flannel's ARP and TCP ACKs are.
-pub const ECHO_SIZE: u32 = 128;
+pub(crate) const ECHO_SIZE: u32 = 128;
 
 /// A fresh random-enough nonce (time, pid and a counter through a hash; not a secret, only unguessable
 /// for a middlebox that does not see the request).
@@ -429,7 +429,7 @@ pub trait Datagrams: Send {
 /// The echo requests of one run: a reply counts only when it carries a nonce this run sent and that
 /// has not been answered yet, so forged, replayed and all-zero nonces never count.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     outstanding: Vec<([u8; 16], Instant)>,
     pub sent: u32,
     pub received: u32,
@@ -447,13 +447,13 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn on_send(&mut self, nonce: [u8; 16], at: Instant) {
+    pub(crate) fn on_send(&mut self, nonce: [u8; 16], at: Instant) {
         self.sent += 1;
         self.outstanding.push((nonce, at));
         self.nonces.push(nonce);
     }
     /// Count a datagram on the return socket; true when it is a return datagram of this run.
-    pub fn on_return(&mut self, datagram: &[u8]) -> bool {
+    pub(crate) fn on_return(&mut self, datagram: &[u8]) -> bool {
         let ours = decode(datagram)
             .filter(|p| p.kind == KIND_RETURN)
             .is_some_and(|p| self.nonces.contains(&p.nonce));
@@ -465,7 +465,7 @@ impl Tally {
         ours
     }
     /// Count a received datagram; true when it answered one of our requests.
-    pub fn on_datagram(&mut self, datagram: &[u8], at: Instant) -> bool {
+    pub(crate) fn on_datagram(&mut self, datagram: &[u8], at: Instant) -> bool {
         let matched = decode(datagram)
             .filter(|p| p.kind == KIND_REPLY)
             .and_then(|p| self.outstanding.iter().position(|(n, _)| *n == p.nonce));
@@ -484,7 +484,7 @@ impl Tally {
             false
         }
     }
-    pub fn all_answered(&self) -> bool {
+    pub(crate) fn all_answered(&self) -> bool {
         self.outstanding.is_empty()
     }
 }
@@ -497,7 +497,7 @@ pub async fn echo<D: Datagrams + ?Sized>(d: &mut D, tries: u32, timeout: Duratio
 /// [`echo`], and when `back` is given (a socket listening on this node's address and UDP 8472, and
 /// that address), the requests ask the responder for a return datagram there; after the replies
 /// it is awaited a few round trips (with a floor), never past `timeout`.
-pub async fn echo_with_return<D: Datagrams + ?Sized>(
+pub(crate) async fn echo_with_return<D: Datagrams + ?Sized>(
     d: &mut D,
     mut back: Option<(&mut dyn Datagrams, std::net::SocketAddr)>,
     tries: u32,
@@ -586,7 +586,7 @@ pub async fn echo_with_return<D: Datagrams + ?Sized>(
 }
 
 /// The least time a return datagram is awaited after the replies (a loaded responder, a slow line).
-pub const RETURN_FLOOR: Duration = Duration::from_millis(100);
+pub(crate) const RETURN_FLOOR: Duration = Duration::from_millis(100);
 
 #[cfg(test)]
 mod tests {

@@ -99,7 +99,7 @@ pub fn parse(save: &str) -> Option<Filter> {
 
 /// The packet a rule is matched against.
 #[derive(Debug, Clone)]
-pub struct NewPacket {
+pub(crate) struct NewPacket {
     pub proto: &'static str,
     pub dport: u16,
     /// A source address inside the VPC, when known.
@@ -260,7 +260,7 @@ fn matches(args: &[String], p: &NewPacket) -> (M, Option<(String, Option<String>
 
 /// What the INPUT chain does with a packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fate {
+pub(crate) enum Fate {
     Accepted(Option<String>),
     Dropped(String),
     /// A rule that may drop it (a match this reader cannot decide), or a drop after such an accept.
@@ -328,7 +328,7 @@ fn walk(
 }
 
 /// The fate of `p` in INPUT (policy when no rule decides).
-pub fn input_fate(f: &Filter, p: &NewPacket) -> Fate {
+pub(crate) fn input_fate(f: &Filter, p: &NewPacket) -> Fate {
     let mut uncertain = false;
     match walk(f, "INPUT", p, 0, &mut uncertain) {
         Some(fate) => fate,
@@ -341,7 +341,7 @@ pub fn input_fate(f: &Filter, p: &NewPacket) -> Fate {
 }
 
 /// FORWARD's problems for pod traffic: policy DROP, or a catch-all REJECT/DROP rule.
-pub fn forward_problems(f: &Filter) -> Vec<String> {
+pub(crate) fn forward_problems(f: &Filter) -> Vec<String> {
     let mut out = vec![];
     let Some(c) = f.chains.get("FORWARD") else {
         return out;
@@ -372,7 +372,10 @@ pub fn forward_problems(f: &Filter) -> Vec<String> {
 /// Judge the node's ports against the rules. `ports` are (proto, port) the node must receive.
 /// Notes the other listings add to the iptables verdict: a running firewalld decides on top of the
 /// rules, and native nftables tables are not evaluated rule by rule.
-pub fn listing_notes(firewalld_state: Option<&str>, nft_ruleset: Option<&str>) -> Vec<String> {
+pub(crate) fn listing_notes(
+    firewalld_state: Option<&str>,
+    nft_ruleset: Option<&str>,
+) -> Vec<String> {
     const IPTABLES_TABLES: [&str; 10] = [
         "ip filter",
         "ip nat",
@@ -484,7 +487,7 @@ pub fn evaluate(
 
 evidence! {
     /// The evidence of `host.firewall`.
-    pub struct FirewallEvidence {
+    pub(crate) struct FirewallEvidence {
         /// The fate of a new packet to each node port (`tcp/10250: accepted by …`).
         ports: Vec<String>,
         /// What else was noticed (another backend's rules, rules not evaluated).

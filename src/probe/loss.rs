@@ -18,7 +18,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// The share lost, in per cent (rounded down); 0 when nothing was sent.
-    pub fn loss_pct(self) -> u32 {
+    pub(crate) fn loss_pct(self) -> u32 {
         if self.sent == 0 {
             return 0;
         }

@@ -45,13 +45,13 @@ fn first_line(s: &str) -> &str {
 
 /// Where systemd-sysctl and `sysctl --system` read settings at boot, in the order they apply (a
 /// later file wins; a file name in an earlier directory masks the same name in a later one).
-pub const SYSCTL_DIRS: [&str; 4] = [
+pub(crate) const SYSCTL_DIRS: [&str; 4] = [
     "/etc/sysctl.d",
     "/run/sysctl.d",
     "/usr/local/lib/sysctl.d",
     "/usr/lib/sysctl.d",
 ];
-pub const SYSCTL_CONF: &str = "/etc/sysctl.conf";
+pub(crate) const SYSCTL_CONF: &str = "/etc/sysctl.conf";
 
 /// The value `key` will have after boot, and the file and line that set it last.
 pub fn sysctl_at_boot(files: &dyn Files, key: &str) -> Option<(String, String)> {
@@ -140,7 +140,7 @@ pub fn sysctl(files: &dyn Files) -> Finding {
 
 /// Where a kernel module is, for this kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModuleState {
+pub(crate) enum ModuleState {
     Loaded,
     BuiltIn,
     /// Present in modules.dep: loadable on demand.
@@ -154,7 +154,7 @@ fn module_matches(path: &str, name: &str) -> bool {
     stem.replace('-', "_") == name.replace('-', "_")
 }
 
-pub fn module_state(files: &dyn Files, name: &str) -> ModuleState {
+pub(crate) fn module_state(files: &dyn Files, name: &str) -> ModuleState {
     if let Some(m) = files.read("/proc/modules") {
         if m.lines().any(|l| {
             l.split_whitespace()
@@ -314,7 +314,7 @@ pub fn cgroup(files: &dyn Files) -> Finding {
 // ---------------------------------------------------------------- host.hostname
 
 /// Why a host name is not a valid Kubernetes node name, if it is not.
-pub fn node_name_problem(name: &str) -> Option<String> {
+pub(crate) fn node_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("it is empty".into());
     }
@@ -371,11 +371,11 @@ pub fn hostname(files: &dyn Files) -> Finding {
 // ---------------------------------------------------------------- dns.resolver
 
 /// glibc and the kubelet use at most this many nameservers.
-pub const MAX_NAMESERVERS: usize = 3;
+pub(crate) const MAX_NAMESERVERS: usize = 3;
 /// The kubelet's limit on search domains passed to pods (older kubelets: 6; 32 since 1.28).
-pub const MAX_SEARCH_DOMAINS: usize = 6;
+pub(crate) const MAX_SEARCH_DOMAINS: usize = 6;
 /// glibc's limit on the search list's length before 2.26 (CentOS 7).
-pub const MAX_SEARCH_CHARS: usize = 256;
+pub(crate) const MAX_SEARCH_CHARS: usize = 256;
 
 pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&IpNet>) -> Finding {
     let path = "/etc/resolv.conf";
@@ -481,7 +481,7 @@ pub fn resolver(files: &dyn Files, pod_cidr: Option<&IpNet>, vpc_cidr: Option<&I
 // ---------------------------------------------------------------- host.leftovers
 
 /// Files, directories and links an earlier Kubernetes / edge install leaves behind.
-pub const LEFTOVER_FILES: [&str; 6] = [
+pub(crate) const LEFTOVER_FILES: [&str; 6] = [
     "/etc/kubernetes/kubelet.conf",
     "/etc/kubernetes/bootstrap-kubelet.conf",
     "/etc/kubernetes/pki/ca.crt",
@@ -489,8 +489,8 @@ pub const LEFTOVER_FILES: [&str; 6] = [
     "/var/lib/kubelet/pki/kubelet-client-current.pem",
     "/etc/kubernetes/manifests/yurthub.yaml",
 ];
-pub const LEFTOVER_DIRS: [&str; 2] = ["/etc/cni/net.d", "/etc/kubernetes/manifests"];
-pub const LEFTOVER_LINKS: [&str; 4] = ["cni0", "flannel.1", "kube-ipvs0", "yurthub-dummy0"];
+pub(crate) const LEFTOVER_DIRS: [&str; 2] = ["/etc/cni/net.d", "/etc/kubernetes/manifests"];
+pub(crate) const LEFTOVER_LINKS: [&str; 4] = ["cni0", "flannel.1", "kube-ipvs0", "yurthub-dummy0"];
 
 pub fn leftovers(files: &dyn Files) -> Finding {
     let mut found: Vec<String> = vec![];
@@ -552,7 +552,11 @@ pub fn rp_filter(files: &dyn Files, iface: &str) -> Option<u8> {
 
 /// `line` is the interface toward the cloud (the API server or 100.0.0.0/8), `default` the default
 /// route's.
-pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&str>) -> Finding {
+pub(crate) fn rp_filter_check(
+    files: &dyn Files,
+    line: Option<&str>,
+    default: Option<&str>,
+) -> Finding {
     let Some(line) = line else {
         return Finding::skip_by(
             &HOST_UNREAD,
@@ -583,7 +587,7 @@ pub fn rp_filter_check(files: &dyn Files, line: Option<&str>, default: Option<&s
 
 evidence! {
     /// The evidence of the `host.*` rows (each row records its own fields).
-    pub struct HostEvidence {
+    pub(crate) struct HostEvidence {
         /// net.ipv4.ip_forward now, and what the sysctl files set at boot (`1 (file)`).
         ip_forward: String,
         ip_forward_boot: String,

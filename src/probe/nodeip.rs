@@ -159,7 +159,7 @@ pub fn evaluate(f: &Facts) -> Finding {
 
 evidence! {
     /// The evidence of `host.node-ip`.
-    pub struct NodeIpEvidence {
+    pub(crate) struct NodeIpEvidence {
         /// What the hostname resolves to when that is loopback.
         hostname_addresses: Vec<String>,
         /// The address the kubelet will register, the line's interface, and the interface Flannel

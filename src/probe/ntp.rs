@@ -19,7 +19,7 @@ pub struct NtpSample {
 
 /// The evidence of an answered `ntp.server` row (`details`), which `ntp.offset` reads back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NtpEvidence {
+pub(crate) struct NtpEvidence {
     pub stratum: u8,
     pub offset_s: f64,
     pub rtt_ms: f64,
@@ -29,7 +29,7 @@ impl crate::evidence::Evidence for NtpEvidence {}
 
 evidence! {
     /// What an `ntp.server` row tried and an `ntp.offset` row judged.
-    pub struct NtpRun {
+    pub(crate) struct NtpRun {
         /// SNTP requests sent to this server (a second one when the first went unanswered).
         requests: u32,
         /// The offset judged (the best reply's), in seconds.
@@ -41,7 +41,7 @@ evidence! {
 
 impl NtpEvidence {
     /// The sample an `ntp.server` row recorded, if it has one.
-    pub fn of_row(row: &crate::result::CheckResult) -> Option<NtpSample> {
+    pub(crate) fn of_row(row: &crate::result::CheckResult) -> Option<NtpSample> {
         let server: SocketAddr = row.address.as_deref()?.parse().ok()?;
         let e: NtpEvidence = row.details.read()?;
         Some(NtpSample {
@@ -86,7 +86,10 @@ impl Cause for NtpFailure {
     }
 }
 
-pub fn evaluate_server(addr: SocketAddr, outcome: &Result<NtpSample, NtpFailure>) -> Finding {
+pub(crate) fn evaluate_server(
+    addr: SocketAddr,
+    outcome: &Result<NtpSample, NtpFailure>,
+) -> Finding {
     match outcome {
         Ok(s) => {
             let evidence = NtpEvidence {
@@ -110,7 +113,7 @@ pub fn evaluate_server(addr: SocketAddr, outcome: &Result<NtpSample, NtpFailure>
 const SKEW: Plain = Plain(Phase::Ntp, ErrorClass::ClockSkew);
 
 /// Judge the clock offset against the best (lowest round trip) reply.
-pub fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Finding {
+pub(crate) fn evaluate_offset(samples: &[NtpSample], warn_s: f64, fail_s: f64) -> Finding {
     let Some(best) = samples.iter().min_by(|a, b| a.rtt_s.total_cmp(&b.rtt_s)) else {
         return Finding::skip_by(
             &Plain(Phase::Ntp, ErrorClass::NoSample),

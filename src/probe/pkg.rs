@@ -9,7 +9,7 @@ use crate::probe::tcp::TcpFailure;
 use crate::result::Finding;
 
 /// Where yum and apt keep their sources: (directory or file, is a directory).
-pub const SOURCE_PATHS: &[(&str, bool)] = &[
+pub(crate) const SOURCE_PATHS: &[(&str, bool)] = &[
     ("/etc/yum.repos.d", true),
     ("/etc/apt/sources.list", false),
     ("/etc/apt/sources.list.d", true),
@@ -17,7 +17,7 @@ pub const SOURCE_PATHS: &[(&str, bool)] = &[
 
 /// Parse one source file by its name: `.repo` (yum), `.list` or `sources.list` (apt one-line),
 /// `.sources` (deb822); anything else has no sources.
-pub fn parse_file(path: &str, text: &str) -> Vec<Source> {
+pub(crate) fn parse_file(path: &str, text: &str) -> Vec<Source> {
     if path.ends_with(".repo") && path.starts_with("/etc/yum.repos.d/") {
         parse_yum_repo(path, text)
     } else if path.ends_with(".list") || path == "/etc/apt/sources.list" {
@@ -54,7 +54,7 @@ impl Cause for SourceFailure {
 }
 
 /// No source file names a host.
-pub fn evaluate_none(any_tool_missing: bool) -> Finding {
+pub(crate) fn evaluate_none(any_tool_missing: bool) -> Finding {
     let msg = "no yum or apt package source found (/etc/yum.repos.d, /etc/apt/sources.list{,.d})";
     let c = Plain(Phase::Pkg, ErrorClass::NoSources);
     if any_tool_missing {
@@ -261,7 +261,7 @@ pub fn parse_deb822(file: &str, text: &str) -> Vec<Source> {
 }
 
 /// Unique (host, port) pairs in first-seen order.
-pub fn unique_hosts(sources: &[Source]) -> Vec<(String, u16, Vec<String>)> {
+pub(crate) fn unique_hosts(sources: &[Source]) -> Vec<(String, u16, Vec<String>)> {
     let mut out: Vec<(String, u16, Vec<String>)> = vec![];
     for s in sources {
         match out

@@ -72,7 +72,7 @@ pub fn parse_proc_net(text: &str) -> Vec<SocketEntry> {
 }
 
 /// The sockets that hold `port`: TCP listeners, or any bound UDP socket.
-pub fn holders(entries: &[SocketEntry], proto: SocketProto, port: u16) -> Vec<&SocketEntry> {
+pub(crate) fn holders(entries: &[SocketEntry], proto: SocketProto, port: u16) -> Vec<&SocketEntry> {
     entries
         .iter()
         .filter(|e| e.local_port == port && (proto == SocketProto::Udp || e.state == TCP_LISTEN))
@@ -118,7 +118,7 @@ pub fn evaluate(
 
 evidence! {
     /// The evidence of a `port.*` row that found its port in use.
-    pub struct PortEvidence {
+    pub(crate) struct PortEvidence {
         /// The process that holds it.
         pid: u32,
         process: String,

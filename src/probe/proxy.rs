@@ -29,7 +29,7 @@ const PROXY_KEYS: [&str; 6] = [
 ];
 
 /// systemd's `Environment=` / `DefaultEnvironment=` value: space-separated, optionally quoted.
-pub fn systemd_words(v: &str) -> Vec<String> {
+pub(crate) fn systemd_words(v: &str) -> Vec<String> {
     let mut out = vec![];
     let mut cur = String::new();
     let mut quote: Option<char> = None;
@@ -129,7 +129,7 @@ pub fn read_envs(files: &dyn Files) -> Vec<ProxyEnv> {
 }
 
 /// `http://user:secret@proxy:3128` → `http://***@proxy:3128`.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let shown = match url.split_once("://") {
         Some((scheme, rest)) => match rest.split_once('@') {
             Some((_, host)) => format!("{scheme}://***@{host}"),
@@ -158,7 +158,7 @@ fn no_proxy(v: &BTreeMap<String, String>) -> String {
 }
 
 /// Go's `httpproxy` NO_PROXY matching for `host` (a name or an IP) on port 443.
-pub fn go_bypasses(no_proxy: &str, host: &str, port: u16) -> bool {
+pub(crate) fn go_bypasses(no_proxy: &str, host: &str, port: u16) -> bool {
     let host = host.to_ascii_lowercase();
     if host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
         return true;
@@ -209,7 +209,7 @@ pub fn go_bypasses(no_proxy: &str, host: &str, port: u16) -> bool {
 
 /// curl and wget before CIDR support (curl < 7.86, the curl of CentOS 7 and EL8): `*`, or the host
 /// equal to an entry or ending in "." + entry (a leading dot is ignored); no CIDR entries.
-pub fn curl_bypasses(no_proxy: &str, host: &str) -> bool {
+pub(crate) fn curl_bypasses(no_proxy: &str, host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     for entry in no_proxy
         .split(',')
@@ -277,7 +277,7 @@ pub fn evaluate(envs: &[ProxyEnv], endpoints: &[String]) -> Finding {
 
 evidence! {
     /// The evidence of `host.proxy`.
-    pub struct ProxyEvidence {
+    pub(crate) struct ProxyEvidence {
         /// Each environment's proxy settings, in words.
         proxies: Vec<String>,
     }

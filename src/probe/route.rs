@@ -155,7 +155,7 @@ impl RouteEntry {
     /// Directly connected: no gateway on the route, on any of its next hops, and no nexthop
     /// object (whose gateway the route dump does not show). A multipath route over two lines is
     /// never directly connected.
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.gateway.is_none()
             && self.nexthop_id.is_none()
             && self.nexthops.iter().all(|h| h.gateway.is_none())
@@ -183,7 +183,7 @@ impl RouteEntry {
 
 evidence! {
     /// The evidence of a `route.*` row: the kernel's route toward the address.
-    pub struct RouteEvidence {
+    pub(crate) struct RouteEvidence {
         interface: String,
         gateway: IpAddr,
         source: IpAddr,

@@ -33,7 +33,7 @@ pub struct Connected {
 
 /// The evidence of a `tcp.*` row (`details`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TcpEvidence {
+pub(crate) struct TcpEvidence {
     /// The local address of the connection.
     pub local: String,
     /// How long the handshake took.
@@ -48,7 +48,7 @@ impl crate::evidence::Evidence for TcpEvidence {}
 impl TcpFailure {
     /// The kernel's `ETIMEDOUT` does not say after how long (`TimedOut(0)`): the caller's timeout `t`.
     #[must_use]
-    pub fn with_timeout(self, t: std::time::Duration) -> TcpFailure {
+    pub(crate) fn with_timeout(self, t: std::time::Duration) -> TcpFailure {
         match self {
             TcpFailure::TimedOut(0) => {
                 TcpFailure::TimedOut(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
@@ -106,7 +106,7 @@ pub fn evaluate(
 }
 
 /// The fix for a failed connect, from how it failed: refused (something answered) or silent.
-pub fn failure_fix(addr: SocketAddr, e: &TcpFailure) -> Option<String> {
+pub(crate) fn failure_fix(addr: SocketAddr, e: &TcpFailure) -> Option<String> {
     let (ip, port) = (addr.ip(), addr.port());
     Some(match e {
         TcpFailure::Refused => format!(

@@ -48,7 +48,7 @@ pub struct CertInfo {
 }
 
 /// Where the local clock stands against a certificate's validity window.
-pub fn window_excludes(c: &CertInfo, now_s: i64) -> Option<TrustFailure> {
+pub(crate) fn window_excludes(c: &CertInfo, now_s: i64) -> Option<TrustFailure> {
     let (nb, na) = c.window_s?;
     if now_s < nb {
         Some(TrustFailure::NotYetValid)
@@ -199,7 +199,7 @@ fn with_cert(mut f: Finding, c: &Option<CertInfo>) -> Finding {
 /// Judge a handshake. `now_s` is the local clock (seconds since the epoch): a certificate whose
 /// validity window excludes it is at least WARN even when it is not verified, because the kubelet
 /// verifies it against this clock.
-pub fn evaluate_tls(
+pub(crate) fn evaluate_tls(
     name: &str,
     trust: Trust,
     outcome: &Result<TlsSession, TlsFailure>,
@@ -247,7 +247,7 @@ pub fn evaluate_tls(
     }
 }
 
-pub fn evaluate_http(
+pub(crate) fn evaluate_http(
     expect: HttpExpect,
     tls: &Result<TlsSession, TlsFailure>,
     http: &Option<Result<HttpAnswer, HttpFailure>>,
@@ -288,7 +288,7 @@ pub fn evaluate_http(
 
 evidence! {
     /// The evidence of a `tls.*` row: the certificate and the session.
-    pub struct TlsEvidence {
+    pub(crate) struct TlsEvidence {
         subject: String,
         issuer: String,
         not_before: String,
@@ -305,7 +305,7 @@ evidence! {
 
 evidence! {
     /// The evidence of an `http.*` row.
-    pub struct HttpEvidence {
+    pub(crate) struct HttpEvidence {
         /// The HTTP status of the answer.
         status: u16,
     }

@@ -12,11 +12,11 @@ use crate::probe::echo::{self, Datagrams, DgramError, EchoFrame};
 use crate::probe::mtu::{DfPath, DfReply, MtuError};
 use crate::result::{Finding, Status};
 
-pub use crate::probe::echo::{EchoOutcome, FullSize};
+pub(crate) use crate::probe::echo::{EchoOutcome, FullSize};
 
 evidence! {
     /// The evidence of a `udp.vxlan` row.
-    pub struct EchoEvidence {
+    pub(crate) struct EchoEvidence {
         /// Echo probes sent and echoed.
         sent: u32,
         received: u32,
@@ -52,7 +52,7 @@ fn error_words(e: &DgramError, port: u16) -> String {
     }
 }
 
-pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
+pub(crate) fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
     let loss = o.sent.saturating_sub(o.received);
     let rtt = if o.rtts_ms.is_empty() {
         String::new()
@@ -139,7 +139,7 @@ pub fn evaluate_echo(peer: SocketAddr, o: &EchoOutcome) -> Finding {
 /// The peer's own datagram toward this node's address and UDP 8472 (the direction of a cloud
 /// node's VXLAN and of every connection the VPC opens): proven lost is FAIL, whatever the echo
 /// says; arrived is said on the row; untested is said in `details.return_path`.
-pub fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
+pub(crate) fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
     use crate::probe::echo::ReturnPath;
     let nat = matches!((o.observed, o.local), (Some(seen), Some(local)) if seen != local && !local.ip().is_unspecified());
     match &o.returned {
@@ -240,7 +240,7 @@ pub trait DfSocket: Datagrams {
 }
 
 /// UDP path-MTU probes: one echo request of the probed size, matched by its nonce.
-pub struct UdpDf<'a>(pub &'a mut dyn DfSocket);
+pub(crate) struct UdpDf<'a>(pub &'a mut dyn DfSocket);
 
 #[async_trait]
 impl DfPath for UdpDf<'_> {

@@ -61,7 +61,7 @@ pub fn render(report: &Report, format: Format, style: Style) -> String {
 }
 
 /// Results grouped by category in catalogue order (stable within a category).
-pub fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
+pub(crate) fn grouped(results: &[CheckResult]) -> Vec<(&str, Vec<&CheckResult>)> {
     let mut out: Vec<(&str, Vec<&CheckResult>)> = vec![];
     let rank = Category::rank;
     let mut cats: Vec<&str> = results.iter().map(|r| r.category.as_str()).collect();

@@ -87,7 +87,7 @@ impl EngineConfig {
 
     /// The deadline of a run of `probes` probes: one more timeout for every further batch of
     /// [`MAX_PROBES_IN_FLIGHT`] (only a large `inbound` sweep has more than one batch).
-    pub fn deadline_for(&self, probes: usize) -> Duration {
+    pub(crate) fn deadline_for(&self, probes: usize) -> Duration {
         let batches =
             u32::try_from(probes.div_ceil(MAX_PROBES_IN_FLIGHT).max(1)).unwrap_or(u32::MAX);
         self.deadline() + self.timeout * (batches - 1)
@@ -193,7 +193,7 @@ pub struct Located {
 }
 
 /// The flow a sweep repeats: the failed probe's own protocol and destination port.
-pub enum Flow {
+pub(crate) enum Flow {
     Tcp,
     /// UDP with this payload (a VXLAN frame to 8472, a query to 53 or 123).
     Udp(Vec<u8>),
@@ -201,12 +201,12 @@ pub enum Flow {
 
 impl Located {
     /// The row, with where it breaks said in its message and `details`.
-    pub fn annotate(&self, mut f: Finding) -> Finding {
+    pub(crate) fn annotate(&self, mut f: Finding) -> Finding {
         f.message = format!("{}; {}", f.message, self.words);
         self.annotate_details(f)
     }
     /// Only `details.where` and `details.hops` (the message already says where).
-    pub fn annotate_details(&self, mut f: Finding) -> Finding {
+    pub(crate) fn annotate_details(&self, mut f: Finding) -> Finding {
         f.details.whose = Some(self.whose);
         f.details.hops = Some(self.hops.clone());
         f
@@ -216,7 +216,7 @@ impl Located {
 impl Ctx<'_, '_> {
     /// Trace where a failed flow toward `dst` breaks (once per flow and run), bounded by one
     /// timeout and the run's deadline; None when the platform cannot send TTL probes.
-    pub async fn locate(&self, dst: SocketAddr, flow: Flow) -> Option<Located> {
+    pub(crate) async fn locate(&self, dst: SocketAddr, flow: Flow) -> Option<Located> {
         let key = (matches!(flow, Flow::Tcp), dst);
         let cell = std::sync::Arc::clone(self.traces.lock().ok()?.entry(key).or_default());
         cell.get_or_init(|| self.sweep(dst, flow)).await.clone()
@@ -302,7 +302,12 @@ impl Ctx<'_, '_> {
 
     /// The rows of step `s` (every id it promised) when the deadline came first, saying what was
     /// still pending.
-    pub fn overrun(&self, s: &Step, address: Option<String>, pending: &str) -> Vec<CheckResult> {
+    pub(crate) fn overrun(
+        &self,
+        s: &Step,
+        address: Option<String>,
+        pending: &str,
+    ) -> Vec<CheckResult> {
         let f = Finding::skip_by(
             &Plain(Phase::Deadline, ErrorClass::Deadline),
             format!(
@@ -351,7 +356,7 @@ impl Ctx<'_, '_> {
 
     /// One lookup of a name that was not planned (package-source hosts, the node's own host name),
     /// bounded by the per-probe timeout.
-    pub async fn resolve_now(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+    pub(crate) async fn resolve_now(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
         let t = self.cfg.timeout;
         bounded(t, self.net.resolver.resolve_a(name), || {
             Err(DnsFailure::Timeout(ms(t)))
@@ -361,7 +366,7 @@ impl Ctx<'_, '_> {
 
     /// The rows of `id` among the steps this one runs after (the engine records them before the
     /// dependent step starts).
-    pub fn earlier_rows(&self, id: ReqId) -> Vec<CheckResult> {
+    pub(crate) fn earlier_rows(&self, id: ReqId) -> Vec<CheckResult> {
         self.earlier
             .lock()
             .map(|v| v.iter().filter(|r| r.id == id.as_str()).cloned().collect())
@@ -369,7 +374,7 @@ impl Ctx<'_, '_> {
     }
 
     /// Record the rows of a finished step that another step reads.
-    pub fn finished(&self, rows: Vec<CheckResult>) {
+    pub(crate) fn finished(&self, rows: Vec<CheckResult>) {
         if let Ok(mut v) = self.earlier.lock() {
             for r in rows {
                 if !v.contains(&r) {
@@ -413,7 +418,7 @@ impl Ctx<'_, '_> {
 
     /// Run `each` for every address of the step concurrently, each under the run's deadline; one
     /// SKIP row per id of the step when its name did not resolve.
-    pub async fn fan_out<'s, F, Fut>(&'s self, s: &'s Step, each: F) -> Vec<CheckResult>
+    pub(crate) async fn fan_out<'s, F, Fut>(&'s self, s: &'s Step, each: F) -> Vec<CheckResult>
     where
         F: Fn(IpAddr) -> Fut,
         Fut: Future<Output = Vec<CheckResult>> + 's,

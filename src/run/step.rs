@@ -63,7 +63,7 @@ pub struct Needs {
 }
 
 impl Needs {
-    pub const NOTHING: Needs = Needs {
+    pub(crate) const NOTHING: Needs = Needs {
         tcp_sockets: false,
         udp_sockets: false,
         tools: false,
@@ -72,13 +72,13 @@ impl Needs {
         locals: false,
         tls_roots: false,
     };
-    pub const LOCALS: Needs = Needs {
+    pub(crate) const LOCALS: Needs = Needs {
         locals: true,
         ..Needs::NOTHING
     };
 
     #[must_use]
-    pub fn union(self, o: Needs) -> Needs {
+    pub(crate) fn union(self, o: Needs) -> Needs {
         Needs {
             tcp_sockets: self.tcp_sockets || o.tcp_sockets,
             udp_sockets: self.udp_sockets || o.udp_sockets,
@@ -167,7 +167,7 @@ impl Step {
 
     /// The same step reporting `also` as a second row.
     #[must_use]
-    pub fn also(mut self, also: ReqId) -> Step {
+    pub(crate) fn also(mut self, also: ReqId) -> Step {
         self.rows.push(also);
         self
     }
@@ -178,7 +178,7 @@ impl Step {
     }
 
     /// The address column of its row for `ip` (with the port where it has one).
-    pub fn address_for(&self, ip: IpAddr) -> String {
+    pub(crate) fn address_for(&self, ip: IpAddr) -> String {
         match self.port {
             Some(port) => SocketAddr::new(ip, port).to_string(),
             None => ip.to_string(),
@@ -186,7 +186,7 @@ impl Step {
     }
 
     /// The one address it targets without DNS, if it has exactly one.
-    pub fn fixed_address(&self) -> Option<IpAddr> {
+    pub(crate) fn fixed_address(&self) -> Option<IpAddr> {
         match &self.addr {
             Some(Addr::Fixed(ip)) => Some(*ip),
             Some(Addr::Resolved { .. }) | None => None,
@@ -203,7 +203,7 @@ impl Step {
 
     /// The same step aimed at one address (for "what was pending" toward that address).
     #[must_use]
-    pub fn pinned(&self, ip: IpAddr) -> Step {
+    pub(crate) fn pinned(&self, ip: IpAddr) -> Step {
         let mut s = self.clone();
         if s.addr.is_some() {
             s.addr = Some(Addr::Fixed(ip));
@@ -217,12 +217,12 @@ impl Step {
     }
 
     /// One line saying what it sends.
-    pub fn action(&self, dns_via: &str) -> String {
+    pub(crate) fn action(&self, dns_via: &str) -> String {
         self.kind.summary(self, dns_via)
     }
 
     /// Where its packets go, as `plan` says it (`198.18.0.1`, `each A record of NAME`).
-    pub fn addr_text(&self) -> String {
+    pub(crate) fn addr_text(&self) -> String {
         self.addr.as_ref().map(Addr::describe).unwrap_or_default()
     }
 }
@@ -267,7 +267,7 @@ impl Serialize for Step {
 
 /// Planned but not runnable with these options; reported as SKIP with the reason, and listed as
 /// untested with what it needs ("needs --apiserver").
-pub struct Skipped {
+pub(crate) struct Skipped {
     pub reason: String,
     pub needs: String,
 }
@@ -301,7 +301,7 @@ impl StepKind for Skipped {
 }
 
 /// One SKIP step per id, all for the same reason.
-pub fn skipped(ids: &[ReqId], target: &str, reason: &str, needs: &str) -> Vec<Step> {
+pub(crate) fn skipped(ids: &[ReqId], target: &str, reason: &str, needs: &str) -> Vec<Step> {
     ids.iter()
         .map(|id| {
             Step::new(

@@ -99,7 +99,7 @@ impl HickoryResolver {
 }
 
 /// Map hickory's error to the cause classes users act on.
-pub fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
+pub(crate) fn classify(e: &NetError, timeout: Duration) -> DnsFailure {
     match e {
         NetError::Timeout => DnsFailure::Timeout(crate::clock::ms(timeout)),
         NetError::Dns(DnsError::NoRecordsFound(nr)) => match nr.response_code {

@@ -331,14 +331,14 @@ pub fn parse_nameservers(text: &str) -> Vec<String> {
 }
 
 /// PRETTY_NAME of an os-release text.
-pub fn parse_os_release(text: &str) -> Option<String> {
+pub(crate) fn parse_os_release(text: &str) -> Option<String> {
     text.lines()
         .find_map(|l| l.strip_prefix("PRETTY_NAME="))
         .map(|v| v.trim().trim_matches('"').to_string())
 }
 
 /// The machine id of an /etc/machine-id text: 32 lowercase hex digits, else "".
-pub fn parse_machine_id(text: &str) -> String {
+pub(crate) fn parse_machine_id(text: &str) -> String {
     let t = text.trim();
     if t.len() == 32
         && t.bytes()
@@ -352,7 +352,7 @@ pub fn parse_machine_id(text: &str) -> String {
 
 /// Identity of this host for the report header. `primary` is the source address toward the cloud
 /// (from a route lookup), used when present; else the first address.
-pub fn host_info(
+pub(crate) fn host_info(
     host: &dyn HostFacts,
     addresses: Vec<String>,
     primary: Option<String>,

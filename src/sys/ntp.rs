@@ -11,7 +11,7 @@ use crate::probe::ntp::{NtpFailure, NtpSample};
 
 pub struct RsntpClient;
 
-pub fn classify(e: &SynchronizationError, timeout: Duration) -> NtpFailure {
+pub(crate) fn classify(e: &SynchronizationError, timeout: Duration) -> NtpFailure {
     match e {
         SynchronizationError::IOError(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             NtpFailure::Timeout(crate::clock::ms(timeout))

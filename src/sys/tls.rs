@@ -78,7 +78,9 @@ impl ServerCertVerifier for Recorder {
 }
 
 /// Read every certificate of a PEM file; errors name the file.
-pub fn read_pem_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_pem_certs(
+    path: &std::path::Path,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     use rustls::pki_types::pem::PemObject;
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
@@ -116,7 +118,7 @@ impl RustlsProber {
     }
 
     /// Load the host's roots now (before probes start), so no TLS probe pays for reading them.
-    pub fn preload(&self) {
+    pub(crate) fn preload(&self) {
         let _ = self.system_roots();
     }
 

@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct Cgroup;
+pub(crate) struct Cgroup;
 
 #[async_trait]
 impl HostCheck for Cgroup {

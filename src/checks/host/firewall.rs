@@ -13,7 +13,7 @@ use crate::probe::firewall;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct Firewall;
+pub(crate) struct Firewall;
 
 #[async_trait]
 impl HostCheck for Firewall {

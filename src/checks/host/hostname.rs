@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct Hostname;
+pub(crate) struct Hostname;
 
 #[async_trait]
 impl HostCheck for Hostname {

@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct KernelModules;
+pub(crate) struct KernelModules;
 
 #[async_trait]
 impl HostCheck for KernelModules {

@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct Leftovers;
+pub(crate) struct Leftovers;
 
 #[async_trait]
 impl HostCheck for Leftovers {

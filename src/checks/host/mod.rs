@@ -7,13 +7,13 @@ pub mod firewall;
 pub mod hostname;
 pub mod kernel_modules;
 pub mod leftovers;
-pub mod node_ip;
-pub mod proxy_env;
+pub(crate) mod node_ip;
+pub(crate) mod proxy_env;
 pub mod resolver;
 pub mod rp_filter;
 pub mod swap;
 pub mod sysctl;
-pub mod time_sync;
+pub(crate) mod time_sync;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use crate::probe::nodeip;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct NodeIp;
+pub(crate) struct NodeIp;
 
 #[async_trait]
 impl HostCheck for NodeIp {

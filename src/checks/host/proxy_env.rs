@@ -8,7 +8,7 @@ use crate::probe::proxy;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct ProxyEnv;
+pub(crate) struct ProxyEnv;
 
 #[async_trait]
 impl HostCheck for ProxyEnv {

@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct RpFilter;
+pub(crate) struct RpFilter;
 
 #[async_trait]
 impl HostCheck for RpFilter {

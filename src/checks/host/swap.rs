@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct Swap;
+pub(crate) struct Swap;
 
 #[async_trait]
 impl HostCheck for Swap {

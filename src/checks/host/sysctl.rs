@@ -8,7 +8,7 @@ use crate::probe::node;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct Sysctl;
+pub(crate) struct Sysctl;
 
 #[async_trait]
 impl HostCheck for Sysctl {

@@ -8,7 +8,7 @@ use crate::probe::timesync;
 use crate::result::Finding;
 use crate::run::Ctx;
 
-pub struct TimeSync;
+pub(crate) struct TimeSync;
 
 #[async_trait]
 impl HostCheck for TimeSync {
