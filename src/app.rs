@@ -16,9 +16,10 @@ pub(crate) use crate::error::AppError;
 use crate::error::{InputError, InternalError};
 use crate::exit;
 use crate::options::{self, Options};
-use crate::report::{self, listing, output, Style};
+use crate::report::{self, listing, Style};
 use crate::result::{Report, RunOptions, Summary, TargetInfo, ToolInfo, Untested, SCHEMA_VERSION};
 use crate::sys;
+use crate::sys::output;
 use crate::sys::system::{RunEnv, System};
 
 fn cat() -> Result<&'static Catalogue, AppError> {
@@ -269,7 +270,7 @@ fn execute(
     // where the report goes and in which format, decided before anything is sent
     let format = match (out.format, &out.output) {
         (Some(f), _) => f,
-        (None, Some(p)) => output::format_for(p)?,
+        (None, Some(p)) => report::format_for(p)?,
         (None, None) => report::Format::Table,
     };
     let dest = output::prepare(out.output.as_deref())?;
@@ -489,7 +490,7 @@ pub fn generate_assets(out_dir: &std::path::Path) -> Result<i32, AppError> {
     let man = out_dir.join("man");
     let complete = out_dir.join("complete");
     for d in [&man, &complete] {
-        std::fs::create_dir_all(d).map_err(|e| io("", e))?;
+        sys::files::create_dirs(d).map_err(|e| io("", e))?;
     }
     let cmd = Cli::command();
     clap_mangen::generate_to(cmd.clone(), &man).map_err(|e| io("man", e))?;
@@ -506,15 +507,12 @@ pub fn generate_assets(out_dir: &std::path::Path) -> Result<i32, AppError> {
     // differently from the `cmd` it computes ("ack__subcmd__edge__subcmd__preflight__subcmd__check"
     // vs "ack__edge__preflight__subcmd__check"), so no flag of a subcommand completes; make them agree
     let bash = complete.join("ack-edge-preflight.bash");
-    let text =
-        std::fs::read_to_string(&bash).map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
-    std::fs::write(
-        &bash,
+    sys::files::rewrite(&bash, |text| {
         text.replace(
             "ack__subcmd__edge__subcmd__preflight",
             "ack__edge__preflight",
-        ),
-    )
+        )
+    })
     .map_err(|e| io("complete/ack-edge-preflight.bash", e))?;
     eprintln!(
         "generate-assets: wrote man pages to {} and completions to {}",

@@ -15,14 +15,14 @@ type Roots = Vec<rustls::pki_types::CertificateDer<'static>>;
 pub(crate) fn read_input(path: &std::path::Path, flag: &str) -> Result<String, AppError> {
     let shown = path.display().to_string();
     let bad = |why: String| AppError::from(InputError::flag(flag, &shown, why));
-    let md = std::fs::metadata(path).map_err(|e| bad(sys::errno::words(&e)))?;
-    if !md.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    if md.len() > 4 << 20 {
-        return Err(bad(format!("{} bytes; at most 4 MiB", md.len())));
-    }
-    let bytes = std::fs::read(path).map_err(|e| bad(sys::errno::words(&e)))?;
+    let mut bytes = vec![];
+    sys::files::read_capped(path, 4 << 20, "at most 4 MiB", true, &mut bytes).map_err(|e| {
+        use sys::files::ReadError;
+        bad(match e {
+            ReadError::Directory => "not a regular file".into(),
+            e @ (ReadError::NotFile | ReadError::TooBig(..) | ReadError::Io(_)) => e.to_string(),
+        })
+    })?;
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))
 }
 

@@ -177,7 +177,7 @@ pub(crate) fn host_files(host: &dyn HostFacts, sysroot: &Path) -> Vec<Entry> {
         paths.extend(host.list_dir(d));
     }
     // /etc/resolv.conf is often a link (systemd-resolved, NetworkManager): note where it points
-    if let Ok(target) = std::fs::read_link(sysroot.join("etc/resolv.conf")) {
+    if let Some(target) = crate::sys::files::link_target(&sysroot.join("etc/resolv.conf")) {
         let abs = if target.is_absolute() {
             target
         } else {
@@ -292,7 +292,7 @@ pub(crate) fn finish(mut entries: Vec<Entry>, tool_version: &str, created_at: &s
 /// Write the entries as a gzip-compressed tar under `dir/`, atomically and mode 0600 (the way
 /// `--output` replaces a file).
 pub(crate) fn write(path: &Path, dir: &str, entries: &[Entry], mtime: u64) -> std::io::Result<()> {
-    crate::report::output::replace_atomically(path, Some(0o600), |file| {
+    crate::sys::output::replace_atomically(path, Some(0o600), |file| {
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         let mut tar = tar::Builder::new(gz);
         for e in entries {
@@ -350,7 +350,7 @@ pub(crate) fn write_support(
         report.started_at.replace(':', "")
     );
     write(path, &dir, &entries, mtime)?;
-    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let bytes = crate::sys::files::size_of(path);
     eprintln!(
         "support bundle written to {} ({} files, {} KiB)",
         path.display(),

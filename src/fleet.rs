@@ -11,7 +11,6 @@
 //! newer counts (the older is flagged `superseded`). Unreadable files are listed with the reason.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -153,24 +152,9 @@ fn parse(bytes: &[u8], file: usize) -> Result<Parsed, String> {
 }
 
 fn read_one(path: &std::path::Path, buf: &mut Vec<u8>) -> Result<(), String> {
-    let mut f = std::fs::File::open(path).map_err(|e| crate::sys::errno::words(&e))?;
-    let md = f.metadata().map_err(|e| crate::sys::errno::words(&e))?;
-    if md.is_dir() {
-        return Err("is a directory".into());
-    }
-    if md.len() > MAX_REPORT_BYTES {
-        return Err(format!(
-            "{} bytes; a report is at most {} MiB",
-            md.len(),
-            MAX_REPORT_BYTES >> 20
-        ));
-    }
-    buf.clear();
-    (&mut f)
-        .take(MAX_REPORT_BYTES + 1)
-        .read_to_end(buf)
-        .map_err(|e| crate::sys::errno::words(&e))?;
-    Ok(())
+    let limit = format!("a report is at most {} MiB", MAX_REPORT_BYTES >> 20);
+    crate::sys::files::read_capped(path, MAX_REPORT_BYTES, &limit, false, buf)
+        .map_err(|e| e.to_string())
 }
 
 // ---- the summary ----------------------------------------------------------------------------
@@ -394,15 +378,7 @@ pub(crate) fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = vec![];
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map(|rd| {
-                    rd.filter_map(std::result::Result::ok)
-                        .map(|e| e.path())
-                        .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
-                        .collect()
-                })
-                .unwrap_or_default();
-            found.sort();
+            let found = crate::sys::files::json_files_in(p);
             if found.is_empty() {
                 out.push(p.clone()); // listed as unreadable: "is a directory"
             }

@@ -65,7 +65,11 @@ impl RegionTable {
     /// Read `--regions-file FILE`.
     pub(crate) fn from_file(path: &std::path::Path) -> Result<RegionTable, InputError> {
         let origin = format!("--regions-file {}", path.display());
-        let text = std::fs::read_to_string(path).map_err(|e| InputError::data(&origin, e))?;
+        let mut bytes = vec![];
+        crate::sys::files::read_capped(path, 4 << 20, "at most 4 MiB", false, &mut bytes)
+            .map_err(|e| InputError::data(&origin, e))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| InputError::data(&origin, "not UTF-8 text"))?;
         Self::parse(&text, &origin)
     }
 

@@ -313,3 +313,24 @@ fn no_requirement_id_in_prose() {
     }
     assert!(found.is_empty(), "ids spelled in prose: {found:#?}");
 }
+
+/// OS effects live in `src/sys/`: no other library file touches the filesystem (the host is read
+/// through the injected environment, the user's own files through `sys::files` and
+/// `sys::output`).
+#[test]
+fn the_filesystem_only_from_sys() {
+    let mut found = vec![];
+    for (f, text) in library_code() {
+        let rel = f.strip_prefix(src()).unwrap();
+        if rel.starts_with("sys") {
+            continue;
+        }
+        if text.contains("std::fs") || text.contains("File::open") || text.contains("fs::read") {
+            found.push(rel.display().to_string());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "filesystem access outside src/sys/: {found:?}"
+    );
+}

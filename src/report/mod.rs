@@ -1,4 +1,4 @@
-//! Report renderers, one module per format; and the atomic `--output` writer.
+//! Report renderers, one module per format (the atomic `--output` writer is `sys::output`).
 
 pub(crate) mod fleet;
 pub(crate) mod html;
@@ -6,7 +6,6 @@ pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod listing;
 pub(crate) mod markdown;
-pub(crate) mod output;
 pub(crate) mod prometheus;
 pub(crate) mod table;
 
@@ -84,4 +83,45 @@ pub fn fixes(results: &[CheckResult], include_warn: bool) -> Vec<(&str, Status, 
         }
     }
     out
+}
+
+/// The format an `--output` file asks for by its extension.
+pub(crate) fn format_for(path: &std::path::Path) -> Result<Format, crate::error::InputError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "json" => Ok(Format::Json),
+        "md" | "markdown" => Ok(Format::Markdown),
+        "xml" => Ok(Format::Junit),
+        "prom" => Ok(Format::Prometheus),
+        "html" | "htm" => Ok(Format::Html),
+        "txt" => Ok(Format::Table),
+        _ => Err(crate::error::InputError::flag(
+            "--output",
+            &path.display().to_string(),
+            "cannot tell the format from the extension: use .json, .md, .xml, .prom, .html or .txt, or give --format",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn the_extension_names_the_format() {
+        use std::path::Path;
+        assert_eq!(format_for(Path::new("r.json")).unwrap(), Format::Json);
+        assert_eq!(format_for(Path::new("r.MD")).unwrap(), Format::Markdown);
+        assert_eq!(format_for(Path::new("r.xml")).unwrap(), Format::Junit);
+        assert_eq!(
+            format_for(Path::new("node.prom")).unwrap(),
+            Format::Prometheus
+        );
+        let e = format_for(Path::new("r.pdf")).unwrap_err().to_string();
+        assert!(e.contains("r.pdf") && e.contains(".json"), "{e}");
+    }
 }

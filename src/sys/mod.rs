@@ -4,10 +4,12 @@
 pub mod dns;
 pub(crate) mod errno;
 pub(crate) mod errqueue;
+pub(crate) mod files;
 pub mod host;
 pub(crate) mod icmp;
 pub(crate) mod netlink;
 pub mod ntp;
+pub(crate) mod output;
 pub(crate) mod responder;
 pub(crate) mod sockopt;
 pub(crate) mod system;

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use super::Format;
 use crate::error::{InputError, InternalError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,28 +17,6 @@ pub(crate) enum Destination {
     Replace(PathBuf),
     /// A character device or FIFO, written in place.
     Direct(PathBuf),
-}
-
-/// The format an `--output` file asks for by its extension.
-pub(crate) fn format_for(path: &Path) -> Result<Format, InputError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "json" => Ok(Format::Json),
-        "md" | "markdown" => Ok(Format::Markdown),
-        "xml" => Ok(Format::Junit),
-        "prom" => Ok(Format::Prometheus),
-        "html" | "htm" => Ok(Format::Html),
-        "txt" => Ok(Format::Table),
-        _ => Err(InputError::flag(
-            "--output",
-            &path.display().to_string(),
-            "cannot tell the format from the extension: use .json, .md, .xml, .prom, .html or .txt, or give --format",
-        )),
-    }
 }
 
 /// Check the `--output` destination before anything is sent.
@@ -159,19 +136,6 @@ pub(crate) fn write(dest: &Destination, text: &str) -> Result<(), InternalError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_by_extension() {
-        assert_eq!(format_for(Path::new("r.json")).unwrap(), Format::Json);
-        assert_eq!(format_for(Path::new("r.MD")).unwrap(), Format::Markdown);
-        assert_eq!(format_for(Path::new("r.xml")).unwrap(), Format::Junit);
-        assert_eq!(
-            format_for(Path::new("node.prom")).unwrap(),
-            Format::Prometheus
-        );
-        let e = format_for(Path::new("r.pdf")).unwrap_err().to_string();
-        assert!(e.contains("r.pdf") && e.contains(".json"), "{e}");
-    }
 
     #[test]
     fn destinations() {
