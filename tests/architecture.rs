@@ -1,5 +1,7 @@
 //! The shape of the code, checked: no cycles between modules, renderers without clap, no
-//! requirement ids spelled as strings outside tests, every OS error in the library typed.
+//! requirement ids spelled as strings (nor in prose) outside tests, evidence read by type only,
+//! the filesystem only from `src/sys/`, every requirement made to FAIL somewhere, every host check
+//! tested in its own file (the last two as ratchets with their known exceptions listed).
 //!
 //! A "module" here is a top-level module of `src/`, or one file of `probe/`, `run/`, `checks/`,
 //! `sys/` and `report/` (whose files are separate units). References are `crate::…` and `super::…`
@@ -333,4 +335,138 @@ fn the_filesystem_only_from_sys() {
         found.is_empty(),
         "filesystem access outside src/sys/: {found:?}"
     );
+}
+
+fn catalogue_ids() -> Vec<String> {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/requirements.toml"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("id = "))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+/// Requirements no lab or engine scenario makes FAIL yet: their evaluators' unit tests do
+/// (`src/probe/`, `src/checks/host/`). A ratchet: a new requirement needs a scenario that makes it
+/// FAIL (an `expect(…, "fail", …)` in `tests/lab.rs` or `tests/engine.rs`) or a line here, and a
+/// line here must go once a scenario covers it.
+const FAIL_ONLY_IN_UNIT_TESTS: &[&str] = &[
+    "dns.apiserver",
+    "dns.endpoint",
+    "dns.ntp",
+    "dns.oss",
+    "dns.resolver",
+    "host.cgroup",
+    "host.hostname",
+    "host.kernel-modules",
+    "host.leftovers",
+    "host.rp-filter",
+    "host.swap",
+    "http.oss",
+    "inbound.udp",
+    "pull.manifest",
+    "route.apiserver",
+    "route.control-plane",
+    "route.endpoint",
+    "route.oss",
+    "tcp.control-plane",
+    "tcp.endpoint",
+    "tls.control-plane",
+    "tls.oss",
+    "tools.conntrack-tools",
+    "tools.crontabs",
+    "tools.ebtables",
+    "tools.iproute",
+    "tools.iptables",
+    "tools.net-tools",
+    "tools.pciutils",
+    "tools.socat",
+    "tools.time-sync",
+];
+
+/// The ids a scenario expects to FAIL: `expect("id", …, "fail", …)` / `expect_all("id", "fail")`.
+fn ids_made_to_fail() -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut out = BTreeSet::new();
+    for f in ["lab.rs", "engine.rs"] {
+        let text = std::fs::read_to_string(root.join(f)).unwrap();
+        for (i, _) in text.match_indices("expect") {
+            let rest = &text[i..];
+            let Some(call) = rest.find('(').map(|p| &rest[p + 1..]) else {
+                continue;
+            };
+            let end = call.find(';').unwrap_or(call.len());
+            let args = &call[..end];
+            let Some(id) = args
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|a| a.split('"').next())
+            else {
+                continue;
+            };
+            if args.contains("\"fail\"") {
+                out.insert(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_requirement_is_made_to_fail_somewhere() {
+    let failing = ids_made_to_fail();
+    assert!(
+        failing.contains("tcp.apiserver"),
+        "the scan finds scenarios: {failing:?}"
+    );
+    for id in catalogue_ids() {
+        let listed = FAIL_ONLY_IN_UNIT_TESTS.contains(&id.as_str());
+        assert!(
+            failing.contains(&id) || listed,
+            "{id}: no scenario makes it FAIL (tests/lab.rs) and it is not in FAIL_ONLY_IN_UNIT_TESTS"
+        );
+        assert!(
+            !(failing.contains(&id) && listed),
+            "{id}: a scenario makes it FAIL now; remove it from FAIL_ONLY_IN_UNIT_TESTS"
+        );
+    }
+}
+
+/// Host checks whose evaluator still lives in `src/probe/` (and is tested there) instead of in the
+/// check's own file beside its tests (`checks/host/time_sync.rs` is the shape). A ratchet: a new
+/// host check has its tests in its own file.
+const HOST_CHECKS_TESTED_ELSEWHERE: &[&str] = &[
+    "cgroup.rs",
+    "firewall.rs",
+    "hostname.rs",
+    "kernel_modules.rs",
+    "leftovers.rs",
+    "node_ip.rs",
+    "proxy_env.rs",
+    "resolver.rs",
+    "rp_filter.rs",
+    "swap.rs",
+    "sysctl.rs",
+];
+
+#[test]
+fn every_host_check_file_has_its_own_tests() {
+    let dir = src().join("checks/host");
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        if !text.contains("impl HostCheck for") {
+            continue;
+        }
+        let tested = text.contains("#[cfg(test)]");
+        let listed = HOST_CHECKS_TESTED_ELSEWHERE.contains(&name.as_str());
+        assert!(
+            tested || listed,
+            "checks/host/{name}: its evaluator and tests belong in the file"
+        );
+        assert!(
+            !(tested && listed),
+            "checks/host/{name} has its tests now: unlist it"
+        );
+    }
 }

@@ -17,7 +17,6 @@ pub mod proxy;
 pub(crate) mod pull;
 pub mod route;
 pub mod tcp;
-pub(crate) mod timesync;
 pub mod tls;
 pub(crate) mod tools;
 pub(crate) mod trace;
