@@ -147,6 +147,10 @@ pub enum Whose {
     Datacenter,
     /// The line's cloud end and beyond.
     Cloud,
+    /// Silence after a datacenter hop: the traffic is lost past it (the datacenter's forward
+    /// route or firewall, or the line) or the answers from beyond it are lost on the way back
+    /// (the cloud side's route back to the datacenter CIDR). The evidence does not tell which.
+    Either,
     /// The hops answered but their side is not known.
     Unknown,
     /// The path works now: nobody's.
@@ -158,6 +162,7 @@ impl Whose {
         match self {
             Whose::Datacenter => "datacenter",
             Whose::Cloud => "cloud",
+            Whose::Either => "either",
             Whose::Unknown => "unknown",
             Whose::None => "none",
         }

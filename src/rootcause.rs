@@ -111,7 +111,7 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
 fn stop_hop(r: &CheckResult) -> Option<(IpAddr, Whose)> {
     let whose = r.details.whose?;
     match whose {
-        Whose::Datacenter | Whose::Cloud => {}
+        Whose::Datacenter | Whose::Cloud | Whose::Either => {}
         Whose::Unknown | Whose::None => return None,
     }
     let last = r

@@ -474,7 +474,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "dns.registry",
                 "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
                 "fail",
-                "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)",
+                "no answer from beyond 10.0.0.1 (hop 1, the node's gateway): the traffic is lost after it, or the answers from beyond it are lost on the way back",
             )?;
             // the fix follows what was observed: the node already asks the VPC DNS, port 53 is dropped
             let fix = r.row("dns.registry", "registry-cn-hangzhou-vpc.ack.aliyuncs.com")?
@@ -570,10 +570,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "tcp.oss",
                 "100.118.28.10:443",
                 "fail",
-                "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)",
+                "no answer from beyond 10.0.0.1 (hop 1, the node's gateway): the traffic is lost after it, or the answers from beyond it are lost on the way back",
             )?;
             let row = r.row("tcp.oss", "100.118.28.10:443")?;
-            if row["details"]["where"] != "datacenter"
+            if row["details"]["where"] != "either"
                 || row["details"]["hops"][0]["address"] != "10.0.0.1"
             {
                 return Err(format!("tcp.oss should carry the hop list: {row}").into());
@@ -589,10 +589,48 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "tcp.oss",
                 "100.118.28.10:443",
                 "fail",
-                "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)",
+                "no answer from beyond 10.0.0.1 (hop 1, the node's gateway): the traffic is lost after it, or the answers from beyond it are lost on the way back",
             )?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
+        (
+            "a_cloud_side_without_the_route_back_is_not_blamed_on_the_datacenter",
+            || {
+                with_faults(&["vbr-no-route-back"])?;
+                let r = check(&[])?;
+                r.exit(1)?;
+                // silence after the core: lost past it, or the answers lost on the way back; both said
+                r.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "no answer from beyond 10.0.0.1 (hop 1, the node's gateway): the traffic is lost after it, or the answers from beyond it are lost on the way back",
+            )?;
+                r.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "the cloud side (VBR, CEN / ECR or the VPC route table) without a route to the datacenter CIDR",
+            )?;
+                let row = r.row("tcp.oss", "100.118.28.10:443")?;
+                if row["details"]["where"] != "either" {
+                    return Err(
+                        format!("the direction is not known: where must be either: {row}").into(),
+                    );
+                }
+                // no row blames the datacenter alone
+                for x in r.report["results"].as_array().into_iter().flatten() {
+                    if x["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("inside the datacenter")
+                    {
+                        return Err(format!("blamed on the datacenter: {x}").into());
+                    }
+                }
+                Ok(())
+            },
+        ),
         ("the_vbr_dropping_is_beyond_the_line", || {
             with_faults(&["vbr-drops-oss"])?;
             let r = check(&[])?;
@@ -600,7 +638,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "tcp.oss",
                 "100.118.28.10:443",
                 "fail",
-                "dropped beyond the line, after 172.31.255.2 (hop 2, the line's cloud end: VBR)",
+                "no answer from beyond 172.31.255.2 (hop 2, the line's cloud end: VBR)",
             )?;
             let row = r.row("tcp.oss", "100.118.28.10:443")?;
             if row["details"]["where"] != "cloud" || row["details"]["hops"][1]["side"] != "line" {
@@ -649,7 +687,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     "pull.auth",
                     "100.103.9.188:443",
                     "fail",
-                    "dropped inside the datacenter, after 10.0.0.1",
+                    "no answer from beyond 10.0.0.1",
                 )?;
                 r.expect("http.registry", "100.103.9.188:443", "pass", "")?;
                 let m = r.row("pull.manifest", "100.103.9.188:443")?;
@@ -693,6 +731,48 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             )?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
+        (
+            "a_rate_limited_rejecting_router_is_named_from_the_connects_own_error",
+            || {
+                with_faults(&["core-unreachable-ratelimited"])?;
+                let r = check(&["--only", "tcp.oss"])?;
+                r.exit(1)?;
+                // the connect itself got the core's error (IP_RECVERR); the sweep after it did not
+                r.expect(
+                    "tcp.oss",
+                    "100.118.28.10:443",
+                    "fail",
+                    "ICMP network unreachable from 10.0.0.1: a router on the way rejects it",
+                )?;
+                r.expect(
+                    "tcp.oss",
+                    "100.118.28.10:443",
+                    "fail",
+                    "from 10.0.0.1 (hop 1, the node's gateway)",
+                )?;
+                r.expect(
+                    "tcp.oss",
+                    "100.118.28.10:443",
+                    "fail",
+                    "rejected inside the datacenter",
+                )?;
+                let row = r.row("tcp.oss", "100.118.28.10:443")?;
+                if row["details"]["where"] != "datacenter" {
+                    return Err(format!("the rejecting router is the datacenter's: {row}").into());
+                }
+                if row["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("no router on the way answered")
+                {
+                    return Err(format!(
+                        "the sweep's silence overruled the evidence in hand: {row}"
+                    )
+                    .into());
+                }
+                Ok(())
+            },
+        ),
         ("route_missing", || {
             with_faults(&["route-missing"])?;
             let r = check(&[])?;
@@ -942,7 +1022,8 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     )
                     .into());
                 }
-                // without --cluster-ca the API server's certificate is not verified, and still WARNs
+                // without --cluster-ca the API server's certificate is not verified, and still FAILs:
+                // the kubelet rejects it by this clock whatever its chain
                 let ca = format!("{}/pki/ca.pem", lab_dir());
                 let r = check_wrapped(
                     None,
@@ -950,17 +1031,20 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     &["--only", "ntp,tls.apiserver", "--ca-file", &ca],
                 )?;
                 let api = r.row("tls.apiserver", "192.168.0.10:6443")?;
-                if api["status"] != "warn" || api["details"]["error"] != "not-yet-valid" {
+                if api["status"] != "fail"
+                    || api["details"]["error"] != "not-yet-valid"
+                    || api["details"]["caused_by"]["id"] != "ntp.offset"
+                {
                     return Err(format!(
-                        "an unverified certificate outside its window must WARN: {api}"
+                        "an unverified certificate outside its window must FAIL, caused by ntp.offset: {api}"
                     )
                     .into());
                 }
                 r.expect(
                     "tls.apiserver",
                     "192.168.0.10:6443",
-                    "warn",
-                    "the kubelet would reject it",
+                    "fail",
+                    "the kubelet, containerd and curl reject it whatever its chain",
                 )?;
                 // the whole run, for the comparison with the real clients under the same clock
                 let r = check_wrapped(None, &fake, &[])?;
@@ -1235,7 +1319,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "udp.vxlan",
                 "192.168.0.20:8472",
                 "fail",
-                "dropped inside the datacenter, after 10.0.0.1",
+                "no answer from beyond 10.0.0.1",
             )?;
             r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "connected")
         }),

@@ -17,6 +17,7 @@ pub(crate) fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Find
                 TcpFailure::Refused => "; is `ack-edge-preflight responder` running on the node?",
                 TcpFailure::TimedOut(_)
                 | TcpFailure::Unreachable(_)
+                | TcpFailure::RejectedBy { .. }
                 | TcpFailure::LocalBlocked(_)
                 | TcpFailure::Other(_) => "",
             };
@@ -32,6 +33,7 @@ pub(crate) fn evaluate(sa: SocketAddr, out: &Result<String, TcpFailure>) -> Find
                 }
                 TcpFailure::TimedOut(_)
                 | TcpFailure::Unreachable(_)
+                | TcpFailure::RejectedBy { .. }
                 | TcpFailure::LocalBlocked(_)
                 | TcpFailure::Other(_) => f,
             }

@@ -15,6 +15,13 @@ pub enum TcpFailure {
     TimedOut(u64),
     #[error("unreachable: {0}")]
     Unreachable(String),
+    /// A router's ICMP error to the connect itself, with its sender (`IP_RECVERR`): the evidence
+    /// in hand, which a later sweep's silence (a router rate-limiting its errors) cannot overrule.
+    #[error("{what} from {from}: a router on the way rejects it")]
+    RejectedBy {
+        from: std::net::IpAddr,
+        what: String,
+    },
     #[error("blocked on this host: {0}")]
     LocalBlocked(String),
     #[error("{0}")]
@@ -56,6 +63,7 @@ impl TcpFailure {
             e @ (TcpFailure::TimedOut(_)
             | TcpFailure::Refused
             | TcpFailure::Unreachable(_)
+            | TcpFailure::RejectedBy { .. }
             | TcpFailure::LocalBlocked(_)
             | TcpFailure::Other(_)) => e,
         }
@@ -70,7 +78,7 @@ impl Cause for TcpFailure {
         match self {
             TcpFailure::Refused => ErrorClass::Refused,
             TcpFailure::TimedOut(_) => ErrorClass::Timeout,
-            TcpFailure::Unreachable(_) => ErrorClass::Unreachable,
+            TcpFailure::Unreachable(_) | TcpFailure::RejectedBy { .. } => ErrorClass::Unreachable,
             TcpFailure::LocalBlocked(_) => ErrorClass::LocalFirewall,
             TcpFailure::Other(_) => ErrorClass::Error,
         }
@@ -118,6 +126,9 @@ pub(crate) fn failure_fix(addr: SocketAddr, e: &TcpFailure) -> Option<String> {
         ),
         TcpFailure::Unreachable(_) => format!(
             "A router on the way says {ip} is unreachable: add or fix the route toward {ip} over the dedicated line on the node and on every hop."
+        ),
+        TcpFailure::RejectedBy { from, what } => format!(
+            "The router {from} answers TCP {port} toward {ip} with {what}: add or fix its route toward {ip} (an unreachable or missing route there), or the firewall rule that rejects it."
         ),
         TcpFailure::LocalBlocked(_) => format!(
             "This host itself blocks TCP {port} to {ip}: check its firewall (iptables -S OUTPUT / nft list ruleset) and any security module (SELinux, AppArmor)."

@@ -220,12 +220,14 @@ pub(crate) fn evaluate_tls(
                 (None, Trust::ClusterCa) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA ({cert})", s.version)),
                 (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),
                 (_, Trust::EvidenceOnly) => match s.cert.as_ref().and_then(|c| window_excludes(c, now_s)) {
-                    Some(t) => Finding::warn_by(&t, format!(
-                        "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it), but {t} by the local clock ({}): the kubelet would reject it; the clock or the certificate is wrong (see {}): {cert}",
+                    // the kubelet, containerd and curl reject it by this clock whatever its chain
+                    Some(t) => Finding::fail_by(&t, format!(
+                        "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it), but {t} by the local clock ({}): the kubelet, containerd and curl reject it whatever its chain; the clock or the certificate is wrong (see {}): {cert}",
                         s.version,
                         crate::clock::rfc3339_s(now_s),
                         crate::ids::ReqId::NtpOffset,
-                    )),
+                    ))
+                    .fix(format!("Check the clock ({} row) and the certificate's validity dates: with a right clock, an expired certificate on the API server is renewed by the cluster, on a middlebox by its operator.", crate::ids::ReqId::NtpOffset)),
                     None => Finding::pass(format!(
                         "{}; handshake OK, certificate not verified (pass --cluster-ca to verify it): {cert}",
                         s.version
@@ -341,13 +343,13 @@ mod tests {
     const NOW: i64 = 1_796_083_200;
 
     #[test]
-    fn a_window_that_excludes_the_local_clock_warns_even_unverified() {
+    fn a_window_that_excludes_the_local_clock_fails_even_unverified() {
         let mut s = session(Some(TrustFailure::UnknownIssuer));
         if let Ok(s) = &mut s {
             s.cert.as_mut().unwrap().window_s = Some((NOW + 86_400, NOW + 86_400 * 365));
         }
         let f = evaluate_tls("api", Trust::EvidenceOnly, &s, NOW);
-        assert_eq!(f.status, Status::Warn, "{}", f.message);
+        assert_eq!(f.status, Status::Fail, "{}", f.message);
         assert_eq!(f.details.to_json()["error"], "not-yet-valid");
         assert!(
             f.message

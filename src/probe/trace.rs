@@ -50,6 +50,14 @@ pub(crate) enum End {
     Rejected { from: IpAddr, what: String, ttl: u8 },
     /// Silence from this TTL on.
     LostAfter(u8),
+    /// The failed probe itself got a router's ICMP error (the evidence in hand), and the sweep
+    /// did not see that router reject (it rate-limits its errors): the router is named from the
+    /// probe's error; `ttl` when the sweep saw it answer at that hop, or it is the node's gateway.
+    RejectedBefore {
+        from: IpAddr,
+        what: String,
+        ttl: Option<u8>,
+    },
     /// The sweep could not run (no permission, a socket error): said, never guessed.
     Error(String),
 }
@@ -243,6 +251,18 @@ pub(crate) fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
                 whose,
             )
         }
+        End::RejectedBefore { from, what, ttl } => {
+            let side = side_of(*from).or_else(|| (sides.gateway == Some(*from)).then_some(Side::Datacenter("the node's gateway")));
+            let whose = whose(side.as_ref());
+            let at = match ttl {
+                Some(ttl) => hop_words(*from, *ttl, side.as_ref()),
+                None => format!("{from}"),
+            };
+            (
+                format!("{what}, from {at}, to the connect itself (the TTL-limited probes after it got no such answer: routers rate-limit their ICMP errors): {}", whose_words(whose)),
+                whose,
+            )
+        }
         End::LostAfter(_) => match last {
             None => (
                 "no router on the way answered a TTL-limited probe: lost before the first hop (the node's own firewall or link), or every router hides itself".into(),
@@ -250,15 +270,54 @@ pub(crate) fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
             ),
             Some((h, side)) => {
                 let ip = h.from.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-                let whose = whose(side.as_ref());
-                let place = match whose {
-                    Whose::Cloud => format!("dropped beyond the line, after {}", hop_words(ip, h.ttl, side.as_ref())),
-                    Whose::Datacenter => format!("dropped inside the datacenter, after {}", hop_words(ip, h.ttl, side.as_ref())),
-                    Whose::Unknown | Whose::None => format!("reaches {}; lost after it", hop_words(ip, h.ttl, side.as_ref())),
-                };
-                (place, whose)
+                silent_after(&hop_words(ip, h.ttl, side.as_ref()), side.as_ref())
             }
         },
+    }
+}
+
+/// The sweep's end, with the evidence the failed probe already had: a router's ICMP error to the
+/// probe itself (`rejected`: its sender and what it said) wins over the sweep's silence (a router
+/// that rate-limits its errors answers the probe and not the sweep). A sweep that saw a rejection
+/// or reached the destination keeps its own end.
+pub(crate) fn with_evidence_in_hand(
+    mut t: Trace,
+    rejected: Option<(IpAddr, String)>,
+    gateway: Option<IpAddr>,
+) -> Trace {
+    let Some((from, what)) = rejected else {
+        return t;
+    };
+    match t.end {
+        End::Rejected { .. } | End::Reached(_) | End::RejectedBefore { .. } => t,
+        End::LostAfter(_) | End::Error(_) => {
+            let ttl = t
+                .hops
+                .iter()
+                .find(|h| h.from == Some(from))
+                .map(|h| h.ttl)
+                .or_else(|| (gateway == Some(from)).then_some(1));
+            t.end = End::RejectedBefore { from, what, ttl };
+            t
+        }
+    }
+}
+
+/// Silence after the last hop that answered (`at`, in words): lost past it, or its answers lost on
+/// the way back. Said as both, with where each would be; only a cloud-side hop puts both on the
+/// cloud side.
+fn silent_after(at: &str, side: Option<&Side>) -> (String, Whose) {
+    let both = format!("no answer from beyond {at}: the traffic is lost after it, or the answers from beyond it are lost on the way back");
+    match side {
+        Some(Side::Line | Side::Cloud) => (
+            format!("{both} — both on the cloud side (the routes and security groups toward the VPC, or the VBR / CEN / ECR / VPC routes back to the datacenter CIDR)"),
+            Whose::Cloud,
+        ),
+        Some(Side::Datacenter(_)) => (
+            format!("{both}: past this hop, a route or firewall of the datacenter or the line; on the way back, the cloud side (VBR, CEN / ECR or the VPC route table) without a route to the datacenter CIDR"),
+            Whose::Either,
+        ),
+        Some(Side::Unknown) | None => (both, Whose::Unknown),
     }
 }
 
@@ -274,7 +333,7 @@ fn whose_words(whose: Whose) -> &'static str {
     match whose {
         Whose::Datacenter => "rejected inside the datacenter",
         Whose::Cloud => "rejected beyond the line",
-        Whose::Unknown | Whose::None => "rejected on the way",
+        Whose::Either | Whose::Unknown | Whose::None => "rejected on the way",
     }
 }
 
@@ -445,7 +504,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn silent_after_the_core_is_dropped_inside_the_datacenter() {
+    async fn silence_after_the_core_names_both_directions() {
         let mut p = path(&["10.0.0.1", "172.31.255.2", "10.255.0.2"]);
         p.silent_from = Some(2);
         let start = Instant::now();
@@ -458,24 +517,27 @@ mod tests {
             start.elapsed()
         );
         let (w, whose) = words(&t, &sides());
-        assert_eq!(whose, Whose::Datacenter);
-        assert_eq!(
-            w,
-            "dropped inside the datacenter, after 10.0.0.1 (hop 1, the node's gateway)"
+        assert_eq!(whose, Whose::Either, "silence does not say which direction");
+        assert!(
+            w.starts_with("no answer from beyond 10.0.0.1 (hop 1, the node's gateway): the traffic is lost after it, or the answers from beyond it are lost on the way back"),
+            "{w}"
         );
+        assert!(w.contains("without a route to the datacenter CIDR"), "{w}");
+        assert!(!w.contains("inside the datacenter"), "{w}");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn silent_after_the_vbr_is_dropped_beyond_the_line() {
+    async fn silence_after_the_vbr_is_on_the_cloud_side() {
         let mut p = path(&["10.0.0.1", "172.31.255.2", "10.255.0.2"]);
         p.silent_from = Some(3);
         let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
         let (w, whose) = words(&t, &sides());
         assert_eq!(whose, Whose::Cloud);
-        assert_eq!(
-            w,
-            "dropped beyond the line, after 172.31.255.2 (hop 2, the line's cloud end: VBR)"
+        assert!(
+            w.starts_with("no answer from beyond 172.31.255.2 (hop 2, the line's cloud end: VBR)"),
+            "{w}"
         );
+        assert!(w.contains("both on the cloud side"), "{w}");
         let hops = hop_records(&t, &sides());
         assert_eq!(hops[0].side, Some(HopSide::Datacenter));
         assert_eq!(hops[1].side, Some(HopSide::Line));
@@ -526,6 +588,38 @@ mod tests {
         let mut p = path(&["10.0.0.1", "172.31.255.2"]);
         let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
         assert_eq!(t.end, End::Reached(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_probes_own_icmp_error_wins_over_a_rate_limited_silence() {
+        // the core rejected the connect, then rate-limited: the sweep hears nothing at all
+        let mut p = path(&[]);
+        p.silent_from = Some(1);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let gw: IpAddr = "10.0.0.1".parse().unwrap();
+        let (silent, _) = words(&t, &sides());
+        assert!(
+            silent.starts_with("no router on the way answered"),
+            "{silent}"
+        );
+        let t = with_evidence_in_hand(t, Some((gw, "ICMP network unreachable".into())), Some(gw));
+        let (w, whose) = words(&t, &sides());
+        assert_eq!(whose, Whose::Datacenter, "{w}");
+        assert!(
+            w.starts_with("ICMP network unreachable, from 10.0.0.1 (hop 1, the node's gateway), to the connect itself"),
+            "{w}"
+        );
+        assert!(w.ends_with("rejected inside the datacenter"), "{w}");
+        // a sweep that saw the rejection or reached the destination keeps its own end
+        let mut p = path(&["10.0.0.1", "172.31.255.2"]);
+        let reached = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let kept = with_evidence_in_hand(reached.clone(), Some((gw, "x".into())), Some(gw));
+        assert_eq!(kept, reached);
+        // nothing in hand: the silence stands
+        let mut p = path(&["10.0.0.1"]);
+        p.silent_from = Some(2);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        assert_eq!(with_evidence_in_hand(t.clone(), None, Some(gw)), t);
     }
 
     #[tokio::test(start_paused = true)]

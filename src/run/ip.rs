@@ -207,11 +207,14 @@ impl StepKind for TcpConnect {
                 f = icmp::annotate(f, o);
             }
             // silently dropped or rejected on the way: which hop, whose side
-            if matches!(
-                out,
-                Err(TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_))
-            ) {
-                if let Some(l) = ctx.locate(sa, super::Flow::Tcp).await {
+            let (locate, rejected) = match &out {
+                Err(TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_)) => (true, None),
+                Err(TcpFailure::RejectedBy { from, what }) => (true, Some((*from, what.clone()))),
+                Err(TcpFailure::Refused | TcpFailure::LocalBlocked(_) | TcpFailure::Other(_))
+                | Ok(_) => (false, None),
+            };
+            if locate {
+                if let Some(l) = ctx.locate_after(sa, super::Flow::Tcp, rejected).await {
                     f = l.annotate(f);
                 }
             }

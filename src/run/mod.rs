@@ -217,12 +217,30 @@ impl Ctx<'_, '_> {
     /// Trace where a failed flow toward `dst` breaks (once per flow and run), bounded by one
     /// timeout and the run's deadline; None when the platform cannot send TTL probes.
     pub(crate) async fn locate(&self, dst: SocketAddr, flow: Flow) -> Option<Located> {
-        let key = (matches!(flow, Flow::Tcp), dst);
-        let cell = std::sync::Arc::clone(self.traces.lock().ok()?.entry(key).or_default());
-        cell.get_or_init(|| self.sweep(dst, flow)).await.clone()
+        self.locate_after(dst, flow, None).await
     }
 
-    async fn sweep(&self, dst: SocketAddr, flow: Flow) -> Option<Located> {
+    /// `locate`, with a router's ICMP error the failed probe itself got (its sender and what it
+    /// said): the evidence in hand, which the sweep's silence does not overrule.
+    pub(crate) async fn locate_after(
+        &self,
+        dst: SocketAddr,
+        flow: Flow,
+        rejected: Option<(IpAddr, String)>,
+    ) -> Option<Located> {
+        let key = (matches!(flow, Flow::Tcp), dst);
+        let cell = std::sync::Arc::clone(self.traces.lock().ok()?.entry(key).or_default());
+        cell.get_or_init(|| self.sweep(dst, flow, rejected))
+            .await
+            .clone()
+    }
+
+    async fn sweep(
+        &self,
+        dst: SocketAddr,
+        flow: Flow,
+        rejected: Option<(IpAddr, String)>,
+    ) -> Option<Located> {
         use crate::probe::trace;
         let mut probe = match flow {
             Flow::Tcp => self.net.connector.ttl_path(dst),
@@ -252,6 +270,7 @@ impl Ctx<'_, '_> {
         if let Ok(r) = self.net.routes.route_to(dst.ip()).await {
             sides.gateway = r.gateway;
         }
+        let t = trace::with_evidence_in_hand(t, rejected, sides.gateway);
         let (words, whose) = trace::words(&t, &sides);
         Some(Located {
             words,

@@ -68,6 +68,13 @@ impl PullFollow {
                     PullFailure::Tls(TlsFailure::Connect(
                         TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_),
                     )) => ctx.locate(addr, Flow::Tcp).await,
+                    PullFailure::Tls(TlsFailure::Connect(TcpFailure::RejectedBy {
+                        from,
+                        what,
+                    })) => {
+                        ctx.locate_after(addr, Flow::Tcp, Some((*from, what.clone())))
+                            .await
+                    }
                     PullFailure::Tls(
                         TlsFailure::Connect(
                             TcpFailure::Refused

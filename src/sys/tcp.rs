@@ -19,9 +19,23 @@ impl Connector for TokioConnector {
             tokio::net::TcpSocket::new_v6()
         }
         .map_err(|e| TcpFailure::Other(format!("socket: {e}")))?;
+        // a router's ICMP error to the connect itself is kept with its sender (IP_RECVERR; the
+        // error queue outlives the connect future, which owns and closes the socket)
+        let keep = addr
+            .is_ipv4()
+            .then(|| {
+                nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::Ipv4RecvErr, &true)
+                    .ok()?;
+                nix::unistd::dup(&sock).ok()
+            })
+            .flatten();
         match tokio::time::timeout(timeout, sock.connect(addr)).await {
             Err(_) => Err(TcpFailure::TimedOut(crate::clock::ms(timeout))),
-            Ok(Err(e)) => Err(super::errno::tcp_failure(&e)),
+            Ok(Err(e)) => Err(rejected_by(
+                super::errno::tcp_failure(&e),
+                keep.as_ref(),
+                addr,
+            )),
             Ok(Ok(stream)) => {
                 let local = stream
                     .local_addr()
@@ -78,5 +92,19 @@ impl Connector for TokioConnector {
             .chars()
             .filter(|c| !c.is_control())
             .collect())
+    }
+}
+
+/// An unreachable connect whose error queue holds a router's ICMP error names that router.
+fn rejected_by(f: TcpFailure, keep: Option<&std::os::fd::OwnedFd>, addr: SocketAddr) -> TcpFailure {
+    let queued = keep.and_then(super::errqueue::queued_icmp);
+    match (f, queued) {
+        (TcpFailure::Unreachable(_), Some((3, code, from))) if from != addr.ip() => {
+            TcpFailure::RejectedBy {
+                from,
+                what: super::errqueue::unreachable_words(code),
+            }
+        }
+        (f, _) => f,
     }
 }

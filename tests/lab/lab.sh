@@ -299,6 +299,7 @@ clear_faults() {
   in_vbr iptables -F FORWARD; in_vbr iptables -F OUTPUT
   in_router ip route del unreachable 100.118.0.0/16 2>/dev/null || true
   in_cloud ip route replace 10.0.0.0/8 via 10.255.0.1 src $PEER
+  in_vbr ip route replace 10.0.0.0/8 via 172.31.255.1
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
@@ -342,11 +343,19 @@ fault() {
       oss-blocked) in_router iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       # the core switch has an unreachable route for OSS (it answers ICMP network unreachable)
       core-unreachable) in_router ip route add unreachable 100.118.0.0/16 ;;
+      # the same, and the core rate-limits its ICMP errors (as Linux and most routers do): the first
+      # two reach the node, the later ones (the sweep's) are dropped
+      core-unreachable-ratelimited) in_router ip route add unreachable 100.118.0.0/16
+                 in_router iptables -A OUTPUT -p icmp --icmp-type destination-unreachable -m limit --limit 1/hour --limit-burst 2 -j ACCEPT
+                 in_router iptables -A OUTPUT -p icmp --icmp-type destination-unreachable -j DROP ;;
       # the registry's token service, or the storage host its blobs are redirected to, dropped
       token-blocked) in_router iptables -I FORWARD -d $TOKEN -j DROP ;;
       storage-blocked) in_router iptables -I FORWARD -d $STORAGE -j DROP ;;
       # the token service refuses anonymous pulls; the node has credentials (as imagePullSecrets)
       anon-refused) touch "$DIR/token-no-anon"; echo lab:lab >"$DIR/truth-creds" ;;
+      # the cloud side has no route back to the datacenter CIDR (the VBR's, as a missing route in
+      # a VBR / CEN / VPC route table): the node's traffic goes out, nothing comes back past the core
+      vbr-no-route-back) in_vbr ip route del 10.0.0.0/8 ;;
       # the VBR (the cloud end of the line) drops OSS
       vbr-drops-oss) in_vbr iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
