@@ -155,6 +155,24 @@ pub(crate) fn return_path(mut f: Finding, o: &EchoOutcome) -> Finding {
             };
             f.evidence(&EchoEvidence::return_path("arrived".into()))
         }
+        ReturnPath::Lost(to) if o.received < o.sent => {
+            // the path lost echoes too: one lost return datagram proves nothing under that loss
+            let lost = o.sent - o.received;
+            let msg = format!(
+                "{}; the peer's datagram to this node's own address {to} did not come back either, but the path lost {lost} of {} echoes too: under that loss one lost datagram does not prove the way back broken (run again, or `inbound` from a VPC host)",
+                f.message, o.sent
+            );
+            let f = match f.status {
+                Status::Fail | Status::Skip => {
+                    f.message = msg;
+                    f
+                }
+                Status::Pass | Status::Warn => {
+                    f.recast(Status::Warn, &Plain(Phase::Udp, ErrorClass::Loss), msg)
+                }
+            };
+            f.evidence(&EchoEvidence::return_path("lost (under loss)".into()))
+        }
         ReturnPath::Lost(to) => {
             let why = if nat {
                 format!(
@@ -320,6 +338,34 @@ mod tests {
             f.message.contains("nothing listens on UDP 8472"),
             "{}",
             f.message
+        );
+    }
+
+    #[test]
+    fn a_lost_return_datagram_fails_only_on_a_clean_path() {
+        let p: SocketAddr = "192.168.0.20:8472".parse().unwrap();
+        let back: SocketAddr = "10.0.0.10:8472".parse().unwrap();
+        let o = |r: u32| EchoOutcome {
+            sent: 3,
+            received: r,
+            rtts_ms: vec![0.5; r as usize],
+            error: None,
+            full: None,
+            observed: None,
+            local: None,
+            returned: crate::probe::echo::ReturnPath::Lost(back),
+        };
+        let clean = evaluate_echo(p, &o(3));
+        assert_eq!(clean.status, Status::Fail);
+        assert_eq!(clean.details.error, Some(ErrorClass::NoReturnPath));
+        // the path lost echoes too: one lost datagram proves nothing
+        let lossy = evaluate_echo(p, &o(1));
+        assert_eq!(lossy.status, Status::Warn, "{}", lossy.message);
+        assert_eq!(lossy.details.error, Some(ErrorClass::Loss));
+        assert!(
+            lossy.message.contains("does not prove the way back broken"),
+            "{}",
+            lossy.message
         );
     }
 

@@ -130,7 +130,10 @@ pub(crate) async fn bounded<T>(
 /// One attempt that gets the whole `t`, and a second one started at `t / 2` when the first has not
 /// finished by then (a lossy but working line: as resolvers and TLS clients retry); the first
 /// definite outcome wins, a transient one (a timeout) waits for the other. Returns the outcome and
-/// how many attempts were started.
+/// how many attempts count for loss: only an attempt that got no answer within its time is lost.
+/// A late answer is delay, not loss — the first attempt answering after the second was sent counts
+/// once (the second is redundant, not lost), and when the second answers first, the first gets
+/// twice the second's round trip more before it counts as lost.
 pub(crate) async fn with_second_attempt<T, F, Fut>(
     t: Duration,
     attempt: F,
@@ -151,8 +154,8 @@ where
     let started = Instant::now();
     match select(first, second).await {
         Either::Left((out, other)) => {
-            let attempts = if started.elapsed() >= half { 2 } else { 1 };
-            if transient(&out) && attempts == 2 {
+            let second_sent = started.elapsed() >= half;
+            if transient(&out) && second_sent {
                 let o2 = other.await;
                 if transient(&o2) {
                     (out, 2)
@@ -160,14 +163,21 @@ where
                     (o2, 2)
                 }
             } else {
-                (out, attempts)
+                // answered (late or not): the second, if sent, is redundant
+                (out, 1)
             }
         }
-        Either::Right((out, other)) => {
+        Either::Right((out, first)) => {
             if transient(&out) {
-                (other.await, 2)
-            } else {
-                (out, 2)
+                return (first.await, 2);
+            }
+            // the second answered while the first is out: give the first two of the second's
+            // round trips (the path's delay) before calling it lost
+            let rtt = started.elapsed().saturating_sub(half);
+            let grace = (rtt * 2).min(t.saturating_sub(started.elapsed()));
+            match tokio::time::timeout(grace, first).await {
+                Ok(o1) if !transient(&o1) => (out, 1),
+                Ok(_) | Err(_) => (out, 2),
             }
         }
     }
@@ -477,5 +487,63 @@ impl Ctx<'_, '_> {
             .flatten()
             .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod second_attempt_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Attempt `n` (0, 1) answers after `delays[n]`, or never (a timeout at its wait).
+    async fn run(t: Duration, delays: [Option<u64>; 2]) -> (bool, u32, Duration) {
+        let n = AtomicU32::new(0);
+        let start = Instant::now();
+        let attempt = |wait: Duration| {
+            let k = n.fetch_add(1, Ordering::SeqCst) as usize;
+            async move {
+                match delays[k] {
+                    Some(ms) if Duration::from_millis(ms) <= wait => {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        true
+                    }
+                    Some(_) | None => {
+                        tokio::time::sleep(wait).await;
+                        false
+                    }
+                }
+            }
+        };
+        let (ok, attempts) = with_second_attempt(t, attempt, |ok: &bool| !ok).await;
+        (ok, attempts, start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_is_delay_not_loss() {
+        let t = Duration::from_secs(2);
+        // a long line: the first answers after the second was sent
+        assert_eq!(run(t, [Some(1_300), Some(1_300)]).await.1, 1);
+        // the first answers in time: no second at all
+        assert_eq!(run(t, [Some(240), None]).await.1, 1);
+        // the second answers first, the first a little after it: delay
+        let (ok, n, _) = run(t, [Some(1_500), Some(300)]).await;
+        assert!(ok);
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_first_attempt_is_loss() {
+        let t = Duration::from_secs(2);
+        let (ok, n, took) = run(t, [None, Some(50)]).await;
+        assert!(ok);
+        assert_eq!(
+            n, 2,
+            "the first got no answer within twice the second's round trip"
+        );
+        assert!(took < Duration::from_millis(1_200), "{took:?}");
+        let (ok, n, took) = run(t, [None, None]).await;
+        assert!(!ok);
+        assert_eq!(n, 2);
+        assert!(took <= t, "{took:?}");
     }
 }

@@ -271,6 +271,14 @@ up() {
 
 kill_pidfile() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
 
+# undo the long line (fault long-line)
+clear_delay() {
+  kill_pidfile "$DIR/delay.pid"
+  for pref in 100 101 102; do in_router ip rule del pref $pref 2>/dev/null || true; done
+  for t in 200 201 202; do in_router ip route flush table $t 2>/dev/null || true; done
+  in_router ip link del dl 2>/dev/null || true
+}
+
 all_ns() { ip netns list | awk '{print $1}' | grep "^$ID-" || true; }
 
 down() {
@@ -300,6 +308,7 @@ clear_faults() {
   in_router ip route del unreachable 100.118.0.0/16 2>/dev/null || true
   in_cloud ip route replace 10.0.0.0/8 via 10.255.0.1 src $PEER
   in_vbr ip route replace 10.0.0.0/8 via 172.31.255.1
+  clear_delay
   in_router iptables -P FORWARD ACCEPT
   in_node ip route flush table main 2>/dev/null || true
   in_node ip route add 10.0.0.0/24 dev n0 proto kernel scope link src 10.0.0.10 2>/dev/null || true
@@ -356,6 +365,26 @@ fault() {
       # the cloud side has no route back to the datacenter CIDR (the VBR's, as a missing route in
       # a VBR / CEN / VPC route table): the node's traffic goes out, nothing comes back past the core
       vbr-no-route-back) in_vbr ip route del 10.0.0.0/8 ;;
+      # a long line: 120 ms each way between the node and everything over the line (240 ms round
+      # trip), by a user-space delay line on the core (tests/lab/delay.py: no netem here); the
+      # node's packets go through the TUN device dl and on by policy routing, nothing is lost
+      long-line)
+        in_router ip tuntap add dev dl mode tun
+        in_router sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+        in_router ip link set dl up
+        in_router sysctl -qw net.ipv4.conf.dl.rp_filter=0 net.ipv4.conf.rn.rp_filter=0 net.ipv4.conf.rv.rp_filter=0
+        ip netns exec "$ROUTER" python3 "$HERE/delay.py" dl 120 </dev/null >"$DIR/delay.log" 2>&1 &
+        echo $! >"$DIR/delay.pid"
+        for net in 100.0.0.0/8 192.168.0.0/16 198.18.0.0/15; do
+          in_router ip route add $net dev dl table 200
+          in_router ip route add $net via 172.31.255.2 dev rv table 201
+        done
+        in_router ip route add 10.0.0.0/24 dev rn table 201
+        in_router ip route add 10.0.0.0/24 dev dl table 202
+        in_router ip rule add pref 100 iif rn lookup 200
+        in_router ip rule add pref 101 iif dl lookup 201
+        in_router ip rule add pref 102 iif rv to 10.0.0.0/24 lookup 202
+        sleep 0.3 ;;
       # the VBR (the cloud end of the line) drops OSS
       vbr-drops-oss) in_vbr iptables -I FORWARD -d 100.118.0.0/16 -j DROP ;;
       vxlan-blocked) in_router iptables -I FORWARD -p udp --dport 8472 -j DROP ;;
