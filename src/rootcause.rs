@@ -17,9 +17,10 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::cause::ErrorClass;
-use crate::evidence::{CausedBy, Whose};
+use crate::evidence::{CausedBy, HopRecord, Whose};
 use crate::probe::cidr::CidrEvidence;
 use crate::probe::ntp::NtpRun;
+use crate::probe::route::RouteEvidence;
 use crate::probe::tls::TlsEvidence;
 use crate::result::{CheckResult, Status};
 
@@ -100,15 +101,13 @@ pub(crate) fn link_causes(results: &mut [CheckResult], nameservers: &[String]) {
         }
     }
     links.extend(clock_links(results));
-    let linked: Vec<usize> = links.iter().map(|(i, _)| *i).collect();
-    links.extend(hop_links(results, &linked));
     for (i, v) in links {
         results[i].details.caused_by.get_or_insert(v);
     }
 }
 
 /// The hop where a failed row's TTL sweep stopped (its last answering hop) and whose side it is.
-fn stop_hop(r: &CheckResult) -> Option<(IpAddr, Whose)> {
+fn stop_hop(r: &CheckResult) -> Option<(HopRecord, Whose)> {
     let whose = r.details.whose?;
     match whose {
         Whose::Datacenter | Whose::Cloud | Whose::Either => {}
@@ -120,26 +119,84 @@ fn stop_hop(r: &CheckResult) -> Option<(IpAddr, Whose)> {
         .as_ref()?
         .iter()
         .rev()
-        .find_map(|h| h.address)?;
-    Some((last, whose))
+        .find(|h| h.address.is_some())?;
+    Some((last.clone(), whose))
 }
 
-/// Failed rows whose sweeps stopped at the same hop, on the same side, are one cause: the first of
-/// them in plan order leads, the others carry `caused_by` it (the view folds them under it).
-fn hop_links(results: &[CheckResult], already: &[usize]) -> Vec<(usize, CausedBy)> {
-    let mut first: Vec<((IpAddr, Whose), usize)> = vec![];
-    let mut out = vec![];
-    for (i, r) in results.iter().enumerate() {
-        if r.status != Status::Fail || r.details.caused_by.is_some() || already.contains(&i) {
+/// Failed rows whose sweeps stopped at the same hop on the same side: one path, not one row
+/// causing the others (a DNS timeout does not explain a TCP connect to a fixed address). The views
+/// fold them under the path; no `caused_by` is made between them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PathStop {
+    /// The last hop that answered (or rejected), and whose side the break is on.
+    pub(crate) hop: HopRecord,
+    pub(crate) whose: Whose,
+    /// The failed rows that stop there, in report order.
+    pub(crate) rows: Vec<usize>,
+    /// Rows that passed toward addresses the node routes through that same hop (its gateway):
+    /// when there are any, the hop forwards other flows, and the stopped rows are filters on
+    /// their ports, not a broken path.
+    pub(crate) passing: Vec<usize>,
+}
+
+/// The paths that two or more of `among` (failed rows) stop on.
+pub(crate) fn path_stops(results: &[CheckResult], among: &[usize]) -> Vec<PathStop> {
+    let mut stops: Vec<PathStop> = vec![];
+    for &i in among {
+        let r = &results[i];
+        if r.status != Status::Fail {
             continue;
         }
-        let Some(key) = stop_hop(r) else { continue };
-        match first.iter().find(|(k, _)| *k == key) {
-            Some((_, k)) => out.push((i, link(&results[*k]))),
-            None => first.push((key, i)),
+        let Some((hop, whose)) = stop_hop(r) else {
+            continue;
+        };
+        match stops
+            .iter_mut()
+            .find(|s| s.hop.address == hop.address && s.whose == whose)
+        {
+            Some(s) => s.rows.push(i),
+            None => stops.push(PathStop {
+                hop,
+                whose,
+                rows: vec![i],
+                passing: vec![],
+            }),
         }
     }
-    out
+    stops.retain(|s| s.rows.len() > 1);
+    for s in &mut stops {
+        s.passing = passing_through(results, s.hop.address);
+    }
+    stops
+}
+
+/// Rows that passed toward an address whose `route.*` row routes it through `hop` (its gateway).
+fn passing_through(results: &[CheckResult], hop: Option<IpAddr>) -> Vec<usize> {
+    let Some(hop) = hop else { return vec![] };
+    let via_hop: Vec<IpAddr> = results
+        .iter()
+        .filter(|r| r.category == Category::Route.as_str() && r.status == Status::Pass)
+        .filter(|r| {
+            r.details
+                .read::<RouteEvidence>()
+                .is_some_and(|e| e.gateway == Some(hop))
+        })
+        .filter_map(|r| address_ip(r.address.as_deref()?))
+        .collect();
+    let flows = [Category::Tcp, Category::Tls, Category::Udp, Category::Http];
+    results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == Status::Pass)
+        .filter(|(_, r)| flows.iter().any(|c| r.category == c.as_str()))
+        .filter(|(_, r)| {
+            r.address
+                .as_deref()
+                .and_then(address_ip)
+                .is_some_and(|ip| via_hop.contains(&ip))
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Certificates judged expired or not yet valid because the local clock is wrong: linked to
@@ -410,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_that_stop_at_the_same_hop_fold_under_the_first() {
+    fn rows_that_stop_at_the_same_hop_are_one_path_not_one_cause() {
         let mut rs = vec![
             row(
                 "tcp.oss",
@@ -441,14 +498,47 @@ mod tests {
             ("172.31.255.2", "datacenter"),
         ]) {
             set(r, json!({"hops": hops(last)}));
-            set(r, json!({"where": json!(whose)}));
+            set(r, json!({"where": whose}));
         }
         link_causes(&mut rs, &[]);
-        assert!(rs[0].details.caused_by.is_none());
-        assert_eq!(rs[1].details.to_json()["caused_by"]["id"], "tcp.oss");
         assert!(
-            rs[2].details.caused_by.is_none(),
-            "another side is another cause"
+            rs.iter().all(|r| r.details.caused_by.is_none()),
+            "a shared hop is not a causal claim"
         );
+        let stops = path_stops(&rs, &[0, 1, 2]);
+        assert_eq!(stops.len(), 1, "another side is another path: {stops:?}");
+        assert_eq!(stops[0].rows, [0, 1]);
+        assert_eq!(stops[0].whose, Whose::Cloud);
+        assert!(stops[0].passing.is_empty());
+        // a flow through the same gateway passes: these are filters on the failed ports
+        let mut rs2 = rs.clone();
+        for r in &mut rs2 {
+            set(
+                r,
+                json!({"hops": [{"ttl": 1, "address": "10.0.0.1"}], "where": "either"}),
+            );
+        }
+        let mut route = row(
+            "route.registry",
+            "reg",
+            Some("100.103.9.188"),
+            Status::Pass,
+            None,
+        );
+        set(
+            &mut route,
+            json!({"gateway": "10.0.0.1", "interface": "n0"}),
+        );
+        rs2.push(route);
+        rs2.push(row(
+            "tcp.registry",
+            "reg",
+            Some("100.103.9.188:443"),
+            Status::Pass,
+            None,
+        ));
+        let stops = path_stops(&rs2, &[0, 1, 2]);
+        assert_eq!(stops[0].rows, [0, 1, 2]);
+        assert_eq!(stops[0].passing, [4]);
     }
 }

@@ -316,3 +316,69 @@ fn rows_that_say_the_same_thing_are_one_row() {
     );
     assert_eq!(all.matches("│ FAIL").count(), 2, "{all}");
 }
+
+/// Failed flows whose sweeps stop at the same hop are one path row, led by the path and its fixes
+/// for each explanation that fits, not one row "caused by" another.
+#[test]
+fn flows_that_stop_at_the_same_hop_are_one_path() {
+    let mut r = sample();
+    let hops = serde_json::json!({
+        "hops": [{"ttl": 1, "address": "10.0.0.1", "rtt_ms": 0.3, "side": "datacenter"}],
+        "where": "either"
+    });
+    let mut dns = row(
+        "dns.registry",
+        "registry-cn-hangzhou-vpc.ack.aliyuncs.com",
+        None,
+        Status::Fail,
+        "does not resolve via 100.100.2.136: timed out after 1000 ms",
+    );
+    dns.details = serde_json::from_value(serde_json::json!({
+        "phase": "dns", "error": "timeout",
+        "hops": hops["hops"], "where": "either"
+    }))
+    .unwrap();
+    let mut tcp = r.results[1].clone();
+    let mut d = serde_json::to_value(&tcp.details).unwrap();
+    d["hops"] = hops["hops"].clone();
+    d["where"] = hops["where"].clone();
+    tcp.details = serde_json::from_value(d).unwrap();
+    r.results[1] = tcp;
+    r.results.insert(0, dns);
+    r.summary = Summary::of(&r.results, false);
+    let t = render(
+        &r,
+        Format::Table,
+        Style {
+            width: 400,
+            ..PLAIN
+        },
+    );
+    assert!(
+        t.contains("2 failed flows stop at 10.0.0.1 (hop 1, datacenter side), the last hop that answers them"),
+        "{t}"
+    );
+    assert!(
+        t.contains("path 10.0.0.1 (hop 1, datacenter side)"),
+        "the path has its own fix:\n{t}"
+    );
+    assert!(t.contains("route to the datacenter CIDR"), "{t}");
+    assert!(
+        !t.contains("allow UDP and TCP 53"),
+        "a broken path's rows do not send the operator to a port:\n{t}"
+    );
+    // with --all every row is there, as it was
+    let all = render(
+        &r,
+        Format::Table,
+        Style {
+            width: 100,
+            all: true,
+            ..PLAIN
+        },
+    );
+    assert!(
+        all.contains("dns.registry") && all.contains("tcp.registry"),
+        "{all}"
+    );
+}

@@ -276,6 +276,57 @@ pub(crate) fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
     }
 }
 
+/// A hop of a report's `details.hops`, in words: `10.0.0.1 (hop 1, datacenter side)`.
+pub(crate) fn hop_record_words(h: &HopRecord) -> String {
+    let ip = h.address.map_or_else(
+        || "a hop that did not answer".to_string(),
+        |a| a.to_string(),
+    );
+    match h.side {
+        Some(HopSide::Datacenter) => format!("{ip} (hop {}, datacenter side)", h.ttl),
+        Some(HopSide::Line) => format!("{ip} (hop {}, the line's cloud end: VBR)", h.ttl),
+        Some(HopSide::Cloud) => format!("{ip} (hop {}, cloud side)", h.ttl),
+        Some(HopSide::Unknown) | None => format!("{ip} (hop {})", h.ttl),
+    }
+}
+
+/// Several flows that stop at the same hop, in words: what that hop is for them and where each
+/// explanation that fits would be; and the fix for each. `passing`: ids of flows that pass
+/// through that hop (then these are filters on their ports, not a broken path).
+pub(crate) fn path_words(
+    hop: &HopRecord,
+    whose: Whose,
+    n: usize,
+    passing: &[&str],
+) -> (String, String) {
+    let at = hop_record_words(hop);
+    let (what, fix) = match whose {
+        Whose::Either => (
+            format!("{n} failed flows stop at {at}, the last hop that answers them: the traffic is lost after it, or the answers from beyond it are lost on the way back"),
+            format!("Past {at}: check the datacenter's route and firewall toward these destinations, and the line. On the way back: give the cloud side a route to the datacenter CIDR (the VBR's route table, CEN / ECR, the VPC route table). Run `ack-edge-preflight inbound` from a VPC host to see the way back."),
+        ),
+        Whose::Cloud => (
+            format!("{n} failed flows stop at {at}: beyond it both the way on and the way back are on the cloud side"),
+            "On the cloud side: the routes and security groups toward the VPC, and the VBR / CEN / ECR / VPC routes back to the datacenter CIDR.".to_string(),
+        ),
+        Whose::Datacenter => (
+            format!("{n} failed flows are rejected at {at}, inside the datacenter"),
+            format!("Fix the route or the firewall rule of {at} that rejects these flows."),
+        ),
+        Whose::Unknown | Whose::None => (
+            format!("{n} failed flows stop at {at}"),
+            format!("Follow the path past {at}: its next hop's route and firewall, and the way back."),
+        ),
+    };
+    if passing.is_empty() {
+        return (what, fix);
+    }
+    (
+        format!("{what}; other flows through it pass ({}): filters on the failed flows' ports, not a broken path", passing.join(", ")),
+        format!("Other flows pass {at}: look for a firewall rule on these flows' ports past it (or on the way back), not for a missing route."),
+    )
+}
+
 /// The sweep's end, with the evidence the failed probe already had: a router's ICMP error to the
 /// probe itself (`rejected`: its sender and what it said) wins over the sweep's silence (a router
 /// that rate-limits its errors answers the probe and not the sweep). A sweep that saw a rejection

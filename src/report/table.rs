@@ -267,8 +267,8 @@ pub(crate) fn render(report: &Report, style: Style) -> String {
         report.target.cni,
         crate::text::clean(&report.host.hostname, 64)
     );
-    let shown_order = if style.all {
-        every_row(&mut out, results, style, wide)
+    let (shown_order, paths) = if style.all {
+        (every_row(&mut out, results, style, wide), vec![])
     } else {
         let root = roots(results);
         let shown = problems_first(&mut out, results, &root, style, wide);
@@ -277,7 +277,7 @@ pub(crate) fn render(report: &Report, style: Style) -> String {
         shown
     };
     verdict_lines(&mut out, report, style);
-    how_to_fix(&mut out, results, &shown_order, style);
+    how_to_fix(&mut out, results, &shown_order, &paths, style);
     if style.ascii {
         out = to_ascii(&out);
     }
@@ -301,14 +301,16 @@ fn every_row(out: &mut String, results: &[CheckResult], style: Style, wide: bool
 }
 
 /// Problems that nothing else explains, the causes with most consequences first, their
-/// consequences folded under them; rows that say the same thing are one row. The order shown.
+/// consequences folded under them; failed flows that stop at the same hop are one path, led by
+/// it; rows that say the same thing are one row. The rows whose fixes apply, in the order shown,
+/// and the paths (with their own fixes).
 fn problems_first(
     out: &mut String,
     results: &[CheckResult],
     root: &[usize],
     style: Style,
     wide: bool,
-) -> Vec<usize> {
+) -> (Vec<usize>, Vec<(String, String)>) {
     let explained = |i: usize| root[i] != i;
     let dependents = |i: usize| -> Vec<usize> {
         (0..results.len())
@@ -327,9 +329,45 @@ fn problems_first(
             .then(rank(&results[*a].category).cmp(&rank(&results[*b].category)))
             .then(a.cmp(b))
     });
-    if !problems.is_empty() {
-        let mut t = table(style, wide);
-        for (rows, deps) in &same_words(results, &problems) {
+    let ids: Vec<usize> = problems.iter().map(|(i, _)| *i).collect();
+    let stops = crate::rootcause::path_stops(results, &ids);
+    let mut path_fixes = vec![];
+    let mut fixes_from: Vec<usize> = vec![];
+    let mut t = table(style, wide);
+    for s in &stops {
+        let passing: Vec<&str> = dedup(s.passing.iter().map(|&k| results[k].id.as_str()));
+        let (words, fix) = crate::probe::trace::path_words(&s.hop, s.whose, s.rows.len(), &passing);
+        let deps: Vec<usize> = problems
+            .iter()
+            .filter(|(i, _)| s.rows.contains(i))
+            .flat_map(|(_, d)| d.iter().copied())
+            .collect();
+        add_path_row(
+            &mut t,
+            results,
+            s,
+            &words,
+            consequences(results, &deps, "→"),
+            style,
+            wide,
+        );
+        path_fixes.push((
+            format!("path {}", crate::probe::trace::hop_record_words(&s.hop)),
+            fix,
+        ));
+        // a broken path's fix is the path's; filters keep their rows' own fixes
+        if !passing.is_empty() {
+            fixes_from.extend(&s.rows);
+        }
+    }
+    let in_path = |i: &usize| stops.iter().any(|s| s.rows.contains(i));
+    let rest: Vec<(usize, Vec<usize>)> = problems
+        .iter()
+        .filter(|(i, _)| !in_path(i))
+        .cloned()
+        .collect();
+    if !rest.is_empty() || !stops.is_empty() {
+        for (rows, deps) in &same_words(results, &rest) {
             add_row(
                 &mut t,
                 results,
@@ -342,7 +380,73 @@ fn problems_first(
         constrain(&mut t, wide);
         out.push_str(&format!("{t}\n"));
     }
-    problems.iter().map(|(i, _)| *i).collect()
+    fixes_from.extend(rest.iter().map(|(i, _)| *i));
+    (fixes_from, path_fixes)
+}
+
+fn dedup<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = vec![];
+    for x in it {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    }
+    v
+}
+
+/// One row for a path several failed flows stop on: the path leads, the flows are listed.
+fn add_path_row(
+    t: &mut Table,
+    results: &[CheckResult],
+    s: &crate::rootcause::PathStop,
+    words: &str,
+    note: Option<String>,
+    style: Style,
+    wide: bool,
+) {
+    let status = Cell::new(Status::Fail.label()).set_alignment(CellAlignment::Left);
+    let status = if style.color {
+        status
+            .fg(color(Status::Fail))
+            .add_attribute(Attribute::Bold)
+    } else {
+        status
+    };
+    let mut flows: Vec<String> = vec![];
+    for &k in &s.rows {
+        let r = &results[k];
+        let f = match &r.address {
+            Some(a) => format!("{} {a}", r.id),
+            None => format!("{} {}", r.id, crate::text::clean(&r.target, 80)),
+        };
+        if !flows.contains(&f) {
+            flows.push(f);
+        }
+    }
+    let mut evidence = format!("{words}: {}", flows.join(", "));
+    if let Some(n) = note {
+        evidence.push('\n');
+        evidence.push_str(&n);
+    }
+    let hop = s
+        .hop
+        .address
+        .map_or_else(|| "?".to_string(), |a| a.to_string());
+    if wide {
+        t.add_row(vec![
+            status,
+            Cell::new("path"),
+            Cell::new(format!("beyond {hop}")),
+            Cell::new(hop),
+            Cell::new(evidence),
+        ]);
+    } else {
+        t.add_row(vec![
+            status,
+            Cell::new(format!("path\n{hop}")),
+            Cell::new(evidence),
+        ]);
+    }
 }
 
 /// Rows that say the same thing (same status, error and message but for their own address) as
@@ -470,11 +574,20 @@ fn verdict_lines(out: &mut String, report: &Report, style: Style) {
     }
 }
 
-/// How to fix: one entry per fix text, in the order the rows were shown; requirements that share
-/// a fix are named together.
-fn how_to_fix(out: &mut String, results: &[CheckResult], shown: &[usize], style: Style) {
+/// How to fix: the paths' first, then one entry per fix text, in the order the rows were shown;
+/// requirements that share a fix are named together.
+fn how_to_fix(
+    out: &mut String,
+    results: &[CheckResult],
+    shown: &[usize],
+    paths: &[(String, String)],
+    style: Style,
+) {
     let ordered: Vec<CheckResult> = shown.iter().map(|&i| results[i].clone()).collect();
-    let mut fx: Vec<(Status, Vec<&str>, &str)> = vec![];
+    let mut fx: Vec<(Status, Vec<&str>, &str)> = paths
+        .iter()
+        .map(|(what, fix)| (Status::Fail, vec![what.as_str()], fix.as_str()))
+        .collect();
     for (id, status, text) in fixes(&ordered, true) {
         match fx.iter_mut().find(|(_, _, t)| *t == text) {
             Some(e) => {
