@@ -1704,7 +1704,23 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "pass",
                 "responder answered",
             )?;
-            r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")
+            r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")?;
+            // 5 % random loss on the line: a real client gets through on a retry, and so does
+            // inbound (a second connect at half the timeout); no port FAILs
+            with_faults(&["lossy"])?;
+            lab(&["responder", "node", "10.0.0.10", bin])?;
+            let r = inbound(&["--timeout", "2s"])?;
+            let failed: Vec<String> = r.report["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|x| x["status"] == "fail")
+                .map(|x| format!("{} {} {}", x["id"], x["address"], x["message"]))
+                .collect();
+            if !failed.is_empty() {
+                return Err(format!("loss is not a closed port: {failed:#?}").into());
+            }
+            Ok(())
         }),
         ("inbound_sweeps_a_rack_at_once", || {
             with_faults(&[])?;

@@ -234,7 +234,7 @@ impl StepKind for InboundConnect {
     }
     fn packets(&self, s: &Step, _: &str) -> Vec<String> {
         vec![format!(
-            "TCP connect to {}:{} and read the responder's banner",
+            "TCP connect to {}:{} and read the responder's banner (a second connect at half the timeout when the first has no answer)",
             s.addr_text(),
             s.port.unwrap_or_default()
         )]
@@ -245,16 +245,29 @@ impl StepKind for InboundConnect {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, port);
             let start = Instant::now();
-            let out = bounded(t + STEP_GRACE, ctx.net.connector.read_banner(sa, t), || {
-                Err(TcpFailure::TimedOut(ms(t)))
-            })
-            .await;
-            vec![ctx.result(
-                s,
-                Some(sa.to_string()),
+            // as the node side: a SYN lost on a lossy line is retried, and the port FAILs only when
+            // no attempt within the timeout got through
+            let once = |wait: Duration| {
+                bounded(
+                    wait + STEP_GRACE,
+                    ctx.net.connector.read_banner(sa, wait),
+                    move || Err(TcpFailure::TimedOut(ms(wait))),
+                )
+            };
+            let (out, attempts) =
+                super::with_second_attempt(t, once, |o| matches!(o, Err(TcpFailure::TimedOut(_))))
+                    .await;
+            let out = out.map_err(|e| e.with_timeout(t));
+            let f = loss::account(
                 inbound::evaluate(sa, &out),
-                start.elapsed(),
-            )]
+                Phase::Inbound,
+                &format!("TCP connects to {sa}"),
+                loss::Exchange {
+                    sent: attempts,
+                    answered: u32::from(out.is_ok()),
+                },
+            );
+            vec![ctx.result(s, Some(sa.to_string()), f, start.elapsed())]
         })
         .await
     }
