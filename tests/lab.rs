@@ -739,6 +739,34 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("pull.manifest", "100.103.9.188:443", "pass", "manifest")?;
             r.expect("pull.blob", "100.103.9.188:443", "fail", "storage host registry-storage-cn-hangzhou.lab.test, which cannot be reached over the line")
         }),
+        (
+            "a_black_hole_toward_the_storage_host_fails_the_blob_the_agent_reads",
+            || {
+                with_faults(&["storage-pmtu-blackhole"])?;
+                let r = check(&[])?;
+                r.exit(1)?;
+                // the registry, its token and the manifest pass; the blob's bytes stall as a pull's do
+                r.expect(
+                    "pull.auth",
+                    "100.103.9.188:443",
+                    "pass",
+                    "gave an anonymous pull token",
+                )?;
+                r.expect("pull.manifest", "100.103.9.188:443", "pass", "manifest")?;
+                r.expect(
+                    "pull.blob",
+                    "100.103.9.188:443",
+                    "fail",
+                    "large packets from registry-storage-cn-hangzhou.lab.test",
+                )?;
+                let b = r.row("pull.blob", "100.103.9.188:443")?;
+                if b["details"]["error"] != "pmtu-black-hole" {
+                    return Err(format!("pull.blob: {b}").into());
+                }
+                r.expect("tls.apiserver", "192.168.0.10:6443", "pass", "")?;
+                r.expect_all("http.registry", "pass")
+            },
+        ),
         ("anonymous_pull_refused_is_a_warning", || {
             with_faults(&["anon-refused"])?;
             let r = check(&[])?;

@@ -13,6 +13,9 @@ pub struct HttpRequest {
     pub method: &'static str,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// How many body bytes to receive (at most [`MAX_BODY`] are kept): a blob read moves enough
+    /// to need full-size segments.
+    pub read: usize,
 }
 
 /// Its answer: the head, and at most [`MAX_BODY`] bytes of the body.
@@ -22,6 +25,12 @@ pub struct HttpReply {
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Body bytes received (kept or not).
+    pub received: usize,
+    /// The body stopped before it ended or reached `read`: nothing more came for this long.
+    pub stalled_ms: Option<u64>,
+    /// The connection's negotiated MSS (`TCP_MAXSEG`), where it could be read.
+    pub mss: Option<u32>,
 }
 
 impl HttpReply {
@@ -35,6 +44,11 @@ impl HttpReply {
 
 /// The most of a body read: a token or a manifest is a few KiB.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
+
+/// The bytes of a blob the agent reads (`Range: bytes=0-131071`): ninety-odd full-size segments,
+/// so a path that loses large packets (a path-MTU black hole toward the storage host) stalls it as
+/// it stalls a real pull, while a few bytes would pass (docs/path-mtu.md).
+pub(crate) const BLOB_READ: usize = 128 * 1024;
 
 /// Why one request of the pull failed, by phase.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,9 +238,14 @@ pub(crate) fn next_of(body: &[u8]) -> Option<Next> {
         let d = amd64.or(list.first())?.get("digest")?.as_str()?;
         return digest_ok(d).then(|| Next::Manifest(d.to_string()));
     }
-    let d = v["config"]["digest"]
-        .as_str()
-        .or_else(|| v["layers"].as_array()?.first()?.get("digest")?.as_str())?;
+    // the largest layer (what moves the bytes of a pull), else the config
+    let largest = v["layers"].as_array().and_then(|l| {
+        l.iter()
+            .max_by_key(|x| x["size"].as_u64().unwrap_or(0))?
+            .get("digest")?
+            .as_str()
+    });
+    let d = largest.or_else(|| v["config"]["digest"].as_str())?;
     digest_ok(d).then(|| Next::Blob(d.to_string()))
 }
 
@@ -268,6 +287,20 @@ evidence! {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_blob_followed_is_the_largest_layer() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let c = format!("sha256:{}", "c".repeat(64));
+        let m = format!(
+            r#"{{"config":{{"digest":"{c}","size":900}},"layers":[{{"digest":"{a}","size":10}},{{"digest":"{b}","size":3000000}}]}}"#
+        );
+        assert_eq!(next_of(m.as_bytes()), Some(Next::Blob(b)));
+        let only_config = format!(r#"{{"config":{{"digest":"{c}"}},"layers":[]}}"#);
+        assert_eq!(next_of(only_config.as_bytes()), Some(Next::Blob(c)));
+    }
+
     use super::*;
 
     #[test]

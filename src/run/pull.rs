@@ -152,6 +152,46 @@ fn get(path: String, headers: Vec<(String, String)>) -> HttpRequest {
         method: "GET",
         path,
         headers,
+        read: pull::MAX_BODY,
+    }
+}
+
+/// A blob request: the first [`pull::BLOB_READ`] bytes, read through.
+fn get_blob(path: String, mut headers: Vec<(String, String)>) -> HttpRequest {
+    headers.push(("range".into(), format!("bytes=0-{}", pull::BLOB_READ - 1)));
+    HttpRequest {
+        read: pull::BLOB_READ,
+        ..get(path, headers)
+    }
+}
+
+/// A blob's bytes that came (200/206 from `host`): PASS when they came through or the blob ended;
+/// a stall after the handshake is what large packets vanishing looks like (a path-MTU black hole),
+/// said with the MSS — or a path that drops most packets.
+fn blob_read(what: &str, host: &str, r: &Reached) -> Finding {
+    let got = r.reply.received;
+    match r.reply.stalled_ms {
+        None => Finding::pass(format!(
+            "{what} (HTTP {}, {got} bytes read)",
+            r.reply.status
+        )),
+        Some(ms) => {
+            let mss = r
+                .reply
+                .mss
+                .map_or_else(String::new, |m| format!(" (MSS {m} on this connection)"));
+            Finding::fail_by(
+                &Plain(Phase::Mtu, ErrorClass::PmtuBlackHole),
+                format!(
+                    "{what}, but the blob stalled: {got} of {} bytes came, then nothing for {ms} ms: large packets from {host} ({}) vanish — a path-MTU black hole toward it{mss}, or a path that drops most packets; a real pull moves megabytes and stalls the same way",
+                    pull::BLOB_READ,
+                    r.addr.ip()
+                ),
+            )
+            .fix(format!(
+                "Find the smaller link toward {host}: clamp TCP MSS on the line's router or firewall, or let ICMP fragmentation-needed (type 3 code 4) back to the node; then pull again."
+            ))
+        }
     }
 }
 
@@ -181,7 +221,7 @@ impl StepKind for PullFollow {
             format!("HTTPS GET https://{r}/v2/ to {} (the 401 names the token service)", s.addr_text()),
             format!("HTTPS GET of the realm's token URL for repository:{}:pull (anonymous), after DNS and a route lookup of its host", self.repository),
             format!("HTTPS GET https://{r}/v2/{}/manifests/{} with the token (at most 64 KiB read; once more for a platform manifest of an index)", self.repository, self.tag),
-            format!("HTTPS GET of one blob of {} with Range: bytes=0-15, redirects not followed; the redirect's host: DNS, route, then HTTPS GET with the same Range", self.reference()),
+            format!("HTTPS GET of the largest blob of {} with Range: bytes=0-{} (read through, a stall timed), redirects not followed; the redirect's host: DNS, route, then HTTPS GET with the same Range", self.reference(), pull::BLOB_READ - 1),
         ]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
@@ -476,20 +516,21 @@ fn manifest_read(img: &PullFollow, reply: &HttpReply) -> Finding {
 async fn blob(
     h: &dyn PullHosts,
     img: &PullFollow,
-    mut headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     digest: &str,
 ) -> Finding {
-    headers.push(("range".into(), BLOB_RANGE.into()));
     let path = format!("/v2/{}/blobs/{digest}", img.repository);
-    let r = match h.registry(get(path, headers)).await {
+    let r = match h.registry(get_blob(path, headers)).await {
         Err(u) => return unreachable("the registry stopped answering for the blob", &u),
         Ok(r) => r,
     };
     let status = r.reply.status;
     match status {
-        200 | 206 => Finding::pass(format!(
-            "blob {digest} is served by the registry itself (HTTP {status})"
-        )),
+        200 | 206 => blob_read(
+            &format!("blob {digest} is served by the registry itself"),
+            &img.registry,
+            &r,
+        ),
         301 | 302 | 303 | 307 | 308 => match r.reply.header("location").and_then(pull::parse_url) {
             None => Finding::warn_by(&Plain(Phase::Pull, ErrorClass::Malformed), format!("blob {digest}: HTTP {status} to a location this agent does not follow (not an absolute https URL)")),
             Some(loc) => storage(h, &loc, digest, status).await,
@@ -500,11 +541,11 @@ async fn blob(
 
 /// Step 5: the storage host a blob request was redirected to (with HTTP `status`).
 async fn storage(h: &dyn PullHosts, loc: &Url, digest: &str, status: u16) -> Finding {
-    let req = get(loc.path.clone(), vec![("range".into(), BLOB_RANGE.into())]);
+    let req = get_blob(loc.path.clone(), vec![]);
     let host = &loc.host;
     match h.named(loc, req).await {
         Err(u) => unreachable(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}, which cannot be reached over the line"), &u),
-        Ok(s) if matches!(s.reply.status, 200 | 206) => Finding::pass(format!("blob {digest} is redirected (HTTP {status}) to the storage host {host}, which answers at {} (HTTP {})", s.addr, s.reply.status)),
+        Ok(s) if matches!(s.reply.status, 200 | 206) => blob_read(&format!("blob {digest} is redirected (HTTP {status}) to the storage host {host}, which answers at {}", s.addr), host, &s),
         Ok(s) => pull::refused(&format!("the storage host {host} answers the redirected blob request"), s.reply.status, &s.reply.body),
     }
     .evidence(&PullEvidence {
@@ -512,9 +553,6 @@ async fn storage(h: &dyn PullHosts, loc: &Url, digest: &str, status: u16) -> Fin
         ..PullEvidence::default()
     })
 }
-
-/// The bytes of a blob the agent asks for.
-const BLOB_RANGE: &str = "bytes=0-15";
 
 #[cfg(test)]
 mod tests {
@@ -536,6 +574,9 @@ mod tests {
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
                 .collect(),
             body: body.as_bytes().to_vec(),
+            received: body.len(),
+            stalled_ms: None,
+            mss: None,
         })
     }
 
@@ -829,6 +870,66 @@ mod tests {
         let c = rows[0].1.details.caused_by.as_ref().unwrap();
         assert_eq!(c.id, ReqId::TlsRegistry.as_str());
         assert_eq!(c.target.as_deref(), Some("registry"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_blob_that_stalls_after_the_handshake_is_a_black_hole_toward_its_host() {
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let mut stalled = reply(206, &[], "0123456789abcdef");
+        if let Ok(r) = &mut stalled {
+            r.received = 9_000;
+            r.stalled_ms = Some(800);
+            r.mss = Some(1460);
+        }
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[], m),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(307, &[("location", "https://oss.lab.test/b")], ""),
+                ),
+                ("registry", "/v2/", reply(200, &[], "")),
+                ("oss.lab.test", "/b", stalled),
+            ],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Fail, "{}", blob.message);
+        assert_eq!(blob.details.error, Some(ErrorClass::PmtuBlackHole));
+        assert!(
+            blob.message
+                .contains("9000 of 131072 bytes came, then nothing for 800 ms"),
+            "{}",
+            blob.message
+        );
+        assert!(
+            blob.message.contains("large packets from oss.lab.test"),
+            "{}",
+            blob.message
+        );
+        assert!(blob.message.contains("MSS 1460"), "{}", blob.message);
+        // the agent asks for enough bytes to need full-size segments, from the registry and the host
+        let asked = fake.asked.lock().unwrap();
+        let blob_reqs: Vec<&HttpRequest> = asked
+            .iter()
+            .filter(|(_, r)| r.path.contains("/blobs/") || r.path == "/b")
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(blob_reqs.len(), 2);
+        for r in blob_reqs {
+            assert_eq!(r.read, pull::BLOB_READ);
+            assert!(
+                r.headers
+                    .contains(&("range".to_string(), "bytes=0-131071".to_string())),
+                "{r:?}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

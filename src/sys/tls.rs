@@ -200,8 +200,10 @@ where
         method: "GET",
         path: path.to_string(),
         headers: vec![],
+        read: 0,
     };
-    let r = http_request(stream, host, req, 0, 200).await?;
+    let far = tokio::time::Instant::now() + Duration::from_hours(1);
+    let r = http_request(stream, host, req, 0, 200, far).await?;
     Ok(HttpAnswer {
         status: r.status,
         headers: r.headers,
@@ -321,6 +323,7 @@ async fn http_request<S>(
     req: HttpRequest,
     max_body: usize,
     header_cap: usize,
+    deadline: tokio::time::Instant,
 ) -> Result<HttpReply, HttpFailure>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -379,20 +382,30 @@ where
         .collect();
     let mut body = resp.into_body();
     let mut bytes = vec![];
-    while bytes.len() < max_body {
-        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
-        match frame {
-            Some(Ok(f)) => {
+    let want = req.read.max(max_body);
+    let (mut received, mut stalled_ms) = (0usize, None);
+    let mut last = tokio::time::Instant::now();
+    while received < want {
+        let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
+        match tokio::time::timeout_at(deadline, next).await {
+            Err(_) => {
+                // the body stopped before it ended: how long nothing came
+                stalled_ms = Some(crate::clock::ms(last.elapsed()));
+                break;
+            }
+            Ok(Some(Ok(f))) => {
                 if let Ok(d) = f.into_data() {
-                    let take = d.len().min(max_body - bytes.len());
+                    received += d.len();
+                    last = tokio::time::Instant::now();
+                    let take = d.len().min(max_body.saturating_sub(bytes.len()));
                     bytes.extend_from_slice(&d[..take]);
                 }
             }
-            Some(Err(e)) => {
+            Ok(Some(Err(e))) => {
                 driver.abort();
                 return Err(HttpFailure::Other(e.to_string()));
             }
-            None => break,
+            Ok(None) => break,
         }
     }
     driver.abort();
@@ -400,6 +413,9 @@ where
         status,
         headers,
         body: bytes,
+        received,
+        stalled_ms,
+        mss: None,
     })
 }
 
@@ -424,13 +440,23 @@ impl TlsProber for RustlsProber {
         let left = timeout
             .saturating_sub(start.elapsed())
             .max(Duration::from_millis(100));
-        match tokio::time::timeout(left, http_request(stream, name, req, MAX_BODY, 2048)).await {
+        let mss =
+            nix::sys::socket::getsockopt(stream.get_ref().0, nix::sys::socket::sockopt::TcpMaxSeg)
+                .ok();
+        let deadline = tokio::time::Instant::now() + left;
+        // the head within the time left; the body until then (a stall is said, not an error)
+        match tokio::time::timeout(
+            left + Duration::from_millis(50),
+            http_request(stream, name, req, MAX_BODY, 2048, deadline),
+        )
+        .await
+        {
             Err(_) => Err(PullFailure::Http(format!(
                 "no answer within {} ms",
                 crate::clock::ms(timeout)
             ))),
             Ok(Err(e)) => Err(PullFailure::Http(e.to_string())),
-            Ok(Ok(r)) => Ok(r),
+            Ok(Ok(r)) => Ok(HttpReply { mss, ..r }),
         }
     }
 
