@@ -81,6 +81,11 @@ pub(crate) fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppErr
         .as_deref()
         .map(|s| options::parse_cidr(s, "--pod-cidr"))
         .transpose()?;
+    o.service_cidr = t
+        .service_cidr
+        .as_deref()
+        .map(|s| options::parse_cidr(s, "--service-cidr"))
+        .transpose()?;
     o.endpoints = t
         .endpoint
         .iter()

@@ -117,6 +117,7 @@ closed_enum! {
         WrongNodeIp = "wrong-node-ip",
         Deadline = "deadline",
         NotPlanned = "not-planned",
+        Unsupported = "unsupported",
         Error = "error",
     }
 }

@@ -146,6 +146,10 @@ pub struct TargetArgs {
     /// Container (pod) CIDR block, checked for overlap (required knowledge for Terway Edge)
     #[arg(long, value_name = "CIDR")]
     pub pod_cidr: Option<String>,
+    /// The cluster's Service CIDR (cluster information in the console): no node route, local
+    /// address or nameserver may overlap it, nor the pod CIDR
+    #[arg(long, value_name = "CIDR")]
+    pub service_cidr: Option<String>,
     /// Extra endpoint to check, tcp://HOST:PORT (repeatable; e.g. a Global Accelerator address)
     #[arg(long = "endpoint", value_name = "tcp://HOST:PORT")]
     pub endpoint: Vec<String>,

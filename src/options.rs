@@ -328,6 +328,8 @@ pub struct Options {
     /// `--line-peer`: the cloud end of the line (VBR), for the side of each hop of a sweep.
     pub line_peer: Option<IpAddr>,
     pub pod_cidr: Option<IpNet>,
+    /// `--service-cidr`: the cluster's Service CIDR.
+    pub service_cidr: Option<IpNet>,
     pub endpoints: Vec<HostPort>,
     pub timeout: Duration,
     pub ntp_warn_offset: f64,
@@ -377,6 +379,7 @@ impl Options {
             line_peer: None,
             pull_image: None,
             pod_cidr: None,
+            service_cidr: None,
             endpoints: vec![],
             timeout: Duration::from_millis(crate::constants::DEFAULT_TIMEOUT_MS),
             ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S,

@@ -351,6 +351,8 @@ fn catalogue_ids() -> Vec<String> {
 /// FAIL (an `expect(…, "fail", …)` in `tests/lab.rs` or `tests/engine.rs`) or a line here, and a
 /// line here must go once a scenario covers it.
 const FAIL_ONLY_IN_UNIT_TESTS: &[&str] = &[
+    // WARN at most while the documented OS table could be read only in part (checks/supported-os.toml)
+    "host.os",
     "dns.apiserver",
     "dns.endpoint",
     "dns.ntp",

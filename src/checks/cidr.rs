@@ -82,10 +82,26 @@ impl Check for Overlap {
             if let Some(vpc) = o.vpc_cidr {
                 also.push(("VPC CIDR".into(), vpc));
             }
+            if let Some(svc) = o.service_cidr {
+                also.push(("Service CIDR".into(), svc));
+            }
             v.push(compare(
                 format!("containers {pod}"),
                 pod,
                 "container CIDR",
+                OverlapRule::Container,
+                also,
+            ));
+        }
+        if let Some(svc) = o.service_cidr {
+            let mut also = vec![("cloud-service range".to_string(), cloud)];
+            if let Some(vpc) = o.vpc_cidr {
+                also.push(("VPC CIDR".into(), vpc));
+            }
+            v.push(compare(
+                format!("services {svc}"),
+                svc,
+                "Service CIDR",
                 OverlapRule::Container,
                 also,
             ));

@@ -92,6 +92,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &host::Host(&host::kernel_modules::KernelModules),
     &host::Host(&host::swap::Swap),
     &host::Host(&host::cgroup::Cgroup),
+    &host::Host(&host::os::Os),
     &host::Host(&host::hostname::Hostname),
     &host::Host(&host::leftovers::Leftovers),
     &host::Host(&host::time_sync::TimeSync),

@@ -31,7 +31,8 @@ pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// Judge one range. `also` are the other ranges of the plan it must not overlap either (pod vs VPC).
+/// Judge one range. `also` are the other ranges of the plan it must not overlap either (pod vs VPC);
+/// `nameservers` are those of /etc/resolv.conf (a container or Service CIDR may not hold one).
 pub(crate) fn evaluate(
     label: &str,
     range: &IpNet,
@@ -39,8 +40,14 @@ pub(crate) fn evaluate(
     addrs: &[LocalAddr],
     routes: &[RouteEntry],
     also: &[(String, IpNet)],
+    nameservers: &[std::net::IpAddr],
 ) -> Finding {
     let mut hits: Vec<String> = vec![];
+    if rule == OverlapRule::Container {
+        for ns in nameservers.iter().filter(|ns| range.contains(*ns)) {
+            hits.push(format!("nameserver {ns} of /etc/resolv.conf"));
+        }
+    }
     let mut local_nets: Vec<IpNet> = vec![];
     // interfaces whose own address already overlaps: their connected route only repeats it
     let mut addr_ifaces: Vec<&str> = vec![];
@@ -83,14 +90,21 @@ pub(crate) fn evaluate(
     if hits.is_empty() {
         Finding::pass(format!("nothing on this host overlaps {label} {range}"))
     } else {
-        Finding::fail_by(
+        let f = Finding::fail_by(
             &Plain(Phase::Cidr, ErrorClass::Overlap),
             format!("{label} {range} overlaps {}", hits.join("; ")),
         )
         .evidence(&CidrEvidence {
             overlaps: Some(hits),
             local_nets: Some(local_nets),
-        })
+        });
+        match rule {
+            OverlapRule::Remote => f,
+            // the node connection script's own check ("Troubleshoot edge node issues")
+            OverlapRule::Container => f.fix(format!(
+                "The node connection script stops with \"Node route overlaps with service cidr\" when a node route or a nameserver lies in the cluster's pod or Service CIDR: change the node's route or nameserver named here, or use a cluster whose {label} does not overlap them."
+            )),
+        }
     }
 }
 
@@ -163,6 +177,50 @@ pub(crate) fn evaluate_claimed(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_nameserver_inside_the_service_cidr_is_an_overlap_with_the_scripts_fix() {
+        let svc: IpNet = "10.96.0.0/12".parse().unwrap();
+        let ns: Vec<std::net::IpAddr> = vec![
+            "10.96.0.10".parse().unwrap(),
+            "100.100.2.136".parse().unwrap(),
+        ];
+        let f = evaluate(
+            "Service CIDR",
+            &svc,
+            OverlapRule::Container,
+            &[],
+            &[],
+            &[],
+            &ns,
+        );
+        assert_eq!(f.status, crate::result::Status::Fail);
+        assert!(
+            f.message
+                .contains("nameserver 10.96.0.10 of /etc/resolv.conf"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("100.100.2.136"), "{}", f.message);
+        assert!(f
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("Node route overlaps with service cidr"));
+        // the VPC DNS inside the cloud range is where it belongs: no overlap for a remote range
+        let cloud: IpNet = "100.0.0.0/8".parse().unwrap();
+        let f = evaluate(
+            "cloud-service range",
+            &cloud,
+            OverlapRule::Remote,
+            &[],
+            &[],
+            &[],
+            &ns,
+        );
+        assert_eq!(f.status, crate::result::Status::Pass, "{}", f.message);
+    }
+
     use super::*;
     use crate::result::Status;
 
@@ -210,6 +268,7 @@ mod tests {
             &[],
             std::slice::from_ref(&ecmp),
             &[],
+            &[],
         );
         assert_eq!(f.status, Status::Pass, "{}", f.message);
         let nh = RouteEntry {
@@ -224,6 +283,7 @@ mod tests {
                 OverlapRule::Remote,
                 &[],
                 &[nh],
+                &[],
                 &[]
             )
             .status,
@@ -237,6 +297,7 @@ mod tests {
             OverlapRule::Container,
             &[],
             &[ecmp],
+            &[],
             &[],
         );
         assert!(
@@ -261,6 +322,7 @@ mod tests {
             OverlapRule::Remote,
             &addrs,
             &routes,
+            &[],
             &[],
         );
         assert_eq!(
@@ -292,6 +354,7 @@ mod tests {
                 OverlapRule::Remote,
                 &addrs,
                 &routes,
+                &[],
                 &[]
             )
             .status,
@@ -303,6 +366,7 @@ mod tests {
             &cloud,
             OverlapRule::Remote,
             &addrs,
+            &[],
             &[],
             &[],
         );
@@ -319,6 +383,7 @@ mod tests {
             &[],
             &[r("100.100.0.0/16", None, "docker0")],
             &[],
+            &[],
         );
         assert_eq!(f.status, Status::Fail);
     }
@@ -334,6 +399,7 @@ mod tests {
             &addrs,
             &[],
             &[],
+            &[],
         );
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("docker0"));
@@ -343,6 +409,7 @@ mod tests {
             OverlapRule::Container,
             &[],
             &[r("172.20.0.0/16", Some("10.0.0.1"), "eth0")],
+            &[],
             &[],
         );
         assert_eq!(f.status, Status::Fail);
@@ -354,6 +421,7 @@ mod tests {
             &[],
             &[],
             &[("VPC CIDR".into(), vpc)],
+            &[],
         );
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.contains("VPC CIDR 172.16.0.0/16"));
@@ -362,6 +430,7 @@ mod tests {
             &"10.244.0.0/16".parse().unwrap(),
             OverlapRule::Container,
             &[a("eth0", "10.0.0.10/24")],
+            &[],
             &[],
             &[],
         );

@@ -63,6 +63,10 @@ pub enum PullFailure {
     Untrusted(String),
     #[error("HTTP: {0}")]
     Http(String),
+    /// The TLS handshake passed, then no answer to the request came in time: the server hangs,
+    /// or its larger packets vanish on the way (a path-MTU black hole).
+    #[error("the TLS handshake passed, then no answer to the request within {ms} ms")]
+    NoAnswer { ms: u64, mss: Option<u32> },
     #[error("{0}")]
     Unavailable(String),
 }
@@ -73,9 +77,10 @@ impl Cause for PullFailure {
             PullFailure::Dns { .. } => Phase::Dns,
             PullFailure::Route { .. } => Phase::Route,
             PullFailure::Tls(e) => e.phase(),
-            PullFailure::Untrusted(_) | PullFailure::Http(_) | PullFailure::Unavailable(_) => {
-                Phase::Pull
-            }
+            PullFailure::Untrusted(_)
+            | PullFailure::Http(_)
+            | PullFailure::NoAnswer { .. }
+            | PullFailure::Unavailable(_) => Phase::Pull,
         }
     }
     fn class(&self) -> ErrorClass {
@@ -85,6 +90,7 @@ impl Cause for PullFailure {
             PullFailure::Tls(e) => e.class(),
             PullFailure::Untrusted(_) => ErrorClass::Untrusted,
             PullFailure::Http(_) => ErrorClass::Malformed,
+            PullFailure::NoAnswer { .. } => ErrorClass::Timeout,
             PullFailure::Unavailable(_) => ErrorClass::Error,
         }
     }

@@ -121,10 +121,13 @@ impl StepKind for CidrCompare {
         "cidr"
     }
     fn packets(&self, _: &Step, _: &str) -> Vec<String> {
-        vec![format!(
-            "compare local addresses and routes with {} (local)",
-            self.range
-        )]
+        let what = match self.rule {
+            crate::probe::cidr::OverlapRule::Remote => "local addresses and routes",
+            crate::probe::cidr::OverlapRule::Container => {
+                "local addresses, routes and the nameservers of /etc/resolv.conf"
+            }
+        };
+        vec![format!("compare {what} with {} (local)", self.range)]
     }
     fn needs(&self) -> Needs {
         Needs::LOCALS
@@ -133,7 +136,25 @@ impl StepKind for CidrCompare {
         let unavailable = Plain(Phase::Cidr, ErrorClass::Unavailable);
         let f = match &ctx.host.locals {
             Some((Ok(a), Ok(r))) => {
-                cidr::evaluate(&self.label, &self.range, self.rule, a, r, &self.also)
+                // the nameservers pods and the node use (/etc/resolv.conf, under --sysroot too)
+                let nameservers: Vec<std::net::IpAddr> = ctx
+                    .net
+                    .host
+                    .read_file("/etc/resolv.conf")
+                    .map(|t| crate::sys::host::parse_nameservers(&t))
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                cidr::evaluate(
+                    &self.label,
+                    &self.range,
+                    self.rule,
+                    a,
+                    r,
+                    &self.also,
+                    &nameservers,
+                )
             }
             Some((Err(e), _) | (_, Err(e))) => Finding::skip_by(
                 &unavailable,

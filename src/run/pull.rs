@@ -88,6 +88,7 @@ impl PullFollow {
                     | PullFailure::Route { .. }
                     | PullFailure::Untrusted(_)
                     | PullFailure::Http(_)
+                    | PullFailure::NoAnswer { .. }
                     | PullFailure::Unavailable(_) => None,
                 };
                 let mut words = format!("{host} ({addr}): {failure}");
@@ -163,6 +164,24 @@ fn get_blob(path: String, mut headers: Vec<(String, String)>) -> HttpRequest {
         read: pull::BLOB_READ,
         ..get(path, headers)
     }
+}
+
+/// A blob request to `host` whose handshake passed and whose answer never came: the server hangs,
+/// or its large packets vanish on the way (the answer's first full-size segments); both said.
+fn blob_unanswered(what: &str, host: &str, u: &Unreached) -> Finding {
+    let PullFailure::NoAnswer { ms, mss } = &u.failure else {
+        return unreachable(what, u);
+    };
+    let mss = mss.map_or_else(String::new, |m| format!(" (MSS {m} on this connection)"));
+    Finding::fail_by(
+        &u.failure,
+        format!(
+            "{what}: the TLS handshake with {host} passed, then no answer to the blob request within {ms} ms: large packets from {host} vanish — a path-MTU black hole toward it{mss} — or the host accepts and does not answer; a real pull stalls the same way"
+        ),
+    )
+    .fix(format!(
+        "Find the smaller link toward {host}: clamp TCP MSS on the line's router or firewall, or let ICMP fragmentation-needed (type 3 code 4) back to the node; if {host} answers other clients, it is the path."
+    ))
 }
 
 /// A blob's bytes that came (200/206 from `host`): PASS when they came through or the blob ended;
@@ -521,7 +540,13 @@ async fn blob(
 ) -> Finding {
     let path = format!("/v2/{}/blobs/{digest}", img.repository);
     let r = match h.registry(get_blob(path, headers)).await {
-        Err(u) => return unreachable("the registry stopped answering for the blob", &u),
+        Err(u) => {
+            return blob_unanswered(
+                "the registry stopped answering for the blob",
+                &img.registry,
+                &u,
+            )
+        }
         Ok(r) => r,
     };
     let status = r.reply.status;
@@ -544,6 +569,7 @@ async fn storage(h: &dyn PullHosts, loc: &Url, digest: &str, status: u16) -> Fin
     let req = get_blob(loc.path.clone(), vec![]);
     let host = &loc.host;
     match h.named(loc, req).await {
+        Err(u @ Unreached { failure: PullFailure::NoAnswer { .. }, .. }) => blob_unanswered(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}"), host, &u),
         Err(u) => unreachable(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}, which cannot be reached over the line"), &u),
         Ok(s) if matches!(s.reply.status, 200 | 206) => blob_read(&format!("blob {digest} is redirected (HTTP {status}) to the storage host {host}, which answers at {}", s.addr), host, &s),
         Ok(s) => pull::refused(&format!("the storage host {host} answers the redirected blob request"), s.reply.status, &s.reply.body),
@@ -596,9 +622,17 @@ mod tests {
                 Some(Err(why)) => why,
                 None => "no such path",
             };
+            let failure = if why == "no answer" {
+                PullFailure::NoAnswer {
+                    ms: 1000,
+                    mss: Some(1460),
+                }
+            } else {
+                PullFailure::Tls(TlsFailure::Connect(TcpFailure::TimedOut(1000)))
+            };
             Err(Unreached {
                 words: format!("{host} ({addr}): {why}"),
-                failure: PullFailure::Tls(TlsFailure::Connect(TcpFailure::TimedOut(1000))),
+                failure,
                 located: None,
             })
         }
@@ -930,6 +964,54 @@ mod tests {
                 "{r:?}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storage_host_that_never_answers_after_the_handshake_says_both_explanations() {
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[], m),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(307, &[("location", "https://oss.lab.test/b")], ""),
+                ),
+                ("registry", "/v2/", reply(200, &[], "")),
+                ("oss.lab.test", "/b", Err("no answer")),
+            ],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Fail);
+        assert!(
+            blob.message
+                .contains("the TLS handshake with oss.lab.test passed"),
+            "{}",
+            blob.message
+        );
+        assert!(
+            blob.message
+                .contains("large packets from oss.lab.test vanish"),
+            "{}",
+            blob.message
+        );
+        assert!(
+            blob.message
+                .contains("or the host accepts and does not answer"),
+            "{}",
+            blob.message
+        );
+        assert!(
+            !blob.message.contains("cannot be reached"),
+            "{}",
+            blob.message
+        );
     }
 
     #[tokio::test(start_paused = true)]

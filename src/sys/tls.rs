@@ -451,10 +451,10 @@ impl TlsProber for RustlsProber {
         )
         .await
         {
-            Err(_) => Err(PullFailure::Http(format!(
-                "no answer within {} ms",
-                crate::clock::ms(timeout)
-            ))),
+            Err(_) => Err(PullFailure::NoAnswer {
+                ms: crate::clock::ms(timeout),
+                mss,
+            }),
             Ok(Err(e)) => Err(PullFailure::Http(e.to_string())),
             Ok(Ok(r)) => Ok(HttpReply { mss, ..r }),
         }

@@ -8,6 +8,7 @@ pub mod hostname;
 pub mod kernel_modules;
 pub mod leftovers;
 pub(crate) mod node_ip;
+pub(crate) mod os;
 pub(crate) mod proxy_env;
 pub mod resolver;
 pub mod rp_filter;
