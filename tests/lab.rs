@@ -775,6 +775,25 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 r.expect_all("http.registry", "pass")
             },
         ),
+        ("an_os_the_documents_do_not_list_is_named", || {
+            with_faults(&[])?;
+            let r = check(&["--only", "host.os"])?;
+            r.expect(
+                "host.os",
+                "",
+                "pass",
+                "is a documented edge-node OS (CentOS 7)",
+            )?;
+            with_faults(&["os-unlisted"])?;
+            let r = check(&["--only", "host.os"])?;
+            // WARN, not FAIL: the table read from the documents is cut off (checks/supported-os.toml)
+            r.expect("host.os", "", "warn", "The os debian unsupport")?;
+            let row = r.row("host.os", "")?;
+            if row["details"]["error"] != "unsupported" || row["details"]["os_id"] != "debian" {
+                return Err(format!("host.os: {row}").into());
+            }
+            Ok(())
+        }),
         ("anonymous_pull_refused_is_a_warning", || {
             with_faults(&["anon-refused"])?;
             let r = check(&[])?;

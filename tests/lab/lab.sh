@@ -178,7 +178,11 @@ make_sysroot() {
   echo "deb http://mirror.lab.test/debian bookworm main" >"$r/etc/apt/sources.list"
   printf '[lab]\nname=lab\nbaseurl=http://mirror.lab.test/centos/$releasever/\nenabled=1\n' >"$r/etc/yum.repos.d/lab.repo"
   echo "# /etc/crontab" >"$r/etc/crontab"
-  cp /etc/os-release "$r/etc/os-release" 2>/dev/null || true
+  # the node runs an OS the documents list for edge nodes (host.os): CentOS 7.8, whose row names no
+  # kernel line, so the machine's own kernel does not make it a warning
+  printf 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n' >"$r/etc/os-release"
+  echo "CentOS Linux release 7.8.2003 (Core)" >"$r/etc/centos-release"
+
   # the host checks: the node's hostname on its line address, forwarding persisted, the resolver the
   # namespace really uses (ip netns exec bind-mounts /etc/netns/NODE/resolv.conf over /etc/resolv.conf)
   mkdir -p "$r/etc/sysctl.d"
@@ -360,6 +364,8 @@ fault() {
       # the registry's token service, or the storage host its blobs are redirected to, dropped
       token-blocked) in_router iptables -I FORWARD -d $TOKEN -j DROP ;;
       storage-blocked) in_router iptables -I FORWARD -d $STORAGE -j DROP ;;
+      # the node runs an operating system the documents do not list for edge nodes
+      os-unlisted) printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n' >"$DIR/root/etc/os-release" ;;
       # a path-MTU black hole toward the storage host only: once a connection from it has moved
       # 4000 bytes (the TLS handshake and the answer's head pass), its packets over 1400 bytes
       # vanish, with no ICMP; the registry and the API server are fine
