@@ -15,6 +15,7 @@ pub(crate) mod cloud;
 pub(crate) mod dns;
 pub mod host;
 pub(crate) mod inbound;
+pub(crate) mod join;
 pub(crate) mod mtu;
 pub(crate) mod ntp;
 pub(crate) mod pkg;
@@ -94,6 +95,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &host::Host(&host::cgroup::Cgroup),
     &host::Host(&host::os::Os),
     &host::Host(&host::hostname::Hostname),
+    &join::NodeNameUnique,
     &host::Host(&host::leftovers::Leftovers),
     &host::Host(&host::time_sync::TimeSync),
     &tools::Tools,
