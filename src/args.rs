@@ -26,6 +26,37 @@ pub(crate) fn read_input(path: &std::path::Path, flag: &str) -> Result<String, A
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))
 }
 
+/// A bootstrap token (`[a-z0-9]{6}.[a-z0-9]{16}`); the error never repeats the secret.
+fn token(
+    s: &str,
+    flag: &str,
+    origin: &str,
+) -> Result<crate::probe::discovery::BootstrapToken, AppError> {
+    crate::probe::discovery::BootstrapToken::parse(s).ok_or_else(|| {
+        InputError::flag(
+            flag,
+            origin,
+            "not a bootstrap token: <6 lowercase letters or digits>.<16 lowercase letters or digits>",
+        )
+        .into()
+    })
+}
+
+/// kubeadm's CA pin: `sha256:` and 64 hex digits.
+fn ca_cert_hash(s: &str) -> Result<String, AppError> {
+    let hex = s.trim().strip_prefix("sha256:").unwrap_or("");
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(format!("sha256:{}", hex.to_ascii_lowercase()))
+    } else {
+        Err(InputError::flag(
+            "--discovery-token-ca-cert-hash",
+            s,
+            "expected sha256:<64 hex digits> (as the node connection script gives it)",
+        )
+        .into())
+    }
+}
+
 /// The region table: `--regions-file` or the built-in one.
 pub(crate) fn regions(file: Option<&std::path::Path>) -> Result<RegionTable, AppError> {
     match file {
@@ -80,6 +111,23 @@ pub(crate) fn options(t: &TargetArgs, cat: &Catalogue) -> Result<Options, AppErr
         .pod_cidr
         .as_deref()
         .map(|s| options::parse_cidr(s, "--pod-cidr"))
+        .transpose()?;
+    o.token = match (&t.token, &t.token_file) {
+        (Some(s), _) => Some(token(s, "--token", "the value given")?),
+        (None, Some(p)) => {
+            let text = read_input(p, "--token-file")?;
+            Some(token(
+                text.trim(),
+                "--token-file",
+                &p.display().to_string(),
+            )?)
+        }
+        (None, None) => None,
+    };
+    o.ca_cert_hash = t
+        .discovery_token_ca_cert_hash
+        .as_deref()
+        .map(ca_cert_hash)
         .transpose()?;
     o.service_cidr = t
         .service_cidr

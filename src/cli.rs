@@ -150,6 +150,17 @@ pub struct TargetArgs {
     /// address or nameserver may overlap it, nor the pod CIDR
     #[arg(long, value_name = "CIDR")]
     pub service_cidr: Option<String>,
+    /// The bootstrap token of the node connection script (<id>.<secret>): discovery checks that the
+    /// cluster still signs for it. The secret is never printed or written; prefer --token-file
+    #[arg(long, value_name = "ID.SECRET", conflicts_with = "token_file")]
+    pub token: Option<String>,
+    /// Read the bootstrap token from a file (keeps it out of shell history)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// The CA pin of the node connection script (sha256:<hex>, kubeadm's
+    /// --discovery-token-ca-cert-hash): the cluster CA that discovery returns must match it
+    #[arg(long, value_name = "sha256:HEX")]
+    pub discovery_token_ca_cert_hash: Option<String>,
     /// Extra endpoint to check, tcp://HOST:PORT (repeatable; e.g. a Global Accelerator address)
     #[arg(long = "endpoint", value_name = "tcp://HOST:PORT")]
     pub endpoint: Vec<String>,

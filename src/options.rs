@@ -325,6 +325,10 @@ pub struct Options {
     pub vpc_cidr: Option<IpNet>,
     /// `--pull-image REPO:TAG`: the image the pull rows follow (default: checks/pull-image.toml).
     pub pull_image: Option<(String, String)>,
+    /// `--token` / `--token-file`: the bootstrap token of the node connection script.
+    pub token: Option<crate::probe::discovery::BootstrapToken>,
+    /// `--discovery-token-ca-cert-hash sha256:<hex>`.
+    pub ca_cert_hash: Option<String>,
     /// `--line-peer`: the cloud end of the line (VBR), for the side of each hop of a sweep.
     pub line_peer: Option<IpAddr>,
     pub pod_cidr: Option<IpNet>,
@@ -378,6 +382,8 @@ impl Options {
             vpc_cidr: None,
             line_peer: None,
             pull_image: None,
+            token: None,
+            ca_cert_hash: None,
             pod_cidr: None,
             service_cidr: None,
             endpoints: vec![],

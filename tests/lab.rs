@@ -794,6 +794,86 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             }
             Ok(())
         }),
+        ("discovery_as_edgeadm_does_it", || {
+            with_faults(&[])?;
+            let only = |extra: &[&str]| {
+                let mut a = vec!["--only", "http.cluster-info"];
+                a.extend_from_slice(extra);
+                check(&a)
+            };
+            // the real client: the same anonymous request from the node (curl, certificate unchecked
+            // as in token discovery) — its HTTP status is what the row judges
+            let curl = |want: &str| -> Result<(), Failed> {
+                let got = lab(&[
+                    "node", "curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                    "https://192.168.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info",
+                ])?;
+                if got.trim() != want {
+                    return Err(format!("curl on the node got HTTP {got}, want {want}").into());
+                }
+                Ok(())
+            };
+            curl("200")?;
+            let r = only(&["--token", "abcdef.0123456789abcdef"])?;
+            r.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "pass",
+                "signed for token abcdef",
+            )?;
+            if r.report.to_string().contains("0123456789abcdef") {
+                return Err("the token's secret reached the report".into());
+            }
+            let r = only(&["--token", "abcdef.ffffffffffffffff"])?;
+            r.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "fail",
+                "a wrong secret",
+            )?;
+            let zero = format!("sha256:{}", "0".repeat(64));
+            let r = only(&["--discovery-token-ca-cert-hash", &zero])?;
+            r.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "fail",
+                "not the --discovery-token-ca-cert-hash",
+            )?;
+            // the pin the agent reports for the lab CA is the one that passes
+            let pin = r.row("http.cluster-info", "192.168.0.10:6443")?["details"]["ca_cert_hash"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            only(&["--discovery-token-ca-cert-hash", &pin])?.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "pass",
+                &pin,
+            )?;
+            with_faults(&["token-expired"])?;
+            let r = only(&["--token", "abcdef.0123456789abcdef"])?;
+            r.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "fail",
+                "TOKEN_EXPIRED",
+            )?;
+            with_faults(&["kubeconfig-server-public"])?;
+            only(&[])?.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "warn",
+                "the kubelet will use https://198.18.9.9:6443",
+            )?;
+            with_faults(&["discovery-off"])?;
+            curl("403")?;
+            only(&[])?.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "fail",
+                "anonymous discovery is off",
+            )
+        }),
         ("anonymous_pull_refused_is_a_warning", || {
             with_faults(&["anon-refused"])?;
             let r = check(&[])?;

@@ -12,6 +12,7 @@
 
 pub(crate) mod cidr;
 pub(crate) mod cloud;
+pub(crate) mod discovery;
 pub(crate) mod dns;
 pub mod host;
 pub(crate) mod inbound;
@@ -73,6 +74,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &tcp::Apiserver,
     &mtu::Apiserver,
     &tls::Apiserver,
+    &discovery::ClusterInfo,
     &dns::Ntp,
     &ntp::Server,
     &ntp::Offset,

@@ -98,7 +98,15 @@ fn network_steps_have_an_address_and_local_steps_none() {
     for s in plan(&everything(), cat()) {
         let network = matches!(
             s.kind.name(),
-            "route" | "tcp" | "tls" | "pull" | "ntp" | "udp_echo" | "udp_mtu" | "icmp_mtu"
+            "route"
+                | "tcp"
+                | "tls"
+                | "pull"
+                | "discovery"
+                | "ntp"
+                | "udp_echo"
+                | "udp_mtu"
+                | "icmp_mtu"
         );
         assert_eq!(s.addr.is_some(), network, "{s:?}");
     }

@@ -1,6 +1,7 @@
 //! One module per probe kind. Each turns an OS outcome into a classified [`Finding`](crate::result::Finding).
 
 pub(crate) mod cidr;
+pub(crate) mod discovery;
 pub mod dns;
 pub mod echo;
 pub mod firewall;

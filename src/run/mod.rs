@@ -3,6 +3,7 @@
 //! `probe/`. The shared helpers — "bounded by the timeout", "one DNS lookup with a timeout" and
 //! "fan out over the resolved addresses" — are written once here.
 
+pub(crate) mod discovery;
 pub(crate) mod ip;
 pub(crate) mod local;
 pub(crate) mod ntp;

@@ -434,8 +434,13 @@ impl TlsProber for RustlsProber {
             .handshake(addr, Some(name), trust, timeout)
             .await
             .map_err(PullFailure::Tls)?;
-        if let Some(t) = session.trust_failure {
-            return Err(PullFailure::Untrusted(t.to_string()));
+        // discovery asks without trusting the certificate (as kubeadm's token discovery does; the
+        // answer's CA is judged instead); every other request needs a verified one
+        match (session.trust_failure, trust) {
+            (Some(t), Trust::System | Trust::ClusterCa) => {
+                return Err(PullFailure::Untrusted(t.to_string()))
+            }
+            (Some(_), Trust::EvidenceOnly) | (None, _) => {}
         }
         let left = timeout
             .saturating_sub(start.elapsed())

@@ -153,7 +153,16 @@ N
     location / { return 403; }
   }
   server { listen $CP:443 ssl; listen $CP:80; location / { return 404; } }
-  server { listen $API:6443 ssl; location / { return 403 '{"kind":"Status","code":403}'; } }
+  server {  # the API server: discovery's cluster-info for anonymous requests, 403 for the rest
+    listen $API:6443 ssl;
+    location = /api/v1/namespaces/kube-public/configmaps/cluster-info {
+      if (-f $DIR/discovery-off) {
+        return 403 '{"kind":"Status","apiVersion":"v1","status":"Failure","message":"configmaps cluster-info is forbidden: User system:anonymous cannot get resource configmaps in the namespace kube-public","reason":"Forbidden","code":403}';
+      }
+      default_type application/json; alias $DIR/cluster-info.json;
+    }
+    location / { return 403 '{"kind":"Status","code":403}'; }
+  }
   server { listen $MIRROR:80; location / { return 200 'lab package mirror'; } }
 }
 N
@@ -243,6 +252,7 @@ up() {
   in_cloud sysctl -qw net.ipv4.ip_forward=1
 
   make_pki
+  make_cluster_info
   make_sysroot
   hosts_file >"$DIR/hosts"
   in_cloud dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$DIR/hosts" \
@@ -271,6 +281,14 @@ up() {
     "oci:$DIR/image:3.9" "docker://$REGNAME/$IMAGE" >"$DIR/push.log" 2>&1 \
     || { echo "lab: pushing the lab image failed: $(cat "$DIR/push.log" "$DIR/registry.log" "$DIR/token.log")" >&2; exit 1; }
   log "up: $NODE (10.0.0.10) -> $ROUTER -> $CLOUD ($CLOUD_ADDRS)"
+}
+
+# the cluster-info ConfigMap the lab's API server publishes for discovery, signed for the lab's
+# bootstrap token by tests/lab/cluster_info.py (Python's hmac: not the agent's implementation);
+# SERVER defaults to the API server itself
+LAB_TOKEN=abcdef.0123456789abcdef
+make_cluster_info() {
+  python3 "$HERE/cluster_info.py" "$DIR/pki/ca.pem" "${1:-https://$API:6443}" "$DIR/cluster-info.json" "${@:2}"
 }
 
 kill_pidfile() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
@@ -328,7 +346,8 @@ clear_faults() {
   echo "nameserver $VPCDNS" >"/etc/netns/$NODE/resolv.conf"
   hosts_file >"$DIR/hosts"; kill -HUP "$(cat "$DIR/dnsmasq.pid")"
   kill_pidfile "$DIR/listener.pid"
-  rm -f "$DIR/token-no-anon" "$DIR/truth-creds"
+  rm -f "$DIR/token-no-anon" "$DIR/truth-creds" "$DIR/discovery-off"
+  make_cluster_info "https://$API:6443" $LAB_TOKEN
   # nothing runs in the node namespace between scenarios (a busy-port listener, say)
   for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   make_sysroot
@@ -364,6 +383,11 @@ fault() {
       # the registry's token service, or the storage host its blobs are redirected to, dropped
       token-blocked) in_router iptables -I FORWARD -d $TOKEN -j DROP ;;
       storage-blocked) in_router iptables -I FORWARD -d $STORAGE -j DROP ;;
+      # discovery: the lab's token expired (the cluster no longer signs for it), the bootstrap
+      # kubeconfig names a server the line does not carry, anonymous discovery switched off
+      token-expired) make_cluster_info "https://$API:6443" ;;
+      kubeconfig-server-public) make_cluster_info "https://198.18.9.9:6443" $LAB_TOKEN ;;
+      discovery-off) touch "$DIR/discovery-off" ;;
       # the node runs an operating system the documents do not list for edge nodes
       os-unlisted) printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n' >"$DIR/root/etc/os-release" ;;
       # a path-MTU black hole toward the storage host only: once a connection from it has moved
