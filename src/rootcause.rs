@@ -19,6 +19,7 @@ use ipnet::IpNet;
 use crate::cause::ErrorClass;
 use crate::evidence::{CausedBy, HopRecord, Whose};
 use crate::probe::cidr::CidrEvidence;
+use crate::probe::discovery::{DiscoveryEvidence, TokenVerdict};
 use crate::probe::ntp::NtpRun;
 use crate::probe::route::RouteEvidence;
 use crate::probe::tls::TlsEvidence;
@@ -227,13 +228,19 @@ fn clock_links(results: &[CheckResult]) -> Vec<(usize, CausedBy)> {
             _ => false,
         }
     };
+    // a token the cluster no longer signs (the join's TOKEN_EXPIRED): the documents' first advice
+    // is the clock, so a failed clock is named as its cause
+    let token_expired = |r: &CheckResult| {
+        r.details.read::<DiscoveryEvidence>().and_then(|d| d.token) == Some(TokenVerdict::Unsigned)
+    };
     results
         .iter()
         .enumerate()
+        .filter(|(_, r)| r.status != Status::Pass && r.details.caused_by.is_none())
         .filter(|(_, r)| {
-            r.status != Status::Pass && r.details.caused_by.is_none() && clock_error(r)
+            (clock_error(r) && (ntp.status == Status::Fail || ntp_says_valid(r)))
+                || (token_expired(r) && ntp.status == Status::Fail)
         })
-        .filter(|(_, r)| ntp.status == Status::Fail || ntp_says_valid(r))
         .map(|(i, _)| (i, link(ntp)))
         .collect()
 }
@@ -462,6 +469,48 @@ mod tests {
         // NTP agrees with the local clock: the certificate itself is expired
         set(&mut ntp, json!({"offset_s": json!(0.2)}));
         let mut rs = vec![ntp, tls];
+        link_causes(&mut rs, &[]);
+        assert!(rs[1].details.caused_by.is_none());
+    }
+
+    #[test]
+    fn an_expired_token_is_linked_to_a_failed_clock_only() {
+        let mut ntp = row(
+            "ntp.offset",
+            "local clock",
+            None,
+            Status::Fail,
+            Some("clock-skew"),
+        );
+        set(&mut ntp, json!({"offset_s": -31_536_000.0}));
+        let mut disc = row(
+            "http.cluster-info",
+            "192.168.0.10",
+            Some("192.168.0.10:6443"),
+            Status::Fail,
+            Some("untrusted"),
+        );
+        set(&mut disc, json!({"token": "unsigned", "token_ids": []}));
+        let mut rs = vec![ntp.clone(), disc.clone()];
+        link_causes(&mut rs, &[]);
+        assert_eq!(rs[1].details.caused_by.as_ref().unwrap().id, "ntp.offset");
+        // a good clock: the token expired on the cluster's side, no link
+        ntp.status = Status::Pass;
+        let mut rs = vec![ntp, disc.clone()];
+        link_causes(&mut rs, &[]);
+        assert!(rs[1].details.caused_by.is_none());
+        // a wrong secret is never the clock's
+        let mut bad = disc;
+        set(&mut bad, json!({"token": "bad-signature"}));
+        let mut ntp = row(
+            "ntp.offset",
+            "local clock",
+            None,
+            Status::Fail,
+            Some("clock-skew"),
+        );
+        set(&mut ntp, json!({"offset_s": 9e6}));
+        let mut rs = vec![ntp, bad];
         link_causes(&mut rs, &[]);
         assert!(rs[1].details.caused_by.is_none());
     }

@@ -154,6 +154,18 @@ pub(crate) fn jws_valid(detached: &str, payload: &str, token: &BootstrapToken) -
     alg_ok && ring::hmac::verify(&key, signing_input.as_bytes(), &sig).is_ok()
 }
 
+/// What the cluster-info said of the bootstrap token (`details.token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum TokenVerdict {
+    /// Signed for it, and the signature verifies with its secret.
+    Signed,
+    /// No signature for its id: expired or deleted (the join's TOKEN_EXPIRED).
+    Unsigned,
+    /// A signature that does not verify: a wrong secret.
+    BadSignature,
+}
+
 evidence! {
     /// The evidence of `http.cluster-info`.
     pub(crate) struct DiscoveryEvidence {
@@ -166,6 +178,8 @@ evidence! {
         ca_cert_hash: String,
         /// The token ids the ConfigMap carries a signature for (never a secret).
         token_ids: Vec<String>,
+        /// What it said of `--token`.
+        token: TokenVerdict,
     }
 }
 
@@ -231,7 +245,13 @@ pub(crate) fn evaluate(
         (Some(_), _) => {}
     }
     if let Some(t) = token {
-        match jws.iter().find(|(id, _)| *id == t.id) {
+        let found = jws.iter().find(|(id, _)| *id == t.id);
+        ev.token = Some(match found {
+            None => TokenVerdict::Unsigned,
+            Some((_, sig)) if !jws_valid(sig, &kubeconfig, t) => TokenVerdict::BadSignature,
+            Some(_) => TokenVerdict::Signed,
+        });
+        match found {
             None => problems.push((
                 true,
                 format!("no signature for token {} (jws-kubeconfig-{}): the token expired or was deleted — the join stops with TOKEN_EXPIRED; make a new node connection script", t.id, t.id),
@@ -384,6 +404,10 @@ mod tests {
         let f = evaluate(&expired, "192.168.0.10", Some(&token()), None);
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(f.message.contains("TOKEN_EXPIRED"), "{}", f.message);
+        assert_eq!(
+            f.details.read::<DiscoveryEvidence>().unwrap().token,
+            Some(TokenVerdict::Unsigned)
+        );
         let wrong = answer(&kc, &[("abcdef", sign(&kc, "ffffffffffffffff"))]);
         let f = evaluate(&wrong, "192.168.0.10", Some(&token()), None);
         assert!(f.message.contains("a wrong secret"), "{}", f.message);
