@@ -100,10 +100,6 @@ impl Details {
     pub fn read<E: Evidence>(&self) -> Option<E> {
         serde_json::from_value(Value::Object(self.family.clone())).ok()
     }
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        *self == Details::default()
-    }
     /// The whole of `details` as JSON (for tests and outputs that show it raw).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
@@ -155,18 +151,6 @@ pub enum Whose {
     Unknown,
     /// The path works now: nobody's.
     None,
-}
-
-impl Whose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Whose::Datacenter => "datacenter",
-            Whose::Cloud => "cloud",
-            Whose::Either => "either",
-            Whose::Unknown => "unknown",
-            Whose::None => "none",
-        }
-    }
 }
 
 /// One hop of a sweep (`details.hops[]`).

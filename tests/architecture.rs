@@ -285,15 +285,7 @@ fn evidence_is_read_by_type_never_by_key_or_from_prose() {
 /// cannot leave a stale reference in prose).
 #[test]
 fn no_requirement_id_in_prose() {
-    let cat = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/requirements.toml"),
-    )
-    .unwrap();
-    let ids: Vec<String> = cat
-        .lines()
-        .filter_map(|l| l.strip_prefix("id = "))
-        .map(|v| v.trim().trim_matches('"').to_string())
-        .collect();
+    let ids = catalogue_ids();
     let cats: BTreeSet<String> = ids
         .iter()
         .filter_map(|i| i.split('.').next())

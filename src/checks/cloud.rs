@@ -68,4 +68,9 @@ pub(crate) fn ntp_hosts(opts: &Options) -> Vec<(String, Host)> {
 }
 
 /// The reason the API server rows cannot run without `--apiserver`.
+/// The rows of a check that needs `--apiserver`, not run without it (and said why).
+pub(crate) fn without_apiserver(ids: &[crate::ids::ReqId]) -> Vec<crate::checks::Step> {
+    crate::checks::skipped(ids, "(not given)", NO_APISERVER, "needs --apiserver")
+}
+
 pub(crate) const NO_APISERVER: &str = "--apiserver not given: pass the API server internal endpoint from the cluster's Basic Information tab, e.g. --apiserver 192.168.0.10";

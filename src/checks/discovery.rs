@@ -2,7 +2,7 @@
 //! bootstrap token and the CA pin of the node connection script when given.
 
 use crate::catalogue::Catalogue;
-use crate::checks::{cloud, skipped, Check, Step};
+use crate::checks::{cloud, Check, Step};
 use crate::ids::ReqId;
 use crate::options::Options;
 use crate::run::discovery::Discover;
@@ -14,12 +14,7 @@ impl Check for ClusterInfo {
     }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         let Some(api) = &o.apiserver else {
-            return skipped(
-                self.ids(),
-                "(not given)",
-                cloud::NO_APISERVER,
-                "needs --apiserver",
-            );
+            return cloud::without_apiserver(self.ids());
         };
         let kind = Discover {
             apiserver: api.host.to_string(),

@@ -1,7 +1,7 @@
 //! `tcp.*`: a TCP connect to each cloud-side address on the port the node uses.
 
 use crate::catalogue::Catalogue;
-use crate::checks::{cloud, skipped, Addr, Check, Step};
+use crate::checks::{cloud, Addr, Check, Step};
 use crate::ids::ReqId;
 use crate::options::Options;
 use crate::run::ip::TcpConnect;
@@ -85,12 +85,7 @@ impl Check for Apiserver {
                 cloud::host_addr(&api.host),
                 api.port,
             )],
-            None => skipped(
-                self.ids(),
-                "(not given)",
-                cloud::NO_APISERVER,
-                "needs --apiserver",
-            ),
+            None => cloud::without_apiserver(self.ids()),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! id). Each check here reports both rows of one endpoint.
 
 use crate::catalogue::Catalogue;
-use crate::checks::{cloud, skipped, Addr, Check, Step};
+use crate::checks::{cloud, Addr, Check, Step};
 use crate::ids::ReqId;
 use crate::options::{Host, Options};
 use crate::probe::tls::{HttpExpect, Trust};
@@ -106,12 +106,7 @@ impl Check for Apiserver {
     }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         let Some(api) = &o.apiserver else {
-            return skipped(
-                self.ids(),
-                "(not given)",
-                cloud::NO_APISERVER,
-                "needs --apiserver",
-            );
+            return cloud::without_apiserver(self.ids());
         };
         let trust = if o.cluster_roots.is_empty() {
             Trust::EvidenceOnly

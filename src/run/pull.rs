@@ -172,16 +172,27 @@ fn blob_unanswered(what: &str, host: &str, u: &Unreached) -> Finding {
     let PullFailure::NoAnswer { ms, mss } = &u.failure else {
         return unreachable(what, u);
     };
-    let mss = mss.map_or_else(String::new, |m| format!(" (MSS {m} on this connection)"));
+    let mss = mss_words(*mss);
     Finding::fail_by(
         &u.failure,
         format!(
             "{what}: the TLS handshake with {host} passed, then no answer to the blob request within {ms} ms: large packets from {host} vanish — a path-MTU black hole toward it{mss} — or the host accepts and does not answer; a real pull stalls the same way"
         ),
     )
-    .fix(format!(
-        "Find the smaller link toward {host}: clamp TCP MSS on the line's router or firewall, or let ICMP fragmentation-needed (type 3 code 4) back to the node; if {host} answers other clients, it is the path."
+    .fix(black_hole_fix(
+        host,
+        &format!("if {host} answers other clients, it is the path."),
     ))
+}
+
+/// " (MSS 1460 on this connection)", when the MSS was read.
+fn mss_words(mss: Option<u32>) -> String {
+    mss.map_or_else(String::new, |m| format!(" (MSS {m} on this connection)"))
+}
+
+/// The fix for large packets vanishing toward `host`, then `next`.
+fn black_hole_fix(host: &str, next: &str) -> String {
+    format!("Find the smaller link toward {host}: clamp TCP MSS on the line's router or firewall, or let ICMP fragmentation-needed (type 3 code 4) back to the node; {next}")
 }
 
 /// A blob's bytes that came (200/206 from `host`): PASS when they came through or the blob ended;
@@ -195,10 +206,7 @@ fn blob_read(what: &str, host: &str, r: &Reached) -> Finding {
             r.reply.status
         )),
         Some(ms) => {
-            let mss = r
-                .reply
-                .mss
-                .map_or_else(String::new, |m| format!(" (MSS {m} on this connection)"));
+            let mss = mss_words(r.reply.mss);
             Finding::fail_by(
                 &Plain(Phase::Mtu, ErrorClass::PmtuBlackHole),
                 format!(
@@ -207,9 +215,7 @@ fn blob_read(what: &str, host: &str, r: &Reached) -> Finding {
                     r.addr.ip()
                 ),
             )
-            .fix(format!(
-                "Find the smaller link toward {host}: clamp TCP MSS on the line's router or firewall, or let ICMP fragmentation-needed (type 3 code 4) back to the node; then pull again."
-            ))
+            .fix(black_hole_fix(host, "then pull again."))
         }
     }
 }
