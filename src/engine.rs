@@ -212,6 +212,7 @@ async fn run_inner(
         traces: std::sync::Mutex::default(),
         end,
         deadline,
+        paths: crate::run::rto::PathTimes::default(),
     };
     let ctx = &ctx;
     // a bounded number of steps in flight (sockets, file descriptors)

@@ -48,12 +48,61 @@ pub(crate) fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Find
     f.recast(Status::Warn, &Plain(phase, ErrorClass::Loss), msg).fix("Find the loss on the line before the node joins: a policer or a dirty optic drops packets at random (mtr or repeated pings to the same address show where); image pulls and the kubelet's watches slow down under loss.")
 }
 
+/// [`account`] for an exchange of one answer and a second attempt on the path's timer
+/// ([`crate::run::with_second_attempt`]): the loss as [`account`] says it, and an answer that came
+/// after the second attempt went out said as what it is — "slow: N ms", not loss. Both figures go
+/// to `details` (`retry_ms`, `slow_ms`).
+pub(crate) fn account_tries(
+    f: Finding,
+    phase: Phase,
+    what: &str,
+    tries: crate::run::Tries,
+    answered: bool,
+) -> Finding {
+    let mut f = account(
+        f,
+        phase,
+        what,
+        Exchange {
+            sent: tries.counted,
+            answered: u32::from(answered),
+        },
+    );
+    let retry_ms = crate::clock::ms(tries.retry_at);
+    if let Some(slow) = tries.slow.filter(|_| answered) {
+        let slow_ms = crate::clock::ms(slow);
+        f.message = format!(
+            "{}; slow: the answer took {slow_ms} ms (a second attempt went out at {retry_ms} ms, the path's retransmission timer, and was not needed: delay, not loss)",
+            f.message
+        );
+        f = f.evidence(&SlowEvidence {
+            retry_ms: Some(retry_ms),
+            slow_ms: Some(slow_ms),
+        });
+    } else if tries.counted > 1 {
+        f = f.evidence(&SlowEvidence {
+            retry_ms: Some(retry_ms),
+            slow_ms: None,
+        });
+    }
+    f
+}
+
 evidence! {
     /// How many probes of a row's exchange were sent and answered (a second attempt under loss).
     pub(crate) struct LossEvidence {
         sent: u32,
         answered: u32,
         loss_pct: u32,
+    }
+}
+
+evidence! {
+    /// When the second attempt went out (the path's retransmission timer) and, for an answer that
+    /// came after it, how long the answer took.
+    pub(crate) struct SlowEvidence {
+        retry_ms: u64,
+        slow_ms: u64,
     }
 }
 

@@ -165,43 +165,54 @@ impl StepKind for TcpConnect {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, port);
             let start = Instant::now();
-            let tries = std::sync::atomic::AtomicU32::new(1);
+            let slow = std::sync::Mutex::new(super::Tries::default());
             let connect = async {
                 // a SYN lost twice costs 3 s of retransmission timers: a second connect beside the
-                // first at half the timeout keeps a lossy but working line from being a FAIL
-                let once = |wait: Duration| {
-                    bounded(wait, ctx.net.connector.connect(sa, wait), move || {
+                // first on the path's timer (`rto`) keeps a lossy but working line from being a FAIL
+                let once = |wait: Duration| async move {
+                    let sent = Instant::now();
+                    let out = bounded(wait, ctx.net.connector.connect(sa, wait), move || {
                         Err(TcpFailure::TimedOut(ms(wait)))
                     })
+                    .await;
+                    if out.is_ok() {
+                        ctx.paths.record(ip, sent.elapsed());
+                    }
+                    out
                 };
-                let (out, attempts) = super::with_second_attempt(t, once, |o| {
+                let retry = ctx.paths.retry_timer(ip, 1, t, Instant::now());
+                let (out, attempts) = super::with_second_attempt(t, retry, once, |o| {
                     matches!(o, Err(TcpFailure::TimedOut(_)))
                 })
                 .await;
-                tries.store(attempts, std::sync::atomic::Ordering::Relaxed);
+                if let Ok(mut s) = slow.lock() {
+                    *s = attempts;
+                }
                 (out.map_err(|e| e.with_timeout(t)), start.elapsed())
             };
             let ping = async {
                 match ctx.net.icmp {
                     Some(pinger) => {
                         let b = icmp_budget(t);
-                        Some(bounded(b, pinger.ping(ip, b), || icmp::IcmpOutcome::NoReply).await)
+                        let o = bounded(b, pinger.ping(ip, b), || icmp::IcmpOutcome::NoReply).await;
+                        if let icmp::IcmpOutcome::Reply(rtt) = &o {
+                            ctx.paths.record(ip, *rtt);
+                        }
+                        Some(o)
                     }
                     None => None,
                 }
             };
             let ((out, took), pinged) =
                 echo_bounded_by_connect(connect, ping, icmp_budget(t)).await;
-            let attempts = tries.load(std::sync::atomic::Ordering::Relaxed);
+            let tries = slow.lock().map(|s| *s).unwrap_or_default();
             let mut f = tcp::evaluate(sa, &out, ms(took));
-            f = loss::account(
+            f = loss::account_tries(
                 f,
                 Phase::Tcp,
                 &format!("TCP connects to {sa}"),
-                loss::Exchange {
-                    sent: attempts,
-                    answered: u32::from(out.is_ok()),
-                },
+                tries,
+                out.is_ok(),
             );
             if let Some(o) = &pinged {
                 f = icmp::annotate(f, o);
@@ -234,7 +245,7 @@ impl StepKind for InboundConnect {
     }
     fn packets(&self, s: &Step, _: &str) -> Vec<String> {
         vec![format!(
-            "TCP connect to {}:{} and read the responder's banner (a second connect at half the timeout when the first has no answer)",
+            "TCP connect to {}:{} and read the responder's banner (a second connect when the first has no answer by the path's retransmission timer)",
             s.addr_text(),
             s.port.unwrap_or_default()
         )]
@@ -254,18 +265,19 @@ impl StepKind for InboundConnect {
                     move || Err(TcpFailure::TimedOut(ms(wait))),
                 )
             };
-            let (out, attempts) =
-                super::with_second_attempt(t, once, |o| matches!(o, Err(TcpFailure::TimedOut(_))))
-                    .await;
+            // connect, then the responder's banner: two round trips
+            let retry = ctx.paths.retry_timer(ip, 2, t, Instant::now());
+            let (out, tries) = super::with_second_attempt(t, retry, once, |o| {
+                matches!(o, Err(TcpFailure::TimedOut(_)))
+            })
+            .await;
             let out = out.map_err(|e| e.with_timeout(t));
-            let f = loss::account(
+            let f = loss::account_tries(
                 inbound::evaluate(sa, &out),
                 Phase::Inbound,
                 &format!("TCP connects to {sa}"),
-                loss::Exchange {
-                    sent: attempts,
-                    answered: u32::from(out.is_ok()),
-                },
+                tries,
+                out.is_ok(),
             );
             vec![ctx.result(s, Some(sa.to_string()), f, start.elapsed())]
         })

@@ -8,6 +8,7 @@ pub(crate) mod ip;
 pub(crate) mod local;
 pub(crate) mod ntp;
 pub(crate) mod pull;
+pub(crate) mod rto;
 pub(crate) mod step;
 pub(crate) mod tls;
 pub(crate) mod udp;
@@ -113,6 +114,8 @@ pub struct Ctx<'a, 'n> {
     pub end: Instant,
     /// The run's deadline as configured, for the overrun message.
     pub deadline: Duration,
+    /// Round trips measured so far, by address: the retransmission timers follow them.
+    pub paths: rto::PathTimes,
 }
 
 pub(crate) use crate::clock::ms;
@@ -128,60 +131,125 @@ pub(crate) async fn bounded<T>(
         .unwrap_or_else(|_| on_timeout())
 }
 
-/// One attempt that gets the whole `t`, and a second one started at `t / 2` when the first has not
-/// finished by then (a lossy but working line: as resolvers and TLS clients retry); the first
-/// definite outcome wins, a transient one (a timeout) waits for the other. Returns the outcome and
-/// how many attempts count for loss: only an attempt that got no answer within its time is lost.
-/// A late answer is delay, not loss — the first attempt answering after the second was sent counts
-/// once (the second is redundant, not lost), and when the second answers first, the first gets
-/// twice the second's round trip more before it counts as lost.
+/// What [`with_second_attempt`] did besides its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Tries {
+    /// Attempts that count for loss: only an attempt that got no answer within its time is lost.
+    pub(crate) counted: u32,
+    /// When the second attempt was due (the path's timer), from the start.
+    pub(crate) retry_at: Duration,
+    /// The answer came after the second attempt went out, but it came: slow, not lost (its time).
+    pub(crate) slow: Option<Duration>,
+}
+
+/// One attempt that gets the whole `t`, and a second one started when `retry` fires (the path's
+/// retransmission timer, [`rto`]) if the first has not finished by then (a lossy but working line:
+/// as resolvers and TLS clients retry); the first definite outcome wins, a transient one (a
+/// timeout) waits for the other. A late answer is delay, not loss — the first attempt answering
+/// after the second was sent counts once (the second is redundant, not lost; the answer is
+/// `slow`), and when the second answers first, the first gets twice the second's round trip more
+/// before it counts as lost.
 pub(crate) async fn with_second_attempt<T, F, Fut>(
     t: Duration,
+    retry: impl Future<Output = ()>,
     attempt: F,
     transient: impl Fn(&T) -> bool,
-) -> (T, u32)
+) -> (T, Tries)
 where
     F: Fn(Duration) -> Fut,
     Fut: Future<Output = T>,
 {
     use futures::future::{select, Either};
-    let half = t / 2;
     let attempt = &attempt;
+    let started = Instant::now();
+    let fired = std::sync::Mutex::new(None::<Duration>);
+    let fired = &fired;
     let first = Box::pin(attempt(t));
     let second = Box::pin(async move {
-        tokio::time::sleep(half).await;
-        attempt(t.saturating_sub(half)).await
+        retry.await;
+        let at = started.elapsed();
+        if let Ok(mut f) = fired.lock() {
+            *f = Some(at);
+        }
+        attempt(t.saturating_sub(at)).await
     });
-    let started = Instant::now();
-    match select(first, second).await {
+    let sent_at = || fired.lock().ok().and_then(|f| *f);
+    let settled = select(first, second).await;
+    let outcome = match settled {
         Either::Left((out, other)) => {
-            let second_sent = started.elapsed() >= half;
-            if transient(&out) && second_sent {
-                let o2 = other.await;
-                if transient(&o2) {
-                    (out, 2)
-                } else {
-                    (o2, 2)
+            let second_sent = sent_at();
+            let retry_at = second_sent.unwrap_or_default();
+            match second_sent {
+                Some(_) if transient(&out) => {
+                    let o2 = other.await;
+                    let counted = 2;
+                    let tries = Tries {
+                        counted,
+                        retry_at,
+                        slow: None,
+                    };
+                    if transient(&o2) {
+                        (out, tries)
+                    } else {
+                        (o2, tries)
+                    }
                 }
-            } else {
-                // answered (late or not): the second, if sent, is redundant
-                (out, 1)
+                // answered late: the second was redundant, the answer slow
+                Some(_) => (
+                    out,
+                    Tries {
+                        counted: 1,
+                        retry_at,
+                        slow: Some(started.elapsed()),
+                    },
+                ),
+                None => (
+                    out,
+                    Tries {
+                        counted: 1,
+                        ..Tries::default()
+                    },
+                ),
             }
         }
         Either::Right((out, first)) => {
+            let retry_at = sent_at().unwrap_or_default();
             if transient(&out) {
-                return (first.await, 2);
+                let o1 = first.await;
+                return (
+                    o1,
+                    Tries {
+                        counted: 2,
+                        retry_at,
+                        slow: None,
+                    },
+                );
             }
             // the second answered while the first is out: give the first two of the second's
             // round trips (the path's delay) before calling it lost
-            let rtt = started.elapsed().saturating_sub(half);
+            let rtt = started.elapsed().saturating_sub(retry_at);
             let grace = (rtt * 2).min(t.saturating_sub(started.elapsed()));
             match tokio::time::timeout(grace, first).await {
-                Ok(o1) if !transient(&o1) => (out, 1),
-                Ok(_) | Err(_) => (out, 2),
+                Ok(o1) if !transient(&o1) => (
+                    out,
+                    Tries {
+                        counted: 1,
+                        retry_at,
+                        slow: Some(started.elapsed()),
+                    },
+                ),
+                Ok(_) | Err(_) => (
+                    out,
+                    Tries {
+                        counted: 2,
+                        retry_at,
+                        slow: None,
+                    },
+                ),
             }
         }
-    }
+    };
+    outcome
 }
 
 evidence! {
@@ -498,6 +566,15 @@ mod second_attempt_tests {
 
     /// Attempt `n` (0, 1) answers after `delays[n]`, or never (a timeout at its wait).
     async fn run(t: Duration, delays: [Option<u64>; 2]) -> (bool, u32, Duration) {
+        let (ok, tries, took) = run_with(t, tokio::time::sleep(t / 2), delays).await;
+        (ok, tries.counted, took)
+    }
+
+    async fn run_with(
+        t: Duration,
+        retry: impl Future<Output = ()>,
+        delays: [Option<u64>; 2],
+    ) -> (bool, Tries, Duration) {
         let n = AtomicU32::new(0);
         let start = Instant::now();
         let attempt = |wait: Duration| {
@@ -515,8 +592,8 @@ mod second_attempt_tests {
                 }
             }
         };
-        let (ok, attempts) = with_second_attempt(t, attempt, |ok: &bool| !ok).await;
-        (ok, attempts, start.elapsed())
+        let (ok, tries) = with_second_attempt(t, retry, attempt, |ok: &bool| !ok).await;
+        (ok, tries, start.elapsed())
     }
 
     #[tokio::test(start_paused = true)]
@@ -546,5 +623,53 @@ mod second_attempt_tests {
         assert!(!ok);
         assert_eq!(n, 2);
         assert!(took <= t, "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_follows_the_path_and_a_late_answer_says_how_slow() {
+        let t = Duration::from_secs(2);
+        let ip: IpAddr = [100, 103, 9, 188].into();
+        let paths = rto::PathTimes::default();
+        // a short path (10 ms): a lost first attempt is retried at the floor, not at 1 s
+        paths.record(ip, Duration::from_millis(10));
+        let (ok, tries, took) = run_with(
+            t,
+            paths.retry_timer(ip, 1, t, Instant::now()),
+            [None, Some(10)],
+        )
+        .await;
+        assert!(ok);
+        assert_eq!(tries.counted, 2);
+        assert_eq!(tries.retry_at, rto::RTO_FLOOR);
+        assert!(took < Duration::from_millis(300), "{took:?}");
+        // a long line (240 ms) and an exchange of 3 round trips answered at 720 ms: no second
+        // attempt goes out before half the timeout, nothing is slow or lost
+        let long = rto::PathTimes::default();
+        long.record(ip, Duration::from_millis(240));
+        let (ok, tries, _) = run_with(
+            t,
+            long.retry_timer(ip, 3, t, Instant::now()),
+            [Some(720), Some(720)],
+        )
+        .await;
+        assert!(ok);
+        assert_eq!(
+            tries,
+            Tries {
+                counted: 1,
+                ..Tries::default()
+            }
+        );
+        // answered after the second went out: slow, counted once
+        let (ok, tries, _) = run_with(
+            t,
+            tokio::time::sleep(Duration::from_millis(200)),
+            [Some(700), Some(700)],
+        )
+        .await;
+        assert!(ok);
+        assert_eq!(tries.counted, 1);
+        assert_eq!(tries.slow, Some(Duration::from_millis(700)));
+        assert_eq!(tries.retry_at, Duration::from_millis(200));
     }
 }

@@ -12,7 +12,7 @@ use crate::cause::Phase;
 use crate::constants::NTP_GRACE;
 use crate::constants::NTP_PORT;
 use crate::ids::ReqId;
-use crate::probe::loss::{self, Exchange};
+use crate::probe::loss;
 use crate::probe::ntp::{self, NtpEvidence, NtpFailure, NtpSample};
 use crate::result::CheckResult;
 
@@ -27,7 +27,7 @@ impl StepKind for NtpQuery {
     fn packets(&self, s: &Step, _: &str) -> Vec<String> {
         vec![
             format!(
-                "SNTP client request (UDP {NTP_PORT}, 48 bytes) to {}, and a second one when the first gets no answer within half the timeout",
+                "SNTP client request (UDP {NTP_PORT}, 48 bytes) to {}, and a second one when the first gets no answer by the path's retransmission timer (three round trips measured toward it, 200 ms at least, half the timeout at most)",
                 s.addr_text()
             ),
             crate::probe::trace::plan_words("SNTP requests", &format!("{}:{NTP_PORT}", s.addr_text()), "no answer comes"),
@@ -38,20 +38,25 @@ impl StepKind for NtpQuery {
         ctx.fan_out(s, |ip| async move {
             let sa = SocketAddr::new(ip, NTP_PORT);
             let start = Instant::now();
-            // a lossy but working line: the first request gets half the timeout, a second one
-            // the rest (ntpdate and chronyd retransmit too)
-            let half = t / 2;
-            let once = |wait: Duration| {
-                bounded(wait + NTP_GRACE, ctx.net.ntp.query(sa, wait), move || {
+            // a lossy but working line: a second request when the first has no answer by the
+            // path's retransmission timer (ntpdate and chronyd retransmit too)
+            let once = |wait: Duration| async move {
+                let sent = Instant::now();
+                let out = bounded(wait + NTP_GRACE, ctx.net.ntp.query(sa, wait), move || {
                     Err(NtpFailure::Timeout(ms(wait)))
                 })
+                .await;
+                if out.is_ok() {
+                    ctx.paths.record(ip, sent.elapsed());
+                }
+                out
             };
-            let mut requests = 1;
-            let mut out = once(half).await;
-            if matches!(out, Err(NtpFailure::Timeout(_))) {
-                requests = 2;
-                out = once(t.saturating_sub(start.elapsed())).await;
-            }
+            let retry = ctx.paths.retry_timer(ip, 1, t, Instant::now());
+            let (out, tries) = super::with_second_attempt(t, retry, once, |o| {
+                matches!(o, Err(NtpFailure::Timeout(_)))
+            })
+            .await;
+            let requests = tries.counted.max(1);
             let out = out.map_err(|e| match e {
                 NtpFailure::Timeout(_) => NtpFailure::Timeout(ms(t)),
                 e @ (NtpFailure::KissOfDeath(_)
@@ -60,7 +65,7 @@ impl StepKind for NtpQuery {
                 | NtpFailure::Refused
                 | NtpFailure::Other(_)) => e,
             });
-            let answered = u32::from(out.is_ok());
+            let answered = out.is_ok();
             let mut f = ntp::evaluate_server(sa, &out).evidence(&ntp::NtpRun {
                 requests: Some(requests),
                 ..ntp::NtpRun::default()
@@ -73,14 +78,12 @@ impl StepKind for NtpQuery {
                     f = l.annotate(f);
                 }
             }
-            let f = loss::account(
+            let f = loss::account_tries(
                 f,
                 Phase::Ntp,
                 &format!("SNTP requests to {sa}"),
-                Exchange {
-                    sent: requests,
-                    answered,
-                },
+                tries,
+                answered,
             );
             vec![ctx.result(s, Some(sa.to_string()), f, start.elapsed())]
         })

@@ -11,7 +11,7 @@ use super::{bounded, ms, with_second_attempt, Ctx};
 use crate::cause::Phase;
 use crate::constants::STEP_GRACE;
 use crate::ids::ReqId;
-use crate::probe::loss::{self, Exchange};
+use crate::probe::loss;
 use crate::probe::tcp::TcpFailure;
 use crate::probe::tls::{self, HttpExpect, TlsFailure, TlsOutcome, Trust};
 use crate::result::{CheckResult, Finding};
@@ -84,7 +84,7 @@ impl StepKind for TlsHandshake {
                 session: Err(TlsFailure::Timeout(ms(t))),
                 http: None,
             };
-            // a handshake still unfinished at half the timeout gets a second connection beside it
+            // a handshake still unfinished by the path's timer (`rto`) gets a second connection beside it
             // (a lossy line: a lost SYN or flight costs a retransmission timeout, not the join)
             let attempt = |wait: Duration| {
                 let probe = ctx.net.tls.probe(
@@ -105,7 +105,10 @@ impl StepKind for TlsHandshake {
                     Err(TlsFailure::Timeout(_) | TlsFailure::Connect(TcpFailure::TimedOut(_)))
                 )
             };
-            let (mut out, attempts) = with_second_attempt(t, attempt, transient).await;
+            // TCP, a TLS 1.2 handshake (two round trips), and the GET when there is one
+            let round_trips = if http.is_some() { 4 } else { 3 };
+            let retry = ctx.paths.retry_timer(ip, round_trips, t, Instant::now());
+            let (mut out, tries) = with_second_attempt(t, retry, attempt, transient).await;
             if let Err(TlsFailure::Timeout(_)) = &out.session {
                 out = timeout();
             }
@@ -124,15 +127,12 @@ impl StepKind for TlsHandshake {
                     sa,
                     &out.session,
                 );
-                let answered = u32::from(out.session.is_ok());
-                let f = loss::account(
+                let f = loss::account_tries(
                     f,
                     Phase::Tls,
                     &format!("TLS connections to {sa}"),
-                    Exchange {
-                        sent: attempts,
-                        answered,
-                    },
+                    tries,
+                    out.session.is_ok(),
                 );
                 rows.push(ctx.result(s, Some(sa.to_string()), f, took));
             }
