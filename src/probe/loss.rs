@@ -1,6 +1,8 @@
 //! Loss measured, not guessed: what a probe family sent and what came back, and the one rule that
 //! turns a working but lossy exchange into a WARN (docs/loss.md).
 
+use std::time::Duration;
+
 use crate::cause::{ErrorClass, Phase, Plain};
 use crate::result::{Finding, Status};
 
@@ -48,15 +50,26 @@ pub(crate) fn account(f: Finding, phase: Phase, what: &str, x: Exchange) -> Find
     f.recast(Status::Warn, &Plain(phase, ErrorClass::Loss), msg).fix("Find the loss on the line before the node joins: a policer or a dirty optic drops packets at random (mtr or repeated pings to the same address show where); image pulls and the kubelet's watches slow down under loss.")
 }
 
+/// What a second attempt (`run::with_second_attempt`) did besides its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Tries {
+    /// Attempts that count for loss: only an attempt that got no answer within its time is lost.
+    pub(crate) counted: u32,
+    /// When the second attempt was due (the path's timer), from the start.
+    pub(crate) retry_at: Duration,
+    /// The answer came after the second attempt went out, but it came: slow, not lost (its time).
+    pub(crate) slow: Option<Duration>,
+}
+
 /// [`account`] for an exchange of one answer and a second attempt on the path's timer
-/// ([`crate::run::with_second_attempt`]): the loss as [`account`] says it, and an answer that came
+/// (`run::with_second_attempt`): the loss as [`account`] says it, and an answer that came
 /// after the second attempt went out said as what it is — "slow: N ms", not loss. Both figures go
 /// to `details` (`retry_ms`, `slow_ms`).
 pub(crate) fn account_tries(
     f: Finding,
     phase: Phase,
     what: &str,
-    tries: crate::run::Tries,
+    tries: Tries,
     answered: bool,
 ) -> Finding {
     let mut f = account(

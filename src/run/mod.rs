@@ -131,16 +131,7 @@ pub(crate) async fn bounded<T>(
         .unwrap_or_else(|_| on_timeout())
 }
 
-/// What [`with_second_attempt`] did besides its outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Tries {
-    /// Attempts that count for loss: only an attempt that got no answer within its time is lost.
-    pub(crate) counted: u32,
-    /// When the second attempt was due (the path's timer), from the start.
-    pub(crate) retry_at: Duration,
-    /// The answer came after the second attempt went out, but it came: slow, not lost (its time).
-    pub(crate) slow: Option<Duration>,
-}
+pub(crate) use crate::probe::loss::Tries;
 
 /// One attempt that gets the whole `t`, and a second one started when `retry` fires (the path's
 /// retransmission timer, [`rto`]) if the first has not finished by then (a lossy but working line:
