@@ -86,6 +86,7 @@ fn engine_config(opts: &Options) -> EngineConfig {
         region: opts.region.id.clone(),
         line_peer: opts.line_peer,
         cloud_nets,
+        from_cloud: false,
         timeout: opts.timeout,
         ntp_warn_offset: opts.ntp_warn_offset,
         ntp_fail_offset: opts.ntp_fail_offset,
@@ -132,8 +133,13 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
     let steps = checks::plan_inbound(&nodes, a.cni);
     let cfg = EngineConfig {
         region: "-".into(),
-        line_peer: None,
-        cloud_nets: vec![],
+        line_peer: a
+            .line_peer
+            .as_deref()
+            .map(|s| options::parse_host_ip(s, "--line-peer"))
+            .transpose()?,
+        cloud_nets: vec![ipnet::IpNet::V4(crate::regions::cloud_range())],
+        from_cloud: true,
         timeout,
         ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S,
         ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S,
@@ -202,12 +208,13 @@ fn responder(a: &ResponderArgs) -> Result<i32, AppError> {
         }))
         .map_err(InternalError::Listen)?;
     eprintln!(
-        "responder: stopped; answered {} probes, ignored {} datagrams, accepted {} TCP connections ({} turned away at the {}-connection cap), {} socket errors",
+        "responder: stopped; answered {} probes, ignored {} datagrams, accepted {} TCP connections ({} turned away at the {}-connection cap), {} ICMP errors to its replies, {} socket errors",
         stats.answered,
         stats.ignored,
         stats.tcp_accepted,
         stats.tcp_refused_busy,
         sys::responder::MAX_CONNECTIONS,
+        stats.reply_errors,
         stats.errors
     );
     Ok(if partial { exit::FAILED } else { exit::OK })

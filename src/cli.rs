@@ -105,6 +105,11 @@ pub struct InboundArgs {
     /// Per-probe timeout: 3, 2.5s, 500ms
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT_ARG)]
     pub timeout: String,
+    /// The line's cloud end as this host's packets meet it (the VBR address in the console): a
+    /// port that gets no answer says whether its way back breaks before the line (the cloud side)
+    /// or beyond it (the datacenter)
+    #[arg(long, value_name = "IP")]
+    pub line_peer: Option<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }

@@ -374,6 +374,7 @@ fn cfg() -> EngineConfig {
     EngineConfig {
         line_peer: None,
         cloud_nets: vec![],
+        from_cloud: false,
         region: "cn-hangzhou".into(),
         timeout: Duration::from_secs(3),
         ntp_warn_offset: 0.5,

@@ -273,11 +273,20 @@ fn predictions(
     let mut out = vec![];
     if let Some(r) = check {
         let first = |ids: &[&str]| ids.iter().find_map(|id| all_fail(r, id));
-        // a black hole that stalls TCP (not one TCP's MSS already avoids: that is a WARN)
-        let tcp_stalls = rows_of(r, "mtu.path")
-            .into_iter()
-            .find(|x| x["status"] == "fail")
-            .map(|x| format!("mtu.path {}", x["message"]));
+        // a black hole that stalls TCP (not one TCP's MSS already avoids: that is a WARN): toward
+        // the registry or its storage host stalls pulls, toward OSS its downloads, toward the API
+        // server or a peer the whole line
+        let stall = |toward: &dyn Fn(&str) -> bool| {
+            rows_of(r, "mtu.path")
+                .into_iter()
+                .find(|x| x["status"] == "fail" && toward(x["target"].as_str().unwrap_or("")))
+                .map(|x| format!("mtu.path {} {}", x["target"], x["message"]))
+        };
+        let pull_host = |t: &str| t.starts_with("registry");
+        let oss_host = |t: &str| t.contains(".oss-");
+        let tcp_stalls = stall(&|t| !pull_host(t) && !oss_host(t));
+        let pull_stalls = stall(&pull_host).or_else(|| tcp_stalls.clone());
+        let oss_stalls = stall(&oss_host).or_else(|| tcp_stalls.clone());
         out.push((
             "pull",
             first(&[
@@ -290,12 +299,11 @@ fn predictions(
                 "pull.manifest",
                 "pull.blob",
             ])
-            .or_else(|| tcp_stalls.clone()),
+            .or(pull_stalls),
         ));
         out.push((
             "oss",
-            first(&["dns.oss", "route.oss", "tcp.oss", "tls.oss", "http.oss"])
-                .or_else(|| tcp_stalls.clone()),
+            first(&["dns.oss", "route.oss", "tcp.oss", "tls.oss", "http.oss"]).or(oss_stalls),
         ));
         out.push((
             "apiserver",
@@ -620,7 +628,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                         format!("the direction is not known: where must be either: {row}").into(),
                     );
                 }
-                // no row blames the datacenter alone
+                // no row blames the datacenter alone; the row points to the other end
                 for x in r.report["results"].as_array().into_iter().flatten() {
                     if x["message"]
                         .as_str()
@@ -629,6 +637,41 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     {
                         return Err(format!("blamed on the datacenter: {x}").into());
                     }
+                }
+                r.expect(
+                    "tcp.registry",
+                    "100.103.9.188:443",
+                    "fail",
+                    "`inbound --node` from a VPC host, against `responder` here, sees the way back",
+                )?;
+                // the other end sees the direction: the VPC peer's responder got the node's VXLAN
+                // echo, and its reply an ICMP error from the VBR
+                let log = std::fs::read(format!("{}/responder-cloud.log", lab_dir()))
+                    .map_err(|e| e.to_string())?;
+                let log = String::from_utf8_lossy(&log);
+                if !log.contains("got ICMP network unreachable from 10.255.0.1: the way back from here to 10.0.0.10 breaks at 10.255.0.1") {
+                    return Err(format!("the responder names the router on its way back: {log}").into());
+                }
+                // and `inbound` from the VPC side names the VBR that rejects the way to the node
+                let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+                lab(&["responder", "node", "10.0.0.10", bin])?;
+                let i = inbound(&["--line-peer", "10.255.0.1"])?;
+                i.exit(1)?;
+                i.expect(
+                    "inbound.tcp",
+                    "10.0.0.10:10250",
+                    "fail",
+                    "ICMP network unreachable, from 10.255.0.1 (hop 1, the line's cloud end: VBR)",
+                )?;
+                i.expect(
+                    "inbound.tcp",
+                    "10.0.0.10:10250",
+                    "fail",
+                    "rejected on the cloud side",
+                )?;
+                let row = i.row("inbound.tcp", "10.0.0.10:10250")?;
+                if row["details"]["where"] != "cloud" {
+                    return Err(format!("the VBR's missing route is the cloud's: {row}").into());
                 }
                 Ok(())
             },
@@ -772,6 +815,22 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     return Err(format!("pull.blob: {b}").into());
                 }
                 r.expect("tls.apiserver", "192.168.0.10:6443", "pass", "")?;
+                // the path-MTU search toward the storage host (named by the redirect) finds the
+                // black hole too; toward the registry and OSS it passes
+                let storage = r
+                    .rows("mtu.path")
+                    .into_iter()
+                    .find(|x| x["target"] == "registry-storage-cn-hangzhou.lab.test")
+                    .ok_or_else(|| {
+                        format!("no mtu.path row for the storage host\n{}", r.brief())
+                    })?;
+                if storage["status"] != "fail"
+                    || storage["address"] != "100.103.20.10"
+                    || storage["details"]["error"] != "pmtu-black-hole"
+                {
+                    return Err(format!("mtu.path toward the storage host: {storage}").into());
+                }
+                r.expect("mtu.path", "100.103.9.188", "pass", "")?;
                 r.expect_all("http.registry", "pass")
             },
         ),
@@ -1769,34 +1828,6 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             with_faults(&[])?;
             let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
             lab(&["responder", "node", "10.0.0.10", bin])?;
-            let inbound = |extra: &[&str]| -> Result<Run, Failed> {
-                let mut a = vec!["cloud", bin, "inbound", "--node", "10.0.0.10"];
-                if !extra.contains(&"--timeout") {
-                    a.extend(["--timeout", "1s"]);
-                }
-                a.extend(["--format", "json"]);
-                a.extend_from_slice(extra);
-                let o = Command::new("timeout")
-                    .args(["60", "bash"])
-                    .arg(lab_sh())
-                    .args(&a)
-                    .env("LAB_ID", lab_id())
-                    .output()
-                    .map_err(|e| e.to_string())?;
-                let report = serde_json::from_slice(&o.stdout).map_err(|e| {
-                    format!(
-                        "inbound report: {e}: {}",
-                        String::from_utf8_lossy(&o.stderr)
-                    )
-                })?;
-                let run = Run {
-                    code: o.status.code().unwrap_or(-1),
-                    report: valid(report)?,
-                    stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-                };
-                record_inbound(&run);
-                Ok(run)
-            };
             let r = inbound(&[])?;
             r.exit(0)?;
             r.expect_all("inbound.tcp", "pass")?;
@@ -1805,6 +1836,27 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             let r = inbound(&[])?;
             r.exit(1)?;
             r.expect("inbound.tcp", "10.0.0.10:10250", "fail", "timed out")?;
+            // the sweep from the VPC side: the VBR, then the core; silence after the core is the
+            // datacenter's, both ways
+            let w = inbound(&["--line-peer", "10.255.0.1"])?;
+            w.expect(
+                "inbound.tcp",
+                "10.0.0.10:10250",
+                "fail",
+                "no answer from beyond 172.31.255.1 (hop 2, a datacenter router)",
+            )?;
+            w.expect(
+                "inbound.tcp",
+                "10.0.0.10:10250",
+                "fail",
+                "both on the datacenter side",
+            )?;
+            let row = w.row("inbound.tcp", "10.0.0.10:10250")?;
+            if row["details"]["where"] != "datacenter"
+                || row["details"]["hops"][0]["side"] != "line"
+            {
+                return Err(format!("inbound hops: {row}").into());
+            }
             let fix = r.row("inbound.tcp", "10.0.0.10:10250")?["remediation"]
                 .as_str()
                 .unwrap_or("")
@@ -1836,7 +1888,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             )?;
             r.expect("inbound.udp", "10.0.0.10:8472", "pass", "3/3")?;
             // 5 % random loss on the line: a real client gets through on a retry, and so does
-            // inbound (a second connect at half the timeout); no port FAILs
+            // inbound (a second connect on the path's timer); no port FAILs
             with_faults(&["lossy"])?;
             lab(&["responder", "node", "10.0.0.10", bin])?;
             let r = inbound(&["--timeout", "2s"])?;
@@ -1962,6 +2014,37 @@ fn reap() {
             break;
         }
     }
+}
+
+/// `inbound --node 10.0.0.10` from the cloud namespace (1 s timeout unless given), as JSON.
+fn inbound(extra: &[&str]) -> Result<Run, Failed> {
+    let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+    let mut a = vec!["cloud", bin, "inbound", "--node", "10.0.0.10"];
+    if !extra.contains(&"--timeout") {
+        a.extend(["--timeout", "1s"]);
+    }
+    a.extend(["--format", "json"]);
+    a.extend_from_slice(extra);
+    let o = Command::new("timeout")
+        .args(["60", "bash"])
+        .arg(lab_sh())
+        .args(&a)
+        .env("LAB_ID", lab_id())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let report = serde_json::from_slice(&o.stdout).map_err(|e| {
+        format!(
+            "inbound report: {e}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })?;
+    let run = Run {
+        code: o.status.code().unwrap_or(-1),
+        report: valid(report)?,
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    record_inbound(&run);
+    Ok(run)
 }
 
 fn main() {

@@ -83,6 +83,8 @@ pub static REGISTRY: &[&dyn Check] = &[
     &tcp::Endpoint,
     &udp::Vxlan,
     &mtu::Peers,
+    &mtu::Cloud,
+    &mtu::Storage,
     &raven::Proxy,
     &raven::Tunnel,
     &port::Local,

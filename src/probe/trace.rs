@@ -181,10 +181,16 @@ pub(crate) struct Sides {
     pub line_peer: Option<IpAddr>,
     /// The cloud range and the VPC CIDR.
     pub cloud_nets: Vec<ipnet::IpNet>,
+    /// The sweep runs on a VPC host toward a node (`inbound`): its own networks and gateway are
+    /// the cloud side, and hops past the line peer the datacenter's.
+    pub from_cloud: bool,
 }
 
 impl Sides {
     pub(crate) fn of(&self, ip: IpAddr, seen_line_peer_before: bool) -> Side {
+        if self.from_cloud {
+            return self.of_from_cloud(ip, seen_line_peer_before);
+        }
         if Some(ip) == self.line_peer {
             Side::Line
         } else if Some(ip) == self.gateway {
@@ -196,6 +202,25 @@ impl Sides {
         } else if self.line_peer.is_some() {
             // before the line peer on the way: the datacenter's routers
             Side::Datacenter("a datacenter router")
+        } else {
+            Side::Unknown
+        }
+    }
+}
+
+impl Sides {
+    /// A hop's side on the way from a VPC host to a node: the cloud until the line peer, the
+    /// datacenter after it.
+    fn of_from_cloud(&self, ip: IpAddr, past_line: bool) -> Side {
+        let here = Some(ip) == self.gateway
+            || self.local_nets.iter().any(|n| n.contains(&ip))
+            || self.cloud_nets.iter().any(|n| n.contains(&ip));
+        if Some(ip) == self.line_peer {
+            Side::Line
+        } else if past_line {
+            Side::Datacenter("a datacenter router")
+        } else if here || self.line_peer.is_some() {
+            Side::Cloud
         } else {
             Side::Unknown
         }
@@ -265,12 +290,17 @@ pub(crate) fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
         }
         End::LostAfter(_) => match last {
             None => (
-                "no router on the way answered a TTL-limited probe: lost before the first hop (the node's own firewall or link), or every router hides itself".into(),
+                format!("no router on the way answered a TTL-limited probe: lost before the first hop ({}), or every router hides itself", if sides.from_cloud { "this host's own firewall, security group or link" } else { "the node's own firewall or link" }),
                 Whose::Unknown,
             ),
             Some((h, side)) => {
                 let ip = h.from.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-                silent_after(&hop_words(ip, h.ttl, side.as_ref()), side.as_ref())
+                let at = hop_words(ip, h.ttl, side.as_ref());
+                if sides.from_cloud {
+                    silent_after_from_cloud(&at, side.as_ref())
+                } else {
+                    silent_after(&at, side.as_ref())
+                }
             }
         },
     }
@@ -365,7 +395,24 @@ fn silent_after(at: &str, side: Option<&Side>) -> (String, Whose) {
             Whose::Cloud,
         ),
         Some(Side::Datacenter(_)) => (
-            format!("{both}: past this hop, a route or firewall of the datacenter or the line; on the way back, the cloud side (VBR, CEN / ECR or the VPC route table) without a route to the datacenter CIDR"),
+            format!("{both}: past this hop, a route or firewall of the datacenter or the line; on the way back, the cloud side (VBR, CEN / ECR or the VPC route table) without a route to the datacenter CIDR (`inbound --node` from a VPC host, against `responder` here, sees the way back)"),
+            Whose::Either,
+        ),
+        Some(Side::Unknown) | None => (both, Whose::Unknown),
+    }
+}
+
+/// [`silent_after`] on the way from a VPC host to a node (`inbound`): the forward path is the
+/// cloud side's until the line, the way back the datacenter's.
+fn silent_after_from_cloud(at: &str, side: Option<&Side>) -> (String, Whose) {
+    let both = format!("no answer from beyond {at}: the traffic is lost after it, or the answers from beyond it are lost on the way back");
+    match side {
+        Some(Side::Line | Side::Datacenter(_)) => (
+            format!("{both} — both on the datacenter side (its firewall or route toward the node, or its route back to the VPC CIDR)"),
+            Whose::Datacenter,
+        ),
+        Some(Side::Cloud) => (
+            format!("{both}: past this hop, the cloud side's route toward the datacenter CIDR (the VPC route table, CEN / ECR, the VBR) or a security group; on the way back, the datacenter without a route to the VPC CIDR, or its firewall"),
             Whose::Either,
         ),
         Some(Side::Unknown) | None => (both, Whose::Unknown),
@@ -383,7 +430,7 @@ fn whose(side: Option<&Side>) -> Whose {
 fn whose_words(whose: Whose) -> &'static str {
     match whose {
         Whose::Datacenter => "rejected inside the datacenter",
-        Whose::Cloud => "rejected beyond the line",
+        Whose::Cloud => "rejected on the cloud side",
         Whose::Either | Whose::Unknown | Whose::None => "rejected on the way",
     }
 }
@@ -524,7 +571,63 @@ mod tests {
                 "100.0.0.0/8".parse().unwrap(),
                 "192.168.0.0/16".parse().unwrap(),
             ],
+            from_cloud: false,
         }
+    }
+
+    /// A VPC host (10.255.0.2/30, gateway the VBR 10.255.0.1) sweeping toward a node.
+    fn from_cloud() -> Sides {
+        Sides {
+            local_nets: vec!["10.255.0.0/30".parse().unwrap()],
+            gateway: Some("10.255.0.1".parse().unwrap()),
+            line_peer: Some("10.255.0.1".parse().unwrap()),
+            cloud_nets: vec!["100.0.0.0/8".parse().unwrap()],
+            from_cloud: true,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn from_the_cloud_the_sides_are_reversed() {
+        // VBR, then the core: silence after the core is the datacenter's, both ways
+        let mut p = path(&["10.255.0.1", "172.31.255.1"]);
+        p.silent_from = Some(3);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let (w, whose) = words(&t, &from_cloud());
+        assert_eq!(whose, Whose::Datacenter, "{w}");
+        assert!(
+            w.starts_with("no answer from beyond 172.31.255.1 (hop 2, a datacenter router)"),
+            "{w}"
+        );
+        assert!(w.contains("both on the datacenter side"), "{w}");
+        let hops = hop_records(&t, &from_cloud());
+        assert_eq!(hops[0].side, Some(HopSide::Line));
+        assert_eq!(hops[1].side, Some(HopSide::Datacenter));
+        // a cloud router before the line, then silence: either direction, each named
+        let mut p = path(&["100.64.0.1", "10.255.0.1"]);
+        p.silent_from = Some(2);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let (w, whose) = words(&t, &from_cloud());
+        assert_eq!(whose, Whose::Either, "{w}");
+        assert!(
+            w.contains("the datacenter without a route to the VPC CIDR"),
+            "{w}"
+        );
+        // the VBR rejects (no route to the datacenter CIDR): the cloud side, never "beyond the line"
+        let mut p = path(&["10.255.0.1"]);
+        p.reject_at = Some(1);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let (w, whose) = words(&t, &from_cloud());
+        assert_eq!(whose, Whose::Cloud);
+        assert!(w.ends_with("rejected on the cloud side"), "{w}");
+        // nothing answers: this host's own firewall or security group, not the node's
+        let mut p = path(&[]);
+        p.silent_from = Some(1);
+        let t = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
+        let (w, _) = words(&t, &from_cloud());
+        assert!(
+            w.contains("this host's own firewall, security group or link"),
+            "{w}"
+        );
     }
 
     const WAIT: Duration = Duration::from_millis(200);

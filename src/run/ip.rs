@@ -218,13 +218,7 @@ impl StepKind for TcpConnect {
                 f = icmp::annotate(f, o);
             }
             // silently dropped or rejected on the way: which hop, whose side
-            let (locate, rejected) = match &out {
-                Err(TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_)) => (true, None),
-                Err(TcpFailure::RejectedBy { from, what }) => (true, Some((*from, what.clone()))),
-                Err(TcpFailure::Refused | TcpFailure::LocalBlocked(_) | TcpFailure::Other(_))
-                | Ok(_) => (false, None),
-            };
-            if locate {
+            if let (true, rejected) = sweep_after(&out) {
                 if let Some(l) = ctx.locate_after(sa, super::Flow::Tcp, rejected).await {
                     f = l.annotate(f);
                 }
@@ -232,6 +226,18 @@ impl StepKind for TcpConnect {
             vec![ctx.result(s, Some(sa.to_string()), f, took)]
         })
         .await
+    }
+}
+
+/// Whether a failed connect is swept (and the router's error it already got): a timeout
+/// or a rejection on the way; not a refusal (the node answered) or a local failure.
+fn sweep_after<T>(out: &Result<T, TcpFailure>) -> (bool, Option<(std::net::IpAddr, String)>) {
+    match out {
+        Err(TcpFailure::TimedOut(_) | TcpFailure::Unreachable(_)) => (true, None),
+        Err(TcpFailure::RejectedBy { from, what }) => (true, Some((*from, what.clone()))),
+        Err(TcpFailure::Refused | TcpFailure::LocalBlocked(_) | TcpFailure::Other(_)) | Ok(_) => {
+            (false, None)
+        }
     }
 }
 
@@ -248,6 +254,10 @@ impl StepKind for InboundConnect {
             "TCP connect to {}:{} and read the responder's banner (a second connect when the first has no answer by the path's retransmission timer)",
             s.addr_text(),
             s.port.unwrap_or_default()
+        ), crate::probe::trace::plan_words(
+            "SYNs",
+            &format!("{}:{}", s.addr_text(), s.port.unwrap_or_default()),
+            "no attempt gets through (the way to the node, from this end)",
         )]
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
@@ -272,13 +282,19 @@ impl StepKind for InboundConnect {
             })
             .await;
             let out = out.map_err(|e| e.with_timeout(t));
-            let f = loss::account_tries(
+            let mut f = loss::account_tries(
                 inbound::evaluate(sa, &out),
                 Phase::Inbound,
                 &format!("TCP connects to {sa}"),
                 tries,
                 out.is_ok(),
             );
+            // the way back to the node, seen from this end: TTL-limited SYNs to the same port
+            if let (true, rejected) = sweep_after(&out) {
+                if let Some(l) = ctx.locate_after(sa, super::Flow::Tcp, rejected).await {
+                    f = l.annotate(f);
+                }
+            }
             vec![ctx.result(s, Some(sa.to_string()), f, start.elapsed())]
         })
         .await

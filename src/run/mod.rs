@@ -73,6 +73,8 @@ pub struct EngineConfig {
     pub line_peer: Option<std::net::IpAddr>,
     /// The cloud range and the VPC CIDR: hops there are on the cloud side.
     pub cloud_nets: Vec<ipnet::IpNet>,
+    /// The run is `inbound` on a VPC host: its sweeps go from the cloud toward the node.
+    pub from_cloud: bool,
     /// Per-probe timeout (TCP connect, NTP reply, DNS answer).
     pub timeout: Duration,
     pub ntp_warn_offset: f64,
@@ -332,6 +334,7 @@ impl Ctx<'_, '_> {
         let mut sides = trace::Sides {
             line_peer: self.cfg.line_peer,
             cloud_nets: self.cfg.cloud_nets.clone(),
+            from_cloud: self.cfg.from_cloud,
             ..trace::Sides::default()
         };
         if let Ok(addrs) = self.net.routes.addresses().await {

@@ -215,30 +215,36 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
     )
 }
 
+/// The TCP rows over the line whose MSS tells whether a firewall clamps it (the path-MTU steps run
+/// after them).
+pub(crate) const LINE_TCP: &[crate::ids::ReqId] = &[
+    crate::ids::ReqId::TcpApiserver,
+    crate::ids::ReqId::TcpRegistry,
+    crate::ids::ReqId::TcpOss,
+    crate::ids::ReqId::TcpControlPlane,
+];
+
 /// The largest MSS the node's TCP connections over the line settled on (the `tcp.*` rows the
 /// path-MTU steps run after); None when none connected or none could read it.
 fn line_mss(ctx: &Ctx<'_, '_>) -> Option<u32> {
-    use crate::ids::ReqId;
-    [
-        ReqId::TcpApiserver,
-        ReqId::TcpRegistry,
-        ReqId::TcpOss,
-        ReqId::TcpControlPlane,
-    ]
-    .into_iter()
-    .flat_map(|id| ctx.earlier_rows(id))
-    .filter(|r| r.status == crate::result::Status::Pass)
-    .filter_map(|r| r.details.read::<TcpEvidence>()?.mss)
-    .max()
+    LINE_TCP
+        .iter()
+        .flat_map(|id| ctx.earlier_rows(*id))
+        .filter(|r| r.status == crate::result::Status::Pass)
+        .filter_map(|r| r.details.read::<TcpEvidence>()?.mss)
+        .max()
 }
 
 /// How long the ICMP search waits for its first answer: a few TCP round trips to the same
-/// address when its `tcp.*` row connected (the search runs after it), else the echo budget.
+/// address when a `tcp.*` row over the line connected to it (the search runs after it), else the echo budget.
 fn first_echo_wait(ctx: &Ctx<'_, '_>, ip: IpAddr, t: Duration) -> Duration {
     use crate::constants::{ICMP_FLOOR, ICMP_RTT_FACTOR};
     let budget = super::ip::icmp_budget(t);
-    let rtt = ctx
-        .earlier_rows(crate::ids::ReqId::TcpApiserver)
+    let rtt = LINE_TCP
+        .iter()
+        .flat_map(|id| ctx.earlier_rows(*id))
+        .collect::<Vec<_>>();
+    let rtt = rtt
         .iter()
         .filter(|r| r.status == crate::result::Status::Pass)
         .filter(|r| r.address.as_deref().and_then(crate::rootcause::address_ip) == Some(ip))
@@ -277,54 +283,116 @@ impl StepKind for IcmpMtu {
 }
 
 async fn icmp_mtu(ctx: &Ctx<'_, '_>, p: &Step) -> Vec<CheckResult> {
-    let t = ctx.cfg.timeout;
     ctx.fan_out(p, |ip| async move {
-        let s = Instant::now();
-        let eg = egress(ctx, ip).await;
-        let out = async {
-            let pinger = ctx
-                .net
-                .icmp
-                .ok_or_else(|| MtuError::NotPermitted("ICMP probes are disabled".into()))?;
-            let mut path = pinger.df_path(ip)?;
-            // ICMP toward cloud VIPs is often filtered: "does it answer at all" gets the same short
-            // budget as the evidence echo on tcp rows, so a filtered path does not hold the run
-            mtu::search(
-                path.as_mut(),
-                eg.iface_mtu.unwrap_or(1500),
-                first_echo_wait(ctx, ip, t),
-                t,
-            )
-            .await
-        };
-        let out = bounded(t + STEP_GRACE, out, || {
-            Err(MtuError::Io(format!(
-                "did not finish within {} ms",
-                t.as_millis()
-            )))
-        })
-        .await;
-        let out = out.map_err(|e| match e {
-            MtuError::NoAnswer(_) => {
-                MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?"))
-            }
-            e @ (MtuError::DfUnavailable(_)
-            | MtuError::NotPermitted(_)
-            | MtuError::Ipv6
-            | MtuError::Io(_)) => e,
-        });
-        vec![ctx.result(
-            p,
-            Some(ip.to_string()),
-            mtu::evaluate(
-                &ip.to_string(),
-                "ICMP echo with DF",
-                &eg,
-                &out,
-                line_mss(ctx),
-            ),
-            s.elapsed(),
-        )]
+        let (f, took) = icmp_mtu_at(ctx, ip).await;
+        vec![ctx.result(p, Some(ip.to_string()), f, took)]
     })
     .await
+}
+
+/// The ICMP path-MTU search toward one address: the finding and how long it took.
+async fn icmp_mtu_at(ctx: &Ctx<'_, '_>, ip: IpAddr) -> (crate::result::Finding, Duration) {
+    let t = ctx.cfg.timeout;
+    let s = Instant::now();
+    let eg = egress(ctx, ip).await;
+    let out = async {
+        let pinger = ctx
+            .net
+            .icmp
+            .ok_or_else(|| MtuError::NotPermitted("ICMP probes are disabled".into()))?;
+        let mut path = pinger.df_path(ip)?;
+        // ICMP toward cloud VIPs is often filtered: "does it answer at all" gets the same short
+        // budget as the evidence echo on tcp rows, so a filtered path does not hold the run
+        mtu::search(
+            path.as_mut(),
+            eg.iface_mtu.unwrap_or(1500),
+            first_echo_wait(ctx, ip, t),
+            t,
+        )
+        .await
+    };
+    let out = bounded(t + STEP_GRACE, out, || {
+        Err(MtuError::Io(format!(
+            "did not finish within {} ms",
+            t.as_millis()
+        )))
+    })
+    .await;
+    let out = out.map_err(|e| match e {
+        MtuError::NoAnswer(_) => {
+            MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?"))
+        }
+        e @ (MtuError::DfUnavailable(_)
+        | MtuError::NotPermitted(_)
+        | MtuError::Ipv6
+        | MtuError::Io(_)) => e,
+    });
+    let f = mtu::evaluate(
+        &ip.to_string(),
+        "ICMP echo with DF",
+        &eg,
+        &out,
+        line_mss(ctx),
+    );
+    (f, s.elapsed())
+}
+
+/// Path MTU with ICMP echo and DF toward the storage host `pull.blob` was redirected to.
+pub(crate) struct StorageMtu;
+
+#[async_trait]
+impl StepKind for StorageMtu {
+    fn name(&self) -> &'static str {
+        "storage_mtu"
+    }
+    fn packets(&self, _: &Step, _: &str) -> Vec<String> {
+        vec![
+            "DNS query for the storage host the blob request was redirected to (known after the pull is followed)".into(),
+            "ICMP echo with Don't Fragment, up to the interface MTU, to its first address".into(),
+        ]
+    }
+    async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
+        use crate::probe::pull::PullEvidence;
+        let start = Instant::now();
+        let blob = ctx.earlier_rows(crate::ids::ReqId::PullBlob);
+        let host = blob
+            .iter()
+            .find_map(|r| r.details.read::<PullEvidence>()?.storage_host);
+        let Some(host) = host else {
+            let why = if blob.is_empty() {
+                format!(
+                    "the pull was not followed ({} did not run)",
+                    crate::ids::ReqId::PullBlob
+                )
+            } else {
+                "no blob request was redirected to a storage host (the registry serves blobs itself, or the pull stopped before the blob)".to_string()
+            };
+            let f = crate::result::Finding::skip(format!(
+                "path MTU toward the storage host not measured: {why}"
+            ));
+            return vec![ctx.result(s, None, f, start.elapsed())];
+        };
+        let ip = match host.parse::<IpAddr>() {
+            Ok(ip) => Ok(ip),
+            Err(_) => match ctx.resolve_now(&host).await {
+                Ok(a) if !a.is_empty() => Ok(IpAddr::V4(a[0])),
+                Ok(_) => Err("no A record".to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        // a host `parse_url` accepted: letters, digits, dots and dashes only
+        let shown = host;
+        match ip {
+            Ok(ip) => {
+                let (f, took) = icmp_mtu_at(ctx, ip).await;
+                vec![ctx.row(s.id, &shown, Some(ip.to_string()), f, took)]
+            }
+            Err(why) => {
+                let f = crate::result::Finding::skip(format!(
+                    "path MTU toward the storage host {shown} not measured: it does not resolve ({why})"
+                ));
+                vec![ctx.row(s.id, &shown, None, f, start.elapsed())]
+            }
+        }
+    }
 }

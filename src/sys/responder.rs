@@ -94,6 +94,8 @@ pub(crate) struct Stats {
     pub tcp_refused_busy: u64,
     /// `accept`/`recv_from` errors (each followed by a back-off).
     pub errors: u64,
+    /// ICMP errors the responder's own replies got on their way back (`IP_RECVERR`).
+    pub reply_errors: u64,
 }
 
 /// What `run` bound, and what it could not (with the reason in words).
@@ -108,6 +110,9 @@ struct LogLimit {
     port: Port,
     last: Option<Instant>,
     pending: u64,
+    /// The last ICMP error to a reply said (its own limit: an answer said just before must not
+    /// hide it).
+    last_error: Option<Instant>,
 }
 
 impl LogLimit {
@@ -116,6 +121,7 @@ impl LogLimit {
             port,
             last: None,
             pending: 0,
+            last_error: None,
         }
     }
     fn answered(&mut self, from: SocketAddr) {
@@ -136,6 +142,28 @@ impl LogLimit {
             );
             self.last = Some(Instant::now());
             self.pending = 0;
+        }
+    }
+}
+
+impl LogLimit {
+    /// A reply that got an ICMP error on its way back: at most once per second per port, with the
+    /// sender — the router on the way back from here to the prober that rejects it.
+    fn reply_error(&mut self, to: SocketAddr, what: &str, from: IpAddr) {
+        if self
+            .last_error
+            .is_none_or(|l| l.elapsed() >= Duration::from_secs(1))
+        {
+            let place = if to.ip() == from {
+                "the prober's host itself answers so".to_string()
+            } else {
+                format!("the way back from here to {} breaks at {from}", to.ip())
+            };
+            eprintln!(
+                "responder: the reply on {} to {to} got {what} from {from}: {place}",
+                self.port
+            );
+            self.last_error = Some(Instant::now());
         }
     }
 }
@@ -175,9 +203,13 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
                 x
             }
             Err(e) => {
-                // ICMP errors from earlier replies surface here on Linux; real trouble (ENOMEM,
-                // EMFILE for the reply path) must not spin a core
-                if e.raw_os_error() != Some(libc::ECONNREFUSED) {
+                // ICMP errors to earlier replies surface here (IP_RECVERR): the way back to the
+                // node, seen from this end — said, rate-limited; real trouble (ENOMEM, EMFILE for
+                // the reply path) must not spin a core
+                if let Some((kind, code, from, to)) = super::errqueue::queued_icmp_for(&sock) {
+                    lock(stats).reply_errors += 1;
+                    log.reply_error(to, &super::errqueue::icmp_words(kind, code), from);
+                } else if e.raw_os_error() != Some(libc::ECONNREFUSED) {
                     lock(stats).errors += 1;
                     backoff.wait().await;
                 }
@@ -276,6 +308,13 @@ pub(crate) async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Res
         match *port {
             Port::Udp(p) => match UdpSocket::bind(SocketAddr::new(cfg.bind, p)).await {
                 Ok(s) => {
+                    // ICMP errors to its replies are read and said (the way back, from this end);
+                    // an IPv6 bind has no IPv4 error queue and keeps the plain behaviour
+                    let _ = nix::sys::socket::setsockopt(
+                        &s,
+                        nix::sys::socket::sockopt::Ipv4RecvErr,
+                        &true,
+                    );
                     bound.listening.push(format!(
                         "udp {}",
                         s.local_addr().map(|a| a.to_string()).unwrap_or_default()

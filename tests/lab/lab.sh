@@ -393,8 +393,11 @@ fault() {
       # a path-MTU black hole toward the storage host only: once a connection from it has moved
       # 4000 bytes (the TLS handshake and the answer's head pass), its packets over 1400 bytes
       # vanish, with no ICMP; the registry and the API server are fine
+      # (ICMP echo replies over 1400 bytes vanish too: large packets of any kind, as a real
+      # black hole drops them; the TCP handshake and the first small segments pass)
       storage-pmtu-blackhole) in_router iptables -I FORWARD -s $STORAGE -m length --length 1401:65535 \
-                   -m connbytes --connbytes 4000: --connbytes-dir reply --connbytes-mode bytes -j DROP ;;
+                   -m connbytes --connbytes 4000: --connbytes-dir reply --connbytes-mode bytes -j DROP
+                 in_router iptables -I FORWARD -s $STORAGE -p icmp -m length --length 1401:65535 -j DROP ;;
       # the token service refuses anonymous pulls; the node has credentials (as imagePullSecrets)
       anon-refused) touch "$DIR/token-no-anon"; echo lab:lab >"$DIR/truth-creds" ;;
       # the cloud side has no route back to the datacenter CIDR (the VBR's, as a missing route in
