@@ -213,6 +213,8 @@ async fn run_inner(
         end,
         deadline,
         paths: crate::run::rto::PathTimes::default(),
+        discovered: tokio::sync::watch::Sender::new(None),
+        rejections: std::sync::Mutex::default(),
     };
     let ctx = &ctx;
     // a bounded number of steps in flight (sockets, file descriptors)
@@ -225,7 +227,8 @@ async fn run_inner(
         let deps: Vec<_> = steps
             .iter()
             .zip(&futs)
-            .filter(|(d, _)| s.after.contains(&d.id))
+            // a step is read for any row it reports (the pull step reports pull.blob too)
+            .filter(|(d, _)| d.rows.iter().any(|id| s.after.contains(id)))
             .map(|(_, f)| f.clone())
             .collect();
         let fut = async move {

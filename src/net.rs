@@ -163,6 +163,14 @@ pub trait TlsProber: Send + Sync {
         http: Option<crate::probe::tls::HttpExpect>,
         timeout: Duration,
     ) -> crate::probe::tls::TlsOutcome;
+    /// Trust `ca_der` (the cluster CA the cluster-info ConfigMap carried) for [`Trust::Discovered`]
+    /// handshakes of this run; false when it is not a usable CA certificate or not supported here.
+    ///
+    /// [`Trust::Discovered`]: crate::probe::tls::Trust::Discovered
+    fn adopt_cluster_ca(&self, ca_der: Vec<u8>) -> bool {
+        let _ = ca_der;
+        false
+    }
     /// One HTTPS request (TCP connect, TLS with SNI `name` verified against `trust`, the
     /// request, the head and at most `MAX_BODY` bytes of the body), bounded by `timeout`; redirects
     /// are never followed. The default: not available.

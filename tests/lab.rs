@@ -873,6 +873,84 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 Ok(())
             };
             curl("200")?;
+            // without --cluster-ca, the CA that cluster-info publishes verifies the API server's
+            // certificate (as the kubelet trusts it after the join); with another --cluster-ca the
+            // two disagree (curl: the same verdicts with each CA)
+            let dir = lab_dir();
+            let (ca, evil) = (
+                format!("{dir}/pki/ca.pem"),
+                format!("{dir}/pki/evil-ca.pem"),
+            );
+            let r = check(&[
+                "--only",
+                "http.cluster-info,tls.apiserver",
+                "--ca-file",
+                &ca,
+            ])?;
+            r.expect(
+                "tls.apiserver",
+                "192.168.0.10:6443",
+                "pass",
+                "verified against the cluster CA that cluster-info publishes",
+            )?;
+            let r = check(&[
+                "--only",
+                "http.cluster-info",
+                "--ca-file",
+                &ca,
+                "--cluster-ca",
+                &evil,
+            ])?;
+            r.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "fail",
+                "is not the --cluster-ca you gave",
+            )?;
+            lab(&[
+                "node",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "5",
+                "--cacert",
+                &evil,
+                "https://192.168.0.10:6443/",
+            ])
+            .err()
+            .ok_or("curl with the other CA should refuse the API server")?;
+            // an interception on the way: the certificate no longer chains to the CA cluster-info
+            // publishes (the ConfigMap is the cluster's), and the kubelet would refuse it
+            with_faults(&["tls-intercept"])?;
+            let r = check(&[
+                "--only",
+                "http.cluster-info,tls.apiserver",
+                "--ca-file",
+                &ca,
+            ])?;
+            r.expect(
+                "tls.apiserver",
+                "192.168.0.10:6443",
+                "fail",
+                "verified against the cluster CA that cluster-info publishes",
+            )?;
+            lab(&[
+                "node",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "5",
+                "--cacert",
+                &ca,
+                "https://192.168.0.10:6443/",
+            ])
+            .err()
+            .ok_or("curl with the cluster CA should refuse the intercepted API server")?;
+            with_faults(&[])?;
             let r = only(&["--token", "abcdef.0123456789abcdef"])?;
             r.expect(
                 "http.cluster-info",

@@ -20,6 +20,12 @@ impl Check for ClusterInfo {
             apiserver: api.host.to_string(),
             token: o.token.clone(),
             pin: o.ca_cert_hash.clone(),
+            given: o
+                .cluster_roots
+                .iter()
+                .filter_map(|c| crate::probe::discovery::ca_pin_der(c))
+                .map(|(hash, _)| hash)
+                .collect(),
         };
         vec![
             Step::new(ReqId::HttpClusterInfo, api.host.to_string(), kind)

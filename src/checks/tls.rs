@@ -22,6 +22,7 @@ fn system(name: &str, tcp: ReqId, http: Option<(ReqId, HttpExpect)>) -> TlsHands
     TlsHandshake {
         name: Some(name.to_string()),
         trust: Trust::System,
+        discovery: false,
         http,
         tcp,
     }
@@ -122,6 +123,7 @@ impl Check for Apiserver {
             trust,
             http: None,
             tcp: ReqId::TcpApiserver,
+            discovery: o.selected(ReqId::HttpClusterInfo),
         };
         let target = api.host.to_string();
         vec![handshake(

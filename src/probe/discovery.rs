@@ -118,10 +118,28 @@ pub(crate) fn kubeconfig_fields(yaml: &str) -> (Option<String>, Option<Vec<u8>>)
     (server, ca)
 }
 
+/// The DER of the first certificate in `ca_pem` (the kubeconfig's cluster CA).
+pub(crate) fn ca_der(ca_pem: &[u8]) -> Option<Vec<u8>> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(ca_pem).ok()?;
+    Some(pem.contents)
+}
+
+/// The cluster CA of a discovery answer, as DER: what `tls.apiserver` then verifies against.
+pub(crate) fn answer_ca(reply: &HttpReply) -> Option<Vec<u8>> {
+    match parse_answer(reply.status, &reply.body) {
+        Answer::ConfigMap { kubeconfig, .. } => ca_der(&kubeconfig_fields(&kubeconfig).1?),
+        Answer::Status { .. } | Answer::Other { .. } => None,
+    }
+}
+
 /// kubeadm's CA pin: `sha256:` and the hex SHA-256 of the CA certificate's SubjectPublicKeyInfo.
 pub(crate) fn ca_pin(ca_pem: &[u8]) -> Option<(String, String)> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(ca_pem).ok()?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&pem.contents).ok()?;
+    ca_pin_der(&ca_der(ca_pem)?)
+}
+
+/// [`ca_pin`] of a certificate in DER (a `--cluster-ca` certificate).
+pub(crate) fn ca_pin_der(der: &[u8]) -> Option<(String, String)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let spki = cert.tbs_certificate.subject_pki.raw;
     let digest = ring::digest::digest(&ring::digest::SHA256, spki);
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
@@ -186,12 +204,14 @@ evidence! {
 const DISCOVERY: Plain = Plain(Phase::Http, ErrorClass::WrongService);
 
 /// Judge the discovery answer. `apiserver` is the host the node was told to join (`--apiserver`),
-/// `token` the bootstrap token (`--token`), `pin` the `--discovery-token-ca-cert-hash`.
+/// `token` the bootstrap token (`--token`), `pin` the `--discovery-token-ca-cert-hash`, `given`
+/// the pins of the `--cluster-ca` certificates (the two CAs must agree).
 pub(crate) fn evaluate(
     answer: &Result<HttpReply, PullFailure>,
     apiserver: &str,
     token: Option<&BootstrapToken>,
     pin: Option<&str>,
+    given: &[String],
 ) -> Finding {
     let reply = match answer {
         // the request could not be made here (no HTTPS client): not run, said why
@@ -243,6 +263,14 @@ pub(crate) fn evaluate(
             format!("its cluster CA is {hash}, not the --discovery-token-ca-cert-hash {want}: the join refuses it (another cluster's API server, or an interception on the way)"),
         )),
         (Some(_), _) => {}
+    }
+    if let Some((hash, _)) = &pinned {
+        if !given.is_empty() && !given.iter().any(|g| g.eq_ignore_ascii_case(hash)) {
+            problems.push((
+                true,
+                format!("its cluster CA ({hash}) is not the --cluster-ca you gave ({}): one of the two belongs to another cluster, or something on the way answers for the API server", given.join(", ")),
+            ));
+        }
     }
     if let Some(t) = token {
         let found = jws.iter().find(|(id, _)| *id == t.id);
@@ -380,7 +408,7 @@ mod tests {
         let a = answer(&kc, &[("abcdef", sign(&kc, "0123456789abcdef"))]);
         let (hash, _) = ca_pin(ca.as_bytes()).unwrap();
         assert!(hash.starts_with("sha256:") && hash.len() == 71, "{hash}");
-        let f = evaluate(&a, "192.168.0.10", Some(&token()), Some(&hash));
+        let f = evaluate(&a, "192.168.0.10", Some(&token()), Some(&hash), &[]);
         assert_eq!(f.status, crate::result::Status::Pass, "{}", f.message);
         assert!(
             f.message.contains("signed for token abcdef"),
@@ -397,11 +425,49 @@ mod tests {
     }
 
     #[test]
+    fn the_published_ca_is_handed_on_and_must_agree_with_the_given_one() {
+        let ca = ca_pem();
+        let kc = kubeconfig("https://192.168.0.10:6443", &ca);
+        let a = answer(&kc, &[]);
+        let der = answer_ca(a.as_ref().unwrap()).expect("the CA's DER");
+        let (hash, _) = ca_pin(ca.as_bytes()).unwrap();
+        assert_eq!(ca_pin_der(&der).unwrap().0, hash, "one pin, PEM or DER");
+        // --cluster-ca is the same CA: nothing to say
+        let f = evaluate(&a, "192.168.0.10", None, None, std::slice::from_ref(&hash));
+        assert_eq!(f.status, crate::result::Status::Pass, "{}", f.message);
+        // another CA given: FAIL naming both
+        let other = ca_pin(ca_pem().as_bytes()).unwrap().0;
+        let f = evaluate(&a, "192.168.0.10", None, None, std::slice::from_ref(&other));
+        assert_eq!(f.status, crate::result::Status::Fail, "{}", f.message);
+        assert!(
+            f.message.contains("is not the --cluster-ca you gave"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains(&other) && f.message.contains(&hash),
+            "{}",
+            f.message
+        );
+        // a Status answer carries no CA
+        let body = br#"{"kind":"Status","code":403,"message":"forbidden"}"#.to_vec();
+        let refused = HttpReply {
+            status: 403,
+            headers: vec![],
+            received: body.len(),
+            body,
+            stalled_ms: None,
+            mss: None,
+        };
+        assert!(answer_ca(&refused).is_none());
+    }
+
+    #[test]
     fn expired_tokens_wrong_secrets_and_wrong_pins_fail_as_the_join_would() {
         let ca = ca_pem();
         let kc = kubeconfig("https://192.168.0.10:6443", &ca);
         let expired = answer(&kc, &[]);
-        let f = evaluate(&expired, "192.168.0.10", Some(&token()), None);
+        let f = evaluate(&expired, "192.168.0.10", Some(&token()), None, &[]);
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(f.message.contains("TOKEN_EXPIRED"), "{}", f.message);
         assert_eq!(
@@ -409,10 +475,10 @@ mod tests {
             Some(TokenVerdict::Unsigned)
         );
         let wrong = answer(&kc, &[("abcdef", sign(&kc, "ffffffffffffffff"))]);
-        let f = evaluate(&wrong, "192.168.0.10", Some(&token()), None);
+        let f = evaluate(&wrong, "192.168.0.10", Some(&token()), None, &[]);
         assert!(f.message.contains("a wrong secret"), "{}", f.message);
         let pin = format!("sha256:{}", "0".repeat(64));
-        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, Some(&pin));
+        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, Some(&pin), &[]);
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(
             f.message.contains("not the --discovery-token-ca-cert-hash"),
@@ -425,7 +491,7 @@ mod tests {
     fn a_kubeconfig_server_other_than_the_apiserver_is_named() {
         let ca = ca_pem();
         let kc = kubeconfig("https://47.96.1.1:6443", &ca);
-        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, None);
+        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, None, &[]);
         assert_eq!(f.status, crate::result::Status::Warn, "{}", f.message);
         assert!(
             f.message
@@ -446,7 +512,7 @@ mod tests {
             stalled_ms: None,
             mss: None,
         });
-        let f = evaluate(&r, "192.168.0.10", None, None);
+        let f = evaluate(&r, "192.168.0.10", None, None, &[]);
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(
             f.message.contains("anonymous discovery is off"),
@@ -461,7 +527,7 @@ mod tests {
             stalled_ms: None,
             mss: None,
         });
-        let f = evaluate(&html, "192.168.0.10", None, None);
+        let f = evaluate(&html, "192.168.0.10", None, None, &[]);
         assert!(
             f.message.contains("not a Kubernetes API server's answer"),
             "{}",
@@ -481,7 +547,7 @@ mod tests {
                 stalled_ms: None,
                 mss: None,
             });
-            let f = evaluate(&r, "192.168.0.10", None, None);
+            let f = evaluate(&r, "192.168.0.10", None, None, &[]);
             assert!(!f.message.contains('\u{1b}'), "{}", f.message);
         }
     }

@@ -12,6 +12,9 @@ pub enum Trust {
     System,
     /// The cluster CA given with `--cluster-ca`.
     ClusterCa,
+    /// The cluster CA the cluster-info ConfigMap carried in this run (`http.cluster-info`), as the
+    /// kubelet trusts it after a token join.
+    Discovered,
     /// Nothing to verify against: report issuer and validity as evidence, do not fail on trust.
     EvidenceOnly,
 }
@@ -218,6 +221,7 @@ pub(crate) fn evaluate_tls(
                 .map_or_else(|| "no certificate".into(), cert_text);
             let f = match (&s.trust_failure, trust) {
                 (None, Trust::ClusterCa) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA ({cert})", s.version)),
+                (None, Trust::Discovered) => Finding::pass(format!("{}; certificate for {name} verified against the cluster CA that cluster-info publishes ({cert})", s.version)),
                 (None, _) => Finding::pass(format!("{}; certificate for {name} verified ({cert})", s.version)),
                 (_, Trust::EvidenceOnly) => match s.cert.as_ref().and_then(|c| window_excludes(c, now_s)) {
                     // the kubelet, containerd and curl reject it by this clock whatever its chain
@@ -238,7 +242,12 @@ pub(crate) fn evaluate_tls(
                     TrustFailure::WrongName(n) => format!("The API server's certificate is not valid for {n}: use the endpoint exactly as the cluster's Basic Information tab shows it (the certificate's SANs name it)."),
                     TrustFailure::Expired | TrustFailure::NotYetValid | TrustFailure::Other(_) => format!("Check the clock ({} row) and the certificate's validity dates; an expired certificate on the API server is renewed by the cluster, on a middlebox by its operator.", crate::ids::ReqId::NtpOffset),
                 }),
-                (Some(t), _) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
+                (Some(t), Trust::Discovered) => Finding::fail_by(t, format!("{}: {t}, verified against the cluster CA that cluster-info publishes: {cert}", s.version)).fix(match t {
+                    TrustFailure::UnknownIssuer => "The API server's certificate does not chain to the CA its own cluster-info publishes: something on the way presents another certificate (TLS interception), or this address is another cluster's endpoint; the kubelet would refuse it after the join.".to_string(),
+                    TrustFailure::WrongName(n) => format!("The API server's certificate is not valid for {n}: use the endpoint exactly as the cluster's Basic Information tab shows it (the certificate's SANs name it)."),
+                    TrustFailure::Expired | TrustFailure::NotYetValid | TrustFailure::Other(_) => format!("Check the clock ({} row) and the certificate's validity dates; an expired certificate on the API server is renewed by the cluster, on a middlebox by its operator.", crate::ids::ReqId::NtpOffset),
+                }),
+                (Some(t), Trust::System) => Finding::fail_by(t, format!("{}: {t}: {cert}", s.version)),
             };
             with_cert(f, &s.cert).evidence(&TlsEvidence {
                 tls_version: Some(s.version.clone()),
@@ -368,6 +377,33 @@ mod tests {
         assert_ne!(
             TrustFailure::NotYetValid.to_string(),
             TrustFailure::Expired.to_string()
+        );
+    }
+
+    #[test]
+    fn the_ca_discovery_published_verifies_the_api_server() {
+        let f = evaluate_tls("api", Trust::Discovered, &session(None), NOW);
+        assert_eq!(f.status, Status::Pass);
+        assert!(
+            f.message
+                .contains("verified against the cluster CA that cluster-info publishes"),
+            "{}",
+            f.message
+        );
+        let f = evaluate_tls(
+            "api",
+            Trust::Discovered,
+            &session(Some(TrustFailure::UnknownIssuer)),
+            NOW,
+        );
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("does not chain to the CA its own cluster-info publishes"),
+            "{:?}",
+            f.fix
         );
     }
 

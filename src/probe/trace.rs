@@ -57,6 +57,9 @@ pub(crate) enum End {
         from: IpAddr,
         what: String,
         ttl: Option<u8>,
+        /// The error came to this flow's own probe; false: to a probe of another port of the same
+        /// address (a route's error — network or host unreachable — holds for every port).
+        own: bool,
     },
     /// The sweep could not run (no permission, a socket error): said, never guessed.
     Error(String),
@@ -271,20 +274,27 @@ pub(crate) fn words(t: &Trace, sides: &Sides) -> (String, Whose) {
         End::Rejected { from, what, ttl } => {
             let side = side_of(*from);
             let whose = whose(side.as_ref());
+            // the gateway is hop 1 whatever TTL its (rate-limited) error answered
+            let ttl = if sides.gateway == Some(*from) { 1 } else { *ttl };
             (
-                format!("{what}, from {}: {}", hop_words(*from, *ttl, side.as_ref()), whose_words(whose)),
+                format!("{what}, from {}: {}", hop_words(*from, ttl, side.as_ref()), whose_words(whose)),
                 whose,
             )
         }
-        End::RejectedBefore { from, what, ttl } => {
-            let side = side_of(*from).or_else(|| (sides.gateway == Some(*from)).then_some(Side::Datacenter("the node's gateway")));
+        End::RejectedBefore { from, what, ttl, own } => {
+            let side = side_of(*from).or_else(|| (sides.gateway == Some(*from)).then(|| sides.of(*from, false)));
             let whose = whose(side.as_ref());
             let at = match ttl {
                 Some(ttl) => hop_words(*from, *ttl, side.as_ref()),
                 None => format!("{from}"),
             };
+            let to = if *own {
+                "to the connect itself (the TTL-limited probes after it got no such answer: routers rate-limit their ICMP errors)"
+            } else {
+                "to a probe of another port of the same address (a route's error holds for every port; this flow's own probes got no answer: routers rate-limit their ICMP errors)"
+            };
             (
-                format!("{what}, from {at}, to the connect itself (the TTL-limited probes after it got no such answer: routers rate-limit their ICMP errors): {}", whose_words(whose)),
+                format!("{what}, from {at}, {to}: {}", whose_words(whose)),
                 whose,
             )
         }
@@ -361,12 +371,28 @@ pub(crate) fn path_words(
 /// probe itself (`rejected`: its sender and what it said) wins over the sweep's silence (a router
 /// that rate-limits its errors answers the probe and not the sweep). A sweep that saw a rejection
 /// or reached the destination keeps its own end.
+/// A router's ICMP error already in hand when a sweep starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InHand {
+    pub from: IpAddr,
+    pub what: String,
+    /// To this flow's own probe (else to another port of the same address).
+    pub own: bool,
+}
+
+impl InHand {
+    /// A route's error (network or host unreachable): it holds for every port of the address.
+    pub(crate) fn is_route(&self) -> bool {
+        self.what.contains("network unreachable") || self.what.contains("host unreachable")
+    }
+}
+
 pub(crate) fn with_evidence_in_hand(
     mut t: Trace,
-    rejected: Option<(IpAddr, String)>,
+    rejected: Option<InHand>,
     gateway: Option<IpAddr>,
 ) -> Trace {
-    let Some((from, what)) = rejected else {
+    let Some(InHand { from, what, own }) = rejected else {
         return t;
     };
     match t.end {
@@ -378,7 +404,12 @@ pub(crate) fn with_evidence_in_hand(
                 .find(|h| h.from == Some(from))
                 .map(|h| h.ttl)
                 .or_else(|| (gateway == Some(from)).then_some(1));
-            t.end = End::RejectedBefore { from, what, ttl };
+            t.end = End::RejectedBefore {
+                from,
+                what,
+                ttl,
+                own,
+            };
             t
         }
     }
@@ -756,7 +787,27 @@ mod tests {
             silent.starts_with("no router on the way answered"),
             "{silent}"
         );
-        let t = with_evidence_in_hand(t, Some((gw, "ICMP network unreachable".into())), Some(gw));
+        let own = |what: &str| {
+            Some(InHand {
+                from: gw,
+                what: what.into(),
+                own: true,
+            })
+        };
+        let other = with_evidence_in_hand(
+            t.clone(),
+            Some(InHand {
+                own: false,
+                ..own("ICMP network unreachable").unwrap()
+            }),
+            Some(gw),
+        );
+        let (w, _) = words(&other, &sides());
+        assert!(
+            w.contains("to a probe of another port of the same address"),
+            "{w}"
+        );
+        let t = with_evidence_in_hand(t, own("ICMP network unreachable"), Some(gw));
         let (w, whose) = words(&t, &sides());
         assert_eq!(whose, Whose::Datacenter, "{w}");
         assert!(
@@ -767,7 +818,7 @@ mod tests {
         // a sweep that saw the rejection or reached the destination keeps its own end
         let mut p = path(&["10.0.0.1", "172.31.255.2"]);
         let reached = sweep(&mut p, MAX_HOPS, WAIT, BUDGET).await;
-        let kept = with_evidence_in_hand(reached.clone(), Some((gw, "x".into())), Some(gw));
+        let kept = with_evidence_in_hand(reached.clone(), own("x"), Some(gw));
         assert_eq!(kept, reached);
         // nothing in hand: the silence stands
         let mut p = path(&["10.0.0.1"]);

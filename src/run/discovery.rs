@@ -18,6 +18,8 @@ pub(crate) struct Discover {
     pub(crate) apiserver: String,
     pub(crate) token: Option<BootstrapToken>,
     pub(crate) pin: Option<String>,
+    /// The pins of the `--cluster-ca` certificates: the CA cluster-info publishes must be one.
+    pub(crate) given: Vec<String>,
 }
 
 #[async_trait]
@@ -59,7 +61,15 @@ impl StepKind for Discover {
                 &self.apiserver,
                 self.token.as_ref(),
                 self.pin.as_deref(),
+                &self.given,
             );
+            // the CA it publishes verifies tls.apiserver (as the kubelet trusts it after the join)
+            let adopted = answer
+                .as_ref()
+                .ok()
+                .and_then(discovery::answer_ca)
+                .is_some_and(|der| ctx.net.tls.adopt_cluster_ca(der));
+            ctx.discovered.send_replace(Some(adopted));
             vec![ctx.result(s, Some(sa.to_string()), f, start.elapsed())]
         })
         .await

@@ -118,6 +118,12 @@ pub struct Ctx<'a, 'n> {
     pub deadline: Duration,
     /// Round trips measured so far, by address: the retransmission timers follow them.
     pub paths: rto::PathTimes,
+    /// Route errors (network or host unreachable) routers sent toward an address, by address:
+    /// evidence for every flow to it, whatever its port.
+    pub(crate) rejections: std::sync::Mutex<HashMap<IpAddr, crate::probe::trace::InHand>>,
+    /// Set by `http.cluster-info` when it has finished: whether the TLS prober adopted the cluster
+    /// CA it published (`Trust::Discovered`), for `tls.apiserver` to verify against.
+    pub discovered: tokio::sync::watch::Sender<Option<bool>>,
 }
 
 pub(crate) use crate::clock::ms;
@@ -300,11 +306,34 @@ impl Ctx<'_, '_> {
         flow: Flow,
         rejected: Option<(IpAddr, String)>,
     ) -> Option<Located> {
+        if let Some((from, what)) = &rejected {
+            self.note_rejection(dst.ip(), *from, what);
+        }
         let key = (matches!(flow, Flow::Tcp), dst);
         let cell = std::sync::Arc::clone(self.traces.lock().ok()?.entry(key).or_default());
         cell.get_or_init(|| self.sweep(dst, flow, rejected))
             .await
             .clone()
+    }
+
+    /// Remember a router's route error (network or host unreachable) toward `dst`: it holds for
+    /// every port of that address.
+    fn note_rejection(&self, dst: IpAddr, from: IpAddr, what: &str) {
+        let seen = crate::probe::trace::InHand {
+            from,
+            what: what.to_string(),
+            own: false,
+        };
+        if seen.is_route() {
+            if let Ok(mut m) = self.rejections.lock() {
+                m.entry(dst).or_insert(seen);
+            }
+        }
+    }
+
+    /// A route error another flow toward `dst` got, if any.
+    fn route_rejection(&self, dst: IpAddr) -> Option<crate::probe::trace::InHand> {
+        self.rejections.lock().ok()?.get(&dst).cloned()
     }
 
     async fn sweep(
@@ -343,7 +372,18 @@ impl Ctx<'_, '_> {
         if let Ok(r) = self.net.routes.route_to(dst.ip()).await {
             sides.gateway = r.gateway;
         }
-        let t = trace::with_evidence_in_hand(t, rejected, sides.gateway);
+        // this flow's own error, else a route's error another flow to the same address got
+        let in_hand = rejected
+            .map(|(from, what)| trace::InHand {
+                from,
+                what,
+                own: true,
+            })
+            .or_else(|| self.route_rejection(dst.ip()));
+        if let trace::End::Rejected { from, what, .. } = &t.end {
+            self.note_rejection(dst.ip(), *from, what);
+        }
+        let t = trace::with_evidence_in_hand(t, in_hand, sides.gateway);
         let (words, whose) = trace::words(&t, &sides);
         Some(Located {
             words,

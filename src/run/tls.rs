@@ -25,9 +25,52 @@ pub(crate) struct TlsHandshake {
     pub http: Option<(ReqId, HttpExpect)>,
     /// The `tcp.*` row of the same endpoint, which a failed connect links to.
     pub tcp: ReqId,
+    /// `http.cluster-info` runs beside it: a handshake that passed unverified is verified again
+    /// against the cluster CA that discovery publishes, once it has.
+    pub discovery: bool,
 }
 
 impl TlsHandshake {
+    /// A handshake that passed without a CA to verify it against, again against the cluster CA
+    /// `http.cluster-info` published (waiting for it, within the run's deadline); None when there
+    /// is none, or nothing to verify.
+    async fn verify_discovered(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        sa: SocketAddr,
+        out: &TlsOutcome,
+    ) -> Option<TlsOutcome> {
+        if !self.discovery || self.trust != Trust::EvidenceOnly || out.session.is_err() {
+            return None;
+        }
+        let mut rx = ctx.discovered.subscribe();
+        // discovery is one HTTPS request: it has finished within a timeout of this handshake's
+        let until = ctx.end.min(Instant::now() + ctx.cfg.timeout);
+        let adopted = tokio::time::timeout_at(until, rx.wait_for(Option::is_some))
+            .await
+            .ok()?
+            .ok()?
+            .unwrap_or(false);
+        if !adopted {
+            return None;
+        }
+        let left = ctx
+            .end
+            .saturating_duration_since(Instant::now())
+            .min(ctx.cfg.timeout);
+        let probe = ctx
+            .net
+            .tls
+            .probe(sa, self.name.as_deref(), Trust::Discovered, None, left);
+        let again = bounded(left, probe, || TlsOutcome {
+            session: Err(TlsFailure::Timeout(ms(left))),
+            http: None,
+        })
+        .await;
+        // a second handshake lost on the way says nothing of the certificate: keep the first
+        again.session.is_ok().then_some(again)
+    }
+
     /// A SKIP caused by the TCP connect names the `tcp.*` row of the same address.
     fn link_tcp(
         &self,
@@ -65,12 +108,19 @@ impl StepKind for TlsHandshake {
             .map(|n| format!(" (SNI {n})"))
             .unwrap_or_default();
         let to = format!("{}:{}", s.addr_text(), s.port.unwrap_or_default());
-        vec![match &self.http {
+        let mut v = vec![match &self.http {
             Some((hid, e)) if s.reports(*hid) => {
                 format!("TLS handshake with {to}{sni}, then HTTP GET {}", e.path())
             }
             _ => format!("TLS handshake with {to}{sni}"),
-        }]
+        }];
+        if self.discovery && self.trust == Trust::EvidenceOnly {
+            v.push(format!(
+                "a second TLS handshake with {to}, verified against the cluster CA that {} publishes (when it publishes one)",
+                ReqId::HttpClusterInfo
+            ));
+        }
+        v
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
         let t = ctx.cfg.timeout;
@@ -112,6 +162,11 @@ impl StepKind for TlsHandshake {
             if let Err(TlsFailure::Timeout(_)) = &out.session {
                 out = timeout();
             }
+            let mut trust = self.trust;
+            if let Some(verified) = self.verify_discovered(ctx, sa, &out).await {
+                out = verified;
+                trust = Trust::Discovered;
+            }
             let took = start.elapsed();
             let shown = self.name.clone().unwrap_or_else(|| ip.to_string());
             let mut rows = vec![];
@@ -119,7 +174,7 @@ impl StepKind for TlsHandshake {
                 let f = self.link_tcp(
                     tls::evaluate_tls(
                         &shown,
-                        self.trust,
+                        trust,
                         &out.session,
                         crate::clock::epoch_s(ctx.net.host.now()),
                     ),

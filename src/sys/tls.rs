@@ -97,6 +97,8 @@ pub struct RustlsProber {
     /// The host's roots plus `--ca-file`, loaded on the first TLS probe (not at start-up).
     system: std::sync::OnceLock<(Arc<RootCertStore>, Option<String>)>,
     cluster: Option<Arc<RootCertStore>>,
+    /// The cluster CA the cluster-info ConfigMap carried in this run (`Trust::Discovered`).
+    discovered: Mutex<Option<Arc<RootCertStore>>>,
 }
 
 impl RustlsProber {
@@ -114,6 +116,7 @@ impl RustlsProber {
             extra: extra.to_vec(),
             system: std::sync::OnceLock::new(),
             cluster,
+            discovered: Mutex::new(None),
         }
     }
 
@@ -228,8 +231,10 @@ impl RustlsProber {
     > {
         let start = Instant::now();
         let ms = crate::clock::ms;
-        let roots = match (trust, &self.cluster) {
-            (Trust::ClusterCa, Some(c)) => c.clone(),
+        let discovered = self.discovered.lock().ok().and_then(|d| d.clone());
+        let roots = match (trust, &self.cluster, discovered) {
+            (Trust::ClusterCa, Some(c), _) => c.clone(),
+            (Trust::Discovered, _, Some(d)) => d,
             _ => self.system_roots().0.clone(),
         };
         let inner = match WebPkiServerVerifier::builder_with_provider(
@@ -421,6 +426,19 @@ where
 
 #[async_trait]
 impl TlsProber for RustlsProber {
+    fn adopt_cluster_ca(&self, ca_der: Vec<u8>) -> bool {
+        let mut s = RootCertStore::empty();
+        let (added, _) = s.add_parsable_certificates([CertificateDer::from(ca_der)]);
+        if added == 0 {
+            return false;
+        }
+        if let Ok(mut d) = self.discovered.lock() {
+            *d = Some(Arc::new(s));
+            return true;
+        }
+        false
+    }
+
     async fn request(
         &self,
         addr: SocketAddr,
@@ -437,7 +455,7 @@ impl TlsProber for RustlsProber {
         // discovery asks without trusting the certificate (as kubeadm's token discovery does; the
         // answer's CA is judged instead); every other request needs a verified one
         match (session.trust_failure, trust) {
-            (Some(t), Trust::System | Trust::ClusterCa) => {
+            (Some(t), Trust::System | Trust::ClusterCa | Trust::Discovered) => {
                 return Err(PullFailure::Untrusted(t.to_string()))
             }
             (Some(_), Trust::EvidenceOnly) | (None, _) => {}
