@@ -669,6 +669,22 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     "fail",
                     "rejected on the cloud side",
                 )?;
+                // the VBR rate-limits its errors: a port whose own probes heard nothing is named
+                // from the route error another port of the same address got, said as such
+                for port in ["10.0.0.10:10255", "10.0.0.10:9100", "10.0.0.10:9445"] {
+                    i.expect(
+                        "inbound.tcp",
+                        port,
+                        "fail",
+                        "from 10.255.0.1 (hop 1, the line's cloud end: VBR)",
+                    )?;
+                }
+                i.expect(
+                    "inbound.udp",
+                    "10.0.0.10:8472",
+                    "fail",
+                    "from 10.255.0.1 (hop 1, the line's cloud end: VBR)",
+                )?;
                 let row = i.row("inbound.tcp", "10.0.0.10:10250")?;
                 if row["details"]["where"] != "cloud" {
                     return Err(format!("the VBR's missing route is the cloud's: {row}").into());
