@@ -359,7 +359,6 @@ const FAIL_ONLY_IN_UNIT_TESTS: &[&str] = &[
     "host.rp-filter",
     "host.swap",
     "http.oss",
-    "inbound.udp",
     "pull.manifest",
     "route.apiserver",
     "route.control-plane",

@@ -1012,12 +1012,33 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "TOKEN_EXPIRED",
             )?;
             with_faults(&["kubeconfig-server-public"])?;
-            only(&[])?.expect(
+            // the server the kubelet uses after bootstrap is reached as the kubelet would: the
+            // line does not carry it, and the row says so (the real client: curl to it fails)
+            let r = only(&[])?;
+            r.expect(
                 "http.cluster-info",
                 "192.168.0.10:6443",
-                "warn",
+                "fail",
                 "the kubelet will use https://198.18.9.9:6443",
             )?;
+            r.expect(
+                "http.cluster-info",
+                "192.168.0.10:6443",
+                "fail",
+                "198.18.9.9 cannot be reached from here: 198.18.9.9:6443",
+            )?;
+            lab(&[
+                "node",
+                "curl",
+                "-sk",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "2",
+                "https://198.18.9.9:6443/",
+            ])
+            .err()
+            .ok_or("curl on the node should not reach 198.18.9.9:6443")?;
             with_faults(&["discovery-off"])?;
             curl("403")?;
             only(&[])?.expect(

@@ -118,6 +118,40 @@ pub(crate) fn kubeconfig_fields(yaml: &str) -> (Option<String>, Option<Vec<u8>>)
     (server, ca)
 }
 
+/// What probing the kubeconfig's `server` (when it is not `--apiserver`) found: DNS, route, TCP
+/// connect and a TLS handshake verified against the CA the same kubeconfig carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServerReach {
+    /// Connected at this address; `trust`: why its certificate failed, if it did.
+    Reached { at: String, trust: Option<String> },
+    /// Not reached, in words (with where it breaks).
+    Unreached(String),
+}
+
+/// The host and port of a kubeconfig `server` URL (`https://host[:port][/…]`, port 443 by
+/// default); None for anything else.
+pub(crate) fn server_host_port(url: &str) -> Option<(String, u16)> {
+    let hp = url.strip_prefix("https://")?.split('/').next()?;
+    let (host, port) = match hp.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') => (h, p.parse().ok()?),
+        Some(_) | None => (hp, 443),
+    };
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    let ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    ok.then(|| (host.to_ascii_lowercase(), port))
+}
+
+/// The kubeconfig `server` of a discovery answer.
+pub(crate) fn answer_server(reply: &HttpReply) -> Option<String> {
+    match parse_answer(reply.status, &reply.body) {
+        Answer::ConfigMap { kubeconfig, .. } => kubeconfig_fields(&kubeconfig).0,
+        Answer::Status { .. } | Answer::Other { .. } => None,
+    }
+}
+
 /// The DER of the first certificate in `ca_pem` (the kubeconfig's cluster CA).
 pub(crate) fn ca_der(ca_pem: &[u8]) -> Option<Vec<u8>> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(ca_pem).ok()?;
@@ -212,6 +246,7 @@ pub(crate) fn evaluate(
     token: Option<&BootstrapToken>,
     pin: Option<&str>,
     given: &[String],
+    reach: Option<&ServerReach>,
 ) -> Finding {
     let reply = match answer {
         // the request could not be made here (no HTTPS client): not run, said why
@@ -291,20 +326,27 @@ pub(crate) fn evaluate(
             Some(_) => {}
         }
     }
-    let server_host = server
-        .as_deref()
-        .and_then(|s| s.strip_prefix("https://"))
-        .map(|s| s.split('/').next().unwrap_or(s))
-        .map_or("", |hp| {
-            hp.rsplit_once(':')
-                .map_or(hp, |(h, _)| h)
-                .trim_matches(|c| c == '[' || c == ']')
-        });
-    if !server_host.is_empty() && server_host != apiserver {
-        problems.push((
-            false,
-            format!("the kubelet will use {} after bootstrap, not {apiserver}: run the check with --apiserver {server_host} too (the line must carry it)", server.as_deref().unwrap_or("")),
-        ));
+    let server_host = server.as_deref().and_then(server_host_port).map(|(h, _)| h);
+    let mut noted = String::new();
+    if let Some(host) = server_host.filter(|h| h != apiserver) {
+        let url = server.as_deref().unwrap_or("");
+        match reach {
+            None => problems.push((
+                false,
+                format!("the kubelet will use {url} after bootstrap, not {apiserver}: run the check with --apiserver {host} too (the line must carry it)"),
+            )),
+            Some(ServerReach::Unreached(why)) => problems.push((
+                true,
+                format!("the kubelet will use {url} after bootstrap, not {apiserver}, and {host} cannot be reached from here: {why} — the join would stop half-way, after the TLS bootstrap"),
+            )),
+            Some(ServerReach::Reached { at, trust: Some(t) }) => problems.push((
+                true,
+                format!("the kubelet will use {url} after bootstrap, not {apiserver}; {at} answers, but its certificate fails against the cluster CA: {t}"),
+            )),
+            Some(ServerReach::Reached { at, trust: None }) => {
+                noted = format!("; the kubelet will use {url} after bootstrap (not {apiserver}): {at} reached from here, its certificate verified against the cluster CA");
+            }
+        }
     }
     let ca_words = pinned.as_ref().map_or_else(
         || "no cluster CA".to_string(),
@@ -317,7 +359,7 @@ pub(crate) fn evaluate(
             Some(t) if problems.is_empty() => format!(", signed for token {}", t.id),
             Some(_) | None => String::new(),
         }
-    );
+    ) + &noted;
     let f = if problems.iter().any(|(fail, _)| *fail) {
         let words: Vec<&str> = problems.iter().map(|(_, w)| w.as_str()).collect();
         Finding::fail_by(
@@ -408,7 +450,7 @@ mod tests {
         let a = answer(&kc, &[("abcdef", sign(&kc, "0123456789abcdef"))]);
         let (hash, _) = ca_pin(ca.as_bytes()).unwrap();
         assert!(hash.starts_with("sha256:") && hash.len() == 71, "{hash}");
-        let f = evaluate(&a, "192.168.0.10", Some(&token()), Some(&hash), &[]);
+        let f = evaluate(&a, "192.168.0.10", Some(&token()), Some(&hash), &[], None);
         assert_eq!(f.status, crate::result::Status::Pass, "{}", f.message);
         assert!(
             f.message.contains("signed for token abcdef"),
@@ -425,6 +467,62 @@ mod tests {
     }
 
     #[test]
+    fn the_kubeconfig_server_is_judged_by_what_reaching_it_found() {
+        let ca = ca_pem();
+        let kc = kubeconfig("https://47.96.1.1:6443", &ca);
+        let a = answer(&kc, &[]);
+        let server = answer_server(a.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            server_host_port(&server),
+            Some(("47.96.1.1".to_string(), 6443))
+        );
+        let unreached = ServerReach::Unreached("47.96.1.1:6443: timed out".into());
+        let f = evaluate(&a, "192.168.0.10", None, None, &[], Some(&unreached));
+        assert_eq!(f.status, crate::result::Status::Fail, "{}", f.message);
+        assert!(
+            f.message
+                .contains("47.96.1.1 cannot be reached from here: 47.96.1.1:6443: timed out"),
+            "{}",
+            f.message
+        );
+        let fine = ServerReach::Reached {
+            at: "47.96.1.1:6443".into(),
+            trust: None,
+        };
+        let f = evaluate(&a, "192.168.0.10", None, None, &[], Some(&fine));
+        assert_eq!(f.status, crate::result::Status::Pass, "{}", f.message);
+        assert!(
+            f.message.contains(
+                "the kubelet will use https://47.96.1.1:6443 after bootstrap (not 192.168.0.10)"
+            ),
+            "{}",
+            f.message
+        );
+        let untrusted = ServerReach::Reached {
+            at: "47.96.1.1:6443".into(),
+            trust: Some("unknown CA".into()),
+        };
+        let f = evaluate(&a, "192.168.0.10", None, None, &[], Some(&untrusted));
+        assert_eq!(f.status, crate::result::Status::Fail, "{}", f.message);
+        for (url, want) in [
+            ("https://api.example.test", Some(("api.example.test", 443))),
+            (
+                "https://API.example.test:6443/x",
+                Some(("api.example.test", 6443)),
+            ),
+            ("http://10.0.0.1:6443", None),
+            ("https://bad host:6443", None),
+            ("https://:6443", None),
+        ] {
+            assert_eq!(
+                server_host_port(url),
+                want.map(|(h, p)| (h.to_string(), p)),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
     fn the_published_ca_is_handed_on_and_must_agree_with_the_given_one() {
         let ca = ca_pem();
         let kc = kubeconfig("https://192.168.0.10:6443", &ca);
@@ -433,11 +531,25 @@ mod tests {
         let (hash, _) = ca_pin(ca.as_bytes()).unwrap();
         assert_eq!(ca_pin_der(&der).unwrap().0, hash, "one pin, PEM or DER");
         // --cluster-ca is the same CA: nothing to say
-        let f = evaluate(&a, "192.168.0.10", None, None, std::slice::from_ref(&hash));
+        let f = evaluate(
+            &a,
+            "192.168.0.10",
+            None,
+            None,
+            std::slice::from_ref(&hash),
+            None,
+        );
         assert_eq!(f.status, crate::result::Status::Pass, "{}", f.message);
         // another CA given: FAIL naming both
         let other = ca_pin(ca_pem().as_bytes()).unwrap().0;
-        let f = evaluate(&a, "192.168.0.10", None, None, std::slice::from_ref(&other));
+        let f = evaluate(
+            &a,
+            "192.168.0.10",
+            None,
+            None,
+            std::slice::from_ref(&other),
+            None,
+        );
         assert_eq!(f.status, crate::result::Status::Fail, "{}", f.message);
         assert!(
             f.message.contains("is not the --cluster-ca you gave"),
@@ -467,7 +579,7 @@ mod tests {
         let ca = ca_pem();
         let kc = kubeconfig("https://192.168.0.10:6443", &ca);
         let expired = answer(&kc, &[]);
-        let f = evaluate(&expired, "192.168.0.10", Some(&token()), None, &[]);
+        let f = evaluate(&expired, "192.168.0.10", Some(&token()), None, &[], None);
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(f.message.contains("TOKEN_EXPIRED"), "{}", f.message);
         assert_eq!(
@@ -475,10 +587,17 @@ mod tests {
             Some(TokenVerdict::Unsigned)
         );
         let wrong = answer(&kc, &[("abcdef", sign(&kc, "ffffffffffffffff"))]);
-        let f = evaluate(&wrong, "192.168.0.10", Some(&token()), None, &[]);
+        let f = evaluate(&wrong, "192.168.0.10", Some(&token()), None, &[], None);
         assert!(f.message.contains("a wrong secret"), "{}", f.message);
         let pin = format!("sha256:{}", "0".repeat(64));
-        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, Some(&pin), &[]);
+        let f = evaluate(
+            &answer(&kc, &[]),
+            "192.168.0.10",
+            None,
+            Some(&pin),
+            &[],
+            None,
+        );
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(
             f.message.contains("not the --discovery-token-ca-cert-hash"),
@@ -491,7 +610,7 @@ mod tests {
     fn a_kubeconfig_server_other_than_the_apiserver_is_named() {
         let ca = ca_pem();
         let kc = kubeconfig("https://47.96.1.1:6443", &ca);
-        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, None, &[]);
+        let f = evaluate(&answer(&kc, &[]), "192.168.0.10", None, None, &[], None);
         assert_eq!(f.status, crate::result::Status::Warn, "{}", f.message);
         assert!(
             f.message
@@ -512,7 +631,7 @@ mod tests {
             stalled_ms: None,
             mss: None,
         });
-        let f = evaluate(&r, "192.168.0.10", None, None, &[]);
+        let f = evaluate(&r, "192.168.0.10", None, None, &[], None);
         assert_eq!(f.status, crate::result::Status::Fail);
         assert!(
             f.message.contains("anonymous discovery is off"),
@@ -527,7 +646,7 @@ mod tests {
             stalled_ms: None,
             mss: None,
         });
-        let f = evaluate(&html, "192.168.0.10", None, None, &[]);
+        let f = evaluate(&html, "192.168.0.10", None, None, &[], None);
         assert!(
             f.message.contains("not a Kubernetes API server's answer"),
             "{}",
@@ -547,7 +666,7 @@ mod tests {
                 stalled_ms: None,
                 mss: None,
             });
-            let f = evaluate(&r, "192.168.0.10", None, None, &[]);
+            let f = evaluate(&r, "192.168.0.10", None, None, &[], None);
             assert!(!f.message.contains('\u{1b}'), "{}", f.message);
         }
     }
