@@ -90,7 +90,15 @@ fn engine_config(opts: &Options) -> EngineConfig {
         timeout: opts.timeout,
         ntp_warn_offset: opts.ntp_warn_offset,
         ntp_fail_offset: opts.ntp_fail_offset,
+        in_flight: in_flight(),
     }
+}
+
+/// Probes in flight: as many as the open-file limit (raised to the hard limit for this process
+/// at start) lets each hold its sockets.
+fn in_flight() -> usize {
+    let nofile = sys::limits::raise_open_files().unwrap_or(1024);
+    crate::constants::in_flight_for(nofile)
 }
 
 /// `--bundle`: a regular file (new or to replace), never the `--output` file; checked before
@@ -143,6 +151,7 @@ fn inbound(a: &InboundArgs) -> Result<i32, AppError> {
         timeout,
         ntp_warn_offset: crate::constants::NTP_WARN_OFFSET_S,
         ntp_fail_offset: crate::constants::NTP_FAIL_OFFSET_S,
+        in_flight: in_flight(),
     };
     let region = match nodes.as_slice() {
         [one] => format!("inbound to {one}"),

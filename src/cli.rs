@@ -46,6 +46,10 @@ pub enum Command {
     /// Answer the agent's UDP 8472 echo and TCP inbound probes (on the node, or on a VPC host used as --peer)
     Responder(ResponderArgs),
     /// From a VPC host: check that a node's inbound ports are reachable (the node runs `responder`)
+    ///
+    /// Every node and port is probed at once: the process raises its own soft open-file limit
+    /// (RLIMIT_NOFILE) to the hard limit at start and keeps up to 4096 probes in flight (fewer when
+    /// the limit is lower: four files a probe), so a rack of nodes ends within about one timeout.
     Inbound(InboundArgs),
     /// Aggregate many hosts' JSON reports: verdicts per host, failing hosts per requirement
     Summarize(SummarizeArgs),

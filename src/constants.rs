@@ -36,9 +36,27 @@ pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 3000;
 pub(crate) const DNS_SLOW_MS: u64 = 1000;
 /// Most addresses per resolved name that are probed (a hostile DNS answer cannot fan out further).
 pub const MAX_ADDRESSES_PER_NAME: usize = 8;
-/// Most probes in flight at once (a rack sweep of `inbound` plans 5 per node): the run's deadline
-/// grows by one timeout per further batch, so every probe still gets its full timeout.
-pub(crate) const MAX_PROBES_IN_FLIGHT: usize = 256;
+/// Probes in flight at once (a rack sweep of `inbound` plans 5 per node) are sized from the
+/// process's open-file limit by [`in_flight_for`]; the run's deadline grows by one timeout per
+/// further batch, so every probe still gets its full timeout.
+///
+/// The most probes in flight however many files the process may open (a bound that protects the
+/// host and the line), and the fewest.
+pub(crate) const IN_FLIGHT_CEILING: usize = 4096;
+pub(crate) const IN_FLIGHT_FLOOR: usize = 64;
+/// Open files a probe in flight may hold at once (two connect attempts, a sweep socket, an echo).
+pub(crate) const FILES_PER_PROBE: u64 = 4;
+/// Open files kept for everything else (the runtime, the resolver, the output).
+pub(crate) const FILES_RESERVED: u64 = 64;
+
+/// How many probes may be in flight with `nofile` open files allowed: what they may hold at
+/// once, between [`IN_FLIGHT_FLOOR`] and [`IN_FLIGHT_CEILING`].
+pub(crate) fn in_flight_for(nofile: u64) -> usize {
+    let fit = nofile.saturating_sub(FILES_RESERVED) / FILES_PER_PROBE;
+    usize::try_from(fit)
+        .unwrap_or(IN_FLIGHT_CEILING)
+        .clamp(IN_FLIGHT_FLOOR, IN_FLIGHT_CEILING)
+}
 /// Most nodes one `inbound` run sweeps.
 pub(crate) const MAX_INBOUND_NODES: usize = 4096;
 /// Most package-source hosts probed.
@@ -112,5 +130,19 @@ mod tests {
         ] {
             assert!(!valid_hostname(bad), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn probes_in_flight_follow_the_open_file_limit_within_bounds() {
+        use super::*;
+        assert_eq!(in_flight_for(1024), 240, "Debian's default soft limit");
+        assert_eq!(in_flight_for(1 << 20), IN_FLIGHT_CEILING);
+        assert_eq!(in_flight_for(0), IN_FLIGHT_FLOOR);
+        assert_eq!(in_flight_for(100), IN_FLIGHT_FLOOR);
+        // 200 nodes × 5 ports in one batch once the limit is raised
+        assert!(in_flight_for(524_288) >= 1000);
     }
 }

@@ -21,7 +21,6 @@ use crate::result::CheckResult;
 use crate::run::{bounded, ms, Ctx, DnsFuture, DnsOutcome, HostSnapshot};
 
 pub use crate::constants::MAX_ADDRESSES_PER_NAME;
-pub(crate) use crate::constants::MAX_PROBES_IN_FLIGHT;
 pub use crate::net::Net;
 pub use crate::run::EngineConfig;
 
@@ -218,7 +217,7 @@ async fn run_inner(
     };
     let ctx = &ctx;
     // a bounded number of steps in flight (sockets, file descriptors)
-    let slots = tokio::sync::Semaphore::new(MAX_PROBES_IN_FLIGHT);
+    let slots = tokio::sync::Semaphore::new(cfg.in_flight.max(1));
     let slots = &slots;
     // every step as a shared future; a step with dependencies first awaits the steps it reads
     // (planned before it), then takes a slot: it never holds one while it waits

@@ -48,6 +48,28 @@ struct World {
     /// The first SNTP request to each server is lost (a lossy line); later ones are answered.
     ntp_lose_first: std::sync::Mutex<Vec<SocketAddr>>,
     lossy_ntp: bool,
+    /// The routers a TTL-limited probe meets, in order; silence after the last.
+    hops: Vec<IpAddr>,
+}
+
+/// A path of routers that answer TTL-limited probes at once, and silence after them.
+struct FakeHops(Vec<IpAddr>);
+
+#[async_trait]
+impl preflight::probe::trace::HopProbe for FakeHops {
+    async fn probe(
+        &mut self,
+        ttl: u8,
+        wait: Duration,
+    ) -> Result<preflight::probe::trace::HopReply, String> {
+        use preflight::probe::trace::HopReply;
+        if let Some(r) = self.0.get(usize::from(ttl) - 1) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            return Ok(HopReply::TimeExceeded(*r));
+        }
+        tokio::time::sleep(wait).await;
+        Ok(HopReply::Silent)
+    }
 }
 
 /// A responder behind a path with an MTU: answers echo requests that fit, after 1 ms.
@@ -149,6 +171,15 @@ impl Connector for World {
         self.connect(addr, t)
             .await
             .map(|_| "AEPF-TCP 10250".to_string())
+    }
+    fn ttl_path(
+        &self,
+        _addr: SocketAddr,
+    ) -> Result<Box<dyn preflight::probe::trace::HopProbe>, OsError> {
+        if self.hops.is_empty() {
+            return Err(OsError::new("TTL probe", "not in this world"));
+        }
+        Ok(Box::new(FakeHops(self.hops.clone())))
     }
 }
 
@@ -379,6 +410,7 @@ fn cfg() -> EngineConfig {
         timeout: Duration::from_secs(3),
         ntp_warn_offset: 0.5,
         ntp_fail_offset: 5.0,
+        in_flight: 256,
     }
 }
 
@@ -431,6 +463,42 @@ async fn healthy_world_has_no_fail_except_the_busy_port() {
         .iter()
         .all(|x| !x.title.is_empty() && !x.source.is_empty()));
     assert!(rows(&r, "tcp.registry")[0].remediation.contains("/32"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_path_is_swept_while_the_connect_still_waits() {
+    let mut w = healthy();
+    // the registry's address drops everything after the core: the connect waits its whole
+    // timeout (3 s), and the sweep (the core answers, then two silent TTLs of 250 ms) runs
+    // inside it, so the row ends with the timeout, not a sweep later
+    let reg = ip("100.103.9.188");
+    w.slow.push(IpAddr::V4(reg));
+    w.hops = vec!["10.0.0.1".parse().unwrap()];
+    let start = tokio::time::Instant::now();
+    let r = check(&w, &opts()).await;
+    let took = start.elapsed();
+    let row = rows(&r, "tcp.registry")
+        .into_iter()
+        .find(|x| x.address.as_deref() == Some("100.103.9.188:443"))
+        .unwrap();
+    assert_eq!(row.status, Status::Fail, "{}", row.message);
+    assert!(
+        row.message
+            .contains("no answer from beyond 10.0.0.1 (hop 1"),
+        "{}",
+        row.message
+    );
+    // (the TLS rows to the same address end at the timeout and their 200 ms of grace: 3.2 s;
+    // a sweep after the timeout would end the run at 3.5 s)
+    assert!(
+        took <= Duration::from_millis(3250),
+        "the sweep ran inside the timeout: the run took {took:?}"
+    );
+    // a flow that answers in time is never swept: the healthy rows carry no hops
+    let ok = rows(&r, "tcp.oss");
+    assert!(ok
+        .iter()
+        .all(|x| x.status == Status::Pass && x.details.hops.is_none()));
 }
 
 #[tokio::test(start_paused = true)]

@@ -20,5 +20,5 @@ pub mod route;
 pub mod tcp;
 pub mod tls;
 pub(crate) mod tools;
-pub(crate) mod trace;
+pub mod trace;
 pub mod udp;

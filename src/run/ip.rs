@@ -33,7 +33,29 @@ impl StepKind for DnsQuery {
         Some(&self.name)
     }
     async fn run(&self, ctx: &Ctx<'_, '_>, s: &Step) -> Vec<CheckResult> {
-        let (out, took, x) = ctx.lookup(&self.name).await;
+        // the first server in use: where a timed-out query is swept (an A query for the same
+        // name at rising TTLs), while the lookup still waits once the path's timer has passed
+        let first = ctx.net.resolver.servers().first().and_then(|s| {
+            s.parse::<SocketAddr>().ok().or_else(|| {
+                s.parse::<std::net::IpAddr>()
+                    .ok()
+                    .map(|ip| SocketAddr::new(ip, 53))
+            })
+        });
+        let (out, took, x) = match first {
+            Some(sa) => {
+                ctx.with_early_sweep(
+                    sa,
+                    super::Flow::Udp(dns::query_bytes(&self.name)),
+                    ctx.paths
+                        .sweep_timer(sa.ip(), ctx.cfg.timeout, Instant::now()),
+                    ctx.lookup(&self.name),
+                    |(o, _, _)| matches!(o, Err(dns::DnsFailure::Timeout(_))),
+                )
+                .await
+            }
+            None => ctx.lookup(&self.name).await,
+        };
         let server = ctx.net.resolver.servers().join(", ");
         let via = if server.is_empty() {
             "the system resolver"
@@ -43,15 +65,7 @@ impl StepKind for DnsQuery {
         let f = dns::evaluate(&out, &self.expect, via, took);
         let mut f = loss::account(f, Phase::Dns, &format!("DNS queries via {via}"), x);
         if matches!(out, Err(dns::DnsFailure::Timeout(_))) {
-            // an A query for the same name at rising TTLs, to the first server in use
-            let server = ctx.net.resolver.servers().first().and_then(|s| {
-                s.parse::<SocketAddr>().ok().or_else(|| {
-                    s.parse::<std::net::IpAddr>()
-                        .ok()
-                        .map(|ip| SocketAddr::new(ip, 53))
-                })
-            });
-            if let Some(sa) = server {
+            if let Some(sa) = first {
                 if let Some(l) = ctx
                     .locate(sa, super::Flow::Udp(dns::query_bytes(&self.name)))
                     .await
@@ -203,8 +217,16 @@ impl StepKind for TcpConnect {
                     None => None,
                 }
             };
-            let ((out, took), pinged) =
-                echo_bounded_by_connect(connect, ping, icmp_budget(t)).await;
+            // the flow is swept while the connect still waits (once the path's timer has passed)
+            let ((out, took), pinged) = ctx
+                .with_early_sweep(
+                    sa,
+                    super::Flow::Tcp,
+                    ctx.paths.sweep_timer(ip, t, start),
+                    echo_bounded_by_connect(connect, ping, icmp_budget(t)),
+                    |((o, _), _)| sweep_after(o).0,
+                )
+                .await;
             let tries = slow.lock().map(|s| *s).unwrap_or_default();
             let mut f = tcp::evaluate(sa, &out, ms(took));
             f = loss::account_tries(
@@ -277,10 +299,18 @@ impl StepKind for InboundConnect {
             };
             // connect, then the responder's banner: two round trips
             let retry = ctx.paths.retry_timer(ip, 2, t, Instant::now());
-            let (out, tries) = super::with_second_attempt(t, retry, once, |o| {
+            let attempts = super::with_second_attempt(t, retry, once, |o| {
                 matches!(o, Err(TcpFailure::TimedOut(_)))
-            })
-            .await;
+            });
+            let (out, tries) = ctx
+                .with_early_sweep(
+                    sa,
+                    super::Flow::Tcp,
+                    ctx.paths.sweep_timer(ip, t, start),
+                    attempts,
+                    |(o, _)| sweep_after(o).0,
+                )
+                .await;
             let out = out.map_err(|e| e.with_timeout(t));
             let mut f = loss::account_tries(
                 inbound::evaluate(sa, &out),

@@ -23,8 +23,8 @@ use tokio::time::Instant;
 
 use crate::catalogue::Catalogue;
 use crate::cause::{ErrorClass, Phase, Plain};
+use crate::constants::DEADLINE_SLACK;
 use crate::constants::MAX_ADDRESSES_PER_NAME;
-use crate::constants::{DEADLINE_SLACK, MAX_PROBES_IN_FLIGHT};
 use crate::ids::ReqId;
 use crate::net::Net;
 use crate::net::{LocalAddr, OsError, RouteEntry};
@@ -79,6 +79,8 @@ pub struct EngineConfig {
     pub timeout: Duration,
     pub ntp_warn_offset: f64,
     pub ntp_fail_offset: f64,
+    /// Most probes in flight at once ([`crate::constants::in_flight_for`] the open-file limit).
+    pub in_flight: usize,
 }
 
 impl EngineConfig {
@@ -90,10 +92,11 @@ impl EngineConfig {
     }
 
     /// The deadline of a run of `probes` probes: one more timeout for every further batch of
-    /// [`MAX_PROBES_IN_FLIGHT`] (only a large `inbound` sweep has more than one batch).
+    /// `in_flight` (only an `inbound` sweep larger than the open-file limit allows has more than one
+    /// batch).
     pub(crate) fn deadline_for(&self, probes: usize) -> Duration {
         let batches =
-            u32::try_from(probes.div_ceil(MAX_PROBES_IN_FLIGHT).max(1)).unwrap_or(u32::MAX);
+            u32::try_from(probes.div_ceil(self.in_flight.max(1)).max(1)).unwrap_or(u32::MAX);
         self.deadline() + self.timeout * (batches - 1)
     }
 }
@@ -110,7 +113,7 @@ pub struct Ctx<'a, 'n> {
     /// The rows of the steps that others depend on, set once they have all finished.
     pub earlier: std::sync::Mutex<Vec<CheckResult>>,
     /// Sweeps already made, by flow (protocol, destination): paths traced once per run.
-    pub traces: std::sync::Mutex<HashMap<(bool, SocketAddr), TraceCell>>,
+    pub(crate) traces: std::sync::Mutex<HashMap<(bool, SocketAddr), TraceCell>>,
     /// The run's deadline: a step (or one address of it) still running then becomes a SKIP row
     /// saying what was pending.
     pub end: Instant,
@@ -260,11 +263,18 @@ evidence! {
 }
 
 /// One flow's sweep, made once: concurrent rows of the same flow wait for the first.
-pub(crate) type TraceCell = std::sync::Arc<tokio::sync::OnceCell<Option<Located>>>;
+pub(crate) type TraceCell = std::sync::Arc<tokio::sync::OnceCell<Option<Swept>>>;
+
+/// One flow's sweep and the sides of its hops, before any row's evidence in hand is applied.
+#[derive(Debug, Clone)]
+pub(crate) struct Swept {
+    trace: crate::probe::trace::Trace,
+    sides: crate::probe::trace::Sides,
+}
 
 /// Where a failed flow breaks: the words for the row, whose side, the hop list.
 #[derive(Debug, Clone)]
-pub struct Located {
+pub(crate) struct Located {
     pub words: String,
     pub whose: crate::evidence::Whose,
     pub hops: Vec<crate::evidence::HopRecord>,
@@ -306,14 +316,69 @@ impl Ctx<'_, '_> {
         flow: Flow,
         rejected: Option<(IpAddr, String)>,
     ) -> Option<Located> {
+        use crate::probe::trace;
         if let Some((from, what)) = &rejected {
             self.note_rejection(dst.ip(), *from, what);
         }
+        let Swept { trace: t, sides } = self.swept(dst, flow).await?;
+        // this flow's own error, else a route's error another flow to the same address got
+        let in_hand = rejected
+            .map(|(from, what)| trace::InHand {
+                from,
+                what,
+                own: true,
+            })
+            .or_else(|| self.route_rejection(dst.ip()));
+        let t = trace::with_evidence_in_hand(t, in_hand, sides.gateway);
+        let (words, whose) = trace::words(&t, &sides);
+        Some(Located {
+            words,
+            whose,
+            hops: trace::hop_records(&t, &sides),
+        })
+    }
+
+    /// The flow's sweep, made once per run (concurrent rows of the flow wait for the first).
+    async fn swept(&self, dst: SocketAddr, flow: Flow) -> Option<Swept> {
         let key = (matches!(flow, Flow::Tcp), dst);
         let cell = std::sync::Arc::clone(self.traces.lock().ok()?.entry(key).or_default());
-        cell.get_or_init(|| self.sweep(dst, flow, rejected))
-            .await
-            .clone()
+        cell.get_or_init(|| self.sweep(dst, flow)).await.clone()
+    }
+
+    /// `probe`, with the sweep of its flow started while it still waits: once `trigger` fires
+    /// without an answer (a few of the path's round trips, or a fraction of the timeout), so a
+    /// failed probe's row has where it breaks about when its timeout ends, not a sweep later.
+    /// An answer that comes cancels a sweep under way; a probe that answers before `trigger`
+    /// costs nothing. `failed`: the outcomes a sweep is for.
+    pub(crate) async fn with_early_sweep<T>(
+        &self,
+        dst: SocketAddr,
+        flow: Flow,
+        trigger: impl Future<Output = ()>,
+        probe: impl Future<Output = T>,
+        failed: impl Fn(&T) -> bool,
+    ) -> T {
+        use futures::future::{select, Either};
+        let started = std::sync::atomic::AtomicBool::new(false);
+        let started = &started;
+        let early = Box::pin(async move {
+            trigger.await;
+            started.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = self.swept(dst, flow).await;
+        });
+        let first = select(Box::pin(probe), early).await;
+        let out = match first {
+            Either::Left((out, early)) => {
+                // a sweep under way is finished for the row (its result is the flow's); one that
+                // has not started is left to `locate`, and an answer cancels it
+                if failed(&out) && started.load(std::sync::atomic::Ordering::Relaxed) {
+                    early.await;
+                }
+                out
+            }
+            Either::Right(((), probe)) => probe.await,
+        };
+        out
     }
 
     /// Remember a router's route error (network or host unreachable) toward `dst`: it holds for
@@ -336,12 +401,7 @@ impl Ctx<'_, '_> {
         self.rejections.lock().ok()?.get(&dst).cloned()
     }
 
-    async fn sweep(
-        &self,
-        dst: SocketAddr,
-        flow: Flow,
-        rejected: Option<(IpAddr, String)>,
-    ) -> Option<Located> {
+    async fn sweep(&self, dst: SocketAddr, flow: Flow) -> Option<Swept> {
         use crate::probe::trace;
         let mut probe = match flow {
             Flow::Tcp => self.net.connector.ttl_path(dst),
@@ -372,24 +432,10 @@ impl Ctx<'_, '_> {
         if let Ok(r) = self.net.routes.route_to(dst.ip()).await {
             sides.gateway = r.gateway;
         }
-        // this flow's own error, else a route's error another flow to the same address got
-        let in_hand = rejected
-            .map(|(from, what)| trace::InHand {
-                from,
-                what,
-                own: true,
-            })
-            .or_else(|| self.route_rejection(dst.ip()));
         if let trace::End::Rejected { from, what, .. } = &t.end {
             self.note_rejection(dst.ip(), *from, what);
         }
-        let t = trace::with_evidence_in_hand(t, in_hand, sides.gateway);
-        let (words, whose) = trace::words(&t, &sides);
-        Some(Located {
-            words,
-            whose,
-            hops: trace::hop_records(&t, &sides),
-        })
+        Some(Swept { trace: t, sides })
     }
 
     /// A row for step `s` with the catalogue texts of its id.

@@ -52,10 +52,19 @@ impl StepKind for NtpQuery {
                 out
             };
             let retry = ctx.paths.retry_timer(ip, 1, t, Instant::now());
-            let (out, tries) = super::with_second_attempt(t, retry, once, |o| {
+            let attempts = super::with_second_attempt(t, retry, once, |o| {
                 matches!(o, Err(NtpFailure::Timeout(_)))
-            })
-            .await;
+            });
+            // swept while the requests still wait, once the path's timer has passed
+            let (out, tries) = ctx
+                .with_early_sweep(
+                    sa,
+                    super::Flow::Udp(sntp_request()),
+                    ctx.paths.sweep_timer(ip, t, start),
+                    attempts,
+                    |(o, _)| matches!(o, Err(NtpFailure::Timeout(_))),
+                )
+                .await;
             let requests = tries.counted.max(1);
             let out = out.map_err(|e| match e {
                 NtpFailure::Timeout(_) => NtpFailure::Timeout(ms(t)),
@@ -71,10 +80,7 @@ impl StepKind for NtpQuery {
                 ..ntp::NtpRun::default()
             });
             if matches!(out, Err(NtpFailure::Timeout(_))) {
-                // an SNTP client request (mode 3, version 4) at rising TTLs
-                let mut req = vec![0u8; 48];
-                req[0] = 0x23;
-                if let Some(l) = ctx.locate(sa, super::Flow::Udp(req)).await {
+                if let Some(l) = ctx.locate(sa, super::Flow::Udp(sntp_request())).await {
                     f = l.annotate(f);
                 }
             }
@@ -114,4 +120,11 @@ impl StepKind for NtpOffset {
         let f = ntp::evaluate_offset(&samples, ctx.cfg.ntp_warn_offset, ctx.cfg.ntp_fail_offset);
         vec![ctx.result(s, None, f, Duration::ZERO)]
     }
+}
+
+/// An SNTP client request (mode 3, version 4): what the sweep sends at rising TTLs.
+fn sntp_request() -> Vec<u8> {
+    let mut req = vec![0u8; 48];
+    req[0] = 0x23;
+    req
 }

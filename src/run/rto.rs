@@ -86,9 +86,31 @@ impl PathTimes {
         t: Duration,
         started: Instant,
     ) {
+        self.timer(ip, round_trips, t, t / 2, started).await;
+    }
+
+    /// Sleep until a probe started at `started` that has no answer yet should have its flow
+    /// swept (`Ctx::with_early_sweep`): the path's timer as for a second attempt, or a quarter of
+    /// the timeout while nothing is known of the path.
+    pub(crate) async fn sweep_timer(&self, ip: IpAddr, t: Duration, started: Instant) {
+        self.timer(ip, 1, t, (t / 4).max(RTO_FLOOR), started).await;
+    }
+
+    async fn timer(
+        &self,
+        ip: IpAddr,
+        round_trips: u32,
+        t: Duration,
+        unknown: Duration,
+        started: Instant,
+    ) {
         loop {
             let changed = self.changed.notified();
-            let due = started + retry_after(self.get(ip), round_trips, t);
+            let after = match self.get(ip) {
+                Some(_) => retry_after(self.get(ip), round_trips, t),
+                None => unknown,
+            };
+            let due = started + after;
             tokio::select! {
                 () = tokio::time::sleep_until(due) => return,
                 () = changed => {}

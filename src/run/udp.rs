@@ -81,12 +81,22 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
                 .as_mut()
                 .map(|l| -> &mut dyn echo::Datagrams { l.as_mut() })
                 .zip(back_addr);
-            let mut out = bounded(
+            let exchange = bounded(
                 t + STEP_GRACE,
                 echo::echo_with_return(sock.as_mut(), back, ECHO_TRIES, t),
                 || lost(DgramError::Other("timed out".into())),
-            )
-            .await;
+            );
+            // swept while the echoes still wait, once the path's timer has passed
+            let frame = echo::encode_request(echo::nonce(), echo::ECHO_SIZE as usize, None);
+            let mut out = ctx
+                .with_early_sweep(
+                    sa,
+                    super::Flow::Udp(frame),
+                    ctx.paths.sweep_timer(peer, t, s),
+                    exchange,
+                    |o| o.received == 0,
+                )
+                .await;
             if let (Some(why), true) = (why, out.received > 0) {
                 out.returned = ReturnPath::Untested(format!("cannot listen for it: {why}"));
             }

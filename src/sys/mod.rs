@@ -7,6 +7,7 @@ pub(crate) mod errqueue;
 pub(crate) mod files;
 pub mod host;
 pub(crate) mod icmp;
+pub(crate) mod limits;
 pub(crate) mod netlink;
 pub mod ntp;
 pub(crate) mod output;
