@@ -131,13 +131,9 @@ mod tests {
             assert!(!valid_hostname(bad), "{bad}");
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
     #[test]
     fn probes_in_flight_follow_the_open_file_limit_within_bounds() {
-        use super::*;
         assert_eq!(in_flight_for(1024), 240, "Debian's default soft limit");
         assert_eq!(in_flight_for(1 << 20), IN_FLIGHT_CEILING);
         assert_eq!(in_flight_for(0), IN_FLIGHT_FLOOR);
