@@ -69,6 +69,10 @@ pub enum PullFailure {
     NoAnswer { ms: u64, mss: Option<u32> },
     #[error("{0}")]
     Unavailable(String),
+    /// The registry's answer points to an address the agent does not contact (loopback,
+    /// link-local, this node's own, not unicast).
+    #[error("not followed: {0}")]
+    NotFollowed(String),
 }
 
 impl Cause for PullFailure {
@@ -80,7 +84,8 @@ impl Cause for PullFailure {
             PullFailure::Untrusted(_)
             | PullFailure::Http(_)
             | PullFailure::NoAnswer { .. }
-            | PullFailure::Unavailable(_) => Phase::Pull,
+            | PullFailure::Unavailable(_)
+            | PullFailure::NotFollowed(_) => Phase::Pull,
         }
     }
     fn class(&self) -> ErrorClass {
@@ -92,7 +97,38 @@ impl Cause for PullFailure {
             PullFailure::Http(_) => ErrorClass::Malformed,
             PullFailure::NoAnswer { .. } => ErrorClass::Timeout,
             PullFailure::Unavailable(_) => ErrorClass::Error,
+            PullFailure::NotFollowed(_) => ErrorClass::Untrusted,
         }
+    }
+}
+
+/// Why the agent does not follow the registry's answer to `ip` (a realm or a redirect), if it
+/// does not: it contacts only the documented endpoints, those the user names, and the hosts the
+/// registry's answers point to on 443 — never this node's own address, a loopback or link-local
+/// one (where a cloud's metadata service answers), or one that is not unicast. `own`: the node's
+/// addresses.
+pub(crate) fn not_followed(ip: std::net::IpAddr, own: &[std::net::IpAddr]) -> Option<String> {
+    use std::net::IpAddr;
+    let link_local = match ip {
+        IpAddr::V4(v) => v.is_link_local(),
+        IpAddr::V6(v) => v.is_unicast_link_local(),
+    };
+    let not_unicast = match ip {
+        IpAddr::V4(v) => v.is_multicast() || v.is_broadcast() || v.is_unspecified(),
+        IpAddr::V6(v) => v.is_multicast() || v.is_unspecified(),
+    };
+    if ip.is_loopback() {
+        Some(format!("{ip} is a loopback address"))
+    } else if link_local {
+        Some(format!(
+            "{ip} is a link-local address (where a metadata service answers)"
+        ))
+    } else if not_unicast {
+        Some(format!("{ip} is not a unicast address"))
+    } else if own.contains(&ip) {
+        Some(format!("{ip} is this node's own address"))
+    } else {
+        None
     }
 }
 
@@ -293,6 +329,28 @@ evidence! {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_registry_cannot_send_the_agent_to_loopback_link_local_or_itself() {
+        use super::not_followed;
+        let own: Vec<std::net::IpAddr> = vec!["10.0.0.10".parse().unwrap()];
+        for (ip, why) in [
+            ("127.0.0.1", "loopback"),
+            ("::1", "loopback"),
+            ("169.254.169.254", "link-local"),
+            ("fe80::1", "link-local"),
+            ("0.0.0.0", "not a unicast"),
+            ("224.0.0.1", "not a unicast"),
+            ("255.255.255.255", "not a unicast"),
+            ("10.0.0.10", "this node's own"),
+        ] {
+            let w = not_followed(ip.parse().unwrap(), &own).unwrap_or_default();
+            assert!(w.contains(why), "{ip}: {w}");
+        }
+        for ok in ["100.103.20.10", "198.18.1.1", "10.0.0.11"] {
+            assert_eq!(not_followed(ok.parse().unwrap(), &own), None, "{ok}");
+        }
+    }
 
     #[test]
     fn the_blob_followed_is_the_largest_layer() {

@@ -89,7 +89,8 @@ impl PullFollow {
                     | PullFailure::Untrusted(_)
                     | PullFailure::Http(_)
                     | PullFailure::NoAnswer { .. }
-                    | PullFailure::Unavailable(_) => None,
+                    | PullFailure::Unavailable(_)
+                    | PullFailure::NotFollowed(_) => None,
                 };
                 let mut words = format!("{host} ({addr}): {failure}");
                 if let Some(l) = &located {
@@ -120,6 +121,20 @@ impl PullFollow {
                 Err(e) => return Err(dns_failure(&url.host, e.to_string())),
             },
         };
+        // the registry's answer does not send the agent to loopback, link-local (a metadata
+        // service), this node's own address or a non-unicast one
+        let own: Vec<IpAddr> = match ctx.net.routes.addresses().await {
+            Ok(a) => a.iter().map(|a| a.net.addr()).collect(),
+            Err(_) => vec![],
+        };
+        if let Some(why) = pull::not_followed(ip, &own) {
+            let failure = PullFailure::NotFollowed(why);
+            return Err(Unreached {
+                words: format!("{}: {failure}", crate::text::clean(&url.host, 100)),
+                failure,
+                located: None,
+            });
+        }
         if let Err(e) = ctx.net.routes.route_to(ip).await {
             let failure = PullFailure::Route {
                 ip: ip.to_string(),
@@ -233,6 +248,18 @@ fn unreachable(what: &str, u: &Unreached) -> Finding {
         Some(l) => l.annotate_details(f),
         None => f,
     }
+}
+
+/// The registry pointed the pull where the agent does not go (`pull::not_followed`): said as what
+/// the registry did, a FAIL (a real pull would go there too, or fail).
+fn not_followed(what: &str, u: &Unreached) -> Finding {
+    Finding::fail_by(
+        &u.failure,
+        format!(
+            "{what}: {} — the registry's answer points where this agent does not go (it contacts only the documented endpoints, those you name, and the hosts the registry's answers point to on 443, never loopback, link-local or this node's own addresses)",
+            u.words
+        ),
+    )
 }
 
 #[async_trait]
@@ -426,6 +453,12 @@ async fn token(
     let path = pull::token_path(&realm, &c, &img.repository);
     let mut auth = vec![];
     let f = match h.named(&realm, get(path, vec![])).await {
+        Err(
+            u @ Unreached {
+                failure: PullFailure::NotFollowed(_),
+                ..
+            },
+        ) => not_followed(&what, &u),
         Err(u) => unreachable(&format!("{what} cannot be reached over the line"), &u),
         Ok(r) => match (r.reply.status, pull::token_of(&r.reply.body)) {
             (200, Some(token)) => {
@@ -576,6 +609,7 @@ async fn storage(h: &dyn PullHosts, loc: &Url, digest: &str, status: u16) -> Fin
     let host = &loc.host;
     match h.named(loc, req).await {
         Err(u @ Unreached { failure: PullFailure::NoAnswer { .. }, .. }) => blob_unanswered(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}"), host, &u),
+        Err(u @ Unreached { failure: PullFailure::NotFollowed(_), .. }) => not_followed(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}"), &u),
         Err(u) => unreachable(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}, which cannot be reached over the line"), &u),
         Ok(s) if matches!(s.reply.status, 200 | 206) => blob_read(&format!("blob {digest} is redirected (HTTP {status}) to the storage host {host}, which answers at {}", s.addr), host, &s),
         Ok(s) => pull::refused(&format!("the storage host {host} answers the redirected blob request"), s.reply.status, &s.reply.body),

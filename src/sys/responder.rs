@@ -20,6 +20,44 @@ use crate::probe::echo;
 pub(crate) use crate::constants::{NODE_TCP_PORTS as TCP_PORTS, VXLAN_PORT as UDP_PORT};
 /// Replies per second, at most (a flood cannot turn the responder into an amplifier).
 const MAX_REPLIES_PER_SEC: u32 = 2000;
+/// Replies a second to one source address (a node's three echoes, its path-MTU search and its
+/// sweeps need a few dozen): a flood from one address cannot take the others' share.
+const MAX_REPLIES_PER_SOURCE_PER_SEC: u32 = 200;
+/// Sources remembered for the per-source limit; beyond it, new sources share the global limit.
+const MAX_SOURCES_TRACKED: usize = 4096;
+
+/// Per-source reply budget over one-second windows, in bounded memory.
+struct PerSource {
+    seen: std::collections::HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl PerSource {
+    fn new() -> PerSource {
+        PerSource {
+            seen: std::collections::HashMap::new(),
+        }
+    }
+    /// Whether `from` may have one more reply at `now`.
+    fn allow(&mut self, from: IpAddr, now: Instant) -> bool {
+        if self.seen.len() >= MAX_SOURCES_TRACKED && !self.seen.contains_key(&from) {
+            self.seen
+                .retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(1));
+            if self.seen.len() >= MAX_SOURCES_TRACKED {
+                return true; // the global limit still bounds it
+            }
+        }
+        let e = self.seen.entry(from).or_insert((now, 0));
+        if now.duration_since(e.0) >= Duration::from_secs(1) {
+            *e = (now, 0);
+        }
+        if e.1 < MAX_REPLIES_PER_SOURCE_PER_SEC {
+            e.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
 /// Concurrent TCP connections, at most; more are closed at once.
 pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// How long a connection may take to receive its banner.
@@ -196,6 +234,7 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
     let mut in_window = 0u32;
     let mut log = LogLimit::new(port);
     let mut backoff = Backoff::new();
+    let mut sources = PerSource::new();
     loop {
         let (len, from) = match sock.recv_from(&mut buf).await {
             Ok(x) => {
@@ -229,7 +268,7 @@ async fn udp_loop(sock: UdpSocket, port: Port, stats: &std::sync::Mutex<Stats>) 
                         window = Instant::now();
                         in_window = 0;
                     }
-                    if in_window < MAX_REPLIES_PER_SEC {
+                    if in_window < MAX_REPLIES_PER_SEC && sources.allow(from.ip(), Instant::now()) {
                         in_window += 1;
                         st.answered += 1;
                         Some(r)
@@ -388,6 +427,27 @@ pub(crate) async fn run(cfg: ResponderConfig, ready: impl FnOnce(&Bound)) -> Res
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn one_source_cannot_take_every_reply() {
+        let mut p = super::PerSource::new();
+        let t0 = Instant::now();
+        let a: IpAddr = [10, 0, 0, 10].into();
+        let b: IpAddr = [10, 0, 0, 11].into();
+        let allowed = (0..1000).filter(|_| p.allow(a, t0)).count();
+        assert_eq!(allowed, super::MAX_REPLIES_PER_SOURCE_PER_SEC as usize);
+        assert!(p.allow(b, t0), "another source still gets its answers");
+        assert!(
+            p.allow(a, t0 + Duration::from_secs(1)),
+            "a new second, a new budget"
+        );
+        // a flood of spoofed sources does not grow memory past the bound
+        for i in 0..20_000u32 {
+            p.allow(IpAddr::from(i.to_be_bytes()), t0);
+        }
+        assert!(p.seen.len() <= super::MAX_SOURCES_TRACKED);
+    }
+
     use super::*;
 
     #[test]
