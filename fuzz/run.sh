@@ -16,7 +16,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 SCRATCH=$(mktemp -d /tmp/aep-fuzz.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 export RUSTC_BOOTSTRAP=1
-cargo fuzz build --sanitizer none --release >/dev/null
+cargo fuzz build --sanitizer none --release >"$SCRATCH/build.log" 2>&1 || { cat "$SCRATCH/build.log" >&2; exit 1; }
 for t in "${TARGETS[@]}"; do
   mkdir -p "$SCRATCH/$t" "fuzz/corpus/$t"
   echo "fuzz: $t for ${SECS}s"
