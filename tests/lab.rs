@@ -890,6 +890,27 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 Ok(())
             };
             curl("200")?;
+            // kubectl (the Kubernetes client) makes the same anonymous GET and gets the ConfigMap
+            let kubectl = || {
+                lab(&[
+                    "node",
+                    "kubectl",
+                    "--server",
+                    "https://192.168.0.10:6443",
+                    "--insecure-skip-tls-verify",
+                    "--request-timeout",
+                    "5s",
+                    "get",
+                    "--raw",
+                    "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+                ])
+            };
+            let got = kubectl()?;
+            if !got.contains("\"ConfigMap\"") || !got.contains("jws-kubeconfig-") {
+                return Err(
+                    format!("kubectl on the node should get the signed ConfigMap: {got}").into(),
+                );
+            }
             // without --cluster-ca, the CA that cluster-info publishes verifies the API server's
             // certificate (as the kubelet trusts it after the join); with another --cluster-ca the
             // two disagree (curl: the same verdicts with each CA)
@@ -1042,6 +1063,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             .ok_or("curl on the node should not reach 198.18.9.9:6443")?;
             with_faults(&["discovery-off"])?;
             curl("403")?;
+            kubectl()
+                .err()
+                .ok_or("kubectl should be refused when anonymous discovery is off")?;
             only(&[])?.expect(
                 "http.cluster-info",
                 "192.168.0.10:6443",
@@ -1049,6 +1073,21 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "anonymous discovery is off",
             )
         }),
+        (
+            "a_nameserver_inside_the_service_cidr_fails_cidr_overlap",
+            || {
+                with_faults(&[])?;
+                // the node's resolv.conf names 100.100.2.136; a Service CIDR over it is the documented
+                // "Node route overlaps with service cidr" of the node connection script
+                let r = check(&["--only", "cidr.overlap", "--service-cidr", "100.100.0.0/16"])?;
+                r.exit(1)?;
+                r.expect("cidr.overlap", "", "fail", "100.100.2.136")?;
+                r.expect("cidr.overlap", "", "fail", "Service CIDR")?;
+                // a Service CIDR clear of it and of the node's routes passes
+                let r = check(&["--only", "cidr.overlap", "--service-cidr", "172.21.0.0/20"])?;
+                r.expect("cidr.overlap", "", "pass", "")
+            },
+        ),
         ("anonymous_pull_refused_is_a_warning", || {
             with_faults(&["anon-refused"])?;
             let r = check(&[])?;

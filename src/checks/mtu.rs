@@ -35,12 +35,22 @@ impl Check for Apiserver {
 /// `mtu.path` toward each `--peer`.
 pub(crate) struct Peers;
 
+/// The TCP rows over the line and the VXLAN echo to the same peers: the UDP search starts from the
+/// echo's round trip, and skips a peer the echo got nothing from.
+const LINE_TCP_AND_ECHO: &[ReqId] = &[
+    ReqId::TcpApiserver,
+    ReqId::TcpRegistry,
+    ReqId::TcpOss,
+    ReqId::TcpControlPlane,
+    ReqId::UdpVxlan,
+];
+
 impl Check for Peers {
     fn ids(&self) -> &'static [ReqId] {
         &[ReqId::MtuPath]
     }
     fn after(&self) -> &'static [ReqId] {
-        LINE_TCP
+        LINE_TCP_AND_ECHO
     }
     fn plan(&self, o: &Options, _: &Catalogue) -> Vec<Step> {
         if let Some((target, reason, needs)) = udp::not_runnable(o) {

@@ -107,6 +107,10 @@ async fn echo(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResu
             out
         }
     };
+    for rtt in &out.rtts_ms {
+        ctx.paths
+            .record(peer, Duration::from_secs_f64(rtt.max(0.0) / 1000.0));
+    }
     let mut f = udp::evaluate_echo(sa, &out);
     if out.received == 0 {
         // a VXLAN frame like the echo's, at rising TTLs: which hop drops it, whose side
@@ -189,6 +193,38 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
     let t = ctx.cfg.timeout;
     let sa = SocketAddr::new(peer, port);
     let s = Instant::now();
+    // the VXLAN echo to the same responder (run before) got nothing back: nothing to search with
+    let echo = ctx
+        .earlier_rows(crate::ids::ReqId::UdpVxlan)
+        .into_iter()
+        .find(|r| r.address.as_deref() == Some(sa.to_string().as_str()));
+    if let Some(e) = echo.filter(|e| e.status == crate::result::Status::Fail) {
+        if e.details
+            .read::<crate::probe::udp::EchoEvidence>()
+            .and_then(|x| x.received)
+            == Some(0)
+        {
+            let f = crate::result::Finding::skip(format!(
+                "path MTU toward {sa} not measured: the VXLAN echo to it got no answer (see the {} row)",
+                crate::ids::ReqId::UdpVxlan
+            ))
+            .caused_by(crate::evidence::CausedBy::new(
+                crate::ids::ReqId::UdpVxlan,
+                e.target.clone(),
+                e.address.clone(),
+            ));
+            return ctx.result(p, Some(sa.to_string()), f, s.elapsed());
+        }
+    }
+    // a few of the echo's round trips for the first answer, where it measured one
+    let first = ctx.paths.get(peer).map_or_else(
+        || mtu::first_wait(t),
+        |p| {
+            (p.srtt * crate::constants::ICMP_RTT_FACTOR)
+                .max(crate::constants::ICMP_FLOOR)
+                .min(mtu::first_wait(t))
+        },
+    );
     let eg = egress(ctx, peer).await;
     let out = async {
         if !peer.is_ipv4() {
@@ -202,7 +238,7 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
             .map_err(|e| MtuError::Io(e.to_string()))?;
         sock.set_df().map_err(MtuError::DfUnavailable)?;
         let top = eg.iface_mtu.or_else(|| sock.route_mtu()).unwrap_or(1500);
-        mtu::search(&mut UdpDf(sock.as_mut()), top, mtu::first_wait(t), t).await
+        mtu::search(&mut UdpDf(sock.as_mut()), top, first, t).await
     };
     let out = bounded(t + STEP_GRACE, out, || {
         Err(MtuError::Io(format!(
@@ -250,19 +286,28 @@ fn line_mss(ctx: &Ctx<'_, '_>) -> Option<u32> {
 fn first_echo_wait(ctx: &Ctx<'_, '_>, ip: IpAddr, t: Duration) -> Duration {
     use crate::constants::{ICMP_FLOOR, ICMP_RTT_FACTOR};
     let budget = super::ip::icmp_budget(t);
-    let rtt = LINE_TCP
+    let to_ip: Vec<CheckResult> = LINE_TCP
         .iter()
         .flat_map(|id| ctx.earlier_rows(*id))
-        .collect::<Vec<_>>();
-    let rtt = rtt
+        .filter(|r| r.address.as_deref().and_then(crate::rootcause::address_ip) == Some(ip))
+        .collect();
+    let rtt = to_ip
         .iter()
         .filter(|r| r.status == crate::result::Status::Pass)
-        .filter(|r| r.address.as_deref().and_then(crate::rootcause::address_ip) == Some(ip))
-        .find_map(|r| Some(r.details.read::<TcpEvidence>()?.rtt_ms));
+        .find_map(|r| Some(r.details.read::<TcpEvidence>()?.rtt_ms))
+        .map(Duration::from_millis)
+        // else a round trip the run measured toward it (the storage host's connect)
+        .or_else(|| ctx.paths.get(ip).map(|p| p.srtt));
+    // every TCP connect to it got no answer: the search asks for 100 ms (a line's round trip)
+    // rather than the whole echo budget, so a blackholed line costs no extra wait; a slower
+    // answer is "not measured", never a wrong verdict
+    let silent = !to_ip.is_empty()
+        && to_ip
+            .iter()
+            .all(|r| r.status == crate::result::Status::Fail);
     match rtt {
-        Some(ms) => (Duration::from_millis(ms) * ICMP_RTT_FACTOR)
-            .max(ICMP_FLOOR)
-            .min(budget),
+        Some(r) => (r * ICMP_RTT_FACTOR).max(ICMP_FLOOR).min(budget),
+        None if silent => (ICMP_FLOOR * 5).min(budget),
         None => budget,
     }
 }
@@ -358,6 +403,7 @@ impl StepKind for StorageMtu {
     fn packets(&self, _: &Step, _: &str) -> Vec<String> {
         vec![
             "DNS query for the storage host the blob request was redirected to (known after the pull is followed)".into(),
+            "TCP connect to its port 443 (a round trip for the search's first wait, where ICMP is filtered)".into(),
             "ICMP echo with Don't Fragment, up to the interface MTU, to its first address".into(),
         ]
     }
@@ -394,6 +440,13 @@ impl StepKind for StorageMtu {
         let shown = host;
         match ip {
             Ok(ip) => {
+                // a round trip toward it, so a filtered echo costs a few of them, not the budget
+                let t = ctx.cfg.timeout;
+                let sent = Instant::now();
+                let sa = SocketAddr::new(ip, 443);
+                if let Ok(Ok(_)) = tokio::time::timeout(t, ctx.net.connector.connect(sa, t)).await {
+                    ctx.paths.record(ip, sent.elapsed());
+                }
                 let (f, took) = icmp_mtu_at(ctx, ip).await;
                 vec![ctx.row(s.id, &shown, Some(ip.to_string()), f, took)]
             }
