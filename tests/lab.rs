@@ -890,27 +890,6 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 Ok(())
             };
             curl("200")?;
-            // kubectl (the Kubernetes client) makes the same anonymous GET and gets the ConfigMap
-            let kubectl = || {
-                lab(&[
-                    "node",
-                    "kubectl",
-                    "--server",
-                    "https://192.168.0.10:6443",
-                    "--insecure-skip-tls-verify",
-                    "--request-timeout",
-                    "5s",
-                    "get",
-                    "--raw",
-                    "/api/v1/namespaces/kube-public/configmaps/cluster-info",
-                ])
-            };
-            let got = kubectl()?;
-            if !got.contains("\"ConfigMap\"") || !got.contains("jws-kubeconfig-") {
-                return Err(
-                    format!("kubectl on the node should get the signed ConfigMap: {got}").into(),
-                );
-            }
             // without --cluster-ca, the CA that cluster-info publishes verifies the API server's
             // certificate (as the kubelet trusts it after the join); with another --cluster-ca the
             // two disagree (curl: the same verdicts with each CA)
@@ -1063,9 +1042,6 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             .ok_or("curl on the node should not reach 198.18.9.9:6443")?;
             with_faults(&["discovery-off"])?;
             curl("403")?;
-            kubectl()
-                .err()
-                .ok_or("kubectl should be refused when anonymous discovery is off")?;
             only(&[])?.expect(
                 "http.cluster-info",
                 "192.168.0.10:6443",
@@ -1081,29 +1057,27 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 // "Node route overlaps with service cidr" of the node connection script
                 let r = check(&["--only", "cidr.overlap", "--service-cidr", "100.100.0.0/16"])?;
                 r.exit(1)?;
-                r.expect("cidr.overlap", "", "fail", "100.100.2.136")?;
-                r.expect("cidr.overlap", "", "fail", "Service CIDR")?;
-                // a Service CIDR clear of it and of the node's routes passes
+                let named = r.rows("cidr.overlap").into_iter().any(|x| {
+                    x["status"] == "fail"
+                        && x["message"].as_str().unwrap_or("").contains(
+                            "Service CIDR 100.100.0.0/16 overlaps nameserver 100.100.2.136",
+                        )
+                });
+                if !named {
+                    return Err(format!(
+                        "the nameserver inside the Service CIDR is named\n{}",
+                        r.brief()
+                    )
+                    .into());
+                }
+                // a Service CIDR clear of it and of the node's routes fails no row
                 let r = check(&["--only", "cidr.overlap", "--service-cidr", "172.21.0.0/20"])?;
-                r.expect("cidr.overlap", "", "pass", "")
+                if r.rows("cidr.overlap").iter().any(|x| x["status"] == "fail") {
+                    return Err(format!("a clear Service CIDR fails nothing\n{}", r.brief()).into());
+                }
+                Ok(())
             },
         ),
-        ("anonymous_pull_refused_is_a_warning", || {
-            with_faults(&["anon-refused"])?;
-            let r = check(&[])?;
-            r.expect(
-                "pull.auth",
-                "100.103.9.188:443",
-                "warn",
-                "refuses an anonymous pull token",
-            )?;
-            r.expect(
-                "pull.auth",
-                "100.103.9.188:443",
-                "warn",
-                "needs credentials",
-            )
-        }),
         ("an_unreachable_route_on_the_core_names_it", || {
             with_faults(&["core-unreachable"])?;
             let r = check(&[])?;

@@ -204,10 +204,13 @@ async fn mtu(ctx: &Ctx<'_, '_>, p: &Step, peer: IpAddr, port: u16) -> CheckResul
             .and_then(|x| x.received)
             == Some(0)
         {
-            let f = crate::result::Finding::skip(format!(
-                "path MTU toward {sa} not measured: the VXLAN echo to it got no answer (see the {} row)",
-                crate::ids::ReqId::UdpVxlan
-            ))
+            let f = crate::result::Finding::skip_by(
+                &crate::cause::Plain(crate::cause::Phase::Mtu, crate::cause::ErrorClass::NoEcho),
+                format!(
+                    "path MTU toward {sa} not measured: the VXLAN echo to it got no answer (see the {} row)",
+                    crate::ids::ReqId::UdpVxlan
+                ),
+            )
             .caused_by(crate::evidence::CausedBy::new(
                 crate::ids::ReqId::UdpVxlan,
                 e.target.clone(),
