@@ -898,6 +898,21 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 format!("{dir}/pki/ca.pem"),
                 format!("{dir}/pki/evil-ca.pem"),
             );
+            // curl on the node, verifying the API server against `ca`
+            let curl_with = |ca: &str| {
+                lab(&[
+                    "node",
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--max-time",
+                    "5",
+                    "--cacert",
+                    ca,
+                    "https://192.168.0.10:6443/",
+                ])
+            };
             let r = check(&[
                 "--only",
                 "http.cluster-info,tls.apiserver",
@@ -924,20 +939,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "fail",
                 "is not the --cluster-ca you gave",
             )?;
-            lab(&[
-                "node",
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "--max-time",
-                "5",
-                "--cacert",
-                &evil,
-                "https://192.168.0.10:6443/",
-            ])
-            .err()
-            .ok_or("curl with the other CA should refuse the API server")?;
+            curl_with(&evil)
+                .err()
+                .ok_or("curl with the other CA should refuse the API server")?;
             // an interception on the way: the certificate no longer chains to the CA cluster-info
             // publishes (the ConfigMap is the cluster's), and the kubelet would refuse it
             with_faults(&["tls-intercept"])?;
@@ -953,20 +957,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 "fail",
                 "verified against the cluster CA that cluster-info publishes",
             )?;
-            lab(&[
-                "node",
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "--max-time",
-                "5",
-                "--cacert",
-                &ca,
-                "https://192.168.0.10:6443/",
-            ])
-            .err()
-            .ok_or("curl with the cluster CA should refuse the intercepted API server")?;
+            curl_with(&ca)
+                .err()
+                .ok_or("curl with the cluster CA should refuse the intercepted API server")?;
             with_faults(&[])?;
             let r = only(&["--token", "abcdef.0123456789abcdef"])?;
             r.expect(
@@ -1078,6 +1071,22 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                 Ok(())
             },
         ),
+        ("anonymous_pull_refused_is_a_warning", || {
+            with_faults(&["anon-refused"])?;
+            let r = check(&[])?;
+            r.expect(
+                "pull.auth",
+                "100.103.9.188:443",
+                "warn",
+                "refuses an anonymous pull token",
+            )?;
+            r.expect(
+                "pull.auth",
+                "100.103.9.188:443",
+                "warn",
+                "needs credentials",
+            )
+        }),
         ("an_unreachable_route_on_the_core_names_it", || {
             with_faults(&["core-unreachable"])?;
             let r = check(&[])?;
