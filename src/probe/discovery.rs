@@ -101,7 +101,9 @@ pub(crate) fn parse_answer(status: u16, body: &[u8]) -> Answer {
 }
 
 /// The two fields of a bootstrap kubeconfig the join needs: the first cluster's `server` and its
-/// `certificate-authority-data` (base64 of PEM). A line scan of the YAML kubeadm writes.
+/// `certificate-authority-data` (base64 of PEM). A line scan of the YAML kubeadm writes; the
+/// `server` came from the network, so its control characters are escaped here, once, before it
+/// reaches evidence, a sentence or a terminal (a `\r` inside a line was the fuzzer's find).
 pub(crate) fn kubeconfig_fields(yaml: &str) -> (Option<String>, Option<Vec<u8>>) {
     let value = |key: &str| {
         yaml.lines().find_map(|l| {
@@ -109,7 +111,7 @@ pub(crate) fn kubeconfig_fields(yaml: &str) -> (Option<String>, Option<Vec<u8>>)
             Some(v.trim_matches(|c| c == '"' || c == '\'').to_string())
         })
     };
-    let server = value("server:");
+    let server = value("server:").map(|v| crate::text::clean(&v, 512));
     let ca = value("certificate-authority-data:").and_then(|b| {
         base64::engine::general_purpose::STANDARD
             .decode(b.as_bytes())
