@@ -74,7 +74,7 @@ best() { # best wall time and its peak RSS over RUNS runs of the command
   done
   echo "$b_s $b_kb"
 }
-cat "$WORK"/reports/*.json >/dev/null  # warm the page cache for both
+find "$WORK/reports" -name "*.json" -exec cat {} + >/dev/null  # warm the page cache for both
 read -r py_s py_kb < <(best python3 "$WORK/baseline.py" "$WORK/reports")
 read -r rs_s rs_kb < <(best "$BIN" summarize --format json "$WORK/reports")
 read -r rs1_s rs1_kb < <(best "$BIN" summarize --jobs 1 --format json "$WORK/reports")

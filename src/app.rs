@@ -438,7 +438,10 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         now,
         max_age_s: i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
     };
-    let s = crate::fleet::summarize_files(&files, jobs, age);
+    if a.hosts_per_requirement == 0 {
+        return Err(InputError::flag("--hosts-per-requirement", "0", "must be at least 1").into());
+    }
+    let s = crate::fleet::summarize_files(files, jobs, age, a.hosts_per_requirement);
     if s.hosts == 0 {
         let why = s.unreadable.first().map_or_else(
             || "no reports".into(),

@@ -74,6 +74,10 @@ pub struct SummarizeArgs {
     /// Parse on this many threads (default: the number of CPUs)
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Name at most N hosts per requirement, per error and among the failing hosts (the counts
+    /// are always whole; the host table and CSV list every host)
+    #[arg(long, value_name = "N", default_value_t = crate::fleet::DEFAULT_HOSTS_PER_REQUIREMENT)]
+    pub hosts_per_requirement: usize,
 }
 
 pub(crate) use crate::report::fleet::SummaryFormat;

@@ -287,6 +287,10 @@ fn summarize_reports() {
         &["summarize", "--max-age", "forever", &b],
         "invalid --max-age 'forever'",
     );
+    usage_error(
+        &["summarize", "--hosts-per-requirement", "0", &b],
+        "invalid --hosts-per-requirement '0'",
+    );
 }
 
 #[test]

@@ -135,7 +135,7 @@ pub(crate) enum ServerReach {
 pub(crate) fn server_host_port(url: &str) -> Option<(String, u16)> {
     let hp = url.strip_prefix("https://")?.split('/').next()?;
     let (host, port) = match hp.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') => (h, p.parse().ok()?),
+        Some((h, p)) if !h.ends_with(':') => (h, p.parse().ok().filter(|&p: &u16| p != 0)?),
         Some(_) | None => (hp, 443),
     };
     let host = host.trim_matches(|c| c == '[' || c == ']');

@@ -197,7 +197,8 @@ pub(crate) fn parse_url(u: &str) -> Option<Url> {
         return None;
     }
     let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().ok()?),
+        // port 0 is no port (a registry that names it sends the pull nowhere)
+        Some((h, p)) => (h, p.parse().ok().filter(|&p: &u16| p != 0)?),
         None => (authority, 443),
     };
     let valid = host

@@ -17,6 +17,15 @@ fn some(v: &[String]) -> String {
     crate::text::first_few(v, SHOWN)
 }
 
+/// The first names of a list that names `of` hosts in all (the list may be capped).
+fn some_of(v: &[String], of: usize) -> String {
+    let mut s = v.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if of > SHOWN.min(v.len()) {
+        s.push_str(&format!(" … (+{})", of - SHOWN.min(v.len())));
+    }
+    s
+}
+
 /// Write the summary; JSON and CSV are streamed (a fleet's host list is not built as one string).
 /// The formats of `summarize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +158,7 @@ fn requirements_section(out: &mut String, p: &Page, s: &FleetSummary) {
     let mut rows = vec![];
     for r in &s.requirements {
         for g in &r.groups {
-            let mut hosts = format!("{} {}", g.hosts.len(), some(&g.hosts));
+            let mut hosts = format!("{} {}", g.host_count, some_of(&g.hosts, g.host_count));
             if !g.addresses.is_empty() {
                 hosts.push_str(&format!("; at {}", some(&g.addresses)));
             }
@@ -192,27 +201,27 @@ fn requirements_section(out: &mut String, p: &Page, s: &FleetSummary) {
 
 /// Hosts that did not pass (failing first, at most `HOST_ROWS`), and how many passed.
 fn hosts_section(out: &mut String, p: &Page, s: &FleetSummary) {
-    let mut not_passing: Vec<&crate::fleet::HostRow> = s
-        .host_table
-        .iter()
-        .filter(|h| h.verdict != "pass")
-        .collect();
-    not_passing.sort_by_key(|h| h.verdict != "fail"); // stable: fail first, then warn
-    let hidden = not_passing.len().saturating_sub(HOST_ROWS);
-    let passing = s.host_table.len() - not_passing.len();
-    let shown: Vec<Vec<String>> = not_passing
-        .into_iter()
+    let t = &s.host_table;
+    let not_passing = (0..t.len()).filter(|&k| t.verdict(k) != "pass").count();
+    let hidden = not_passing.saturating_sub(HOST_ROWS);
+    let passing = t.len() - not_passing;
+    // failing first, then the other verdicts that are not pass (warn), in name order
+    let others = (0..t.len()).filter(|&k| !matches!(t.verdict(k), "pass" | "fail"));
+    let shown: Vec<Vec<String>> = (0..t.len())
+        .filter(|&k| t.verdict(k) == "fail")
+        .chain(others)
         .take(HOST_ROWS)
-        .map(|h| {
+        .map(|k| {
+            let h = t.row(k);
             vec![
-                h.host.clone(),
-                h.address.clone(),
+                h.host,
+                h.address,
                 h.verdict.to_uppercase(),
                 some(&h.failing),
                 some(&h.warning),
-                h.started_at.clone(),
-                h.version.clone(),
-                h.file.clone(),
+                h.started_at,
+                h.version,
+                h.file,
             ]
         })
         .collect();
@@ -253,7 +262,7 @@ fn csv_field(s: &str) -> String {
 /// One line per host (a spreadsheet of the fleet), failing and warning ids separated by spaces.
 fn csv(s: &FleetSummary, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(b"host,file,hostname,machine_id,address,verdict,failing,warning,started_at,version,region\r\n")?;
-    for h in &s.host_table {
+    for h in s.host_table.rows() {
         let f = [
             &h.host,
             &h.file,
