@@ -2,9 +2,10 @@
 //! with the failing hosts.
 //!
 //! Streaming and parallel: workers read one file at a time into a reused buffer and parse only
-//! the fields the summary needs ([`Lean`]); the main thread folds each into small per-host records
-//! (interned ids and error classes, counts, one example message per group). Memory grows with the
-//! number of hosts (a few hundred bytes each), never with the size of the reports.
+//! the fields the summary needs ([`Lean`]); the main thread counts every row into per-requirement
+//! totals at once and keeps of a host only its identity, verdict and FAIL/WARN rows, in one arena
+//! ([`Fold`]). Memory grows with the hosts' identities (under a hundred bytes each), never with the
+//! size or number of rows of the reports; lists name at most `--hosts-per-requirement` hosts.
 //!
 //! A host is hostname + machine id + primary address: fresh installs share `localhost.localdomain`.
 //! The same report given twice counts once (flagged `duplicate`); of two reports of one host the
@@ -1085,13 +1086,7 @@ impl Spread {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let some = |(n, v): &(usize, Vec<String>)| {
-            let mut s = v.join(", ");
-            if *n > v.len() {
-                s.push_str(&format!(" … (+{})", n - v.len()));
-            }
-            s
-        };
+        let some = |(n, v): &(usize, Vec<String>)| crate::text::first_few_of(v, v.len(), *n);
         let mut w = vec![];
         if self.regions.len() > 1 {
             w.push(format!(

@@ -24,9 +24,15 @@ pub(crate) fn clean(s: &str, max: usize) -> String {
 
 /// The first `n` items joined with ", ", and how many more: "a, b, c … (+7)".
 pub(crate) fn first_few(v: &[String], n: usize) -> String {
-    let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
-    if v.len() > n {
-        s.push_str(&format!(" … (+{})", v.len() - n));
+    first_few_of(v, n, v.len())
+}
+
+/// As [`first_few`], for a list that may itself be capped: `total` items in all.
+pub(crate) fn first_few_of(v: &[String], n: usize, total: usize) -> String {
+    let shown = n.min(v.len());
+    let mut s = v[..shown].join(", ");
+    if total > shown {
+        s.push_str(&format!(" … (+{})", total - shown));
     }
     s
 }

@@ -17,16 +17,6 @@ fn some(v: &[String]) -> String {
     crate::text::first_few(v, SHOWN)
 }
 
-/// The first names of a list that names `of` hosts in all (the list may be capped).
-fn some_of(v: &[String], of: usize) -> String {
-    let mut s = v.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
-    if of > SHOWN.min(v.len()) {
-        s.push_str(&format!(" … (+{})", of - SHOWN.min(v.len())));
-    }
-    s
-}
-
-/// Write the summary; JSON and CSV are streamed (a fleet's host list is not built as one string).
 /// The formats of `summarize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryFormat {
@@ -36,6 +26,7 @@ pub enum SummaryFormat {
     Csv,
 }
 
+/// Write the summary; JSON and CSV are streamed (a fleet's host list is not built as one string).
 pub(crate) fn write(
     format: SummaryFormat,
     s: &FleetSummary,
@@ -158,7 +149,11 @@ fn requirements_section(out: &mut String, p: &Page, s: &FleetSummary) {
     let mut rows = vec![];
     for r in &s.requirements {
         for g in &r.groups {
-            let mut hosts = format!("{} {}", g.host_count, some_of(&g.hosts, g.host_count));
+            let mut hosts = format!(
+                "{} {}",
+                g.host_count,
+                crate::text::first_few_of(&g.hosts, SHOWN, g.host_count)
+            );
             if !g.addresses.is_empty() {
                 hosts.push_str(&format!("; at {}", some(&g.addresses)));
             }
