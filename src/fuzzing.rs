@@ -53,6 +53,7 @@ pub fn network(data: &[u8]) {
             received: data.len(),
             body: data.to_vec(),
             stalled_ms: None,
+            body_ms: 0,
             mss: None,
         };
         let _ = discovery::answer_ca(&reply);

@@ -799,6 +799,86 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("pull.manifest", "100.103.9.188:443", "pass", "manifest")?;
             r.expect("pull.blob", "100.103.9.188:443", "fail", "storage host registry-storage-cn-hangzhou.lab.test, which cannot be reached over the line")
         }),
+        ("a_storage_redirect_loop_is_said_as_a_loop", || {
+            // the storage host redirects blob requests to itself: skopeo stops after 10 redirects
+            with_faults(&["storage-redirect-loop"])?;
+            let r = check(&[])?;
+            r.exit(1)?;
+            r.expect("pull.manifest", "100.103.9.188:443", "pass", "manifest")?;
+            r.expect(
+                "pull.blob",
+                "100.103.9.188:443",
+                "fail",
+                "a redirect loop (https://registry-storage-cn-hangzhou.lab.test/docker/registry/v2/blobs/",
+            )?;
+            let b = r.row("pull.blob", "100.103.9.188:443")?;
+            if b["details"]["error"] != "misconfigured" || b["details"]["redirects"] != 2 {
+                return Err(format!("pull.blob: {b}").into());
+            }
+            Ok(())
+        }),
+        (
+            "a_redirect_into_the_metadata_service_is_not_followed",
+            || {
+                // the storage host redirects to 169.254.169.254: the agent says so and sends nothing
+                // there — the node's OUTPUT rule toward link-local counts what left (skopeo, run after,
+                // is refused by it and fails the pull as the agent predicts)
+                with_faults(&["storage-redirect-metadata"])?;
+                let r = check(&[])?;
+                r.exit(1)?;
+                r.expect(
+                    "pull.blob",
+                    "100.103.9.188:443",
+                    "fail",
+                    "169.254.169.254 is a link-local address (where a metadata service answers)",
+                )?;
+                let counters = lab(&["node", "iptables", "-nvxL", "OUTPUT"])?;
+                let sent: u64 = counters
+                    .lines()
+                    .find(|l| l.contains("169.254.0.0/16"))
+                    .and_then(|l| l.split_whitespace().next()?.parse().ok())
+                    .ok_or_else(|| format!("no counter toward link-local: {counters}"))?;
+                if sent != 0 {
+                    return Err(format!("{sent} packets left toward link-local: {counters}").into());
+                }
+                // nor is the storage host's path MTU measured toward it
+                if let Some(m) = r
+                    .rows("mtu.path")
+                    .into_iter()
+                    .find(|x| x["address"].as_str().unwrap_or("").starts_with("169.254."))
+                {
+                    return Err(format!("mtu.path toward link-local: {m}").into());
+                }
+                Ok(())
+            },
+        ),
+        (
+            "a_storage_host_that_trickles_is_slow_not_a_black_hole",
+            || {
+                // 2 KB/s from the storage host: bytes keep coming; a pull of megabytes does not finish
+                with_faults(&["storage-trickle"])?;
+                let r = check(&[])?;
+                r.exit(1)?;
+                // nginx's limit_rate sends a burst a second: within the 1 s timeout that is one burst
+                // then silence, told from a black hole by the full-size segments that came
+                let b = r.row("pull.blob", "100.103.9.188:443")?;
+                let m = b["message"].as_str().unwrap_or("");
+                let said = m.contains("the blob trickles") || m.contains("large packets from registry-storage-cn-hangzhou.lab.test (100.103.20.10) do pass");
+                if b["status"] != "fail"
+                    || b["details"]["error"] != "slow"
+                    || m.contains("black hole")
+                    || !said
+                {
+                    return Err(format!("pull.blob: {b}").into());
+                }
+                r.expect(
+                    "mtu.path",
+                    "registry-storage-cn-hangzhou.lab.test",
+                    "pass",
+                    "",
+                )
+            },
+        ),
         (
             "a_black_hole_toward_the_storage_host_fails_the_blob_the_agent_reads",
             || {

@@ -196,3 +196,108 @@ async fn slow_loris_after_a_good_handshake_is_cut_by_the_probe_timeout() {
     );
     assert!(took < Duration::from_millis(1500), "{took:?}");
 }
+
+/// The pull's request (`TlsProber::request`) against hostile registries, token services and
+/// storage hosts on loopback: a 10 MB token, an endless header block, a 100 kB `WWW-Authenticate`,
+/// a body that trickles. Each ends within the timeout, bounded in what it keeps, and says what the
+/// peer did.
+#[tokio::test]
+async fn the_pulls_request_is_bounded_against_hostile_peers() {
+    use preflight::probe::pull::{HttpRequest, PullFailure};
+    let p = pki("registry.example", false);
+    let prober = RustlsProber::new(std::slice::from_ref(&p.ca), &[]);
+    let timeout = Duration::from_millis(1500);
+    let ask = |addr: SocketAddr, read: usize| {
+        let prober = &prober;
+        async move {
+            let start = Instant::now();
+            let r = prober
+                .request(
+                    addr,
+                    "registry.example",
+                    Trust::System,
+                    HttpRequest {
+                        method: "GET",
+                        path: "/token?scope=repository:acs/pause:pull".into(),
+                        headers: vec![],
+                        read,
+                    },
+                    timeout,
+                )
+                .await;
+            (r, start.elapsed())
+        }
+    };
+    let leak = |v: Vec<u8>| -> &'static [u8] { Box::leak(v.into_boxed_slice()) };
+
+    // a 10 MB token: at most 64 KiB of it kept, the rest not read
+    let mut big = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"token\":\"",
+        10 * 1024 * 1024 + 12
+    )
+    .into_bytes();
+    big.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+    big.extend_from_slice(b"\"}");
+    let addr = serve(&p, leak(big), Duration::ZERO).await;
+    let (r, took) = ask(addr, 64 * 1024).await;
+    let r = r.expect("a 200 whose body is cut");
+    assert_eq!(r.status, 200);
+    assert!(r.body.len() <= 64 * 1024, "{}", r.body.len());
+    assert!(took < timeout + Duration::from_millis(500), "{took:?}");
+
+    // an endless header block: an HTTP failure saying so, not a hang
+    let mut endless = b"HTTP/1.1 401 Unauthorized\r\n".to_vec();
+    for i in 0..50_000 {
+        endless.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(40)).as_bytes());
+    }
+    let addr = serve(&p, leak(endless), Duration::ZERO).await;
+    let (r, took) = ask(addr, 1024).await;
+    assert!(matches!(r, Err(PullFailure::Http(_))), "{r:?}");
+    assert!(took < timeout + Duration::from_millis(500), "{took:?}");
+
+    // a 100 kB WWW-Authenticate realm: past the head's limit, refused the same way
+    let huge_realm = format!(
+        "HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"https://{}/token\"\r\nContent-Length: 0\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let addr = serve(&p, leak(huge_realm.into_bytes()), Duration::ZERO).await;
+    let (r, took) = ask(addr, 1024).await;
+    assert!(matches!(r, Err(PullFailure::Http(_))), "{r:?}");
+    assert!(took < timeout + Duration::from_millis(500), "{took:?}");
+
+    // an escape sequence in a header value: C0 controls are malformed HTTP (refused by the
+    // parser), C1 ones (U+009B is CSI to some terminals) arrive as text and reach the reply escaped
+    let c0 = b"HTTP/1.1 401 Unauthorized\r\nServer: \x1b[2Jevil\r\nContent-Length: 0\r\n\r\n";
+    let addr = serve(&p, c0, Duration::ZERO).await;
+    let (r, _) = ask(addr, 1024).await;
+    assert!(matches!(r, Err(PullFailure::Http(_))), "{r:?}");
+    let c1 = "HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"https://a.example/\u{9b}2J\"\r\nServer: \u{9b}31mevil\r\nContent-Length: 0\r\n\r\n";
+    let addr = serve(&p, c1.as_bytes(), Duration::ZERO).await;
+    let (r, _) = ask(addr, 1024).await;
+    let r = r.expect("an answer");
+    assert!(
+        r.header("server").is_some_and(|v| v.contains("evil")),
+        "{:?}",
+        r.headers
+    );
+    for (k, v) in &r.headers {
+        assert!(!v.chars().any(char::is_control), "{k}: {v:?}");
+    }
+
+    // a storage host that trickles its blob (32 bytes every 200 ms): cut at the timeout, the bytes
+    // that came counted, the time read given, not called a stall of the whole read
+    let mut trickle = b"HTTP/1.1 206 Partial Content\r\nContent-Length: 131072\r\n\r\n".to_vec();
+    trickle.extend(std::iter::repeat_n(b'b', 131_072));
+    let addr = serve(&p, leak(trickle), Duration::from_millis(200)).await;
+    let (r, took) = ask(addr, 131_072).await;
+    let r = r.expect("a 206 that trickles");
+    assert_eq!(r.status, 206);
+    assert!(r.received < 131_072 && r.received > 0, "{}", r.received);
+    let stalled = r.stalled_ms.expect("the body did not end");
+    assert!(
+        stalled < r.body_ms / 2,
+        "still coming: {stalled} of {} ms",
+        r.body_ms
+    );
+    assert!(took < timeout + Duration::from_millis(500), "{took:?}");
+}

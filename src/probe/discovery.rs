@@ -426,6 +426,7 @@ mod tests {
             received: body.len(),
             body: body.into_bytes(),
             stalled_ms: None,
+            body_ms: 0,
             mss: None,
         })
     }
@@ -571,6 +572,7 @@ mod tests {
             received: body.len(),
             body,
             stalled_ms: None,
+            body_ms: 0,
             mss: None,
         };
         assert!(answer_ca(&refused).is_none());
@@ -631,6 +633,7 @@ mod tests {
             body: body.to_vec(),
             received: body.len(),
             stalled_ms: None,
+            body_ms: 0,
             mss: None,
         });
         let f = evaluate(&r, "192.168.0.10", None, None, &[], None);
@@ -646,6 +649,7 @@ mod tests {
             body: b"<html>hi</html>".to_vec(),
             received: 15,
             stalled_ms: None,
+            body_ms: 0,
             mss: None,
         });
         let f = evaluate(&html, "192.168.0.10", None, None, &[], None);
@@ -666,6 +670,7 @@ mod tests {
                 body: junk.to_vec(),
                 received: junk.len(),
                 stalled_ms: None,
+                body_ms: 0,
                 mss: None,
             });
             let f = evaluate(&r, "192.168.0.10", None, None, &[], None);

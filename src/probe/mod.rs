@@ -15,7 +15,7 @@ pub mod ntp;
 pub mod pkg;
 pub mod port;
 pub mod proxy;
-pub(crate) mod pull;
+pub mod pull;
 pub mod route;
 pub mod tcp;
 pub mod tls;

@@ -19,7 +19,7 @@ pub struct HttpRequest {
 }
 
 /// Its answer: the head, and at most [`MAX_BODY`] bytes of the body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpReply {
     pub status: u16,
     /// Lower-case names.
@@ -29,6 +29,9 @@ pub struct HttpReply {
     pub received: usize,
     /// The body stopped before it ended or reached `read`: nothing more came for this long.
     pub stalled_ms: Option<u64>,
+    /// How long the body was read for, from the head's arrival (a trickle tells itself from a
+    /// stall by this: bytes kept coming, slowly).
+    pub body_ms: u64,
     /// The connection's negotiated MSS (`TCP_MAXSEG`), where it could be read.
     pub mss: Option<u32>,
 }
@@ -49,6 +52,10 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 /// so a path that loses large packets (a path-MTU black hole toward the storage host) stalls it as
 /// it stalls a real pull, while a few bytes would pass (docs/path-mtu.md).
 pub(crate) const BLOB_READ: usize = 128 * 1024;
+
+/// The most redirects of one blob request followed (Go's HTTP client, which containerd uses,
+/// stops after 10).
+pub(crate) const MAX_REDIRECTS: usize = 10;
 
 /// Why one request of the pull failed, by phase.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -185,6 +192,10 @@ pub(crate) struct Url {
     pub path: String,
 }
 
+/// The longest path (with query) of a realm or redirect followed: a presigned storage URL is a
+/// few hundred bytes, a token realm less.
+pub(crate) const MAX_URL_PATH: usize = 4096;
+
 /// Parse an absolute `https://host[:port]/path?query` (what realms and redirects carry); None for
 /// anything else (plain http, user info, a relative location).
 pub(crate) fn parse_url(u: &str) -> Option<Url> {
@@ -201,10 +212,17 @@ pub(crate) fn parse_url(u: &str) -> Option<Url> {
         Some((h, p)) => (h, p.parse().ok().filter(|&p: &u16| p != 0)?),
         None => (authority, 443),
     };
+    // a DNS name (RFC 1035: labels of at most 63, the name at most 253) or an IPv4 address; a
+    // path of at most MAX_URL_PATH (a realm of 100 kB is not a token service)
     let valid = host
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    if host.is_empty() || !valid {
+    let labels_ok = host
+        .strip_suffix('.')
+        .unwrap_or(host)
+        .split('.')
+        .all(|l| !l.is_empty() && l.len() <= 63);
+    if host.is_empty() || host.len() > 253 || !valid || !labels_ok || path.len() > MAX_URL_PATH {
         return None;
     }
     let path = if path.starts_with('?') {
@@ -323,8 +341,10 @@ evidence! {
         /// The manifest's digest and the blob fetched.
         manifest_digest: String,
         blob: String,
-        /// Where the blob redirect points.
+        /// Where the blob redirect points (the last host of a chain).
         storage_host: String,
+        /// How many redirects a blob request went through, when more than one.
+        redirects: u32,
     }
 }
 
@@ -404,9 +424,24 @@ mod tests {
             "https://h:99999/",
             "https://h_/",
             "/v2/x",
+            "https://a..b/",
         ] {
             assert!(parse_url(bad).is_none(), "{bad}");
         }
+        // a realm of 100 kB, a label past 63, a name past 253, a path past the cap: not followed
+        let long_host = format!("https://{}/token", "a".repeat(100_000));
+        let long_label = format!("https://{}.example/", "b".repeat(64));
+        let long_name = format!("https://{}x/", "abcdefghi.".repeat(26));
+        let long_path = format!("https://h.example/{}", "p".repeat(MAX_URL_PATH));
+        for bad in [&long_host, &long_label, &long_name, &long_path] {
+            assert!(parse_url(bad).is_none(), "{}", &bad[..40]);
+        }
+        let ok_label = format!("https://{}.example/", "b".repeat(63));
+        assert!(parse_url(&ok_label).is_some());
+        assert!(
+            parse_url("https://h.example./x").is_some(),
+            "a fully qualified name"
+        );
         let c = Challenge {
             realm: String::new(),
             service: Some("reg:cn hz".into()),

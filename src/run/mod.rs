@@ -532,6 +532,16 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// Why the agent does not go to `ip` when a peer's answer (a realm, a redirect) names it
+    /// (`pull::not_followed` against this node's addresses), if it does not.
+    pub(crate) async fn not_followed(&self, ip: IpAddr) -> Option<String> {
+        let own: Vec<IpAddr> = match self.net.routes.addresses().await {
+            Ok(a) => a.iter().map(|a| a.net.addr()).collect(),
+            Err(_) => vec![],
+        };
+        crate::probe::pull::not_followed(ip, &own)
+    }
+
     /// One lookup of a name that was not planned (package-source hosts, the node's own host name),
     /// bounded by the per-probe timeout.
     pub(crate) async fn resolve_now(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {

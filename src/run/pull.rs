@@ -123,11 +123,7 @@ impl PullFollow {
         };
         // the registry's answer does not send the agent to loopback, link-local (a metadata
         // service), this node's own address or a non-unicast one
-        let own: Vec<IpAddr> = match ctx.net.routes.addresses().await {
-            Ok(a) => a.iter().map(|a| a.net.addr()).collect(),
-            Err(_) => vec![],
-        };
-        if let Some(why) = pull::not_followed(ip, &own) {
+        if let Some(why) = ctx.not_followed(ip).await {
             let failure = PullFailure::NotFollowed(why);
             return Err(Unreached {
                 words: format!("{}: {failure}", crate::text::clean(&url.host, 100)),
@@ -212,7 +208,8 @@ fn black_hole_fix(host: &str, next: &str) -> String {
 
 /// A blob's bytes that came (200/206 from `host`): PASS when they came through or the blob ended;
 /// a stall after the handshake is what large packets vanishing looks like (a path-MTU black hole),
-/// said with the MSS — or a path that drops most packets.
+/// said with the MSS — or a path that drops most packets. Bytes that kept coming, only slowly (the
+/// last of them less than half the read ago), are a trickle, not a stall: said with the rate.
 fn blob_read(what: &str, host: &str, r: &Reached) -> Finding {
     let got = r.reply.received;
     match r.reply.stalled_ms {
@@ -220,6 +217,31 @@ fn blob_read(what: &str, host: &str, r: &Reached) -> Finding {
             "{what} (HTTP {}, {got} bytes read)",
             r.reply.status
         )),
+        Some(ms) if got > 0 && ms.saturating_mul(2) < r.reply.body_ms => {
+            let read = r.reply.body_ms.max(1);
+            let rate = (got as u64).saturating_mul(1000) / read;
+            Finding::fail_by(
+                &Plain(Phase::Pull, ErrorClass::Slow),
+                format!(
+                    "{what}, but the blob trickles: {got} of {} bytes in {read} ms ({rate} B/s), still coming {ms} ms before the deadline: {host} ({}) sends slowly, or the line toward it is throttled; a real pull of megabytes at this rate does not finish",
+                    pull::BLOB_READ,
+                    r.addr.ip()
+                ),
+            )
+            .fix(format!("Compare with another client's download from {host}; if it is as slow, ask the storage host's owner (for Alibaba Cloud's registry, a ticket with the registry's region); if only this line is slow, its bandwidth or policer."))
+        }
+        // more than a full-size segment's worth came: large packets do pass this path, so the
+        // stall is the sender pausing (a rate limit's bursts) or loss, not a path-MTU black hole
+        Some(ms) if r.reply.mss.is_some_and(|m| got > m as usize) => Finding::fail_by(
+            &Plain(Phase::Pull, ErrorClass::Slow),
+            format!(
+                "{what}, but the blob stalled: {got} of {} bytes came, then nothing for {ms} ms; more than a full-size segment came (MSS {}), so large packets from {host} ({}) do pass: it sends slowly or in bursts (a rate limit), or the path drops most packets now; a real pull of megabytes stalls the same way",
+                pull::BLOB_READ,
+                r.reply.mss.unwrap_or(0),
+                r.addr.ip()
+            ),
+        )
+        .fix(format!("Download from {host} with another client over this line (curl, with a longer timeout): steady but slow is the host's or the line's rate limit; bursts then silence is loss — see the loss rows toward it.")),
         Some(ms) => {
             let mss = mss_words(r.reply.mss);
             Finding::fail_by(
@@ -400,10 +422,20 @@ async fn steps(h: &dyn PullHosts, img: &PullFollow, l: &Links) -> Vec<(ReqId, Fi
 
 /// The registry did not answer its `/v2/` at all: the tcp/tls rows of the address say why.
 fn registry_silent(u: &Unreached, l: &Links) -> Vec<(ReqId, Finding)> {
+    let did = match u.failure {
+        PullFailure::Http(_) => "the registry's answer to /v2/ could not be read",
+        PullFailure::Dns { .. }
+        | PullFailure::Route { .. }
+        | PullFailure::Tls(_)
+        | PullFailure::Untrusted(_)
+        | PullFailure::NoAnswer { .. }
+        | PullFailure::Unavailable(_)
+        | PullFailure::NotFollowed(_) => "the registry did not answer",
+    };
     let f = Finding::skip_by(
         &u.failure,
         format!(
-            "not probed: the registry did not answer ({}); see {} and {}",
+            "not probed: {did} ({}); see {} and {}",
             u.words,
             ReqId::TcpRegistry,
             ReqId::TlsRegistry
@@ -549,10 +581,8 @@ async fn manifest(
 }
 
 fn manifest_read(img: &PullFollow, reply: &HttpReply) -> Finding {
-    let digest = reply
-        .header("docker-content-digest")
-        .unwrap_or("")
-        .to_string();
+    // escaped here too: the header is the registry's text
+    let digest = crate::text::clean(reply.header("docker-content-digest").unwrap_or(""), 140);
     let shown = if digest.is_empty() {
         String::new()
     } else {
@@ -597,27 +627,126 @@ async fn blob(
         ),
         301 | 302 | 303 | 307 | 308 => match r.reply.header("location").and_then(pull::parse_url) {
             None => Finding::warn_by(&Plain(Phase::Pull, ErrorClass::Malformed), format!("blob {digest}: HTTP {status} to a location this agent does not follow (not an absolute https URL)")),
-            Some(loc) => storage(h, &loc, digest, status).await,
+            Some(loc) => storage(h, loc, digest, status).await,
         },
         _ => pull::refused(&format!("blob {digest}"), status, &r.reply.body),
     }
 }
 
-/// Step 5: the storage host a blob request was redirected to (with HTTP `status`).
-async fn storage(h: &dyn PullHosts, loc: &Url, digest: &str, status: u16) -> Finding {
-    let req = get_blob(loc.path.clone(), vec![]);
-    let host = &loc.host;
-    match h.named(loc, req).await {
-        Err(u @ Unreached { failure: PullFailure::NoAnswer { .. }, .. }) => blob_unanswered(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}"), host, &u),
-        Err(u @ Unreached { failure: PullFailure::NotFollowed(_), .. }) => not_followed(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}"), &u),
-        Err(u) => unreachable(&format!("blob requests are redirected (HTTP {status}) to the storage host {host}, which cannot be reached over the line"), &u),
-        Ok(s) if matches!(s.reply.status, 200 | 206) => blob_read(&format!("blob {digest} is redirected (HTTP {status}) to the storage host {host}, which answers at {}", s.addr), host, &s),
-        Ok(s) => pull::refused(&format!("the storage host {host} answers the redirected blob request"), s.reply.status, &s.reply.body),
-    }
-    .evidence(&PullEvidence {
-        storage_host: Some(host.clone()),
+/// Step 5: the storage host a blob request was redirected to (with HTTP `status`), and the hosts it
+/// redirects to in turn — at most [`pull::MAX_REDIRECTS`] in all, as Go's client (containerd's)
+/// follows them; a location seen before is a loop, said as one. Each host is checked like the
+/// token service (never loopback, link-local, this node, or plain HTTP).
+async fn storage(h: &dyn PullHosts, first: Url, digest: &str, status: u16) -> Finding {
+    let mut seen: Vec<String> = vec![];
+    let mut loc = first;
+    let mut status = status;
+    let f = loop {
+        seen.push(url_text(&loc));
+        let req = get_blob(loc.path.clone(), vec![]);
+        let host = &loc.host;
+        let redirected = if seen.len() == 1 {
+            format!("blob requests are redirected (HTTP {status}) to the storage host {host}")
+        } else {
+            format!(
+                "blob requests are redirected {} times (last HTTP {status}, {}) to {host}",
+                seen.len(),
+                chain_text(&seen)
+            )
+        };
+        match h.named(&loc, req).await {
+            Err(
+                u @ Unreached {
+                    failure: PullFailure::NoAnswer { .. },
+                    ..
+                },
+            ) => break blob_unanswered(&redirected, host, &u),
+            Err(
+                u @ Unreached {
+                    failure: PullFailure::NotFollowed(_),
+                    ..
+                },
+            ) => {
+                // the storage host's path MTU is not measured toward where the agent does not go
+                return not_followed(&redirected, &u).evidence(&PullEvidence {
+                    redirects: redirects_of(&seen),
+                    ..PullEvidence::default()
+                });
+            }
+            Err(u) => {
+                break unreachable(
+                    &format!("{redirected}, which cannot be reached over the line"),
+                    &u,
+                )
+            }
+            Ok(s) if matches!(s.reply.status, 200 | 206) => {
+                break blob_read(
+                    &format!(
+                        "blob {digest} is {}, which answers at {}",
+                        redirected.trim_start_matches("blob requests are "),
+                        s.addr
+                    ),
+                    host,
+                    &s,
+                )
+            }
+            Ok(s) if matches!(s.reply.status, 301 | 302 | 303 | 307 | 308) => {
+                let Some(next) = s.reply.header("location").and_then(pull::parse_url) else {
+                    break Finding::warn_by(&Plain(Phase::Pull, ErrorClass::Malformed), format!("{redirected}, which answers HTTP {} to a location this agent does not follow (not an absolute https URL)", s.reply.status));
+                };
+                status = s.reply.status;
+                let text = url_text(&next);
+                if seen.contains(&text) {
+                    seen.push(text);
+                    break Finding::fail_by(&Plain(Phase::Pull, ErrorClass::Misconfigured), format!("blob {digest}: a redirect loop ({}): a real pull fails after {} redirects the same way", chain_text(&seen), pull::MAX_REDIRECTS)).fix("The registry's storage redirects point back to themselves: a misconfigured storage front or proxy; ask its owner, with this chain.");
+                }
+                if seen.len() >= pull::MAX_REDIRECTS {
+                    seen.push(text);
+                    break Finding::fail_by(&Plain(Phase::Pull, ErrorClass::Misconfigured), format!("blob {digest}: more than {} redirects ({}): a real pull stops there the same way", pull::MAX_REDIRECTS, chain_text(&seen))).fix("The registry's storage redirects do not end: a misconfigured storage front or proxy; ask its owner, with this chain.");
+                }
+                loc = next;
+            }
+            Ok(s) => {
+                break pull::refused(
+                    &format!("the storage host {host} answers the redirected blob request"),
+                    s.reply.status,
+                    &s.reply.body,
+                )
+            }
+        }
+    };
+    f.evidence(&PullEvidence {
+        storage_host: Some(loc.host.clone()),
+        redirects: redirects_of(&seen),
         ..PullEvidence::default()
     })
+}
+
+/// `details.redirects`: how many redirects a blob request went through, when more than one.
+fn redirects_of(seen: &[String]) -> Option<u32> {
+    (seen.len() > 1).then(|| u32::try_from(seen.len()).unwrap_or(u32::MAX))
+}
+
+/// A URL of a redirect, as said (host, port when not 443, path cut; escaped).
+fn url_text(u: &Url) -> String {
+    let port = if u.port == 443 {
+        String::new()
+    } else {
+        format!(":{}", u.port)
+    };
+    crate::text::clean(&format!("https://{}{port}{}", u.host, u.path), 120)
+}
+
+/// A redirect chain as said: the first few locations, arrows between.
+fn chain_text(seen: &[String]) -> String {
+    if seen.len() <= 4 {
+        return seen.join(" → ");
+    }
+    format!(
+        "{} → … → {}",
+        seen[..2].join(" → "),
+        seen[seen.len() - 2..].join(" → ")
+    )
 }
 
 #[cfg(test)]
@@ -642,6 +771,7 @@ mod tests {
             body: body.as_bytes().to_vec(),
             received: body.len(),
             stalled_ms: None,
+            body_ms: 0,
             mss: None,
         })
     }
@@ -684,6 +814,17 @@ mod tests {
             self.answer("registry", req).await
         }
         async fn named(&self, url: &Url, req: HttpRequest) -> Result<Reached, Unreached> {
+            // the live guard, against this fake node's own address
+            if let Ok(ip) = url.host.parse::<IpAddr>() {
+                if let Some(why) = pull::not_followed(ip, &["10.0.0.10".parse().unwrap()]) {
+                    let failure = PullFailure::NotFollowed(why);
+                    return Err(Unreached {
+                        words: format!("{}: {failure}", url.host),
+                        failure,
+                        located: None,
+                    });
+                }
+            }
             self.answer(&url.host, req).await
         }
     }
@@ -951,7 +1092,7 @@ mod tests {
         let m = Box::leak(manifest_body().into_boxed_str());
         let mut stalled = reply(206, &[], "0123456789abcdef");
         if let Ok(r) = &mut stalled {
-            r.received = 9_000;
+            r.received = 900;
             r.stalled_ms = Some(800);
             r.mss = Some(1460);
         }
@@ -978,7 +1119,7 @@ mod tests {
         assert_eq!(blob.details.error, Some(ErrorClass::PmtuBlackHole));
         assert!(
             blob.message
-                .contains("9000 of 131072 bytes came, then nothing for 800 ms"),
+                .contains("900 of 131072 bytes came, then nothing for 800 ms"),
             "{}",
             blob.message
         );
@@ -1081,5 +1222,361 @@ mod tests {
             .unwrap()
             .iter()
             .any(|(h, _)| h == "oss.lab.test"));
+    }
+
+    /// A registry serving its manifest and redirecting its blob to `location`, then `more`.
+    fn redirecting(
+        location: &'static str,
+        more: Vec<(&'static str, &'static str, Result<HttpReply, &'static str>)>,
+    ) -> Fake {
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let mut answers = vec![
+            (
+                "registry",
+                "/v2/acs/pause/manifests/3.9",
+                reply(200, &[], m),
+            ),
+            (
+                "registry",
+                "/v2/acs/pause/blobs/",
+                reply(307, &[("location", location)], ""),
+            ),
+            ("registry", "/v2/", reply(200, &[], "")),
+        ];
+        answers.extend(more);
+        Fake {
+            answers,
+            ..Fake::default()
+        }
+    }
+
+    fn storage_asked(fake: &Fake) -> Vec<String> {
+        fake.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(h, _)| h != "registry")
+            .map(|(h, r)| format!("{h}{}", r.path))
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_redirect_loop_is_said_as_one_and_ends() {
+        let fake = redirecting(
+            "https://oss.lab.test/a",
+            vec![
+                (
+                    "oss.lab.test",
+                    "/a",
+                    reply(302, &[("location", "https://oss2.lab.test/b")], ""),
+                ),
+                (
+                    "oss2.lab.test",
+                    "/b",
+                    reply(302, &[("location", "https://oss.lab.test/a")], ""),
+                ),
+            ],
+        );
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Fail, "{}", blob.message);
+        assert_eq!(blob.details.error, Some(ErrorClass::Misconfigured));
+        assert!(
+            blob.message.contains("a redirect loop (https://oss.lab.test/a → https://oss2.lab.test/b → https://oss.lab.test/a)"),
+            "{}",
+            blob.message
+        );
+        assert_eq!(storage_asked(&fake).len(), 2, "each location asked once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_redirect_chain_is_followed_to_its_end_and_cut_after_ten() {
+        // three hops, then the bytes: followed, the chain said
+        let mut more = vec![];
+        for i in 0..3 {
+            let next: &'static str =
+                Box::leak(format!("https://s{}.lab.test/b", i + 1).into_boxed_str());
+            let host: &'static str = Box::leak(format!("s{i}.lab.test").into_boxed_str());
+            more.push((host, "/b", reply(302, &[("location", next)], "")));
+        }
+        more.push(("s3.lab.test", "/b", reply(206, &[], "0123")));
+        let fake = redirecting("https://s0.lab.test/b", more);
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Pass, "{}", blob.message);
+        assert!(
+            blob.message.contains("redirected 4 times"),
+            "{}",
+            blob.message
+        );
+        let pe = blob.details.read::<PullEvidence>().unwrap();
+        assert_eq!(pe.storage_host.as_deref(), Some("s3.lab.test"));
+        assert_eq!(pe.redirects, Some(4));
+
+        // a chain that does not end: cut after MAX_REDIRECTS, as containerd's client cuts it
+        let mut more = vec![];
+        for i in 0..30 {
+            let next: &'static str =
+                Box::leak(format!("https://s{}.lab.test/b", i + 1).into_boxed_str());
+            let host: &'static str = Box::leak(format!("s{i}.lab.test").into_boxed_str());
+            more.push((host, "/b", reply(302, &[("location", next)], "")));
+        }
+        let fake = redirecting("https://s0.lab.test/b", more);
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Fail, "{}", blob.message);
+        assert!(
+            blob.message.contains("more than 10 redirects"),
+            "{}",
+            blob.message
+        );
+        assert_eq!(storage_asked(&fake).len(), pull::MAX_REDIRECTS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chain_into_link_local_loopback_or_this_node_is_not_followed() {
+        for (to, says) in [
+            ("https://169.254.169.254/latest/meta-data/", "link-local"),
+            ("https://127.0.0.1/b", "loopback"),
+            ("https://10.0.0.10/b", "this node's own address"),
+        ] {
+            let fake = redirecting(
+                "https://oss.lab.test/a",
+                vec![("oss.lab.test", "/a", reply(302, &[("location", to)], ""))],
+            );
+            let rows = steps(&fake, &image(), &links()).await;
+            let blob = &rows[2].1;
+            assert_eq!(blob.status, Status::Fail, "{}", blob.message);
+            assert!(blob.message.contains(says), "{}", blob.message);
+            assert!(blob.message.contains("does not go"), "{}", blob.message);
+            assert_eq!(
+                storage_asked(&fake),
+                ["oss.lab.test/a"],
+                "{to} is never asked"
+            );
+            // and the storage host's MTU row is not measured toward it
+            let pe = blob.details.read::<PullEvidence>().unwrap();
+            assert_eq!(pe.storage_host, None, "{to}");
+        }
+        // a redirect to plain http from a storage host: not followed either
+        let fake = redirecting(
+            "https://oss.lab.test/a",
+            vec![(
+                "oss.lab.test",
+                "/a",
+                reply(302, &[("location", "http://oss.lab.test/a")], ""),
+            )],
+        );
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(rows[2].1.status, Status::Warn, "{}", rows[2].1.message);
+        assert_eq!(storage_asked(&fake).len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storage_host_that_trickles_is_slow_not_a_black_hole() {
+        let mut trickle = reply(206, &[], "0123456789").unwrap();
+        trickle.stalled_ms = Some(400);
+        trickle.body_ms = 1900;
+        let fake = redirecting(
+            "https://oss.lab.test/a",
+            vec![("oss.lab.test", "/a", Ok(trickle))],
+        );
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Fail, "{}", blob.message);
+        assert_eq!(blob.details.error, Some(ErrorClass::Slow));
+        assert!(
+            blob.message
+                .contains("trickles: 10 of 131072 bytes in 1900 ms (5 B/s)"),
+            "{}",
+            blob.message
+        );
+        assert!(!blob.message.contains("black hole"), "{}", blob.message);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hostile_challenges_stop_the_pull_with_what_the_registry_sent() {
+        let long_realm: &'static str = Box::leak(
+            format!("Bearer realm=\"https://{}/token\"", "a".repeat(100_000)).into_boxed_str(),
+        );
+        for (challenge, says) in [
+            (
+                "Bearer realm=\"https://auth.lab.test/token",
+                "names no Bearer token service",
+            ),
+            (long_realm, "not an https URL"),
+            (
+                "Bearer realm=\"http://auth.lab.test/token\"",
+                "not an https URL: http://auth.lab.test/token",
+            ),
+            (
+                "Bearer realm=\"https://169.254.169.254/token\"",
+                "link-local",
+            ),
+        ] {
+            let fake = Fake {
+                answers: vec![(
+                    "registry",
+                    "/v2/",
+                    reply(401, &[("www-authenticate", challenge)], ""),
+                )],
+                ..Fake::default()
+            };
+            let rows = steps(&fake, &image(), &links()).await;
+            let auth = &rows[0].1;
+            assert_ne!(auth.status, Status::Pass, "{}", &auth.message);
+            assert!(
+                auth.message.contains(says),
+                "{says}: {}",
+                &auth.message[..auth.message.len().min(300)]
+            );
+            assert!(
+                auth.message.len() < 1000,
+                "the row is bounded: {} bytes",
+                auth.message.len()
+            );
+            assert_eq!(
+                fake.asked.lock().unwrap().len(),
+                1,
+                "only the challenge was asked"
+            );
+            assert_eq!(rows[2].1.status, Status::Skip);
+        }
+    }
+
+    /// Escape sequences in every field of the pull a peer shapes — the realm, a redirect's
+    /// location, a refusal's body, the manifest's digest header — reach neither a row nor the
+    /// table view raw.
+    #[tokio::test(start_paused = true)]
+    async fn escape_sequences_from_the_pull_path_reach_the_table_view_escaped() {
+        let esc = "\x1b]0;pwned\x07\x1b[2J";
+        let realm: &'static str =
+            Box::leak(format!("Bearer realm=\"https://auth.lab.test/t{esc}\"").into_boxed_str());
+        let digest: &'static str = Box::leak(format!("sha256:{esc}").into_boxed_str());
+        let location: &'static str =
+            Box::leak(format!("https://oss.lab.test/b{esc}").into_boxed_str());
+        let refusal: &'static str = Box::leak(format!("{{\"errors\":\"{esc}\"}}").into_boxed_str());
+        let m = Box::leak(manifest_body().into_boxed_str());
+        let fake = Fake {
+            answers: vec![
+                (
+                    "registry",
+                    "/v2/acs/pause/manifests/3.9",
+                    reply(200, &[("docker-content-digest", digest)], m),
+                ),
+                (
+                    "registry",
+                    "/v2/acs/pause/blobs/",
+                    reply(307, &[("location", location)], ""),
+                ),
+                (
+                    "registry",
+                    "/v2/",
+                    reply(401, &[("www-authenticate", realm)], ""),
+                ),
+                ("auth.lab.test", "/t", reply(200, &[], r#"{"token":"abc"}"#)),
+                ("oss.lab.test", "/b", reply(403, &[], refusal)),
+            ],
+            ..Fake::default()
+        };
+        let rows = steps(&fake, &image(), &links()).await;
+        assert_eq!(rows[2].1.status, Status::Warn, "{}", rows[2].1.message);
+        let results: Vec<CheckResult> = rows
+            .into_iter()
+            .map(|(id, f)| CheckResult {
+                id: id.as_str().into(),
+                category: "pull".into(),
+                title: id.as_str().into(),
+                target: "registry/acs/pause:3.9".into(),
+                address: None,
+                status: f.status,
+                message: f.message,
+                remediation: f.fix.unwrap_or_default(),
+                source: String::new(),
+                duration_ms: 0,
+                details: f.details,
+                waived: None,
+            })
+            .collect();
+        for r in &results {
+            let json = serde_json::to_string(r).unwrap();
+            assert!(
+                !r.message.contains('\x1b') && !json.contains("\\u001b"),
+                "{} raw: {json}",
+                r.id
+            );
+        }
+        let report = crate::result::Report {
+            schema_version: crate::result::SCHEMA_VERSION,
+            tool: crate::result::ToolInfo {
+                name: "ack-edge-preflight".into(),
+                version: "0".into(),
+            },
+            started_at: String::new(),
+            duration_ms: 0,
+            host: crate::result::HostInfo::default(),
+            target: crate::result::TargetInfo {
+                region: "cn-hangzhou".into(),
+                cni: "flannel".into(),
+                apiserver: None,
+            },
+            options: crate::result::RunOptions::default(),
+            summary: crate::result::Summary::of(&results, false),
+            waivers: vec![],
+            results,
+        };
+        let plain = crate::report::Style {
+            all: true,
+            ..crate::report::Style::PLAIN
+        };
+        for style in [
+            plain,
+            crate::report::Style {
+                color: true,
+                ..plain
+            },
+        ] {
+            let table = crate::report::render(&report, crate::report::Format::Table, style);
+            assert!(
+                !table.contains('\x07') && !table.contains("\x1b]0;") && !table.contains("\x1b[2J"),
+                "{table}"
+            );
+            assert!(
+                table.contains("pwned"),
+                "the text is shown, escaped: {table}"
+            );
+            if !style.color {
+                assert!(!table.contains('\x1b'), "{table}");
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_after_full_size_segments_came_is_not_called_a_black_hole() {
+        let mut burst = reply(206, &[], "0123456789").unwrap();
+        burst.received = 1764;
+        burst.stalled_ms = Some(998);
+        burst.body_ms = 1000;
+        burst.mss = Some(1448);
+        let fake = redirecting(
+            "https://oss.lab.test/a",
+            vec![("oss.lab.test", "/a", Ok(burst))],
+        );
+        let rows = steps(&fake, &image(), &links()).await;
+        let blob = &rows[2].1;
+        assert_eq!(blob.status, Status::Fail, "{}", blob.message);
+        assert_eq!(blob.details.error, Some(ErrorClass::Slow));
+        assert!(
+            blob.message
+                .contains("(MSS 1448), so large packets from oss.lab.test (198.18.0.9) do pass"),
+            "{}",
+            blob.message
+        );
+        assert!(
+            blob.message.contains("or the path drops most packets"),
+            "both explanations: {}",
+            blob.message
+        );
+        assert!(!blob.message.contains("black hole"), "{}", blob.message);
     }
 }

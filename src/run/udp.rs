@@ -435,12 +435,20 @@ impl StepKind for StorageMtu {
             Ok(ip) => Ok(ip),
             Err(_) => match ctx.resolve_now(&host).await {
                 Ok(a) if !a.is_empty() => Ok(IpAddr::V4(a[0])),
-                Ok(_) => Err("no A record".to_string()),
-                Err(e) => Err(e.to_string()),
+                Ok(_) => Err("it does not resolve (no A record)".to_string()),
+                Err(e) => Err(format!("it does not resolve ({e})")),
             },
         };
         // a host `parse_url` accepted: letters, digits, dots and dashes only
         let shown = host;
+        // never toward where the pull is not followed (loopback, link-local, this node's own)
+        let ip = match ip {
+            Ok(ip) => match ctx.not_followed(ip).await {
+                Some(why) => Err(format!("not followed: {why}")),
+                None => Ok(ip),
+            },
+            Err(e) => Err(e),
+        };
         match ip {
             Ok(ip) => {
                 // a round trip toward it, so a filtered echo costs a few of them, not the budget
@@ -455,7 +463,7 @@ impl StepKind for StorageMtu {
             }
             Err(why) => {
                 let f = crate::result::Finding::skip(format!(
-                    "path MTU toward the storage host {shown} not measured: it does not resolve ({why})"
+                    "path MTU toward the storage host {shown} not measured: {why}"
                 ));
                 vec![ctx.row(s.id, &shown, None, f, start.elapsed())]
             }

@@ -389,7 +389,8 @@ where
     let mut bytes = vec![];
     let want = req.read.max(max_body);
     let (mut received, mut stalled_ms) = (0usize, None);
-    let mut last = tokio::time::Instant::now();
+    let head = tokio::time::Instant::now();
+    let mut last = head;
     while received < want {
         let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
         match tokio::time::timeout_at(deadline, next).await {
@@ -420,6 +421,7 @@ where
         body: bytes,
         received,
         stalled_ms,
+        body_ms: crate::clock::ms(head.elapsed()),
         mss: None,
     })
 }

@@ -149,7 +149,16 @@ N
   }
   server {  # the storage host the registry redirects blob requests to (its filesystem, read-only)
     listen $STORAGE:443 ssl;
-    location /docker/registry/v2/blobs/ { root $DIR/registry; default_type application/octet-stream; }
+N
+  # hostile storage hosts (lab faults): a redirect to itself, into the metadata service's
+  # link-local address, or a blob that trickles at 2 KB/s
+  case $(cat "$DIR/storage-mode" 2>/dev/null) in
+    loop) echo "    location /docker/registry/v2/blobs/ { return 302 https://$STORAGENAME\$request_uri; }" ;;
+    metadata) echo "    location /docker/registry/v2/blobs/ { return 307 https://169.254.169.254/latest/meta-data/; }" ;;
+    trickle) echo "    location /docker/registry/v2/blobs/ { root $DIR/registry; default_type application/octet-stream; limit_rate 2k; }" ;;
+    *) echo "    location /docker/registry/v2/blobs/ { root $DIR/registry; default_type application/octet-stream; }" ;;
+  esac
+  cat <<N
     location / { return 403; }
   }
   server { listen $CP:443 ssl; listen $CP:80; location / { return 404; } }
@@ -352,9 +361,9 @@ clear_faults() {
   for pid in $(ip netns pids "$NODE" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   make_sysroot
   in_node ip route flush cache 2>/dev/null || true
-  if ! cmp -s "$DIR/pki/server.pem" "$DIR/pki/ca-server.pem" || [ -e "$DIR/registry-plain" ]; then
+  if ! cmp -s "$DIR/pki/server.pem" "$DIR/pki/ca-server.pem" || [ -e "$DIR/registry-plain" ] || [ -e "$DIR/storage-mode" ]; then
     cp "$DIR/pki/ca-server.pem" "$DIR/pki/server.pem"; cp "$DIR/pki/ca-server.key" "$DIR/pki/server.key"
-    rm -f "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"
+    rm -f "$DIR/registry-plain" "$DIR/storage-mode"; nginx_conf >"$DIR/nginx.conf"
     kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3
   fi
 }
@@ -475,6 +484,11 @@ fault() {
                       in_vbr iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP ;;
       # cloud VIPs that drop ICMP echo (common): TCP works, ping does not
       icmp-filtered) in_router iptables -I FORWARD -p icmp --icmp-type echo-request -j DROP ;;
+      storage-redirect-loop|storage-redirect-metadata|storage-trickle)
+        echo "${f#storage-}" | sed 's/^redirect-//' >"$DIR/storage-mode"; nginx_conf >"$DIR/nginx.conf"
+        kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3
+        # what leaves the node toward link-local is refused here and counted (lab.sh node iptables -L)
+        if [ "$f" = storage-redirect-metadata ]; then in_node iptables -I OUTPUT -d 169.254.0.0/16 -j REJECT; fi ;;
       registry-plain) touch "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"; kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
       inbound-blocked) in_router iptables -I FORWARD -p tcp -d 10.0.0.10 --dport 10250 -j DROP ;;
       # one node of the fleet cannot reach one registry address
