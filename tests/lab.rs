@@ -601,6 +601,83 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             )?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
+        ("forged_and_flooding_icmp_errors_are_never_a_hop", || {
+            // while the sweep toward a blocked OSS runs, the router floods the node with ICMP time
+            // exceeded "from" 10.0.0.66 quoting the sweep's flow for every ephemeral port, each
+            // wrong in one thing: the quoted source, the port, or the TCP sequence (0: the kernel
+            // compares a connecting socket's errors against 0 before it picks the SYN's, and lets
+            // some in — found here). None may become a hop, and the run ends in time.
+            // the node's ephemeral ports narrowed to twenty, so every round of the flood forges
+            // the sweep's own flow (lab.sh clear restores the range)
+            with_faults(&["oss-blocked", "ports-narrow"])?;
+            let forge = |sets: &[&str]| -> Result<std::process::Child, Failed> {
+                let script =
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/forge_icmp.py");
+                let mut c = Command::new("timeout")
+                    .args(["60", "bash"])
+                    .arg(lab_sh())
+                    .args(["router", "python3"])
+                    .arg(script)
+                    .args([
+                        "6",
+                        "10.0.0.66",
+                        "10.0.0.10",
+                        "10.0.0.99",
+                        "100.118.28.10",
+                        "443",
+                        "40000-40019",
+                    ])
+                    .args(sets)
+                    .env("LAB_ID", lab_id())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(|e| format!("forge_icmp.py: {e}"))?;
+                let mut ready = String::new();
+                let out = c.stdout.as_mut().ok_or("no stdout")?;
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut ready)?;
+                if ready.trim() != "ready" {
+                    return Err(format!("forge_icmp.py: {ready}").into());
+                }
+                Ok(c)
+            };
+            let never_a_hop = |r: &Run, how: &str| -> Result<(), Failed> {
+                let row = r.row("tcp.oss", "100.118.28.10:443")?;
+                if row["status"] != "fail" || row.to_string().contains("10.0.0.66") {
+                    return Err(format!("{how}: a forged error counted: {row}").into());
+                }
+                if r.report["summary"]["verdict"] != "fail" || r.code != 1 {
+                    return Err(format!("{how}: {}", r.brief()).into());
+                }
+                Ok(())
+            };
+            let f = forge(&["wrong-src", "wrong-port", "wrong-seq"])?;
+            let r = check(&["--only", "tcp.oss"])?;
+            let forged = f.wait_with_output()?;
+            never_a_hop(&r, "the error queue")?;
+            // the kernel compared the sequence: the router's real error is still read, hop 1 named
+            r.expect(
+                "tcp.oss",
+                "100.118.28.10:443",
+                "fail",
+                "no answer from beyond 10.0.0.1 (hop 1, the node's gateway)",
+            )?;
+            // the raw listener (kernels without SYN_SENT errors) checks addresses and ports, and
+            // refuses sequence 0; any other sequence is the kernel's secret there
+            let f = forge(&["wrong-src", "wrong-port", "wrong-seq"])?;
+            let raw = check_wrapped(
+                None,
+                &["env", "ACK_EDGE_PREFLIGHT_TRACE=raw"],
+                &["--only", "tcp.oss"],
+            )?;
+            let forged_raw = f.wait_with_output()?;
+            never_a_hop(&raw, "the raw listener")?;
+            eprintln!(
+                "forger: {} / {}",
+                String::from_utf8_lossy(&forged.stdout).trim(),
+                String::from_utf8_lossy(&forged_raw.stdout).trim()
+            );
+            Ok(())
+        }),
         (
             "a_cloud_side_without_the_route_back_is_not_blamed_on_the_datacenter",
             || {

@@ -473,9 +473,13 @@ pub(crate) struct IcmpError {
     pub kind: u8,
     pub code: u8,
     pub proto: u8,
+    /// The quoted packet's source and destination.
+    pub src: IpAddr,
     pub dst: IpAddr,
     pub sport: u16,
     pub dport: u16,
+    /// The quoted TCP sequence number, when the router quoted it (the 8 bytes RFC 792 asks for).
+    pub seq: Option<u32>,
 }
 
 /// Parse an IPv4 packet carrying ICMP time exceeded (11) or destination unreachable (3) and the
@@ -498,6 +502,7 @@ pub(crate) fn parse_icmp_error(p: &[u8]) -> Option<IcmpError> {
         return None;
     }
     let proto = *inner.get(9)?;
+    let src = IpAddr::from(<[u8; 4]>::try_from(inner.get(12..16)?).ok()?);
     let dst = IpAddr::from(<[u8; 4]>::try_from(inner.get(16..20)?).ok()?);
     let ports = inner.get(ihl2..ihl2 + 4)?;
     Some(IcmpError {
@@ -505,9 +510,14 @@ pub(crate) fn parse_icmp_error(p: &[u8]) -> Option<IcmpError> {
         kind,
         code,
         proto,
+        src,
         dst,
         sport: u16::from_be_bytes([ports[0], ports[1]]),
         dport: u16::from_be_bytes([ports[2], ports[3]]),
+        seq: inner
+            .get(ihl2 + 4..ihl2 + 8)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes),
     })
 }
 
@@ -679,6 +689,8 @@ mod tests {
         assert_eq!(e.from, "10.0.0.1".parse::<IpAddr>().unwrap());
         assert_eq!((e.kind, e.proto, e.sport, e.dport), (11, 6, 40001, 443));
         assert_eq!(e.dst, "100.118.28.10".parse::<IpAddr>().unwrap());
+        assert_eq!(e.src, "10.0.0.10".parse::<IpAddr>().unwrap());
+        assert_eq!(e.seq, Some(1));
         // every truncation, and an echo reply, is None, never a panic
         for n in 0..p.len() - 4 {
             assert!(parse_icmp_error(&p[..n]).is_none(), "{n}");

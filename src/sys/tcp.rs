@@ -105,7 +105,7 @@ async fn connect_stream(
 /// An unreachable or timed-out connect whose error queue holds a router's ICMP destination
 /// unreachable names that router.
 fn rejected_by(f: TcpFailure, keep: Option<&std::os::fd::OwnedFd>, addr: SocketAddr) -> TcpFailure {
-    let queued = keep.and_then(super::errqueue::queued_icmp);
+    let queued = keep.and_then(super::errqueue::queued_icmp_tcp);
     match (f, queued) {
         (TcpFailure::Unreachable(_) | TcpFailure::TimedOut(_), Some((3, code, from)))
             if from != addr.ip() =>

@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +16,9 @@ use nix::sys::socket::{setsockopt, sockopt};
 use tokio::net::{TcpSocket, UdpSocket};
 
 use super::errno;
-use super::errqueue::{queued_icmp, unreachable_words};
+use super::errqueue::{
+    drain_queued, queued_icmp_quoting, queued_icmp_tcp, unreachable_words, Quoting,
+};
 use crate::net::OsError;
 use crate::probe::trace::{HopProbe, HopReply};
 
@@ -57,11 +60,11 @@ impl UdpTtl {
 impl HopProbe for UdpTtl {
     async fn probe(&mut self, ttl: u8, wait: Duration) -> Result<HopReply, String> {
         // a late answer of an earlier TTL must not count for this one
-        while queued_icmp(&self.sock).is_some() {}
+        drain_queued(&self.sock);
         setsockopt(&self.sock, sockopt::Ipv4Ttl, &i32::from(ttl))
             .map_err(|e| format!("IP_TTL: {e}"))?;
         if let Err(e) = self.sock.send(&self.payload).await {
-            let icmp = queued_icmp(&self.sock);
+            let icmp = queued_icmp_quoting(&self.sock, &[&self.payload]).ours();
             return match classify(icmp, self.dst.ip()) {
                 HopReply::Silent => Err(format!("send: {}", errno::words(&e))),
                 r @ (HopReply::TimeExceeded(_) | HopReply::Reached | HopReply::Rejected { .. }) => {
@@ -70,12 +73,26 @@ impl HopProbe for UdpTtl {
             };
         }
         let mut buf = [0u8; 512];
-        match tokio::time::timeout(wait, self.sock.recv(&mut buf)).await {
-            Err(_) => Ok(HopReply::Silent),
-            // the service itself answered: the destination is reached
-            Ok(Ok(_)) => Ok(HopReply::Reached),
-            Ok(Err(_)) => Ok(classify(queued_icmp(&self.sock), self.dst.ip())),
-        }
+        let sock = &self.sock;
+        let payload: &[u8] = &self.payload;
+        let answer = async {
+            loop {
+                match sock.recv(&mut buf).await {
+                    // the service itself answered: the destination is reached
+                    Ok(_) => return HopReply::Reached,
+                    Err(_) => match queued_icmp_quoting(sock, &[payload]) {
+                        // errors quoting other datagrams (forged): keep waiting
+                        Quoting::Others => {}
+                        q @ (Quoting::Ours(..) | Quoting::Empty) => {
+                            return classify(q.ours(), self.dst.ip())
+                        }
+                    },
+                }
+            }
+        };
+        Ok(tokio::time::timeout(wait, answer)
+            .await
+            .unwrap_or(HopReply::Silent))
     }
 }
 
@@ -88,7 +105,19 @@ pub(crate) struct TcpTtl {
     /// Skip the error queue and read the raw listener only (the path of kernels without SYN_SENT
     /// error reporting; `ACK_EDGE_PREFLIGHT_TRACE=raw` chooses it, for the lab's test of it).
     raw_only: bool,
+    /// The source address the kernel picks toward `dst` (a connected UDP socket's, no packet
+    /// sent): an error on the raw listener must quote it.
+    src: Option<IpAddr>,
 }
+
+/// Set once the kernel has queued a router's ICMP error for a SYN (Linux ≥ 4.x does, after
+/// comparing the quoted sequence with the SYN's): from then on a connect that times out had no
+/// valid error, and the raw listener is not asked (it cannot compare the sequence).
+static KERNEL_REPORTS_SYN_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// The most packets the raw listener reads in one call: a flood of ICMP cannot keep the sweep
+/// reading past its wait.
+const MAX_RAW_READ: usize = 4096;
 
 impl TcpTtl {
     pub(crate) fn new(dst: SocketAddr) -> TcpTtl {
@@ -100,11 +129,16 @@ impl TcpTtl {
         .ok()
         .filter(|s| s.set_nonblocking(true).is_ok());
         let raw_only = std::env::var("ACK_EDGE_PREFLIGHT_TRACE").is_ok_and(|v| v == "raw");
+        let src = std::net::UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))
+            .and_then(|u| u.connect(dst).and_then(|()| u.local_addr()))
+            .ok()
+            .map(|a| a.ip());
         TcpTtl {
             dst,
             port: 0,
             raw,
             raw_only,
+            src,
         }
     }
 
@@ -113,24 +147,26 @@ impl TcpTtl {
         use std::io::Read;
         let Some(raw) = &self.raw else { return };
         let mut buf = [0u8; 1500];
-        while (&mut &*raw).read(&mut buf).is_ok_and(|n| n > 0) {}
+        for _ in 0..MAX_RAW_READ {
+            if !(&mut &*raw).read(&mut buf).is_ok_and(|n| n > 0) {
+                return;
+            }
+        }
     }
 
-    /// The first ICMP error on the raw listener that quotes this flow's SYN.
+    /// The first ICMP error on the raw listener that quotes this flow's SYN: protocol, both
+    /// addresses and both ports (the SYN's sequence number is the kernel's and not known here,
+    /// so it cannot be compared, only 0 refused; the error queue's path has the kernel compare
+    /// it). At most
+    /// [`MAX_RAW_READ`] packets read.
     fn raw_answer(&self) -> Option<(u8, u8, IpAddr)> {
         use std::io::Read;
         let raw = self.raw.as_ref()?;
         let mut buf = [0u8; 1500];
-        while let Ok(n) = (&mut &*raw).read(&mut buf) {
-            if n == 0 {
-                break;
-            }
+        for _ in 0..MAX_RAW_READ {
+            let n = (&mut &*raw).read(&mut buf).ok().filter(|&n| n > 0)?;
             if let Some(e) = crate::probe::trace::parse_icmp_error(&buf[..n]) {
-                let ours = e.proto == 6
-                    && e.dst == self.dst.ip()
-                    && e.dport == self.dst.port()
-                    && e.sport == self.port;
-                if ours {
+                if quotes_flow(&e, self.src, self.port, self.dst) {
                     return Some((e.kind, e.code, e.from));
                 }
             }
@@ -166,25 +202,112 @@ impl HopProbe for TcpTtl {
             Ok(Ok(_)) => Ok(HopReply::Reached),
             Ok(Err(e)) if errno::is_refused(&e) => Ok(HopReply::Reached),
             _ if self.raw_only => raw(),
+            // a kernel that has reported a router's error for a SYN (it checks the quoted
+            // sequence) reports every valid one: silence is silence, not a question for the raw
+            // listener, where a forger who guessed the flow but not the sequence would be heard
+            Err(_) if KERNEL_REPORTS_SYN_ERRORS.load(Ordering::Relaxed) => Ok(HopReply::Silent),
             Err(_) => raw(),
-            Ok(Err(e)) => match classify(queued_icmp(&FdRef(keep.as_raw_fd())), self.dst.ip()) {
-                HopReply::Silent if self.raw.is_some() => raw(),
-                HopReply::Silent => Err(format!(
-                    "connect at TTL {ttl}: {} (the kernel queued no ICMP error for it)",
-                    errno::words(&e)
-                )),
-                r @ (HopReply::TimeExceeded(_) | HopReply::Reached | HopReply::Rejected { .. }) => {
-                    Ok(r)
+            Ok(Err(e)) => {
+                match classify(queued_icmp_tcp(&FdRef(keep.as_raw_fd())), self.dst.ip()) {
+                    HopReply::Silent if self.raw.is_some() => raw(),
+                    HopReply::Silent => Err(format!(
+                        "connect at TTL {ttl}: {} (the kernel queued no ICMP error for it)",
+                        errno::words(&e)
+                    )),
+                    r @ (HopReply::TimeExceeded(_)
+                    | HopReply::Reached
+                    | HopReply::Rejected { .. }) => {
+                        KERNEL_REPORTS_SYN_ERRORS.store(true, Ordering::Relaxed);
+                        Ok(r)
+                    }
                 }
-            },
+            }
         }
     }
 }
 
-/// A borrowed descriptor for `queued_icmp`.
+/// Whether an ICMP error read on the raw listener quotes the TCP flow `src:port → dst`.
+fn quotes_flow(
+    e: &crate::probe::trace::IcmpError,
+    src: Option<IpAddr>,
+    port: u16,
+    dst: SocketAddr,
+) -> bool {
+    e.proto == 6
+        && src.is_none_or(|s| e.src == s)
+        && e.dst == dst.ip()
+        && e.dport == dst.port()
+        && e.sport == port
+        // sequence 0: what the kernel compares against before a SYN's own is chosen (see
+        // `queued_icmp_tcp`); a real SYN's is 0 once in 2^32
+        && e.seq != Some(0)
+}
+
+/// A borrowed descriptor for `queued_icmp_tcp`.
 struct FdRef(std::os::fd::RawFd);
 impl AsRawFd for FdRef {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::trace::parse_icmp_error;
+
+    /// An ICMP time exceeded from `from`, quoting a TCP SYN `src:sport -> dst:dport` (proto 6).
+    fn forged(
+        from: [u8; 4],
+        src: [u8; 4],
+        sport: u16,
+        dst: [u8; 4],
+        dport: u16,
+        proto: u8,
+    ) -> Vec<u8> {
+        let mut p = vec![0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0];
+        p.extend_from_slice(&from);
+        p.extend_from_slice(&[10, 0, 0, 10, 11, 0, 0, 0, 0, 0, 0, 0]);
+        p.extend_from_slice(&[0x45, 0, 0, 60, 0, 0, 0x40, 0, 1, proto, 0, 0]);
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 1]);
+        p
+    }
+
+    #[test]
+    fn a_raw_error_counts_only_when_it_quotes_the_flow_exactly() {
+        let dst: SocketAddr = "100.118.28.10:443".parse().unwrap();
+        let src = Some("10.0.0.10".parse().unwrap());
+        let ours = |p: &[u8]| quotes_flow(&parse_icmp_error(p).unwrap(), src, 40001, dst);
+        let (me, far) = ([10, 0, 0, 10], [100, 118, 28, 10]);
+        assert!(ours(&forged([10, 0, 0, 1], me, 40001, far, 443, 6)));
+        // a forger that guessed the port but not the node's source address, or the port but not
+        // the destination's, or a UDP flow of the same ports, or another source port
+        assert!(!ours(&forged(
+            [10, 0, 0, 66],
+            [10, 0, 0, 99],
+            40001,
+            far,
+            443,
+            6
+        )));
+        assert!(!ours(&forged([10, 0, 0, 66], me, 40001, far, 444, 6)));
+        assert!(!ours(&forged(
+            [10, 0, 0, 66],
+            me,
+            40001,
+            [100, 118, 28, 11],
+            443,
+            6
+        )));
+        assert!(!ours(&forged([10, 0, 0, 66], me, 40001, far, 443, 17)));
+        assert!(!ours(&forged([10, 0, 0, 66], me, 40002, far, 443, 6)));
+        let mut zero = forged([10, 0, 0, 66], me, 40001, far, 443, 6);
+        let n = zero.len();
+        zero[n - 4..].copy_from_slice(&[0, 0, 0, 0]);
+        assert!(!ours(&zero), "sequence 0");
     }
 }

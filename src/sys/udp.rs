@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio::net::UdpSocket;
 
 use super::errno;
-use super::errqueue::{queued_icmp, unreachable_words};
+use super::errqueue::{queued_icmp_quoting, unreachable_words, Quoting};
 use super::sockopt;
 use crate::net::UdpProber;
 use crate::probe::echo::{Datagrams, DgramError};
@@ -16,7 +16,25 @@ use crate::probe::udp::DfSocket;
 pub(crate) struct TokioUdp;
 
 /// A connected UDP socket.
-pub(crate) struct PeerSocket(UdpSocket);
+pub(crate) struct PeerSocket(UdpSocket, Sent);
+
+/// The starts of the last datagrams a socket sent: an ICMP error must quote one of them.
+#[derive(Default)]
+pub(crate) struct Sent(std::collections::VecDeque<Vec<u8>>);
+
+impl Sent {
+    /// How many datagrams are remembered (a probe's attempts, a size search's last steps).
+    const KEEP: usize = 8;
+    fn push(&mut self, d: &[u8]) {
+        if self.0.len() == Self::KEEP {
+            self.0.pop_front();
+        }
+        self.0.push_back(d[..d.len().min(256)].to_vec());
+    }
+    fn slices(&self) -> Vec<&[u8]> {
+        self.0.iter().map(Vec::as_slice).collect()
+    }
+}
 
 fn dgram_error(e: &std::io::Error) -> DgramError {
     dgram_error_from(e, None, None)
@@ -47,6 +65,7 @@ fn dgram_error_from(
 #[async_trait]
 impl Datagrams for PeerSocket {
     async fn send_probe(&mut self, datagram: &[u8]) -> Result<(), DgramError> {
+        self.1.push(datagram);
         self.0
             .send(datagram)
             .await
@@ -54,11 +73,20 @@ impl Datagrams for PeerSocket {
             .map_err(|e| dgram_error(&e))
     }
     async fn recv_probe(&mut self, buf: &mut [u8]) -> Result<usize, DgramError> {
-        match self.0.recv(buf).await {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                let peer = self.0.peer_addr().ok().map(|p| p.ip());
-                Err(dgram_error_from(&e, queued_icmp(&self.0), peer))
+        loop {
+            match self.0.recv(buf).await {
+                Ok(n) => return Ok(n),
+                Err(e) => {
+                    let peer = self.0.peer_addr().ok().map(|p| p.ip());
+                    match queued_icmp_quoting(&self.0, &self.1.slices()) {
+                        // the error the kernel raised came from errors quoting other datagrams
+                        // (forged): not an answer, keep waiting (the caller's timeout bounds it)
+                        Quoting::Others => {}
+                        q @ (Quoting::Ours(..) | Quoting::Empty) => {
+                            return Err(dgram_error_from(&e, q.ours(), peer))
+                        }
+                    }
+                }
             }
         }
     }
@@ -95,7 +123,7 @@ impl UdpProber for TokioUdp {
         s.connect(peer).await.map_err(|e| {
             crate::net::OsError::new("UDP connect", format!("to {peer}: {}", errno::words(&e)))
         })?;
-        Ok(Box::new(PeerSocket(s)))
+        Ok(Box::new(PeerSocket(s, Sent::default())))
     }
     async fn ttl_path(
         &self,

@@ -348,6 +348,7 @@ clear_faults() {
   in_node ip route replace default via 10.0.0.1
   in_node iptables -F; in_node iptables -P INPUT ACCEPT; in_node iptables -P FORWARD ACCEPT
   in_node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.n0.rp_filter=0 net.ipv4.conf.n1.rp_filter=0
+  in_node sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
   in_node ip addr del 100.64.0.5/10 dev n0 2>/dev/null || true
   in_node ip addr del 169.254.2.1/32 dev n1 2>/dev/null || true
   in_router ip link set rv mtu 1500; in_vbr ip link set vr mtu 1500
@@ -489,6 +490,8 @@ fault() {
         kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3
         # what leaves the node toward link-local is refused here and counted (lab.sh node iptables -L)
         if [ "$f" = storage-redirect-metadata ]; then in_node iptables -I OUTPUT -d 169.254.0.0/16 -j REJECT; fi ;;
+      # the node's ephemeral ports narrowed to twenty (the forged-ICMP scenario's flood covers them)
+      ports-narrow) in_node sysctl -qw net.ipv4.ip_local_port_range="40000 40019" ;;
       registry-plain) touch "$DIR/registry-plain"; nginx_conf >"$DIR/nginx.conf"; kill -HUP "$(cat "$DIR/nginx.pid")"; sleep 0.3 ;;
       inbound-blocked) in_router iptables -I FORWARD -p tcp -d 10.0.0.10 --dport 10250 -j DROP ;;
       # one node of the fleet cannot reach one registry address
