@@ -301,3 +301,119 @@ async fn the_pulls_request_is_bounded_against_hostile_peers() {
     );
     assert!(took < timeout + Duration::from_millis(500), "{took:?}");
 }
+
+/// A keep-alive HTTPS server on loopback: answers every request on a connection with `body`
+/// (`Connection: close` after the first when `close`), counting the connections it accepted.
+async fn keep_alive_server(
+    p: &Pki,
+    body: &'static str,
+    close: bool,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(p.chain.clone(), p.key.clone_key())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = l.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut s) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    buf.drain(..end);
+                    let conn = if close { "close" } else { "keep-alive" };
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: {conn}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(reply.as_bytes()).await.is_err() || close {
+                        let _ = s.shutdown().await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// The pull's requests to one host share a connection (a TCP and TLS handshake saved each, two or
+/// three round trips on a long line); a server that closes after an answer gets a new one.
+#[tokio::test]
+async fn requests_to_one_host_reuse_its_connection() {
+    use preflight::probe::pull::HttpRequest;
+    let p = pki("registry.example", false);
+    let prober = RustlsProber::new(std::slice::from_ref(&p.ca), &[]);
+    let get = |path: &str| HttpRequest {
+        method: "GET",
+        path: path.into(),
+        headers: vec![],
+        read: 1024,
+    };
+    let (addr, accepted) = keep_alive_server(&p, "{\"token\":\"t\"}", false).await;
+    for path in [
+        "/v2/",
+        "/v2/acs/pause/manifests/3.9",
+        "/v2/acs/pause/blobs/sha256:00",
+    ] {
+        let r = prober
+            .request(
+                addr,
+                "registry.example",
+                Trust::System,
+                get(path),
+                Duration::from_secs(2),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (200, &b"{\"token\":\"t\"}"[..])
+        );
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one connection"
+    );
+
+    let (addr, accepted) = keep_alive_server(&p, "ok", true).await;
+    for _ in 0..3 {
+        let r = prober
+            .request(
+                addr,
+                "registry.example",
+                Trust::System,
+                get("/v2/"),
+                Duration::from_secs(2),
+            )
+            .await
+            .expect("an answer on a new connection");
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "closed each time"
+    );
+}

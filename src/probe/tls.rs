@@ -5,7 +5,7 @@ use crate::cause::{Cause, ErrorClass, Phase, Plain};
 use crate::result::Finding;
 
 /// Which roots the certificate must chain to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trust {
     /// System roots plus `--ca-file`.

@@ -99,6 +99,22 @@ pub struct RustlsProber {
     cluster: Option<Arc<RootCertStore>>,
     /// The cluster CA the cluster-info ConfigMap carried in this run (`Trust::Discovered`).
     discovered: Mutex<Option<Arc<RootCertStore>>>,
+    /// Connections `request` keeps open for the next request to the same host (at most one a
+    /// host, [`MAX_IDLE`] in all).
+    idle: Mutex<std::collections::HashMap<(SocketAddr, String, Trust), HttpConn>>,
+}
+
+/// The most idle connections kept (the pull needs one: the registry's).
+const MAX_IDLE: usize = 16;
+
+impl RustlsProber {
+    fn keep_idle(&self, key: (SocketAddr, String, Trust), conn: HttpConn) {
+        if let Ok(mut p) = self.idle.lock() {
+            if p.len() < MAX_IDLE || p.contains_key(&key) {
+                p.insert(key, conn);
+            }
+        }
+    }
 }
 
 impl RustlsProber {
@@ -117,6 +133,7 @@ impl RustlsProber {
             system: std::sync::OnceLock::new(),
             cluster,
             discovered: Mutex::new(None),
+            idle: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -320,22 +337,28 @@ impl RustlsProber {
     }
 }
 
-/// One request over an established stream: the head (at most 16 KiB, header values cut at
-/// `header_cap` characters) and at most `max_body` bytes of the body. The caller bounds it in time.
-async fn http_request<S>(
-    stream: S,
-    host: &str,
-    req: HttpRequest,
-    max_body: usize,
-    header_cap: usize,
-    deadline: tokio::time::Instant,
-) -> Result<HttpReply, HttpFailure>
+/// An HTTP/1.1 connection over an established TLS stream, kept open between the requests of one
+/// host (the pull's challenge, manifests and blob to the registry: a TCP and TLS handshake saved
+/// per request, two or three round trips each on a long line).
+pub(crate) struct HttpConn {
+    sender: hyper::client::conn::http1::SendRequest<String>,
+    driver: tokio::task::JoinHandle<()>,
+    mss: Option<u32>,
+}
+
+impl Drop for HttpConn {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+/// Open an HTTP/1.1 connection over `stream` (the head limited to [`MAX_HTTP_HEAD`]).
+async fn http_open<S>(stream: S, mss: Option<u32>) -> Result<HttpConn, HttpFailure>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    use hyper::body::Body as _;
     let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .max_buf_size(MAX_HTTP_HEAD.max(8192))
         .handshake::<_, String>(io)
         .await
@@ -343,6 +366,26 @@ where
     let driver = tokio::spawn(async move {
         let _ = conn.await;
     });
+    Ok(HttpConn {
+        sender,
+        driver,
+        mss,
+    })
+}
+
+/// One request on an open connection: the head (header values cut at `header_cap` characters)
+/// and at most `max_body` bytes of the body kept, `req.read` received. The caller bounds it in
+/// time; `deadline` ends the body's read (a stall is said, not an error). The flag: the body was
+/// read to its end, so the connection can carry another request.
+async fn http_send(
+    conn: &mut HttpConn,
+    host: &str,
+    req: HttpRequest,
+    max_body: usize,
+    header_cap: usize,
+    deadline: tokio::time::Instant,
+) -> Result<(HttpReply, bool), HttpFailure> {
+    use hyper::body::Body as _;
     let mut b = hyper::Request::builder()
         .method(req.method)
         .uri(req.path.as_str())
@@ -350,29 +393,25 @@ where
         .header(
             "user-agent",
             concat!("ack-edge-preflight/", env!("CARGO_PKG_VERSION")),
-        )
-        .header("connection", "close");
+        );
     for (k, v) in &req.headers {
         b = b.header(k.as_str(), v.as_str());
     }
     let request = b
         .body(String::new())
         .map_err(|e| HttpFailure::Other(e.to_string()))?;
-    let resp = sender.send_request(request).await.map_err(|e| {
+    conn.sender
+        .ready()
+        .await
+        .map_err(|e| HttpFailure::Other(e.to_string()))?;
+    let resp = conn.sender.send_request(request).await.map_err(|e| {
         let t = e.to_string();
         if e.is_parse() {
             HttpFailure::Malformed(t)
         } else {
             HttpFailure::Other(t)
         }
-    });
-    let resp = match resp {
-        Ok(r) => r,
-        Err(e) => {
-            driver.abort();
-            return Err(e);
-        }
-    };
+    })?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -388,7 +427,7 @@ where
     let mut body = resp.into_body();
     let mut bytes = vec![];
     let want = req.read.max(max_body);
-    let (mut received, mut stalled_ms) = (0usize, None);
+    let (mut received, mut stalled_ms, mut ended) = (0usize, None, false);
     let head = tokio::time::Instant::now();
     let mut last = head;
     while received < want {
@@ -407,23 +446,44 @@ where
                     bytes.extend_from_slice(&d[..take]);
                 }
             }
-            Ok(Some(Err(e))) => {
-                driver.abort();
-                return Err(HttpFailure::Other(e.to_string()));
+            Ok(Some(Err(e))) => return Err(HttpFailure::Other(e.to_string())),
+            Ok(None) => {
+                ended = true;
+                break;
             }
-            Ok(None) => break,
         }
     }
-    driver.abort();
-    Ok(HttpReply {
-        status,
-        headers,
-        body: bytes,
-        received,
-        stalled_ms,
-        body_ms: crate::clock::ms(head.elapsed()),
-        mss: None,
-    })
+    let reusable = ended || body.is_end_stream();
+    Ok((
+        HttpReply {
+            status,
+            headers,
+            body: bytes,
+            received,
+            stalled_ms,
+            body_ms: crate::clock::ms(head.elapsed()),
+            mss: conn.mss,
+        },
+        reusable,
+    ))
+}
+
+/// One request over an established stream, the connection dropped after it.
+async fn http_request<S>(
+    stream: S,
+    host: &str,
+    req: HttpRequest,
+    max_body: usize,
+    header_cap: usize,
+    deadline: tokio::time::Instant,
+) -> Result<HttpReply, HttpFailure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut conn = http_open(stream, None).await?;
+    http_send(&mut conn, host, req, max_body, header_cap, deadline)
+        .await
+        .map(|(r, _)| r)
 }
 
 #[async_trait]
@@ -450,8 +510,36 @@ impl TlsProber for RustlsProber {
         timeout: Duration,
     ) -> Result<HttpReply, PullFailure> {
         let start = Instant::now();
+        let key = (addr, name.to_string(), trust);
+        // a connection this host kept open after an earlier request (the registry's)
+        let pooled = self.idle.lock().ok().and_then(|mut p| p.remove(&key));
+        if let Some(mut conn) = pooled {
+            let deadline = tokio::time::Instant::now() + timeout;
+            let sent = http_send(&mut conn, name, req.clone(), MAX_BODY, 2048, deadline);
+            match tokio::time::timeout(timeout + Duration::from_millis(50), sent).await {
+                Ok(Ok((reply, reusable))) => {
+                    if reusable {
+                        self.keep_idle(key, conn);
+                    }
+                    return Ok(reply);
+                }
+                // closed by the server while idle: a new connection below
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    return Err(PullFailure::NoAnswer {
+                        ms: crate::clock::ms(timeout),
+                        mss: conn.mss,
+                    })
+                }
+            }
+        }
         let (stream, session) = self
-            .handshake(addr, Some(name), trust, timeout)
+            .handshake(
+                addr,
+                Some(name),
+                trust,
+                timeout.saturating_sub(start.elapsed()),
+            )
             .await
             .map_err(PullFailure::Tls)?;
         // discovery asks without trusting the certificate (as kubeadm's token discovery does; the
@@ -470,18 +558,24 @@ impl TlsProber for RustlsProber {
                 .ok();
         let deadline = tokio::time::Instant::now() + left;
         // the head within the time left; the body until then (a stall is said, not an error)
-        match tokio::time::timeout(
-            left + Duration::from_millis(50),
-            http_request(stream, name, req, MAX_BODY, 2048, deadline),
-        )
-        .await
-        {
+        let exchange = async {
+            let mut conn = http_open(stream, mss).await?;
+            let (reply, reusable) =
+                http_send(&mut conn, name, req, MAX_BODY, 2048, deadline).await?;
+            Ok::<_, HttpFailure>((reply, reusable.then_some(conn)))
+        };
+        match tokio::time::timeout(left + Duration::from_millis(50), exchange).await {
             Err(_) => Err(PullFailure::NoAnswer {
                 ms: crate::clock::ms(timeout),
                 mss,
             }),
             Ok(Err(e)) => Err(PullFailure::Http(e.to_string())),
-            Ok(Ok(r)) => Ok(HttpReply { mss, ..r }),
+            Ok(Ok((reply, conn))) => {
+                if let Some(conn) = conn {
+                    self.keep_idle(key, conn);
+                }
+                Ok(reply)
+            }
         }
     }
 
