@@ -384,6 +384,7 @@ async fn http_send(
     max_body: usize,
     header_cap: usize,
     deadline: tokio::time::Instant,
+    body_grace: Option<Duration>,
 ) -> Result<(HttpReply, bool), HttpFailure> {
     use hyper::body::Body as _;
     let mut b = hyper::Request::builder()
@@ -429,6 +430,8 @@ async fn http_send(
     let want = req.read.max(max_body);
     let (mut received, mut stalled_ms, mut ended) = (0usize, None, false);
     let head = tokio::time::Instant::now();
+    // a head-only probe waits for the rest of a short body briefly (to keep the connection)
+    let deadline = body_grace.map_or(deadline, |g| deadline.min(head + g));
     let mut last = head;
     while received < want {
         let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
@@ -481,7 +484,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let mut conn = http_open(stream, None).await?;
-    http_send(&mut conn, host, req, max_body, header_cap, deadline)
+    http_send(&mut conn, host, req, max_body, header_cap, deadline, None)
         .await
         .map(|(r, _)| r)
 }
@@ -515,7 +518,7 @@ impl TlsProber for RustlsProber {
         let pooled = self.idle.lock().ok().and_then(|mut p| p.remove(&key));
         if let Some(mut conn) = pooled {
             let deadline = tokio::time::Instant::now() + timeout;
-            let sent = http_send(&mut conn, name, req.clone(), MAX_BODY, 2048, deadline);
+            let sent = http_send(&mut conn, name, req.clone(), MAX_BODY, 2048, deadline, None);
             match tokio::time::timeout(timeout + Duration::from_millis(50), sent).await {
                 Ok(Ok((reply, reusable))) => {
                     if reusable {
@@ -561,7 +564,7 @@ impl TlsProber for RustlsProber {
         let exchange = async {
             let mut conn = http_open(stream, mss).await?;
             let (reply, reusable) =
-                http_send(&mut conn, name, req, MAX_BODY, 2048, deadline).await?;
+                http_send(&mut conn, name, req, MAX_BODY, 2048, deadline, None).await?;
             Ok::<_, HttpFailure>((reply, reusable.then_some(conn)))
         };
         match tokio::time::timeout(left + Duration::from_millis(50), exchange).await {
@@ -598,6 +601,12 @@ impl TlsProber for RustlsProber {
                 }
             }
         };
+        // the connection may serve the pull's first request to this host after the row's GET
+        // (`request` takes it from the idle ones): only when `request` would accept its session
+        let poolable = match (&session.trust_failure, trust) {
+            (None, _) | (Some(_), Trust::EvidenceOnly) => name.map(String::from),
+            (Some(_), Trust::System | Trust::ClusterCa | Trust::Discovered) => None,
+        };
         let http = match http {
             None => None,
             Some(expect) => {
@@ -605,12 +614,33 @@ impl TlsProber for RustlsProber {
                     .saturating_sub(start.elapsed())
                     .max(Duration::from_millis(100));
                 let host = name.map_or_else(|| addr.ip().to_string(), String::from);
-                Some(
-                    match tokio::time::timeout(left, http_get(stream, &host, expect.path())).await {
-                        Err(_) => Err(HttpFailure::Timeout(ms(timeout))),
-                        Ok(r) => r,
-                    },
-                )
+                let req = HttpRequest {
+                    method: "GET",
+                    path: expect.path().to_string(),
+                    headers: vec![],
+                    read: 4096,
+                };
+                let deadline = tokio::time::Instant::now() + left;
+                let exchange = async {
+                    let mut conn = http_open(stream, None).await?;
+                    let grace = Some(Duration::from_millis(100));
+                    let (r, reusable) =
+                        http_send(&mut conn, &host, req, 0, 200, deadline, grace).await?;
+                    Ok::<_, HttpFailure>((r, reusable.then_some(conn)))
+                };
+                Some(match tokio::time::timeout(left, exchange).await {
+                    Err(_) => Err(HttpFailure::Timeout(ms(timeout))),
+                    Ok(Err(e)) => Err(e),
+                    Ok(Ok((r, conn))) => {
+                        if let (Some(conn), Some(n)) = (conn, poolable) {
+                            self.keep_idle((addr, n, trust), conn);
+                        }
+                        Ok(HttpAnswer {
+                            status: r.status,
+                            headers: r.headers,
+                        })
+                    }
+                })
             }
         };
         TlsOutcome {
