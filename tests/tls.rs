@@ -43,9 +43,8 @@ fn pki(name: &str, expired: bool) -> Pki {
     }
 }
 
-/// Serve TLS on loopback; after the handshake, read the request and write `reply` in 32-byte chunks
-/// `pause` apart.
-async fn serve(p: &Pki, reply: &'static [u8], pause: Duration) -> SocketAddr {
+/// A TLS acceptor presenting `p`'s certificate.
+fn acceptor(p: &Pki) -> tokio_rustls::TlsAcceptor {
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -54,7 +53,13 @@ async fn serve(p: &Pki, reply: &'static [u8], pause: Duration) -> SocketAddr {
     .with_no_client_auth()
     .with_single_cert(p.chain.clone(), p.key.clone_key())
     .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// Serve TLS on loopback; after the handshake, read the request and write `reply` in 32-byte chunks
+/// `pause` apart.
+async fn serve(p: &Pki, reply: &'static [u8], pause: Duration) -> SocketAddr {
+    let acceptor = acceptor(p);
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move {
@@ -309,15 +314,7 @@ async fn keep_alive_server(
     body: &'static str,
     close: bool,
 ) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(p.chain.clone(), p.key.clone_key())
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(p);
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
