@@ -9,7 +9,7 @@ use crate::catalogue::{self, Catalogue};
 use crate::checks::{self, Step};
 use crate::cli::{
     CheckArgs, Cli, Command, InboundArgs, ListArgs, ListFormat, PlanArgs, ReportArgs,
-    ResponderArgs, SummarizeArgs,
+    ResponderArgs, SummarizeArgs, TargetArgs, WatchArgs,
 };
 use crate::engine::{self, EngineConfig};
 pub(crate) use crate::error::AppError;
@@ -48,7 +48,23 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
     if steps.is_empty() {
         return Err(nothing_selected(&opts).into());
     }
-    let env = RunEnv {
+    let env = run_env(&opts, bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?)?;
+    let meta = RunMeta {
+        target: TargetInfo {
+            region: opts.region.id.clone(),
+            cni: opts.cni.as_str().into(),
+            apiserver: opts.apiserver.as_ref().map(ToString::to_string),
+        },
+        options: run_options(&opts, &a.target, &a.report),
+        untested: checks::untested(&opts, cat, &steps),
+        waivers: opts.accept.clone(),
+    };
+    execute(&steps, &engine_config(&opts), &env, meta, &a.report, cat)
+}
+
+/// What the system implementations need, from the options.
+fn run_env(opts: &Options, bundle: Option<std::path::PathBuf>) -> Result<RunEnv, AppError> {
+    Ok(RunEnv {
         dns_server: opts.dns_server,
         sysroot: opts.sysroot.clone(),
         extra_roots: opts.extra_roots.clone(),
@@ -56,19 +72,8 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         toward: crate::constants::VPC_DNS_SERVERS[0]
             .parse()
             .map_err(|_| InternalError::BuiltinData("VPC DNS address".into()))?,
-        bundle: bundle_path(a)?,
-    };
-    let meta = RunMeta {
-        target: TargetInfo {
-            region: opts.region.id.clone(),
-            cni: opts.cni.as_str().into(),
-            apiserver: opts.apiserver.as_ref().map(ToString::to_string),
-        },
-        options: run_options(&opts, a),
-        untested: checks::untested(&opts, cat, &steps),
-        waivers: opts.accept.clone(),
-    };
-    execute(&steps, &engine_config(&opts), &env, meta, &a.report, cat)
+        bundle,
+    })
 }
 
 fn nothing_selected(opts: &Options) -> InputError {
@@ -103,10 +108,13 @@ fn in_flight() -> usize {
 
 /// `--bundle`: a regular file (new or to replace), never the `--output` file; checked before
 /// anything is sent.
-fn bundle_path(a: &CheckArgs) -> Result<Option<std::path::PathBuf>, AppError> {
-    let Some(p) = &a.bundle else { return Ok(None) };
+fn bundle_path(
+    bundle: Option<&std::path::PathBuf>,
+    output: Option<&std::path::PathBuf>,
+) -> Result<Option<std::path::PathBuf>, AppError> {
+    let Some(p) = bundle else { return Ok(None) };
     match output::prepare_for(Some(p), "--bundle")? {
-        output::Destination::Replace(t) if Some(p) != a.report.output.as_ref() => Ok(Some(t)),
+        output::Destination::Replace(t) if Some(p) != output => Ok(Some(t)),
         output::Destination::Replace(_)
         | output::Destination::Stdout
         | output::Destination::Direct(_) => Err(InputError::flag(
@@ -118,7 +126,7 @@ fn bundle_path(a: &CheckArgs) -> Result<Option<std::path::PathBuf>, AppError> {
     }
 }
 
-fn run_options(opts: &Options, a: &CheckArgs) -> RunOptions {
+fn run_options(opts: &Options, t: &TargetArgs, r: &ReportArgs) -> RunOptions {
     RunOptions {
         region: opts.region.id.clone(),
         cni: opts.cni.as_str().into(),
@@ -128,9 +136,9 @@ fn run_options(opts: &Options, a: &CheckArgs) -> RunOptions {
         dns_server: opts.dns_server.map(|d| d.to_string()),
         only: opts.only.clone(),
         skip: opts.skip.clone(),
-        accept: a.target.accept.clone(),
+        accept: t.accept.clone(),
         timeout_ms: crate::run::ms(opts.timeout),
-        strict: a.report.strict,
+        strict: r.strict,
     }
 }
 
@@ -283,20 +291,70 @@ fn execute(
     out: &ReportArgs,
     cat: &Catalogue,
 ) -> Result<i32, AppError> {
-    // where the report goes and in which format, decided before anything is sent
+    let (format, dest) = destination(out)?;
+    let started = std::time::SystemTime::now();
+    let t0 = Instant::now();
+    let Ran {
+        results,
+        view,
+        bundle_net,
+    } = run_steps(steps, cfg, env, cat)?;
+    let done = Done {
+        results,
+        view,
+        bundle_net,
+        started,
+        took: t0.elapsed(),
+    };
+    let report = finish(done, meta, out, env, format, &dest, |_| String::new())?;
+    Ok(exit_code(&report))
+}
+
+/// Where the report goes and in which format, decided before anything is sent.
+fn destination(out: &ReportArgs) -> Result<(report::Format, output::Destination), AppError> {
     let format = match (out.format, &out.output) {
         (Some(f), _) => f,
         (None, Some(p)) => report::format_for(p)?,
         (None, None) => report::Format::Table,
     };
-    let dest = output::prepare(out.output.as_deref())?;
-    let started = std::time::SystemTime::now();
-    let t0 = Instant::now();
-    let Ran {
+    Ok((format, output::prepare(out.output.as_deref())?))
+}
+
+/// A finished run: its rows, what the report says of the host, when it ran.
+struct Done {
+    results: Vec<crate::result::CheckResult>,
+    view: sys::system::HostView,
+    bundle_net: Vec<crate::bundle::Entry>,
+    started: std::time::SystemTime,
+    took: std::time::Duration,
+}
+
+fn exit_code(report: &Report) -> i32 {
+    if report.summary.failed() {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// Build the report (waivers, untested, causes), render it, write the bundle (with the entries
+/// `extra` adds from the finished report).
+fn finish(
+    done: Done,
+    meta: RunMeta,
+    out: &ReportArgs,
+    env: &RunEnv,
+    format: report::Format,
+    dest: &output::Destination,
+    extra: impl FnOnce(&Report) -> String,
+) -> Result<Report, AppError> {
+    let Done {
         mut results,
         view,
-        bundle_net,
-    } = run_steps(steps, cfg, env, cat)?;
+        mut bundle_net,
+        started,
+        took,
+    } = done;
     let waivers = crate::waiver::apply(&mut results, &meta.waivers);
     let untested = Untested::with_skips(meta.untested, &results);
     let host = sys::host::SystemHost::new(&env.sysroot, None);
@@ -307,7 +365,7 @@ fn execute(
             version: env!("CARGO_PKG_VERSION").into(),
         },
         started_at: crate::clock::rfc3339(started),
-        duration_ms: crate::run::ms(t0.elapsed()),
+        duration_ms: crate::run::ms(took),
         host: sys::host::host_info(&host, view.addresses, view.primary, env.dns_server),
         target: meta.target,
         options: meta.options,
@@ -316,8 +374,16 @@ fn execute(
         results,
     };
     crate::rootcause::link_causes(&mut report.results, &report.host.nameservers);
-    output::write(&dest, &report::render(&report, format, style(out)))?;
+    output::write(dest, &report::render(&report, format, style(out)))?;
     if let Some(path) = &env.bundle {
+        let page = extra(&report);
+        if !page.is_empty() {
+            bundle_net.push(crate::bundle::text_entry(
+                "watch/page.html",
+                "watch: the report with a plot per path",
+                &page,
+            ));
+        }
         crate::bundle::write_support(path, &report, &host, &env.sysroot, bundle_net, started)
             .map_err(|e| InternalError::Output {
                 path: path.display().to_string(),
@@ -336,11 +402,120 @@ fn execute(
             path.display()
         );
     }
-    Ok(if report.summary.failed() {
-        exit::FAILED
-    } else {
-        exit::OK
-    })
+    Ok(report)
+}
+
+/// `watch`: the targets of `check`'s plan, repeated every interval until the duration ends or a
+/// signal comes; the report has one row per path.
+fn watch_cmd(a: &WatchArgs) -> Result<i32, AppError> {
+    use crate::watch;
+    let cat = cat()?;
+    let opts = options(&a.target, cat)?;
+    let interval = options::parse_duration_max(&a.interval, "--interval", 3600.0)?;
+    if interval < std::time::Duration::from_secs(1) {
+        return Err(InputError::flag("--interval", &a.interval, "must be at least 1s").into());
+    }
+    let duration = a
+        .duration
+        .as_deref()
+        .map(|d| options::parse_duration_max(d, "--duration", 7.0 * 86400.0))
+        .transpose()?;
+    let steps = checks::plan(&opts, cat);
+    let targets = watch::targets(&steps);
+    if targets.is_empty() {
+        return Err(nothing_selected(&opts).into());
+    }
+    // every output checked before anything is sent
+    let (format, dest) = destination(&a.report)?;
+    let page = match output::prepare_for(a.page.as_deref(), "--page")? {
+        output::Destination::Stdout => None,
+        d @ (output::Destination::Replace(_) | output::Destination::Direct(_)) => Some(d),
+    };
+    let mut samples = match &a.samples {
+        None => None,
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| {
+                    InputError::flag("--samples", &p.display().to_string(), sys::errno::words(&e))
+                })?,
+        )),
+    };
+    let env = run_env(&opts, bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?)?;
+    let started = std::time::SystemTime::now();
+    let cfg = watch::WatchConfig {
+        interval,
+        duration,
+        engine: engine_config(&opts),
+        started_epoch_ms: crate::clock::epoch_ms(started),
+    };
+    let meta = RunMeta {
+        target: TargetInfo {
+            region: opts.region.id.clone(),
+            cni: opts.cni.as_str().into(),
+            apiserver: opts.apiserver.as_ref().map(ToString::to_string),
+        },
+        options: run_options(&opts, &a.target, &a.report),
+        // a watch repeats what can be repeated; what it leaves to `check` is not "untested"
+        untested: vec![],
+        waivers: opts.accept.clone(),
+    };
+    let live = std::io::stderr().is_terminal();
+    let rt = runtime()?;
+    let (rec, view, mut bundle_net) = rt.block_on(async {
+        let system = System::new(&env, cfg.engine.timeout);
+        let net = system.net();
+        let sink: watch::SampleSink<'_> = samples
+            .as_mut()
+            .map(|w| w as &mut dyn std::io::Write);
+        let mut shown = 0usize;
+        let rec = watch::watch(
+            &net,
+            cat,
+            &targets,
+            &cfg,
+            sink,
+            sys::term::interrupted(),
+            |r| {
+                if live {
+                    shown = sys::term::live_lines(shown, &watch::live_lines(r));
+                }
+            },
+        )
+        .await;
+        let view = system.host_view(env.toward).await;
+        let bundle_net = if env.bundle.is_some() {
+            system.bundle_net().await
+        } else {
+            vec![]
+        };
+        (rec, view, bundle_net)
+    });
+    drop(samples);
+    if env.bundle.is_some() {
+        if let Some(p) = &a.samples {
+            bundle_net.push(watch::samples_entry(p));
+        }
+    }
+    let results =
+        watch::summary::rows(&rec, cat, &opts.region.id, opts.ntp_warn_offset, opts.ntp_fail_offset);
+    let done = Done {
+        results,
+        view,
+        bundle_net,
+        started,
+        took: rec.elapsed,
+    };
+    let report = finish(done, meta, &a.report, &env, format, &dest, |r| {
+        watch::page::render(&rec, r)
+    })?;
+    if let Some(d) = &page {
+        output::write(d, &watch::page::render(&rec, &report))?;
+    }
+    eprintln!("{}", watch::cost_line(&rec));
+    Ok(exit_code(&report))
 }
 
 /// How the report looks: the terminal's width, colour and character set, and the flags.
@@ -495,6 +670,7 @@ pub fn run(cli: &Cli) -> Result<i32, AppError> {
         Command::Responder(a) => responder(a),
         Command::Inbound(a) => inbound(a),
         Command::Summarize(a) => summarize_cmd(a),
+        Command::Watch(a) => watch_cmd(a),
     }
 }
 

@@ -115,6 +115,8 @@ closed_enum! {
         Proxied = "proxied",
         FirewallDrop = "firewall-drop",
         WrongNodeIp = "wrong-node-ip",
+        Outage = "outage",
+        Changed = "changed",
         Deadline = "deadline",
         NotPlanned = "not-planned",
         Unsupported = "unsupported",

@@ -53,6 +53,41 @@ pub enum Command {
     Inbound(InboundArgs),
     /// Aggregate many hosts' JSON reports: verdicts per host, failing hosts per requirement
     Summarize(SummarizeArgs),
+    /// Watch the line over time: repeat check's cheap probes every interval and report loss,
+    /// latency, outages, path-MTU and DNS changes per path
+    ///
+    /// Every interval: DNS of each endpoint name, a TCP connect to each endpoint address, SNTP to
+    /// each NTP server, the VXLAN echo to each --peer, and a small and a full-size Don't-Fragment
+    /// echo toward each endpoint address (root). Ends at --duration, Ctrl-C or SIGTERM, then
+    /// writes the report (one row per path; an outage is a FAIL naming its window and where the
+    /// path broke) with the usual exit codes.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// How long to watch: 90s, 30m, 12h (at most 7d; default: until Ctrl-C or SIGTERM)
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Time between rounds: 1s to 1h
+    #[arg(long, value_name = "DURATION", default_value = crate::constants::WATCH_INTERVAL_ARG)]
+    pub interval: String,
+    /// Append every sample to FILE as JSON Lines as it is taken (one line per probe; see
+    /// docs/watch.md)
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub samples: Option<PathBuf>,
+    /// Write a self-contained HTML page to FILE: the report and a plot per path (round trip,
+    /// loss, outage bands, changes)
+    #[arg(long, value_name = "FILE.html")]
+    pub page: Option<PathBuf>,
+    /// Also write a support bundle (tar.gz, mode 0600), as `check --bundle`, with the samples and
+    /// the page
+    #[arg(long, value_name = "FILE.tar.gz")]
+    pub bundle: Option<PathBuf>,
 }
 
 /// The packaging hook `ack-edge-preflight __generate-assets DIR`: outside the clap definitions, so

@@ -47,6 +47,18 @@ pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
     )
 }
 
+/// RFC 3339 UTC timestamp with milliseconds (`YYYY-MM-DDTHH:MM:SS.mmmZ`) of ms since the epoch.
+pub(crate) fn rfc3339_ms(epoch_ms: i64) -> String {
+    let s = rfc3339_s(epoch_ms.div_euclid(1000));
+    format!("{}.{:03}Z", &s[..s.len() - 1], epoch_ms.rem_euclid(1000))
+}
+
+/// ms since the epoch of a system time (before it: 0).
+pub(crate) fn epoch_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (the reports' `started_at`).
 pub(crate) fn epoch_of(s: &str) -> Option<i64> {
     let b = s.as_bytes();

@@ -30,6 +30,9 @@ pub(crate) const NTP_WARN_OFFSET_ARG: &str = "0.5s";
 pub(crate) const NTP_FAIL_OFFSET_ARG: &str = "5s";
 /// Default per-probe timeout (clap default and `Options::for_region`).
 pub(crate) const DEFAULT_TIMEOUT_ARG: &str = "3s";
+/// `watch --interval` by default: a round every 5 s (about 10 packets a second toward a region's
+/// endpoints, NTP and two peers).
+pub(crate) const WATCH_INTERVAL_ARG: &str = "5s";
 pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 3000;
 /// A DNS answer slower than this is WARN "slow resolver" (edgeadm's resolver still waits 5 s per
 /// attempt, but every pull and API call pays it again).

@@ -30,3 +30,4 @@ pub(crate) mod run;
 pub mod sys;
 pub(crate) mod text;
 pub(crate) mod waiver;
+pub mod watch;

@@ -817,3 +817,149 @@ async fn a_lost_sntp_request_is_sent_again_within_the_timeout() {
     }
     assert_eq!(rows(&r, "ntp.offset")[0].status, Status::Pass);
 }
+
+/// The world with a line that drops every TCP connect in a window and a registry answer that
+/// flips at a time (seconds since the watch began, on the paused clock).
+struct Flaky<'w> {
+    w: &'w World,
+    t0: tokio::time::Instant,
+    down: std::ops::Range<f64>,
+    flip_at: f64,
+}
+
+impl Flaky<'_> {
+    fn now(&self) -> f64 {
+        self.t0.elapsed().as_secs_f64()
+    }
+}
+
+#[async_trait]
+impl Resolver for Flaky<'_> {
+    async fn resolve_a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsFailure> {
+        if name.starts_with("registry-") && self.now() >= self.flip_at {
+            return Ok(vec![ip("100.103.7.181")]);
+        }
+        self.w.resolve_a(name).await
+    }
+    fn servers(&self) -> Vec<String> {
+        self.w.servers()
+    }
+}
+
+#[async_trait]
+impl Connector for Flaky<'_> {
+    async fn connect(&self, addr: SocketAddr, t: Duration) -> Result<Connected, TcpFailure> {
+        if self.down.contains(&self.now()) {
+            tokio::time::sleep(t).await;
+            return Err(TcpFailure::TimedOut(0));
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        self.w.connect(addr, t).await
+    }
+    async fn read_banner(&self, addr: SocketAddr, t: Duration) -> Result<String, TcpFailure> {
+        self.w.read_banner(addr, t).await
+    }
+    fn ttl_path(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<Box<dyn preflight::probe::trace::HopProbe>, OsError> {
+        Connector::ttl_path(self.w, addr)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped() {
+    use preflight::watch;
+    let mut w = healthy();
+    w.hops = vec![IpAddr::V4(ip("10.0.0.1")), IpAddr::V4(ip("172.31.255.2"))];
+    let flaky = Flaky {
+        w: &w,
+        t0: tokio::time::Instant::now(),
+        down: 4.0..7.0,
+        flip_at: 9.0,
+    };
+    let net = Net {
+        resolver: &flaky,
+        connector: &flaky,
+        ntp: &w,
+        routes: &w,
+        host: &w,
+        tls: &w,
+        udp: &w,
+        icmp: None,
+    };
+    let cat = catalogue::builtin().unwrap();
+    let mut o = opts();
+    o.only = vec!["dns.registry".into(), "tcp.registry".into(), "udp.vxlan".into()];
+    let steps = plan(&o, cat);
+    let targets = watch::targets(&steps);
+    let mut engine = cfg();
+    engine.timeout = Duration::from_millis(500);
+    let wc = watch::WatchConfig {
+        interval: Duration::from_secs(1),
+        duration: Some(Duration::from_secs(12)),
+        engine,
+        started_epoch_ms: 0,
+    };
+    let mut samples: Vec<u8> = vec![];
+    let mut rounds_seen = 0;
+    let rec = watch::watch(
+        &net,
+        cat,
+        &targets,
+        &wc,
+        Some(&mut samples),
+        futures::future::pending::<()>(),
+        |r| rounds_seen = r.rounds,
+    )
+    .await;
+    assert_eq!(rounds_seen, 12, "a round a second for 12 s");
+    let rows = watch::summary::rows(&rec, cat, "cn-hangzhou", 0.5, 5.0);
+    let errs = common::schema_errors(&common::report_of(rows.clone()));
+    assert!(errs.is_empty(), "{errs:#?}");
+    let tcp = rows
+        .iter()
+        .find(|r| r.id == "tcp.registry" && r.address.as_deref() == Some("100.103.9.188:443"))
+        .unwrap();
+    assert_eq!(tcp.status, Status::Fail, "{}", tcp.message);
+    // the truth: out from 4 s to 7 s; the rounds at 4, 5, 6 s lose, the one at 7 s answers
+    // (a few ms after the tick: the round's DNS comes first)
+    assert!(
+        tcp.message.contains("1 outage: 00:00:04.0") && tcp.message.contains("–00:00:07.0"),
+        "{}",
+        tcp.message
+    );
+    assert!(tcp.message.contains("3 lost: connection timed out"), "{}", tcp.message);
+    assert!(tcp.message.contains("172.31.255.2"), "where it broke: {}", tcp.message);
+    let watched = tcp.details.to_json()["watch"].clone();
+    assert_eq!(watched["outages"][0]["lost"], 3, "{watched}");
+    assert!(
+        watched["outages"][0]["with"]
+            .to_string()
+            .contains("100.103.7.181:443"),
+        "both registry addresses were out at once: {watched}"
+    );
+    let dns = rows.iter().find(|r| r.id == "dns.registry").unwrap();
+    assert_eq!(dns.status, Status::Warn, "{}", dns.message);
+    assert!(
+        dns.message.contains(
+            "the answer changed once: at 00:00:09.000Z 100.103.7.181, 100.103.9.188 → 100.103.7.181"
+        ),
+        "{}",
+        dns.message
+    );
+    let echo = rows.iter().find(|r| r.id == "udp.vxlan").unwrap();
+    assert_eq!(echo.status, Status::Pass, "{}", echo.message);
+    // one JSON line per sample, every one parsed back
+    let text = String::from_utf8(samples).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let tcp_lost = lines
+        .iter()
+        .filter(|l| l["kind"] == "tcp" && l["ok"] == false)
+        .count();
+    assert_eq!(tcp_lost, 6, "two addresses × three rounds");
+    assert!(lines.iter().all(|l| l["t"].as_str().unwrap().ends_with('Z')));
+}

@@ -134,6 +134,11 @@ fn row(out: &mut String, results: &[CheckResult], i: usize, root: &[usize]) {
 }
 
 pub(crate) fn render(report: &Report) -> String {
+    render_with(report, "")
+}
+
+/// The page with `section` (trusted markup: `watch`'s plots) after the rows.
+pub(crate) fn render_with(report: &Report, section: &str) -> String {
     let s = &report.summary;
     let h = &report.host;
     let v = s.verdict.as_str();
@@ -181,6 +186,7 @@ pub(crate) fn render(report: &Report) -> String {
         row(&mut out, &report.results, i, &root);
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
+    out.push_str(section);
     facts_and_options(&mut out, report);
     lists(&mut out, report);
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");

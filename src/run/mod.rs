@@ -101,6 +101,35 @@ impl EngineConfig {
     }
 }
 
+/// A row for requirement `id` with the catalogue texts of its id (`{region}` filled in).
+pub(crate) fn row_of(
+    cat: &Catalogue,
+    region: &str,
+    id: ReqId,
+    target: &str,
+    address: Option<String>,
+    f: Finding,
+    took: Duration,
+) -> CheckResult {
+    let req = cat.get(id);
+    CheckResult {
+        id: id.to_string(),
+        category: id.category().to_string(),
+        title: req.map(|r| r.title.clone()).unwrap_or_default(),
+        target: target.to_string(),
+        address,
+        status: f.status,
+        message: f.message,
+        remediation: f
+            .fix
+            .unwrap_or_else(|| req.map(|r| r.remediation.replace("{region}", region)).unwrap_or_default()),
+        source: req.map(|r| r.source.clone()).unwrap_or_default(),
+        duration_ms: ms(took),
+        details: f.details,
+        waived: None,
+    }
+}
+
 /// What every step can see.
 pub struct Ctx<'a, 'n> {
     pub net: &'a Net<'n>,
@@ -301,6 +330,32 @@ impl Located {
     }
 }
 
+impl<'a, 'n> Ctx<'a, 'n> {
+    /// A context for sweeps alone (`watch`: where an outage breaks), with no steps, ending at `end`.
+    pub(crate) fn for_sweeps(
+        net: &'a Net<'n>,
+        cfg: &'a EngineConfig,
+        cat: &'a Catalogue,
+        end: Instant,
+    ) -> Ctx<'a, 'n> {
+        Ctx {
+            net,
+            cfg,
+            cat,
+            dns: HashMap::new(),
+            dns_ids: HashMap::new(),
+            host: HostSnapshot::default(),
+            earlier: std::sync::Mutex::new(vec![]),
+            traces: std::sync::Mutex::default(),
+            end,
+            deadline: cfg.timeout * 2,
+            paths: rto::PathTimes::default(),
+            discovered: tokio::sync::watch::Sender::new(None),
+            rejections: std::sync::Mutex::default(),
+        }
+    }
+}
+
 impl Ctx<'_, '_> {
     /// Trace where a failed flow toward `dst` breaks (once per flow and run), bounded by one
     /// timeout and the run's deadline; None when the platform cannot send TTL probes.
@@ -458,24 +513,7 @@ impl Ctx<'_, '_> {
         f: Finding,
         took: Duration,
     ) -> CheckResult {
-        let req = self.cat.get(id);
-        CheckResult {
-            id: id.to_string(),
-            category: id.category().to_string(),
-            title: req.map(|r| r.title.clone()).unwrap_or_default(),
-            target: target.to_string(),
-            address,
-            status: f.status,
-            message: f.message,
-            remediation: f.fix.unwrap_or_else(|| {
-                req.map(|r| r.remediation.replace("{region}", &self.cfg.region))
-                    .unwrap_or_default()
-            }),
-            source: req.map(|r| r.source.clone()).unwrap_or_default(),
-            duration_ms: ms(took),
-            details: f.details,
-            waived: None,
-        }
+        row_of(self.cat, &self.cfg.region, id, target, address, f, took)
     }
 
     /// The rows of step `s` (every id it promised) when the deadline came first, saying what was

@@ -106,6 +106,39 @@ pub(crate) async fn progress_line<T>(
     out
 }
 
+/// Resolves at the first Ctrl-C (SIGINT) or SIGTERM: `watch` then ends its round and reports.
+pub(crate) async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Replace the `shown` lines written last on standard error with `lines` (already cleaned of
+/// control characters); returns how many are shown now.
+pub(crate) fn live_lines(shown: usize, lines: &[String]) -> usize {
+    use std::io::Write;
+    let mut out = String::new();
+    if shown > 0 {
+        out.push_str(&format!("\x1b[{shown}F"));
+    }
+    for l in lines {
+        out.push_str("\x1b[2K");
+        out.push_str(l);
+        out.push('\n');
+    }
+    let _ = std::io::stderr().write_all(out.as_bytes());
+    lines.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
