@@ -48,7 +48,10 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
     if steps.is_empty() {
         return Err(nothing_selected(&opts).into());
     }
-    let env = run_env(&opts, bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?)?;
+    let env = run_env(
+        &opts,
+        bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?,
+    )?;
     let meta = RunMeta {
         target: TargetInfo {
             region: opts.region.id.clone(),
@@ -443,7 +446,10 @@ fn watch_cmd(a: &WatchArgs) -> Result<i32, AppError> {
                 })?,
         )),
     };
-    let env = run_env(&opts, bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?)?;
+    let env = run_env(
+        &opts,
+        bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?,
+    )?;
     let started = std::time::SystemTime::now();
     let cfg = watch::WatchConfig {
         interval,
@@ -467,9 +473,7 @@ fn watch_cmd(a: &WatchArgs) -> Result<i32, AppError> {
     let (rec, view, mut bundle_net) = rt.block_on(async {
         let system = System::new(&env, cfg.engine.timeout);
         let net = system.net();
-        let sink: watch::SampleSink<'_> = samples
-            .as_mut()
-            .map(|w| w as &mut dyn std::io::Write);
+        let sink: watch::SampleSink<'_> = samples.as_mut().map(|w| w as &mut dyn std::io::Write);
         let mut shown = 0usize;
         let rec = watch::watch(
             &net,
@@ -499,8 +503,13 @@ fn watch_cmd(a: &WatchArgs) -> Result<i32, AppError> {
             bundle_net.push(watch::samples_entry(p));
         }
     }
-    let results =
-        watch::summary::rows(&rec, cat, &opts.region.id, opts.ntp_warn_offset, opts.ntp_fail_offset);
+    let results = watch::summary::rows(
+        &rec,
+        cat,
+        &opts.region.id,
+        opts.ntp_warn_offset,
+        opts.ntp_fail_offset,
+    );
     let done = Done {
         results,
         view,

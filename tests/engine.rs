@@ -890,7 +890,11 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
     };
     let cat = catalogue::builtin().unwrap();
     let mut o = opts();
-    o.only = vec!["dns.registry".into(), "tcp.registry".into(), "udp.vxlan".into()];
+    o.only = vec![
+        "dns.registry".into(),
+        "tcp.registry".into(),
+        "udp.vxlan".into(),
+    ];
     let steps = plan(&o, cat);
     let targets = watch::targets(&steps);
     let mut engine = cfg();
@@ -929,8 +933,16 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
         "{}",
         tcp.message
     );
-    assert!(tcp.message.contains("3 lost: connection timed out"), "{}", tcp.message);
-    assert!(tcp.message.contains("172.31.255.2"), "where it broke: {}", tcp.message);
+    assert!(
+        tcp.message.contains("3 lost: connection timed out"),
+        "{}",
+        tcp.message
+    );
+    assert!(
+        tcp.message.contains("172.31.255.2"),
+        "where it broke: {}",
+        tcp.message
+    );
     let watched = tcp.details.to_json()["watch"].clone();
     assert_eq!(watched["outages"][0]["lost"], 3, "{watched}");
     assert!(
@@ -961,5 +973,7 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
         .filter(|l| l["kind"] == "tcp" && l["ok"] == false)
         .count();
     assert_eq!(tcp_lost, 6, "two addresses × three rounds");
-    assert!(lines.iter().all(|l| l["t"].as_str().unwrap().ends_with('Z')));
+    assert!(lines
+        .iter()
+        .all(|l| l["t"].as_str().unwrap().ends_with('Z')));
 }

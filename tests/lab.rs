@@ -2287,7 +2287,215 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             r.expect("mtu.path", "192.168.0.10", "skip", "ICMP not permitted")?;
             r.expect("tcp.registry", "100.103.9.188:443", "pass", "connected")
         }),
+        (
+            "watch_reports_each_window_within_one_interval_of_the_truth",
+            watch_windows,
+        ),
     ]
+}
+
+/// ms of the day (UTC) now, and of a row's `HH:MM:SS.mmmZ`.
+fn day_ms_now() -> i64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    i64::try_from(ms % 86_400_000).unwrap()
+}
+fn day_ms(s: &str) -> Option<i64> {
+    let (h, rest) = s.split_once(':')?;
+    let (m, rest) = rest.split_once(':')?;
+    let secs: f64 = rest.trim_end_matches('Z').parse().ok()?;
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = (secs * 1000.0).round() as i64;
+    Some((h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60_000 + ms)
+}
+
+/// `watch` for 16 s at 1 s rounds while the core drops everything for 4 s and then the registry's
+/// answer flips: the outage's window, where it broke, and the flip are each reported within one
+/// interval (plus the probe's timeout) of when the lab made them; the samples parse as JSON Lines,
+/// the report meets the schema, and the page renders in headless Chromium.
+fn watch_windows() -> Result<(), Failed> {
+    with_faults(&[])?;
+    let dir = lab_dir();
+    let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+    let (json, jsonl, page) = (
+        format!("{dir}/watch.json"),
+        format!("{dir}/watch.jsonl"),
+        format!("{dir}/watch.html"),
+    );
+    for f in [&json, &jsonl, &page] {
+        let _ = std::fs::remove_file(f);
+    }
+    let child = Command::new("timeout")
+        .args(["60", "bash"])
+        .arg(lab_sh())
+        .args([
+            "node",
+            bin,
+            "watch",
+            "--region",
+            "cn-hangzhou",
+            "--apiserver",
+            "192.168.0.10",
+            "--peer",
+            "192.168.0.20",
+            "--line-peer",
+            "172.31.255.2",
+            "--timeout",
+            "1s",
+            "--interval",
+            "1s",
+            "--duration",
+            "16s",
+            "--format",
+            "json",
+            "-o",
+            &json,
+            "--samples",
+            &jsonl,
+            "--page",
+            &page,
+        ])
+        .env("LAB_ID", lab_id())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("watch: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let down = day_ms_now();
+    lab(&["fault", "blackhole-all"])?;
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    lab(&["router", "iptables", "-P", "FORWARD", "ACCEPT"])?;
+    let up = day_ms_now();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    lab(&["fault", "dns-public"])?;
+    let flip = day_ms_now();
+    let o = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let text = std::fs::read_to_string(&json).map_err(|e| format!("{json}: {e}; {stderr}"))?;
+    let report = valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?;
+    let r = Run {
+        code: o.status.code().unwrap_or(-1),
+        report,
+        stderr,
+    };
+    r.exit(1)?;
+    // interval 1 s, timeout 1 s: a window's edge is seen within one round and one timeout
+    let near = |what: &str, seen: Option<i64>, truth: i64, early: i64, late: i64| match seen {
+        Some(t) if t >= truth - early && t <= truth + late => Ok(()),
+        _ => Err(Failed::from(format!(
+            "{what}: reported at {seen:?} ms of the day, the lab made it at {truth}\n{}",
+            r.brief()
+        ))),
+    };
+    let tcp = r.row("tcp.registry", "100.103.9.188:443")?;
+    let o0 = &tcp["details"]["watch"]["outages"][0];
+    if tcp["status"] != "fail" {
+        return Err(format!("the outage should FAIL tcp.registry\n{}", r.brief()).into());
+    }
+    near(
+        "outage start",
+        o0["start"].as_str().and_then(day_ms),
+        down,
+        100,
+        2100,
+    )?;
+    near(
+        "outage end",
+        o0["end"].as_str().and_then(day_ms),
+        up,
+        1100,
+        2100,
+    )?;
+    // the core (the node's gateway) drops it: the sweep made while it was out says so
+    if !o0["broke_at"].as_str().unwrap_or("").contains("10.0.0.1") {
+        return Err(format!("where it broke: {o0}").into());
+    }
+    for id in ["tcp.oss", "ntp.server", "udp.vxlan"] {
+        if !r.rows(id).iter().all(|x| x["status"] == "fail") {
+            return Err(format!("{id} was out too\n{}", r.brief()).into());
+        }
+    }
+    let dns = r.row("dns.registry", "")?;
+    let c0 = &dns["details"]["watch"]["changes"][0];
+    if c0["to"] != "198.18.1.1" {
+        return Err(format!("the flipped answer: {dns}").into());
+    }
+    near(
+        "answer flip",
+        c0["at"].as_str().and_then(day_ms),
+        flip,
+        100,
+        2100,
+    )?;
+    // the samples: one JSON object per line, the lost connects among them
+    let lines = std::fs::read_to_string(&jsonl).map_err(|e| e.to_string())?;
+    let mut lost = 0;
+    for l in lines.lines() {
+        let v: Value = serde_json::from_str(l).map_err(|e| format!("{e}: {l}"))?;
+        if v["kind"] == "tcp" && v["ok"] == false {
+            lost += 1;
+        }
+    }
+    if lost < 2 {
+        return Err(format!("lost connects in the samples: {lost}").into());
+    }
+    watch_page_renders(&page, &dir)
+}
+
+/// The watch page in headless Chromium: a screenshot, the DOM after the inline script, one SVG
+/// plot per path, nothing fetched, no console errors.
+fn watch_page_renders(page: &str, dir: &str) -> Result<(), Failed> {
+    let html = std::fs::read_to_string(page).map_err(|e| format!("{page}: {e}"))?;
+    for bad in ["<img", "<link", "<iframe", "src=\"http", "href=\"http"] {
+        if html.contains(bad) {
+            return Err(format!("the page loads something from outside: {bad}").into());
+        }
+    }
+    let chromium = |args: &[&str]| {
+        Command::new("timeout")
+            .args([
+                "60",
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+            ])
+            .args([
+                "--no-first-run",
+                "--disable-background-networking",
+                "--enable-logging=stderr",
+            ])
+            .arg(format!("--user-data-dir={dir}/chromium"))
+            .args(args)
+            .arg(format!("file://{page}"))
+            .output()
+            .map_err(|e| Failed::from(format!("chromium: {e}")))
+    };
+    let png = format!("{dir}/watch.png");
+    let o = chromium(&["--window-size=1100,1400", &format!("--screenshot={png}")])?;
+    let shot = std::fs::read(&png).unwrap_or_default();
+    if !(shot.starts_with(b"\x89PNG") && shot.len() > 20_000) {
+        return Err(format!("no screenshot: {}", String::from_utf8_lossy(&o.stderr)).into());
+    }
+    let o = chromium(&["--dump-dom"])?;
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    if dom.matches("<svg").count() < 10 || !dom.contains("title=\"sort\"") {
+        return Err(format!(
+            "the plots or the inline script are missing: {} svg",
+            dom.matches("<svg").count()
+        )
+        .into());
+    }
+    if err
+        .lines()
+        .any(|l| l.contains("CONSOLE") && (l.contains("Error") || l.contains("Uncaught")))
+    {
+        return Err(format!("console errors: {err}").into());
+    }
+    Ok(())
 }
 
 struct Teardown;

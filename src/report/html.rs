@@ -137,7 +137,7 @@ pub(crate) fn render(report: &Report) -> String {
     render_with(report, "")
 }
 
-/// The page with `section` (trusted markup: `watch`'s plots) after the rows.
+/// The page with `section` (trusted markup: `watch`'s plots) before the rows.
 pub(crate) fn render_with(report: &Report, section: &str) -> String {
     let s = &report.summary;
     let h = &report.host;
@@ -164,6 +164,7 @@ pub(crate) fn render_with(report: &Report, section: &str) -> String {
         report.duration_ms,
         esc(&report.started_at)
     );
+    out.push_str(section);
     // the rows, problems first; filters are radio buttons styled by CSS
     let _ = writeln!(out, "<h2>Checks ({})</h2>", report.results.len());
     out.push_str("<div class=\"filters\">\n");
@@ -186,7 +187,6 @@ pub(crate) fn render_with(report: &Report, section: &str) -> String {
         row(&mut out, &report.results, i, &root);
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
-    out.push_str(section);
     facts_and_options(&mut out, report);
     lists(&mut out, report);
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");

@@ -120,9 +120,10 @@ pub(crate) fn row_of(
         address,
         status: f.status,
         message: f.message,
-        remediation: f
-            .fix
-            .unwrap_or_else(|| req.map(|r| r.remediation.replace("{region}", region)).unwrap_or_default()),
+        remediation: f.fix.unwrap_or_else(|| {
+            req.map(|r| r.remediation.replace("{region}", region))
+                .unwrap_or_default()
+        }),
         source: req.map(|r| r.source.clone()).unwrap_or_default(),
         duration_ms: ms(took),
         details: f.details,

@@ -302,9 +302,9 @@ pub async fn watch(
             });
             let t_ms = ms_since(t0, at);
             let sample = Sample {
-                t: crate::clock::rfc3339_ms(started_epoch_ms.saturating_add(
-                    i64::try_from(t_ms).unwrap_or(i64::MAX),
-                )),
+                t: crate::clock::rfc3339_ms(
+                    started_epoch_ms.saturating_add(i64::try_from(t_ms).unwrap_or(i64::MAX)),
+                ),
                 t_ms,
                 kind: target.kind,
                 id: target.id.to_string(),
@@ -441,7 +441,10 @@ async fn round<'t>(
             Ok(Ok(mut ips)) => {
                 ips.sort_unstable();
                 ips.truncate(MAX_ADDRESSES_PER_NAME);
-                answers.insert(name.to_string(), ips.iter().map(|i| IpAddr::V4(*i)).collect());
+                answers.insert(
+                    name.to_string(),
+                    ips.iter().map(|i| IpAddr::V4(*i)).collect(),
+                );
                 Observed {
                     answer: Some(ips.iter().map(ToString::to_string).collect()),
                     ..Observed::answered(took, 1)
@@ -527,7 +530,10 @@ async fn probe(net: &Net<'_>, kind: Kind, sa: SocketAddr, wait: Duration) -> Opt
         Kind::Tcp => match tokio::time::timeout(wait, net.connector.connect(sa, wait)).await {
             Ok(Ok(_)) => Observed::answered(elapsed_ms(start), 3),
             Ok(Err(e)) => Observed::lost(e.with_timeout(wait).to_string(), 1),
-            Err(_) => Observed::lost(format!("connection timed out after {} ms", crate::clock::ms(wait)), 1),
+            Err(_) => Observed::lost(
+                format!("connection timed out after {} ms", crate::clock::ms(wait)),
+                1,
+            ),
         },
         Kind::Ntp => match tokio::time::timeout(wait, net.ntp.query(sa, wait)).await {
             Ok(Ok(s)) => Observed {
@@ -546,10 +552,9 @@ async fn probe(net: &Net<'_>, kind: Kind, sa: SocketAddr, wait: Duration) -> Opt
             match (o.rtts_ms.first(), &o.error) {
                 (Some(rtt), _) => Observed::answered(*rtt, 2),
                 (None, Some(e)) => Observed::lost(format!("{e:?}"), 1),
-                (None, None) => Observed::lost(
-                    format!("no echo within {} ms", crate::clock::ms(wait)),
-                    1,
-                ),
+                (None, None) => {
+                    Observed::lost(format!("no echo within {} ms", crate::clock::ms(wait)), 1)
+                }
             }
         }
         Kind::Mtu => return df_pair(net, net.icmp?, sa.ip(), wait).await,
@@ -588,7 +593,8 @@ async fn df_pair(
         Ok(DfReply::TooBig) => Observed::lost(
             format!(
                 "{full}-byte DF echo refused: the path MTU is {}",
-                path.learned_mtu().map_or("smaller".into(), |m| m.to_string())
+                path.learned_mtu()
+                    .map_or("smaller".into(), |m| m.to_string())
             ),
             3,
         ),

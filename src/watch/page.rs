@@ -28,11 +28,7 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
     let st = &p.stats;
     let points: &[Point] = st.series.points();
     let x_max = secs(crate::clock::ms(rec.elapsed)).max(1.0);
-    let y_max = points
-        .iter()
-        .filter_map(|q| q.max)
-        .fold(1.0f64, f64::max)
-        * 1.15;
+    let y_max = points.iter().filter_map(|q| q.max).fold(1.0f64, f64::max) * 1.15;
     let slot = points
         .windows(2)
         .map(|w| secs(w[1].t_ms - w[0].t_ms))
@@ -57,6 +53,9 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE)
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 13))
             .y_desc(if p.kind == Kind::Dns {
                 "answer ms"
             } else {
@@ -112,6 +111,8 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         loss.configure_mesh()
             .disable_mesh()
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 12))
             .y_desc("loss %")
             .y_labels(2)
             .x_desc("seconds since the watch began")
@@ -131,12 +132,24 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
 /// The plots section: one figure per path, its name and what its row says.
 pub fn section(rec: &Recording, report: &Report) -> String {
     let mut out = String::from("<h2>The line over time</h2>\n<p class=\"src\">Blue: round trip (mean per time slot); red bands: outages; orange lines: changes (a DNS answer, the full-size probe); red bars below: lost samples per slot.</p>\n");
-    for (name, p) in &rec.paths {
-        let row = report
-            .results
+    // problems first, then by name
+    let mut paths: Vec<(&String, &Path, &str)> =
+        rec.paths
             .iter()
-            .find(|r| r.id == p.id.as_str() && r.target == p.target && r.address == p.address);
-        let status = row.map_or("", |r| r.status.as_str());
+            .map(|(name, p)| {
+                let row = report.results.iter().find(|r| {
+                    r.id == p.id.as_str() && r.target == p.target && r.address == p.address
+                });
+                (name, p, row.map_or("", |r| r.status.as_str()))
+            })
+            .collect();
+    let rank = |s: &str| match s {
+        "fail" => 0,
+        "warn" => 1,
+        _ => 2,
+    };
+    paths.sort_by_key(|(name, _, status)| (rank(status), *name));
+    for (name, p, status) in paths {
         out.push_str(&format!(
             "<figure class=\"plot\"><figcaption><span class=\"st {}\">{}</span> {}</figcaption>\n",
             status,

@@ -280,9 +280,7 @@ impl PathStats {
         self.sent += 1;
         self.lost += 1;
         self.series.add(t_ms, None);
-        let (start, n, first) = self
-            .run
-            .get_or_insert_with(|| (t_ms, 0, error.to_string()));
+        let (start, n, first) = self.run.get_or_insert_with(|| (t_ms, 0, error.to_string()));
         *n += 1;
         let (start, n, first) = (*start, *n, first.clone());
         self.outages.iter_mut().rev().take(1).for_each(|o| {

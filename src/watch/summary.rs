@@ -211,12 +211,15 @@ fn finding(rec: &Recording, name: &str, p: &Path, ntp_warn_s: f64, ntp_fail_s: f
     let outs = outages(rec, name, st);
     let chg = changes(rec, &st.changes);
     let (omin, omax) = st.values.as_ref().map_or((None, None), |v| {
-        v.points().iter().filter_map(|q| q.mean).fold((None, None), |(lo, hi), x| {
-            (
-                Some(lo.map_or(x, |l: f64| l.min(x))),
-                Some(hi.map_or(x, |h: f64| h.max(x))),
-            )
-        })
+        v.points()
+            .iter()
+            .filter_map(|q| q.mean)
+            .fold((None, None), |(lo, hi), x| {
+                (
+                    Some(lo.map_or(x, |l: f64| l.min(x))),
+                    Some(hi.map_or(x, |h: f64| h.max(x))),
+                )
+            })
     });
     let record = WatchRecord {
         samples: st.sent,
@@ -243,7 +246,11 @@ fn finding(rec: &Recording, name: &str, p: &Path, ntp_warn_s: f64, ntp_fail_s: f
     if let (Some(a), Some(b), Some(c)) = (record.p50_ms, record.p95_ms, record.p99_ms) {
         msg.push_str(&format!(
             "; {} p50 {a:.1} / p95 {b:.1} / p99 {c:.1} ms, jitter {:.1} ms",
-            if p.kind == Kind::Dns { "answer time" } else { "round trip" },
+            if p.kind == Kind::Dns {
+                "answer time"
+            } else {
+                "round trip"
+            },
             st.jitter_ms
         ));
     }
@@ -261,8 +268,16 @@ fn finding(rec: &Recording, name: &str, p: &Path, ntp_warn_s: f64, ntp_fail_s: f
         let n = chg.len() + usize::try_from(st.changes_dropped).unwrap_or(0);
         msg.push_str(&format!(
             "; {} {}: {}",
-            if p.kind == Kind::Dns { "the answer changed" } else { "it changed" },
-            if n == 1 { "once".to_string() } else { format!("{n} times") },
+            if p.kind == Kind::Dns {
+                "the answer changed"
+            } else {
+                "it changed"
+            },
+            if n == 1 {
+                "once".to_string()
+            } else {
+                format!("{n} times")
+            },
             crate::text::first_few_of(&list, 5, n)
         ));
     }
@@ -348,17 +363,25 @@ mod tests {
                 }
             }
         }
-        let r = rec(vec![("1.1.1.1:443", Kind::Tcp, a), ("2.2.2.2:443", Kind::Tcp, b)]);
+        let r = rec(vec![
+            ("1.1.1.1:443", Kind::Tcp, a),
+            ("2.2.2.2:443", Kind::Tcp, b),
+        ]);
         let rows = rows(&r, cat(), "cn-hangzhou", 0.5, 2.0);
         assert_eq!(rows.len(), 2);
         let row = &rows[0];
         assert_eq!(row.status, crate::result::Status::Fail, "{}", row.message);
         assert!(
-            row.message.contains("16:00:03.000Z–16:00:06.002Z (3.0 s, 3 lost"),
+            row.message
+                .contains("16:00:03.000Z–16:00:06.002Z (3.0 s, 3 lost"),
             "{}",
             row.message
         );
-        assert!(row.message.contains("at the same time: 2.2.2.2:443"), "{}", row.message);
+        assert!(
+            row.message.contains("at the same time: 2.2.2.2:443"),
+            "{}",
+            row.message
+        );
         let w: WatchEvidence = row.details.read().unwrap();
         assert_eq!(w.watch.unwrap().outages.len(), 1);
     }
@@ -378,7 +401,11 @@ mod tests {
         let r = rec(vec![("a", Kind::Tcp, a), ("b", Kind::Tcp, b)]);
         let rows = rows(&r, cat(), "cn-hangzhou", 0.5, 2.0);
         assert_eq!(rows[0].status, crate::result::Status::Warn);
-        assert!(rows[0].message.contains("1 lost (10.0 %)"), "{}", rows[0].message);
+        assert!(
+            rows[0].message.contains("1 lost (10.0 %)"),
+            "{}",
+            rows[0].message
+        );
         assert_eq!(rows[1].status, crate::result::Status::Pass);
         assert!(rows[1].message.contains("p50 3.0"), "{}", rows[1].message);
     }
