@@ -968,6 +968,12 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    for l in &lines {
+        let errs = common::sample_errors(l);
+        assert!(errs.is_empty(), "{l}: {errs:?}");
+    }
+    // the schema can fail
+    assert!(!common::sample_errors(&serde_json::json!({"t": "x", "ok": true})).is_empty());
     let tcp_lost = lines
         .iter()
         .filter(|l| l["kind"] == "tcp" && l["ok"] == false)

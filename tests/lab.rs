@@ -2434,6 +2434,10 @@ fn watch_windows() -> Result<(), Failed> {
     let mut lost = 0;
     for l in lines.lines() {
         let v: Value = serde_json::from_str(l).map_err(|e| format!("{e}: {l}"))?;
+        let errs = common::sample_errors(&v);
+        if !errs.is_empty() {
+            return Err(format!("{l} breaks docs/watch-sample.schema.json: {errs:?}").into());
+        }
         if v["kind"] == "tcp" && v["ok"] == false {
             lost += 1;
         }

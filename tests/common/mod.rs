@@ -23,6 +23,21 @@ pub(crate) fn schema_errors(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The errors of one `watch --samples` line against docs/watch-sample.schema.json (empty when
+/// valid).
+pub(crate) fn sample_errors(v: &serde_json::Value) -> Vec<String> {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let v8r = V.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/watch-sample.schema.json"))
+                .expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("schema compiles")
+    });
+    v8r.iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
 /// A report around engine results, as `check` builds it.
 pub(crate) fn report_of(results: Vec<preflight::result::CheckResult>) -> serde_json::Value {
     use preflight::result::{
