@@ -607,6 +607,50 @@ fn regions_cmd(a: &ListArgs) -> Result<i32, AppError> {
     Ok(exit::OK)
 }
 
+/// `summarize --baseline`: what changed since the baseline collection.
+fn summarize_diff(
+    a: &SummarizeArgs,
+    now: &crate::fleet::FleetSummary,
+    jobs: usize,
+    age: crate::fleet::AgeRule,
+) -> Result<i32, AppError> {
+    // the baseline is old by design: its ages are not warned about
+    let old = crate::fleet::AgeRule {
+        max_age_s: i64::MAX,
+        ..age
+    };
+    let base = crate::fleet::summarize_files(
+        crate::fleet::expand(&a.baseline),
+        jobs,
+        old,
+        a.hosts_per_requirement,
+    );
+    if base.hosts == 0 {
+        let shown: Vec<String> = a.baseline.iter().map(|p| p.display().to_string()).collect();
+        return Err(
+            InputError::flag("--baseline", &shown.join(" "), "holds no readable report").into(),
+        );
+    }
+    let d = crate::fleet_diff::diff(&base, now, a.hosts_per_requirement);
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    let done = crate::report::fleet::write_diff(a.format, &d, &mut out)
+        .and_then(|()| std::io::Write::flush(&mut out));
+    if let Err(e) = done {
+        if !output::is_closed_pipe(&e) {
+            return Err(InternalError::Output {
+                path: "standard output".into(),
+                reason: sys::errno::words(&e),
+            }
+            .into());
+        }
+    }
+    Ok(if d.new_failures.count > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    })
+}
+
 fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
     let max_age = options::parse_duration_max(&a.max_age, "--max-age", 366.0 * 86400.0)?;
     let jobs = match a.jobs {
@@ -626,6 +670,9 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         return Err(InputError::flag("--hosts-per-requirement", "0", "must be at least 1").into());
     }
     let s = crate::fleet::summarize_files(files, jobs, age, a.hosts_per_requirement);
+    if !a.baseline.is_empty() {
+        return summarize_diff(a, &s, jobs, age);
+    }
     if s.hosts == 0 {
         let why = s.unreadable.first().map_or_else(
             || "no reports".into(),

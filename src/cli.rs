@@ -113,6 +113,11 @@ pub struct SummarizeArgs {
     /// are always whole; the host table and CSV list every host)
     #[arg(long, value_name = "N", default_value_t = crate::fleet::DEFAULT_HOSTS_PER_REQUIREMENT)]
     pub hosts_per_requirement: usize,
+    /// Compare with an earlier collection (a directory or report files, e.g. last night's): per
+    /// host and requirement, new failures first, then fixed ones, then hosts that appeared or
+    /// vanished (csv: one line per changed host); exit 1 when something newly fails
+    #[arg(long, value_name = "DIR|REPORT.json")]
+    pub baseline: Vec<PathBuf>,
 }
 
 pub(crate) use crate::report::fleet::SummaryFormat;

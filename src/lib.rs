@@ -17,6 +17,7 @@ pub mod engine;
 pub(crate) mod error;
 pub mod exit;
 pub mod fleet;
+pub(crate) mod fleet_diff;
 pub mod fuzzing;
 pub mod ids;
 pub mod net;

@@ -573,3 +573,64 @@ fn summary_csv_reads_back_with_a_csv_parser() {
     assert_eq!(rows[0]["verdict"], "fail");
     assert_eq!(rows[0]["failing"], "tls.registry");
 }
+
+/// `summarize --baseline`: what changed since last night, in Markdown through cmark-gfm, CSV through
+/// Python's csv module, and JSON; exit 1 for a regression, 0 when nothing newly fails.
+#[test]
+fn summarize_baseline_says_what_changed_to_each_consumer() {
+    use preflight::result::{Status, Verdict};
+    let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
+    let d = tempfile::tempdir().unwrap();
+    let (base, now) = (d.path().join("base"), d.path().join("now"));
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::create_dir_all(&now).unwrap();
+    let failing = hostile();
+    let mut healthy = hostile();
+    for r in &mut healthy.results {
+        r.status = Status::Pass;
+    }
+    healthy.summary.verdict = Verdict::Pass;
+    std::fs::write(base.join("n.json"), render(&healthy, Format::Json, PLAIN)).unwrap();
+    std::fs::write(now.join("n.json"), render(&failing, Format::Json, PLAIN)).unwrap();
+    let run = |fmt: &str, from: &std::path::Path, to: &std::path::Path| {
+        let o = Command::new(bin)
+            .args([
+                "summarize",
+                "--max-age",
+                "366d",
+                "--format",
+                fmt,
+                "--baseline",
+            ])
+            .arg(from)
+            .arg(to)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8(o.stdout).unwrap())
+    };
+    let (code, md) = run("markdown", &base, &now);
+    assert_eq!(code, Some(1), "a regression is exit 1:\n{md}");
+    let html = gfm_tables_keep_their_columns(&md, "summarize --baseline --format markdown");
+    assert!(html.contains("New failures (1)"), "{html}");
+    assert!(html.contains("dc|node&lt;1&gt;"), "{html}");
+    let (_, json) = run("json", &base, &now);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["new_failures"]["count"], 1, "{v}");
+    assert_eq!(v["fixed"]["count"], 0, "{v}");
+    let (_, csv) = run("csv", &base, &now);
+    let mut c = venv_python("csv", "(the standard library)");
+    c.args([
+        "-c",
+        "import csv, json, sys; print(json.dumps(list(csv.DictReader(sys.stdin))))",
+    ]);
+    let (ok, out, err) = pipe(c, &csv);
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["change"], "new-failures", "{rows}");
+    assert_eq!(rows[0]["host"], "dc|node<1>", "{rows}");
+    // the other way round: the failure was fixed, nothing newly fails
+    let (code, json) = run("json", &now, &base);
+    assert_eq!(code, Some(0), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["fixed"]["count"], 1, "{v}");
+}

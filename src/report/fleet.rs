@@ -43,6 +43,155 @@ pub(crate) fn write(
     }
 }
 
+/// Write what changed since the baseline (`summarize --baseline`).
+pub(crate) fn write_diff(
+    format: SummaryFormat,
+    d: &crate::fleet_diff::FleetDiff,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, d)?;
+            out.write_all(b"\n")
+        }
+        SummaryFormat::Csv => diff_csv(d, out),
+        SummaryFormat::Table => out.write_all(diff_people(ListFormat::Table, d).as_bytes()),
+        SummaryFormat::Markdown => out.write_all(diff_people(ListFormat::Markdown, d).as_bytes()),
+    }
+}
+
+/// The changes in order: new failures, fixed, appeared, vanished.
+fn diff_sections(
+    d: &crate::fleet_diff::FleetDiff,
+) -> [(&'static str, &crate::fleet_diff::Changes); 4] {
+    [
+        ("New failures", &d.new_failures),
+        ("Fixed", &d.fixed),
+        ("Appeared", &d.appeared),
+        ("Vanished", &d.vanished),
+    ]
+}
+
+fn diff_people(format: ListFormat, d: &crate::fleet_diff::FleetDiff) -> String {
+    let p = Page {
+        format,
+        md: format == ListFormat::Markdown,
+    };
+    let mut out = p.line(&format!(
+        "{} hosts now, {} in the baseline: {} with new failures, {} fixed, {} appeared, {} vanished",
+        d.hosts,
+        d.baseline_hosts,
+        d.new_failures.count,
+        d.fixed.count,
+        d.appeared.count,
+        d.vanished.count
+    ));
+    for (title, c) in diff_sections(d) {
+        if c.count == 0 {
+            continue;
+        }
+        out.push_str(&p.heading(&format!("{title} ({})", c.count)));
+        let rows = c
+            .hosts
+            .iter()
+            .map(|h| {
+                vec![
+                    h.host.clone(),
+                    h.address.clone(),
+                    format!(
+                        "{} → {}",
+                        h.before.as_deref().unwrap_or("-").to_uppercase(),
+                        h.now.as_deref().unwrap_or("-").to_uppercase()
+                    ),
+                    some(&h.requirements),
+                    h.file.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            format,
+            &["Host", "Address", "Verdict", "Requirements", "File"],
+            rows,
+        ));
+        if c.count > c.hosts.len() {
+            out.push_str(&p.note(&format!(
+                "… and {} more (--hosts-per-requirement N to list more)",
+                c.count - c.hosts.len()
+            )));
+        }
+    }
+    if !d.requirements.is_empty() {
+        out.push_str(&p.heading("Per requirement"));
+        let rows = d
+            .requirements
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    format!(
+                        "{} {}",
+                        r.newly_failing_host_count,
+                        crate::text::first_few_of(
+                            &r.newly_failing_hosts,
+                            SHOWN,
+                            r.newly_failing_host_count
+                        )
+                    ),
+                    format!(
+                        "{} {}",
+                        r.fixed_host_count,
+                        crate::text::first_few_of(&r.fixed_hosts, SHOWN, r.fixed_host_count)
+                    ),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            format,
+            &["Requirement", "Newly failing", "Fixed"],
+            rows,
+        ));
+    }
+    if d.new_failures.count + d.fixed.count + d.appeared.count + d.vanished.count == 0 {
+        out.push_str(&p.note("Nothing changed."));
+    }
+    if !d.unreadable.is_empty() {
+        out.push_str(&p.heading("Unreadable files"));
+        let rows = d
+            .unreadable
+            .iter()
+            .map(|u| vec![u.file.clone(), u.reason.clone()])
+            .collect();
+        out.push_str(&table(format, &["File", "Reason"], rows));
+    }
+    out
+}
+
+/// One line per changed host and kind of change.
+fn diff_csv(d: &crate::fleet_diff::FleetDiff, out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(b"change,host,address,before,now,requirements,file\r\n")?;
+    for (title, c) in diff_sections(d) {
+        let kind = title.to_ascii_lowercase().replace(' ', "-");
+        for h in &c.hosts {
+            let line = [
+                kind.clone(),
+                h.host.clone(),
+                h.address.clone(),
+                h.before.clone().unwrap_or_default(),
+                h.now.clone().unwrap_or_default(),
+                h.requirements.join(" "),
+                h.file.clone(),
+            ]
+            .iter()
+            .map(|f| csv_field(f))
+            .collect::<Vec<_>>()
+            .join(",");
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\r\n")?;
+        }
+    }
+    Ok(())
+}
+
 /// The one-line answer: how many hosts, their verdicts, and what was not counted.
 pub(crate) fn headline(s: &FleetSummary) -> String {
     let v = |k: &str| s.verdicts.get(k).copied().unwrap_or(0);
