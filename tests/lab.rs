@@ -2291,6 +2291,10 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             "watch_reports_each_window_within_one_interval_of_the_truth",
             watch_windows,
         ),
+        (
+            "watch_reports_a_delay_that_shifts_within_one_interval",
+            watch_delay_shift,
+        ),
     ]
 }
 
@@ -2319,12 +2323,14 @@ fn watch_windows() -> Result<(), Failed> {
     with_faults(&[])?;
     let dir = lab_dir();
     let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
-    let (json, jsonl, page) = (
+    let (json, jsonl, page, bundle, root) = (
         format!("{dir}/watch.json"),
         format!("{dir}/watch.jsonl"),
         format!("{dir}/watch.html"),
+        format!("{dir}/watch.tar.gz"),
+        format!("{dir}/root"),
     );
-    for f in [&json, &jsonl, &page] {
+    for f in [&json, &jsonl, &page, &bundle] {
         let _ = std::fs::remove_file(f);
     }
     let child = Command::new("timeout")
@@ -2356,6 +2362,10 @@ fn watch_windows() -> Result<(), Failed> {
             &jsonl,
             "--page",
             &page,
+            "--bundle",
+            &bundle,
+            "--sysroot",
+            &root,
         ])
         .env("LAB_ID", lab_id())
         .stdout(std::process::Stdio::piped())
@@ -2445,7 +2455,82 @@ fn watch_windows() -> Result<(), Failed> {
     if lost < 2 {
         return Err(format!("lost connects in the samples: {lost}").into());
     }
+    // the support bundle carries the report, the samples and the page
+    let t = Command::new("tar")
+        .args(["-tzf", &bundle])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let listing = String::from_utf8_lossy(&t.stdout);
+    for want in [
+        "report/report.json",
+        "watch/samples.jsonl",
+        "watch/page.html",
+    ] {
+        if !listing.lines().any(|l| l.ends_with(want)) {
+            return Err(format!("{want} missing from the bundle:\n{listing}").into());
+        }
+    }
     watch_page_renders(&page, &dir)
+}
+
+/// `watch` while the line's round trip goes from under a millisecond to 240 ms (the lab's delay
+/// line switched on mid-way): a change "round trip ~0 ms → ~240 ms" on the TCP paths, within one
+/// interval of when the lab made it.
+fn watch_delay_shift() -> Result<(), Failed> {
+    with_faults(&[])?;
+    let dir = lab_dir();
+    let json = format!("{dir}/watch-delay.json");
+    let _ = std::fs::remove_file(&json);
+    let child = Command::new("timeout")
+        .args(["60", "bash"])
+        .arg(lab_sh())
+        .args(["node", env!("CARGO_BIN_EXE_ack-edge-preflight"), "watch"])
+        .args([
+            "--region",
+            "cn-hangzhou",
+            "--only",
+            "tcp.registry,dns.registry",
+        ])
+        .args(["--timeout", "1s", "--interval", "1s", "--duration", "12s"])
+        .args(["--format", "json", "-o", &json])
+        .env("LAB_ID", lab_id())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("watch: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let before = day_ms_now();
+    lab(&["fault", "long-line"])?;
+    let after = day_ms_now();
+    let o = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&json)
+        .map_err(|e| format!("{json}: {e}; {}", String::from_utf8_lossy(&o.stderr)))?;
+    let r = Run {
+        code: o.status.code().unwrap_or(-1),
+        report: valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?,
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    let tcp = r.row("tcp.registry", "100.103.9.188:443")?;
+    let c = &tcp["details"]["watch"]["changes"][0];
+    let to: f64 = c["to"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches('~')
+        .trim_end_matches(" ms")
+        .parse()
+        .unwrap_or(0.0);
+    if tcp["status"] == "pass" || !(200.0..400.0).contains(&to) {
+        return Err(format!("the delay shift to 240 ms: {c}\n{}", r.brief()).into());
+    }
+    let at = c["at"].as_str().and_then(day_ms);
+    if !at.is_some_and(|t| t >= before - 100 && t <= after + 2100) {
+        return Err(format!(
+            "the shift was made between {before} and {after} ms of the day, reported at {at:?}\n{}",
+            r.brief()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The watch page in headless Chromium: a screenshot, the DOM after the inline script, one SVG

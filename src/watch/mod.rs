@@ -325,6 +325,9 @@ pub async fn watch(
             match &obs.ok {
                 Ok(rtt) => {
                     path.stats.answered(t_ms, *rtt);
+                    if matches!(target.kind, Kind::Tcp | Kind::Ntp | Kind::Echo) {
+                        path.stats.follow_level(t_ms, *rtt);
+                    }
                 }
                 Err(e) => {
                     path.stats.lost(t_ms, e);

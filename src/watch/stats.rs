@@ -228,7 +228,15 @@ pub struct PathStats {
     pub changes_dropped: u64,
     /// The last state a change is judged against (a DNS answer, "passes" / "dropped").
     pub state: Option<String>,
+    /// The round trip's level (a slow moving average) and a first sample off it, for shifts.
+    level: Option<f64>,
+    off_level: Option<(u64, f64)>,
 }
+
+/// A round trip this many times the level (plus [`SHIFT_SLACK_MS`]), or that fraction of it, twice
+/// in a row, is a shift of the line's delay (a backup path, a reroute), not jitter.
+const SHIFT_FACTOR: f64 = 3.0;
+const SHIFT_SLACK_MS: f64 = 20.0;
 
 impl PathStats {
     pub fn new(slot_ms: u64) -> PathStats {
@@ -247,6 +255,8 @@ impl PathStats {
             changes: vec![],
             changes_dropped: 0,
             state: None,
+            level: None,
+            off_level: None,
         }
     }
 
@@ -303,6 +313,34 @@ impl PathStats {
             broke_at: self.run_broke_at.clone(),
         });
         Some(self.outages.len() - 1)
+    }
+
+    /// Follow the round trip's level: two answered samples in a row far off it (three times
+    /// higher plus 20 ms, or the other way) are a change "round trip ~A ms → ~B ms" at the first.
+    pub fn follow_level(&mut self, t_ms: u64, rtt_ms: f64) {
+        let Some(level) = self.level else {
+            self.level = Some(rtt_ms);
+            return;
+        };
+        let up = rtt_ms > level * SHIFT_FACTOR + SHIFT_SLACK_MS;
+        let down = rtt_ms * SHIFT_FACTOR + SHIFT_SLACK_MS < level;
+        if !(up || down) {
+            self.off_level = None;
+            self.level = Some(level + (rtt_ms - level) / 8.0);
+            return;
+        }
+        match self.off_level {
+            Some((t0, first)) if (first > level) == up => {
+                let from = format!("round trip ~{level:.0} ms");
+                let to = format!("~{:.0} ms", f64::midpoint(first, rtt_ms));
+                self.state = Some(from.clone());
+                self.observe(t0, to);
+                self.state = None;
+                self.level = Some(f64::midpoint(first, rtt_ms));
+                self.off_level = None;
+            }
+            _ => self.off_level = Some((t_ms, rtt_ms)),
+        }
     }
 
     /// Lost samples in a row at the end so far (0: the last sample answered).
@@ -411,6 +449,37 @@ mod tests {
             }]
         );
         assert!((p.loss_pct() - 4.0 * 100.0 / 7.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_delay_that_shifts_is_a_change_at_its_first_sample_jitter_is_not() {
+        let mut p = PathStats::new(1000);
+        for (t, rtt) in [
+            (0, 1.0),
+            (1, 1.4),
+            (2, 0.8),
+            (3, 30.0),
+            (4, 1.1),
+            (5, 241.0),
+            (6, 243.0),
+            (7, 240.0),
+        ] {
+            p.follow_level(t * 1000, rtt);
+        }
+        assert_eq!(
+            p.changes,
+            vec![Change {
+                t_ms: 5000,
+                from: "round trip ~1 ms".into(),
+                to: "~242 ms".into()
+            }],
+            "one spike is jitter; two samples off the level are a shift"
+        );
+        for (t, rtt) in [(8, 2.0), (9, 1.0)] {
+            p.follow_level(t * 1000, rtt);
+        }
+        assert_eq!(p.changes.len(), 2);
+        assert_eq!(p.changes[1].to, "~2 ms");
     }
 
     #[test]
