@@ -31,6 +31,7 @@ const CSS: &str = r#"
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; padding: 1rem; max-width: 1400px; background: var(--bg); color: var(--fg); }
 h1 { font-size: 1.4rem; margin: 0 0 .5rem; } h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+figure.plot { margin: .5rem 0 1rem; } figure.plot svg { max-width: 100%; height: auto; display: block; background: #fff; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
 .verdict { display: inline-block; padding: .2rem .6rem; border-radius: .3rem; color: #fff; font-weight: 700; }
 .verdict.fail { background: var(--fail); } .verdict.warn { background: var(--warn); } .verdict.pass { background: var(--pass); }

@@ -132,7 +132,7 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
 /// The plots section: one figure per path, its name and what its row says.
 pub fn section(rec: &Recording, report: &Report) -> String {
     let mut out = String::from("<h2>The line over time</h2>\n<p class=\"src\">Blue: round trip (mean per time slot); red bands: outages; orange lines: changes (a DNS answer, the full-size probe); red bars below: lost samples per slot.</p>\n");
-    // problems first, then by name
+    // problems first, then by kind and name
     let mut paths: Vec<(&String, &Path, &str)> =
         rec.paths
             .iter()
@@ -148,7 +148,15 @@ pub fn section(rec: &Recording, report: &Report) -> String {
         "warn" => 1,
         _ => 2,
     };
-    paths.sort_by_key(|(name, _, status)| (rank(status), *name));
+    // the paths a join needs most first: TCP, then VXLAN, NTP, MTU and DNS
+    let order = |k: Kind| match k {
+        Kind::Tcp => 0,
+        Kind::Echo => 1,
+        Kind::Ntp => 2,
+        Kind::Mtu => 3,
+        Kind::Dns => 4,
+    };
+    paths.sort_by_key(|(name, p, status)| (rank(status), order(p.kind), *name));
     for (name, p, status) in paths {
         out.push_str(&format!(
             "<figure class=\"plot\"><figcaption><span class=\"st {}\">{}</span> {}</figcaption>\n",
