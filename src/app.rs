@@ -670,9 +670,6 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
         return Err(InputError::flag("--hosts-per-requirement", "0", "must be at least 1").into());
     }
     let s = crate::fleet::summarize_files(files, jobs, age, a.hosts_per_requirement);
-    if !a.baseline.is_empty() {
-        return summarize_diff(a, &s, jobs, age);
-    }
     if s.hosts == 0 {
         let why = s.unreadable.first().map_or_else(
             || "no reports".into(),
@@ -684,6 +681,9 @@ fn summarize_cmd(a: &SummarizeArgs) -> Result<i32, AppError> {
             String::new()
         };
         return Err(InputError::Combination(format!("nothing to summarize: {why}{more}")).into());
+    }
+    if !a.baseline.is_empty() {
+        return summarize_diff(a, &s, jobs, age);
     }
     {
         let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());

@@ -97,6 +97,71 @@ fn plan_lists_probes_and_sends_nothing() {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
+    // watch: every value is checked before anything is sent (each case below is refused, so
+    // nothing here probes the host's network)
+    usage_error(
+        &["watch", "--region", "cn-hangzhou", "--interval", "500ms"],
+        "invalid --interval '500ms'",
+    );
+    usage_error(
+        &["watch", "--region", "cn-hangzhou", "--duration", "8d"],
+        "invalid --duration '8d'",
+    );
+    usage_error(
+        &[
+            "watch",
+            "--region",
+            "cn-hangzhou",
+            "--samples",
+            "/nonexistent-dir/x.jsonl",
+        ],
+        "--samples '/nonexistent-dir/x.jsonl'",
+    );
+    usage_error(
+        &["watch", "--region", "cn-hangzhou", "--page", "/"],
+        "--page '/'",
+    );
+    usage_error(
+        &[
+            "summarize",
+            "--baseline",
+            "/nonexistent-dir",
+            "/nonexistent-dir2",
+        ],
+        "nothing to summarize",
+    );
+}
+
+#[test]
+fn summarize_baseline_that_holds_nothing_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    std::fs::write(base.join("empty.json"), "{}").unwrap();
+    let now = d.path().join("now.json");
+    std::fs::write(
+        &now,
+        serde_json::json!({
+            "schema_version": 1,
+            "tool": {"name": "ack-edge-preflight", "version": "0.1.0"},
+            "started_at": "2026-11-21T10:00:00Z", "duration_ms": 800,
+            "host": {"hostname": "n", "os": "x", "kernel": "y", "addresses": [], "nameservers": []},
+            "target": {"region": "cn-hangzhou", "cni": "flannel", "apiserver": null},
+            "summary": {"pass": 1, "warn": 0, "fail": 0, "skip": 0, "verdict": "pass"},
+            "results": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    usage_error(
+        &[
+            "summarize",
+            "--baseline",
+            base.to_str().unwrap(),
+            now.to_str().unwrap(),
+        ],
+        "invalid --baseline",
+    );
     usage_error(
         &["check", "--region", "cn-hangzou"],
         "unknown region 'cn-hangzou'",

@@ -2295,6 +2295,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             "watch_reports_a_delay_that_shifts_within_one_interval",
             watch_delay_shift,
         ),
+        ("watch_ends_on_ctrl_c_and_still_reports", watch_sigint),
     ]
 }
 
@@ -2529,6 +2530,67 @@ fn watch_delay_shift() -> Result<(), Failed> {
             r.brief()
         )
         .into());
+    }
+    Ok(())
+}
+
+/// `watch` with no `--duration`, ended by SIGINT (Ctrl-C) after a few rounds: the round under way
+/// is dropped, the report of what was recorded is written, exit 0 (nothing failed).
+fn watch_sigint() -> Result<(), Failed> {
+    with_faults(&[])?;
+    let dir = lab_dir();
+    let json = format!("{dir}/watch-sigint.json");
+    let _ = std::fs::remove_file(&json);
+    let child = Command::new("timeout")
+        .args(["60", "bash"])
+        .arg(lab_sh())
+        .args(["node", env!("CARGO_BIN_EXE_ack-edge-preflight"), "watch"])
+        .args([
+            "--region",
+            "cn-hangzhou",
+            "--only",
+            "tcp.registry,dns.registry",
+        ])
+        .args([
+            "--timeout",
+            "1s",
+            "--interval",
+            "1s",
+            "--format",
+            "json",
+            "-o",
+            &json,
+        ])
+        .env("LAB_ID", lab_id())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("watch: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let pattern = format!("watch --region cn-hangzhou --only tcp.registry,dns.registry --timeout 1s --interval 1s --format json -o {json}");
+    let k = Command::new("pkill")
+        .args(["-INT", "-f", &pattern])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !k.success() {
+        return Err("no watch process to interrupt".into());
+    }
+    let o = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let text = std::fs::read_to_string(&json).map_err(|e| format!("{json}: {e}; {stderr}"))?;
+    let r = Run {
+        code: o.status.code().unwrap_or(-1),
+        report: valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?,
+        stderr,
+    };
+    r.exit(0)?;
+    let tcp = r.row("tcp.registry", "100.103.9.188:443")?;
+    let samples = tcp["details"]["watch"]["samples"].as_u64().unwrap_or(0);
+    if tcp["status"] != "pass" || !(3..=5).contains(&samples) {
+        return Err(format!("3.5 s at 1 s rounds: {samples} samples\n{}", r.brief()).into());
+    }
+    if !r.stderr.contains("watch: ") {
+        return Err(format!("no closing line: {}", r.stderr).into());
     }
     Ok(())
 }
