@@ -893,6 +893,7 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
     o.only = vec![
         "dns.registry".into(),
         "tcp.registry".into(),
+        "tls.registry".into(),
         "udp.vxlan".into(),
     ];
     let steps = plan(&o, cat);
@@ -959,6 +960,17 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
         ),
         "{}",
         dns.message
+    );
+    // a handshake in the first round (then one every 12 rounds): 12 rounds, one each
+    let tls = rows
+        .iter()
+        .find(|r| r.id == "tls.registry" && r.address.as_deref() == Some("100.103.7.181:443"))
+        .unwrap();
+    assert_eq!(
+        tls.details.to_json()["watch"]["samples"],
+        1,
+        "{}",
+        tls.message
     );
     let echo = rows.iter().find(|r| r.id == "udp.vxlan").unwrap();
     assert_eq!(echo.status, Status::Pass, "{}", echo.message);

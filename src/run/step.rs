@@ -113,6 +113,11 @@ pub trait StepKind: Send + Sync {
     fn queries(&self) -> Option<&str> {
         None
     }
+    /// A TLS handshake step: the SNI name it sends and what it verifies against (`watch` repeats
+    /// it now and then).
+    fn handshake(&self) -> Option<(Option<&str>, crate::probe::tls::Trust)> {
+        None
+    }
     /// When the step cannot run with these options: what it needs ("needs --apiserver").
     fn untested(&self) -> Option<&str> {
         None

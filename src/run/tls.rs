@@ -95,6 +95,9 @@ impl StepKind for TlsHandshake {
     fn name(&self) -> &'static str {
         "tls"
     }
+    fn handshake(&self) -> Option<(Option<&str>, Trust)> {
+        Some((self.name.as_deref(), self.trust))
+    }
     fn needs(&self) -> Needs {
         Needs {
             tls_roots: true,

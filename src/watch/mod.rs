@@ -28,6 +28,11 @@ use crate::run::step::{Addr, Step};
 use crate::run::EngineConfig;
 use stats::PathStats;
 
+/// A TLS handshake toward each TLS endpoint every this many rounds (the first round included): a
+/// minute at the default interval — certificates change rarely, handshakes cost more than a
+/// connect.
+pub const TLS_EVERY_ROUNDS: u64 = 12;
+
 /// Paths watched at most (names whose answers flip among many addresses add paths).
 pub const MAX_PATHS: usize = 256;
 
@@ -37,6 +42,7 @@ pub const MAX_PATHS: usize = 256;
 pub enum Kind {
     Dns,
     Tcp,
+    Tls,
     Ntp,
     Echo,
     Mtu,
@@ -47,6 +53,7 @@ impl Kind {
         match self {
             Kind::Dns => "dns",
             Kind::Tcp => "tcp",
+            Kind::Tls => "tls",
             Kind::Ntp => "ntp",
             Kind::Echo => "echo",
             Kind::Mtu => "mtu",
@@ -63,6 +70,8 @@ pub struct Target {
     pub label: String,
     pub addr: Addr,
     pub port: u16,
+    /// A TLS target's SNI name and trust.
+    pub tls: Option<(Option<String>, crate::probe::tls::Trust)>,
 }
 
 /// The targets `watch` repeats, from `check`'s plan (so `--only`/`--skip` and every target option
@@ -73,6 +82,7 @@ pub fn targets(steps: &[Step]) -> Vec<Target> {
     for s in steps {
         let kind = match (s.kind.name(), s.id) {
             ("tcp", _) => Kind::Tcp,
+            ("tls", _) => Kind::Tls,
             ("ntp", _) => Kind::Ntp,
             ("udp_echo", ReqId::UdpVxlan) => Kind::Echo,
             _ => match s.kind.queries() {
@@ -83,6 +93,7 @@ pub fn targets(steps: &[Step]) -> Vec<Target> {
                         label: s.target.clone(),
                         addr: Addr::resolved(name),
                         port: 53,
+                        tls: None,
                     });
                     continue;
                 }
@@ -92,8 +103,12 @@ pub fn targets(steps: &[Step]) -> Vec<Target> {
         let Some(addr) = s.addr.clone() else { continue };
         let port = s.port.unwrap_or(match kind {
             Kind::Ntp => NTP_PORT,
-            Kind::Dns | Kind::Tcp | Kind::Echo | Kind::Mtu => 443,
+            Kind::Dns | Kind::Tcp | Kind::Tls | Kind::Echo | Kind::Mtu => 443,
         });
+        let tls = s
+            .kind
+            .handshake()
+            .map(|(name, trust)| (name.map(ToString::to_string), trust));
         if kind == Kind::Tcp {
             out.push(Target {
                 id: ReqId::MtuPath,
@@ -101,6 +116,7 @@ pub fn targets(steps: &[Step]) -> Vec<Target> {
                 label: s.target.clone(),
                 addr: addr.clone(),
                 port,
+                tls: None,
             });
         }
         out.push(Target {
@@ -109,6 +125,7 @@ pub fn targets(steps: &[Step]) -> Vec<Target> {
             label: s.target.clone(),
             addr,
             port,
+            tls,
         });
     }
     out
@@ -270,7 +287,8 @@ pub async fn watch(
         if end.is_some_and(|e| Instant::now() >= e) {
             break;
         }
-        let round = round(net, targets, cfg, &mut answers);
+        let with_tls = rec.rounds.is_multiple_of(TLS_EVERY_ROUNDS);
+        let round = round(net, targets, cfg, &mut answers, with_tls);
         let samples = tokio::select! {
             s = round => s,
             () = &mut stop => break,
@@ -415,6 +433,7 @@ async fn round<'t>(
     targets: &'t [Target],
     cfg: &WatchConfig,
     answers: &mut BTreeMap<String, Vec<IpAddr>>,
+    with_tls: bool,
 ) -> Vec<RoundSample<'t>> {
     let wait = cfg.wait();
     let mut out: Vec<RoundSample<'t>> = vec![];
@@ -436,7 +455,8 @@ async fn round<'t>(
         let r = tokio::time::timeout(wait, net.resolver.resolve_a(name)).await;
         (*name, at, elapsed_ms(at), r)
     }));
-    let early = probe_all(net, targets, &known, |_| true, wait);
+    let this_round = |t: &Target| with_tls || t.kind != Kind::Tls;
+    let early = probe_all(net, targets, &known, this_round, wait);
     let (lookups, early) = futures::future::join(lookups, early).await;
     out.extend(early);
     for (name, at, took, r) in lookups {
@@ -471,7 +491,7 @@ async fn round<'t>(
         net,
         targets,
         &first_answers,
-        |t| matches!(t.addr, Addr::Resolved { .. }),
+        |t| matches!(t.addr, Addr::Resolved { .. }) && this_round(t),
         wait,
     )
     .await;
@@ -503,7 +523,7 @@ async fn probe_all<'t>(
     }
     let results = futures::future::join_all(probes.iter().map(|(t, sa)| async move {
         let at = Instant::now();
-        let obs = probe(net, t.kind, *sa, wait).await?;
+        let obs = probe(net, t, *sa, wait).await?;
         let address = if t.kind == Kind::Mtu {
             sa.ip().to_string()
         } else {
@@ -527,9 +547,30 @@ fn clone_obs(o: &Observed) -> Observed {
 
 /// One probe of a TCP, NTP, echo or MTU path; None: nothing to record (a DF pair whose small
 /// probe got no answer, or no ICMP here).
-async fn probe(net: &Net<'_>, kind: Kind, sa: SocketAddr, wait: Duration) -> Option<Observed> {
+async fn probe(net: &Net<'_>, t: &Target, sa: SocketAddr, wait: Duration) -> Option<Observed> {
     let start = Instant::now();
-    Some(match kind {
+    Some(match t.kind {
+        Kind::Tls => {
+            let (name, trust) = t.tls.clone()?;
+            let o = net.tls.probe(sa, name.as_deref(), trust, None, wait).await;
+            match o.session {
+                Ok(s) => {
+                    let cert = s.cert.as_ref().map_or("no certificate".to_string(), |c| {
+                        format!("issuer {}, valid to {}", c.issuer, c.not_after)
+                    });
+                    match s.trust_failure {
+                        Some(f) if trust != crate::probe::tls::Trust::EvidenceOnly => {
+                            Observed::lost(format!("{f} ({cert})"), 6)
+                        }
+                        _ => Observed {
+                            answer: Some(vec![crate::text::clean(&cert, 300)]),
+                            ..Observed::answered(elapsed_ms(start), 6)
+                        },
+                    }
+                }
+                Err(e) => Observed::lost(e.to_string(), 2),
+            }
+        }
         Kind::Tcp => match tokio::time::timeout(wait, net.connector.connect(sa, wait)).await {
             Ok(Ok(_)) => Observed::answered(elapsed_ms(start), 3),
             Ok(Err(e)) => Observed::lost(e.with_timeout(wait).to_string(), 1),

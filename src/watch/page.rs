@@ -153,8 +153,9 @@ pub fn section(rec: &Recording, report: &Report) -> String {
         Kind::Tcp => 0,
         Kind::Echo => 1,
         Kind::Ntp => 2,
-        Kind::Mtu => 3,
-        Kind::Dns => 4,
+        Kind::Tls => 3,
+        Kind::Mtu => 4,
+        Kind::Dns => 5,
     };
     paths.sort_by_key(|(name, p, status)| (rank(status), order(p.kind), *name));
     for (name, p, status) in paths {

@@ -100,6 +100,7 @@ fn phase(k: Kind) -> Phase {
     match k {
         Kind::Dns => Phase::Dns,
         Kind::Tcp => Phase::Tcp,
+        Kind::Tls => Phase::Tls,
         Kind::Ntp => Phase::Ntp,
         Kind::Echo => Phase::Udp,
         Kind::Mtu => Phase::Mtu,
@@ -110,6 +111,7 @@ fn noun(k: Kind) -> &'static str {
     match k {
         Kind::Dns => "lookups",
         Kind::Tcp => "connects",
+        Kind::Tls => "TLS handshakes (one a minute at the default interval)",
         Kind::Ntp => "SNTP requests",
         Kind::Echo => "VXLAN echoes",
         Kind::Mtu => "full-size DF echoes (in rounds where small ones passed)",
