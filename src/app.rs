@@ -436,15 +436,7 @@ fn watch_cmd(a: &WatchArgs) -> Result<i32, AppError> {
     };
     let mut samples = match &a.samples {
         None => None,
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| {
-                    InputError::flag("--samples", &p.display().to_string(), sys::errno::words(&e))
-                })?,
-        )),
+        Some(p) => Some(output::append_to(p, "--samples")?),
     };
     let env = run_env(
         &opts,

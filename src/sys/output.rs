@@ -133,6 +133,42 @@ pub(crate) fn write(dest: &Destination, text: &str) -> Result<(), InternalError>
     })
 }
 
+/// `watch --samples`: the file opened for appending (created when absent), checked before
+/// anything is sent.
+pub(crate) fn append_to(
+    path: &Path,
+    flag: &str,
+) -> Result<std::io::BufWriter<std::fs::File>, InputError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| {
+            InputError::flag(
+                flag,
+                &path.display().to_string(),
+                crate::sys::errno::words(&e),
+            )
+        })
+}
+
+/// The last `max` bytes of a file, from the start of a line, as text (for the bundle's copy of
+/// the samples); why not, when it cannot be read.
+pub(crate) fn tail_text(path: &Path, max: usize) -> Result<String, String> {
+    let b = std::fs::read(path).map_err(|e| crate::sys::errno::words(&e))?;
+    let from = b.len().saturating_sub(max);
+    let from = if from == 0 {
+        0
+    } else {
+        b[from..]
+            .iter()
+            .position(|c| *c == b'\n')
+            .map_or(b.len(), |i| from + i + 1)
+    };
+    Ok(String::from_utf8_lossy(&b[from..]).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

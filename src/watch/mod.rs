@@ -701,21 +701,8 @@ pub fn cost_line(rec: &Recording) -> String {
 /// The samples file for the support bundle: its last [`crate::bundle::MAX_FILE`] bytes (from a
 /// line start) when it is longer.
 pub(crate) fn samples_entry(p: &std::path::Path) -> crate::bundle::Entry {
-    let text = match std::fs::read(p) {
-        Ok(b) => {
-            let from = b.len().saturating_sub(crate::bundle::MAX_FILE - 4096);
-            let from = if from == 0 {
-                0
-            } else {
-                b[from..]
-                    .iter()
-                    .position(|c| *c == b'\n')
-                    .map_or(b.len(), |i| from + i + 1)
-            };
-            String::from_utf8_lossy(&b[from..]).into_owned()
-        }
-        Err(e) => format!("# not readable: {}\n", crate::sys::errno::words(&e)),
-    };
+    let text = crate::sys::output::tail_text(p, crate::bundle::MAX_FILE - 4096)
+        .unwrap_or_else(|why| format!("# not readable: {why}\n"));
     crate::bundle::text_entry(
         "watch/samples.jsonl",
         &format!("watch --samples {} (the last MiB at most)", p.display()),
