@@ -53,16 +53,21 @@ fn check(a: &CheckArgs) -> Result<i32, AppError> {
         bundle_path(a.bundle.as_ref(), a.report.output.as_ref())?,
     )?;
     let meta = RunMeta {
-        target: TargetInfo {
-            region: opts.region.id.clone(),
-            cni: opts.cni.as_str().into(),
-            apiserver: opts.apiserver.as_ref().map(ToString::to_string),
-        },
+        target: target_info(&opts),
         options: run_options(&opts, &a.target, &a.report),
         untested: checks::untested(&opts, cat, &steps),
         waivers: opts.accept.clone(),
     };
     execute(&steps, &engine_config(&opts), &env, meta, &a.report, cat)
+}
+
+/// What the report says of the target.
+fn target_info(opts: &Options) -> TargetInfo {
+    TargetInfo {
+        region: opts.region.id.clone(),
+        cni: opts.cni.as_str().into(),
+        apiserver: opts.apiserver.as_ref().map(ToString::to_string),
+    }
 }
 
 /// What the system implementations need, from the options.
@@ -450,11 +455,7 @@ fn watch_cmd(a: &WatchArgs) -> Result<i32, AppError> {
         started_epoch_ms: crate::clock::epoch_ms(started),
     };
     let meta = RunMeta {
-        target: TargetInfo {
-            region: opts.region.id.clone(),
-            cni: opts.cni.as_str().into(),
-            apiserver: opts.apiserver.as_ref().map(ToString::to_string),
-        },
+        target: target_info(&opts),
         options: run_options(&opts, &a.target, &a.report),
         // a watch repeats what can be repeated; what it leaves to `check` is not "untested"
         untested: vec![],

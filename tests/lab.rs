@@ -2323,24 +2323,20 @@ fn day_ms(s: &str) -> Option<i64> {
 fn watch_windows() -> Result<(), Failed> {
     with_faults(&[])?;
     let dir = lab_dir();
-    let bin = env!("CARGO_BIN_EXE_ack-edge-preflight");
-    let (json, jsonl, page, bundle, root) = (
+    let (json, jsonl, page, bundle, root, ca) = (
         format!("{dir}/watch.json"),
         format!("{dir}/watch.jsonl"),
         format!("{dir}/watch.html"),
         format!("{dir}/watch.tar.gz"),
         format!("{dir}/root"),
+        format!("{dir}/pki/ca.pem"),
     );
-    for f in [&json, &jsonl, &page, &bundle] {
+    for f in [&jsonl, &page, &bundle] {
         let _ = std::fs::remove_file(f);
     }
-    let child = Command::new("timeout")
-        .args(["60", "bash"])
-        .arg(lab_sh())
-        .args([
-            "node",
-            bin,
-            "watch",
+    let child = spawn_watch(
+        &json,
+        &[
             "--region",
             "cn-hangzhou",
             "--apiserver",
@@ -2355,10 +2351,6 @@ fn watch_windows() -> Result<(), Failed> {
             "1s",
             "--duration",
             "16s",
-            "--format",
-            "json",
-            "-o",
-            &json,
             "--samples",
             &jsonl,
             "--page",
@@ -2368,13 +2360,9 @@ fn watch_windows() -> Result<(), Failed> {
             "--sysroot",
             &root,
             "--ca-file",
-            &format!("{dir}/pki/ca.pem"),
-        ])
-        .env("LAB_ID", lab_id())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("watch: {e}"))?;
+            &ca,
+        ],
+    )?;
     std::thread::sleep(std::time::Duration::from_secs(4));
     let down = day_ms_now();
     lab(&["fault", "blackhole-all"])?;
@@ -2384,15 +2372,7 @@ fn watch_windows() -> Result<(), Failed> {
     std::thread::sleep(std::time::Duration::from_secs(3));
     lab(&["fault", "dns-public"])?;
     let flip = day_ms_now();
-    let o = child.wait_with_output().map_err(|e| e.to_string())?;
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    let text = std::fs::read_to_string(&json).map_err(|e| format!("{json}: {e}; {stderr}"))?;
-    let report = valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?;
-    let r = Run {
-        code: o.status.code().unwrap_or(-1),
-        report,
-        stderr,
-    };
+    let r = finish_watch(child, &json)?;
     r.exit(1)?;
     // interval 1 s, timeout 1 s: a window's edge is seen within one round and one timeout
     let near = |what: &str, seen: Option<i64>, truth: i64, early: i64, late: i64| match seen {
@@ -2483,43 +2463,61 @@ fn watch_windows() -> Result<(), Failed> {
     watch_page_renders(&page, &dir)
 }
 
+/// `watch` in the node namespace, started in the background with `args` after `watch`, writing
+/// its JSON report to `json` (removed first).
+fn spawn_watch(json: &str, args: &[&str]) -> Result<std::process::Child, Failed> {
+    let _ = std::fs::remove_file(json);
+    Command::new("timeout")
+        .args(["60", "bash"])
+        .arg(lab_sh())
+        .args(["node", env!("CARGO_BIN_EXE_ack-edge-preflight"), "watch"])
+        .args(args)
+        .args(["--format", "json", "-o", json])
+        .env("LAB_ID", lab_id())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("watch: {e}").into())
+}
+
+/// The watch's end: its exit code, its report (schema-checked) and standard error.
+fn finish_watch(child: std::process::Child, json: &str) -> Result<Run, Failed> {
+    let o = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let text = std::fs::read_to_string(json).map_err(|e| format!("{json}: {e}; {stderr}"))?;
+    Ok(Run {
+        code: o.status.code().unwrap_or(-1),
+        report: valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?,
+        stderr,
+    })
+}
+
 /// `watch` while the line's round trip goes from under a millisecond to 240 ms (the lab's delay
 /// line switched on mid-way): a change "round trip ~0 ms → ~240 ms" on the TCP paths, within one
 /// interval of when the lab made it.
 fn watch_delay_shift() -> Result<(), Failed> {
     with_faults(&[])?;
-    let dir = lab_dir();
-    let json = format!("{dir}/watch-delay.json");
-    let _ = std::fs::remove_file(&json);
-    let child = Command::new("timeout")
-        .args(["60", "bash"])
-        .arg(lab_sh())
-        .args(["node", env!("CARGO_BIN_EXE_ack-edge-preflight"), "watch"])
-        .args([
+    let json = format!("{}/watch-delay.json", lab_dir());
+    let child = spawn_watch(
+        &json,
+        &[
             "--region",
             "cn-hangzhou",
             "--only",
             "tcp.registry,dns.registry",
-        ])
-        .args(["--timeout", "1s", "--interval", "1s", "--duration", "12s"])
-        .args(["--format", "json", "-o", &json])
-        .env("LAB_ID", lab_id())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("watch: {e}"))?;
+            "--timeout",
+            "1s",
+            "--interval",
+            "1s",
+            "--duration",
+            "12s",
+        ],
+    )?;
     std::thread::sleep(std::time::Duration::from_secs(4));
     let before = day_ms_now();
     lab(&["fault", "long-line"])?;
     let after = day_ms_now();
-    let o = child.wait_with_output().map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(&json)
-        .map_err(|e| format!("{json}: {e}; {}", String::from_utf8_lossy(&o.stderr)))?;
-    let r = Run {
-        code: o.status.code().unwrap_or(-1),
-        report: valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?,
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
+    let r = finish_watch(child, &json)?;
     let tcp = r.row("tcp.registry", "100.103.9.188:443")?;
     let c = &tcp["details"]["watch"]["changes"][0];
     let to: f64 = c["to"]
@@ -2547,36 +2545,20 @@ fn watch_delay_shift() -> Result<(), Failed> {
 /// is dropped, the report of what was recorded is written, exit 0 (nothing failed).
 fn watch_sigint() -> Result<(), Failed> {
     with_faults(&[])?;
-    let dir = lab_dir();
-    let json = format!("{dir}/watch-sigint.json");
-    let _ = std::fs::remove_file(&json);
-    let child = Command::new("timeout")
-        .args(["60", "bash"])
-        .arg(lab_sh())
-        .args(["node", env!("CARGO_BIN_EXE_ack-edge-preflight"), "watch"])
-        .args([
-            "--region",
-            "cn-hangzhou",
-            "--only",
-            "tcp.registry,dns.registry",
-        ])
-        .args([
-            "--timeout",
-            "1s",
-            "--interval",
-            "1s",
-            "--format",
-            "json",
-            "-o",
-            &json,
-        ])
-        .env("LAB_ID", lab_id())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("watch: {e}"))?;
+    let json = format!("{}/watch-sigint.json", lab_dir());
+    let args = [
+        "--region",
+        "cn-hangzhou",
+        "--only",
+        "tcp.registry,dns.registry",
+        "--timeout",
+        "1s",
+        "--interval",
+        "1s",
+    ];
+    let child = spawn_watch(&json, &args)?;
     std::thread::sleep(std::time::Duration::from_millis(3500));
-    let pattern = format!("watch --region cn-hangzhou --only tcp.registry,dns.registry --timeout 1s --interval 1s --format json -o {json}");
+    let pattern = format!("watch {} --format json -o {json}", args.join(" "));
     let k = Command::new("pkill")
         .args(["-INT", "-f", &pattern])
         .status()
@@ -2584,14 +2566,7 @@ fn watch_sigint() -> Result<(), Failed> {
     if !k.success() {
         return Err("no watch process to interrupt".into());
     }
-    let o = child.wait_with_output().map_err(|e| e.to_string())?;
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    let text = std::fs::read_to_string(&json).map_err(|e| format!("{json}: {e}; {stderr}"))?;
-    let r = Run {
-        code: o.status.code().unwrap_or(-1),
-        report: valid(serde_json::from_str(&text).map_err(|e| e.to_string())?)?,
-        stderr,
-    };
+    let r = finish_watch(child, &json)?;
     r.exit(0)?;
     let tcp = r.row("tcp.registry", "100.103.9.188:443")?;
     let samples = tcp["details"]["watch"]["samples"].as_u64().unwrap_or(0);
