@@ -345,8 +345,9 @@ fn exit_code(report: &Report) -> i32 {
     }
 }
 
-/// Build the report (waivers, untested, causes), render it, write the bundle (with the entries
-/// `extra` adds from the finished report).
+/// Build the report (waivers, untested, causes), render it, write the bundle. `extra` makes a page
+/// with more than the report from it (watch's plots; empty: none): the HTML output and the
+/// bundle's `watch/page.html` are that page.
 fn finish(
     done: Done,
     meta: RunMeta,
@@ -382,10 +383,30 @@ fn finish(
         results,
     };
     crate::rootcause::link_causes(&mut report.results, &report.host.nameservers);
-    output::write(dest, &report::render(&report, format, style(out)))?;
+    // a page with more than the report (watch's plots) is what its HTML output and bundle carry
+    let page = if format == report::Format::Html || env.bundle.is_some() {
+        extra(&report)
+    } else {
+        String::new()
+    };
+    if format == report::Format::Html && !page.is_empty() {
+        output::write(dest, &page)?;
+    } else {
+        output::write(dest, &report::render(&report, format, style(out)))?;
+    }
     if let Some(path) = &env.bundle {
-        let page = extra(&report);
-        if !page.is_empty() {
+        if page.len() > crate::bundle::MAX_FILE {
+            // cut, it would not open: say so instead
+            bundle_net.push(crate::bundle::text_entry(
+                "watch/page.txt",
+                "watch: the page with a plot per path",
+                &format!(
+                    "The page is {} bytes, more than the bundle keeps of one file ({} bytes): write it with --page FILE.html and attach it beside the bundle.\n",
+                    page.len(),
+                    crate::bundle::MAX_FILE
+                ),
+            ));
+        } else if !page.is_empty() {
             bundle_net.push(crate::bundle::text_entry(
                 "watch/page.html",
                 "watch: the report with a plot per path",
