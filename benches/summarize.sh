@@ -78,9 +78,12 @@ find "$WORK/reports" -name "*.json" -exec cat {} + >/dev/null  # warm the page c
 read -r py_s py_kb < <(best python3 "$WORK/baseline.py" "$WORK/reports")
 read -r rs_s rs_kb < <(best "$BIN" summarize --format json "$WORK/reports")
 read -r rs1_s rs1_kb < <(best "$BIN" summarize --jobs 1 --format json "$WORK/reports")
+# what changed: the same collection against itself (both folded, every host joined)
+read -r df_s df_kb < <(best "$BIN" summarize --format json --baseline "$WORK/reports" "$WORK/reports")
 echo "summarize benchmark: $N reports, $((SIZE / 1024)) MiB ($((SIZE / N)) KB each), $(nproc) CPUs, best of $RUNS"
 echo "| | wall time | peak RSS |"
 echo "|---|---|---|"
 echo "| Python baseline (json.load per file) | ${py_s} s | $((py_kb / 1024)) MiB |"
 echo "| ack-edge-preflight summarize | ${rs_s} s | $((rs_kb / 1024)) MiB |"
 echo "| ack-edge-preflight summarize --jobs 1 | ${rs1_s} s | $((rs1_kb / 1024)) MiB |"
+echo "| ack-edge-preflight summarize --baseline (the collection against itself) | ${df_s} s | $((df_kb / 1024)) MiB |"

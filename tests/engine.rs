@@ -995,3 +995,98 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
         .iter()
         .all(|l| l["t"].as_str().unwrap().ends_with('Z')));
 }
+
+/// A line that drops every connect for two rounds every 60 rounds, watched for six hours at 1 s
+/// on the paused clock: what is kept stays bounded (the plot series halves, the outage list is
+/// capped and the rest counted), and the figures still cover every sample.
+#[tokio::test(start_paused = true)]
+async fn six_hours_of_watch_keep_bounded_state() {
+    use preflight::watch;
+    struct Periodic<'w> {
+        w: &'w World,
+        t0: tokio::time::Instant,
+    }
+    #[async_trait]
+    impl Connector for Periodic<'_> {
+        async fn connect(&self, addr: SocketAddr, t: Duration) -> Result<Connected, TcpFailure> {
+            let s = self.t0.elapsed().as_secs();
+            if s % 60 < 2 && s >= 60 {
+                tokio::time::sleep(t).await;
+                return Err(TcpFailure::TimedOut(0));
+            }
+            self.w.connect(addr, t).await
+        }
+        async fn read_banner(&self, addr: SocketAddr, t: Duration) -> Result<String, TcpFailure> {
+            self.w.read_banner(addr, t).await
+        }
+    }
+    let w = healthy();
+    let p = Periodic {
+        w: &w,
+        t0: tokio::time::Instant::now(),
+    };
+    let net = Net {
+        resolver: &w,
+        connector: &p,
+        ntp: &w,
+        routes: &w,
+        host: &w,
+        tls: &w,
+        udp: &w,
+        icmp: None,
+    };
+    let cat = catalogue::builtin().unwrap();
+    let mut o = opts();
+    o.only = vec!["tcp.apiserver".into()];
+    let targets = watch::targets(&plan(&o, cat));
+    let mut engine = cfg();
+    engine.timeout = Duration::from_millis(200);
+    let hours = 6;
+    let wc = watch::WatchConfig {
+        interval: Duration::from_secs(1),
+        duration: Some(Duration::from_secs(hours * 3600)),
+        engine,
+        started_epoch_ms: 0,
+    };
+    let rec = watch::watch(
+        &net,
+        cat,
+        &targets,
+        &wc,
+        None,
+        futures::future::pending::<()>(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(rec.rounds, hours * 3600);
+    let path = rec.paths.values().next().unwrap();
+    let st = &path.stats;
+    assert_eq!(st.sent, hours * 3600, "every sample counted");
+    let outages = hours * 3600 / 60 - 1;
+    assert_eq!(
+        st.outages.len() as u64 + st.outages_dropped,
+        outages,
+        "every outage counted"
+    );
+    assert_eq!(
+        st.outages.len(),
+        watch::stats::MAX_EVENTS,
+        "the list is capped"
+    );
+    assert!(st.series.points().len() <= watch::stats::MAX_POINTS);
+    assert_eq!(
+        st.series
+            .points()
+            .iter()
+            .map(|p| u64::from(p.sent))
+            .sum::<u64>(),
+        hours * 3600,
+        "the halved series still holds every sample"
+    );
+    let rows = watch::summary::rows(&rec, cat, "cn-hangzhou", 0.5, 5.0);
+    assert!(
+        rows[0].message.contains(&format!("{outages} outages")),
+        "{}",
+        &rows[0].message[..300]
+    );
+}
