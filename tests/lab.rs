@@ -801,7 +801,13 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
                     format!("the delay line is not in the path (rtt {rtt} ms): {row}").into(),
                 );
             }
-            Ok(())
+            // ICMP passes the delay line: a slow echo is not "filtered" (the evidence echo and the
+            // path-MTU search wait two round trips of the connect when that is longer than their
+            // budget)
+            if row["details"]["icmp_rtt_ms"].as_f64().unwrap_or(0.0) < 200.0 {
+                return Err(format!("the echo on a long line: {row}").into());
+            }
+            r.expect("mtu.path", "192.168.0.10", "pass", "pass with DF")
         }),
         ("the_vbr_dropping_is_beyond_the_line", || {
             with_faults(&["vbr-drops-oss"])?;

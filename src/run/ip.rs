@@ -115,7 +115,8 @@ pub(crate) fn icmp_budget(t: Duration) -> Duration {
 
 /// Run the connect and its evidence echo side by side. Once the connect has succeeded in round
 /// trip `r`, the echo gets `ICMP_RTT_FACTOR × r` more (at least `ICMP_FLOOR`, at most what is left
-/// of `budget`); a failed connect leaves the echo its whole budget (the evidence matters more then).
+/// of `budget`, or of `2 × r` when that is longer: a long line); a failed connect leaves the echo
+/// its whole budget (the evidence matters more then).
 async fn echo_bounded_by_connect<C, P, E>(
     connect: C,
     ping: P,
@@ -131,7 +132,14 @@ where
     let (connect, ping) = (std::pin::pin!(connect), std::pin::pin!(ping));
     match select(connect, ping).await {
         Either::Left(((out, took), ping)) => {
-            let left = budget.saturating_sub(start.elapsed());
+            // on a line slower than the budget, the echo still gets two round trips of the
+            // connect: its reply cannot come sooner, and "no reply" there would be a wrong word
+            let cap = if out.is_ok() {
+                budget.max(took * 2)
+            } else {
+                budget
+            };
+            let left = cap.saturating_sub(start.elapsed());
             let grace = if out.is_ok() {
                 (took * ICMP_RTT_FACTOR).max(ICMP_FLOOR).min(left)
             } else {
@@ -164,7 +172,7 @@ impl StepKind for TcpConnect {
         vec![
             format!("TCP connect (SYN) to {}:{port}", s.addr_text()),
             format!(
-                "ICMP echo to {echo} (evidence only, at most 300 ms; root or ping_group_range)"
+                "ICMP echo to {echo} (evidence only, at most 300 ms, or two round trips of the connect on a longer line; root or ping_group_range)"
             ),
             crate::probe::trace::plan_words(
                 "SYNs",
@@ -207,8 +215,10 @@ impl StepKind for TcpConnect {
             let ping = async {
                 match ctx.net.icmp {
                     Some(pinger) => {
-                        let b = icmp_budget(t);
-                        let o = bounded(b, pinger.ping(ip, b), || icmp::IcmpOutcome::NoReply).await;
+                        // bounded by the timeout here; how long it may outlast the connect is
+                        // decided beside it (`echo_bounded_by_connect`: the budget, or two round
+                        // trips of a slow line)
+                        let o = bounded(t, pinger.ping(ip, t), || icmp::IcmpOutcome::NoReply).await;
                         if let icmp::IcmpOutcome::Reply(rtt) = &o {
                             ctx.paths.record(ip, *rtt);
                         }
@@ -366,5 +376,28 @@ mod tests {
         let echo = async { Some(icmp::IcmpOutcome::Reply(Duration::from_millis(1))) };
         let (_, pinged) = echo_bounded_by_connect(fast, echo, Duration::from_millis(300)).await;
         assert!(matches!(pinged, Some(icmp::IcmpOutcome::Reply(_))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn on_a_line_slower_than_the_budget_the_echo_gets_two_round_trips() {
+        // a 240 ms line, a 200 ms budget: the connect takes one round trip, the echo as long
+        let connect = |ms| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            (Ok::<(), TcpFailure>(()), Duration::from_millis(ms))
+        };
+        let echo = |ms| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Some(icmp::IcmpOutcome::Reply(Duration::from_millis(ms)))
+        };
+        let budget = Duration::from_millis(200);
+        let (_, pinged) = echo_bounded_by_connect(connect(240), echo(245), budget).await;
+        assert_eq!(
+            pinged,
+            Some(icmp::IcmpOutcome::Reply(Duration::from_millis(245))),
+            "a slow echo is not a filtered one"
+        );
+        // an echo that does not come within two round trips is still "no reply"
+        let (_, pinged) = echo_bounded_by_connect(connect(240), echo(600), budget).await;
+        assert_eq!(pinged, Some(icmp::IcmpOutcome::NoReply));
     }
 }

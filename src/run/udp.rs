@@ -309,7 +309,8 @@ fn first_echo_wait(ctx: &Ctx<'_, '_>, ip: IpAddr, t: Duration) -> Duration {
             .iter()
             .all(|r| r.status == crate::result::Status::Fail);
     match rtt {
-        Some(r) => (r * ICMP_RTT_FACTOR).max(ICMP_FLOOR).min(budget),
+        // a line slower than the budget: two of its round trips, or every echo would be "filtered"
+        Some(r) => (r * ICMP_RTT_FACTOR).max(ICMP_FLOOR).min(budget.max(r * 2)),
         None if silent => (ICMP_FLOOR * 5).min(budget),
         None => budget,
     }
