@@ -53,7 +53,7 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(WHITE)
+            .max_light_lines(0)
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 13))
             .y_desc(if p.kind == Kind::Dns {
