@@ -13,6 +13,15 @@ pub enum IcmpOutcome {
     Error(String),
 }
 
+/// The evidence of an echo that got no reply.
+const NO_REPLY: &str = "no echo reply (ICMP may be filtered; not a failure)";
+
+/// Whether a row's evidence echo got no reply (it was sent, within its wait nothing came).
+pub(crate) fn unanswered(d: &crate::evidence::Details) -> bool {
+    d.read::<IcmpEvidence>()
+        .is_some_and(|e| e.icmp_rtt_ms.is_none() && e.icmp.as_deref() == Some(NO_REPLY))
+}
+
 /// Add the ICMP evidence to a finding without changing its status.
 pub(crate) fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
     match o {
@@ -24,9 +33,7 @@ pub(crate) fn annotate(mut f: Finding, o: &IcmpOutcome) -> Finding {
                 icmp: None,
             })
         }
-        IcmpOutcome::NoReply => f.evidence(&IcmpEvidence::said(
-            "no echo reply (ICMP may be filtered; not a failure)".into(),
-        )),
+        IcmpOutcome::NoReply => f.evidence(&IcmpEvidence::said(NO_REPLY.into())),
         IcmpOutcome::NotPermitted(why) => {
             f.evidence(&IcmpEvidence::said(format!("skipped: {why}")))
         }

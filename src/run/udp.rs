@@ -354,7 +354,24 @@ async fn icmp_mtu_at(ctx: &Ctx<'_, '_>, ip: IpAddr) -> (crate::result::Finding, 
     let t = ctx.cfg.timeout;
     let s = Instant::now();
     let eg = egress(ctx, ip).await;
+    // the echo beside a TCP connect that got through already asked: no reply there (after four
+    // of the connect's round trips) is the same answer the search's first probe would wait for
+    let asked = LINE_TCP
+        .iter()
+        .flat_map(|id| ctx.earlier_rows(*id))
+        .filter(|r| r.address.as_deref().and_then(crate::rootcause::address_ip) == Some(ip))
+        .filter(|r| r.status == crate::result::Status::Pass)
+        .collect::<Vec<_>>();
+    let unanswered = !asked.is_empty()
+        && asked
+            .iter()
+            .all(|r| crate::probe::icmp::unanswered(&r.details));
     let out = async {
+        if unanswered {
+            return Err(MtuError::NoAnswer(
+                "the echo beside the TCP connect got no reply".into(),
+            ));
+        }
         let pinger = ctx
             .net
             .icmp
@@ -378,6 +395,9 @@ async fn icmp_mtu_at(ctx: &Ctx<'_, '_>, ip: IpAddr) -> (crate::result::Finding, 
     })
     .await;
     let out = out.map_err(|e| match e {
+        MtuError::NoAnswer(why) if unanswered => MtuError::NoAnswer(format!(
+            "no ICMP echo reply from {ip} ({why}): ICMP filtered?"
+        )),
         MtuError::NoAnswer(_) => {
             MtuError::NoAnswer(format!("no ICMP echo reply from {ip}: ICMP filtered?"))
         }
