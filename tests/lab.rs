@@ -2308,6 +2308,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
             watch_delay_shift,
         ),
         ("watch_ends_on_ctrl_c_and_still_reports", watch_sigint),
+        ("watch_names_a_path_mtu_that_drops", watch_mtu_drop),
     ]
 }
 
@@ -2551,6 +2552,55 @@ fn watch_delay_shift() -> Result<(), Failed> {
         .into());
     }
     Ok(())
+}
+
+/// `watch` while the line's cloud-side link drops to MTU 1400 mid-way (the VBR answers ICMP
+/// fragmentation-needed): the full-size probe toward the API server stops passing, the search
+/// says the new path MTU, and it is a WARN (the hosts are told; TCP adapts), not a black hole.
+fn watch_mtu_drop() -> Result<(), Failed> {
+    with_faults(&[])?;
+    let json = format!("{}/watch-mtu.json", lab_dir());
+    let child = spawn_watch(
+        &json,
+        &[
+            "--region",
+            "cn-hangzhou",
+            "--apiserver",
+            "192.168.0.10",
+            "--only",
+            "tcp.apiserver",
+            "--timeout",
+            "1s",
+            "--interval",
+            "1s",
+            "--duration",
+            "9s",
+        ],
+    )?;
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let before = day_ms_now();
+    lab(&["fault", "mtu-1400"])?;
+    let after = day_ms_now();
+    let r = finish_watch(child, &json)?;
+    let row = r.row("mtu.path", "192.168.0.10")?;
+    let c = &row["details"]["watch"]["changes"][0];
+    let at = c["at"].as_str().and_then(day_ms);
+    if row["status"] != "warn"
+        || row["details"]["error"] != "smaller-path-mtu"
+        || !c["to"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the path MTU is 1400")
+        || !at.is_some_and(|t| t >= before - 100 && t <= after + 2100)
+    {
+        return Err(format!(
+            "the MTU drop between {before} and {after} ms of the day: {row}\n{}",
+            r.brief()
+        )
+        .into());
+    }
+    // TCP itself never broke
+    r.expect("tcp.apiserver", "192.168.0.10:6443", "pass", "0 lost")
 }
 
 /// `watch` with no `--duration`, ended by SIGINT (Ctrl-C) after a few rounds: the round under way

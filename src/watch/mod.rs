@@ -221,6 +221,9 @@ pub type SampleSink<'w> = Option<&'w mut dyn Write>;
 /// What a round's probe of one path observed.
 struct Observed {
     ok: Result<f64, String>,
+    /// A full-size DF echo that did not pass: whether as a black hole (silent, no ICMP
+    /// fragmentation-needed) or as a smaller path MTU the kernel was told of.
+    black_hole: Option<bool>,
     answer: Option<Vec<String>>,
     offset_ms: Option<f64>,
     size: Option<u32>,
@@ -231,6 +234,7 @@ impl Observed {
     fn lost(e: impl Into<String>, packets: u64) -> Observed {
         Observed {
             ok: Err(e.into()),
+            black_hole: None,
             answer: None,
             offset_ms: None,
             size: None,
@@ -240,6 +244,7 @@ impl Observed {
     fn answered(rtt_ms: f64, packets: u64) -> Observed {
         Observed {
             ok: Ok(rtt_ms),
+            black_hole: None,
             answer: None,
             offset_ms: None,
             size: None,
@@ -362,6 +367,9 @@ pub async fn watch(
                     .values
                     .get_or_insert_with(|| stats::Series::new(slot))
                     .add(t_ms, Some(off));
+            }
+            if obs.black_hole == Some(true) {
+                path.stats.black_hole = true;
             }
             if target.kind == Kind::Mtu {
                 let state = match &obs.ok {
@@ -538,6 +546,7 @@ async fn probe_all<'t>(
 fn clone_obs(o: &Observed) -> Observed {
     Observed {
         ok: o.ok.clone(),
+        black_hole: o.black_hole,
         answer: o.answer.clone(),
         offset_ms: o.offset_ms,
         size: o.size,
@@ -614,7 +623,7 @@ async fn df_pair(
     ip: IpAddr,
     wait: Duration,
 ) -> Option<Observed> {
-    use crate::probe::mtu::DfReply;
+    use crate::probe::mtu::{DfReply, PathKind};
     let full = net
         .routes
         .route_to(ip)
@@ -628,23 +637,59 @@ async fn df_pair(
         _ => return None,
     }
     let size = Some(full);
-    let obs = match path.probe(full, wait).await {
-        Ok(DfReply::Echoed) => Observed::answered(elapsed_ms(start), 4),
-        Ok(DfReply::Silent) => Observed::lost(
+    let (what, silent) = match path.probe(full, wait).await {
+        Ok(DfReply::Echoed) => {
+            return Some(Observed {
+                size,
+                ..Observed::answered(elapsed_ms(start), 4)
+            })
+        }
+        Ok(DfReply::Silent) => (
             format!("{full}-byte DF echo lost while {MIN_IPV4_MTU}-byte ones pass"),
-            4,
+            true,
         ),
-        Ok(DfReply::TooBig) => Observed::lost(
-            format!(
-                "{full}-byte DF echo refused: the path MTU is {}",
-                path.learned_mtu()
-                    .map_or("smaller".into(), |m| m.to_string())
-            ),
-            3,
+        Ok(DfReply::TooBig) => (
+            format!("{full}-byte DF echo refused (the kernel learned a smaller path MTU)"),
+            false,
         ),
         Err(_) => return None,
     };
-    Some(Observed { size, ..obs })
+    // the full size no longer passes: what does (the search `check` uses, a few probes more)
+    let found = crate::probe::mtu::search(path.as_mut(), full, wait, wait * 2).await;
+    // a black hole: the search says so, or the full size vanished and nothing says otherwise
+    let black_hole = match &found {
+        Ok(m) => match m.kind {
+            PathKind::BlackHole => true,
+            PathKind::IcmpReported | PathKind::Full | PathKind::Undecided => false,
+            PathKind::CutShort { .. } => silent,
+        },
+        Err(_) => silent,
+    };
+    let now = match found {
+        Ok(m) => match m.kind {
+            PathKind::IcmpReported => format!(
+                ": the path MTU is {} (ICMP fragmentation-needed reaches this host)",
+                m.path_mtu
+            ),
+            PathKind::BlackHole => format!(
+                ": the path MTU is {} and no ICMP fragmentation-needed arrives (a black hole)",
+                m.path_mtu
+            ),
+            PathKind::Full => ": full size passes again".to_string(),
+            PathKind::CutShort { upper } => {
+                format!(": the path MTU is between {} and {upper}", m.path_mtu)
+            }
+            PathKind::Undecided => {
+                ": larger echoes are lost with small ones too (loss, not a size)".to_string()
+            }
+        },
+        Err(_) => String::new(),
+    };
+    Some(Observed {
+        size,
+        black_hole: Some(black_hole),
+        ..Observed::lost(format!("{what}{now}"), 6)
+    })
 }
 
 /// One line per path for the terminal while the watch runs.

@@ -228,6 +228,9 @@ pub struct PathStats {
     pub changes_dropped: u64,
     /// The last state a change is judged against (a DNS answer, "passes" / "dropped").
     pub state: Option<String>,
+    /// A full-size DF echo vanished with no ICMP fragmentation-needed at least once (the MTU
+    /// path's outages are then a black hole, else a smaller path MTU the host was told of).
+    pub black_hole: bool,
     /// The round trip's level (a slow moving average) and a first sample off it, for shifts.
     level: Option<f64>,
     off_level: Option<(u64, f64)>,
@@ -255,6 +258,7 @@ impl PathStats {
             changes: vec![],
             changes_dropped: 0,
             state: None,
+            black_hole: false,
             level: None,
             off_level: None,
         }

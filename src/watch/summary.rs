@@ -294,12 +294,16 @@ fn finding(rec: &Recording, name: &str, p: &Path, ntp_warn_s: f64, ntp_fail_s: f
             if total == 1 { "outage" } else { "outages" },
             crate::text::first_few_of(&list, 5, total)
         ));
-        let class = if p.kind == Kind::Mtu {
-            ErrorClass::PmtuBlackHole
-        } else {
-            ErrorClass::Outage
-        };
-        Finding::fail_by(&Plain(ph, class), msg)
+        match p.kind {
+            // told of by ICMP, the hosts' TCP adapts: a smaller MTU, not a break
+            Kind::Mtu if !st.black_hole => {
+                Finding::warn_by(&Plain(ph, ErrorClass::SmallerPathMtu), msg)
+            }
+            Kind::Mtu => Finding::fail_by(&Plain(ph, ErrorClass::PmtuBlackHole), msg),
+            Kind::Dns | Kind::Tcp | Kind::Tls | Kind::Ntp | Kind::Echo => {
+                Finding::fail_by(&Plain(ph, ErrorClass::Outage), msg)
+            }
+        }
     } else if p.kind == Kind::Ntp && worst_offset >= ntp_fail_s {
         Finding::fail_by(&Plain(ph, ErrorClass::ClockSkew), msg)
     } else if st.lost > 0 {
