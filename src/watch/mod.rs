@@ -213,6 +213,9 @@ pub struct Recording {
     pub started_epoch_ms: i64,
     /// Packets sent, for the rate said in the summary.
     pub packets: u64,
+    /// Samples the `--samples` file did not take (a full disk, …), and the first error.
+    pub unwritten: u64,
+    pub write_error: Option<String>,
 }
 
 /// Where samples go (the JSON Lines file, a test's buffer, nowhere).
@@ -282,6 +285,8 @@ pub async fn watch(
         dropped_paths: 0,
         started_epoch_ms,
         packets: 0,
+        unwritten: 0,
+        write_error: None,
     };
     let end = cfg.duration.map(|d| t0 + d);
     tokio::pin!(stop);
@@ -341,8 +346,12 @@ pub async fn watch(
                 size: obs.size,
             };
             if let Some(w) = sink.as_mut() {
-                if let Ok(line) = serde_json::to_string(&sample) {
-                    let _ = writeln!(w, "{line}");
+                let written = serde_json::to_string(&sample)
+                    .map_err(|e| e.to_string())
+                    .and_then(|line| writeln!(w, "{line}").map_err(|e| e.to_string()));
+                if let Err(e) = written {
+                    rec.unwritten += 1;
+                    rec.write_error.get_or_insert(e);
                 }
             }
             match &obs.ok {
@@ -380,7 +389,9 @@ pub async fn watch(
             }
         }
         if let Some(w) = sink.as_mut() {
-            let _ = w.flush();
+            if let Err(e) = w.flush() {
+                rec.write_error.get_or_insert(e.to_string());
+            }
         }
         // where the path breaks, by the hop sweep `check` uses: once per run of lost samples,
         // right after its first (while the path is still out), all paths at once
@@ -734,6 +745,13 @@ pub fn cost_line(rec: &Recording) -> String {
         rec.paths.len(),
         rec.packets
     );
+    if rec.unwritten > 0 || rec.write_error.is_some() {
+        s.push_str(&format!(
+            "; writing the samples file failed: {} ({} samples refused outright, more may be lost in its buffer)",
+            rec.write_error.as_deref().unwrap_or("unknown error"),
+            rec.unwritten
+        ));
+    }
     if rec.dropped_paths > 0 {
         s.push_str(&format!(
             "; {} samples of paths beyond the first {MAX_PATHS} not kept",

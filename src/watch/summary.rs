@@ -348,6 +348,8 @@ mod tests {
             dropped_paths: 0,
             started_epoch_ms: 1_764_950_400_000,
             packets: 0,
+            unwritten: 0,
+            write_error: None,
         }
     }
 
