@@ -1090,3 +1090,58 @@ async fn six_hours_of_watch_keep_bounded_state() {
         &rows[0].message[..300]
     );
 }
+
+/// A samples file that stops taking lines (a full disk) does not stop the watch, and the closing
+/// line says so.
+#[tokio::test(start_paused = true)]
+async fn a_full_samples_file_is_said_not_swallowed() {
+    use preflight::watch;
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let w = healthy();
+    let net = Net {
+        resolver: &w,
+        connector: &w,
+        ntp: &w,
+        routes: &w,
+        host: &w,
+        tls: &w,
+        udp: &w,
+        icmp: None,
+    };
+    let cat = catalogue::builtin().unwrap();
+    let mut o = opts();
+    o.only = vec!["tcp.apiserver".into()];
+    let targets = watch::targets(&plan(&o, cat));
+    let wc = watch::WatchConfig {
+        interval: Duration::from_secs(1),
+        duration: Some(Duration::from_secs(3)),
+        engine: cfg(),
+        started_epoch_ms: 0,
+    };
+    let mut full = Full;
+    let rec = watch::watch(
+        &net,
+        cat,
+        &targets,
+        &wc,
+        Some(&mut full),
+        futures::future::pending::<()>(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(rec.rounds, 3);
+    assert_eq!(rec.unwritten, 3, "every sample refused is counted");
+    let line = watch::cost_line(&rec);
+    assert!(
+        line.contains("writing the samples file failed") && line.contains("No space left"),
+        "{line}"
+    );
+}
