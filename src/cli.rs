@@ -58,9 +58,10 @@ pub enum Command {
     ///
     /// Every interval: DNS of each endpoint name, a TCP connect to each endpoint address, SNTP to
     /// each NTP server, the VXLAN echo to each --peer, and a small and a full-size Don't-Fragment
-    /// echo toward each endpoint address (root). Ends at --duration, Ctrl-C or SIGTERM, then
-    /// writes the report (one row per path; an outage is a FAIL naming its window and where the
-    /// path broke) with the usual exit codes.
+    /// echo toward each endpoint address (root); every 12th round a verified TLS handshake toward
+    /// each TLS endpoint. Each probe waits --timeout, never longer than --interval. Ends at
+    /// --duration, Ctrl-C or SIGTERM, then writes the report (one row per path; an outage is a
+    /// FAIL naming its window and where the path broke) with the usual exit codes.
     Watch(WatchArgs),
 }
 
