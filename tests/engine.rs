@@ -414,6 +414,20 @@ fn cfg() -> EngineConfig {
     }
 }
 
+/// The world's `Net`, with its resolver and connector replaced (a flaky line, a periodic one).
+fn net_with<'a>(w: &'a World, resolver: &'a dyn Resolver, connector: &'a dyn Connector) -> Net<'a> {
+    Net {
+        resolver,
+        connector,
+        ntp: w,
+        routes: w,
+        host: w,
+        tls: w,
+        udp: w,
+        icmp: None,
+    }
+}
+
 async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
     let cat = catalogue::builtin().unwrap();
     let probes = plan(o, cat);
@@ -878,16 +892,7 @@ async fn a_watch_names_an_outage_within_one_interval_and_an_answer_that_flipped(
         down: 4.0..7.0,
         flip_at: 9.0,
     };
-    let net = Net {
-        resolver: &flaky,
-        connector: &flaky,
-        ntp: &w,
-        routes: &w,
-        host: &w,
-        tls: &w,
-        udp: &w,
-        icmp: None,
-    };
+    let net = net_with(&w, &flaky, &flaky);
     let cat = catalogue::builtin().unwrap();
     let mut o = opts();
     o.only = vec![
@@ -1025,16 +1030,7 @@ async fn six_hours_of_watch_keep_bounded_state() {
         w: &w,
         t0: tokio::time::Instant::now(),
     };
-    let net = Net {
-        resolver: &w,
-        connector: &p,
-        ntp: &w,
-        routes: &w,
-        host: &w,
-        tls: &w,
-        udp: &w,
-        icmp: None,
-    };
+    let net = net_with(&w, &w, &p);
     let cat = catalogue::builtin().unwrap();
     let mut o = opts();
     o.only = vec!["tcp.apiserver".into()];
@@ -1106,16 +1102,7 @@ async fn a_full_samples_file_is_said_not_swallowed() {
         }
     }
     let w = healthy();
-    let net = Net {
-        resolver: &w,
-        connector: &w,
-        ntp: &w,
-        routes: &w,
-        host: &w,
-        tls: &w,
-        udp: &w,
-        icmp: None,
-    };
+    let net = net_with(&w, &w, &w);
     let cat = catalogue::builtin().unwrap();
     let mut o = opts();
     o.only = vec!["tcp.apiserver".into()];

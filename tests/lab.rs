@@ -2505,14 +2505,25 @@ fn finish_watch(child: std::process::Child, json: &str) -> Result<Run, Failed> {
     })
 }
 
+/// `watch` (`args`, 1 s rounds) from a clean lab, with `fault` made 4 s in: its report, and when
+/// the fault was made (ms of the day, before and after the lab made it).
+fn watch_across(name: &str, args: &[&str], fault: &str) -> Result<(Run, i64, i64), Failed> {
+    with_faults(&[])?;
+    let json = format!("{}/{name}.json", lab_dir());
+    let child = spawn_watch(&json, args)?;
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let before = day_ms_now();
+    lab(&["fault", fault])?;
+    let after = day_ms_now();
+    Ok((finish_watch(child, &json)?, before, after))
+}
+
 /// `watch` while the line's round trip goes from under a millisecond to 240 ms (the lab's delay
 /// line switched on mid-way): a change "round trip ~0 ms → ~240 ms" on the TCP paths, within one
 /// interval of when the lab made it.
 fn watch_delay_shift() -> Result<(), Failed> {
-    with_faults(&[])?;
-    let json = format!("{}/watch-delay.json", lab_dir());
-    let child = spawn_watch(
-        &json,
+    let (r, before, after) = watch_across(
+        "watch-delay",
         &[
             "--region",
             "cn-hangzhou",
@@ -2525,12 +2536,8 @@ fn watch_delay_shift() -> Result<(), Failed> {
             "--duration",
             "12s",
         ],
+        "long-line",
     )?;
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let before = day_ms_now();
-    lab(&["fault", "long-line"])?;
-    let after = day_ms_now();
-    let r = finish_watch(child, &json)?;
     let tcp = r.row("tcp.registry", "100.103.9.188:443")?;
     let c = &tcp["details"]["watch"]["changes"][0];
     let to: f64 = c["to"]
@@ -2558,10 +2565,8 @@ fn watch_delay_shift() -> Result<(), Failed> {
 /// fragmentation-needed): the full-size probe toward the API server stops passing, the search
 /// says the new path MTU, and it is a WARN (the hosts are told; TCP adapts), not a black hole.
 fn watch_mtu_drop() -> Result<(), Failed> {
-    with_faults(&[])?;
-    let json = format!("{}/watch-mtu.json", lab_dir());
-    let child = spawn_watch(
-        &json,
+    let (r, before, after) = watch_across(
+        "watch-mtu",
         &[
             "--region",
             "cn-hangzhou",
@@ -2576,12 +2581,8 @@ fn watch_mtu_drop() -> Result<(), Failed> {
             "--duration",
             "9s",
         ],
+        "mtu-1400",
     )?;
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let before = day_ms_now();
-    lab(&["fault", "mtu-1400"])?;
-    let after = day_ms_now();
-    let r = finish_watch(child, &json)?;
     let row = r.row("mtu.path", "192.168.0.10")?;
     let c = &row["details"]["watch"]["changes"][0];
     let at = c["at"].as_str().and_then(day_ms);
