@@ -28,8 +28,10 @@ for interval in 5s 1s; do
   for secs in "$SHORT" $((SHORT * 4)); do
     /usr/bin/time -f "%e %U %S %M" -o "$DIR/time" $LAB node "$BIN" watch --region cn-hangzhou \
       --apiserver 192.168.0.10 --peer 192.168.0.20 --timeout 1s --interval "$interval" \
-      --duration "${secs}s" --sysroot "$DIR/root" --format json -o "$DIR/watch.json" 2>"$DIR/err" || true
-    read -r wall user sys kb <"$DIR/time"
+      --duration "${secs}s" --sysroot "$DIR/root" --ca-file "$DIR/pki/ca.pem" --format json \
+      -o "$DIR/watch.json" 2>"$DIR/err" || true
+    # GNU time puts "Command exited with non-zero status N" first when the watch saw a FAIL
+    read -r wall user sys kb < <(tail -1 "$DIR/time")
     line=$(grep '^watch:' "$DIR/err" | tail -1)
     rounds=$(sed -E 's/^watch: ([0-9]+) rounds.*/\1/' <<<"$line")
     pps=$(sed -E 's/.*\(([0-9.]+) a second\).*/\1/' <<<"$line")
