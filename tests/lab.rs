@@ -2687,6 +2687,17 @@ fn watch_page_renders(page: &str, dir: &str) -> Result<(), Failed> {
         )
         .into());
     }
+    // the line's outages in one table: the blackout, every path in it, where it broke
+    if !dom.contains("<h3>Outages (1)</h3>") || !dom.contains("(hop 1, the node's gateway)") {
+        return Err(format!(
+            "the outage table: {}",
+            dom[dom.find("Outages").unwrap_or(0)..]
+                .chars()
+                .take(2000)
+                .collect::<String>()
+        )
+        .into());
+    }
     if err
         .lines()
         .any(|l| l.contains("CONSOLE") && (l.contains("Error") || l.contains("Uncaught")))

@@ -129,9 +129,37 @@ fn plot(rec: &Recording, p: &Path) -> Result<String, String> {
     Ok(svg)
 }
 
+/// The outages of the whole line, overlapping ones merged: when, how long, which paths, where.
+fn outage_table(rec: &Recording) -> String {
+    let ws = super::summary::windows(rec);
+    if ws.is_empty() {
+        return "<p>No outage: no path lost two samples in a row.</p>\n".into();
+    }
+    let mut out = format!(
+        "<h3>Outages ({})</h3>\n<table class=\"facts outages\">\n<thead><tr><th>From</th><th>To</th><th>Duration</th><th>Paths out</th><th>Where it broke</th></tr></thead>\n<tbody>\n",
+        ws.len()
+    );
+    let end = crate::clock::ms(rec.elapsed);
+    for w in &ws {
+        #[allow(clippy::cast_precision_loss)]
+        let secs = w.end_ms.unwrap_or(end).saturating_sub(w.start_ms) as f64 / 1000.0;
+        out.push_str(&format!(
+            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{secs:.1} s</td><td>{} {}</td><td>{}</td></tr>\n",
+            esc(&super::summary::clock(rec, w.start_ms)),
+            w.end_ms.map_or("still out at the end".to_string(), |e| esc(&super::summary::clock(rec, e))),
+            w.paths.len(),
+            esc(&crate::text::first_few(&w.paths, 4)),
+            w.broke_at.as_deref().map_or(String::new(), esc),
+        ));
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
 /// The plots section: one figure per path, its name and what its row says.
 pub fn section(rec: &Recording, report: &Report) -> String {
     let mut out = String::from("<h2>The line over time</h2>\n<p class=\"src\">Blue: round trip (mean per time slot); red bands: outages; orange lines: changes (a DNS answer, the full-size probe); red bars below: lost samples per slot.</p>\n");
+    out.push_str(&outage_table(rec));
     // problems first, then by kind and name
     let mut paths: Vec<(&String, &Path, &str)> =
         rec.paths

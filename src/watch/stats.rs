@@ -221,6 +221,8 @@ pub struct PathStats {
     pub outages_dropped: u64,
     /// Lost samples in a row so far, the first one's time and error.
     run: Option<(u64, u32, String)>,
+    /// The first lost sample of the whole watch: when, and what it saw.
+    pub first_loss: Option<(u64, String)>,
     /// Where the path broke, from the sweep made after the first lost sample of the run (while it
     /// is still out): the outage the run becomes keeps it.
     run_broke_at: Option<String>,
@@ -254,6 +256,7 @@ impl PathStats {
             outages: vec![],
             outages_dropped: 0,
             run: None,
+            first_loss: None,
             run_broke_at: None,
             changes: vec![],
             changes_dropped: 0,
@@ -294,6 +297,8 @@ impl PathStats {
         self.sent += 1;
         self.lost += 1;
         self.series.add(t_ms, None);
+        self.first_loss
+            .get_or_insert_with(|| (t_ms, error.to_string()));
         let (start, n, first) = self.run.get_or_insert_with(|| (t_ms, 0, error.to_string()));
         *n += 1;
         let (start, n, first) = (*start, *n, first.clone());

@@ -76,7 +76,7 @@ crate::evidence! {
 }
 
 /// `HH:MM:SSZ` of ms since the watch began.
-fn clock(rec: &Recording, t_ms: u64) -> String {
+pub fn clock(rec: &Recording, t_ms: u64) -> String {
     let s = crate::clock::rfc3339_ms(
         rec.started_epoch_ms
             .saturating_add(i64::try_from(t_ms).unwrap_or(i64::MAX)),
@@ -181,6 +181,68 @@ fn outage_words(o: &OutageRecord) -> String {
         ));
     }
     s
+}
+
+/// One window in which one or more paths were out at once: overlapping outages merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub start_ms: u64,
+    /// None: still out at the end.
+    pub end_ms: Option<u64>,
+    /// The paths out in it, in order of their outage's start.
+    pub paths: Vec<String>,
+    /// Where a path broke, from the first sweep in the window that said.
+    pub broke_at: Option<String>,
+}
+
+/// Every outage of every path, merged into windows where they overlap, in time order.
+pub fn windows(rec: &Recording) -> Vec<Window> {
+    let end = crate::clock::ms(rec.elapsed);
+    let mut all: Vec<(u64, u64, bool, &str, Option<&String>)> = rec
+        .paths
+        .iter()
+        .flat_map(|(name, p)| {
+            p.stats.outages.iter().map(move |o| {
+                (
+                    o.start_ms,
+                    o.end_ms.unwrap_or(end),
+                    o.end_ms.is_none(),
+                    name.as_str(),
+                    o.broke_at.as_ref(),
+                )
+            })
+        })
+        .collect();
+    all.sort_by_key(|a| (a.0, a.3));
+    let mut out: Vec<(Window, u64)> = vec![];
+    for (start, until, open, name, broke) in all {
+        match out.last_mut() {
+            Some((w, w_end)) if start <= *w_end => {
+                *w_end = (*w_end).max(until);
+                if open {
+                    w.end_ms = None;
+                } else if let Some(e) = w.end_ms.as_mut() {
+                    *e = (*e).max(until);
+                }
+                if !w.paths.iter().any(|p| p == name) {
+                    w.paths.push(name.to_string());
+                }
+                if w.broke_at.is_none() {
+                    w.broke_at = broke.cloned();
+                }
+            }
+            _ => out.push((
+                Window {
+                    start_ms: start,
+                    end_ms: (!open).then_some(until),
+                    paths: vec![name.to_string()],
+                    broke_at: broke.cloned(),
+                },
+                until,
+            )),
+        }
+    }
+    out.into_iter().map(|(w, _)| w).collect()
 }
 
 /// One row per path.
@@ -307,6 +369,13 @@ fn finding(rec: &Recording, name: &str, p: &Path, ntp_warn_s: f64, ntp_fail_s: f
     } else if p.kind == Kind::Ntp && worst_offset >= ntp_fail_s {
         Finding::fail_by(&Plain(ph, ErrorClass::ClockSkew), msg)
     } else if st.lost > 0 {
+        if let Some((t, e)) = &st.first_loss {
+            msg.push_str(&format!(
+                "; the first lost at {}: {}",
+                clock(rec, *t),
+                crate::text::clean(e, 200)
+            ));
+        }
         Finding::warn_by(&Plain(ph, ErrorClass::Loss), msg)
     } else if !chg.is_empty() {
         Finding::warn_by(&Plain(ph, ErrorClass::Changed), msg)
@@ -392,6 +461,32 @@ mod tests {
         );
         let w: WatchEvidence = row.details.read().unwrap();
         assert_eq!(w.watch.unwrap().outages.len(), 1);
+    }
+
+    #[test]
+    fn overlapping_outages_are_one_window_with_every_path_in_it() {
+        let out = |from: u64, to: u64| {
+            let mut s = PathStats::new(1000);
+            for t in 0..30u64 {
+                if (from..to).contains(&t) {
+                    s.lost(t * 1000, "timeout");
+                } else {
+                    s.answered(t * 1000, 1.0);
+                }
+            }
+            s
+        };
+        let r = rec(vec![
+            ("a", Kind::Tcp, out(3, 6)),
+            ("b", Kind::Tcp, out(5, 8)),
+            ("c", Kind::Tcp, out(20, 22)),
+            ("d", Kind::Tcp, out(40, 41)),
+        ]);
+        let w = windows(&r);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0].paths, vec!["a", "b"]);
+        assert_eq!((w[0].start_ms, w[0].end_ms), (3000, Some(8001)));
+        assert_eq!(w[1].paths, vec!["c"]);
     }
 
     #[test]
