@@ -1,10 +1,11 @@
 //! `watch`: the line over time. Every interval the cheap probes of `check` are repeated toward
 //! the same targets — DNS of every endpoint name, a TCP connect to each endpoint address, SNTP to
-//! each server, the VXLAN echo to each peer, and a small and a full-size Don't-Fragment echo
-//! toward each endpoint address — and each sample goes to the JSON Lines time series as it
-//! comes. Per path only bounded statistics are kept ([`stats`]): memory does not grow with the
-//! duration. An outage (two lost samples in a row) of a TCP path is swept once, when it starts,
-//! with the same hop sweep `check` uses, so the summary names where the path broke.
+//! each server, the VXLAN echo to each peer, a small and a full-size Don't-Fragment echo toward
+//! each endpoint address, and every 12th round a TLS handshake — and each sample goes to the JSON
+//! Lines time series as it comes. Per path only bounded statistics are kept ([`stats`]): memory
+//! does not grow with the duration. A TCP path's run of lost samples is swept once, right after
+//! its first (while the path is still out), with the same hop sweep `check` uses, so an outage
+//! names where the path broke.
 //!
 //! The loop is generic over [`Net`] (the same seams as the engine) and runs on tokio's clock, so
 //! tests drive it with fakes on a paused clock.
