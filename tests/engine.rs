@@ -431,16 +431,7 @@ fn net_with<'a>(w: &'a World, resolver: &'a dyn Resolver, connector: &'a dyn Con
 async fn check(w: &World, o: &Options) -> Vec<CheckResult> {
     let cat = catalogue::builtin().unwrap();
     let probes = plan(o, cat);
-    let net = Net {
-        resolver: w,
-        connector: w,
-        ntp: w,
-        routes: w,
-        host: w,
-        tls: w,
-        udp: w,
-        icmp: None,
-    };
+    let net = net_with(w, w, w);
     let results = run(&probes, &net, &cfg(), cat).await;
     // every engine-test report must satisfy the published schema (closed phase/error enums,
     // phase and error on every FAIL and WARN row)
@@ -620,16 +611,7 @@ async fn an_overrun_keeps_every_promised_row_with_its_address_and_what_was_pendi
     w.slow = vec![ip("100.103.7.181").into()];
     let cat = catalogue::builtin().unwrap();
     let probes = plan(&opts(), cat);
-    let net = Net {
-        resolver: &w,
-        connector: &w,
-        ntp: &w,
-        routes: &w,
-        host: &w,
-        tls: &w,
-        udp: &w,
-        icmp: None,
-    };
+    let net = net_with(&w, &w, &w);
     // a deadline shorter than the slow address's connect: only that address overruns
     let r = preflight::engine::run_until(&probes, &net, &cfg(), cat, Duration::from_secs(2)).await;
     let errs = common::schema_errors(&common::report_of(r.clone()));

@@ -193,10 +193,15 @@ pub struct Path {
 
 impl Path {
     pub fn name(&self) -> String {
-        match &self.address {
-            Some(a) => format!("{} {} {a}", self.kind.as_str(), self.target),
-            None => format!("{} {}", self.kind.as_str(), self.target),
-        }
+        path_name(self.kind, &self.target, self.address.as_deref())
+    }
+}
+
+/// A path's name: kind, target and address.
+fn path_name(kind: Kind, target: &str, address: Option<&str>) -> String {
+    match address {
+        Some(a) => format!("{} {target} {a}", kind.as_str()),
+        None => format!("{} {target}", kind.as_str()),
     }
 }
 
@@ -223,6 +228,7 @@ pub struct Recording {
 pub type SampleSink<'w> = Option<&'w mut dyn Write>;
 
 /// What a round's probe of one path observed.
+#[derive(Clone)]
 struct Observed {
     ok: Result<f64, String>,
     /// A full-size DF echo that did not pass: whether as a black hole (silent, no ICMP
@@ -309,14 +315,7 @@ pub async fn watch(
         let mut first_losses = vec![];
         for (target, address, at, obs) in samples {
             rec.packets += obs.packets;
-            let path_name = Path {
-                id: target.id,
-                kind: target.kind,
-                target: target.label.clone(),
-                address: address.clone(),
-                stats: PathStats::new(1),
-            }
-            .name();
+            let path_name = path_name(target.kind, &target.label, address.as_deref());
             if !rec.paths.contains_key(&path_name) && rec.paths.len() >= MAX_PATHS {
                 rec.dropped_paths += 1;
                 continue;
@@ -498,7 +497,7 @@ async fn round<'t>(
         };
         for t in targets.iter().filter(|t| t.kind == Kind::Dns) {
             if matches!(&t.addr, Addr::Resolved { name: n, .. } if n == name) {
-                out.push((t, None, at, clone_obs(&obs)));
+                out.push((t, None, at, obs.clone()));
             }
         }
     }
@@ -553,17 +552,6 @@ async fn probe_all<'t>(
     }))
     .await;
     results.into_iter().flatten().collect()
-}
-
-fn clone_obs(o: &Observed) -> Observed {
-    Observed {
-        ok: o.ok.clone(),
-        black_hole: o.black_hole,
-        answer: o.answer.clone(),
-        offset_ms: o.offset_ms,
-        size: o.size,
-        packets: o.packets,
-    }
 }
 
 /// One probe of a TCP, NTP, echo or MTU path; None: nothing to record (a DF pair whose small

@@ -342,13 +342,20 @@ impl PathStats {
             Some((t0, first)) if (first > level) == up => {
                 let from = format!("round trip ~{level:.0} ms");
                 let to = format!("~{:.0} ms", f64::midpoint(first, rtt_ms));
-                self.state = Some(from.clone());
-                self.observe(t0, to);
-                self.state = None;
+                self.push_change(t0, from, to);
                 self.level = Some(f64::midpoint(first, rtt_ms));
                 self.off_level = None;
             }
             _ => self.off_level = Some((t_ms, rtt_ms)),
+        }
+    }
+
+    /// A change, kept while the list has room, counted always.
+    fn push_change(&mut self, t_ms: u64, from: String, to: String) {
+        if self.changes.len() < MAX_EVENTS {
+            self.changes.push(Change { t_ms, from, to });
+        } else {
+            self.changes_dropped += 1;
         }
     }
 
@@ -377,15 +384,8 @@ impl PathStats {
                 false
             }
             Some(s) => {
-                if self.changes.len() < MAX_EVENTS {
-                    self.changes.push(Change {
-                        t_ms,
-                        from: s.clone(),
-                        to: state.clone(),
-                    });
-                } else {
-                    self.changes_dropped += 1;
-                }
+                let from = s.clone();
+                self.push_change(t_ms, from, state.clone());
                 self.state = Some(state);
                 true
             }
